@@ -1,0 +1,109 @@
+//! The secret store: the only place token values and client secrets ever go.
+//!
+//! One trait, two real backends: the OS keyring (`keyring.rs`) and an encrypted file for
+//! headless servers and cron (`file.rs`). There is no silent fallback: when the chosen backend
+//! is unavailable the error says why and points at the other one.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use secrecy::{ExposeSecret, SecretString};
+
+/// Which backend holds the secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    Keyring,
+    File,
+}
+
+/// Which OS keyring implementation to use (only Linux has a choice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyringBackend {
+    /// The platform's default: Secret Service on Linux/BSD, Keychain on macOS, Credential
+    /// Manager on Windows.
+    Default,
+    /// Freedesktop Secret Service over D-Bus (gnome-keyring, KWallet, KeePassXC).
+    SecretService,
+    /// Linux kernel keyutils (session keyring; lost at logout/reboot).
+    Keyutils,
+}
+
+/// Everything a backend needs, resolved by `config.rs` from defaults, config.toml and the
+/// environment.
+#[derive(Debug, Clone)]
+pub struct SecretSettings {
+    pub kind: StoreKind,
+    pub keyring_backend: KeyringBackend,
+    /// Keyring service name; tests set their own so they never touch a developer's entries.
+    pub service: String,
+    /// The encrypted file (file backend).
+    pub file_path: PathBuf,
+    /// Lock file serialising read-modify-write of the encrypted file across processes.
+    pub lock_path: PathBuf,
+    /// The passphrase for the file backend (`INTEG_SECRET_KEY` or the key file's contents).
+    pub key: Option<SecretString>,
+    /// Where the key came from, for messages ("INTEG_SECRET_KEY", "key file /x/y").
+    pub key_source: String,
+    /// Deadline for each keyring call.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("the OS keyring is not available: {reason}")]
+    KeyringUnavailable { reason: String },
+    #[error("the OS keyring did not answer within {} s (it may be waiting for an unlock prompt)", .0.as_secs())]
+    Timeout(Duration),
+    #[error("the OS keyring is locked")]
+    KeyringLocked,
+    #[error("the OS keyring refused the request: {0}")]
+    Keyring(String),
+    #[error("no key for the encrypted secret file")]
+    NoKey,
+    #[error("the secret file {path} could not be decrypted: the key is wrong or the file was tampered with")]
+    Decrypt { path: PathBuf },
+    #[error("the secret file {path} is damaged: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("could not access the secret file {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("the secret entry {key} is damaged: {reason}")]
+    BadEntry { key: String, reason: String },
+}
+
+impl From<SecretError> for crate::error::Error {
+    fn from(e: SecretError) -> Self {
+        use crate::error::Error;
+        let file_hint = "to use the encrypted file store instead, set INTEG_SECRET_STORE=file and \
+                         INTEG_SECRET_KEY (or `secret_store = \"file\"` in config.toml)";
+        match &e {
+            SecretError::KeyringUnavailable { .. } | SecretError::KeyringLocked | SecretError::Timeout(_) => {
+                Error::config(e.to_string()).hint(format!(
+                    "unlock or start the keyring (a D-Bus session with gnome-keyring or KWallet), or {file_hint}"
+                ))
+            }
+            SecretError::Keyring(_) => Error::failure(e.to_string()).hint(file_hint),
+            SecretError::NoKey => Error::config(e.to_string()).hint(
+                "set INTEG_SECRET_KEY to a long passphrase, or name a key file with `secret_key_file` in config.toml",
+            ),
+            SecretError::Decrypt { .. } => Error::config(e.to_string()).hint(
+                "check INTEG_SECRET_KEY (or the key file); nothing was changed",
+            ),
+            SecretError::Corrupt { .. } | SecretError::BadEntry { .. } => Error::failure(e.to_string())
+                .hint("restore the file from a backup, or move it aside and run `integ connect` again"),
+            SecretError::Io { .. } => Error::failure(e.to_string()),
+        }
+    }
+}
+
+/// A place for secrets. Keys are short ASCII paths such as `jobber/<account-id>/tokens` or
+/// `google/client_secret`.
+pub trait SecretStore: Send + Sync {
+    /// Human-readable description of the backend, e.g. "keyring (Secret Service)".
+    fn describe(&self) -> String;
+    fn get(&self, key: &str) -> Result<Option<SecretString>, SecretError>;
+    fn set(&self, key: &str, value: &SecretString) -> Result<(), SecretError>;
+    /// Deletes the entry; returns whether there was one.
+    fn delete(&self, key: &str) -> Result<bool, SecretError>;
+}
