@@ -46,7 +46,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), hint: None, causes: Vec::new() }
+        Error {
+            kind,
+            message: message.into(),
+            hint: None,
+            causes: Vec::new(),
+        }
     }
     pub fn failure(message: impl Into<String>) -> Self {
         Self::new(Kind::Failure, message)
@@ -116,5 +121,22 @@ impl From<rusqlite::Error> for Error {
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
         Error::failure("could not encode or decode JSON").cause(e)
+    }
+}
+
+/// How a command that ran to its end finished: fine, or with a non-zero exit code whose reason
+/// it has already printed (status found a connection needing reconnect, some streams failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    Ok,
+    With(Kind),
+}
+
+impl Done {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Done::Ok => 0,
+            Done::With(kind) => kind.exit_code(),
+        }
     }
 }

@@ -1,5 +1,100 @@
 //! integ: connect Jobber, Google Calendar, Microsoft Outlook and Calendly, and keep their data in
 //! a local SQLite database.
+//!
+//! # Map
+//! - [`cli`] parses the command line; [`commands`] holds one file per command and is the only
+//!   layer that talks to the user (through [`ui`]).
+//! - [`context`] is built once per run: environment snapshot, [`config`] (defaults →
+//!   config.toml → environment), and lazily opened database and secret store.
+//! - [`store`] is everything on disk: SQLite ([`store::db`]) and secrets ([`store::secrets`]).
+//!   It knows nothing about HTTP.
+//! - [`error`] decides exit codes in one place.
+//!
+//! Data flows one way: a command asks the lower layers; nothing below `commands` prints.
+//! Start reading at `main.rs`, then [`commands`].
 
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod context;
 pub mod error;
+pub mod providers;
 pub mod store;
+pub mod ui;
+
+use clap::Parser;
+
+/// Run integ with the process's arguments and environment; returns the exit code.
+pub fn main_entry() -> u8 {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = e.print();
+            return if e.use_stderr() {
+                error::Kind::Config.exit_code()
+            } else {
+                0
+            };
+        }
+    };
+    let env = config::Env::from_process();
+    init_tracing(&cli.global, &env);
+    let mut ctx = match context::Context::new(cli.global.clone(), env) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            ui::Ui::new(&cli.global, &config::Env::default()).error(&e);
+            return e.exit_code();
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let err = error::Error::failure("cannot start the async runtime").cause(e);
+            ctx.ui.error(&err);
+            return err.exit_code();
+        }
+    };
+    match runtime.block_on(commands::run(&mut ctx, cli.command)) {
+        Ok(done) => done.exit_code(),
+        Err(e) => {
+            tracing::debug!(kind = ?e.kind, "command failed");
+            ctx.ui.error(&e);
+            e.exit_code()
+        }
+    }
+}
+
+/// Logs go to stderr. `-v` raises integ's level; `RUST_LOG` takes any filter. HTTP and TLS
+/// internals are capped at info whatever is asked, because at trace they print raw headers.
+fn init_tracing(global: &cli::GlobalArgs, env: &config::Env) {
+    use tracing_subscriber::EnvFilter;
+    let base = match (env.get("RUST_LOG"), global.verbose, global.quiet) {
+        (Some(filter), _, _) => filter.to_string(),
+        (None, _, true) => "error".to_string(),
+        (None, 0, _) => "warn".to_string(),
+        (None, 1, _) => "warn,integ=info".to_string(),
+        (None, 2, _) => "info,integ=debug".to_string(),
+        (None, _, _) => "info,integ=trace".to_string(),
+    };
+    let filter = format!(
+        "{base},hyper=info,hyper_util=info,h2=info,rustls=info,reqwest=info,zbus=info,tiny_http=info"
+    );
+    let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("warn"));
+    let ansi = match global.color {
+        cli::ColorChoice::Always => true,
+        cli::ColorChoice::Never => false,
+        cli::ColorChoice::Auto => {
+            env.get("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr())
+        }
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(true)
+        .try_init();
+}

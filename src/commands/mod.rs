@@ -1,0 +1,20 @@
+//! One file per command; this file only dispatches.
+
+mod completions;
+mod config;
+mod doctor;
+mod status;
+
+use crate::cli::Command;
+use crate::context::Context;
+use crate::error::{Done, Result};
+
+pub async fn run(ctx: &mut Context, command: Command) -> Result<Done> {
+    match command {
+        Command::Status(args) => status::run(ctx, args),
+        Command::Doctor(args) => doctor::run(ctx, args),
+        Command::Config(cmd) => config::run(ctx, cmd),
+        Command::Completions(args) => completions::run(ctx, args),
+        Command::Man => completions::man(ctx),
+    }
+}
