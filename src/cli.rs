@@ -45,6 +45,12 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Connect an account: sign in through the browser and store its tokens
+    Connect(ConnectArgs),
+    /// Revoke an account's access at the provider and delete its tokens
+    Disconnect(DisconnectArgs),
+    /// Refresh access tokens now (a keep-alive for refresh tokens that die when idle)
+    Refresh(RefreshArgs),
     /// Show every connection, its token expiry, last syncs and what needs doing
     Status(StatusArgs),
     /// Check the configuration, database, secret store and credentials
@@ -57,6 +63,58 @@ pub enum Command {
     /// Print the man page (roff) to stdout
     #[command(hide = true)]
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// The provider to connect
+    #[arg(value_enum)]
+    pub provider: Provider,
+    /// A name for this account (default: the name the provider reports); connecting the same
+    /// name again replaces its tokens
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// Don't open a browser: print the address, then paste back the one the browser ended on
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Listen on this loopback port (it must match the registered redirect URI for Jobber and
+    /// Calendly)
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// Give up after this many seconds
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    /// Read a Calendly Personal Access Token from stdin instead of signing in
+    #[arg(long)]
+    pub token_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DisconnectArgs {
+    #[command(flatten)]
+    pub target: AccountArgs,
+    /// Also delete the account's synced data and its history
+    #[arg(long)]
+    pub purge: bool,
+    /// Forget the account here even if the provider cannot be reached to revoke access
+    #[arg(long)]
+    pub local_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// Only this provider's accounts (default: every connected account)
+    #[arg(value_enum)]
+    pub provider: Option<Provider>,
+    /// Only this account (label, name, email or account id)
+    #[arg(long, value_name = "NAME", requires = "provider")]
+    pub account: Option<String>,
+    /// Every connected account (the default without a provider)
+    #[arg(long, conflicts_with_all = ["provider", "account"])]
+    pub all: bool,
+    /// Refresh even if another process refreshed moments ago
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,8 @@ pub mod commands;
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod http;
+pub mod oauth;
 pub mod providers;
 pub mod store;
 pub mod ui;

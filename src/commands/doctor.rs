@@ -124,12 +124,7 @@ fn check_config(ctx: &mut Context, c: &mut Checks) {
             format!("no {path}; using defaults and the environment"),
             None,
         ),
-        Err(e) => c.push(
-            Level::Fail,
-            "config",
-            format!("{}", e.message),
-            e.hint.clone(),
-        ),
+        Err(e) => c.push(Level::Fail, "config", e.message.clone(), e.hint.clone()),
     }
 }
 

@@ -2,7 +2,11 @@
 
 mod completions;
 mod config;
+mod connect;
+mod disconnect;
 mod doctor;
+mod refresh;
+mod select;
 mod status;
 
 use crate::cli::Command;
@@ -11,6 +15,9 @@ use crate::error::{Done, Result};
 
 pub async fn run(ctx: &mut Context, command: Command) -> Result<Done> {
     match command {
+        Command::Connect(args) => connect::run(ctx, args).await,
+        Command::Disconnect(args) => disconnect::run(ctx, args).await,
+        Command::Refresh(args) => refresh::run(ctx, args).await,
         Command::Status(args) => status::run(ctx, args),
         Command::Doctor(args) => doctor::run(ctx, args),
         Command::Config(cmd) => config::run(ctx, cmd),

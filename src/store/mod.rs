@@ -4,5 +4,6 @@
 pub mod connections;
 pub mod db;
 pub mod fs;
+pub mod lock;
 pub mod runs;
 pub mod secrets;

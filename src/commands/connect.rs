@@ -1,0 +1,203 @@
+//! `integ connect <provider>`: sign in through the browser (or take a Calendly personal access
+//! token on stdin), learn who signed in, store the tokens in the secret store and the
+//! connection in SQLite, and say who was connected.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::cli::ConnectArgs;
+use crate::context::{Context, timestamp};
+use crate::error::{Done, Error, Result};
+use crate::oauth::app::OAuthApp;
+use crate::oauth::flow::{self, FlowOptions};
+use crate::oauth::token::{GrantKind, RawToken, TokenSet};
+use crate::providers::api::Identity;
+use crate::providers::{self, Provider, calendly, google, jobber, microsoft};
+use crate::store::connections::{self, NewConnection, State, token_key};
+
+pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
+    if args.token_stdin && args.provider != Provider::Calendly {
+        return Err(
+            Error::config("--token-stdin is only for Calendly personal access tokens").hint(
+                format!(
+                    "run `integ connect {}` to sign in through the browser",
+                    args.provider
+                ),
+            ),
+        );
+    }
+    // Fail before the browser step if the secret store or the database cannot be used.
+    let store = ctx.secrets()?;
+    ctx.db()?;
+    let http = crate::http::client()?;
+
+    let (tokens, identity) = if args.token_stdin {
+        personal_access_token(ctx, &http).await?
+    } else {
+        let app = providers::app(ctx, args.provider)?;
+        let opts = FlowOptions {
+            no_browser: args.no_browser,
+            port: args.port,
+            timeout: Duration::from_secs(args.timeout),
+            browser: ctx.env.get("BROWSER").map(str::to_string),
+        };
+        let raw = flow::run(&app, &http, &ctx.ui, &opts).await?;
+        check_grant(&app, &raw)?;
+        let version = ctx
+            .settings()?
+            .provider(Provider::Jobber, "graphql_version")
+            .unwrap_or_default()
+            .to_string();
+        let access = SecretString::from(raw.access_token.secret().clone());
+        let identity = identity(&http, &app, &raw, &access, &version).await?;
+        let now = jiff::Timestamp::now();
+        // Google omits the refresh token when it already issued one: keep the stored one.
+        let previous = store
+            .get(&token_key(args.provider, &identity.id))
+            .ok()
+            .flatten()
+            .and_then(|s| TokenSet::from_secret(&s).ok());
+        let tokens = raw.into_token_set(args.provider, now, previous.as_ref());
+        if tokens.refresh_token.is_none() {
+            return Err(Error::failure(format!(
+                "{} did not issue a refresh token",
+                args.provider.display_name()
+            ))
+            .hint(match args.provider {
+                Provider::Microsoft => {
+                    "make sure offline_access is among the scopes (microsoft.scopes)"
+                }
+                _ => "remove integ's access in the provider's account settings, then connect again",
+            }));
+        }
+        (tokens, identity)
+    };
+
+    let db = ctx.db()?;
+    let existing = connections::list(db, Some(args.provider))?;
+    let label = args.account.clone().unwrap_or_else(|| {
+        existing
+            .iter()
+            .find(|c| c.account_id == identity.id)
+            .map(|c| c.label.clone())
+            .unwrap_or_else(|| identity.name.clone())
+    });
+    if let Some(other) = existing.iter().find(|c| {
+        c.label.eq_ignore_ascii_case(&label)
+            && c.account_id != identity.id
+            && c.state != State::Disconnected
+    }) {
+        return Err(Error::failure(format!(
+            "you signed in as '{}', but the {} account named '{label}' is '{}'; nothing was changed",
+            identity.name, args.provider, other.account_name
+        ))
+        .hint(format!(
+            "sign in as '{}' to reconnect it, or use another --account name to add a second account",
+            other.account_name
+        )));
+    }
+
+    // Tokens first: a connection row without its tokens would be useless.
+    store.set(
+        &token_key(args.provider, &identity.id),
+        &tokens.to_secret()?,
+    )?;
+    let expires = tokens.expires_at_rfc3339();
+    let scopes = tokens.scope.clone().unwrap_or_default();
+    let now = timestamp(jiff::Timestamp::now());
+    connections::upsert_connected(
+        db,
+        &NewConnection {
+            provider: args.provider,
+            account_id: &identity.id,
+            account_name: &identity.name,
+            label: &label,
+            scopes: &scopes,
+            token_expires_at: expires.as_deref(),
+        },
+        &now,
+    )?;
+
+    if ctx.ui.json {
+        ctx.ui.json_value(&serde_json::json!({
+            "provider": args.provider,
+            "account": label,
+            "account_name": identity.name,
+            "account_id": identity.id,
+            "token_expires_at": expires,
+            "kind": tokens.kind,
+        }))?;
+    }
+    let until = expires
+        .map(|e| format!("; access token valid until {e}"))
+        .unwrap_or_default();
+    ctx.ui.success(format!(
+        "Connected {} account '{}' as '{label}'{until}",
+        args.provider.display_name(),
+        identity.name
+    ));
+    Ok(Done::Ok)
+}
+
+/// Refuse a grant missing scopes integ needs (Google lets people untick boxes).
+fn check_grant(app: &OAuthApp, raw: &RawToken) -> Result<()> {
+    let missing = app.missing_scopes(raw.scope.as_deref());
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::failure(format!(
+        "{} did not grant: {}",
+        app.provider.display_name(),
+        missing.join(", ")
+    ))
+    .hint(format!(
+        "run `integ connect {}` again and allow every permission asked for",
+        app.provider
+    )))
+}
+
+async fn identity(
+    http: &reqwest::Client,
+    app: &OAuthApp,
+    raw: &RawToken,
+    access: &SecretString,
+    version: &str,
+) -> Result<Identity> {
+    let what = format!(
+        "could not learn which {} account signed in",
+        app.provider.display_name()
+    );
+    match app.provider {
+        Provider::Jobber => jobber::auth::identity(http, app, version, access).await,
+        Provider::Google => {
+            google::auth::identity(http, app, raw.id_token.as_deref(), access).await
+        }
+        Provider::Microsoft => microsoft::auth::identity(http, app, access).await,
+        Provider::Calendly => calendly::auth::identity(http, &app.api_url, access).await,
+    }
+    .map_err(|e| e.into_error(&what))
+}
+
+async fn personal_access_token(
+    ctx: &mut Context,
+    http: &reqwest::Client,
+) -> Result<(TokenSet, Identity)> {
+    ctx.ui
+        .info("Reading a Calendly Personal Access Token from stdin...");
+    let token = flow::read_token_from_stdin()?;
+    let api_url = calendly::auth::api_url(ctx.settings()?)?;
+    let identity = calendly::auth::identity(http, &api_url, &token).await.map_err(|e| {
+        e.into_error("Calendly did not accept the personal access token")
+            .hint("create a new token in Calendly (Integrations > API & Webhooks) with users:read and scheduled_events:read")
+    })?;
+    let tokens = TokenSet {
+        kind: GrantKind::PersonalAccessToken,
+        access_token: secrecy::ExposeSecret::expose_secret(&token).to_string(),
+        refresh_token: None,
+        expires_at: None,
+        obtained_at: jiff::Timestamp::now().as_second(),
+        scope: None,
+    };
+    Ok((tokens, identity))
+}

@@ -1,0 +1,76 @@
+//! `integ refresh`: refresh access tokens now. Used as a keep-alive for refresh tokens that
+//! die when idle (Microsoft after 90 days, Google after 6 months), and safe to run from many
+//! processes at once: tokens obtained moments ago by another process are left alone.
+
+use crate::cli::RefreshArgs;
+use crate::context::Context;
+use crate::error::{Done, Error, Kind, Result};
+use crate::oauth::session::{RefreshMode, Refreshed, Session};
+use crate::store::connections::{self, State};
+
+pub async fn run(ctx: &mut Context, args: RefreshArgs) -> Result<Done> {
+    let targets = match (&args.provider, args.all) {
+        (Some(p), _) if args.account.is_some() => {
+            vec![super::select::one(ctx.db()?, *p, args.account.as_deref())?]
+        }
+        (p, _) => connections::list(ctx.db()?, *p)?
+            .into_iter()
+            .filter(|c| c.state != State::Disconnected)
+            .collect(),
+    };
+    if targets.is_empty() {
+        return Err(Error::config("no connected account to refresh")
+            .hint("run `integ connect <provider>` first"));
+    }
+    let http = crate::http::client()?;
+    let mode = if args.force {
+        RefreshMode::Force
+    } else {
+        RefreshMode::KeepAlive
+    };
+    let mut worst: Option<Error> = None;
+    let mut ok = 0;
+    let mut results = Vec::new();
+    for c in targets {
+        let name = c.describe();
+        let outcome = async {
+            let mut session = Session::open(ctx, c.clone(), http.clone())?;
+            let r = session.refresh(ctx.db()?, mode).await?;
+            Ok::<_, Error>((r, session.tokens().expires_at_rfc3339()))
+        }
+        .await;
+        match outcome {
+            Ok((r, expires)) => {
+                ok += 1;
+                let what = match r {
+                    Refreshed::Now => "refreshed",
+                    Refreshed::AlreadyFresh => "already fresh",
+                    Refreshed::NotRefreshable => "personal access token; nothing to refresh",
+                };
+                let until = expires
+                    .as_deref()
+                    .map(|e| format!(", valid until {e}"))
+                    .unwrap_or_default();
+                ctx.ui.success(format!("{name}: {what}{until}"));
+                results.push(serde_json::json!({"account": c.label, "provider": c.provider, "result": what, "token_expires_at": expires}));
+            }
+            Err(e) => {
+                ctx.ui.error(&e);
+                results.push(serde_json::json!({"account": c.label, "provider": c.provider, "error": e.message}));
+                // A reconnect-needed outranks other failures in the exit code.
+                if worst.as_ref().is_none_or(|w| w.kind != Kind::Reconnect) {
+                    worst = Some(e);
+                }
+            }
+        }
+    }
+    if ctx.ui.json {
+        ctx.ui.json_value(&serde_json::Value::Array(results))?;
+    }
+    Ok(match worst {
+        None => Done::Ok,
+        Some(e) if e.kind == Kind::Reconnect => Done::With(Kind::Reconnect),
+        Some(_) if ok > 0 => Done::With(Kind::Partial),
+        Some(e) => Done::With(e.kind),
+    })
+}

@@ -1,0 +1,48 @@
+//! Which connection a command acts on: `<provider> [--account NAME]`.
+
+use crate::error::{Error, Result};
+use crate::providers::Provider;
+use crate::store::connections::{self, Connection, State};
+use crate::store::db::Db;
+
+/// Whether `name` picks this connection (label, display name, or account id).
+pub fn matches(c: &Connection, name: &str) -> bool {
+    c.label.eq_ignore_ascii_case(name)
+        || c.account_name.eq_ignore_ascii_case(name)
+        || c.account_id == name
+}
+
+/// The one live (not disconnected) connection of `provider` that `account` names.
+pub fn one(db: &Db, provider: Provider, account: Option<&str>) -> Result<Connection> {
+    let live: Vec<Connection> = connections::list(db, Some(provider))?
+        .into_iter()
+        .filter(|c| c.state != State::Disconnected)
+        .collect();
+    let picked: Vec<&Connection> = match account {
+        Some(name) => live.iter().filter(|c| matches(c, name)).collect(),
+        None => live.iter().collect(),
+    };
+    match picked.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(match account {
+            Some(name) => Error::config(format!("no {provider} account '{name}' is connected")),
+            None => Error::config(format!("no {provider} account is connected")),
+        }
+        .hint(if live.is_empty() {
+            format!("run `integ connect {provider}` first")
+        } else {
+            format!("connected {provider} accounts: {}", labels(&live))
+        })),
+        many => Err(
+            Error::config(format!("{} {provider} accounts are connected", many.len()))
+                .hint(format!("choose one with --account ({})", labels(&live))),
+        ),
+    }
+}
+
+fn labels(list: &[Connection]) -> String {
+    list.iter()
+        .map(|c| format!("'{}'", c.label))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

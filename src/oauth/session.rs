@@ -1,0 +1,307 @@
+//! The token lifecycle every API call goes through.
+//!
+//! Refreshing is where connections get lost: Jobber and Calendly refresh tokens are single-use,
+//! and overlapping cron runs must never send the same one twice. So a refresh takes a
+//! per-connection lock file, re-reads the stored tokens (another process may have refreshed
+//! already), refreshes only if still needed, writes the new pair to the secret store before
+//! anything else, and only then updates the metadata in SQLite. On a refusal it re-reads the
+//! store once more: a changed refresh token means another process won the race, not that the
+//! grant is dead. Tokens are never deleted here.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use super::app::OAuthApp;
+use super::client;
+use super::token::{GrantKind, TokenSet};
+use crate::context::{Context, timestamp};
+use crate::error::{Error, Result};
+use crate::providers::api::ApiError;
+use crate::store::connections::{self, Connection, State};
+use crate::store::db::Db;
+use crate::store::lock::FileLock;
+use crate::store::secrets::SecretStore;
+
+/// How long to wait for another process's refresh before giving up.
+const LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// Tokens obtained this recently count as "just refreshed" for a keep-alive.
+const FRESH: i64 = 60;
+
+/// Why a refresh is being considered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshMode {
+    /// Before an API call: only when the access token is about to expire.
+    IfExpiring,
+    /// After a 401: unless another process already replaced the token that was refused.
+    Unauthorized,
+    /// `integ refresh`: unless the tokens were obtained moments ago (by another process).
+    KeepAlive,
+    /// `integ refresh --force`: always.
+    Force,
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refreshed {
+    /// A token request was made and its result stored.
+    Now,
+    /// Nothing to do: the stored tokens were fresh (maybe thanks to another process).
+    AlreadyFresh,
+    /// A personal access token has nothing to refresh.
+    NotRefreshable,
+}
+
+/// One connection's tokens, with what is needed to refresh them.
+pub struct Session {
+    pub connection: Connection,
+    app: Option<OAuthApp>,
+    store: Arc<dyn SecretStore>,
+    http: reqwest::Client,
+    lock_path: std::path::PathBuf,
+    tokens: TokenSet,
+}
+
+impl Session {
+    /// Load a connection's tokens from the secret store.
+    pub fn open(
+        ctx: &mut Context,
+        connection: Connection,
+        http: reqwest::Client,
+    ) -> Result<Session> {
+        let store = ctx.secrets()?;
+        let tokens = load(&*store, &connection)?;
+        let app = match tokens.kind {
+            GrantKind::Oauth => Some(crate::providers::app(ctx, connection.provider)?),
+            GrantKind::PersonalAccessToken => None,
+        };
+        let lock_path = ctx.paths.lock_file(&lock_name(&connection));
+        Ok(Session {
+            connection,
+            app,
+            store,
+            http,
+            lock_path,
+            tokens,
+        })
+    }
+
+    pub fn app(&self) -> Option<&OAuthApp> {
+        self.app.as_ref()
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub fn tokens(&self) -> &TokenSet {
+        &self.tokens
+    }
+
+    /// A usable access token, refreshed first if it is about to expire.
+    pub async fn access_token(&mut self, db: &mut Db) -> Result<SecretString> {
+        if self.tokens.kind == GrantKind::Oauth && self.tokens.needs_refresh(jiff::Timestamp::now())
+        {
+            self.refresh(db, RefreshMode::IfExpiring).await?;
+        }
+        Ok(self.tokens.access())
+    }
+
+    /// Call the API with a fresh token; on a 401 refresh once and retry once.
+    pub async fn call<T, F, Fut>(&mut self, db: &mut Db, what: &str, f: F) -> Result<T>
+    where
+        F: Fn(SecretString) -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        let token = self.access_token(db).await?;
+        let first = f(token).await;
+        let second = match first {
+            Err(ApiError::Unauthorized) if self.tokens.kind == GrantKind::Oauth => {
+                tracing::info!(provider = %self.connection.provider, "access token refused; refreshing once");
+                self.refresh(db, RefreshMode::Unauthorized).await?;
+                f(self.tokens.access()).await
+            }
+            other => other,
+        };
+        match second {
+            Ok(v) => Ok(v),
+            Err(ApiError::Unauthorized) => {
+                Err(self.reconnect_needed(db, "the provider keeps refusing the access token"))
+            }
+            Err(ApiError::Disconnected(msg)) => Err(self.reconnect_needed(db, &msg)),
+            Err(e) => Err(e.into_error(what)),
+        }
+    }
+
+    /// Refresh the tokens under the connection's lock (see the module docs).
+    pub async fn refresh(&mut self, db: &mut Db, mode: RefreshMode) -> Result<Refreshed> {
+        if self.tokens.kind == GrantKind::PersonalAccessToken {
+            return match mode {
+                RefreshMode::Unauthorized => {
+                    Err(self.reconnect_needed(db, "the personal access token was refused"))
+                }
+                _ => Ok(Refreshed::NotRefreshable),
+            };
+        }
+        let before = self.tokens.clone();
+        let _lock = FileLock::acquire(&self.lock_path, LOCK_WAIT)
+            .await?
+            .ok_or_else(|| {
+                Error::locked(format!(
+                    "another integ process has been refreshing the {} for over {} s",
+                    self.connection.describe(),
+                    LOCK_WAIT.as_secs()
+                ))
+                .hint(format!(
+                    "if nothing else is running, check {}",
+                    self.lock_path.display()
+                ))
+            })?;
+        let current = load(&*self.store, &self.connection)?;
+        let now = jiff::Timestamp::now();
+        let skip = match mode {
+            RefreshMode::IfExpiring => !current.needs_refresh(now),
+            RefreshMode::Unauthorized => !current.same_tokens(&before),
+            RefreshMode::KeepAlive => {
+                now.as_second() - current.obtained_at < FRESH && !current.needs_refresh(now)
+            }
+            RefreshMode::Force => false,
+        };
+        if skip {
+            tracing::debug!(provider = %self.connection.provider, ?mode, "stored tokens are fresh; no refresh");
+            self.tokens = current;
+            return Ok(Refreshed::AlreadyFresh);
+        }
+        let Some(refresh_token) = current.refresh_token.clone() else {
+            return Err(self.reconnect_needed(db, "no refresh token is stored for this connection"));
+        };
+        let app = self
+            .app
+            .clone()
+            .ok_or_else(|| Error::failure("this connection has no OAuth application"))?;
+        let mut attempt = 0;
+        loop {
+            match client::refresh(&app, &self.http, &refresh_token).await {
+                Ok(raw) => {
+                    if let Some(w) = &raw.warning {
+                        tracing::warn!(provider = %self.connection.provider, "token endpoint warning: {w}");
+                    }
+                    let now = jiff::Timestamp::now();
+                    let new = raw.into_token_set(self.connection.provider, now, Some(&current));
+                    // Persist before anything else: the old refresh token may already be dead.
+                    self.save(&new)?;
+                    let expires = new.expires_at_rfc3339();
+                    if let Err(e) = connections::record_refresh(
+                        db,
+                        self.connection.id,
+                        expires.as_deref(),
+                        new.scope.as_deref(),
+                        &timestamp(now),
+                    ) {
+                        // The tokens are safe in the secret store; only the metadata lags.
+                        tracing::warn!(
+                            "tokens refreshed and stored, but the database update failed: {e}"
+                        );
+                    }
+                    tracing::info!(provider = %self.connection.provider, "tokens refreshed");
+                    self.tokens = new;
+                    return Ok(Refreshed::Now);
+                }
+                Err(e) if e.is_transient() && attempt == 0 => {
+                    attempt += 1;
+                    tracing::info!("refresh failed ({e}); retrying once");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) if e.is_rejection() => {
+                    let reread = load(&*self.store, &self.connection)?;
+                    if reread.refresh_token.as_deref() != Some(refresh_token.as_str()) {
+                        self.tokens = reread;
+                        return Ok(Refreshed::AlreadyFresh);
+                    }
+                    return Err(self.reconnect_needed(db, &e.to_string()));
+                }
+                Err(e) => {
+                    return Err(Error::failure(format!(
+                        "could not refresh the {} token: {e}",
+                        self.connection.provider.display_name()
+                    ))
+                    .hint("check the network and try again; the stored tokens are unchanged"));
+                }
+            }
+        }
+    }
+
+    fn save(&self, tokens: &TokenSet) -> Result<()> {
+        let secret = tokens.to_secret()?;
+        let key = self.connection.secret_key();
+        // A rotated refresh token exists nowhere else: try hard before giving up.
+        let mut last = None;
+        for _ in 0..3 {
+            match self.store.set(&key, &secret) {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+        }
+        let e: Error = last
+            .map(Into::into)
+            .unwrap_or_else(|| Error::failure("secret store write failed"));
+        Err(e.context("the refreshed tokens could not be saved; this connection will need `integ connect` again"))
+    }
+
+    /// Mark the connection "reconnect needed" and build the error that says so.
+    fn reconnect_needed(&mut self, db: &mut Db, why: &str) -> Error {
+        let now = timestamp(jiff::Timestamp::now());
+        if let Err(e) = connections::set_state(
+            db,
+            self.connection.id,
+            State::ReconnectNeeded,
+            Some(why),
+            &now,
+        ) {
+            tracing::warn!("could not record the reconnect-needed state: {e}");
+        }
+        self.connection.state = State::ReconnectNeeded;
+        Error::reconnect(format!(
+            "the {} needs to be connected again: {why}",
+            self.connection.describe()
+        ))
+        .hint(reconnect_hint(&self.connection))
+    }
+}
+
+/// `integ connect <provider> --account '<label>'`.
+pub fn reconnect_hint(c: &Connection) -> String {
+    format!("run `integ connect {} --account '{}'`", c.provider, c.label)
+}
+
+/// The lock file name of one connection's refresh.
+fn lock_name(c: &Connection) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(c.account_id.as_bytes());
+    let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("refresh-{}-{short}", c.provider)
+}
+
+/// Read a connection's tokens; missing tokens mean the connection must be made again.
+pub fn load(store: &dyn SecretStore, c: &Connection) -> Result<TokenSet> {
+    let secret = store.get(&c.secret_key())?.ok_or_else(|| {
+        Error::reconnect(format!(
+            "no tokens for the {} are in the secret store",
+            c.describe()
+        ))
+        .hint(format!(
+            "{} (was the secret store changed or cleared?)",
+            reconnect_hint(c)
+        ))
+    })?;
+    TokenSet::from_secret(&secret).map_err(|_| {
+        Error::failure(format!(
+            "the stored tokens of the {} are damaged",
+            c.describe()
+        ))
+        .hint(reconnect_hint(c))
+    })
+}

@@ -1,0 +1,83 @@
+//! Small helpers shared by the providers' API calls: authorized JSON requests and the errors
+//! every provider can answer with. Response bodies are parsed, never logged.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::Error;
+
+/// An API call that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 401: the access token was refused; refresh once and retry.
+    #[error("the access token was refused (HTTP 401)")]
+    Unauthorized,
+    #[error("{0}")]
+    Transport(String),
+    #[error("HTTP {status}: {message}")]
+    Status { status: u16, message: String },
+    #[error("the response was not the JSON expected: {0}")]
+    Malformed(String),
+    /// The account is gone or the app was disconnected at the provider: reconnect.
+    #[error("{0}")]
+    Disconnected(String),
+}
+
+impl ApiError {
+    pub fn into_error(self, what: &str) -> Error {
+        match self {
+            ApiError::Disconnected(msg) => Error::reconnect(format!("{what}: {msg}")),
+            other => Error::failure(format!("{what}: {other}")),
+        }
+    }
+}
+
+/// A JSON request with a Bearer token; returns the parsed body of a 2xx answer.
+pub async fn json(
+    req: reqwest::RequestBuilder,
+    token: &SecretString,
+) -> Result<serde_json::Value, ApiError> {
+    let resp = req
+        .bearer_auth(token.expose_secret())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| ApiError::Transport(crate::http::describe(&e)))?;
+    let status = resp.status().as_u16();
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| ApiError::Transport(crate::http::describe(&e)))?;
+    if status == 401 {
+        return Err(ApiError::Unauthorized);
+    }
+    let body: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
+    if !(200..300).contains(&status) {
+        return Err(ApiError::Status {
+            status,
+            message: error_message(body.as_ref()),
+        });
+    }
+    body.ok_or_else(|| ApiError::Malformed(format!("HTTP {status} with a body that is not JSON")))
+}
+
+/// The human message inside the error shapes the four providers use.
+pub fn error_message(body: Option<&serde_json::Value>) -> String {
+    let Some(b) = body else {
+        return "no readable error message".into();
+    };
+    let pick = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_string);
+    pick(b.pointer("/error/message"))
+        .or_else(|| pick(b.get("message")))
+        .or_else(|| pick(b.get("error_description")))
+        .or_else(|| pick(b.get("title")))
+        .or_else(|| pick(b.get("error")))
+        .map(|m| m.chars().take(300).collect())
+        .unwrap_or_else(|| "no readable error message".into())
+}
+
+/// Who a token belongs to: the provider's stable id and a name for people.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub id: String,
+    pub name: String,
+}

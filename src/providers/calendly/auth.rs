@@ -1,0 +1,105 @@
+//! Calendly's OAuth application, identity (`GET /users/me`) and revocation (which needs the
+//! client secret).
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::config::Settings;
+use crate::error::Result;
+use crate::oauth::app::{ClientAuth, OAuthApp, RedirectRule};
+use crate::providers::api::{self, ApiError, Identity};
+use crate::providers::{Provider, required, scopes, url_setting};
+
+pub fn app(settings: &Settings, secret: Option<SecretString>) -> Result<OAuthApp> {
+    let p = Provider::Calendly;
+    Ok(OAuthApp {
+        provider: p,
+        client_id: required(settings, p, "client_id")?,
+        // A web app authenticates with HTTP Basic; a native app (no secret) sends client_id.
+        client_auth: if secret.is_some() {
+            ClientAuth::Basic
+        } else {
+            ClientAuth::Public
+        },
+        client_secret: secret,
+        auth_url: url_setting(settings, p, "auth_url")?,
+        token_url: url_setting(settings, p, "token_url")?,
+        revoke_url: Some(url_setting(settings, p, "revoke_url")?),
+        api_url: url_setting(settings, p, "api_url")?,
+        scopes: scopes(settings, p),
+        send_scope: true,
+        pkce: true,
+        redirect: RedirectRule::Exact {
+            uri: crate::providers::parse_redirect(settings, p)?,
+            setting: "CALENDLY_REDIRECT_URI (or calendly.redirect_uri)",
+        },
+        // Undocumented: treat a bare callback as a refusal too.
+        bare_callback_is_denial: true,
+        extra_auth_params: Vec::new(),
+        refresh_sends_scope: false,
+    })
+}
+
+/// The API base for identity calls even without a client id (Personal Access Tokens).
+pub fn api_url(settings: &Settings) -> Result<String> {
+    url_setting(settings, Provider::Calendly, "api_url")
+}
+
+pub async fn identity(
+    http: &reqwest::Client,
+    api_url: &str,
+    token: &SecretString,
+) -> Result<Identity, ApiError> {
+    let url = format!("{}/users/me", api_url.trim_end_matches('/'));
+    let body = api::json(http.get(url), token).await?;
+    let r = body
+        .get("resource")
+        .ok_or_else(|| ApiError::Malformed("/users/me has no resource".into()))?;
+    let uri = r
+        .get("uri")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| ApiError::Malformed("/users/me has no uri".into()))?;
+    let name = r
+        .get("email")
+        .or_else(|| r.get("name"))
+        .and_then(|v| v.as_str())
+        .unwrap_or(uri);
+    Ok(Identity {
+        id: uri.to_string(),
+        name: name.to_string(),
+    })
+}
+
+/// Revoke a token; Calendly demands id and secret for this.
+pub async fn revoke(
+    http: &reqwest::Client,
+    app: &OAuthApp,
+    token: &SecretString,
+) -> Result<(), ApiError> {
+    let Some(secret) = &app.client_secret else {
+        return Err(ApiError::Status {
+            status: 0,
+            message: "Calendly's revoke endpoint needs the client secret, and none is configured"
+                .into(),
+        });
+    };
+    let url = app.revoke_url.as_deref().unwrap_or_default();
+    let resp = http
+        .post(url)
+        .form(&[
+            ("client_id", app.client_id.as_str()),
+            ("client_secret", secret.expose_secret()),
+            ("token", token.expose_secret()),
+        ])
+        .send()
+        .await
+        .map_err(|e| ApiError::Transport(crate::http::describe(&e)))?;
+    let status = resp.status().as_u16();
+    let body: Option<serde_json::Value> = resp.json().await.ok();
+    match status {
+        200..=299 => Ok(()),
+        _ => Err(ApiError::Status {
+            status,
+            message: api::error_message(body.as_ref()),
+        }),
+    }
+}

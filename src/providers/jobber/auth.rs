@@ -1,0 +1,153 @@
+//! Jobber's OAuth application, identity (`account { id name }`) and disconnect
+//! (`appDisconnect`; Jobber has no revocation endpoint).
+
+use secrecy::SecretString;
+
+use crate::config::Settings;
+use crate::error::Result;
+use crate::oauth::app::{ClientAuth, OAuthApp, RedirectRule};
+use crate::providers::api::{self, ApiError, Identity};
+use crate::providers::{Provider, required, url_setting};
+
+pub fn app(settings: &Settings, secret: Option<SecretString>) -> Result<OAuthApp> {
+    let p = Provider::Jobber;
+    Ok(OAuthApp {
+        provider: p,
+        client_id: required(settings, p, "client_id")?,
+        client_secret: Some(crate::providers::required_secret(p, secret)?),
+        client_auth: ClientAuth::Body,
+        auth_url: url_setting(settings, p, "auth_url")?,
+        token_url: url_setting(settings, p, "token_url")?,
+        revoke_url: None,
+        api_url: url_setting(settings, p, "api_url")?,
+        scopes: Vec::new(),
+        send_scope: false,
+        pkce: settings.provider(p, "pkce") != Some("off"),
+        redirect: RedirectRule::Exact {
+            uri: crate::providers::parse_redirect(settings, p)?,
+            setting: "JOBBER_REDIRECT_URI (or jobber.redirect_uri)",
+        },
+        bare_callback_is_denial: true,
+        extra_auth_params: Vec::new(),
+        refresh_sends_scope: false,
+    })
+}
+
+/// Send one GraphQL document; a response with `errors` fails as a whole (partial data is
+/// never trusted).
+pub async fn graphql(
+    http: &reqwest::Client,
+    app: &OAuthApp,
+    version: &str,
+    token: &SecretString,
+    query: &str,
+) -> Result<serde_json::Value, ApiError> {
+    let req = http
+        .post(&app.api_url)
+        .header("X-JOBBER-GRAPHQL-VERSION", version)
+        .json(&serde_json::json!({ "query": query }));
+    let body = api::json(req, token).await.map_err(|e| match e {
+        ApiError::Status { message, .. } if is_disconnected(&message) => {
+            ApiError::Disconnected(message)
+        }
+        other => other,
+    })?;
+    if let Some(errors) = body
+        .get("errors")
+        .and_then(|e| e.as_array())
+        .filter(|a| !a.is_empty())
+    {
+        let msg = errors
+            .iter()
+            .filter_map(|e| e.get("message").and_then(|m| m.as_str()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let code = errors[0]
+            .pointer("/extensions/code")
+            .and_then(|c| c.as_str())
+            .unwrap_or("");
+        if code == "UNAUTHENTICATED" {
+            return Err(ApiError::Unauthorized);
+        }
+        return Err(ApiError::Status {
+            status: 200,
+            message: format!("GraphQL error: {msg}"),
+        });
+    }
+    if let Some(msg) = body
+        .get("message")
+        .and_then(|m| m.as_str())
+        .filter(|m| is_disconnected(m))
+    {
+        return Err(ApiError::Disconnected(msg.to_string()));
+    }
+    body.get("data")
+        .cloned()
+        .ok_or_else(|| ApiError::Malformed("no data in the GraphQL response".into()))
+}
+
+fn is_disconnected(message: &str) -> bool {
+    message.contains("disconnected this app") || message.contains("account is not active")
+}
+
+pub async fn identity(
+    http: &reqwest::Client,
+    app: &OAuthApp,
+    version: &str,
+    token: &SecretString,
+) -> Result<Identity, ApiError> {
+    let data = graphql(
+        http,
+        app,
+        version,
+        token,
+        "query Account { account { id name } }",
+    )
+    .await?;
+    let id = data.pointer("/account/id").and_then(|v| v.as_str());
+    let name = data.pointer("/account/name").and_then(|v| v.as_str());
+    match (id, name) {
+        (Some(id), name) => Ok(Identity {
+            id: id.to_string(),
+            name: name.unwrap_or(id).to_string(),
+        }),
+        _ => Err(ApiError::Malformed(
+            "account { id name } missing from the answer".into(),
+        )),
+    }
+}
+
+/// Disconnect the app from the account: kills both tokens at Jobber.
+pub async fn disconnect(
+    http: &reqwest::Client,
+    app: &OAuthApp,
+    version: &str,
+    token: &SecretString,
+) -> Result<(), ApiError> {
+    let data = graphql(
+        http,
+        app,
+        version,
+        token,
+        "mutation Disconnect { appDisconnect { app { name } userErrors { message } } }",
+    )
+    .await?;
+    let errors = data
+        .pointer("/appDisconnect/userErrors")
+        .and_then(|e| e.as_array())
+        .cloned()
+        .unwrap_or_default();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        let msg = errors
+            .iter()
+            .filter_map(|e| e.get("message").and_then(|m| m.as_str()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(ApiError::Status {
+            status: 200,
+            message: format!("appDisconnect refused: {msg}"),
+        })
+    }
+}
