@@ -1,0 +1,184 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_integ_global_optspecs
+    string join \n json q/quiet v/verbose color= h/help V/version
+end
+
+function __fish_integ_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_integ_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_integ_using_subcommand
+    set -l cmd (__fish_integ_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c integ -n "__fish_integ_needs_command" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_needs_command" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_needs_command" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_needs_command" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_needs_command" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_needs_command" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_needs_command" -f -a "connect" -d 'Connect an account: sign in through the browser and store its tokens'
+complete -c integ -n "__fish_integ_needs_command" -f -a "disconnect" -d 'Revoke an account\'s access at the provider and delete its tokens'
+complete -c integ -n "__fish_integ_needs_command" -f -a "refresh" -d 'Refresh access tokens now (a keep-alive for refresh tokens that die when idle)'
+complete -c integ -n "__fish_integ_needs_command" -f -a "status" -d 'Show every connection, its token expiry, last syncs and what needs doing'
+complete -c integ -n "__fish_integ_needs_command" -f -a "doctor" -d 'Check the configuration, database, secret store and credentials'
+complete -c integ -n "__fish_integ_needs_command" -f -a "config" -d 'Read and change settings'
+complete -c integ -n "__fish_integ_needs_command" -f -a "completions" -d 'Print shell completions'
+complete -c integ -n "__fish_integ_needs_command" -f -a "man" -d 'Print the man page (roff) to stdout'
+complete -c integ -n "__fish_integ_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand connect" -l account -d 'A name for this account (default: the name the provider reports); connecting the same name again replaces its tokens' -r
+complete -c integ -n "__fish_integ_using_subcommand connect" -l port -d 'Listen on this loopback port (it must match the registered redirect URI for Jobber and Calendly)' -r
+complete -c integ -n "__fish_integ_using_subcommand connect" -l timeout -d 'Give up after this many seconds' -r
+complete -c integ -n "__fish_integ_using_subcommand connect" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand connect" -l no-browser -d 'Don\'t open a browser: print the address, then paste back the one the browser ended on'
+complete -c integ -n "__fish_integ_using_subcommand connect" -l token-stdin -d 'Read a Calendly Personal Access Token from stdin instead of signing in'
+complete -c integ -n "__fish_integ_using_subcommand connect" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand connect" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand connect" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand connect" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand connect" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand disconnect" -l account -d 'Pick one of several accounts of the provider (label, name, email or account id)' -r
+complete -c integ -n "__fish_integ_using_subcommand disconnect" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand disconnect" -l purge -d 'Also delete the account\'s synced data and its history'
+complete -c integ -n "__fish_integ_using_subcommand disconnect" -l local-only -d 'Forget the account here even if the provider cannot be reached to revoke access'
+complete -c integ -n "__fish_integ_using_subcommand disconnect" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand disconnect" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand disconnect" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand disconnect" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand disconnect" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand refresh" -l account -d 'Only this account (label, name, email or account id)' -r
+complete -c integ -n "__fish_integ_using_subcommand refresh" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand refresh" -l all -d 'Every connected account (the default without a provider)'
+complete -c integ -n "__fish_integ_using_subcommand refresh" -l force -d 'Refresh even if another process refreshed moments ago'
+complete -c integ -n "__fish_integ_using_subcommand refresh" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand refresh" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand refresh" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand refresh" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand refresh" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand status" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand status" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand status" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand status" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand status" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand status" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand doctor" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand doctor" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand doctor" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand doctor" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand doctor" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand doctor" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand config; and not __fish_seen_subcommand_from path get set unset list help" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand config; and not __fish_seen_subcommand_from path get set unset list help" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand config; and not __fish_seen_subcommand_from path get set unset list help" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand config; and not __fish_seen_subcommand_from path get set unset list help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand config; and not __fish_seen_subcommand_from path get set unset list help" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand config; and not __fish_seen_subcommand_from path get set unset list help" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand config; and not __fish_seen_subcommand_from path get set unset list help" -f -a "path" -d 'Print the path of config.toml (and of the database and secret file)'
+complete -c integ -n "__fish_integ_using_subcommand config; and not __fish_seen_subcommand_from path get set unset list help" -f -a "get" -d 'Print one setting\'s value (secrets are never printed)'
+complete -c integ -n "__fish_integ_using_subcommand config; and not __fish_seen_subcommand_from path get set unset list help" -f -a "set" -d 'Change a setting in config.toml; secrets go to the secret store and are read from stdin'
+complete -c integ -n "__fish_integ_using_subcommand config; and not __fish_seen_subcommand_from path get set unset list help" -f -a "unset" -d 'Remove a setting from config.toml (or a secret from the secret store)'
+complete -c integ -n "__fish_integ_using_subcommand config; and not __fish_seen_subcommand_from path get set unset list help" -f -a "list" -d 'List every setting with its value and where it came from (secrets redacted)'
+complete -c integ -n "__fish_integ_using_subcommand config; and not __fish_seen_subcommand_from path get set unset list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from path" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from path" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from path" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from path" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from path" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from get" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from get" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from get" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from get" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from get" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from set" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from set" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from set" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from set" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from unset" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from unset" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from unset" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from unset" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from unset" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from list" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "path" -d 'Print the path of config.toml (and of the database and secret file)'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "get" -d 'Print one setting\'s value (secrets are never printed)'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "set" -d 'Change a setting in config.toml; secrets go to the secret store and are read from stdin'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "unset" -d 'Remove a setting from config.toml (or a secret from the secret store)'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "list" -d 'List every setting with its value and where it came from (secrets redacted)'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand completions" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand completions" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand completions" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand completions" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand man" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand man" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand man" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand man" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand man" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand man" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh status doctor config completions man help" -f -a "connect" -d 'Connect an account: sign in through the browser and store its tokens'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh status doctor config completions man help" -f -a "disconnect" -d 'Revoke an account\'s access at the provider and delete its tokens'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh status doctor config completions man help" -f -a "refresh" -d 'Refresh access tokens now (a keep-alive for refresh tokens that die when idle)'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh status doctor config completions man help" -f -a "status" -d 'Show every connection, its token expiry, last syncs and what needs doing'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh status doctor config completions man help" -f -a "doctor" -d 'Check the configuration, database, secret store and credentials'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh status doctor config completions man help" -f -a "config" -d 'Read and change settings'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh status doctor config completions man help" -f -a "completions" -d 'Print shell completions'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh status doctor config completions man help" -f -a "man" -d 'Print the man page (roff) to stdout'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh status doctor config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "path" -d 'Print the path of config.toml (and of the database and secret file)'
+complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "get" -d 'Print one setting\'s value (secrets are never printed)'
+complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "set" -d 'Change a setting in config.toml; secrets go to the secret store and are read from stdin'
+complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "unset" -d 'Remove a setting from config.toml (or a secret from the secret store)'
+complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "list" -d 'List every setting with its value and where it came from (secrets redacted)'

@@ -1,0 +1,210 @@
+//! The test environment: a fresh `INTEG_HOME` per test, the real `integ` binary with a clean
+//! environment, and (where needed) a private instance of the provider fakes.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+
+pub const INTEG: &str = env!("CARGO_BIN_EXE_integ");
+pub const FAKES: &str = env!("CARGO_BIN_EXE_integ-fakes");
+
+/// A fresh home and environment for one test.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    pub vars: BTreeMap<String, String>,
+}
+
+impl TestEnv {
+    /// Encrypted file store with a random key, so tests never touch a real keyring.
+    pub fn new() -> TestEnv {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut vars = BTreeMap::new();
+        vars.insert("INTEG_HOME".into(), dir.path().join("home").display().to_string());
+        vars.insert("HOME".into(), dir.path().display().to_string());
+        vars.insert("PATH".into(), std::env::var("PATH").unwrap_or_default());
+        vars.insert("INTEG_SECRET_STORE".into(), "file".into());
+        vars.insert("INTEG_SECRET_KEY".into(), format!("test-key-{}", rand_hex(16)));
+        vars.insert("NO_COLOR".into(), "1".into());
+        TestEnv { dir, vars }
+    }
+
+    pub fn home(&self) -> PathBuf {
+        PathBuf::from(&self.vars["INTEG_HOME"])
+    }
+
+    pub fn set(&mut self, k: &str, v: impl Into<String>) -> &mut Self {
+        self.vars.insert(k.into(), v.into());
+        self
+    }
+
+    pub fn unset(&mut self, k: &str) -> &mut Self {
+        self.vars.remove(k);
+        self
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(INTEG);
+        c.args(args).env_clear().envs(&self.vars).stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.cmd(args).output().expect("run integ"))
+    }
+
+    pub fn run_stdin(&self, args: &[&str], input: &str) -> Run {
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn integ");
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        Run::from(child.wait_with_output().expect("wait integ"))
+    }
+
+    /// Write a BROWSER stand-in that follows redirects like a browser would (curl), saving the
+    /// final page so a test can check it.
+    pub fn curl_browser(&mut self) -> PathBuf {
+        let page = self.dir.path().join("browser-page.html");
+        let script = self.dir.path().join("browser.sh");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nexec curl -sS -L --max-redirs 10 -o '{}' \"$1\"\n",
+                page.display()
+            ),
+        )
+        .unwrap();
+        make_executable(&script);
+        self.set("BROWSER", script.display().to_string());
+        page
+    }
+}
+
+pub fn make_executable(p: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+pub fn rand_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf))
+        .expect("urandom");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+    #[track_caller]
+    pub fn code(self, code: i32) -> Self {
+        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// A private instance of the provider fakes; killed on drop.
+pub struct Fakes {
+    child: Child,
+    _stdin: Option<ChildStdin>,
+    pub base_url: String,
+    pub env: BTreeMap<String, String>,
+}
+
+impl Fakes {
+    pub fn start(extra: &[&str]) -> Fakes {
+        let mut child = Command::new(FAKES)
+            .arg("serve")
+            .args(["--port", "0", "--exit-on-stdin-eof"])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start integ-fakes");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("fakes banner");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("fakes banner {line:?}: {e}"));
+        let base_url = v["base_url"].as_str().unwrap().to_string();
+        let env = v["env"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+            .collect();
+        let stdin = child.stdin.take();
+        Fakes { child, _stdin: stdin, base_url, env }
+    }
+
+    /// Point a test environment at this fake.
+    pub fn apply(&self, env: &mut TestEnv) {
+        for (k, v) in &self.env {
+            env.set(k, v.clone());
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> serde_json::Value {
+        let url = format!("{}{path}", self.base_url);
+        let mut args = vec!["-sS", "-X", method, "-H", "content-type: application/json"];
+        let body_text = body.map(|b| b.to_string());
+        if let Some(b) = &body_text {
+            args.push("--data");
+            args.push(b);
+        }
+        args.push(&url);
+        let out = Command::new("curl").args(&args).output().expect("curl");
+        assert!(out.status.success(), "control call {path} failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    }
+
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        self.call("GET", path, None)
+    }
+
+    pub fn post(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        self.call("POST", path, Some(&body))
+    }
+}
+
+impl Drop for Fakes {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free loopback port (there is a small window before it is used; good enough for tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}

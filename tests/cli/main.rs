@@ -1,0 +1,6 @@
+//! The one integration-test binary: it runs the real `integ` executable in a temporary
+//! `INTEG_HOME`, against private instances of the provider fakes where a test needs a provider.
+
+mod common;
+mod foundation;
+mod keyring;
