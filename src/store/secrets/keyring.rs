@@ -90,12 +90,23 @@ impl KeyringStore {
     /// keyring yet; fails only when this platform has no such implementation.
     pub fn open(settings: &SecretSettings) -> Result<Self, SecretError> {
         let kind = OsKind::choose(settings.keyring_backend)?;
-        let keyring = OsKeyring { kind, service: settings.service.clone() };
-        Ok(Self::with_keyring(Arc::new(keyring), kind.describe(), settings.timeout))
+        let keyring = OsKeyring {
+            kind,
+            service: settings.service.clone(),
+        };
+        Ok(Self::with_keyring(
+            Arc::new(keyring),
+            kind.describe(),
+            settings.timeout,
+        ))
     }
 
     fn with_keyring(keyring: Arc<dyn Keyring>, description: String, timeout: Duration) -> Self {
-        KeyringStore { keyring, description, timeout }
+        KeyringStore {
+            keyring,
+            description,
+            timeout,
+        }
     }
 
     /// Runs `op` on a fresh thread and waits at most `self.timeout` for it. On timeout the
@@ -114,13 +125,17 @@ impl KeyringStore {
                 // The receiver is gone only if the caller already gave up on this call.
                 let _ = tx.send(result);
             })
-            .map_err(|e| SecretError::Keyring(format!("could not start a thread for the keyring call: {e}")))?;
+            .map_err(|e| {
+                SecretError::Keyring(format!(
+                    "could not start a thread for the keyring call: {e}"
+                ))
+            })?;
         match rx.recv_timeout(self.timeout) {
             Ok(result) => result,
             Err(mpsc::RecvTimeoutError::Timeout) => Err(SecretError::Timeout(self.timeout)),
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                Err(SecretError::Keyring("the keyring call failed unexpectedly (the worker thread panicked)".into()))
-            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(SecretError::Keyring(
+                "the keyring call failed unexpectedly (the worker thread panicked)".into(),
+            )),
         }
     }
 }
@@ -136,8 +151,10 @@ impl SecretStore for KeyringStore {
         let Some(bytes) = self.call(move |raw| read_value(raw, &owned))? else {
             return Ok(None);
         };
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|_| SecretError::BadEntry { key: key.to_owned(), reason: "it is not valid UTF-8 text".into() })?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| SecretError::BadEntry {
+            key: key.to_owned(),
+            reason: "it is not valid UTF-8 text".into(),
+        })?;
         Ok(Some(SecretString::from(text)))
     }
 
@@ -194,9 +211,13 @@ fn parse_header<'a>(key: &str, head: &'a [u8]) -> Result<Option<ChunkHeader<'a>>
     let Some(rest) = head.strip_prefix(CHUNK_PREFIX.as_bytes()) else {
         return Ok(None);
     };
-    let bad = |reason: &str| SecretError::BadEntry { key: key.to_owned(), reason: reason.to_owned() };
+    let bad = |reason: &str| SecretError::BadEntry {
+        key: key.to_owned(),
+        reason: reason.to_owned(),
+    };
     let mut fields = rest.splitn(3, |&b| b == b':');
-    let (Some(count), Some(digest), Some(first)) = (fields.next(), fields.next(), fields.next()) else {
+    let (Some(count), Some(digest), Some(first)) = (fields.next(), fields.next(), fields.next())
+    else {
         return Err(bad("its chunk header is incomplete"));
     };
     let entries = std::str::from_utf8(count)
@@ -208,7 +229,11 @@ fn parse_header<'a>(key: &str, head: &'a [u8]) -> Result<Option<ChunkHeader<'a>>
         .ok()
         .filter(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()))
         .ok_or_else(|| bad("its chunk header has an invalid checksum"))?;
-    Ok(Some(ChunkHeader { entries, digest, first }))
+    Ok(Some(ChunkHeader {
+        entries,
+        digest,
+        first,
+    }))
 }
 
 /// How many entries `key` currently occupies, as far as its first entry tells. Damaged or
@@ -217,13 +242,21 @@ fn entry_count(raw: &dyn RawEntries, key: &str) -> Result<usize, SecretError> {
     let Some(head) = raw.get(key)? else {
         return Ok(1);
     };
-    Ok(parse_header(key, &head).ok().flatten().map_or(1, |h| h.entries))
+    Ok(parse_header(key, &head)
+        .ok()
+        .flatten()
+        .map_or(1, |h| h.entries))
 }
 
 /// Removes the chunks `key#from` and up: first those the old header knew about (`known_end`
 /// exclusive), from the top down so an interrupted removal leaves no gap, then any further
 /// consecutive ones a crash may have left.
-fn remove_chunks_from(raw: &dyn RawEntries, key: &str, from: usize, known_end: usize) -> Result<(), SecretError> {
+fn remove_chunks_from(
+    raw: &dyn RawEntries,
+    key: &str,
+    from: usize,
+    known_end: usize,
+) -> Result<(), SecretError> {
     for index in (from..known_end).rev() {
         raw.delete(&chunk_name(key, index))?;
     }
@@ -270,19 +303,26 @@ fn read_value(raw: &dyn RawEntries, key: &str) -> Result<Option<Zeroizing<Vec<u8
     let Some(head) = raw.get(key)? else {
         return Ok(None);
     };
-    let bad = |reason: String| SecretError::BadEntry { key: key.to_owned(), reason };
+    let bad = |reason: String| SecretError::BadEntry {
+        key: key.to_owned(),
+        reason,
+    };
     if let Some(header) = parse_header(key, &head)? {
         let mut value = Zeroizing::new(Vec::with_capacity(header.entries * MAX_ENTRY_BYTES));
         value.extend_from_slice(header.first);
         for index in 1..header.entries {
             let name = chunk_name(key, index);
-            let part = raw.get(&name)?.ok_or_else(|| bad(format!("its part {name} is missing")))?;
+            let part = raw
+                .get(&name)?
+                .ok_or_else(|| bad(format!("its part {name} is missing")))?;
             value.extend_from_slice(&part);
         }
         if sha256_hex(&value) != header.digest {
-            return Err(bad("its parts do not match its checksum (a write was interrupted, or another \
+            return Err(bad(
+                "its parts do not match its checksum (a write was interrupted, or another \
                             program changed them)"
-                .into()));
+                    .into(),
+            ));
         }
         return Ok(Some(value));
     }
@@ -290,7 +330,9 @@ fn read_value(raw: &dyn RawEntries, key: &str) -> Result<Option<Zeroizing<Vec<u8
         return Ok(Some(Zeroizing::new(rest.to_vec())));
     }
     if head.starts_with(RESERVED_PREFIX.as_bytes()) {
-        return Err(bad("it is in a format this integ does not know (written by a newer version?)".into()));
+        return Err(bad(
+            "it is in a format this integ does not know (written by a newer version?)".into(),
+        ));
     }
     Ok(Some(head))
 }
@@ -329,7 +371,9 @@ impl OsKind {
             #[cfg(target_os = "linux")]
             KeyringBackend::Keyutils => Ok(OsKind::Keyutils),
             #[cfg(not(target_os = "linux"))]
-            KeyringBackend::Keyutils => Err(unavailable("the keyutils keyring backend (Linux only)")),
+            KeyringBackend::Keyutils => {
+                Err(unavailable("the keyutils keyring backend (Linux only)"))
+            }
             #[cfg(any(target_os = "macos", target_os = "ios", target_os = "windows"))]
             KeyringBackend::Default => Ok(OsKind::Native),
             #[cfg(not(any(
@@ -360,7 +404,9 @@ impl OsKind {
 
 #[cfg(not(target_os = "linux"))]
 fn unavailable(what: &str) -> SecretError {
-    SecretError::KeyringUnavailable { reason: format!("{what} is not available on this operating system") }
+    SecretError::KeyringUnavailable {
+        reason: format!("{what} is not available on this operating system"),
+    }
 }
 
 /// One service in one real keyring.
@@ -379,7 +425,11 @@ impl Keyring for OsKeyring {
             #[cfg(any(target_os = "macos", target_os = "ios", target_os = "windows"))]
             OsKind::Native => Home::Native,
         };
-        Ok(Box::new(OsEntries { kind: self.kind, service: self.service.clone(), home }))
+        Ok(Box::new(OsEntries {
+            kind: self.kind,
+            service: self.service.clone(),
+            home,
+        }))
     }
 }
 
@@ -425,8 +475,10 @@ impl OsEntries {
     fn entry(&self, name: &str) -> Result<::keyring::Entry, SecretError> {
         let built: Result<::keyring::Entry, ::keyring::Error> = match &self.home {
             #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
-            Home::SecretService => ::keyring::secret_service::SsCredential::new_with_target(None, &self.service, name)
-                .map(|c| ::keyring::Entry::new_with_credential(Box::new(c))),
+            Home::SecretService => {
+                ::keyring::secret_service::SsCredential::new_with_target(None, &self.service, name)
+                    .map(|c| ::keyring::Entry::new_with_credential(Box::new(c)))
+            }
             #[cfg(target_os = "linux")]
             Home::Keyutils(base) => {
                 let mut credential = base.clone();
@@ -455,7 +507,9 @@ impl RawEntries for OsEntries {
     fn set(&self, name: &str, value: &[u8]) -> Result<(), SecretError> {
         // Bytes rather than a password string: Windows would store a string as UTF-16, doubling
         // its size against the entry limit.
-        self.entry(name)?.set_secret(value).map_err(|e| map_error(self.kind, e))
+        self.entry(name)?
+            .set_secret(value)
+            .map_err(|e| map_error(self.kind, e))
     }
 
     fn delete(&self, name: &str) -> Result<bool, SecretError> {
@@ -475,10 +529,12 @@ fn map_error(kind: OsKind, error: ::keyring::Error) -> SecretError {
         K::PlatformFailure(inner) | K::NoStorageAccess(inner) => classify(kind, inner.as_ref()),
         K::NoEntry => SecretError::Keyring("the entry does not exist".into()),
         K::BadEncoding(_) => SecretError::Keyring("the entry is not valid UTF-8".into()),
-        K::TooLong(attribute, limit) => {
-            SecretError::Keyring(format!("the {attribute} is longer than the keyring's limit of {limit}"))
+        K::TooLong(attribute, limit) => SecretError::Keyring(format!(
+            "the {attribute} is longer than the keyring's limit of {limit}"
+        )),
+        K::Invalid(attribute, reason) => {
+            SecretError::Keyring(format!("invalid {attribute}: {reason}"))
         }
-        K::Invalid(attribute, reason) => SecretError::Keyring(format!("invalid {attribute}: {reason}")),
         K::Ambiguous(matches) => SecretError::Keyring(format!(
             "{} keyring entries match one key; remove the duplicates (e.g. with seahorse or secret-tool)",
             matches.len()
@@ -537,7 +593,10 @@ fn classify(kind: OsKind, inner: &(dyn std::error::Error + Send + Sync + 'static
 fn classify_secret_service(text: &str, io: Option<std::io::ErrorKind>) -> SecretError {
     use std::io::ErrorKind;
     let unavailable = |reason: String| SecretError::KeyringUnavailable { reason };
-    if text.contains("object locked") || text.contains("IsLocked") || text.contains("prompt dismissed") {
+    if text.contains("object locked")
+        || text.contains("IsLocked")
+        || text.contains("prompt dismissed")
+    {
         return SecretError::KeyringLocked;
     }
     if text.contains("ServiceUnknown") || text.contains("org.freedesktop.secrets") {
@@ -558,7 +617,10 @@ fn classify_secret_service(text: &str, io: Option<std::io::ErrorKind>) -> Secret
     }
     let refused = io == Some(ErrorKind::ConnectionRefused) || text.contains("Connection refused");
     let unreachable = text.contains("no secret service provider or dbus session found");
-    if refused || unreachable || matches!(io, Some(ErrorKind::NotFound | ErrorKind::PermissionDenied)) {
+    if refused
+        || unreachable
+        || matches!(io, Some(ErrorKind::NotFound | ErrorKind::PermissionDenied))
+    {
         return unavailable(session_bus_problem(refused));
     }
     SecretError::Keyring(format!("Secret Service: {text}"))
@@ -569,7 +631,9 @@ fn classify_secret_service(text: &str, io: Option<std::io::ErrorKind>) -> Secret
 #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
 fn session_bus_problem(refused: bool) -> String {
     let fix = "under cron, ssh or in a container, run integ inside `dbus-run-session`";
-    let address = std::env::var("DBUS_SESSION_BUS_ADDRESS").ok().filter(|a| !a.is_empty());
+    let address = std::env::var("DBUS_SESSION_BUS_ADDRESS")
+        .ok()
+        .filter(|a| !a.is_empty());
     // zbus's fallback when the variable is unset.
     let socket = match &address {
         Some(address) => address
@@ -578,20 +642,30 @@ fn session_bus_problem(refused: bool) -> String {
             .and_then(|params| params.split(',').find_map(|kv| kv.strip_prefix("path=")))
             .map(str::to_owned),
         None => {
-            let dir = std::env::var("XDG_RUNTIME_DIR").ok().filter(|d| !d.is_empty());
+            let dir = std::env::var("XDG_RUNTIME_DIR")
+                .ok()
+                .filter(|d| !d.is_empty());
             Some(dir.unwrap_or_else(|| format!("/run/user/{}", current_uid())) + "/bus")
         }
     };
     let what = match (&socket, refused) {
-        (Some(path), true) => format!("the bus socket {path} refused the connection, so the bus is not running"),
-        (Some(path), false) if !Path::new(path).exists() => format!("the bus socket {path} does not exist"),
+        (Some(path), true) => {
+            format!("the bus socket {path} refused the connection, so the bus is not running")
+        }
+        (Some(path), false) if !Path::new(path).exists() => {
+            format!("the bus socket {path} does not exist")
+        }
         (Some(path), false) => format!("the bus socket {path} cannot be used"),
         (None, true) => "the bus refused the connection (it is not running)".to_owned(),
         (None, false) => "the address cannot be used".to_owned(),
     };
     match address {
-        None => format!("there is no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and {what} ({fix})"),
-        Some(address) => format!("cannot connect to the D-Bus session bus at {address}: {what} ({fix})"),
+        None => format!(
+            "there is no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and {what} ({fix})"
+        ),
+        Some(address) => {
+            format!("cannot connect to the D-Bus session bus at {address}: {what} ({fix})")
+        }
     }
 }
 
@@ -605,7 +679,9 @@ fn current_uid() -> String {
 /// linux-keyutils prints its error variants by name, e.g. `PermissionDenied` or `Unknown(38)`.
 #[cfg(target_os = "linux")]
 fn classify_keyutils(text: &str) -> SecretError {
-    let unavailable = |reason: &str| SecretError::KeyringUnavailable { reason: reason.to_owned() };
+    let unavailable = |reason: &str| SecretError::KeyringUnavailable {
+        reason: reason.to_owned(),
+    };
     if text.contains("PermissionDenied") {
         unavailable(
             "the kernel refused the keyutils call (EPERM); containers often block the keyctl \
@@ -650,7 +726,10 @@ mod tests {
             self.0.lock().unwrap().keys().cloned().collect()
         }
         fn raw_set(&self, name: &str, value: &[u8]) {
-            self.0.lock().unwrap().insert(name.to_owned(), value.to_vec());
+            self.0
+                .lock()
+                .unwrap()
+                .insert(name.to_owned(), value.to_vec());
         }
         fn raw_get(&self, name: &str) -> Vec<u8> {
             self.0.lock().unwrap()[name].clone()
@@ -659,10 +738,20 @@ mod tests {
 
     impl RawEntries for MemEntries {
         fn get(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, SecretError> {
-            Ok(self.0.lock().unwrap().get(name).cloned().map(Zeroizing::new))
+            Ok(self
+                .0
+                .lock()
+                .unwrap()
+                .get(name)
+                .cloned()
+                .map(Zeroizing::new))
         }
         fn set(&self, name: &str, value: &[u8]) -> Result<(), SecretError> {
-            assert!(value.len() <= MAX_ENTRY_BYTES, "entry {name} has {} bytes", value.len());
+            assert!(
+                value.len() <= MAX_ENTRY_BYTES,
+                "entry {name} has {} bytes",
+                value.len()
+            );
             assert!(!value.is_empty(), "keyutils cannot store empty entries");
             self.raw_set(name, value);
             Ok(())
@@ -674,7 +763,11 @@ mod tests {
 
     fn mem_store() -> (MemEntries, KeyringStore) {
         let mem = MemEntries::default();
-        let store = KeyringStore::with_keyring(Arc::new(mem.clone()), "memory".into(), Duration::from_secs(10));
+        let store = KeyringStore::with_keyring(
+            Arc::new(mem.clone()),
+            "memory".into(),
+            Duration::from_secs(10),
+        );
         (mem, store)
     }
 
@@ -683,21 +776,31 @@ mod tests {
     }
 
     fn get(store: &KeyringStore, key: &str) -> Option<String> {
-        store.get(key).unwrap().map(|s| s.expose_secret().to_owned())
+        store
+            .get(key)
+            .unwrap()
+            .map(|s| s.expose_secret().to_owned())
     }
 
     /// 9,000 bytes that differ from position to position, so a misplaced chunk shows.
     fn long_value(len: usize) -> String {
-        (0..len).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect()
+        (0..len)
+            .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+            .collect()
     }
 
     #[test]
     fn short_value_is_one_plain_entry() {
         let (mem, store) = mem_store();
-        store.set("jobber/1/tokens", &secret("{\"access\":\"x\"}")).unwrap();
+        store
+            .set("jobber/1/tokens", &secret("{\"access\":\"x\"}"))
+            .unwrap();
         assert_eq!(mem.names(), ["jobber/1/tokens"]);
         assert_eq!(mem.raw_get("jobber/1/tokens"), b"{\"access\":\"x\"}");
-        assert_eq!(get(&store, "jobber/1/tokens").as_deref(), Some("{\"access\":\"x\"}"));
+        assert_eq!(
+            get(&store, "jobber/1/tokens").as_deref(),
+            Some("{\"access\":\"x\"}")
+        );
         assert_eq!(get(&store, "other"), None);
     }
 
@@ -753,7 +856,10 @@ mod tests {
             assert_eq!(get(&store, "k").as_deref(), Some(value), "value {value:?}");
         }
         // An escaped value exactly at the limit still fits in one entry.
-        let at_limit = format!("integ-{}", "x".repeat(MAX_ENTRY_BYTES - ESCAPE_PREFIX.len() - 6));
+        let at_limit = format!(
+            "integ-{}",
+            "x".repeat(MAX_ENTRY_BYTES - ESCAPE_PREFIX.len() - 6)
+        );
         store.set("k", &secret(&at_limit)).unwrap();
         assert_eq!(mem.names(), ["k"]);
         assert_eq!(get(&store, "k").as_deref(), Some(at_limit.as_str()));
@@ -772,7 +878,10 @@ mod tests {
         part[10] ^= 1;
         mem.raw_set("k#1", &part);
         let err = store.get("k").unwrap_err();
-        assert!(matches!(&err, SecretError::BadEntry { key, .. } if key == "k"), "{err}");
+        assert!(
+            matches!(&err, SecretError::BadEntry { key, .. } if key == "k"),
+            "{err}"
+        );
         assert!(err.to_string().contains("checksum"), "{err}");
 
         mem.0.lock().unwrap().remove("k#2");
@@ -802,7 +911,10 @@ mod tests {
     #[test]
     fn keys_with_the_chunk_separator_are_refused() {
         let (_, store) = mem_store();
-        assert!(matches!(store.set("a#1", &secret("x")), Err(SecretError::Keyring(_))));
+        assert!(matches!(
+            store.set("a#1", &secret("x")),
+            Err(SecretError::Keyring(_))
+        ));
         assert!(matches!(store.get(""), Err(SecretError::Keyring(_))));
     }
 
@@ -829,21 +941,34 @@ mod tests {
 
     #[test]
     fn a_keyring_that_does_not_answer_times_out() {
-        let store = KeyringStore::with_keyring(Arc::new(Stuck), "stuck".into(), Duration::from_millis(100));
+        let store =
+            KeyringStore::with_keyring(Arc::new(Stuck), "stuck".into(), Duration::from_millis(100));
         let started = std::time::Instant::now();
         let err = store.get("k").unwrap_err();
-        assert!(matches!(err, SecretError::Timeout(d) if d == Duration::from_millis(100)), "{err}");
+        assert!(
+            matches!(err, SecretError::Timeout(d) if d == Duration::from_millis(100)),
+            "{err}"
+        );
         assert!(started.elapsed() < Duration::from_secs(2));
-        assert!(matches!(store.set("k", &secret("x")), Err(SecretError::Timeout(_))));
+        assert!(matches!(
+            store.set("k", &secret("x")),
+            Err(SecretError::Timeout(_))
+        ));
     }
 
     #[cfg(target_os = "linux")]
     #[test]
     fn keyutils_errors_name_the_cause() {
         let err = classify_keyutils("PermissionDenied");
-        assert!(matches!(&err, SecretError::KeyringUnavailable { reason } if reason.contains("EPERM")), "{err}");
+        assert!(
+            matches!(&err, SecretError::KeyringUnavailable { reason } if reason.contains("EPERM")),
+            "{err}"
+        );
         let err = classify_keyutils("Unknown(38)");
-        assert!(matches!(&err, SecretError::KeyringUnavailable { reason } if reason.contains("ENOSYS")), "{err}");
+        assert!(
+            matches!(&err, SecretError::KeyringUnavailable { reason } if reason.contains("ENOSYS")),
+            "{err}"
+        );
     }
 
     #[cfg(target_os = "linux")]
@@ -859,8 +984,14 @@ mod tests {
             matches!(&no_provider, SecretError::KeyringUnavailable { reason } if reason.contains("no Secret Service provider")),
             "{no_provider}"
         );
-        let refused = classify_secret_service("zbus error: I/O error", Some(std::io::ErrorKind::ConnectionRefused));
-        assert!(matches!(&refused, SecretError::KeyringUnavailable { reason } if reason.contains("refused")), "{refused}");
+        let refused = classify_secret_service(
+            "zbus error: I/O error",
+            Some(std::io::ErrorKind::ConnectionRefused),
+        );
+        assert!(
+            matches!(&refused, SecretError::KeyringUnavailable { reason } if reason.contains("refused")),
+            "{refused}"
+        );
     }
 
     // -----------------------------------------------------------------------------------------
@@ -898,18 +1029,37 @@ mod tests {
     fn exercise_real_keyring(backend: KeyringBackend) {
         let settings = real_settings(backend);
         let store = super::super::open(&settings).unwrap();
-        eprintln!("testing {} with service {}", store.describe(), settings.service);
+        eprintln!(
+            "testing {} with service {}",
+            store.describe(),
+            settings.service
+        );
         let _cleanup = Cleanup(store.as_ref(), &["small", "big"]);
 
-        assert_eq!(store.get("small").unwrap().map(|s| s.expose_secret().to_owned()), None);
+        assert_eq!(
+            store
+                .get("small")
+                .unwrap()
+                .map(|s| s.expose_secret().to_owned()),
+            None
+        );
         store.set("small", &secret("token-1")).unwrap();
-        assert_eq!(store.get("small").unwrap().unwrap().expose_secret(), "token-1");
+        assert_eq!(
+            store.get("small").unwrap().unwrap().expose_secret(),
+            "token-1"
+        );
         store.set("small", &secret("token-2")).unwrap();
-        assert_eq!(store.get("small").unwrap().unwrap().expose_secret(), "token-2");
+        assert_eq!(
+            store.get("small").unwrap().unwrap().expose_secret(),
+            "token-2"
+        );
 
         // A second store is what the next process sees.
         let other = super::super::open(&settings).unwrap();
-        assert_eq!(other.get("small").unwrap().unwrap().expose_secret(), "token-2");
+        assert_eq!(
+            other.get("small").unwrap().unwrap().expose_secret(),
+            "token-2"
+        );
 
         let big = long_value(9000);
         store.set("big", &secret(&big)).unwrap();

@@ -82,12 +82,17 @@ pub enum SecretError {
     Keyring(String),
     #[error("no key for the encrypted secret file")]
     NoKey,
-    #[error("the secret file {path} could not be decrypted: the key is wrong or the file was tampered with")]
+    #[error(
+        "the secret file {path} could not be decrypted: the key is wrong or the file was tampered with"
+    )]
     Decrypt { path: PathBuf },
     #[error("the secret file {path} is damaged: {reason}")]
     Corrupt { path: PathBuf, reason: String },
     #[error("could not access the secret file {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the secret entry {key} is damaged: {reason}")]
     BadEntry { key: String, reason: String },
 }
