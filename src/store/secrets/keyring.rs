@@ -12,60 +12,27 @@
 //!   runs on its own thread and is abandoned after `settings.timeout`. (Plain std threads: the
 //!   `async-io` executor behind zbus runs its own reactor, and must not find a tokio context.)
 //! - Windows refuses entries over 2,560 bytes and tokens with ID tokens are larger, so long
-//!   values are split over several entries (see the chunk format below) on every platform, so
-//!   that the same data behaves the same everywhere.
+//!   values are split over several entries (`chunks.rs`).
 //!
 //! There is no fallback to another backend: a keyring that cannot be reached is an error that
 //! names the cause, and the caller decides (the hint points at the encrypted file).
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
 use std::path::Path;
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use super::chunks::{RawEntries, delete_value, read_value, write_value};
 use super::{KeyringBackend, SecretError, SecretSettings, SecretStore};
-
-/// The most bytes one keyring entry may hold. Windows allows 2,560; a little is left spare.
-const MAX_ENTRY_BYTES: usize = 2500;
-
-/// Every value integ stores that starts with this prefix is escaped, so the prefix space is
-/// ours for format markers and future versions can add new ones.
-const RESERVED_PREFIX: &str = "integ-";
-
-/// First entry of a value split over several entries:
-/// `integ-chunked:v1:<entries>:<sha256 hex of the whole value>:<first part>`, followed by the
-/// parts under `key#1` .. `key#<entries - 1>`.
-const CHUNK_PREFIX: &str = "integ-chunked:v1:";
-
-/// A value that is empty (keyutils cannot store empty entries) or starts with
-/// [`RESERVED_PREFIX`] is stored as this prefix followed by the value.
-const ESCAPE_PREFIX: &str = "integ-escaped:";
-
-/// Room kept in the first entry for the chunk header: prefix, a count of up to 20 digits, a
-/// separator, 64 hex digits and a separator.
-const CHUNK_HEADER_MAX: usize = CHUNK_PREFIX.len() + 20 + 1 + 64 + 1;
-
-/// A header claiming more entries than this is damaged, not large: secrets are kilobytes.
-const MAX_CHUNKS: usize = 1000;
 
 /// A keyring, from which each operation takes its own view on the worker thread that runs it:
 /// keyutils resolves "the session keyring" per thread, and its first use changes the answer.
 trait Keyring: Send + Sync {
     fn attach(&self) -> Result<Box<dyn RawEntries>, SecretError>;
-}
-
-/// One keyring entry per name, holding raw bytes. The chunking on top of it is plain logic, so
-/// tests run it against an in-memory map instead of a real keyring.
-trait RawEntries {
-    fn get(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, SecretError>;
-    fn set(&self, name: &str, value: &[u8]) -> Result<(), SecretError>;
-    /// Returns whether there was an entry.
-    fn delete(&self, name: &str) -> Result<bool, SecretError>;
 }
 
 /// Secrets in the OS keyring, one entry (or a few, for long values) per key, under the service
@@ -184,169 +151,6 @@ fn check_key(key: &str) -> Result<(), SecretError> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Chunk format
-// ---------------------------------------------------------------------------------------------
-
-fn chunk_name(key: &str, index: usize) -> String {
-    format!("{key}#{index}")
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    let mut hex = String::with_capacity(64);
-    for b in Sha256::digest(bytes) {
-        let _ = write!(hex, "{b:02x}");
-    }
-    hex
-}
-
-/// A parsed first entry of a chunked value.
-struct ChunkHeader<'a> {
-    entries: usize,
-    digest: &'a str,
-    first: &'a [u8],
-}
-
-/// Parses `head` if it is a chunk header. `Ok(None)` means it is not one at all.
-fn parse_header<'a>(key: &str, head: &'a [u8]) -> Result<Option<ChunkHeader<'a>>, SecretError> {
-    let Some(rest) = head.strip_prefix(CHUNK_PREFIX.as_bytes()) else {
-        return Ok(None);
-    };
-    let bad = |reason: &str| SecretError::BadEntry {
-        key: key.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let mut fields = rest.splitn(3, |&b| b == b':');
-    let (Some(count), Some(digest), Some(first)) = (fields.next(), fields.next(), fields.next())
-    else {
-        return Err(bad("its chunk header is incomplete"));
-    };
-    let entries = std::str::from_utf8(count)
-        .ok()
-        .and_then(|c| c.parse::<usize>().ok())
-        .filter(|n| (2..=MAX_CHUNKS).contains(n))
-        .ok_or_else(|| bad("its chunk header has an invalid entry count"))?;
-    let digest = std::str::from_utf8(digest)
-        .ok()
-        .filter(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()))
-        .ok_or_else(|| bad("its chunk header has an invalid checksum"))?;
-    Ok(Some(ChunkHeader {
-        entries,
-        digest,
-        first,
-    }))
-}
-
-/// How many entries `key` currently occupies, as far as its first entry tells. Damaged or
-/// missing first entries count as one, and the sweep in [`remove_chunks_from`] finds the rest.
-fn entry_count(raw: &dyn RawEntries, key: &str) -> Result<usize, SecretError> {
-    let Some(head) = raw.get(key)? else {
-        return Ok(1);
-    };
-    Ok(parse_header(key, &head)
-        .ok()
-        .flatten()
-        .map_or(1, |h| h.entries))
-}
-
-/// Removes the chunks `key#from` and up: first those the old header knew about (`known_end`
-/// exclusive), from the top down so an interrupted removal leaves no gap, then any further
-/// consecutive ones a crash may have left.
-fn remove_chunks_from(
-    raw: &dyn RawEntries,
-    key: &str,
-    from: usize,
-    known_end: usize,
-) -> Result<(), SecretError> {
-    for index in (from..known_end).rev() {
-        raw.delete(&chunk_name(key, index))?;
-    }
-    let mut index = from.max(known_end);
-    while raw.delete(&chunk_name(key, index))? {
-        index += 1;
-    }
-    Ok(())
-}
-
-fn write_value(raw: &dyn RawEntries, key: &str, value: &[u8]) -> Result<(), SecretError> {
-    let old_entries = entry_count(raw, key)?;
-    let escape = value.is_empty() || value.starts_with(RESERVED_PREFIX.as_bytes());
-    let single_len = value.len() + if escape { ESCAPE_PREFIX.len() } else { 0 };
-    let new_entries = if single_len <= MAX_ENTRY_BYTES {
-        let mut entry = Zeroizing::new(Vec::with_capacity(single_len));
-        if escape {
-            entry.extend_from_slice(ESCAPE_PREFIX.as_bytes());
-        }
-        entry.extend_from_slice(value);
-        raw.set(key, &entry)?;
-        1
-    } else {
-        // The parts carry raw bytes and are never interpreted, so they need no escaping.
-        let (first, rest) = value.split_at(MAX_ENTRY_BYTES - CHUNK_HEADER_MAX);
-        let parts: Vec<&[u8]> = rest.chunks(MAX_ENTRY_BYTES).collect();
-        let entries = parts.len() + 1;
-        // The parts go first and the header last: until the header is replaced, readers see
-        // the old header, whose checksum no longer matches, never a silent mix of old and new.
-        for (i, part) in parts.iter().enumerate() {
-            raw.set(&chunk_name(key, i + 1), part)?;
-        }
-        let header = format!("{CHUNK_PREFIX}{entries}:{}:", sha256_hex(value));
-        let mut head = Zeroizing::new(Vec::with_capacity(header.len() + first.len()));
-        head.extend_from_slice(header.as_bytes());
-        head.extend_from_slice(first);
-        raw.set(key, &head)?;
-        entries
-    };
-    remove_chunks_from(raw, key, new_entries, old_entries)
-}
-
-fn read_value(raw: &dyn RawEntries, key: &str) -> Result<Option<Zeroizing<Vec<u8>>>, SecretError> {
-    let Some(head) = raw.get(key)? else {
-        return Ok(None);
-    };
-    let bad = |reason: String| SecretError::BadEntry {
-        key: key.to_owned(),
-        reason,
-    };
-    if let Some(header) = parse_header(key, &head)? {
-        let mut value = Zeroizing::new(Vec::with_capacity(header.entries * MAX_ENTRY_BYTES));
-        value.extend_from_slice(header.first);
-        for index in 1..header.entries {
-            let name = chunk_name(key, index);
-            let part = raw
-                .get(&name)?
-                .ok_or_else(|| bad(format!("its part {name} is missing")))?;
-            value.extend_from_slice(&part);
-        }
-        if sha256_hex(&value) != header.digest {
-            return Err(bad(
-                "its parts do not match its checksum (a write was interrupted, or another \
-                            program changed them)"
-                    .into(),
-            ));
-        }
-        return Ok(Some(value));
-    }
-    if let Some(rest) = head.strip_prefix(ESCAPE_PREFIX.as_bytes()) {
-        return Ok(Some(Zeroizing::new(rest.to_vec())));
-    }
-    if head.starts_with(RESERVED_PREFIX.as_bytes()) {
-        return Err(bad(
-            "it is in a format this integ does not know (written by a newer version?)".into(),
-        ));
-    }
-    Ok(Some(head))
-}
-
-fn delete_value(raw: &dyn RawEntries, key: &str) -> Result<bool, SecretError> {
-    let entries = entry_count(raw, key)?;
-    // The first entry goes first, so the value disappears at once for readers; leftover parts
-    // are invisible and the next write or delete sweeps them.
-    let existed = raw.delete(key)?;
-    remove_chunks_from(raw, key, 1, entries)?;
-    Ok(existed)
-}
-
-// ---------------------------------------------------------------------------------------------
 // The real keyrings
 // ---------------------------------------------------------------------------------------------
 
@@ -394,8 +198,10 @@ impl OsKind {
             OsKind::SecretService => "Secret Service".into(),
             #[cfg(target_os = "linux")]
             OsKind::Keyutils => "kernel keyutils".into(),
-            #[cfg(any(target_os = "macos", target_os = "ios"))]
+            #[cfg(target_os = "macos")]
             OsKind::Native => "macOS Keychain".into(),
+            #[cfg(target_os = "ios")]
+            OsKind::Native => "iOS Keychain".into(),
             #[cfg(target_os = "windows")]
             OsKind::Native => "Windows Credential Manager".into(),
         }
@@ -486,10 +292,23 @@ impl OsEntries {
                 credential.description = format!("keyring-rs:{name}@{}", self.service);
                 Ok(::keyring::Entry::new_with_credential(Box::new(credential)))
             }
-            // With the apple-native / windows-native features the platform default is the real
-            // store, never the mock.
-            #[cfg(any(target_os = "macos", target_os = "ios", target_os = "windows"))]
-            Home::Native => ::keyring::Entry::new(&self.service, name),
+            // Named explicitly, like the others, so nothing that changes the crate's default
+            // builder can redirect us to its mock.
+            #[cfg(target_os = "macos")]
+            Home::Native => {
+                ::keyring::macos::MacCredential::new_with_target(None, &self.service, name)
+                    .map(|c| ::keyring::Entry::new_with_credential(Box::new(c)))
+            }
+            #[cfg(target_os = "ios")]
+            Home::Native => {
+                ::keyring::ios::IosCredential::new_with_target(None, &self.service, name)
+                    .map(|c| ::keyring::Entry::new_with_credential(Box::new(c)))
+            }
+            #[cfg(target_os = "windows")]
+            Home::Native => {
+                ::keyring::windows::WinCredential::new_with_target(None, &self.service, name)
+                    .map(|c| ::keyring::Entry::new_with_credential(Box::new(c)))
+            }
         };
         built.map_err(|e| map_error(self.kind, e))
     }
@@ -634,13 +453,13 @@ fn session_bus_problem(refused: bool) -> String {
     let address = std::env::var("DBUS_SESSION_BUS_ADDRESS")
         .ok()
         .filter(|a| !a.is_empty());
-    // zbus's fallback when the variable is unset.
     let socket = match &address {
         Some(address) => address
             .split(';')
             .find_map(|part| part.strip_prefix("unix:"))
             .and_then(|params| params.split(',').find_map(|kv| kv.strip_prefix("path=")))
             .map(str::to_owned),
+        // zbus's fallback when the variable is unset.
         None => {
             let dir = std::env::var("XDG_RUNTIME_DIR")
                 .ok()
@@ -656,7 +475,7 @@ fn session_bus_problem(refused: bool) -> String {
             format!("the bus socket {path} does not exist")
         }
         (Some(path), false) => format!("the bus socket {path} cannot be used"),
-        (None, true) => "the bus refused the connection (it is not running)".to_owned(),
+        (None, true) => "the bus refused the connection, so it is not running".to_owned(),
         (None, false) => "the address cannot be used".to_owned(),
     };
     match address {
@@ -704,60 +523,15 @@ fn classify_keyutils(text: &str) -> SecretError {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
     use std::path::PathBuf;
-    use std::sync::Mutex;
 
     use super::super::StoreKind;
+    use super::super::chunks::tests::{MemEntries, long_value};
     use super::*;
-
-    /// A keyring as a map, holding exactly what a real one would.
-    #[derive(Default, Clone)]
-    struct MemEntries(Arc<Mutex<BTreeMap<String, Vec<u8>>>>);
 
     impl Keyring for MemEntries {
         fn attach(&self) -> Result<Box<dyn RawEntries>, SecretError> {
             Ok(Box::new(self.clone()))
-        }
-    }
-
-    impl MemEntries {
-        fn names(&self) -> Vec<String> {
-            self.0.lock().unwrap().keys().cloned().collect()
-        }
-        fn raw_set(&self, name: &str, value: &[u8]) {
-            self.0
-                .lock()
-                .unwrap()
-                .insert(name.to_owned(), value.to_vec());
-        }
-        fn raw_get(&self, name: &str) -> Vec<u8> {
-            self.0.lock().unwrap()[name].clone()
-        }
-    }
-
-    impl RawEntries for MemEntries {
-        fn get(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, SecretError> {
-            Ok(self
-                .0
-                .lock()
-                .unwrap()
-                .get(name)
-                .cloned()
-                .map(Zeroizing::new))
-        }
-        fn set(&self, name: &str, value: &[u8]) -> Result<(), SecretError> {
-            assert!(
-                value.len() <= MAX_ENTRY_BYTES,
-                "entry {name} has {} bytes",
-                value.len()
-            );
-            assert!(!value.is_empty(), "keyutils cannot store empty entries");
-            self.raw_set(name, value);
-            Ok(())
-        }
-        fn delete(&self, name: &str) -> Result<bool, SecretError> {
-            Ok(self.0.lock().unwrap().remove(name).is_some())
         }
     }
 
@@ -782,128 +556,15 @@ mod tests {
             .map(|s| s.expose_secret().to_owned())
     }
 
-    /// 9,000 bytes that differ from position to position, so a misplaced chunk shows.
-    fn long_value(len: usize) -> String {
-        (0..len)
-            .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
-            .collect()
-    }
-
     #[test]
-    fn short_value_is_one_plain_entry() {
-        let (mem, store) = mem_store();
-        store
-            .set("jobber/1/tokens", &secret("{\"access\":\"x\"}"))
-            .unwrap();
-        assert_eq!(mem.names(), ["jobber/1/tokens"]);
-        assert_eq!(mem.raw_get("jobber/1/tokens"), b"{\"access\":\"x\"}");
-        assert_eq!(
-            get(&store, "jobber/1/tokens").as_deref(),
-            Some("{\"access\":\"x\"}")
-        );
-        assert_eq!(get(&store, "other"), None);
-    }
-
-    #[test]
-    fn long_value_round_trips_in_chunks_and_shrinks() {
+    fn values_go_through_the_chunk_format() {
         let (mem, store) = mem_store();
         let value = long_value(9000);
         store.set("k", &secret(&value)).unwrap();
         assert_eq!(mem.names(), ["k", "k#1", "k#2", "k#3"]);
-        assert!(mem.raw_get("k").starts_with(CHUNK_PREFIX.as_bytes()));
         assert_eq!(get(&store, "k").as_deref(), Some(value.as_str()));
-
-        let shorter = long_value(3000);
-        store.set("k", &secret(&shorter)).unwrap();
-        assert_eq!(mem.names(), ["k", "k#1"]);
-        assert_eq!(get(&store, "k").as_deref(), Some(shorter.as_str()));
-
-        store.set("k", &secret("small")).unwrap();
-        assert_eq!(mem.names(), ["k"]);
-        assert_eq!(get(&store, "k").as_deref(), Some("small"));
-
-        store.set("k", &secret(&value)).unwrap();
-        assert!(store.delete("k").unwrap());
-        assert!(mem.names().is_empty());
-        assert!(!store.delete("k").unwrap());
-        assert_eq!(get(&store, "k"), None);
-    }
-
-    #[test]
-    fn multibyte_text_split_mid_character_round_trips() {
-        let (_, store) = mem_store();
-        let value: String = "é€😀x".repeat(1000);
-        store.set("k", &secret(&value)).unwrap();
-        assert_eq!(get(&store, "k").as_deref(), Some(value.as_str()));
-    }
-
-    #[test]
-    fn values_that_look_like_our_markers_round_trip() {
-        let (mem, store) = mem_store();
-        let header_like = format!("{CHUNK_PREFIX}3:{}:", "0".repeat(64));
-        let long_header_like = format!("{header_like}{}", long_value(5000));
-        for value in [
-            "",
-            "integ-",
-            "integ-escaped:",
-            "integ-escaped:integ-escaped:x",
-            "integ-chunked:v1:2:zz:",
-            header_like.as_str(),
-            long_header_like.as_str(),
-            "integ-future-format",
-        ] {
-            store.set("k", &secret(value)).unwrap();
-            assert_eq!(get(&store, "k").as_deref(), Some(value), "value {value:?}");
-        }
-        // An escaped value exactly at the limit still fits in one entry.
-        let at_limit = format!(
-            "integ-{}",
-            "x".repeat(MAX_ENTRY_BYTES - ESCAPE_PREFIX.len() - 6)
-        );
-        store.set("k", &secret(&at_limit)).unwrap();
-        assert_eq!(mem.names(), ["k"]);
-        assert_eq!(get(&store, "k").as_deref(), Some(at_limit.as_str()));
-        let over = format!("{at_limit}y");
-        store.set("k", &secret(&over)).unwrap();
-        assert_eq!(mem.names(), ["k", "k#1"]);
-        assert_eq!(get(&store, "k").as_deref(), Some(over.as_str()));
-    }
-
-    #[test]
-    fn damaged_chunks_are_reported_not_returned() {
-        let (mem, store) = mem_store();
-        store.set("k", &secret(&long_value(6000))).unwrap();
-
-        let mut part = mem.raw_get("k#1");
-        part[10] ^= 1;
-        mem.raw_set("k#1", &part);
-        let err = store.get("k").unwrap_err();
-        assert!(
-            matches!(&err, SecretError::BadEntry { key, .. } if key == "k"),
-            "{err}"
-        );
-        assert!(err.to_string().contains("checksum"), "{err}");
-
-        mem.0.lock().unwrap().remove("k#2");
-        let err = store.get("k").unwrap_err();
-        assert!(err.to_string().contains("k#2 is missing"), "{err}");
-
-        mem.raw_set("k", b"integ-chunked:v1:99999:abc:");
+        mem.raw_set("k", b"\xff\xfe");
         assert!(matches!(store.get("k"), Err(SecretError::BadEntry { .. })));
-        mem.raw_set("k", b"integ-unknown:x");
-        assert!(matches!(store.get("k"), Err(SecretError::BadEntry { .. })));
-
-        // Writing and deleting still work over the damage, and sweep the leftovers.
-        store.set("k", &secret("fresh")).unwrap();
-        assert_eq!(mem.names(), ["k"]);
-    }
-
-    #[test]
-    fn leftover_chunks_from_an_interrupted_write_are_swept() {
-        let (mem, store) = mem_store();
-        mem.raw_set("k", b"plain");
-        mem.raw_set("k#1", b"orphan");
-        mem.raw_set("k#2", b"orphan");
         assert!(store.delete("k").unwrap());
         assert!(mem.names().is_empty());
     }

@@ -7,6 +7,7 @@
 //! Start at [`open`], which turns the resolved [`SecretSettings`] into a backend without doing
 //! any I/O, so commands that never need a secret never wait on a keyring or ask for a key.
 
+mod chunks;
 mod file;
 mod keyring;
 
@@ -46,7 +47,9 @@ pub enum KeyringBackend {
     Default,
     /// Freedesktop Secret Service over D-Bus (gnome-keyring, KWallet, KeePassXC).
     SecretService,
-    /// Linux kernel keyutils (session keyring; lost at logout/reboot).
+    /// Linux kernel keyutils: the per-user persistent keyring where the kernel has one (shared
+    /// by all of the user's sessions, cron included; lost at reboot or after 3 days unused),
+    /// else the session keyring (lost at logout/reboot).
     Keyutils,
 }
 
