@@ -656,9 +656,13 @@ mod tests {
     }
 
     // -----------------------------------------------------------------------------------------
-    // Real keyrings. Run by hand, see the commands in the report / README:
-    //   dbus-run-session -- sh -c 'echo -n test | gnome-keyring-daemon --unlock --components=secrets >/dev/null;
-    //     cargo test --lib store::secrets -- --ignored'
+    // Real keyrings, run by hand (Debian/Ubuntu: apt-get install gnome-keyring dbus dbus-x11).
+    // Both, in a private D-Bus session with an unlocked gnome-keyring:
+    //   dbus-run-session -- sh -c 'echo -n test | gnome-keyring-daemon --unlock \
+    //     --components=secrets >/dev/null; cargo test --lib store::secrets -- --ignored'
+    // keyutils alone needs no bus:
+    //   cargo test --lib store::secrets::keyring::tests::real_keyutils_roundtrip -- --ignored
+    // Each test uses a fresh service name `integ-test-<random>` and deletes its entries.
     // -----------------------------------------------------------------------------------------
 
     fn real_settings(backend: KeyringBackend) -> SecretSettings {
