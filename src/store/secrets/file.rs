@@ -92,11 +92,6 @@ impl FileStore {
         })
     }
 
-    fn io_error(&self, path: &Path) -> impl FnOnce(io::Error) -> SecretError {
-        let path = path.to_owned();
-        move |source| SecretError::Io { path, source }
-    }
-
     fn corrupt(&self, reason: impl Into<String>) -> SecretError {
         SecretError::Corrupt {
             path: self.path.clone(),
@@ -134,7 +129,7 @@ impl FileStore {
         let data = match fs::read(&self.path) {
             Ok(data) => data,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.io_error(&self.path)(e)),
+            Err(e) => return Err(io_error(&self.path)(e)),
         };
         if data.is_empty() {
             return Err(self.corrupt("it is empty"));
@@ -221,9 +216,9 @@ impl FileStore {
     /// Takes the exclusive lock that serialises read-modify-write across processes. It is
     /// released when the returned file is dropped.
     fn lock(&self) -> Result<File, SecretError> {
-        let to_error = self.io_error(&self.lock_path);
+        let to_error = io_error(&self.lock_path);
         if let Some(dir) = parent_dir(&self.lock_path) {
-            create_private_dir(dir).map_err(self.io_error(dir))?;
+            create_private_dir(dir).map_err(io_error(dir))?;
         }
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
@@ -231,7 +226,7 @@ impl FileStore {
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let file = options
             .open(&self.lock_path)
-            .map_err(self.io_error(&self.lock_path))?;
+            .map_err(io_error(&self.lock_path))?;
         file.lock().map_err(to_error)?;
         Ok(file)
     }
@@ -289,6 +284,11 @@ impl SecretStore for FileStore {
     }
 }
 
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> SecretError {
+    let path = path.to_owned();
+    move |source| SecretError::Io { path, source }
+}
+
 fn parent_dir(path: &Path) -> Option<&Path> {
     path.parent().filter(|p| !p.as_os_str().is_empty())
 }
@@ -305,10 +305,6 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 /// Replaces `path` with `bytes` so that a crash leaves either the old or the new file: write a
 /// private temporary file next to it, flush it to disk, rename it over, flush the directory.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SecretError> {
-    let io_error = |path: &Path| {
-        let path = path.to_owned();
-        move |source| SecretError::Io { path, source }
-    };
     let dir = parent_dir(path).unwrap_or(Path::new("."));
     create_private_dir(dir).map_err(io_error(dir))?;
     let name = path
