@@ -3,11 +3,32 @@
 //! One trait, two real backends: the OS keyring (`keyring.rs`) and an encrypted file for
 //! headless servers and cron (`file.rs`). There is no silent fallback: when the chosen backend
 //! is unavailable the error says why and points at the other one.
+//!
+//! Start at [`open`], which turns the resolved [`SecretSettings`] into a backend without doing
+//! any I/O, so commands that never need a secret never wait on a keyring or ask for a key.
+
+mod chunks;
+mod file;
+mod keyring;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use file::FileStore;
+pub use keyring::KeyringStore;
 pub use secrecy::{ExposeSecret, SecretString};
+
+/// Opens the backend that `settings` names.
+///
+/// Nothing is read or written yet; the first `get`/`set`/`delete` reports an unavailable
+/// keyring or a damaged file. A missing key for the file backend is reported here already,
+/// because no operation could succeed without it.
+pub fn open(settings: &SecretSettings) -> Result<Box<dyn SecretStore>, SecretError> {
+    Ok(match settings.kind {
+        StoreKind::Keyring => Box::new(KeyringStore::open(settings)?),
+        StoreKind::File => Box::new(FileStore::open(settings)?),
+    })
+}
 
 /// Which backend holds the secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -26,7 +47,9 @@ pub enum KeyringBackend {
     Default,
     /// Freedesktop Secret Service over D-Bus (gnome-keyring, KWallet, KeePassXC).
     SecretService,
-    /// Linux kernel keyutils (session keyring; lost at logout/reboot).
+    /// Linux kernel keyutils: the per-user persistent keyring where the kernel has one (shared
+    /// by all of the user's sessions, cron included; lost at reboot or after 3 days unused),
+    /// else the session keyring (lost at logout/reboot).
     Keyutils,
 }
 
