@@ -135,11 +135,3 @@ pub trait SecretStore: Send + Sync {
     /// Deletes the entry; returns whether there was one.
     fn delete(&self, key: &str) -> Result<bool, SecretError>;
 }
-
-/// Open the configured backend. (Placeholder until the backends land: refuses everything.)
-pub fn open(settings: &SecretSettings) -> Result<Box<dyn SecretStore>, SecretError> {
-    let _ = settings;
-    Err(SecretError::KeyringUnavailable {
-        reason: "backends not built yet".into(),
-    })
-}
