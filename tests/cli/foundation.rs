@@ -112,7 +112,7 @@ fn config_layers_and_redacts_secrets() {
         .unwrap()
         .clone();
     assert_eq!(row["value"], "(redacted)");
-    assert_eq!(row["source"]["kind"], "secret_store");
+    assert_eq!(row["source"], "secret store");
     for file in walk(&env.home()) {
         let bytes = std::fs::read(&file).unwrap();
         assert!(
