@@ -28,9 +28,6 @@ use crate::store::secrets::SecretStore;
 /// How long to wait for another process's refresh before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(60);
 
-/// Tokens obtained this recently count as "just refreshed" for a keep-alive.
-const FRESH: i64 = 60;
-
 /// Why a refresh is being considered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshMode {
@@ -38,7 +35,7 @@ pub enum RefreshMode {
     IfExpiring,
     /// After a 401: unless another process already replaced the token that was refused.
     Unauthorized,
-    /// `integ refresh`: unless the tokens were obtained moments ago (by another process).
+    /// `integ refresh`: unless another process refreshed while this one waited for the lock.
     KeepAlive,
     /// `integ refresh --force`: always.
     Force,

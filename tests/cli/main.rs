@@ -2,5 +2,6 @@
 //! `INTEG_HOME`, against private instances of the provider fakes where a test needs a provider.
 
 mod common;
+mod connect;
 mod foundation;
 mod keyring;
