@@ -1,1 +1,377 @@
-fn main() {}
+//! integ-fakes: local stand-ins for Jobber, Google, Microsoft and Calendly, served on loopback
+//! for integ's tests and its no-account demo.
+//!
+//! Built from the providers' documented behaviour (shared/providers/*.md), never from the
+//! client's code: it imports nothing from the `integ` library, so it cannot share its
+//! mistakes. Where a real service is strict, the fake is at least as strict.
+//!
+//! Layout: `http` (request/response plumbing), `core` (clock, tokens, PKCE, grants, counters),
+//! `redirect` (per-provider redirect-URI rules), one module per provider, `graphql` (the
+//! engine behind the Jobber API), `control` (the `/_fake` API for tests), `state` (router).
+
+mod calendly;
+mod control;
+mod core;
+mod google;
+mod graphql;
+mod http;
+mod jobber;
+mod jobber_api;
+mod microsoft;
+mod redirect;
+mod state;
+
+use std::io::{Read as _, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::core::{Clock, PkcePolicy};
+use crate::state::State;
+
+/// Local fakes of the Jobber, Google, Microsoft and Calendly OAuth servers and APIs
+#[derive(Parser)]
+#[command(name = "integ-fakes", version)]
+struct Cli {
+    /// Log one line per request to stderr
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve all four fakes on 127.0.0.1 until killed
+    Serve(Box<ServeArgs>),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Port to listen on (0 picks a free one)
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Also write the client's environment as `export K='V'` lines to this file
+    #[arg(long)]
+    env_file: Option<PathBuf>,
+    /// Exit when standard input reaches end of file (ties the fake's life to its parent)
+    #[arg(long)]
+    exit_on_stdin_eof: bool,
+    /// Worker threads answering requests
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    threads: u16,
+    /// Access-token lifetime in seconds for every provider (default: each provider's own)
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+    access_ttl: Option<i64>,
+    /// Whether Google, Microsoft and Calendly demand PKCE S256 (Jobber verifies it if sent)
+    #[arg(long, value_enum, default_value_t = PkcePolicy::Required)]
+    pkce: PkcePolicy,
+
+    #[arg(long, default_value = "fake-jobber-client")]
+    jobber_client_id: String,
+    #[arg(long, default_value = "fake-jobber-secret")]
+    jobber_client_secret: String,
+    /// The app's one registered OAuth callback URL (matched exactly)
+    #[arg(long, default_value = "http://localhost:47620/callback/jobber")]
+    jobber_redirect_uri: String,
+    /// Refresh-token rotation mode
+    #[arg(long, value_enum, default_value_t = jobber::Rotation::On)]
+    jobber_rotation: jobber::Rotation,
+    /// Query-cost points restored per second
+    #[arg(long, default_value_t = 500.0)]
+    jobber_restore_rate: f64,
+    /// Supported X-JOBBER-GRAPHQL-VERSION values (the oldest serves unknown ones)
+    #[arg(long, value_delimiter = ',', default_value = "2025-04-16,2026-05-12")]
+    jobber_api_versions: Vec<String>,
+    /// Requests per account per 300 s before HTTP 429
+    #[arg(long, default_value_t = 2500)]
+    jobber_request_limit: usize,
+    /// HTTP status of invalid_grant answers (undocumented: 400 or 401)
+    #[arg(long, default_value_t = 400, value_parser = grant_status)]
+    jobber_invalid_grant_status: u16,
+
+    #[arg(long, default_value = "fake-google-client.apps.googleusercontent.com")]
+    google_client_id: String,
+    #[arg(long, default_value = "GOCSPX-fake-google-secret")]
+    google_client_secret: String,
+    /// Live refresh tokens per Google account per client before the oldest dies
+    #[arg(long, default_value_t = 100)]
+    google_refresh_cap: usize,
+    /// Consent screen in "Testing": refresh tokens expire after 7 days
+    #[arg(long)]
+    google_testing_app: bool,
+
+    #[arg(long, default_value = "f4ce0000-0000-4000-8000-00000000a11d")]
+    microsoft_client_id: String,
+    /// Tenant in the authorize and token paths
+    #[arg(long, default_value = "common")]
+    microsoft_tenant: String,
+    /// Registered redirect path (host localhost or 127.0.0.1, any port)
+    #[arg(long, default_value = "/callback/microsoft")]
+    microsoft_redirect_path: String,
+    /// Whether a refresh token still works after it was used once
+    #[arg(long, value_enum, default_value_t = microsoft::OldRefresh::KeepOld)]
+    microsoft_old_refresh: microsoft::OldRefresh,
+
+    #[arg(long, default_value = "fake-calendly-client")]
+    calendly_client_id: String,
+    #[arg(long, default_value = "fake-calendly-secret")]
+    calendly_client_secret: String,
+    /// The app's registered redirect URI (matched exactly)
+    #[arg(long, default_value = "http://localhost:47621/callback/calendly")]
+    calendly_redirect_uri: String,
+    /// Sandbox allows http://localhost redirects; production demands HTTPS
+    #[arg(long, value_enum, default_value_t = calendly::Mode::Sandbox)]
+    calendly_mode: calendly::Mode,
+    /// Web apps authenticate with HTTP Basic; native apps send client_id in the body
+    #[arg(long, value_enum, default_value_t = calendly::ClientType::Web)]
+    calendly_client_type: calendly::ClientType,
+    /// Token requests per user per minute
+    #[arg(long, default_value_t = 8)]
+    calendly_token_rate_limit: usize,
+    /// API requests per user per minute (500 paid, 50 free)
+    #[arg(long, default_value_t = 500)]
+    calendly_api_rate_limit: usize,
+}
+
+fn grant_status(s: &str) -> Result<u16, String> {
+    match s {
+        "400" => Ok(400),
+        "401" => Ok(401),
+        _ => Err("must be 400 or 401".into()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => match serve(*args, cli.verbose) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("integ-fakes: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
+    if !a.microsoft_redirect_path.starts_with('/') {
+        return Err("--microsoft-redirect-path must start with '/'".into());
+    }
+    if a.jobber_api_versions
+        .iter()
+        .any(|v| v.parse::<jiff::civil::Date>().is_err())
+    {
+        return Err("--jobber-api-versions must be YYYY-MM-DD dates".into());
+    }
+    if !(a.jobber_restore_rate.is_finite() && a.jobber_restore_rate > 0.0) {
+        return Err("--jobber-restore-rate must be positive".into());
+    }
+    let jobber = jobber::Jobber::new(
+        jobber::JobberConfig {
+            client_id: a.jobber_client_id.clone(),
+            client_secret: a.jobber_client_secret.clone(),
+            redirect_uri: a.jobber_redirect_uri.clone(),
+            access_ttl: a.access_ttl.unwrap_or(3600),
+            restore_rate: a.jobber_restore_rate,
+            versions: a.jobber_api_versions.clone(),
+            request_limit: a.jobber_request_limit,
+            invalid_grant_status: a.jobber_invalid_grant_status,
+            app_name: "integ".into(),
+            app_author: "integ contributors".into(),
+        },
+        a.jobber_rotation,
+    )?;
+    let google = google::Google::new(google::GoogleConfig {
+        client_id: a.google_client_id.clone(),
+        client_secret: a.google_client_secret.clone(),
+        access_ttl: a.access_ttl.unwrap_or(3599),
+        refresh_cap: a.google_refresh_cap,
+        testing_app: a.google_testing_app,
+        pkce: a.pkce,
+    });
+    let microsoft = microsoft::Microsoft::new(
+        microsoft::MicrosoftConfig {
+            client_id: a.microsoft_client_id.clone(),
+            tenant: a.microsoft_tenant.clone(),
+            redirect_path: a.microsoft_redirect_path.clone(),
+            access_ttl: a.access_ttl,
+            pkce: a.pkce,
+        },
+        a.microsoft_old_refresh,
+    );
+    let calendly = calendly::Calendly::new(calendly::CalendlyConfig {
+        client_id: a.calendly_client_id.clone(),
+        client_secret: a.calendly_client_secret.clone(),
+        redirect_uri: a.calendly_redirect_uri.clone(),
+        mode: a.calendly_mode,
+        client_type: a.calendly_client_type,
+        access_ttl: a.access_ttl.unwrap_or(7200),
+        token_rate_limit: a.calendly_token_rate_limit,
+        api_rate_limit: a.calendly_api_rate_limit,
+        pkce: a.pkce,
+    });
+    Ok(State {
+        base,
+        clock: Clock::default(),
+        jobber,
+        google,
+        microsoft,
+        calendly,
+    })
+}
+
+fn serve(args: ServeArgs, verbose: bool) -> Result<(), String> {
+    let server = tiny_http::Server::http(("127.0.0.1", args.port))
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+    let addr = server
+        .server_addr()
+        .to_ip()
+        .ok_or("the server has no IP address")?;
+    let base = format!("http://127.0.0.1:{}", addr.port());
+    let state = build_state(&args, base)?;
+    let line = state.startup_line();
+    if let Some(path) = &args.env_file {
+        let vars = line
+            .get("env")
+            .and_then(|v| v.as_object())
+            .cloned()
+            .unwrap_or_default();
+        std::fs::write(path, state::env_file(&vars))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    let server = Arc::new(server);
+    let state = Arc::new(Mutex::new(state));
+    let mut workers = Vec::new();
+    for _ in 0..args.threads {
+        let server = Arc::clone(&server);
+        let state = Arc::clone(&state);
+        workers.push(std::thread::spawn(move || worker(&server, &state, verbose)));
+    }
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}").map_err(|e| format!("cannot write to stdout: {e}"))?;
+        out.flush()
+            .map_err(|e| format!("cannot write to stdout: {e}"))?;
+    }
+    if args.exit_on_stdin_eof {
+        let mut sink = [0u8; 1024];
+        let mut stdin = std::io::stdin().lock();
+        while let Ok(n) = stdin.read(&mut sink) {
+            if n == 0 {
+                break;
+            }
+        }
+        return Ok(());
+    }
+    for w in workers {
+        let _ = w.join();
+    }
+    Ok(())
+}
+
+fn worker(server: &tiny_http::Server, state: &Mutex<State>, verbose: bool) {
+    loop {
+        let mut rq = match server.recv() {
+            Ok(rq) => rq,
+            Err(_) => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                continue;
+            }
+        };
+        let req = http::Req::read(&mut rq);
+        let resp = {
+            let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| st.handle(&req)))
+                .unwrap_or_else(|_| {
+                    http::Resp::json(
+                        500,
+                        &serde_json::json!({ "error": "internal error in integ-fakes" }),
+                    )
+                })
+        };
+        if verbose {
+            // Path only: query strings carry codes and states.
+            eprintln!(
+                "integ-fakes: {} {} -> {}",
+                req.method, req.path, resp.status
+            );
+        }
+        let _ = rq.respond(resp.into_tiny());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn default_state_builds_and_lists_every_env_var() {
+        let cli = Cli::try_parse_from(["integ-fakes", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command;
+        let st = build_state(&args, "http://127.0.0.1:5".into()).unwrap();
+        let env = st.env_vars();
+        for k in [
+            "INTEG_JOBBER_AUTH_URL",
+            "INTEG_JOBBER_TOKEN_URL",
+            "INTEG_JOBBER_API_URL",
+            "INTEG_GOOGLE_AUTH_URL",
+            "INTEG_GOOGLE_TOKEN_URL",
+            "INTEG_GOOGLE_REVOKE_URL",
+            "INTEG_GOOGLE_API_URL",
+            "INTEG_MICROSOFT_AUTH_URL",
+            "INTEG_MICROSOFT_TOKEN_URL",
+            "INTEG_MICROSOFT_API_URL",
+            "INTEG_CALENDLY_AUTH_URL",
+            "INTEG_CALENDLY_TOKEN_URL",
+            "INTEG_CALENDLY_REVOKE_URL",
+            "INTEG_CALENDLY_API_URL",
+            "JOBBER_CLIENT_ID",
+            "JOBBER_CLIENT_SECRET",
+            "JOBBER_REDIRECT_URI",
+            "GOOGLE_CLIENT_ID",
+            "GOOGLE_CLIENT_SECRET",
+            "MICROSOFT_CLIENT_ID",
+            "MICROSOFT_TENANT_ID",
+            "CALENDLY_CLIENT_ID",
+            "CALENDLY_CLIENT_SECRET",
+            "CALENDLY_REDIRECT_URI",
+        ] {
+            assert!(env.contains_key(k), "{k}");
+        }
+        assert_eq!(env.len(), 24);
+        assert_eq!(
+            env["INTEG_MICROSOFT_TOKEN_URL"],
+            "http://127.0.0.1:5/microsoft/common/oauth2/v2.0/token"
+        );
+    }
+
+    #[test]
+    fn bad_flags_are_refused() {
+        let cli = Cli::try_parse_from(["integ-fakes", "serve", "--microsoft-redirect-path", "cb"])
+            .unwrap();
+        let Command::Serve(args) = cli.command;
+        assert!(build_state(&args, String::new()).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "integ-fakes",
+                "serve",
+                "--jobber-invalid-grant-status",
+                "500"
+            ])
+            .is_err()
+        );
+        assert!(
+            Cli::try_parse_from(["integ-fakes", "serve", "--jobber-rotation", "maybe"]).is_err()
+        );
+    }
+}

@@ -1,0 +1,494 @@
+//! Execution of a prepared operation over JSON values.
+//!
+//! Objects are `serde_json::Value`s. A field is produced by its registered resolver, or else
+//! read from the parent object under the field's name. Resolvers get the provider's context
+//! (`C`), the parent value and the coerced arguments, so a nested connection such as
+//! `job.lineItems(first: 5)` is just a resolver on `Job.lineItems` that reads the parent's `id`.
+//! Null propagation and leaf checks follow the GraphQL spec; the actual cost is the number of
+//! scalar and enum values produced.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+use super::schema::{Schema, TypeDef};
+use super::syntax::{AstValue, Directive, Document, Field, Selection, TypeRef};
+use super::validate::{Prepared, error_at};
+
+/// Produces one field's value. An `Err` becomes a GraphQL error at that path and a `null`.
+pub type ResolveFn<C> = fn(&mut C, &Value, &Map<String, Value>) -> Result<Value, String>;
+
+/// Field resolvers keyed by `(type, field)`.
+pub struct Resolvers<C> {
+    map: HashMap<(String, String), ResolveFn<C>>,
+}
+
+impl<C> Default for Resolvers<C> {
+    fn default() -> Self {
+        Resolvers {
+            map: HashMap::new(),
+        }
+    }
+}
+
+impl<C> Resolvers<C> {
+    pub fn on(mut self, type_name: &str, field: &str, f: ResolveFn<C>) -> Self {
+        self.map
+            .insert((type_name.to_string(), field.to_string()), f);
+        self
+    }
+
+    fn get(&self, type_name: &str, field: &str) -> Option<&ResolveFn<C>> {
+        self.map.get(&(type_name.to_string(), field.to_string()))
+    }
+
+    /// Every registered resolver names a field the schema has (checked by tests).
+    #[cfg(test)]
+    pub fn check_against(&self, schema: &Schema) -> Result<(), String> {
+        for (t, f) in self.map.keys() {
+            if schema.field(t, f).is_none() {
+                return Err(format!("resolver for unknown field {t}.{f}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecResult {
+    /// The `data` object, or `null` when a non-null root field failed.
+    pub data: Value,
+    pub errors: Vec<Value>,
+    pub actual_cost: u64,
+}
+
+/// Whether `@skip` / `@include` leave this selection in.
+fn included(dirs: &[Directive], vars: &Map<String, Value>) -> bool {
+    for d in dirs {
+        let val = d
+            .args
+            .iter()
+            .find(|(k, _)| k == "if")
+            .map(|(_, v)| match v {
+                AstValue::Bool(b) => *b,
+                AstValue::Var(n) => vars.get(n).and_then(Value::as_bool).unwrap_or(false),
+                _ => false,
+            });
+        match (d.name.as_str(), val) {
+            ("skip", Some(true)) => return false,
+            ("include", Some(false)) => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+/// The spec's CollectFields: flatten fragments, apply `@skip`/`@include`, group by response
+/// key in first-seen order.
+pub fn collect_fields<'d>(
+    schema: &Schema,
+    doc: &'d Document,
+    type_name: &str,
+    sels: &'d [Selection],
+    vars: &Map<String, Value>,
+) -> Vec<(String, Vec<&'d Field>)> {
+    let mut out: Vec<(String, Vec<&'d Field>)> = Vec::new();
+    let mut visited = Vec::new();
+    collect_into(schema, doc, type_name, sels, vars, &mut out, &mut visited);
+    out
+}
+
+fn collect_into<'d>(
+    schema: &Schema,
+    doc: &'d Document,
+    type_name: &str,
+    sels: &'d [Selection],
+    vars: &Map<String, Value>,
+    out: &mut Vec<(String, Vec<&'d Field>)>,
+    visited: &mut Vec<String>,
+) {
+    for sel in sels {
+        match sel {
+            Selection::Field(f) => {
+                if !included(&f.directives, vars) {
+                    continue;
+                }
+                let key = f.response_key();
+                match out.iter_mut().find(|(k, _)| k == key) {
+                    Some((_, list)) => list.push(f),
+                    None => out.push((key.to_string(), vec![f])),
+                }
+            }
+            Selection::Spread {
+                name, directives, ..
+            } => {
+                if !included(directives, vars) || visited.contains(name) {
+                    continue;
+                }
+                let Some(frag) = doc.fragments.get(name) else {
+                    continue;
+                };
+                if frag.type_condition != type_name || !included(&frag.directives, vars) {
+                    continue;
+                }
+                visited.push(name.clone());
+                collect_into(schema, doc, type_name, &frag.selection, vars, out, visited);
+            }
+            Selection::Inline {
+                type_condition,
+                directives,
+                selection,
+                ..
+            } => {
+                if !included(directives, vars) {
+                    continue;
+                }
+                if type_condition.as_deref().is_some_and(|tc| tc != type_name) {
+                    continue;
+                }
+                collect_into(schema, doc, type_name, selection, vars, out, visited);
+            }
+        }
+    }
+}
+
+struct Exec<'a, C> {
+    schema: &'a Schema,
+    resolvers: &'a Resolvers<C>,
+    ctx: &'a mut C,
+    doc: &'a Document,
+    vars: &'a Map<String, Value>,
+    errors: Vec<Value>,
+    cost: u64,
+}
+
+/// A non-null position received null: the error is recorded, the parent must become null.
+struct Bubble;
+
+/// Run a prepared operation. Root fields of a mutation run in order, like every field here.
+pub fn execute<C>(
+    schema: &Schema,
+    resolvers: &Resolvers<C>,
+    ctx: &mut C,
+    prepared: &Prepared,
+) -> ExecResult {
+    let op = prepared.op();
+    let root = match op.kind {
+        super::syntax::OpKind::Query => "Query",
+        super::syntax::OpKind::Mutation => "Mutation",
+        super::syntax::OpKind::Subscription => "Subscription",
+    };
+    let mut ex = Exec {
+        schema,
+        resolvers,
+        ctx,
+        doc: &prepared.doc,
+        vars: &prepared.vars,
+        errors: Vec::new(),
+        cost: 0,
+    };
+    let mut path = Vec::new();
+    let data = match ex.object(root, &op.selection, &Value::Object(Map::new()), &mut path) {
+        Ok(m) => Value::Object(m),
+        Err(Bubble) => Value::Null,
+    };
+    ExecResult {
+        data,
+        errors: ex.errors,
+        actual_cost: ex.cost,
+    }
+}
+
+impl<C> Exec<'_, C> {
+    fn object(
+        &mut self,
+        type_name: &str,
+        sels: &[Selection],
+        parent: &Value,
+        path: &mut Vec<Value>,
+    ) -> Result<Map<String, Value>, Bubble> {
+        let doc = self.doc;
+        let fields = collect_fields(self.schema, doc, type_name, sels, self.vars);
+        let mut out = Map::new();
+        for (key, group) in fields {
+            let Some(first) = group.first().copied() else {
+                continue;
+            };
+            if first.name == "__typename" {
+                out.insert(key, json!(type_name));
+                continue;
+            }
+            let schema = self.schema;
+            let Some(def) = schema.field(type_name, &first.name) else {
+                continue;
+            };
+            let mut args = Map::new();
+            for a in &def.args {
+                match first.arg(&a.name) {
+                    Some(AstValue::Var(n)) if !self.vars.contains_key(n) => {
+                        if let Some(d) = &a.default {
+                            args.insert(
+                                a.name.clone(),
+                                schema.literal_to_json(d, &a.ty, self.vars),
+                            );
+                        }
+                    }
+                    Some(v) => {
+                        args.insert(a.name.clone(), schema.literal_to_json(v, &a.ty, self.vars));
+                    }
+                    None => {
+                        if let Some(d) = &a.default {
+                            args.insert(
+                                a.name.clone(),
+                                schema.literal_to_json(d, &a.ty, self.vars),
+                            );
+                        }
+                    }
+                }
+            }
+            path.push(json!(key));
+            let raw = match self.resolvers.get(type_name, &first.name) {
+                Some(f) => f(self.ctx, parent, &args),
+                None => Ok(parent.get(&first.name).cloned().unwrap_or(Value::Null)),
+            };
+            let sub: Vec<Selection> = group
+                .iter()
+                .flat_map(|f| f.selection.iter().cloned())
+                .collect();
+            let res = match raw {
+                Ok(v) => self.complete(&def.ty, &v, &sub, path, type_name, &first.name, first.pos),
+                Err(msg) => {
+                    self.errors
+                        .push(error_at(&msg, Some(first.pos), None, None));
+                    self.set_last_path(path);
+                    self.complete(
+                        &def.ty,
+                        &Value::Null,
+                        &sub,
+                        path,
+                        type_name,
+                        &first.name,
+                        first.pos,
+                    )
+                }
+            };
+            path.pop();
+            match res {
+                Ok(v) => {
+                    out.insert(key, v);
+                }
+                Err(Bubble) => return Err(Bubble),
+            }
+        }
+        Ok(out)
+    }
+
+    fn set_last_path(&mut self, path: &[Value]) {
+        if let Some(Value::Object(e)) = self.errors.last_mut() {
+            e.insert("path".into(), Value::Array(path.to_vec()));
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn complete(
+        &mut self,
+        ty: &TypeRef,
+        v: &Value,
+        sels: &[Selection],
+        path: &mut Vec<Value>,
+        parent_type: &str,
+        field: &str,
+        pos: super::syntax::Pos,
+    ) -> Result<Value, Bubble> {
+        match ty {
+            TypeRef::NonNull(inner) => {
+                let r = self.complete_inner(inner, v, sels, path, parent_type, field, pos)?;
+                if r.is_null() {
+                    let already = self
+                        .errors
+                        .last()
+                        .and_then(|e| e.get("path"))
+                        .is_some_and(|p| {
+                            p.as_array()
+                                .is_some_and(|p| p.as_slice() == path.as_slice())
+                        });
+                    if !already {
+                        self.errors.push(error_at(
+                            &format!(
+                                "Cannot return null for non-nullable field {parent_type}.{field}"
+                            ),
+                            Some(pos),
+                            None,
+                            None,
+                        ));
+                        self.set_last_path(path);
+                    }
+                    return Err(Bubble);
+                }
+                Ok(r)
+            }
+            other => Ok(self
+                .complete_inner(other, v, sels, path, parent_type, field, pos)
+                .unwrap_or(Value::Null)),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn complete_inner(
+        &mut self,
+        ty: &TypeRef,
+        v: &Value,
+        sels: &[Selection],
+        path: &mut Vec<Value>,
+        parent_type: &str,
+        field: &str,
+        pos: super::syntax::Pos,
+    ) -> Result<Value, Bubble> {
+        if v.is_null() {
+            return Ok(Value::Null);
+        }
+        match ty {
+            TypeRef::NonNull(_) => self.complete(ty, v, sels, path, parent_type, field, pos),
+            TypeRef::List(inner) => {
+                let Some(items) = v.as_array() else {
+                    self.internal(path, pos, &format!("{parent_type}.{field} expected a list"));
+                    return Ok(Value::Null);
+                };
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    path.push(json!(i));
+                    let r = self.complete(inner, item, sels, path, parent_type, field, pos);
+                    path.pop();
+                    out.push(r?);
+                }
+                Ok(Value::Array(out))
+            }
+            TypeRef::Named(name) => match self.schema.get(name) {
+                Some(TypeDef::Object(_)) => {
+                    if !v.is_object() {
+                        self.internal(
+                            path,
+                            pos,
+                            &format!("{parent_type}.{field} expected an object"),
+                        );
+                        return Ok(Value::Null);
+                    }
+                    self.object(name, sels, v, path).map(Value::Object)
+                }
+                Some(TypeDef::Enum(values)) => match v.as_str() {
+                    Some(s) if values.iter().any(|x| x == s) => {
+                        self.cost += 1;
+                        Ok(v.clone())
+                    }
+                    _ => {
+                        self.internal(
+                            path,
+                            pos,
+                            &format!("{parent_type}.{field}: {v} is not a valid {name}"),
+                        );
+                        Ok(Value::Null)
+                    }
+                },
+                _ => {
+                    self.cost += 1;
+                    Ok(v.clone())
+                }
+            },
+        }
+    }
+
+    /// A resolver returned the wrong shape: a bug in the fake, reported as a GraphQL error.
+    fn internal(&mut self, path: &[Value], pos: super::syntax::Pos, msg: &str) {
+        self.errors.push(error_at(
+            &format!("Internal error: {msg}"),
+            Some(pos),
+            None,
+            None,
+        ));
+        self.set_last_path(path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graphql::validate::prepare;
+
+    const SDL: &str = "
+        enum Status { active archived }
+        type Query { account: Account! maybe: Account items(first: Int): [Item!] strict: Item! }
+        type Mutation { bump: Int! }
+        type Account { id: ID! name: String status: Status! }
+        type Item { id: ID! title: String! }
+    ";
+
+    struct Ctx {
+        bumps: i64,
+    }
+
+    fn resolvers() -> Resolvers<Ctx> {
+        Resolvers::default()
+            .on("Query", "account", |_, _, _| Ok(json!({"id": "A1", "name": "Acme", "status": "active"})))
+            .on("Query", "maybe", |_, _, _| Err("Not allowed".into()))
+            .on("Query", "items", |_, _, args| {
+                let n = args.get("first").and_then(Value::as_i64).unwrap_or(3);
+                Ok(Value::Array((0..n).map(|i| json!({"id": i.to_string(), "title": if i == 1 { Value::Null } else { json!("t") }})).collect()))
+            })
+            .on("Query", "strict", |_, _, _| Ok(Value::Null))
+            .on("Mutation", "bump", |c, _, _| {
+                c.bumps += 1;
+                Ok(json!(c.bumps))
+            })
+    }
+
+    fn run(q: &str) -> (ExecResult, Ctx) {
+        let s = Schema::from_sdl(SDL).unwrap();
+        let r = resolvers();
+        r.check_against(&s).unwrap();
+        let p = prepare(&s, q, None, None).unwrap();
+        let mut ctx = Ctx { bumps: 0 };
+        (execute(&s, &r, &mut ctx, &p), ctx)
+    }
+
+    #[test]
+    fn executes_with_aliases_fragments_and_typename() {
+        let (r, _) =
+            run("{ a: account { id ...F __typename } } fragment F on Account { name status }");
+        assert_eq!(
+            r.data,
+            json!({"a": {"id": "A1", "name": "Acme", "status": "active", "__typename": "Account"}})
+        );
+        assert!(r.errors.is_empty());
+        assert_eq!(r.actual_cost, 3);
+    }
+
+    #[test]
+    fn resolver_errors_null_the_field() {
+        let (r, _) = run("{ account { id } maybe { id } }");
+        assert_eq!(r.data, json!({"account": {"id": "A1"}, "maybe": null}));
+        assert_eq!(r.errors[0]["message"], "Not allowed");
+        assert_eq!(r.errors[0]["path"], json!(["maybe"]));
+    }
+
+    #[test]
+    fn null_in_non_null_position_bubbles_to_the_nearest_nullable() {
+        // items[1].title is null but String!: the Item! fails, so the nullable list is null.
+        let (r, _) = run("{ items(first: 2) { id title } }");
+        assert_eq!(r.data, json!({"items": null}));
+        assert_eq!(
+            r.errors[0]["message"],
+            "Cannot return null for non-nullable field Item.title"
+        );
+        assert_eq!(r.errors[0]["path"], json!(["items", 1, "title"]));
+        // A non-null root field nulls all of data.
+        let (r, _) = run("{ account { id } strict { id } }");
+        assert_eq!(r.data, Value::Null);
+    }
+
+    #[test]
+    fn mutations_run_against_the_context() {
+        let (r, ctx) = run("mutation { a: bump b: bump }");
+        assert_eq!(r.data, json!({"a": 1, "b": 2}));
+        assert_eq!(ctx.bumps, 2);
+    }
+}
