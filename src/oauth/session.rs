@@ -161,10 +161,7 @@ impl Session {
         let now = jiff::Timestamp::now();
         let skip = match mode {
             RefreshMode::IfExpiring => !current.needs_refresh(now),
-            RefreshMode::Unauthorized => !current.same_tokens(&before),
-            RefreshMode::KeepAlive => {
-                now.as_second() - current.obtained_at < FRESH && !current.needs_refresh(now)
-            }
+            RefreshMode::Unauthorized | RefreshMode::KeepAlive => !current.same_tokens(&before),
             RefreshMode::Force => false,
         };
         if skip {
