@@ -273,16 +273,16 @@ impl Microsoft {
                 );
             }
         }
-        if let Some(mode) = q.get("response_mode") {
-            if mode != "query" {
-                return fail(
-                    &mut self.c.stats,
-                    "invalid_request",
-                    format!(
-                        "AADSTS900144: response_mode '{mode}' is not supported by this fake; use query."
-                    ),
-                );
-            }
+        if let Some(mode) = q.get("response_mode")
+            && mode != "query"
+        {
+            return fail(
+                &mut self.c.stats,
+                "invalid_request",
+                format!(
+                    "AADSTS900144: response_mode '{mode}' is not supported by this fake; use query."
+                ),
+            );
         }
         let Some(scope) = q.get("scope") else {
             return fail(
@@ -669,10 +669,10 @@ impl Microsoft {
                 claims["name"] = json!(user.name);
                 claims["preferred_username"] = json!(upn(user));
             }
-            if scope.iter().any(|s| s == "email") {
-                if let Some(e) = &user.email {
-                    claims["email"] = json!(e);
-                }
+            if scope.iter().any(|s| s == "email")
+                && let Some(e) = &user.email
+            {
+                claims["email"] = json!(e);
             }
             if let Some(n) = nonce {
                 claims["nonce"] = json!(n);
