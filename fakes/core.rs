@@ -422,10 +422,10 @@ impl TokenStore {
 
     /// Revoke a grant and every token issued under it.
     pub fn revoke_grant(&mut self, id: u64, reason: &str) {
-        if let Some(g) = self.grants.get_mut(&id) {
-            if g.revoked.is_none() {
-                g.revoked = Some(reason.into());
-            }
+        if let Some(g) = self.grants.get_mut(&id)
+            && g.revoked.is_none()
+        {
+            g.revoked = Some(reason.into());
         }
         for at in self.access.values_mut().filter(|a| a.grant == id) {
             at.revoked = true;

@@ -73,15 +73,18 @@ fn normalize_scope(s: &str) -> String {
     }
 }
 
+/// Google's error envelope. `item` is (message, reason) of `errors[0]`: a short message such
+/// as "Invalid Credentials", while `message` is the long top-level one.
 fn api_error(
     code: u16,
     status: &str,
     message: &str,
-    reason: &str,
+    item: (&str, &str),
     extra: Map<String, Value>,
 ) -> Value {
+    let (item_message, reason) = item;
     let mut item = Map::new();
-    item.insert("message".into(), json!(message));
+    item.insert("message".into(), json!(item_message));
     item.insert("domain".into(), json!("global"));
     item.insert("reason".into(), json!(reason));
     item.extend(extra);
@@ -542,7 +545,7 @@ impl Google {
                     401,
                     "UNAUTHENTICATED",
                     "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.",
-                    "required",
+                    ("Login Required.", "required"),
                     extra,
                 ));
             }
@@ -556,7 +559,7 @@ impl Google {
                         401,
                         "UNAUTHENTICATED",
                         "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.",
-                        "authError",
+                        ("Invalid Credentials", "authError"),
                         extra,
                     ));
                 }
@@ -565,7 +568,13 @@ impl Google {
         let Some(g) = self.c.store.grant(grant).cloned() else {
             return Resp::json(
                 500,
-                &api_error(500, "INTERNAL", "Backend Error", "backendError", Map::new()),
+                &api_error(
+                    500,
+                    "INTERNAL",
+                    "Backend Error",
+                    ("Backend Error", "backendError"),
+                    Map::new(),
+                ),
             );
         };
         match (req.method.as_str(), path) {
@@ -594,7 +603,13 @@ impl Google {
             }
             _ => Resp::json(
                 404,
-                &api_error(404, "NOT_FOUND", "Not Found", "notFound", Map::new()),
+                &api_error(
+                    404,
+                    "NOT_FOUND",
+                    "Not Found",
+                    ("Not Found", "notFound"),
+                    Map::new(),
+                ),
             ),
         }
     }
@@ -615,7 +630,7 @@ fn insufficient_scope() -> Resp {
             403,
             "PERMISSION_DENIED",
             "Request had insufficient authentication scopes.",
-            "insufficientPermissions",
+            ("Insufficient Permission", "insufficientPermissions"),
             Map::new(),
         ),
     )

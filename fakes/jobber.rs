@@ -112,7 +112,9 @@ impl Jobber {
         }
     }
 
-    fn account_mut(&mut self, user: &User, now: f64) -> &mut Account {
+    /// The account behind a user, created on first sight. A code exchange (`connect`)
+    /// also takes over the name the user signed in with.
+    fn account_mut(&mut self, user: &User, now: f64, connect: bool) -> &mut Account {
         let acc = self
             .accounts
             .entry(user.id.clone())
@@ -125,7 +127,9 @@ impl Jobber {
                 requests: VecDeque::new(),
                 data: AccountData::default(),
             });
-        acc.name.clone_from(&user.name);
+        if connect {
+            acc.name.clone_from(&user.name);
+        }
         acc
     }
 
@@ -288,7 +292,7 @@ impl Jobber {
                     Ok(()) | Err(PkceError::Unexpected) => {}
                     Err(_) => return self.token_error(bad, "invalid_grant", BAD_GRANT),
                 }
-                self.account_mut(&c.user, env.now);
+                self.account_mut(&c.user, env.now, true);
                 let grant =
                     self.c
                         .store
@@ -444,7 +448,7 @@ impl Jobber {
             return self.unauthorized(oauth_error("invalid_token", "The access token is invalid"));
         };
         let limit = self.cfg.request_limit;
-        let acc = self.account_mut(&user, env.now);
+        let acc = self.account_mut(&user, env.now, false);
         if !acc.active {
             return Resp::json(403, &json!({ "error": { "message": INACTIVE } }));
         }

@@ -374,4 +374,282 @@ mod tests {
             Cli::try_parse_from(["integ-fakes", "serve", "--jobber-rotation", "maybe"]).is_err()
         );
     }
+
+    fn state() -> State {
+        let cli = Cli::try_parse_from(["integ-fakes", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command;
+        build_state(&args, "http://127.0.0.1:5".into()).unwrap()
+    }
+
+    fn call(st: &mut State, method: &str, path_query: &str, ctype: &str, body: &str) -> http::Resp {
+        let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
+        st.handle(&http::Req {
+            method: method.into(),
+            path: path.into(),
+            query: query.into(),
+            headers: vec![("Content-Type".into(), ctype.into())],
+            body: body.as_bytes().to_vec(),
+        })
+    }
+
+    fn control(st: &mut State, method: &str, path: &str, body: &str) -> serde_json::Value {
+        let r = call(st, method, path, "application/json", body);
+        assert!(
+            r.status < 300,
+            "{path}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        r.json_value()
+    }
+
+    /// Connect the current Jobber user: (access, refresh).
+    fn connect_jobber(st: &mut State) -> (String, String) {
+        let v = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let c = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        let redirect = "http%3A%2F%2Flocalhost%3A47620%2Fcallback%2Fjobber";
+        let r = call(
+            st,
+            "GET",
+            &format!(
+                "/jobber/api/oauth/authorize?response_type=code&client_id=fake-jobber-client&redirect_uri={redirect}&state=s&code_challenge={c}&code_challenge_method=S256"
+            ),
+            "",
+            "",
+        );
+        let loc = r.header("Location").unwrap().to_string();
+        let code = http::Params::parse(loc.split_once('?').unwrap().1.as_bytes())
+            .unwrap()
+            .get("code")
+            .unwrap()
+            .to_string();
+        let t = call(
+            st,
+            "POST",
+            "/jobber/api/oauth/token",
+            "application/x-www-form-urlencoded",
+            &format!("grant_type=authorization_code&client_id=fake-jobber-client&client_secret=fake-jobber-secret&code={code}&redirect_uri={redirect}&code_verifier={v}"),
+        )
+        .json_value();
+        (
+            t["access_token"].as_str().unwrap().into(),
+            t["refresh_token"].as_str().unwrap().into(),
+        )
+    }
+
+    fn account(st: &mut State, at: &str) -> (u16, serde_json::Value) {
+        let r = st.handle(&http::Req {
+            method: "POST".into(),
+            path: "/jobber/api/graphql".into(),
+            query: String::new(),
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("Authorization".into(), format!("Bearer {at}")),
+                ("X-JOBBER-GRAPHQL-VERSION".into(), "2025-04-16".into()),
+            ],
+            body: br#"{"query":"query { account { id name } }"}"#.to_vec(),
+        });
+        (r.status, r.json_value())
+    }
+
+    #[test]
+    fn control_api_steers_users_consent_expiry_and_disconnects() {
+        let mut st = state();
+        let (a1, _) = connect_jobber(&mut st);
+        control(
+            &mut st,
+            "POST",
+            "/_fake/jobber/login",
+            r#"{"id":"Z2lkOi8vSm9iYmVyL0FjY291bnQvMg==","name":"Second Co","email":null}"#,
+        );
+        let (a2, r2) = connect_jobber(&mut st);
+        assert_eq!(
+            account(&mut st, &a1).1["data"]["account"]["name"],
+            "Fake Landscaping Co."
+        );
+        assert_eq!(
+            account(&mut st, &a2).1["data"]["account"]["name"],
+            "Second Co"
+        );
+
+        // Disconnect only the second account.
+        let d = control(
+            &mut st,
+            "POST",
+            "/_fake/jobber/disconnect",
+            r#"{"user":"Z2lkOi8vSm9iYmVyL0FjY291bnQvMg=="}"#,
+        );
+        assert_eq!(d["access_tokens"], 1);
+        assert_eq!(account(&mut st, &a2).0, 401);
+        assert_eq!(account(&mut st, &a1).0, 200);
+        let refresh = call(
+            &mut st,
+            "POST",
+            "/jobber/api/oauth/token",
+            "application/x-www-form-urlencoded",
+            &format!(
+                "grant_type=refresh_token&client_id=fake-jobber-client&client_secret=fake-jobber-secret&refresh_token={r2}"
+            ),
+        );
+        assert_eq!(refresh.status, 400);
+
+        // Expire everything: the API answers 401 until a refresh.
+        let e = control(&mut st, "POST", "/_fake/expire-access-tokens", "");
+        assert_eq!(e["expired"]["jobber"], 1);
+        assert_eq!(account(&mut st, &a1).0, 401);
+
+        // Throttle through the bucket control.
+        let (a3, _) = connect_jobber(&mut st);
+        control(
+            &mut st,
+            "POST",
+            "/_fake/jobber/account",
+            r#"{"available":0}"#,
+        );
+        assert_eq!(
+            account(&mut st, &a3).1["errors"][0]["extensions"]["code"],
+            "THROTTLED"
+        );
+        control(
+            &mut st,
+            "POST",
+            "/_fake/jobber/account",
+            r#"{"active":false}"#,
+        );
+        assert_eq!(
+            account(&mut st, &a3).1,
+            serde_json::json!({"error": {"message": "This account is not active"}})
+        );
+
+        // Consent, rotation and bad input.
+        assert_eq!(
+            control(
+                &mut st,
+                "POST",
+                "/_fake/google/consent",
+                r#"{"mode":"deny"}"#
+            )["consent"],
+            "deny"
+        );
+        assert_eq!(
+            control(
+                &mut st,
+                "POST",
+                "/_fake/jobber/rotation",
+                r#"{"mode":"legacy"}"#
+            )["rotation"],
+            "legacy"
+        );
+        assert_eq!(
+            control(
+                &mut st,
+                "POST",
+                "/_fake/microsoft/rotation",
+                r#"{"mode":"revoke-old"}"#
+            )["rotation"],
+            "revoke-old"
+        );
+        assert_eq!(
+            call(
+                &mut st,
+                "POST",
+                "/_fake/jobber/rotation",
+                "application/json",
+                r#"{"mode":"sideways"}"#
+            )
+            .status,
+            400
+        );
+        assert_eq!(
+            call(
+                &mut st,
+                "POST",
+                "/_fake/nope/login",
+                "application/json",
+                "{}"
+            )
+            .status,
+            404
+        );
+        assert_eq!(
+            call(
+                &mut st,
+                "POST",
+                "/_fake/calendly/login",
+                "application/json",
+                "[1]"
+            )
+            .status,
+            400
+        );
+
+        // Stats and issued material.
+        let stats = control(&mut st, "GET", "/_fake/stats", "");
+        assert_eq!(stats["jobber"]["code_exchanges_ok"], 3);
+        assert_eq!(stats["jobber"]["refresh_failed"], 1);
+        assert_eq!(stats["jobber"]["token_requests"]["authorization_code"], 3);
+        let issued = control(&mut st, "GET", "/_fake/issued", "");
+        let all: Vec<&str> = issued["all"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        for t in [&a1, &a2, &r2] {
+            assert!(all.contains(&t.as_str()));
+        }
+        assert!(all.contains(&"fake-jobber-secret"));
+        assert!(all.contains(&"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
+        let clock = control(
+            &mut st,
+            "POST",
+            "/_fake/clock/advance",
+            r#"{"seconds":600}"#,
+        );
+        assert_eq!(clock["offset_seconds"], 600.0);
+        control(&mut st, "POST", "/_fake/stats/reset", "");
+        assert_eq!(
+            control(&mut st, "GET", "/_fake/stats", "")["jobber"]["api_calls"],
+            0
+        );
+    }
+
+    #[test]
+    fn unknown_paths_and_garbage_never_panic() {
+        let mut st = state();
+        for (m, p, ct, body) in [
+            ("GET", "/", "", ""),
+            (
+                "POST",
+                "/jobber/api/graphql",
+                "application/json",
+                "\u{0}\u{ff}",
+            ),
+            ("GET", "/jobber/api/graphql", "", ""),
+            (
+                "POST",
+                "/google/token",
+                "application/x-www-form-urlencoded",
+                "%%%&&&==",
+            ),
+            ("GET", "/google/o/oauth2/v2/auth?%ff%fe=%00", "", ""),
+            ("GET", "/microsoft/x", "", ""),
+            (
+                "GET",
+                "/microsoft/common/oauth2/v2.0/authorize?client_id=a&client_id=b",
+                "",
+                "",
+            ),
+            ("POST", "/calendly/oauth/token", "text/plain", "x"),
+            ("DELETE", "/calendly/api/users/me", "", ""),
+            (
+                "POST",
+                "/_fake/clock/advance",
+                "application/json",
+                r#"{"seconds":-5}"#,
+            ),
+        ] {
+            let r = call(&mut st, m, p, ct, body);
+            assert!(r.status >= 200, "{m} {p}");
+        }
+    }
 }

@@ -106,10 +106,11 @@ fn canonical_scope(s: &str) -> Option<String> {
     if let Some(o) = OIDC.iter().find(|o| o.eq_ignore_ascii_case(s)) {
         return Some((*o).to_string());
     }
-    let bare = if s.len() > GRAPH.len() && s[..GRAPH.len()].eq_ignore_ascii_case(GRAPH) {
-        &s[GRAPH.len()..]
-    } else {
-        s
+    let bare = match (s.get(..GRAPH.len()), s.get(GRAPH.len()..)) {
+        (Some(prefix), Some(rest)) if prefix.eq_ignore_ascii_case(GRAPH) && !rest.is_empty() => {
+            rest
+        }
+        _ => s,
     };
     GRAPH_SCOPES
         .iter()
@@ -273,16 +274,16 @@ impl Microsoft {
                 );
             }
         }
-        if let Some(mode) = q.get("response_mode") {
-            if mode != "query" {
-                return fail(
-                    &mut self.c.stats,
-                    "invalid_request",
-                    format!(
-                        "AADSTS900144: response_mode '{mode}' is not supported by this fake; use query."
-                    ),
-                );
-            }
+        if let Some(mode) = q.get("response_mode")
+            && mode != "query"
+        {
+            return fail(
+                &mut self.c.stats,
+                "invalid_request",
+                format!(
+                    "AADSTS900144: response_mode '{mode}' is not supported by this fake; use query."
+                ),
+            );
         }
         let Some(scope) = q.get("scope") else {
             return fail(
@@ -669,10 +670,10 @@ impl Microsoft {
                 claims["name"] = json!(user.name);
                 claims["preferred_username"] = json!(upn(user));
             }
-            if scope.iter().any(|s| s == "email") {
-                if let Some(e) = &user.email {
-                    claims["email"] = json!(e);
-                }
+            if scope.iter().any(|s| s == "email")
+                && let Some(e) = &user.email
+            {
+                claims["email"] = json!(e);
             }
             if let Some(n) = nonce {
                 claims["nonce"] = json!(n);
@@ -917,6 +918,11 @@ mod tests {
             "{REDIRECT}?error=access_denied&error_description=AADSTS65004"
         )));
         assert!(loc.ends_with("&state=xyz"));
+        assert_eq!(canonical_scope("https://graph.microsoft.coméé"), None);
+        assert_eq!(
+            canonical_scope("HTTPS://graph.microsoft.com/user.read").as_deref(),
+            Some("https://graph.microsoft.com/User.Read")
+        );
         let bad_scope = {
             m.c.consent = Consent::Approve;
             authorize(&mut m, REDIRECT, "openid Mail.Send")

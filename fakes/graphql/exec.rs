@@ -86,7 +86,6 @@ fn included(dirs: &[Directive], vars: &Map<String, Value>) -> bool {
 /// The spec's CollectFields: flatten fragments, apply `@skip`/`@include`, group by response
 /// key in first-seen order.
 pub fn collect_fields<'d>(
-    schema: &Schema,
     doc: &'d Document,
     type_name: &str,
     sels: &'d [Selection],
@@ -94,12 +93,11 @@ pub fn collect_fields<'d>(
 ) -> Vec<(String, Vec<&'d Field>)> {
     let mut out: Vec<(String, Vec<&'d Field>)> = Vec::new();
     let mut visited = Vec::new();
-    collect_into(schema, doc, type_name, sels, vars, &mut out, &mut visited);
+    collect_into(doc, type_name, sels, vars, &mut out, &mut visited);
     out
 }
 
 fn collect_into<'d>(
-    schema: &Schema,
     doc: &'d Document,
     type_name: &str,
     sels: &'d [Selection],
@@ -132,7 +130,7 @@ fn collect_into<'d>(
                     continue;
                 }
                 visited.push(name.clone());
-                collect_into(schema, doc, type_name, &frag.selection, vars, out, visited);
+                collect_into(doc, type_name, &frag.selection, vars, out, visited);
             }
             Selection::Inline {
                 type_condition,
@@ -146,7 +144,7 @@ fn collect_into<'d>(
                 if type_condition.as_deref().is_some_and(|tc| tc != type_name) {
                     continue;
                 }
-                collect_into(schema, doc, type_name, selection, vars, out, visited);
+                collect_into(doc, type_name, selection, vars, out, visited);
             }
         }
     }
@@ -208,7 +206,7 @@ impl<C> Exec<'_, C> {
         path: &mut Vec<Value>,
     ) -> Result<Map<String, Value>, Bubble> {
         let doc = self.doc;
-        let fields = collect_fields(self.schema, doc, type_name, sels, self.vars);
+        let fields = collect_fields(doc, type_name, sels, self.vars);
         let mut out = Map::new();
         for (key, group) in fields {
             let Some(first) = group.first().copied() else {

@@ -201,17 +201,16 @@ impl Validator<'_> {
         }
     }
 
-    /// Check one argument value; returns false when an error was recorded.
+    /// Check one argument value, recording any error. `site` is (owner, owner kind, argument).
     fn arg_value(
         &mut self,
-        owner: &str,
-        owner_kind: &str,
-        arg: &str,
+        site: (&str, &str, &str),
         v: &AstValue,
         ty: &TypeRef,
         pos: Pos,
         path: &[String],
     ) {
+        let (owner, owner_kind, arg) = site;
         let op = self.op;
         let label = self.op_label();
         let used = &mut self.used;
@@ -278,7 +277,7 @@ impl Validator<'_> {
             for (k, v) in &d.args {
                 if k == "if" {
                     has_if = true;
-                    self.arg_value(&d.name, "Directive", k, v, &bool_ty, d.pos, path);
+                    self.arg_value((&d.name, "Directive", k), v, &bool_ty, d.pos, path);
                 } else {
                     self.err(
                         format!("Directive '{}' doesn't accept argument '{k}'", d.name),
@@ -349,10 +348,10 @@ impl Validator<'_> {
                     pos,
                 } => {
                     self.directives(directives, path);
-                    if let Some(tc) = type_condition {
-                        if !self.type_condition(tc, type_name, None, *pos, path) {
-                            continue;
-                        }
+                    if let Some(tc) = type_condition
+                        && !self.type_condition(tc, type_name, None, *pos, path)
+                    {
+                        continue;
                     }
                     self.selections(type_name, selection, path);
                 }
@@ -433,7 +432,7 @@ impl Validator<'_> {
                     path,
                     json!({"code": "argumentNotAccepted", "name": f.name, "typeName": "Field", "argumentName": k}),
                 ),
-                Some(a) => self.arg_value(&f.name, "Field", k, v, &a.ty, f.pos, path),
+                Some(a) => self.arg_value((&f.name, "Field", k), v, &a.ty, f.pos, path),
             }
         }
         let missing: Vec<&str> = def
@@ -499,13 +498,13 @@ impl Validator<'_> {
 
 /// GraphQL's "IsVariableUsageAllowed": `Err` names the mismatch.
 fn usage_allowed(var: &TypeRef, loc: &TypeRef, has_default: bool) -> Result<(), &'static str> {
-    if let TypeRef::NonNull(loc_inner) = loc {
-        if !var.is_non_null() {
-            if has_default {
-                return compatible(var, loc_inner);
-            }
-            return Err("Nullability mismatch");
+    if let TypeRef::NonNull(loc_inner) = loc
+        && !var.is_non_null()
+    {
+        if has_default {
+            return compatible(var, loc_inner);
         }
+        return Err("Nullability mismatch");
     }
     compatible(var, loc)
 }
@@ -604,7 +603,7 @@ pub fn selection_cost(
     vars: &Map<String, Value>,
 ) -> u64 {
     let mut total: u64 = 0;
-    for (_, fields) in collect_fields(schema, doc, type_name, sels, vars) {
+    for (_, fields) in collect_fields(doc, type_name, sels, vars) {
         let Some(f) = fields.first() else { continue };
         total = total.saturating_add(field_cost(schema, doc, type_name, f, &fields, vars));
     }
@@ -650,7 +649,7 @@ fn field_cost(
         .map(|n| n.max(0) as u64)
         .unwrap_or(DEFAULT_CONNECTION_SIZE);
     let (mut per_node, mut once) = (0u64, 0u64);
-    for (_, children) in collect_fields(schema, doc, named, &sels, vars) {
+    for (_, children) in collect_fields(doc, named, &sels, vars) {
         let Some(c) = children.first() else { continue };
         let cost = field_cost(schema, doc, named, c, &children, vars);
         if c.name == "nodes" || c.name == "edges" {
