@@ -51,6 +51,11 @@ pub enum Command {
     Disconnect(DisconnectArgs),
     /// Refresh access tokens now (a keep-alive for refresh tokens that die when idle)
     Refresh(RefreshArgs),
+    /// Pull data from every connected account into the database
+    Sync(SyncArgs),
+    /// Read synced Jobber jobs from the local database
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Show every connection, its token expiry, last syncs and what needs doing
     Status(StatusArgs),
     /// Check the configuration, database, secret store and credentials
@@ -115,6 +120,62 @@ pub struct RefreshArgs {
     /// Refresh even if another process refreshed moments ago
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The stream to sync (default: every stream of every connected account)
+    #[arg(value_enum)]
+    pub stream: Option<SyncStream>,
+    /// Only this account (label, name, email or account id)
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// Rescan everything (for jobs: a full sweep that also marks deleted jobs)
+    #[arg(long)]
+    pub full: bool,
+    /// If another run holds an account's lock, wait up to this many seconds instead of
+    /// exiting with code 5
+    #[arg(long, value_name = "SECS")]
+    pub wait: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SyncStream {
+    /// Jobber jobs, with their clients, line items, visits and crews
+    Jobs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs, newest change first
+    List(JobsListArgs),
+    /// Show one job with its line items and visits
+    Show(JobsShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JobsListArgs {
+    /// Only jobs with this Jobber status (e.g. upcoming, active, requires_invoicing)
+    #[arg(long, value_name = "S")]
+    pub status: Option<String>,
+    /// Only jobs starting or changed on or after this date (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Only this Jobber account
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// Print CSV instead of a table
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsShowArgs {
+    /// The job's Jobber id or its job number
+    pub job: String,
+    /// Only this Jobber account
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -129,6 +129,8 @@ pub enum Check {
     RedirectUri,
     OneOf(&'static [&'static str]),
     Date,
+    /// A whole number of at least 1.
+    Count,
 }
 
 /// One setting.
@@ -270,6 +272,20 @@ pub const KEYS: &[KeyDef] = &[
         Some("on"),
         Check::OneOf(&["on", "off"]),
         "send PKCE S256 to Jobber (undocumented there; servers ignore unknown parameters)",
+    ),
+    key(
+        "jobber.overlap_minutes",
+        Some("INTEG_JOBBER_OVERLAP_MINUTES"),
+        Some("60"),
+        Check::Count,
+        "how far below the last watermark an incremental jobs scan reaches",
+    ),
+    key(
+        "jobber.sweep_days",
+        Some("INTEG_JOBBER_SWEEP_DAYS"),
+        Some("7"),
+        Check::Count,
+        "a full jobs sweep (which finds deleted jobs) runs on its own after this many days",
     ),
     key(
         "google.client_id",
@@ -566,6 +582,10 @@ pub fn check(def: &KeyDef, value: &str) -> std::result::Result<(), String> {
         Check::Date => jiff::civil::Date::strptime("%Y-%m-%d", value)
             .map(|_| ())
             .map_err(|_| format!("'{value}' is not a date like 2026-05-12")),
+        Check::Count => match value.parse::<u64>() {
+            Ok(n) if n >= 1 => Ok(()),
+            _ => Err(format!("'{value}' is not a whole number of at least 1")),
+        },
         Check::Url => check_url(value, false),
         Check::RedirectUri => check_url(value, true),
     }

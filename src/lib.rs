@@ -22,6 +22,7 @@ pub mod http;
 pub mod oauth;
 pub mod providers;
 pub mod store;
+pub mod sync;
 pub mod ui;
 
 use clap::Parser;

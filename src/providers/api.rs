@@ -20,12 +20,19 @@ pub enum ApiError {
     /// The account is gone or the app was disconnected at the provider: reconnect.
     #[error("{0}")]
     Disconnected(String),
+    /// A permission the token lacks: names the scope and the fix.
+    #[error("{0}")]
+    MissingScope(String),
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
 }
 
 impl ApiError {
     pub fn into_error(self, what: &str) -> Error {
         match self {
             ApiError::Disconnected(msg) => Error::reconnect(format!("{what}: {msg}")),
+            ApiError::MissingScope(msg) => Error::failure(format!("{what}: {msg}")),
+            ApiError::Http(e) => Error::from(e).context(what.to_string()),
             other => Error::failure(format!("{what}: {other}")),
         }
     }
