@@ -95,24 +95,16 @@ pub struct ApiCtx<'a> {
 
 pub fn resolvers<'a>() -> Resolvers<ApiCtx<'a>> {
     Resolvers::default()
-        .on(
-            "Query",
-            "account",
-            |c: &mut ApiCtx<'a>, _: &Value, _: &Map<String, Value>| {
-                Ok(json!({ "id": c.account_id, "name": c.account_name }))
-            },
-        )
-        .on(
-            "Mutation",
-            "appDisconnect",
-            |c: &mut ApiCtx<'a>, _: &Value, _: &Map<String, Value>| {
-                c.disconnect = true;
-                Ok(json!({
-                    "app": { "id": c.app_id, "name": c.app_name, "author": c.app_author },
-                    "userErrors": [],
-                }))
-            },
-        )
+        .on("Query", "account", |c: &mut ApiCtx<'a>, _: &Value, _: &Map<String, Value>| {
+            Ok(json!({ "id": c.account_id, "name": c.account_name }))
+        })
+        .on("Mutation", "appDisconnect", |c: &mut ApiCtx<'a>, _: &Value, _: &Map<String, Value>| {
+            c.disconnect = true;
+            Ok(json!({
+                "app": { "id": c.app_id, "name": c.app_name, "author": c.app_author },
+                "userErrors": [],
+            }))
+        })
 }
 
 /// Relay-style paging over `items` for a connection field's `first`/`after`/`last`/`before`
@@ -151,14 +143,10 @@ pub fn connection(items: &[Value], args: &Map<String, Value>) -> Result<Value, S
     if let Some(l) = count("last")? {
         start = start.max(end.saturating_sub(l));
     }
-    let cursor =
-        |i: usize| base64::engine::general_purpose::STANDARD_NO_PAD.encode((i + 1).to_string());
+    let cursor = |i: usize| base64::engine::general_purpose::STANDARD_NO_PAD.encode((i + 1).to_string());
     let page = &items[start..end];
-    let edges: Vec<Value> = page
-        .iter()
-        .enumerate()
-        .map(|(i, n)| json!({ "cursor": cursor(start + i), "node": n }))
-        .collect();
+    let edges: Vec<Value> =
+        page.iter().enumerate().map(|(i, n)| json!({ "cursor": cursor(start + i), "node": n })).collect();
     Ok(json!({
         "nodes": page,
         "edges": edges,
@@ -203,10 +191,7 @@ mod tests {
         let p = prepare(&s, "query { account { id name } }", None, None).unwrap();
         assert_eq!(p.requested_cost, 2);
         let r = execute(&s, &resolvers(), &mut c, &p);
-        assert_eq!(
-            r.data,
-            json!({"account": {"id": "Z2lkOi8vSm9iYmVyL0FjY291bnQvMQ==", "name": "Acme"}})
-        );
+        assert_eq!(r.data, json!({"account": {"id": "Z2lkOi8vSm9iYmVyL0FjY291bnQvMQ==", "name": "Acme"}}));
         assert!(!c.disconnect);
         let p = prepare(
             &s,
@@ -226,32 +211,18 @@ mod tests {
     #[test]
     fn unknown_fields_fail_like_jobber() {
         let s = schema().unwrap();
-        let e = prepare(
-            &s,
-            "{ account { id name industry } jobs { nodes { id } } }",
-            None,
-            None,
-        )
-        .unwrap_err();
+        let e = prepare(&s, "{ account { id name industry } jobs { nodes { id } } }", None, None).unwrap_err();
         let msgs: Vec<&str> = e.iter().filter_map(|e| e["message"].as_str()).collect();
         assert_eq!(
             msgs,
-            [
-                "Field 'industry' doesn't exist on type 'Account'",
-                "Field 'jobs' doesn't exist on type 'Query'"
-            ]
+            ["Field 'industry' doesn't exist on type 'Account'", "Field 'jobs' doesn't exist on type 'Query'"]
         );
     }
 
     #[test]
     fn encoded_ids() {
-        assert_eq!(
-            encode_id("Job", 142669522),
-            "Z2lkOi8vSm9iYmVyL0pvYi8xNDI2Njk1MjI="
-        );
-        assert!(encoded_id_ok(&json!(
-            "Z2lkOi8vSm9iYmVyL0pvYi8xNDI2Njk1MjI="
-        )));
+        assert_eq!(encode_id("Job", 142669522), "Z2lkOi8vSm9iYmVyL0pvYi8xNDI2Njk1MjI=");
+        assert!(encoded_id_ok(&json!("Z2lkOi8vSm9iYmVyL0pvYi8xNDI2Njk1MjI=")));
         assert!(!encoded_id_ok(&json!("142669522")));
         assert!(!encoded_id_ok(&json!(5)));
     }
@@ -267,11 +238,7 @@ mod tests {
         assert_eq!(after, "Mg");
         let p2 = connection(&items, &args(json!({"first": 2, "after": after}))).unwrap();
         assert_eq!(p2["nodes"], json!([{"id": 3}, {"id": 4}]));
-        let p3 = connection(
-            &items,
-            &args(json!({"first": 2, "after": p2["pageInfo"]["endCursor"]})),
-        )
-        .unwrap();
+        let p3 = connection(&items, &args(json!({"first": 2, "after": p2["pageInfo"]["endCursor"]}))).unwrap();
         assert_eq!(p3["nodes"], json!([{"id": 5}]));
         assert_eq!(p3["pageInfo"]["hasNextPage"], false);
         let last = connection(&items, &args(json!({"last": 2}))).unwrap();

@@ -7,12 +7,7 @@ use crate::providers::Provider;
 /// Connect Jobber, Google Calendar, Microsoft Outlook and Calendly, and keep their data in a
 /// local SQLite database
 #[derive(Debug, Parser)]
-#[command(
-    name = "integ",
-    version,
-    propagate_version = true,
-    max_term_width = 100
-)]
+#[command(name = "integ", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -31,6 +26,9 @@ pub struct GlobalArgs {
     /// Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<std::path::PathBuf>,
     /// When to use colours (NO_COLOR is honoured by auto)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
@@ -137,6 +135,30 @@ pub struct SyncArgs {
     /// exiting with code 5
     #[arg(long, value_name = "SECS")]
     pub wait: Option<u64>,
+    /// Stop cleanly after this long (e.g. 10m, 90s), progress committed, so runs never pile
+    /// up; the next run continues where this one stopped
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_duration: Option<std::time::Duration>,
+}
+
+/// `90`, `90s`, `15m`, `2h`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: u64 = num.parse().map_err(|_| format!("'{s}' is not a duration like 90s, 15m or 2h"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("'{s}' is not a duration like 90s, 15m or 2h")),
+    };
+    if secs == 0 {
+        return Err("the duration must be more than zero".into());
+    }
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

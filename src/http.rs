@@ -40,10 +40,7 @@ pub fn describe(e: &reqwest::Error) -> String {
     } else {
         "the request failed"
     };
-    let host = e
-        .url()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_default();
+    let host = e.url().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
     let mut source = std::error::Error::source(e);
     let mut detail = String::new();
     while let Some(s) = source {
@@ -128,11 +125,7 @@ pub enum Verdict {
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     #[error("{what}: {detail} (gave up after {attempts} tries)")]
-    GaveUp {
-        what: String,
-        detail: String,
-        attempts: u32,
-    },
+    GaveUp { what: String, detail: String, attempts: u32 },
     #[error("{what}: the retry budget of this run is spent ({detail})")]
     BudgetSpent { what: String, detail: String },
 }
@@ -143,9 +136,7 @@ impl From<HttpError> for Error {
             HttpError::GaveUp { .. } => {
                 "the provider or the network is having trouble; run again later (progress so far is kept)"
             }
-            HttpError::BudgetSpent { .. } => {
-                "too many failures in one run; run again later (progress so far is kept)"
-            }
+            HttpError::BudgetSpent { .. } => "too many failures in one run; run again later (progress so far is kept)",
         };
         Error::failure(e.to_string()).hint(hint)
     }
@@ -162,12 +153,7 @@ pub struct Http {
 
 impl Http {
     pub fn new(client: reqwest::Client, policy: RetryPolicy, retry_budget: u32) -> Http {
-        Http {
-            client,
-            policy,
-            budget: AtomicU32::new(retry_budget),
-            stats: Mutex::new(Stats::default()),
-        }
+        Http { client, policy, budget: AtomicU32::new(retry_budget), stats: Mutex::new(Stats::default()) }
     }
 
     pub fn stats(&self) -> Stats {
@@ -185,9 +171,7 @@ impl Http {
     }
 
     fn spend(&self) -> bool {
-        self.budget
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(1))
-            .is_ok()
+        self.budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(1)).is_ok()
     }
 
     /// Send a request built by `make` (called again for each try), retrying transport errors,
@@ -210,11 +194,7 @@ impl Http {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
                     match resp.bytes().await {
-                        Ok(body) => Ok(Response {
-                            status,
-                            headers,
-                            body,
-                        }),
+                        Ok(body) => Ok(Response { status, headers, body }),
                         Err(e) => Err(describe(&e)),
                     }
                 }
@@ -241,31 +221,18 @@ impl Http {
             if throttle {
                 throttles += 1;
                 if throttles > 20 {
-                    return Err(HttpError::GaveUp {
-                        what: what.into(),
-                        detail,
-                        attempts: attempt + throttles,
-                    });
+                    return Err(HttpError::GaveUp { what: what.into(), detail, attempts: attempt + throttles });
                 }
             } else {
                 attempt += 1;
                 if attempt >= self.policy.max_attempts {
-                    return Err(HttpError::GaveUp {
-                        what: what.into(),
-                        detail,
-                        attempts: attempt,
-                    });
+                    return Err(HttpError::GaveUp { what: what.into(), detail, attempts: attempt });
                 }
                 if !self.spend() {
-                    return Err(HttpError::BudgetSpent {
-                        what: what.into(),
-                        detail,
-                    });
+                    return Err(HttpError::BudgetSpent { what: what.into(), detail });
                 }
             }
-            let wait = wait
-                .map(|w| w.min(self.policy.retry_after_cap))
-                .unwrap_or_else(|| self.policy.backoff(attempt));
+            let wait = wait.map(|w| w.min(self.policy.retry_after_cap)).unwrap_or_else(|| self.policy.backoff(attempt));
             tracing::info!(what, %detail, wait_ms = wait.as_millis() as u64, "retrying");
             if let Ok(mut s) = self.stats.lock() {
                 if throttle {
@@ -293,11 +260,7 @@ fn default_verdict(resp: &Response, policy: &RetryPolicy) -> Option<(Option<Dura
 
 /// `Retry-After` as seconds (decimals allowed: Graph sends "1.5") or an HTTP date.
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let v = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = v.parse::<f64>() {
         return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
     }
@@ -319,10 +282,7 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::from_millis(1500)));
         h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-        h.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
+        h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);
@@ -330,11 +290,7 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let p = RetryPolicy {
-            base: Duration::from_millis(100),
-            cap: Duration::from_secs(2),
-            ..Default::default()
-        };
+        let p = RetryPolicy { base: Duration::from_millis(100), cap: Duration::from_secs(2), ..Default::default() };
         for _ in 0..50 {
             let first = p.backoff(0);
             assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));

@@ -26,9 +26,7 @@ fn money(v: Option<f64>) -> String {
 
 impl Listing for Jobs {
     fn table(&self) -> Table {
-        let mut t = Ui::table(&[
-            "#", "TITLE", "STATUS", "CLIENT", "START", "TOTAL", "UPDATED",
-        ]);
+        let mut t = Ui::table(&["#", "TITLE", "STATUS", "CLIENT", "START", "TOTAL", "UPDATED"]);
         for j in &self.0 {
             t.add_row(vec![
                 j.job_number.map(|n| n.to_string()).unwrap_or_default(),
@@ -44,18 +42,14 @@ impl Listing for Jobs {
     }
 
     fn empty_message(&self) -> Option<String> {
-        self.0
-            .is_empty()
-            .then(|| "No jobs match. Run `integ sync jobs` to fetch them from Jobber.".to_string())
+        self.0.is_empty().then(|| "No jobs match. Run `integ sync jobs` to fetch them from Jobber.".to_string())
     }
 }
 
 fn connection_filter(ctx: &mut Context, account: Option<&str>) -> Result<Option<i64>> {
     match account {
         None => Ok(None),
-        Some(name) => Ok(Some(
-            super::select::one(ctx.db()?, Provider::Jobber, Some(name))?.id,
-        )),
+        Some(name) => Ok(Some(super::select::one(ctx.db()?, Provider::Jobber, Some(name))?.id)),
     }
 }
 
@@ -63,10 +57,8 @@ fn list(ctx: &mut Context, a: JobsListArgs) -> Result<Done> {
     let since = match &a.since {
         None => None,
         Some(d) => {
-            let date = jiff::civil::Date::strptime("%Y-%m-%d", d).map_err(|_| {
-                Error::config(format!("--since '{d}' is not a date"))
-                    .hint("use the form 2026-05-01")
-            })?;
+            let date = jiff::civil::Date::strptime("%Y-%m-%d", d)
+                .map_err(|_| Error::config(format!("--since '{d}' is not a date")).hint("use the form 2026-05-01"))?;
             Some(format!("{date}T00:00:00Z"))
         }
     };
@@ -95,13 +87,7 @@ fn list(ctx: &mut Context, a: JobsListArgs) -> Result<Done> {
                 j.updated_at.clone().unwrap_or_default(),
                 j.web_url.clone().unwrap_or_default(),
             ];
-            out.push_str(
-                &fields
-                    .iter()
-                    .map(|f| csv_field(f))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
+            out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
             out.push('\n');
         }
         ctx.ui.line(out.trim_end())?;
@@ -113,11 +99,7 @@ fn list(ctx: &mut Context, a: JobsListArgs) -> Result<Done> {
 
 /// RFC 4180 quoting.
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
 #[derive(serde::Serialize)]
@@ -138,35 +120,19 @@ impl Listing for Shown {
             .filter_map(|k| self.extra.get(*k).and_then(|v| v.as_str()))
             .collect::<Vec<_>>();
         let mut rows = vec![
-            (
-                "job",
-                format!("#{} {}", j.job_number.unwrap_or_default(), opt(&j.title)),
-            ),
+            ("job", format!("#{} {}", j.job_number.unwrap_or_default(), opt(&j.title))),
             ("id", j.id.clone()),
             ("status", opt(&j.status)),
             ("type", opt(&j.job_type)),
             ("client", opt(&j.client_name)),
-            (
-                "address",
-                [address.join(", "), opt(&j.city)]
-                    .join(" ")
-                    .trim()
-                    .to_string(),
-            ),
+            ("address", [address.join(", "), opt(&j.city)].join(" ").trim().to_string()),
             ("start", opt(&j.start_at)),
             ("end", opt(&j.end_at)),
             ("completed", opt(&j.completed_at)),
             ("total", money(j.total)),
             ("updated", opt(&j.updated_at)),
             ("web", opt(&j.web_url)),
-            (
-                "instructions",
-                self.extra
-                    .get("instructions")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("")
-                    .to_string(),
-            ),
+            ("instructions", self.extra.get("instructions").and_then(|v| v.as_str()).unwrap_or("").to_string()),
         ];
         if let Some(d) = &j.deleted_at {
             rows.push(("deleted", d.clone()));
@@ -174,53 +140,24 @@ impl Listing for Shown {
         for (k, v) in rows {
             t.add_row(vec![k.to_string(), v]);
         }
-        let items = self
-            .extra
-            .get("line_items")
-            .and_then(|v| v.as_array())
-            .cloned()
-            .unwrap_or_default();
+        let items = self.extra.get("line_items").and_then(|v| v.as_array()).cloned().unwrap_or_default();
         for i in items {
             let s = |k: &str| {
                 i.get(k)
-                    .map(|v| {
-                        if v.is_string() {
-                            v.as_str().unwrap_or("").to_string()
-                        } else {
-                            v.to_string()
-                        }
-                    })
+                    .map(|v| if v.is_string() { v.as_str().unwrap_or("").to_string() } else { v.to_string() })
                     .unwrap_or_default()
             };
             t.add_row(vec![
                 "line item".to_string(),
-                format!(
-                    "{} × {} @ {} = {}",
-                    s("name"),
-                    s("quantity"),
-                    s("unit_price"),
-                    s("total_price")
-                ),
+                format!("{} × {} @ {} = {}", s("name"), s("quantity"), s("unit_price"), s("total_price")),
             ]);
         }
-        let visits = self
-            .extra
-            .get("visits")
-            .and_then(|v| v.as_array())
-            .cloned()
-            .unwrap_or_default();
+        let visits = self.extra.get("visits").and_then(|v| v.as_array()).cloned().unwrap_or_default();
         for v in visits {
             let s = |k: &str| v.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
             t.add_row(vec![
                 "visit".to_string(),
-                format!(
-                    "{} {} → {} ({}) crew: {}",
-                    s("title"),
-                    s("start_at"),
-                    s("end_at"),
-                    s("status"),
-                    s("crew")
-                ),
+                format!("{} {} → {} ({}) crew: {}", s("title"), s("start_at"), s("end_at"), s("status"), s("crew")),
             ]);
         }
         t

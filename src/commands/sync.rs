@@ -19,12 +19,15 @@ use crate::providers::jobber::api::JobberApi;
 use crate::store::connections::{self, Connection, State};
 use crate::store::lock::FileLock;
 use crate::store::runs::{self, Counts};
-use crate::sync::{self, JobberOptions, Observer};
+use crate::sync::{self, Finish, JobberOptions, Observer};
 
 /// Retries one run may spend across all its requests.
 const RETRY_BUDGET: u32 = 200;
 
 pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
+    // Unattended runs write to logs: every line gets the time.
+    ctx.ui.timestamps = !ctx.ui.stderr_is_terminal;
+    let deadline = args.max_duration.map(|d| Instant::now() + d);
     let providers: &[Provider] = match args.stream {
         Some(SyncStream::Jobs) | None => &[Provider::Jobber],
     };
@@ -36,18 +39,13 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
                     targets.push(c);
                 }
             }
-            None => targets.extend(
-                connections::list(ctx.db()?, Some(*p))?
-                    .into_iter()
-                    .filter(|c| c.state != State::Disconnected),
-            ),
+            None => targets
+                .extend(connections::list(ctx.db()?, Some(*p))?.into_iter().filter(|c| c.state != State::Disconnected)),
         }
     }
     if targets.is_empty() {
         return Err(match &args.account {
-            Some(name) => Error::config(format!(
-                "no connected account named '{name}' has these streams"
-            )),
+            Some(name) => Error::config(format!("no connected account named '{name}' has these streams")),
             None => Error::config("no connected account to sync"),
         }
         .hint("run `integ connect jobber` first; `integ status` lists the connections"));
@@ -56,7 +54,11 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
     let mut failures: Vec<Error> = Vec::new();
     let mut ok = 0;
     for c in targets {
-        match sync_connection(ctx, &c, &args, &mut summaries).await {
+        if sync::out_of_time(deadline) {
+            ctx.ui.warn(format!("--max-duration reached; the {} is left for the next run", c.describe()));
+            continue;
+        }
+        match sync_connection(ctx, &c, &args, deadline, &mut summaries).await {
             Ok(()) => ok += 1,
             Err(e) => {
                 ctx.ui.error(&e);
@@ -124,51 +126,33 @@ impl Summary {
 fn lock_name(c: &Connection) -> String {
     use sha2::Digest;
     let d = sha2::Sha256::digest(c.account_id.as_bytes());
-    format!(
-        "sync-{}-{}",
-        c.provider,
-        d.iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    )
+    format!("sync-{}-{}", c.provider, d.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>())
 }
 
 async fn sync_connection(
     ctx: &mut Context,
     c: &Connection,
     args: &SyncArgs,
+    deadline: Option<Instant>,
     out: &mut Vec<Summary>,
 ) -> Result<()> {
     let lock_path = ctx.paths.lock_file(&lock_name(c));
     let wait = Duration::from_secs(args.wait.unwrap_or(0));
     let _lock = FileLock::acquire(&lock_path, wait).await?.ok_or_else(|| {
-        Error::locked(format!(
-            "another integ sync is running for the {}",
-            c.describe()
-        ))
-        .hint("let it finish, or pass --wait SECS to wait for it")
+        Error::locked(format!("another integ sync is running for the {}", c.describe()))
+            .hint("let it finish, or pass --wait SECS to wait for it")
     })?;
     let settings = ctx.settings()?;
     let opts = JobberOptions {
         full: args.full,
         sweep_every: Duration::from_secs(
-            24 * 3600
-                * settings
-                    .get("jobber.sweep_days")
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(7),
+            24 * 3600 * settings.get("jobber.sweep_days").and_then(|v| v.parse::<u64>().ok()).unwrap_or(7),
         ),
         overlap: Duration::from_secs(
-            60 * settings
-                .get("jobber.overlap_minutes")
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(60),
+            60 * settings.get("jobber.overlap_minutes").and_then(|v| v.parse::<u64>().ok()).unwrap_or(60),
         ),
-        graphql_version: settings
-            .get("jobber.graphql_version")
-            .unwrap_or_default()
-            .to_string(),
+        graphql_version: settings.get("jobber.graphql_version").unwrap_or_default().to_string(),
+        deadline,
     };
     let client = crate::http::client()?;
     let mut session = Session::open(ctx, c.clone(), client.clone())?;
@@ -185,22 +169,20 @@ async fn sync_connection(
         let result = if stream == sync::jobs::CLIENTS {
             sync::jobs::sync_clients(&mut session, db, &api, &opts, &observer, &mut counts).await
         } else {
-            sync::jobs::sync_jobs(&mut session, db, &http, &api, &opts, &observer, &mut counts)
-                .await
+            sync::jobs::sync_jobs(&mut session, db, &http, &api, &opts, &observer, &mut counts).await
         };
         let stats = http.stats();
         counts.requests = stats.requests - before.requests;
         counts.throttle_waits = stats.throttle_waits - before.throttle_waits;
-        let outcome = if result.is_ok() { "ok" } else { "failed" };
-        let error = result.as_ref().err().map(|e| e.message.clone());
-        if let Err(e) = runs::finish(
-            db,
-            run_id,
-            &counts,
-            outcome,
-            error.as_deref(),
-            &timestamp(jiff::Timestamp::now()),
-        ) {
+        let (outcome, error) = match &result {
+            Ok(Finish::Complete) => ("ok", None),
+            Ok(Finish::Paused) => {
+                ("partial", Some("stopped by --max-duration; the next run continues from here".to_string()))
+            }
+            Err(e) => ("failed", Some(e.message.clone())),
+        };
+        if let Err(e) = runs::finish(db, run_id, &counts, outcome, error.as_deref(), &timestamp(jiff::Timestamp::now()))
+        {
             tracing::warn!("could not record the run: {e}");
         }
         let summary = Summary {
@@ -214,14 +196,22 @@ async fn sync_connection(
             duration_secs: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
             error,
         };
+        tracing::info!("{}", summary.line());
         if !ctx.ui.json {
             // One line per stream even under --quiet: it is the run's record in a cron log.
             observer.say(&summary.line());
         }
         out.push(summary);
-        if let Err(e) = result {
-            observer.finish();
-            return Err(e);
+        match result {
+            Err(e) => {
+                observer.finish();
+                return Err(e);
+            }
+            Ok(Finish::Paused) => {
+                observer.say("--max-duration reached; progress is saved and the next run continues");
+                break;
+            }
+            Ok(Finish::Complete) => {}
         }
     }
     observer.finish();
@@ -230,6 +220,7 @@ async fn sync_connection(
 
 /// A progress bar on a terminal; nothing otherwise.
 struct Bar {
+    ui: crate::ui::Ui,
     bar: Option<ProgressBar>,
     started: Instant,
     name: String,
@@ -241,18 +232,13 @@ impl Bar {
         let bar = (ui.stderr_is_terminal && !ui.quiet && !ui.json).then(|| {
             let b = ProgressBar::new_spinner();
             b.set_style(
-                ProgressStyle::with_template("{spinner} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             b.enable_steady_tick(Duration::from_millis(120));
             b.set_message(format!("{name}: starting"));
             b
         });
-        Bar {
-            bar,
-            started: Instant::now(),
-            name,
-        }
+        Bar { ui: ui.clone(), bar, started: Instant::now(), name }
     }
 
     fn finish(&self) {
@@ -261,11 +247,11 @@ impl Bar {
         }
     }
 
-    /// Print a line above the bar (or plainly without one).
+    /// Print a line above the bar (or plainly, timestamped off a terminal, without one).
     fn say(&self, line: &str) {
         match &self.bar {
             Some(b) => b.println(line),
-            None => eprintln!("{line}"),
+            None => self.ui.always(line),
         }
     }
 }

@@ -82,11 +82,7 @@ pub enum Written {
 }
 
 /// The stored `updated_at` of jobs, to decide which need their details fetched.
-pub fn stored_updated_at(
-    db: &Db,
-    connection_id: i64,
-    ids: &[&str],
-) -> Result<Vec<Option<String>>, DbError> {
+pub fn stored_updated_at(db: &Db, connection_id: i64, ids: &[&str]) -> Result<Vec<Option<String>>, DbError> {
     let mut stmt = db
         .conn()
         .prepare_cached("SELECT updated_at, deleted_at IS NOT NULL FROM jobs WHERE connection_id = ?1 AND id = ?2")
@@ -96,11 +92,7 @@ pub fn stored_updated_at(
             stmt.query_row(params![connection_id, id], |r| {
                 let deleted: bool = r.get(1)?;
                 // A job marked deleted that shows up again needs everything fetched anew.
-                Ok(if deleted {
-                    None
-                } else {
-                    r.get::<_, Option<String>>(0)?
-                })
+                Ok(if deleted { None } else { r.get::<_, Option<String>>(0)? })
             })
             .optional()
             .map(Option::flatten)
@@ -110,15 +102,11 @@ pub fn stored_updated_at(
 }
 
 /// Insert or update one job; `sweep` > 0 records that a full sweep saw it.
-pub fn upsert_job(
-    tx: &Transaction<'_>,
-    cid: i64,
-    j: &JobRow,
-    now: &str,
-    sweep: i64,
-) -> Result<Written, DbError> {
+pub fn upsert_job(tx: &Transaction<'_>, cid: i64, j: &JobRow, now: &str, sweep: i64) -> Result<Written, DbError> {
     let existing: Option<(Option<String>, String, bool)> = tx
-        .prepare_cached("SELECT updated_at, raw_json, deleted_at IS NOT NULL FROM jobs WHERE connection_id = ?1 AND id = ?2")
+        .prepare_cached(
+            "SELECT updated_at, raw_json, deleted_at IS NOT NULL FROM jobs WHERE connection_id = ?1 AND id = ?2",
+        )
         .map_err(classify)?
         .query_row(params![cid, j.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()
@@ -242,8 +230,7 @@ pub fn replace_details(
         ])
         .map_err(classify)?;
         for (uid, name) in &v.assignees {
-            crew.execute(params![cid, v.id, uid, name])
-                .map_err(classify)?;
+            crew.execute(params![cid, v.id, uid, name]).map_err(classify)?;
         }
     }
     Ok(())
@@ -251,12 +238,7 @@ pub fn replace_details(
 
 /// Mark as deleted every live job of the connection that the completed sweep `sweep` did not
 /// see. Only ever called in the transaction that completes a full sweep.
-pub fn mark_unswept_deleted(
-    tx: &Transaction<'_>,
-    cid: i64,
-    sweep: i64,
-    now: &str,
-) -> Result<u64, DbError> {
+pub fn mark_unswept_deleted(tx: &Transaction<'_>, cid: i64, sweep: i64, now: &str) -> Result<u64, DbError> {
     tx.execute(
         "UPDATE jobs SET deleted_at = ?3 WHERE connection_id = ?1 AND deleted_at IS NULL AND sweep < ?2",
         params![cid, sweep, now],
@@ -265,12 +247,7 @@ pub fn mark_unswept_deleted(
     .map_err(classify)
 }
 
-pub fn upsert_client(
-    tx: &Transaction<'_>,
-    cid: i64,
-    c: &ClientRow,
-    now: &str,
-) -> Result<Written, DbError> {
+pub fn upsert_client(tx: &Transaction<'_>, cid: i64, c: &ClientRow, now: &str) -> Result<Written, DbError> {
     let existing: Option<String> = tx
         .prepare_cached("SELECT raw_json FROM clients WHERE connection_id = ?1 AND id = ?2")
         .map_err(classify)?
@@ -328,8 +305,7 @@ pub struct JobView {
     pub deleted_at: Option<String>,
 }
 
-const VIEW_COLUMNS: &str =
-    "c.label, j.id, j.job_number, j.title, j.status, j.job_type, j.total, j.start_at, j.end_at,
+const VIEW_COLUMNS: &str = "c.label, j.id, j.job_number, j.title, j.status, j.job_type, j.total, j.start_at, j.end_at,
     j.completed_at, j.updated_at, j.client_name, j.city, j.web_url, j.deleted_at";
 
 fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobView> {
@@ -367,18 +343,12 @@ pub fn list(
          ORDER BY j.updated_at DESC, j.id"
     );
     let mut stmt = db.conn().prepare(&sql).map_err(classify)?;
-    let rows = stmt
-        .query_map(params![connection, status, since], view)
-        .map_err(classify)?;
+    let rows = stmt.query_map(params![connection, status, since], view).map_err(classify)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
 }
 
 /// One job by id or job number, with its line items, visits and crews.
-pub fn show(
-    db: &Db,
-    connection: Option<i64>,
-    key: &str,
-) -> Result<Option<(JobView, serde_json::Value)>, DbError> {
+pub fn show(db: &Db, connection: Option<i64>, key: &str) -> Result<Option<(JobView, serde_json::Value)>, DbError> {
     let number: Option<i64> = key.trim_start_matches('#').parse().ok();
     let sql = format!(
         "SELECT {VIEW_COLUMNS}, j.connection_id, j.instructions, j.street1, j.street2, j.province, j.postal_code, j.country

@@ -12,7 +12,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{Counts, JobberOptions, Observer};
+use super::{Counts, Finish, JobberOptions, Observer, out_of_time};
 use crate::context::timestamp;
 use crate::error::{Error, Result};
 use crate::http::Http;
@@ -97,7 +97,7 @@ pub async fn sync_clients(
     opts: &JobberOptions,
     observer: &dyn Observer,
     counts: &mut Counts,
-) -> Result<()> {
+) -> Result<Finish> {
     let cid = session.connection.id;
     let mut cur: ClientsCursor = load(db, cid, CLIENTS)?;
     if opts.full {
@@ -105,10 +105,7 @@ pub async fn sync_clients(
         cur.watermark = None;
     }
     let mut round = cur.round.take().unwrap_or_else(|| ClientsRound {
-        since: cur
-            .watermark
-            .as_deref()
-            .and_then(|w| minus(w, opts.overlap)),
+        since: cur.watermark.as_deref().and_then(|w| minus(w, opts.overlap)),
         after: None,
         max_seen: None,
     });
@@ -117,10 +114,7 @@ pub async fn sync_clients(
         let (clients, page) = session
             .call(db, "could not read Jobber clients", |t| {
                 let (after, since) = (after.clone(), since.clone());
-                async move {
-                    api.clients_page(&t, after.as_deref(), since.as_deref())
-                        .await
-                }
+                async move { api.clients_page(&t, after.as_deref(), since.as_deref()).await }
             })
             .await?;
         let complete = !page.has_next_page;
@@ -139,10 +133,7 @@ pub async fn sync_clients(
         }
         let cursor = serde_json::to_string(&next)?;
         let written = db.write(|tx| -> Result<Vec<Written>, DbError> {
-            let w = rows
-                .iter()
-                .map(|r| rows::upsert_client(tx, cid, r, &stamp))
-                .collect::<Result<Vec<_>, _>>()?;
+            let w = rows.iter().map(|r| rows::upsert_client(tx, cid, r, &stamp)).collect::<Result<Vec<_>, _>>()?;
             runs::save_cursor(tx, cid, CLIENTS, Some(&cursor), &stamp, complete)?;
             Ok(w)
         })?;
@@ -150,7 +141,10 @@ pub async fn sync_clients(
         cur = next;
         observer.page(counts.fetched, Duration::ZERO);
         if complete {
-            return Ok(());
+            return Ok(Finish::Complete);
+        }
+        if out_of_time(opts.deadline) {
+            return Ok(Finish::Paused);
         }
     }
 }
@@ -164,15 +158,11 @@ pub async fn sync_jobs(
     opts: &JobberOptions,
     observer: &dyn Observer,
     counts: &mut Counts,
-) -> Result<()> {
+) -> Result<Finish> {
     let cid = session.connection.id;
     let mut cur: JobsCursor = load(db, cid, JOBS)?;
     let now_ts = Timestamp::now();
-    let sweep_due = match cur
-        .last_sweep_at
-        .as_deref()
-        .and_then(|s| s.parse::<Timestamp>().ok())
-    {
+    let sweep_due = match cur.last_sweep_at.as_deref().and_then(|s| s.parse::<Timestamp>().ok()) {
         None => true,
         Some(t) => now_ts.as_second() - t.as_second() >= opts.sweep_every.as_secs() as i64,
     };
@@ -186,24 +176,13 @@ pub async fn sync_jobs(
             started_at: now(),
             after: None,
             max_seen: None,
-            stop_before: if want_full {
-                None
-            } else {
-                cur.watermark
-                    .as_deref()
-                    .and_then(|w| minus(w, opts.overlap))
-            },
+            stop_before: if want_full { None } else { cur.watermark.as_deref().and_then(|w| minus(w, opts.overlap)) },
         },
     };
     if round.full {
-        observer
-            .note("full sweep: every job is read and jobs that no longer exist are marked deleted");
+        observer.note("full sweep: every job is read and jobs that no longer exist are marked deleted");
     }
-    let order = if round.full {
-        JobOrder::Number
-    } else {
-        JobOrder::Changed
-    };
+    let order = if round.full { JobOrder::Number } else { JobOrder::Changed };
     loop {
         let after = round.after.clone();
         let size = api.jobs_page_size();
@@ -219,9 +198,7 @@ pub async fn sync_jobs(
         let need: Vec<String> = jobs
             .iter()
             .zip(&stored)
-            .filter(|((j, _), s)| {
-                round.full || s.as_deref() != j.updated_at.as_deref() || s.is_none()
-            })
+            .filter(|((j, _), s)| round.full || s.as_deref() != j.updated_at.as_deref() || s.is_none())
             .map(|((j, _), _)| j.id.clone())
             .collect();
         let mut details = std::collections::HashMap::with_capacity(need.len());
@@ -237,10 +214,10 @@ pub async fn sync_jobs(
             details.extend(got);
         }
         let reached_old = !round.full
-            && round.stop_before.as_deref().is_some_and(|stop| {
-                jobs.last()
-                    .is_some_and(|(j, _)| j.updated_at.as_deref().is_none_or(|u| u < stop))
-            });
+            && round
+                .stop_before
+                .as_deref()
+                .is_some_and(|stop| jobs.last().is_some_and(|(j, _)| j.updated_at.as_deref().is_none_or(|u| u < stop)));
         let complete = !page.has_next_page || reached_old;
         round.after = page.end_cursor.clone();
         for (j, _) in &jobs {
@@ -251,11 +228,7 @@ pub async fn sync_jobs(
         if complete {
             // After a sweep, the next incremental round goes back to when the sweep started, so
             // edits made during it are picked up.
-            let mark = if round.full {
-                Some(round.started_at.as_str())
-            } else {
-                round.max_seen.as_deref()
-            };
+            let mark = if round.full { Some(round.started_at.as_str()) } else { round.max_seen.as_deref() };
             next.watermark = max_str(next.watermark.take(), mark);
             if round.full {
                 next.sweep = round.sweep;
@@ -266,10 +239,8 @@ pub async fn sync_jobs(
             next.round = Some(round.clone());
         }
         let cursor = serde_json::to_string(&next)?;
-        let job_rows: Vec<(JobRow, Option<Details>)> = jobs
-            .iter()
-            .map(|(j, raw)| (job_row(j, raw), details.get(&j.id).map(detail_rows)))
-            .collect();
+        let job_rows: Vec<(JobRow, Option<Details>)> =
+            jobs.iter().map(|(j, raw)| (job_row(j, raw), details.get(&j.id).map(detail_rows))).collect();
         let sweep = if round.full { round.sweep } else { 0 };
         let (written, deleted) = db.write(|tx| -> Result<(Vec<Written>, u64), DbError> {
             let mut w = Vec::with_capacity(job_rows.len());
@@ -279,11 +250,8 @@ pub async fn sync_jobs(
                     rows::replace_details(tx, cid, &row.id, items, visits)?;
                 }
             }
-            let deleted = if complete && round.full {
-                rows::mark_unswept_deleted(tx, cid, round.sweep, &stamp)?
-            } else {
-                0
-            };
+            let deleted =
+                if complete && round.full { rows::mark_unswept_deleted(tx, cid, round.sweep, &stamp)? } else { 0 };
             runs::save_cursor(tx, cid, JOBS, Some(&cursor), &stamp, complete)?;
             Ok((w, deleted))
         })?;
@@ -294,11 +262,12 @@ pub async fn sync_jobs(
         observer.page(counts.fetched, Duration::from_secs_f64(stats.waited_secs));
         if complete {
             if deleted > 0 {
-                observer.note(&format!(
-                    "{deleted} job(s) no longer exist in Jobber and were marked deleted"
-                ));
+                observer.note(&format!("{deleted} job(s) no longer exist in Jobber and were marked deleted"));
             }
-            return Ok(());
+            return Ok(Finish::Complete);
+        }
+        if out_of_time(opts.deadline) {
+            return Ok(Finish::Paused);
         }
     }
 }

@@ -7,7 +7,7 @@
 
 pub mod jobs;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use crate::store::runs::Counts;
 
@@ -38,4 +38,20 @@ pub struct JobberOptions {
     /// pages mid-scan and for clock skew.
     pub overlap: Duration,
     pub graphql_version: String,
+    /// Stop cleanly between pages after this moment (`--max-duration`).
+    pub deadline: Option<Instant>,
+}
+
+/// How a stream's run ended, when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    /// The round completed.
+    Complete,
+    /// The time budget ran out between pages; the cursor is saved and the next run continues.
+    Paused,
+}
+
+/// Whether the time budget is spent.
+pub fn out_of_time(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
 }

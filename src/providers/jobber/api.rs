@@ -35,8 +35,7 @@ const JOB_FIELDS: &str = "id jobNumber title jobStatus jobType instructions tota
 
 const LINE_ITEM_FIELDS: &str = "id name description quantity unitPrice totalPrice taxable";
 const VISIT_FIELDS: &str = "id title startAt endAt completedAt isComplete visitStatus";
-const CLIENT_FIELDS: &str =
-    "id name companyName isCompany isArchived createdAt updatedAt jobberWebUri";
+const CLIENT_FIELDS: &str = "id name companyName isCompany isArchived createdAt updatedAt jobberWebUri";
 
 /// The order a scan pages jobs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,14 +99,8 @@ fn more_visits_query() -> String {
 }
 
 pub fn clients_query(filtered: bool) -> String {
-    let (vars, filter) = if filtered {
-        (
-            ", $since: ISO8601DateTime",
-            ", filter: {updatedAt: {after: $since}}",
-        )
-    } else {
-        ("", "")
-    };
+    let (vars, filter) =
+        if filtered { (", $since: ISO8601DateTime", ", filter: {updatedAt: {after: $since}}") } else { ("", "") };
     format!(
         "query ClientsPage($first: Int!, $after: String{vars}) {{ clients(first: $first, after: $after{filter}) \
          {{ nodes {{ {CLIENT_FIELDS} }} pageInfo {{ hasNextPage endCursor }} }} }}"
@@ -167,13 +160,9 @@ fn cost_of(body: &Value) -> Option<(f64, Bucket)> {
 }
 
 fn is_throttled(body: &Value) -> bool {
-    body.get("errors")
-        .and_then(|e| e.as_array())
-        .is_some_and(|errs| {
-            errs.iter().any(|e| {
-                e.pointer("/extensions/code").and_then(|c| c.as_str()) == Some("THROTTLED")
-            })
-        })
+    body.get("errors").and_then(|e| e.as_array()).is_some_and(|errs| {
+        errs.iter().any(|e| e.pointer("/extensions/code").and_then(|c| c.as_str()) == Some("THROTTLED"))
+    })
 }
 
 /// One Jobber account's API, with its cost model.
@@ -204,51 +193,26 @@ impl<'a> JobberApi<'a> {
     }
 
     fn bucket_max(&self) -> f64 {
-        self.bucket
-            .lock()
-            .ok()
-            .and_then(|b| b.as_ref().map(|b| b.max))
-            .unwrap_or(10_000.0)
+        self.bucket.lock().ok().and_then(|b| b.as_ref().map(|b| b.max)).unwrap_or(10_000.0)
     }
 
     /// Jobs per details query so its requested cost stays within a share of the bucket.
     pub fn details_batch(&self) -> usize {
-        let per_job = self
-            .details_per_job
-            .lock()
-            .map(|c| *c)
-            .unwrap_or(500.0)
-            .max(1.0);
-        ((self.bucket_max() * DETAILS_SHARE) / per_job)
-            .floor()
-            .clamp(1.0, 50.0) as usize
+        let per_job = self.details_per_job.lock().map(|c| *c).unwrap_or(500.0).max(1.0);
+        ((self.bucket_max() * DETAILS_SHARE) / per_job).floor().clamp(1.0, 50.0) as usize
     }
 
     /// Jobs per page, so one page's requested cost fits comfortably in the bucket.
     pub fn jobs_page_size(&self) -> u32 {
-        let per_job = self
-            .page_per_job
-            .lock()
-            .map(|c| *c)
-            .unwrap_or(25.0)
-            .max(1.0);
+        let per_job = self.page_per_job.lock().map(|c| *c).unwrap_or(25.0).max(1.0);
         (((self.bucket_max() * 0.5) / per_job).floor() as u32).clamp(1, JOBS_PAGE)
     }
 
     /// Wait until the modelled bucket can afford `cost`.
     async fn pace(&self, cost: f64) {
-        let wait = self
-            .bucket
-            .lock()
-            .ok()
-            .and_then(|b| b.as_ref().map(|b| b.wait_for(cost)))
-            .unwrap_or_default();
+        let wait = self.bucket.lock().ok().and_then(|b| b.as_ref().map(|b| b.wait_for(cost))).unwrap_or_default();
         if !wait.is_zero() {
-            tracing::debug!(
-                wait_ms = wait.as_millis() as u64,
-                cost,
-                "waiting for the Jobber cost budget"
-            );
+            tracing::debug!(wait_ms = wait.as_millis() as u64, cost, "waiting for the Jobber cost budget");
             self.http.note_wait(wait, true);
             tokio::time::sleep(wait).await;
         }
@@ -271,25 +235,15 @@ impl<'a> JobberApi<'a> {
             }
         }
         if is_throttled(&body) {
-            let requested = body
-                .pointer("/extensions/cost/requestedQueryCost")
-                .and_then(|v| v.as_f64())
-                .unwrap_or(0.0);
+            let requested = body.pointer("/extensions/cost/requestedQueryCost").and_then(|v| v.as_f64()).unwrap_or(0.0);
             let wait = cost_of(&body)
                 .map(|(_, b)| b.wait_for(requested))
                 .filter(|w| !w.is_zero())
                 .unwrap_or(Duration::from_secs(1));
-            tracing::warn!(
-                requested,
-                "Jobber answered THROTTLED; waiting {} ms",
-                wait.as_millis()
-            );
+            tracing::warn!(requested, "Jobber answered THROTTLED; waiting {} ms", wait.as_millis());
             return Verdict::Throttled(wait);
         }
-        let has_errors = body
-            .get("errors")
-            .and_then(|e| e.as_array())
-            .is_some_and(|a| !a.is_empty());
+        let has_errors = body.get("errors").and_then(|e| e.as_array()).is_some_and(|a| !a.is_empty());
         let partial = body.get("data").is_some_and(|d| !d.is_null());
         if has_errors && partial {
             // Partial data with errors: the page failed as a whole; worth another try.
@@ -310,9 +264,7 @@ impl<'a> JobberApi<'a> {
         if estimate > self.bucket_max() {
             return Err(ApiError::Status {
                 status: 0,
-                message: format!(
-                    "{what} would cost {estimate} points, more than Jobber's bucket holds"
-                ),
+                message: format!("{what} would cost {estimate} points, more than Jobber's bucket holds"),
             });
         }
         self.pace(estimate).await;
@@ -346,8 +298,7 @@ impl<'a> JobberApi<'a> {
                 message: crate::providers::api::error_message(parsed.as_ref()),
             });
         }
-        let body =
-            parsed.ok_or_else(|| ApiError::Malformed(format!("{what}: the answer is not JSON")))?;
+        let body = parsed.ok_or_else(|| ApiError::Malformed(format!("{what}: the answer is not JSON")))?;
         if let Some(versioning) = body.pointer("/extensions/versioning") {
             if let Some(w) = versioning.get("warning").and_then(|w| w.as_str()) {
                 tracing::warn!("Jobber API version warning: {w}");
@@ -365,19 +316,11 @@ impl<'a> JobberApi<'a> {
                 });
             }
         }
-        if let Some(errors) = body
-            .get("errors")
-            .and_then(|e| e.as_array())
-            .filter(|a| !a.is_empty())
-        {
-            let msg = errors
-                .iter()
-                .filter_map(|e| e.get("message").and_then(|m| m.as_str()))
-                .collect::<Vec<_>>()
-                .join("; ");
-            if errors.iter().any(|e| {
-                e.pointer("/extensions/code").and_then(|c| c.as_str()) == Some("UNAUTHENTICATED")
-            }) {
+        if let Some(errors) = body.get("errors").and_then(|e| e.as_array()).filter(|a| !a.is_empty()) {
+            let msg =
+                errors.iter().filter_map(|e| e.get("message").and_then(|m| m.as_str())).collect::<Vec<_>>().join("; ");
+            if errors.iter().any(|e| e.pointer("/extensions/code").and_then(|c| c.as_str()) == Some("UNAUTHENTICATED"))
+            {
                 return Err(ApiError::Unauthorized);
             }
             if msg.contains("hidden due to permissions") {
@@ -386,10 +329,7 @@ impl<'a> JobberApi<'a> {
                      Developer Center and run `integ connect jobber` again"
                 )));
             }
-            return Err(ApiError::Status {
-                status: 200,
-                message: format!("GraphQL error: {msg}"),
-            });
+            return Err(ApiError::Status { status: 200, message: format!("GraphQL error: {msg}") });
         }
         body.get("data")
             .cloned()
@@ -408,13 +348,7 @@ impl<'a> JobberApi<'a> {
         let per_job = self.page_per_job.lock().map(|c| *c).unwrap_or(25.0);
         let estimate = per_job * first as f64 + 3.0;
         let data = self
-            .query(
-                token,
-                "Jobber jobs page",
-                &jobs_query(order),
-                json!({ "first": first, "after": after }),
-                estimate,
-            )
+            .query(token, "Jobber jobs page", &jobs_query(order), json!({ "first": first, "after": after }), estimate)
             .await?;
         self.learn(&self.page_per_job, first);
         parse_connection(&data, "/jobs")
@@ -436,28 +370,14 @@ impl<'a> JobberApi<'a> {
     }
 
     /// Line items and visits of `ids`, following nested pages where a job has more.
-    pub async fn details(
-        &self,
-        token: &SecretString,
-        ids: &[String],
-    ) -> Result<Vec<(String, JobDetails)>, ApiError> {
+    pub async fn details(&self, token: &SecretString, ids: &[String]) -> Result<Vec<(String, JobDetails)>, ApiError> {
         let per_job = self.details_per_job.lock().map(|c| *c).unwrap_or(500.0);
         let estimate = per_job * ids.len() as f64 + 3.0;
         let data = self
-            .query(
-                token,
-                "Jobber job details",
-                &details_query(),
-                json!({ "ids": ids, "first": ids.len() }),
-                estimate,
-            )
+            .query(token, "Jobber job details", &details_query(), json!({ "ids": ids, "first": ids.len() }), estimate)
             .await?;
         self.learn(&self.details_per_job, ids.len() as u32);
-        let nodes = data
-            .pointer("/jobs/nodes")
-            .and_then(|n| n.as_array())
-            .cloned()
-            .unwrap_or_default();
+        let nodes = data.pointer("/jobs/nodes").and_then(|n| n.as_array()).cloned().unwrap_or_default();
         let mut out = Vec::with_capacity(nodes.len());
         for node in nodes {
             let Some(id) = node.get("id").and_then(|v| v.as_str()).map(str::to_string) else {
@@ -477,9 +397,7 @@ impl<'a> JobberApi<'a> {
                         50.0 * 8.0 + 5.0,
                     )
                     .await?;
-                let (more, page) = parse_nested::<LineItem>(
-                    data.pointer("/job/lineItems").unwrap_or(&Value::Null),
-                )?;
+                let (more, page) = parse_nested::<LineItem>(data.pointer("/job/lineItems").unwrap_or(&Value::Null))?;
                 d.line_items.extend(more);
                 li_page = page;
             }
@@ -496,17 +414,12 @@ impl<'a> JobberApi<'a> {
                         20.0 * (8.0 + ASSIGNEES_FIRST as f64 * 3.0 + 3.0) + 5.0,
                     )
                     .await?;
-                let (more, page) =
-                    parse_nested::<Visit>(data.pointer("/job/visits").unwrap_or(&Value::Null))?;
+                let (more, page) = parse_nested::<Visit>(data.pointer("/job/visits").unwrap_or(&Value::Null))?;
                 d.visits.extend(more);
                 vi_page = page;
             }
             for (v, _) in &d.visits {
-                if v.assigned_users
-                    .as_ref()
-                    .and_then(|u| u.page_info.as_ref())
-                    .is_some_and(|p| p.has_next_page)
-                {
+                if v.assigned_users.as_ref().and_then(|u| u.page_info.as_ref()).is_some_and(|p| p.has_next_page) {
                     tracing::warn!(visit = %v.id, "a visit has more than {ASSIGNEES_FIRST} assigned users; the rest are not stored");
                 }
             }
@@ -527,13 +440,7 @@ impl<'a> JobberApi<'a> {
             vars["since"] = json!(s);
         }
         let data = self
-            .query(
-                token,
-                "Jobber clients page",
-                &clients_query(since.is_some()),
-                vars,
-                CLIENTS_PAGE as f64 * 9.0 + 3.0,
-            )
+            .query(token, "Jobber clients page", &clients_query(since.is_some()), vars, CLIENTS_PAGE as f64 * 9.0 + 3.0)
             .await?;
         parse_connection(&data, "/clients")
     }
@@ -544,45 +451,27 @@ fn disconnected_message(body: &Value) -> Option<String> {
         .get("message")
         .and_then(|m| m.as_str())
         .or_else(|| body.pointer("/error/message").and_then(|m| m.as_str()))?;
-    (msg.contains("disconnected this app") || msg.contains("account is not active"))
-        .then(|| msg.to_string())
+    (msg.contains("disconnected this app") || msg.contains("account is not active")).then(|| msg.to_string())
 }
 
 fn parse_connection<T: serde::de::DeserializeOwned>(
     data: &Value,
     at: &str,
 ) -> Result<(Vec<(T, Value)>, PageInfo), ApiError> {
-    let conn = data
-        .pointer(at)
-        .ok_or_else(|| ApiError::Malformed(format!("{at} missing from the answer")))?;
-    let nodes = model::nodes_with_raw::<T>(conn.get("nodes").unwrap_or(&Value::Null))
-        .map_err(ApiError::Malformed)?;
-    let page: PageInfo =
-        serde_json::from_value(conn.get("pageInfo").cloned().unwrap_or(Value::Null))
-            .map_err(|e| ApiError::Malformed(format!("pageInfo: {e}")))?;
+    let conn = data.pointer(at).ok_or_else(|| ApiError::Malformed(format!("{at} missing from the answer")))?;
+    let nodes = model::nodes_with_raw::<T>(conn.get("nodes").unwrap_or(&Value::Null)).map_err(ApiError::Malformed)?;
+    let page: PageInfo = serde_json::from_value(conn.get("pageInfo").cloned().unwrap_or(Value::Null))
+        .map_err(|e| ApiError::Malformed(format!("pageInfo: {e}")))?;
     Ok((nodes, page))
 }
 
-fn parse_nested<T: serde::de::DeserializeOwned>(
-    conn: &Value,
-) -> Result<(Vec<(T, Value)>, PageInfo), ApiError> {
+fn parse_nested<T: serde::de::DeserializeOwned>(conn: &Value) -> Result<(Vec<(T, Value)>, PageInfo), ApiError> {
     if conn.is_null() {
-        return Ok((
-            Vec::new(),
-            PageInfo {
-                has_next_page: false,
-                end_cursor: None,
-            },
-        ));
+        return Ok((Vec::new(), PageInfo { has_next_page: false, end_cursor: None }));
     }
-    let nodes = model::nodes_with_raw::<T>(conn.get("nodes").unwrap_or(&Value::Null))
-        .map_err(ApiError::Malformed)?;
-    let page =
-        serde_json::from_value::<PageInfo>(conn.get("pageInfo").cloned().unwrap_or(Value::Null))
-            .unwrap_or(PageInfo {
-                has_next_page: false,
-                end_cursor: None,
-            });
+    let nodes = model::nodes_with_raw::<T>(conn.get("nodes").unwrap_or(&Value::Null)).map_err(ApiError::Malformed)?;
+    let page = serde_json::from_value::<PageInfo>(conn.get("pageInfo").cloned().unwrap_or(Value::Null))
+        .unwrap_or(PageInfo { has_next_page: false, end_cursor: None });
     Ok((nodes, page))
 }
 
@@ -591,10 +480,7 @@ pub fn assignees(v: &Visit) -> Vec<(String, Option<String>)> {
     v.assigned_users
         .as_ref()
         .map(|c: &Connection<model::User>| {
-            c.nodes
-                .iter()
-                .map(|u| (u.id.clone(), u.name.as_ref().and_then(|n| n.full.clone())))
-                .collect()
+            c.nodes.iter().map(|u| (u.id.clone(), u.name.as_ref().and_then(|n| n.full.clone()))).collect()
         })
         .unwrap_or_default()
 }
