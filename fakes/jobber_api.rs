@@ -76,9 +76,7 @@ pub fn schema() -> Result<Schema, String> {
     Ok(Schema::from_sdl(SDL)?.with_scalar_check("EncodedId", encoded_id_ok))
 }
 
-/// Rows the fake serves for one account (empty until jobs and friends are added).
-#[derive(Debug, Default, Clone)]
-pub struct AccountData {}
+pub use crate::jobber_data::AccountData;
 
 /// What resolvers see: the account behind the access token, and effects to apply afterwards.
 pub struct ApiCtx<'a> {

@@ -17,6 +17,8 @@ mod graphql;
 mod http;
 mod jobber;
 mod jobber_api;
+mod jobber_data;
+mod jobber_gen;
 mod microsoft;
 mod redirect;
 mod state;
