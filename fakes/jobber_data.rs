@@ -235,7 +235,9 @@ impl AccountData {
         match self.users.get(&id) {
             Some(u) => user_json(u),
             // A user removed from the pool still shows on old visits, nameless.
-            None => json!({ "id": encode_id("User", id), "name": { "first": null, "last": null, "full": "" } }),
+            None => {
+                json!({ "id": encode_id("User", id), "name": { "first": null, "last": null, "full": "" } })
+            }
         }
     }
 

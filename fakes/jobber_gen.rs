@@ -99,8 +99,24 @@ const FIRST: &[&str] = &[
     "Olivia", "Liam", "Ngozi", "Björn", "Priya", "Mateo", "Hana", "Kwame", "Émile", "Ava",
 ];
 const LAST: &[&str] = &[
-    "Smith", "O'Brien", "Núñez", "Müller", "D'Angelo", "Ng", "Kowalski", "Tremblay", "Ångström",
-    "Nakamura", "Okafor", "García", "Brown", "Singh", "Dubois", "Van der Berg", "Lefèvre", "Wong",
+    "Smith",
+    "O'Brien",
+    "Núñez",
+    "Müller",
+    "D'Angelo",
+    "Ng",
+    "Kowalski",
+    "Tremblay",
+    "Ångström",
+    "Nakamura",
+    "Okafor",
+    "García",
+    "Brown",
+    "Singh",
+    "Dubois",
+    "Van der Berg",
+    "Lefèvre",
+    "Wong",
 ];
 const COMPANIES: &[&str] = &[
     "Smith & Sons Landscaping",
@@ -190,11 +206,11 @@ fn status(rng: &mut Rng) -> &'static str {
 fn bases(salt: u64) -> [u64; 6] {
     let s = salt * 10_000_000;
     [
-        100_000_000 + s, // job
+        100_000_000 + s,         // job
         20_000_000_000 + s * 10, // line item
         30_000_000_000 + s * 10, // visit
-        40_000_000 + s,  // client
-        60_000_000 + s,  // property
+        40_000_000 + s,          // client
+        60_000_000 + s,          // property
         3_000_000 + salt * 1000, // user
     ]
 }
@@ -395,11 +411,14 @@ pub fn new_job(rng: &mut Rng, next: &mut Counters, users: &[u64], s: JobSpec) ->
         job_status: st.to_string(),
         job_type: if recurring { "RECURRING" } else { "ONE_OFF" }.to_string(),
         billing_type: rng.chance(0.9).then(|| {
-            if recurring { "VISIT_BASED" } else { "FIXED_PRICE" }.to_string()
+            if recurring {
+                "VISIT_BASED"
+            } else {
+                "FIXED_PRICE"
+            }
+            .to_string()
         }),
-        instructions: rng
-            .chance(0.7)
-            .then(|| rng.pick(INSTRUCTIONS).to_string()),
+        instructions: rng.chance(0.7).then(|| rng.pick(INSTRUCTIONS).to_string()),
         total: cents(total_cents),
         invoiced_total: rng.chance(0.95).then_some(cents(invoiced)),
         uninvoiced_total: rng.chance(0.95).then_some(cents(total_cents - invoiced)),
@@ -427,7 +446,14 @@ fn pick(rng: &mut Rng, ids: &[u64]) -> Option<u64> {
 pub fn seed(jobs: usize, seed: u64, now: i64, account: &str) -> AccountData {
     let mut rng = Rng::new(seed);
     let mut d = AccountData::default();
-    let [job_base, li_base, visit_base, client_base, prop_base, user_base] = bases(salt(account));
+    let [
+        job_base,
+        li_base,
+        visit_base,
+        client_base,
+        prop_base,
+        user_base,
+    ] = bases(salt(account));
     d.next.line_item = li_base;
     d.next.visit = visit_base;
     for i in 0..20u64 {
@@ -635,7 +661,8 @@ fn edit_job(rng: &mut Rng, job: &mut Job, next: &mut Counters, now: i64) {
                     _ => {
                         if let Some(l) = job.line_items.first_mut() {
                             l.quantity += 1.0;
-                            l.total_price = cents((l.quantity * l.unit_price * 100.0).round() as i64);
+                            l.total_price =
+                                cents((l.quantity * l.unit_price * 100.0).round() as i64);
                         }
                     }
                 }
@@ -691,15 +718,24 @@ mod tests {
         assert_eq!(a.users.len(), 20);
         let jobs: Vec<&Job> = a.jobs.values().collect();
         assert!(jobs.iter().any(|j| j.line_items.len() > 50));
-        assert!(jobs.iter().all(|j| j.line_items.len() <= 30 || j.line_items.len() > 50));
+        assert!(
+            jobs.iter()
+                .all(|j| j.line_items.len() <= 30 || j.line_items.len() > 50)
+        );
         assert!(jobs.iter().any(|j| j.line_items.is_empty()));
         assert!(jobs.iter().all(|j| j.visits.len() <= 12));
         assert!(jobs.iter().any(|j| j.visits.len() >= 10));
         assert!(jobs.iter().any(|j| j.start_at.is_none()));
         assert!(jobs.iter().any(|j| j.completed_at.is_some()));
         assert!(jobs.iter().any(|j| j.instructions.is_none()));
-        assert!(jobs.iter().any(|j| j.title.as_deref().is_some_and(|t| t.contains('"'))));
-        assert!(jobs.iter().any(|j| j.title.as_deref().is_some_and(|t| !t.is_ascii())));
+        assert!(
+            jobs.iter()
+                .any(|j| j.title.as_deref().is_some_and(|t| t.contains('"')))
+        );
+        assert!(
+            jobs.iter()
+                .any(|j| j.title.as_deref().is_some_and(|t| !t.is_ascii()))
+        );
         assert!(
             jobs.iter()
                 .flat_map(|j| &j.visits)
@@ -707,7 +743,11 @@ mod tests {
         );
         // Distinct updatedAt values over the past year, with some exact ties.
         let mut times: Vec<i64> = jobs.iter().map(|j| j.updated_at).collect();
-        assert!(times.iter().all(|t| *t <= NOW - 60 && *t >= NOW - 366 * DAY));
+        assert!(
+            times
+                .iter()
+                .all(|t| *t <= NOW - 60 && *t >= NOW - 366 * DAY)
+        );
         times.sort_unstable();
         let before = times.len();
         times.dedup();
