@@ -601,6 +601,10 @@ pub fn connection(items: &[Value], args: &Map<String, Value>) -> Result<Value, S
 }
 
 #[cfg(test)]
+#[path = "jobber_api_tests.rs"]
+mod api_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::graphql::{execute, prepare};

@@ -11,9 +11,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
-use crate::core::rfc3339;
 use crate::jobber_api::encode_id;
 
 /// A position in an index: the sort value (a timestamp or a job number) and the row id.
@@ -227,162 +227,364 @@ impl AccountData {
     }
 
     pub fn property_json(&self, id: Option<u64>) -> Value {
-        id.and_then(|id| self.properties.get(&id))
-            .map_or(Value::Null, property_json)
+        to_value(
+            id.and_then(|id| self.properties.get(&id))
+                .map(PropertyOut::new),
+        )
     }
 
     pub fn user_json(&self, id: u64) -> Value {
-        match self.users.get(&id) {
-            Some(u) => user_json(u),
-            // A user removed from the pool still shows on old visits, nameless.
-            None => {
-                json!({ "id": encode_id("User", id), "name": { "first": null, "last": null, "full": "" } })
-            }
-        }
+        to_value(UserOut::new(self, id))
     }
 
     /// A job as the ground truth shows it: every field the GraphQL API has, with the
     /// connections as plain arrays.
     pub fn truth_job(&self, j: &Job) -> Value {
-        let mut m = job_scalars(j);
-        m.insert("client".into(), self.client_json(j.client));
-        m.insert("property".into(), self.property_json(j.property));
-        m.insert(
-            "lineItems".into(),
-            j.line_items.iter().map(line_item_json).collect(),
-        );
-        let visits: Vec<Value> = j
-            .visits
-            .iter()
-            .map(|v| {
-                let mut vm = visit_scalars(v);
-                vm.insert(
-                    "assignedUsers".into(),
-                    v.assigned.iter().map(|u| self.user_json(*u)).collect(),
-                );
-                Value::Object(vm)
-            })
-            .collect();
-        m.insert("visits".into(), Value::Array(visits));
-        Value::Object(m)
+        to_value(JobTruth::new(self, j))
     }
 
-    /// Every live job (sorted by numeric id) and every client (same), in GraphQL's shape.
+    /// The ground truth as a value (tests); the control endpoint streams [`Truth`] instead.
+    #[cfg(test)]
     pub fn truth(&self) -> Value {
-        json!({
-            "jobs": self.jobs.values().map(|j| self.truth_job(j)).collect::<Vec<_>>(),
-            "clients": self.clients.values().map(client_json).collect::<Vec<_>>(),
-            "users": self.users.values().map(user_json).collect::<Vec<_>>(),
+        to_value(Truth {
+            account: "",
+            data: self,
         })
     }
 }
 
-fn ts(v: Option<i64>) -> Value {
-    v.map_or(Value::Null, |s| json!(rfc3339(s)))
+fn to_value<T: Serialize>(v: T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-fn opt_str(v: &Option<String>) -> Value {
-    v.as_ref().map_or(Value::Null, |s| json!(s))
+/// RFC 3339 UTC with whole seconds (`2026-03-26T22:46:40Z`), without a calendar library:
+/// the truth of 20,000 jobs formats half a million of these.
+pub fn iso(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
-fn opt_f64(v: Option<f64>) -> Value {
-    v.map_or(Value::Null, |f| json!(f))
+fn ts(v: Option<i64>) -> Option<String> {
+    v.map(iso)
 }
 
 /// The scalar fields of a job, named as in the schema.
-pub fn job_scalars(j: &Job) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(encode_id("Job", j.id)));
-    m.insert("jobNumber".into(), json!(j.job_number));
-    m.insert("title".into(), opt_str(&j.title));
-    m.insert("jobStatus".into(), json!(j.job_status));
-    m.insert("jobType".into(), json!(j.job_type));
-    m.insert("billingType".into(), opt_str(&j.billing_type));
-    m.insert("instructions".into(), opt_str(&j.instructions));
-    m.insert("total".into(), json!(j.total));
-    m.insert("invoicedTotal".into(), opt_f64(j.invoiced_total));
-    m.insert("uninvoicedTotal".into(), opt_f64(j.uninvoiced_total));
-    m.insert("startAt".into(), ts(j.start_at));
-    m.insert("endAt".into(), ts(j.end_at));
-    m.insert("completedAt".into(), ts(j.completed_at));
-    m.insert("createdAt".into(), json!(rfc3339(j.created_at)));
-    m.insert("updatedAt".into(), json!(rfc3339(j.updated_at)));
-    m.insert(
-        "jobberWebUri".into(),
-        json!(format!("https://secure.getjobber.com/work_orders/{}", j.id)),
-    );
-    m
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobOut<'a> {
+    id: String,
+    job_number: i64,
+    title: Option<&'a str>,
+    job_status: &'a str,
+    job_type: &'a str,
+    billing_type: Option<&'a str>,
+    instructions: Option<&'a str>,
+    total: f64,
+    invoiced_total: Option<f64>,
+    uninvoiced_total: Option<f64>,
+    start_at: Option<String>,
+    end_at: Option<String>,
+    completed_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+    jobber_web_uri: String,
+}
+
+impl<'a> JobOut<'a> {
+    pub fn new(j: &'a Job) -> JobOut<'a> {
+        JobOut {
+            id: encode_id("Job", j.id),
+            job_number: j.job_number,
+            title: j.title.as_deref(),
+            job_status: &j.job_status,
+            job_type: &j.job_type,
+            billing_type: j.billing_type.as_deref(),
+            instructions: j.instructions.as_deref(),
+            total: j.total,
+            invoiced_total: j.invoiced_total,
+            uninvoiced_total: j.uninvoiced_total,
+            start_at: ts(j.start_at),
+            end_at: ts(j.end_at),
+            completed_at: ts(j.completed_at),
+            created_at: iso(j.created_at),
+            updated_at: iso(j.updated_at),
+            jobber_web_uri: format!("https://secure.getjobber.com/work_orders/{}", j.id),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JobTruth<'a> {
+    #[serde(flatten)]
+    job: JobOut<'a>,
+    client: Option<ClientOut<'a>>,
+    property: Option<PropertyOut<'a>>,
+    line_items: Vec<LineItemOut<'a>>,
+    visits: Vec<VisitTruth<'a>>,
+}
+
+impl<'a> JobTruth<'a> {
+    fn new(d: &'a AccountData, j: &'a Job) -> JobTruth<'a> {
+        JobTruth {
+            job: JobOut::new(j),
+            client: d.clients.get(&j.client).map(ClientOut::new),
+            property: j
+                .property
+                .and_then(|p| d.properties.get(&p))
+                .map(PropertyOut::new),
+            line_items: j.line_items.iter().map(LineItemOut::new).collect(),
+            visits: j
+                .visits
+                .iter()
+                .map(|v| VisitTruth {
+                    visit: VisitOut::new(v),
+                    assigned_users: v.assigned.iter().map(|u| UserOut::new(d, *u)).collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientOut<'a> {
+    id: String,
+    name: String,
+    first_name: Option<&'a str>,
+    last_name: Option<&'a str>,
+    company_name: Option<&'a str>,
+    is_company: bool,
+    is_archived: bool,
+    is_lead: bool,
+    created_at: String,
+    updated_at: String,
+    jobber_web_uri: String,
+}
+
+impl<'a> ClientOut<'a> {
+    pub fn new(c: &'a Client) -> ClientOut<'a> {
+        ClientOut {
+            id: encode_id("Client", c.id),
+            name: c.name(),
+            first_name: c.first_name.as_deref(),
+            last_name: c.last_name.as_deref(),
+            company_name: c.company_name.as_deref(),
+            is_company: c.is_company,
+            is_archived: c.is_archived,
+            is_lead: c.is_lead,
+            created_at: iso(c.created_at),
+            updated_at: iso(c.updated_at),
+            jobber_web_uri: format!("https://secure.getjobber.com/clients/{}", c.id),
+        }
+    }
 }
 
 pub fn client_json(c: &Client) -> Value {
-    json!({
-        "id": encode_id("Client", c.id),
-        "name": c.name(),
-        "firstName": c.first_name,
-        "lastName": c.last_name,
-        "companyName": c.company_name,
-        "isCompany": c.is_company,
-        "isArchived": c.is_archived,
-        "isLead": c.is_lead,
-        "createdAt": rfc3339(c.created_at),
-        "updatedAt": rfc3339(c.updated_at),
-        "jobberWebUri": format!("https://secure.getjobber.com/clients/{}", c.id),
-    })
+    to_value(ClientOut::new(c))
 }
 
-pub fn property_json(p: &Property) -> Value {
-    json!({
-        "id": encode_id("Property", p.id),
-        "address": {
-            "street1": p.street1,
-            "street2": p.street2,
-            "city": p.city,
-            "province": p.province,
-            "postalCode": p.postal_code,
-            "country": p.country,
-        },
-    })
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AddressOut<'a> {
+    street1: Option<&'a str>,
+    street2: Option<&'a str>,
+    city: Option<&'a str>,
+    province: Option<&'a str>,
+    postal_code: Option<&'a str>,
+    country: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+pub struct PropertyOut<'a> {
+    id: String,
+    address: AddressOut<'a>,
+}
+
+impl<'a> PropertyOut<'a> {
+    fn new(p: &'a Property) -> PropertyOut<'a> {
+        PropertyOut {
+            id: encode_id("Property", p.id),
+            address: AddressOut {
+                street1: p.street1.as_deref(),
+                street2: p.street2.as_deref(),
+                city: p.city.as_deref(),
+                province: p.province.as_deref(),
+                postal_code: p.postal_code.as_deref(),
+                country: p.country.as_deref(),
+            },
+        }
+    }
 }
 
 /// A line item; the deprecated `qty`/`unitCost`/`cost` mirror `quantity`/`unitPrice`/
 /// `totalPrice`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LineItemOut<'a> {
+    id: String,
+    name: &'a str,
+    description: Option<&'a str>,
+    quantity: f64,
+    unit_price: f64,
+    total_price: f64,
+    taxable: bool,
+    qty: f64,
+    unit_cost: f64,
+    cost: f64,
+}
+
+impl<'a> LineItemOut<'a> {
+    fn new(l: &'a LineItem) -> LineItemOut<'a> {
+        LineItemOut {
+            id: encode_id("LineItem", l.id),
+            name: &l.name,
+            description: l.description.as_deref(),
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            total_price: l.total_price,
+            taxable: l.taxable,
+            qty: l.quantity,
+            unit_cost: l.unit_price,
+            cost: l.total_price,
+        }
+    }
+}
+
 pub fn line_item_json(l: &LineItem) -> Value {
-    json!({
-        "id": encode_id("LineItem", l.id),
-        "name": l.name,
-        "description": l.description,
-        "quantity": l.quantity,
-        "unitPrice": l.unit_price,
-        "totalPrice": l.total_price,
-        "taxable": l.taxable,
-        "qty": l.quantity,
-        "unitCost": l.unit_price,
-        "cost": l.total_price,
-    })
+    to_value(LineItemOut::new(l))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VisitOut<'a> {
+    id: String,
+    title: Option<&'a str>,
+    start_at: Option<String>,
+    end_at: Option<String>,
+    completed_at: Option<String>,
+    is_complete: bool,
+    visit_status: &'a str,
+}
+
+impl<'a> VisitOut<'a> {
+    pub fn new(v: &'a Visit) -> VisitOut<'a> {
+        VisitOut {
+            id: encode_id("Visit", v.id),
+            title: v.title.as_deref(),
+            start_at: ts(v.start_at),
+            end_at: ts(v.end_at),
+            completed_at: ts(v.completed_at),
+            is_complete: v.is_complete,
+            visit_status: &v.visit_status,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VisitTruth<'a> {
+    #[serde(flatten)]
+    visit: VisitOut<'a>,
+    assigned_users: Vec<UserOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct UserNameOut<'a> {
+    first: Option<&'a str>,
+    last: Option<&'a str>,
+    full: String,
+}
+
+#[derive(Serialize)]
+struct UserOut<'a> {
+    id: String,
+    name: UserNameOut<'a>,
+}
+
+impl<'a> UserOut<'a> {
+    /// A user removed from the pool still shows on old visits, nameless.
+    fn new(d: &'a AccountData, id: u64) -> UserOut<'a> {
+        let u = d.users.get(&id);
+        UserOut {
+            id: encode_id("User", id),
+            name: UserNameOut {
+                first: u.and_then(|u| u.first.as_deref()),
+                last: u.and_then(|u| u.last.as_deref()),
+                full: u.map(Staff::full).unwrap_or_default(),
+            },
+        }
+    }
+}
+
+/// The scalar fields of a job as a JSON object.
+pub fn job_scalars(j: &Job) -> Map<String, Value> {
+    match to_value(JobOut::new(j)) {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
 }
 
 pub fn visit_scalars(v: &Visit) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(encode_id("Visit", v.id)));
-    m.insert("title".into(), opt_str(&v.title));
-    m.insert("startAt".into(), ts(v.start_at));
-    m.insert("endAt".into(), ts(v.end_at));
-    m.insert("completedAt".into(), ts(v.completed_at));
-    m.insert("isComplete".into(), json!(v.is_complete));
-    m.insert("visitStatus".into(), json!(v.visit_status));
-    m
+    match to_value(VisitOut::new(v)) {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
 }
 
-pub fn user_json(u: &Staff) -> Value {
-    json!({
-        "id": encode_id("User", u.id),
-        "name": { "first": u.first, "last": u.last, "full": u.full() },
-    })
+/// The ground truth of one account, serialized straight from the rows:
+/// `{"account", "jobs": [...], "clients": [...], "users": [...]}`, each list sorted by
+/// numeric id. Jobs have the GraphQL shape with connections as plain arrays.
+pub struct Truth<'a> {
+    pub account: &'a str,
+    pub data: &'a AccountData,
+}
+
+impl Serialize for Truth<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        struct Seq<F>(F);
+        impl<I: Iterator<Item = T>, T: Serialize, F: Fn() -> I> Serialize for Seq<F> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq((self.0)())
+            }
+        }
+        let d = self.data;
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("account", self.account)?;
+        m.serialize_entry(
+            "jobs",
+            &Seq(|| d.jobs.values().map(|j| JobTruth::new(d, j))),
+        )?;
+        m.serialize_entry("clients", &Seq(|| d.clients.values().map(ClientOut::new)))?;
+        m.serialize_entry(
+            "users",
+            &Seq(|| d.users.keys().map(|u| UserOut::new(d, *u))),
+        )?;
+        m.end()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn job(id: u64, n: i64, updated: i64) -> Job {
         Job {
@@ -426,6 +628,18 @@ mod tests {
     }
 
     #[test]
+    fn iso_matches_the_calendar() {
+        let mut t = -2_208_988_800i64; // 1900-01-01
+        while t < 4_102_444_800 {
+            assert_eq!(iso(t), crate::core::rfc3339(t), "{t}");
+            t += 86_399 * 7 + 3_607;
+        }
+        for t in [0, 951_782_400, 951_868_800, 1_709_164_800, 4_107_542_400] {
+            assert_eq!(iso(t), crate::core::rfc3339(t), "{t}");
+        }
+    }
+
+    #[test]
     fn client_names_and_json_shapes() {
         let c = Client {
             id: 3,
@@ -441,6 +655,8 @@ mod tests {
         assert_eq!(c.name(), "Zoë O'Brien");
         let v = client_json(&c);
         assert_eq!(v["updatedAt"], "1970-01-01T00:01:00Z");
+        assert_eq!(v["lastName"], "O'Brien");
+        assert_eq!(v["companyName"], Value::Null);
         assert_eq!(v["id"], encode_id("Client", 3));
         let j = job_scalars(&job(1, 1, 0));
         assert_eq!(j["total"], json!(1250.0));

@@ -586,7 +586,7 @@ mod tests {
     #[test]
     fn filters_offsets_and_empty_pages() {
         let ix = index(10);
-        let even = |id: u64| id % 2 == 0;
+        let even = |id: u64| id.is_multiple_of(2);
         let p = page(
             &ix,
             'n',
