@@ -90,6 +90,13 @@ impl Faults {
     /// Replace the configuration from a control body (absent fields take their defaults;
     /// the latency is kept).
     pub fn configure(&mut self, body: &Value) -> Result<(), String> {
+        const KEYS: [&str; 6] = ["rate", "kinds", "slow_ms", "seed", "provider", "token"];
+        if let Some(k) = body
+            .as_object()
+            .and_then(|o| o.keys().find(|k| !KEYS.contains(&k.as_str())))
+        {
+            return Err(format!("unknown key \"{k}\"; known: {}", KEYS.join(", ")));
+        }
         let rate = match body.get("rate") {
             None => 0.0,
             Some(v) => v
@@ -435,6 +442,7 @@ mod tests {
     fn configuration_is_checked() {
         let mut f = Faults::default();
         assert!(f.configure(&json!({"rate": 2})).is_err());
+        assert!(f.configure(&json!({"rate": 0.1, "kind": ["500"]})).is_err());
         assert!(
             f.configure(&json!({"rate": 0.5, "kinds": ["boom"]}))
                 .is_err()

@@ -1,10 +1,15 @@
-//! The Jobber GraphQL schema the fake serves, its per-account data, and the resolvers.
+//! The Jobber GraphQL schema the fake serves and its resolvers over [`AccountData`].
 //!
-//! Extension point: to serve jobs, clients, visits or line items, add their types to [`SDL`]
-//! (copying Jobber's names: `JobConnection`, `JobFilterAttributes`, lower-case `jobStatus`
-//! values, ...), the rows to [`AccountData`], and a resolver per root or nested connection in
-//! [`resolvers`]. Costs need no code: any `*Connection` type is priced `first` × its
-//! `nodes`/`edges`. [`connection`] already implements cursor paging over a slice.
+//! Root `jobs` and `clients` page the ordered indexes of `jobber_data` through
+//! `jobber_page` (key cursors, filters, sorts); nested `lineItems`, `visits` and
+//! `assignedUsers` page small lists with [`connection`] (position cursors). Job nodes carry
+//! hidden `_id`/`_client`/`_property` keys for the nested resolvers; the executor only
+//! outputs selected schema fields, so they never leak. Costs need no code: any `*Connection`
+//! type is priced `first` (or `last`, else 100) × its `nodes`/`edges`.
+//!
+//! To add a field: put it in [`SDL`] with Jobber's exact name, in the row type and its
+//! serde view in `jobber_data` (which the ground truth shares), and a resolver here only if
+//! it is a connection or an object behind an id.
 
 use base64::Engine as _;
 use serde_json::{Map, Value, json};

@@ -829,3 +829,47 @@ fn serve_flags_seed_and_configure_faults() {
             .unwrap_or(true)
     );
 }
+
+#[test]
+fn each_account_has_its_own_data() {
+    let (mut st, a1) = seeded(30, &[]);
+    let second = "Z2lkOi8vSm9iYmVyL0FjY291bnQvMg==";
+    ctl(
+        &mut st,
+        "POST",
+        "/_fake/jobber/login",
+        json!({"id": second, "name": "Second Co", "email": null}),
+    );
+    ctl(
+        &mut st,
+        "POST",
+        "/_fake/jobber/seed",
+        json!({"jobs": 5, "seed": 42}),
+    );
+    let a2 = ctl(&mut st, "POST", "/_fake/jobber/token", json!({}))["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let q = "{ account { name } jobs { totalCount nodes { id } } }";
+    let v1 = gql(&mut st, &a1, q, json!({}));
+    let v2 = gql(&mut st, &a2, q, json!({}));
+    assert_eq!(v1["data"]["jobs"]["totalCount"], 30);
+    assert_eq!(v2["data"]["jobs"]["totalCount"], 5);
+    assert_eq!(v2["data"]["account"]["name"], "Second Co");
+    assert_ne!(
+        v1["data"]["jobs"]["nodes"][0]["id"],
+        v2["data"]["jobs"]["nodes"][0]["id"]
+    );
+    let t1 = ctl(
+        &mut st,
+        "GET",
+        &format!(
+            "/_fake/jobber/truth?account={}",
+            crate::jobber::default_user().id
+        ),
+        json!({}),
+    );
+    assert_eq!(t1["jobs"].as_array().unwrap().len(), 30);
+    let t2 = ctl(&mut st, "GET", "/_fake/jobber/truth", json!({}));
+    assert_eq!(t2["account"], second);
+}

@@ -7,7 +7,10 @@
 //!
 //! Layout: `http` (request/response plumbing), `core` (clock, tokens, PKCE, grants, counters),
 //! `redirect` (per-provider redirect-URI rules), one module per provider, `graphql` (the
-//! engine behind the Jobber API), `control` (the `/_fake` API for tests), `state` (router).
+//! engine behind the Jobber API), `control` (the `/_fake` API for tests), `state` (router),
+//! `faults` (injected faults and latency). Jobber data: `jobber_data` (rows, indexes, JSON
+//! views), `jobber_gen` (seeding, random changes), `jobber_page` (cursors, filters),
+//! `jobber_api` (schema, resolvers), `jobber_control` (`/_fake/jobber/...` data endpoints).
 
 mod calendly;
 mod control;
