@@ -37,6 +37,12 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, rest: &str) -> Resp {
                     m.insert(p.into(), serde_json::to_value(&c.stats).unwrap_or(Value::Null));
                 }
             }
+            if let Some(Value::Object(j)) = m.get_mut("jobber")
+                && let Ok(Value::Object(extra)) = serde_json::to_value(&st.jobber.api_stats)
+            {
+                j.extend(extra);
+            }
+            m.insert("faults".into(), st.faults.stats());
             Resp::json(200, &Value::Object(m))
         }
         ("POST", ["stats", "reset"]) => {
@@ -45,6 +51,8 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, rest: &str) -> Resp {
                     c.stats = Default::default();
                 }
             }
+            st.jobber.api_stats = Default::default();
+            st.faults.reset_stats();
             Resp::json(200, &json!({ "ok": true }))
         }
         ("GET", ["issued"]) => {
@@ -104,6 +112,17 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, rest: &str) -> Resp {
             };
             st.google.untick = list.iter().filter_map(Value::as_str).map(String::from).collect();
             Resp::json(200, &json!({ "provider": "google", "untick": st.google.untick }))
+        }
+        (
+            "GET" | "POST" | "PATCH" | "DELETE",
+            [
+                "jobber",
+                "seed" | "truth" | "jobs" | "mutate" | "clients" | "token" | "cursors",
+                ..,
+            ],
+        ) => crate::jobber_control::handle(st, env, req, &parts[1..], &body),
+        ("GET" | "POST", ["faults" | "latency"]) => {
+            crate::faults::control(st, method, &parts, &body)
         }
         (m, [p, action]) if PROVIDERS.contains(p) => provider_action(st, m, p, action, &body),
         _ => not_found(),

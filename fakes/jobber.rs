@@ -5,7 +5,7 @@
 //! Paths under `/jobber`: `GET /api/oauth/authorize`, `POST /api/oauth/token`,
 //! `POST /api/graphql`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -14,9 +14,10 @@ use crate::core::{
     AtCheck, AuthCode, CodeError, Common, Env, PkceError, RtState, User, b64url, hex, jwt, oauth_error,
     pkce_from_authorize, rand_bytes, verify_pkce, window_hit,
 };
-use crate::graphql::{Schema, error_at, execute, prepare};
+use crate::graphql::{Schema, Selection, error_at, execute, prepare};
 use crate::http::{Req, Resp, append_query};
 use crate::jobber_api::{self, AccountData, ApiCtx};
+use crate::jobber_page::CursorMode;
 use crate::redirect;
 
 pub const MAX_COST: f64 = 10_000.0;
@@ -78,6 +79,22 @@ pub struct Jobber {
     pub c: Common,
     pub accounts: HashMap<String, Account>,
     schema: Schema,
+    /// How `jobs`/`clients` cursors encode a position (see `jobber_page`).
+    pub cursors: CursorMode,
+    /// Set by the fault injector for one request: answer THROTTLED whatever the bucket.
+    pub force_throttle: bool,
+    pub api_stats: ApiStats,
+}
+
+/// GraphQL counters added to the Jobber entry of `/_fake/stats`.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ApiStats {
+    /// Sum of `requestedQueryCost` over executed queries.
+    pub requested_cost: u64,
+    /// Sum of `actualQueryCost` (what was taken from the buckets).
+    pub actual_cost: u64,
+    /// Executed operations by root field (`jobs`, `job`, `clients`, `account`, ...).
+    pub queries: BTreeMap<String, u64>,
 }
 
 pub fn default_user() -> User {
@@ -91,7 +108,20 @@ pub fn default_user() -> User {
 impl Jobber {
     pub fn new(cfg: JobberConfig, rotation: Rotation) -> Result<Jobber, String> {
         let c = Common::new(default_user(), Some(&cfg.client_secret));
+<<<<<<< HEAD
         Ok(Jobber { cfg, rotation, c, accounts: HashMap::new(), schema: jobber_api::schema()? })
+=======
+        Ok(Jobber {
+            cfg,
+            rotation,
+            c,
+            accounts: HashMap::new(),
+            schema: jobber_api::schema()?,
+            cursors: CursorMode::Key,
+            force_throttle: false,
+            api_stats: ApiStats::default(),
+        })
+>>>>>>> jfake
     }
 
     pub fn handle(&mut self, env: &Env, req: &Req, rest: &str) -> Resp {
@@ -120,6 +150,51 @@ impl Jobber {
             acc.name.clone_from(&user.name);
         }
         acc
+    }
+
+    /// The id of the account a control call means: `id` if given (it must exist, or be the
+    /// current login user), else the current login user, whose account is created if needed.
+    pub fn account_for(&mut self, id: Option<&str>, now: f64) -> Result<String, String> {
+        let user = self.c.user.clone();
+        match id {
+            Some(id) if id != user.id => {
+                if self.accounts.contains_key(id) {
+                    Ok(id.to_string())
+                } else {
+                    Err(format!(
+                        "no such account {id:?} (log it in and connect it first)"
+                    ))
+                }
+            }
+            _ => Ok(self.account_mut(&user, now, false).id.clone()),
+        }
+    }
+
+    /// Mutable data of an account returned by [`Jobber::account_for`].
+    pub fn data_mut(&mut self, id: &str) -> Option<&mut AccountData> {
+        self.accounts.get_mut(id).map(|a| &mut a.data)
+    }
+
+    /// Test-only shortcut: mint an access and refresh token for the current login user, as a
+    /// completed authorization would (the account takes the user's name).
+    pub fn mint_token(&mut self, now: f64) -> Value {
+        let user = self.c.user.clone();
+        self.account_mut(&user, now, true);
+        let secs = now.floor() as i64;
+        let grant = self
+            .c
+            .store
+            .new_grant(user.clone(), &self.cfg.client_id, vec![], secs);
+        let (access, exp) = self.issue_access(grant, &user, secs);
+        let refresh = hex(&rand_bytes(16));
+        self.c.store.add_refresh(&refresh, grant, secs);
+        self.c.issued.refresh(&refresh);
+        json!({
+            "access_token": access,
+            "refresh_token": refresh,
+            "exp": exp,
+            "account": user.id,
+        })
     }
 
     // ---------- authorize ----------
@@ -446,7 +521,8 @@ impl Jobber {
         };
         let requested = prepared.requested_cost;
         let available = self.refill(&user.id, env.now);
-        if requested as f64 > available {
+        let forced = std::mem::take(&mut self.force_throttle);
+        if requested as f64 > available || forced {
             self.c.stats.throttled += 1;
             let ext = self.extensions(&user.id, env.now, requested, 0, &versioning);
             let mut err = error_at("Throttled", None, None, None);
@@ -465,6 +541,7 @@ impl Jobber {
             account_id: &acc.id,
             account_name: &acc.name,
             data: &mut acc.data,
+            cursors: self.cursors,
             app_id,
             app_name: &app_name,
             app_author: &app_author,
@@ -473,6 +550,13 @@ impl Jobber {
         let result = execute(&self.schema, &jobber_api::resolvers(), &mut ctx, &prepared);
         let disconnect = ctx.disconnect;
         acc.available = (acc.available - result.actual_cost as f64).max(0.0);
+        self.api_stats.requested_cost += requested;
+        self.api_stats.actual_cost += result.actual_cost;
+        for sel in &prepared.op().selection {
+            if let Selection::Field(f) = sel {
+                *self.api_stats.queries.entry(f.name.clone()).or_default() += 1;
+            }
+        }
         if disconnect {
             self.c.stats.revocations += 1;
             self.c.store.revoke_user(Some(&user.id), "disconnected");

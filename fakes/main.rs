@@ -7,16 +7,24 @@
 //!
 //! Layout: `http` (request/response plumbing), `core` (clock, tokens, PKCE, grants, counters),
 //! `redirect` (per-provider redirect-URI rules), one module per provider, `graphql` (the
-//! engine behind the Jobber API), `control` (the `/_fake` API for tests), `state` (router).
+//! engine behind the Jobber API), `control` (the `/_fake` API for tests), `state` (router),
+//! `faults` (injected faults and latency). Jobber data: `jobber_data` (rows, indexes, JSON
+//! views), `jobber_gen` (seeding, random changes), `jobber_page` (cursors, filters),
+//! `jobber_api` (schema, resolvers), `jobber_control` (`/_fake/jobber/...` data endpoints).
 
 mod calendly;
 mod control;
 mod core;
+mod faults;
 mod google;
 mod graphql;
 mod http;
 mod jobber;
 mod jobber_api;
+mod jobber_control;
+mod jobber_data;
+mod jobber_gen;
+mod jobber_page;
 mod microsoft;
 mod redirect;
 mod state;
@@ -91,6 +99,37 @@ struct ServeArgs {
     /// HTTP status of invalid_grant answers (undocumented: 400 or 401)
     #[arg(long, default_value_t = 400, value_parser = grant_status)]
     jobber_invalid_grant_status: u16,
+    /// Seed the current Jobber user's account with this many jobs at startup
+    #[arg(long, default_value_t = 0)]
+    jobber_seed_jobs: usize,
+    /// Random seed of the generated Jobber data
+    #[arg(long, default_value_t = 0)]
+    jobber_seed: u64,
+    /// How jobs/clients cursors encode a position: the row's sort key, or Jobber's offset
+    #[arg(long, value_enum, default_value_t = jobber_page::CursorMode::Key)]
+    jobber_cursors: jobber_page::CursorMode,
+
+    /// Probability of an injected fault per API request (0 = none)
+    #[arg(long, default_value_t = 0.0)]
+    faults_rate: f64,
+    /// Fault kinds to pick from (default all): 500,502,503,reset,slow,truncated,html,graphql_partial,throttled,429
+    #[arg(long, value_delimiter = ',')]
+    faults_kinds: Vec<String>,
+    /// Delay of the `slow` fault in milliseconds
+    #[arg(long, default_value_t = 1500)]
+    faults_slow_ms: u64,
+    /// Random seed of fault injection
+    #[arg(long, default_value_t = 0)]
+    faults_seed: u64,
+    /// Inject faults only into this provider's endpoints
+    #[arg(long)]
+    faults_provider: Option<String>,
+    /// Also inject faults into token and revoke endpoints
+    #[arg(long)]
+    faults_token: bool,
+    /// Milliseconds added to every API response
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
 
     #[arg(long, default_value = "fake-google-client.apps.googleusercontent.com")]
     google_client_id: String,
@@ -167,7 +206,7 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
     if !(a.jobber_restore_rate.is_finite() && a.jobber_restore_rate > 0.0) {
         return Err("--jobber-restore-rate must be positive".into());
     }
-    let jobber = jobber::Jobber::new(
+    let mut jobber = jobber::Jobber::new(
         jobber::JobberConfig {
             client_id: a.jobber_client_id.clone(),
             client_secret: a.jobber_client_secret.clone(),
@@ -182,6 +221,30 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
         },
         a.jobber_rotation,
     )?;
+    jobber.cursors = a.jobber_cursors;
+    let clock = Clock::default();
+    if a.jobber_seed_jobs > 0 {
+        let now = clock.now_f();
+        let id = jobber.account_for(None, now)?;
+        if let Some(d) = jobber.data_mut(&id) {
+            *d = jobber_gen::seed(a.jobber_seed_jobs, a.jobber_seed, now.floor() as i64, &id);
+        }
+    }
+    let mut faults = faults::Faults::default();
+    let mut spec = serde_json::json!({
+        "rate": a.faults_rate,
+        "slow_ms": a.faults_slow_ms,
+        "seed": a.faults_seed,
+        "provider": a.faults_provider,
+        "token": a.faults_token,
+    });
+    if !a.faults_kinds.is_empty() {
+        spec["kinds"] = serde_json::json!(a.faults_kinds);
+    }
+    faults
+        .configure(&spec)
+        .map_err(|e| format!("--faults-*: {e}"))?;
+    faults.latency_ms = a.latency_ms;
     let google = google::Google::new(google::GoogleConfig {
         client_id: a.google_client_id.clone(),
         client_secret: a.google_client_secret.clone(),
@@ -211,7 +274,15 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
         api_rate_limit: a.calendly_api_rate_limit,
         pkce: a.pkce,
     });
-    Ok(State { base, clock: Clock::default(), jobber, google, microsoft, calendly })
+    Ok(State {
+        base,
+        clock,
+        jobber,
+        google,
+        microsoft,
+        calendly,
+        faults,
+    })
 }
 
 fn serve(args: ServeArgs, verbose: bool) -> Result<(), String> {
@@ -264,12 +335,28 @@ fn worker(server: &tiny_http::Server, state: &Mutex<State>, verbose: bool) {
             }
         };
         let req = http::Req::read(&mut rq);
-        let resp = {
+        let (resp, delivery) = {
             let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| st.handle(&req))).unwrap_or_else(|_| {
-                http::Resp::json(500, &serde_json::json!({ "error": "internal error in integ-fakes" }))
-            })
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| st.serve(&req)))
+                .unwrap_or_else(|_| {
+                    let r = http::Resp::json(
+                        500,
+                        &serde_json::json!({ "error": "internal error in integ-fakes" }),
+                    );
+                    (r, faults::Delivery::default())
+                })
         };
+        // Latency and slow faults wait here, outside the lock.
+        if !delivery.delay.is_zero() {
+            std::thread::sleep(delivery.delay);
+        }
+        if let Some(mid_body) = delivery.reset {
+            if verbose {
+                eprintln!("integ-fakes: {} {} -> reset", req.method, req.path);
+            }
+            faults::break_connection(rq, mid_body);
+            continue;
+        }
         if verbose {
             // Path only: query strings carry codes and states.
             eprintln!("integ-fakes: {} {} -> {}", req.method, req.path, resp.status);

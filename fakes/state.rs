@@ -19,6 +19,8 @@ pub struct State {
     pub google: Google,
     pub microsoft: Microsoft,
     pub calendly: Calendly,
+    /// Injected faults and added latency (see `faults`).
+    pub faults: crate::faults::Faults,
 }
 
 impl State {

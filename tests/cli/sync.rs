@@ -59,9 +59,28 @@ fn stored_jobs(conn: &Connection) -> BTreeMap<String, Row> {
         )
         .unwrap();
     let names = [
-        "id", "jobNumber", "title", "jobStatus", "jobType", "instructions", "total", "startAt", "endAt", "completedAt",
-        "createdAt", "updatedAt", "jobberWebUri", "client.id", "client.name", "property.id", "street1", "street2",
-        "city", "province", "postalCode", "country",
+        "id",
+        "jobNumber",
+        "title",
+        "jobStatus",
+        "jobType",
+        "instructions",
+        "total",
+        "startAt",
+        "endAt",
+        "completedAt",
+        "createdAt",
+        "updatedAt",
+        "jobberWebUri",
+        "client.id",
+        "client.name",
+        "property.id",
+        "street1",
+        "street2",
+        "city",
+        "province",
+        "postalCode",
+        "country",
     ];
     let rows = stmt
         .query_map([], |r| {
@@ -241,7 +260,9 @@ pub fn assert_matches_truth(env: &TestEnv, fakes: &Fakes) {
         for (k, v) in want {
             // Compare numbers numerically (1250 vs 1250.0).
             let same = match (v, &got[k]) {
-                (Some(a), Some(b)) => a == b || a.parse::<f64>().ok().zip(b.parse::<f64>().ok()).is_some_and(|(x, y)| x == y),
+                (Some(a), Some(b)) => {
+                    a == b || a.parse::<f64>().ok().zip(b.parse::<f64>().ok()).is_some_and(|(x, y)| x == y)
+                }
                 (a, b) => a == b,
             };
             assert!(same, "job {id} field {k}: stored {:?}, truth {:?}", got[k], v);
@@ -298,7 +319,8 @@ fn incremental_then_sweep_finds_changes_and_deletions() {
     let run = sync(&env, &["--full"]).ok();
     assert!(run.stderr.contains("5 deleted"), "{}", run.stderr);
     assert_matches_truth(&env, &fakes);
-    let deleted: i64 = conn.query_row("SELECT count(*) FROM jobs WHERE deleted_at IS NOT NULL", [], |r| r.get(0)).unwrap();
+    let deleted: i64 =
+        conn.query_row("SELECT count(*) FROM jobs WHERE deleted_at IS NOT NULL", [], |r| r.get(0)).unwrap();
     assert_eq!(deleted, 5);
 }
 
