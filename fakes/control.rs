@@ -115,15 +115,9 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, rest: &str) -> Resp {
         }
         (
             "GET" | "POST" | "PATCH" | "DELETE",
-            [
-                "jobber",
-                "seed" | "truth" | "jobs" | "mutate" | "clients" | "token" | "cursors",
-                ..,
-            ],
+            ["jobber", "seed" | "truth" | "jobs" | "mutate" | "clients" | "token" | "cursors", ..],
         ) => crate::jobber_control::handle(st, env, req, &parts[1..], &body),
-        ("GET" | "POST", ["faults" | "latency"]) => {
-            crate::faults::control(st, method, &parts, &body)
-        }
+        ("GET" | "POST", ["faults" | "latency"]) => crate::faults::control(st, method, &parts, &body),
         (m, [p, action]) if PROVIDERS.contains(p) => provider_action(st, m, p, action, &body),
         _ => not_found(),
     }

@@ -108,9 +108,6 @@ pub fn default_user() -> User {
 impl Jobber {
     pub fn new(cfg: JobberConfig, rotation: Rotation) -> Result<Jobber, String> {
         let c = Common::new(default_user(), Some(&cfg.client_secret));
-<<<<<<< HEAD
-        Ok(Jobber { cfg, rotation, c, accounts: HashMap::new(), schema: jobber_api::schema()? })
-=======
         Ok(Jobber {
             cfg,
             rotation,
@@ -121,7 +118,6 @@ impl Jobber {
             force_throttle: false,
             api_stats: ApiStats::default(),
         })
->>>>>>> jfake
     }
 
     pub fn handle(&mut self, env: &Env, req: &Req, rest: &str) -> Resp {
@@ -161,9 +157,7 @@ impl Jobber {
                 if self.accounts.contains_key(id) {
                     Ok(id.to_string())
                 } else {
-                    Err(format!(
-                        "no such account {id:?} (log it in and connect it first)"
-                    ))
+                    Err(format!("no such account {id:?} (log it in and connect it first)"))
                 }
             }
             _ => Ok(self.account_mut(&user, now, false).id.clone()),
@@ -181,10 +175,7 @@ impl Jobber {
         let user = self.c.user.clone();
         self.account_mut(&user, now, true);
         let secs = now.floor() as i64;
-        let grant = self
-            .c
-            .store
-            .new_grant(user.clone(), &self.cfg.client_id, vec![], secs);
+        let grant = self.c.store.new_grant(user.clone(), &self.cfg.client_id, vec![], secs);
         let (access, exp) = self.issue_access(grant, &user, secs);
         let refresh = hex(&rand_bytes(16));
         self.c.store.add_refresh(&refresh, grant, secs);

@@ -241,9 +241,7 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
     if !a.faults_kinds.is_empty() {
         spec["kinds"] = serde_json::json!(a.faults_kinds);
     }
-    faults
-        .configure(&spec)
-        .map_err(|e| format!("--faults-*: {e}"))?;
+    faults.configure(&spec).map_err(|e| format!("--faults-*: {e}"))?;
     faults.latency_ms = a.latency_ms;
     let google = google::Google::new(google::GoogleConfig {
         client_id: a.google_client_id.clone(),
@@ -274,15 +272,7 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
         api_rate_limit: a.calendly_api_rate_limit,
         pkce: a.pkce,
     });
-    Ok(State {
-        base,
-        clock,
-        jobber,
-        google,
-        microsoft,
-        calendly,
-        faults,
-    })
+    Ok(State { base, clock, jobber, google, microsoft, calendly, faults })
 }
 
 fn serve(args: ServeArgs, verbose: bool) -> Result<(), String> {
@@ -337,14 +327,10 @@ fn worker(server: &tiny_http::Server, state: &Mutex<State>, verbose: bool) {
         let req = http::Req::read(&mut rq);
         let (resp, delivery) = {
             let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| st.serve(&req)))
-                .unwrap_or_else(|_| {
-                    let r = http::Resp::json(
-                        500,
-                        &serde_json::json!({ "error": "internal error in integ-fakes" }),
-                    );
-                    (r, faults::Delivery::default())
-                })
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| st.serve(&req))).unwrap_or_else(|_| {
+                let r = http::Resp::json(500, &serde_json::json!({ "error": "internal error in integ-fakes" }));
+                (r, faults::Delivery::default())
+            })
         };
         // Latency and slow faults wait here, outside the lock.
         if !delivery.delay.is_zero() {
