@@ -6,3 +6,4 @@ mod connect;
 mod foundation;
 mod keyring;
 mod sync;
+mod unattended;
