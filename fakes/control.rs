@@ -135,6 +135,9 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, rest: &str) -> Resp {
                 &json!({ "provider": "google", "untick": st.google.untick }),
             )
         }
+        (m, [p, rest @ ..]) if crate::calendar::control::owns(p, rest) => {
+            crate::calendar::control::handle(st, env, req, m, p, rest, &body)
+        }
         (m, [p, action]) if PROVIDERS.contains(p) => provider_action(st, m, p, action, &body),
         _ => not_found(),
     }
