@@ -8,6 +8,8 @@
 //! Each provider keeps one [`model::Store`] per user id, created (and seeded) the first time
 //! the API or the control API touches that user.
 
+#[cfg(test)]
+mod api_tests;
 pub mod calendly;
 pub mod control;
 pub mod google;

@@ -346,8 +346,7 @@ impl Store {
             c.put(new, seq);
             return;
         };
-        let reshaped =
-            old.when != new.when || old.recurrence != new.recurrence || old.tz != new.tz;
+        let reshaped = old.when != new.when || old.recurrence != new.recurrence || old.tz != new.tz;
         let old_keys: Vec<(String, Orig)> = c
             .instances(&old)
             .into_iter()
