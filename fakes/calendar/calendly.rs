@@ -437,22 +437,49 @@ fn list(store: &Bookings, env: &Env, req: &Req, u: &User) -> Resp {
     };
     let lo = min.map_or(Bound::Unbounded, |m| Bound::Included((m, String::new())));
     let hi = max.map_or(Bound::Unbounded, |m| Bound::Excluded((m, String::new())));
-    let range = || store.by_start.range((lo.clone(), hi.clone()));
-    // Keys in listing order after / before an anchor.
-    let after = |anchor: Option<(i64, String)>| -> Box<dyn Iterator<Item = &(i64, String)> + '_> {
-        match (desc, anchor) {
-            (false, None) => Box::new(range()),
-            (true, None) => Box::new(range().rev()),
-            (false, Some(a)) => Box::new(range().filter(move |k| **k > a)),
-            (true, Some(a)) => Box::new(range().rev().filter(move |k| **k < a)),
-        }
+    if let (Some(a), Some(b)) = (min, max)
+        && a >= b
+    {
+        return Resp::json(
+            200,
+            &json!({ "collection": [], "pagination": { "count": 0, "next_page": null,
+                     "previous_page": null, "next_page_token": null, "previous_page_token": null } }),
+        );
+    }
+    type K = (i64, String);
+    type Keys<'k> = Box<dyn Iterator<Item = &'k K> + 'k>;
+    let (lo_key, hi_key) = (
+        min.map(|m| (m, String::new())),
+        max.map(|m| (m, String::new())),
+    );
+    // Keys in the window strictly above / below an anchor (ranges, not scans).
+    let above = |a: Option<K>| -> Keys<'_> {
+        let l = match a {
+            Some(a) if hi_key.as_ref().is_some_and(|h| a >= *h) => {
+                return Box::new(std::iter::empty());
+            }
+            Some(a) if lo_key.as_ref().is_none_or(|l| a >= *l) => Bound::Excluded(a),
+            _ => lo.clone(),
+        };
+        Box::new(store.by_start.range((l, hi.clone())))
     };
-    let before = |anchor: &(i64, String)| -> Box<dyn Iterator<Item = &(i64, String)> + '_> {
-        let a = anchor.clone();
+    let below = |a: Option<K>| -> Keys<'_> {
+        let h = match a {
+            Some(a) if lo_key.as_ref().is_some_and(|l| a <= *l) => {
+                return Box::new(std::iter::empty());
+            }
+            Some(a) if hi_key.as_ref().is_none_or(|h| a < *h) => Bound::Excluded(a),
+            _ => hi.clone(),
+        };
+        Box::new(store.by_start.range((lo.clone(), h)).rev())
+    };
+    // Keys in listing order after / before an anchor.
+    let after = |anchor: Option<K>| if desc { below(anchor) } else { above(anchor) };
+    let before = |anchor: &K| -> Keys<'_> {
         if desc {
-            Box::new(range().filter(move |k| **k > a))
+            above(Some(anchor.clone()))
         } else {
-            Box::new(range().rev().filter(move |k| **k < a))
+            below(Some(anchor.clone()))
         }
     };
     let get = |k: &(i64, String)| store.by_uuid.get(&k.1).filter(|b| keep(b));

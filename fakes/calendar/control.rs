@@ -312,9 +312,9 @@ fn parse_when(
     let w = match (a, b, current) {
         (Some(Orig::At(x)), Some(Orig::At(y)), _) => When::Timed { start: x, end: y },
         (Some(Orig::Day(x)), Some(Orig::Day(y)), _) => When::AllDay { start: x, end: y },
+        // Only a start: keep the length.
         (Some(o), None, Some(c))
-            if c.orig().key() != i64::MIN
-                && std::mem::discriminant(&c.orig()) == std::mem::discriminant(&o) =>
+            if std::mem::discriminant(&c.orig()) == std::mem::discriminant(&o) =>
         {
             c.shifted_to(o)
         }

@@ -329,18 +329,19 @@ fn tombstone(id: &str) -> Value {
     json!({ "kind": "calendar#event", "id": id, "status": "cancelled" })
 }
 
-/// One listed item: where it sits (for the next page token) and how to sort it.
-struct Item {
+/// One listed item: where it sits (for the next page token), how to sort it, and how to
+/// render it (lazily: an ordered listing sorts everything but renders one page).
+struct Item<'a> {
     pos: Pos,
     start: i64,
     updated: i64,
-    v: Value,
+    v: Box<dyn Fn() -> Value + 'a>,
 }
 
-type Emit<'e> = dyn FnMut(Item) -> bool + 'e;
+type Emit<'e, 'a> = dyn FnMut(Item<'a>) -> bool + 'e;
 
 /// Full round over records from `from` (keys in order; instances inside masters).
-fn walk_full(r: &Render, f: &Filter, single: bool, from: &Pos, emit: &mut Emit) {
+fn walk_full<'a>(r: &'a Render<'a>, f: &Filter, single: bool, from: &Pos, emit: &mut Emit<'_, 'a>) {
     let cal = r.cal;
     let start = from.k.clone().unwrap_or_default();
     for (key, ev) in cal.events.range(start..) {
@@ -366,13 +367,14 @@ fn walk_full(r: &Render, f: &Filter, single: bool, from: &Pos, emit: &mut Emit) 
                 if !f.win.overlaps(x.when, &r.cal_tz) {
                     continue;
                 }
-                let v = if cancelled {
-                    if !f.deleted_ok(x.src) {
-                        continue;
-                    }
-                    r.cancelled_instance(&x.key, ev, x.orig, x.src.updated)
+                if cancelled && !f.deleted_ok(x.src) {
+                    continue;
+                }
+                let (id, src, when, o) = (x.key.clone(), x.src, x.when, x.orig);
+                let v: Box<dyn Fn() -> Value> = if cancelled {
+                    Box::new(move || r.cancelled_instance(&id, ev, o, src.updated))
                 } else {
-                    r.event(x.src, &x.key, x.when, Some((ev, x.orig)))
+                    Box::new(move || r.event(src, &id, when, Some((ev, o))))
                 };
                 let item = Item {
                     pos: at(Some(x.orig.key())),
@@ -399,13 +401,15 @@ fn walk_full(r: &Render, f: &Filter, single: bool, from: &Pos, emit: &mut Emit) 
             continue;
         }
         let master_live = master.is_none_or(|m| m.live());
-        let v = if !ev.live() || !master_live {
+        let v: Box<dyn Fn() -> Value> = if !ev.live() || !master_live {
             if !f.deleted_ok(ev) {
                 continue;
             }
             match (master, ev.original) {
-                (Some(m), Some(o)) => r.cancelled_instance(&ev.key, m, o, ev.updated),
-                _ => tombstone(&ev.key),
+                (Some(m), Some(o)) => {
+                    Box::new(move || r.cancelled_instance(&ev.key, m, o, ev.updated))
+                }
+                _ => Box::new(|| tombstone(&ev.key)),
             }
         } else {
             let in_window = if ev.is_master() {
@@ -419,7 +423,7 @@ fn walk_full(r: &Render, f: &Filter, single: bool, from: &Pos, emit: &mut Emit) 
                 continue;
             }
             let inst = master.zip(ev.original);
-            r.event(ev, &ev.key, ev.when, inst)
+            Box::new(move || r.event(ev, &ev.key, ev.when, inst))
         };
         let item = Item {
             pos: at(None),
@@ -434,7 +438,14 @@ fn walk_full(r: &Render, f: &Filter, single: bool, from: &Pos, emit: &mut Emit) 
 }
 
 /// Incremental round: records changed in `(base, upto]`, from `from`.
-fn walk_changes(r: &Render, single: bool, base: u64, upto: u64, from: &Pos, emit: &mut Emit) {
+fn walk_changes<'a>(
+    r: &'a Render<'a>,
+    single: bool,
+    base: u64,
+    upto: u64,
+    from: &Pos,
+    emit: &mut Emit<'_, 'a>,
+) {
     let cal = r.cal;
     let first = from.q.unwrap_or(base + 1);
     if first > upto {
@@ -457,7 +468,7 @@ fn walk_changes(r: &Render, single: bool, base: u64, upto: u64, from: &Pos, emit
             pos,
             start: r.sort_start(w),
             updated: u,
-            v,
+            v: Box::new(move || v.clone()),
         };
         if ev.is_master() && single {
             let gone = !ev.live();
@@ -948,7 +959,7 @@ fn events_list(
             let total = all.len();
             let start = offset.min(total);
             let end = (start + limit).min(total);
-            items = all.drain(start..end).map(|i| i.v).collect();
+            items = all.drain(start..end).map(|i| (i.v)()).collect();
             more = end < total;
             next_offset = end;
         } else {
@@ -958,7 +969,7 @@ fn events_list(
                     return false;
                 }
                 next = it.pos;
-                items.push(it.v);
+                items.push((it.v)());
                 true
             };
             match base {
