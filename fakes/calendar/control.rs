@@ -1,8 +1,37 @@
-//! Control endpoints for the calendar data, under `/_fake/{google|microsoft|calendly}/`:
-//! `truth`, `calendars`, `events` (add, change, delete, Calendly `reschedule`), `throttle`,
-//! `paging`, `token`, Google `invalidate-sync-tokens`, Microsoft `invalidate-delta`.
-//! Every endpoint takes an optional `user` (query or body): the provider user id whose data to
-//! use, default the user currently signing in at that fake.
+//! Control endpoints for the calendar data, under `/_fake/{p}/` with `p` one of `google`,
+//! `microsoft`, `calendly`. Every endpoint takes an optional `user` (query or body): the
+//! provider user id whose data to use, default the user currently signing in at that fake.
+//! Ids are the ones the API shows (Graph: either id form; Calendly: the uuid or the URI);
+//! calendar ids in paths are percent-encoded.
+//!
+//! - `GET truth?calendar=&time_min=&time_max=` (RFC 3339). Google/Graph: live events as
+//!   instances overlapping `[time_min, time_max)` (end > min, start < max; all-day dates read
+//!   in the calendar's zone), every non-deleted, non-hidden calendar unless `calendar` names
+//!   one; Graph ids are the immutable ones and `isCancelled` events are included with status
+//!   `cancelled`. Calendly: both statuses, `time_min <= start_time < time_max`. Aliases:
+//!   Graph `start_date_time`/`end_date_time`, Calendly `min_start_time`/`max_start_time`.
+//!   Answer: `{user, count, events: [row]}`, rows as in `truth.rs`.
+//! - `GET calendars`; `POST calendars {name, time_zone?, access_role?, hidden?, selected?, id?}`;
+//!   `POST calendars/{id} {name?, hidden?, selected?, deleted?}` (Google and Graph).
+//! - `POST events {calendar?, title, description?, location?, status?: confirmed|tentative,
+//!   start, end?, time_zone?, recurrence?: [RRULE/EXDATE lines], attendees?: [email |
+//!   {email, name?, response?}], organizer?: {email, name?}, id?}`: `start`/`end` are
+//!   `YYYY-MM-DD` (all-day, end exclusive), RFC 3339 instants, or local `YYYY-MM-DDTHH:MM:SS`
+//!   read in `time_zone` (default: the calendar's). Calendly: `{start, end?, name?, kind?: 0-2,
+//!   status?: active|canceled, location?, invitee_email?, guests?, notes?}`.
+//! - `POST events/{id}` changes any of those fields (bumps `updated`, `sequence`); on an
+//!   instance id it makes or updates an exception; `calendar` moves a single event (a tombstone
+//!   stays behind; Graph's non-immutable id changes); Graph also `is_cancelled: bool`.
+//! - `POST events/{id}/delete`: Google tombstone (`cancelled`), Graph removal, an instance id
+//!   cancels one occurrence; Calendly cancels (`reason?, canceled_by?, canceler_type?`) or with
+//!   `{"hard": true}` deletes without a trace. `POST calendly/events/{id}/reschedule {start}`.
+//! - `POST google/invalidate-sync-tokens {calendar?, no_reason?: bool}`,
+//!   `POST microsoft/invalidate-delta {calendar?, mode?: syncStateNotFound|resyncRequired}`.
+//! - `POST {p}/throttle {next: N, kind}`: Google kind `403|429|500`; Graph kind `429|503`,
+//!   `code?`, `retry_after?` (default "2.128"), `concurrency_limit?`,
+//!   `concurrency_retry_after?`; Calendly: next N requests get 429.
+//! - `POST {google|microsoft}/paging {mode?: mixed|plain|empty-first, duplicates?: bool}`.
+//! - `POST {p}/token {scope?, ttl?}`: an access token for the current user (test shortcut).
 
 use serde_json::{Value, json};
 

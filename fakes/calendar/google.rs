@@ -977,11 +977,7 @@ fn events_list(
                 None => walk_full(&r, &filter, single, &pos, &mut take),
             }
         }
-        let updated = cal
-            .changes
-            .last_key_value()
-            .and_then(|(_, k)| cal.events.get(k))
-            .map_or(0, |e| e.updated);
+        let updated = cal.updated;
         let mut body = json!({
             "kind": "calendar#events",
             "etag": format!("\"{}\"", upto * 7 + n as u64),

@@ -191,6 +191,8 @@ pub struct Calendar {
     pub generation: u64,
     /// How dead tokens fail (provider-specific word, set by the control API).
     pub invalid_mode: String,
+    /// Latest `updated` of any record (microseconds).
+    pub updated: i64,
 }
 
 impl Calendar {
@@ -210,6 +212,7 @@ impl Calendar {
             changes: BTreeMap::new(),
             generation: 0,
             invalid_mode: String::new(),
+            updated: 0,
         }
     }
 
@@ -223,6 +226,7 @@ impl Calendar {
             self.changes.remove(&old.seq);
         }
         ev.seq = seq;
+        self.updated = self.updated.max(ev.updated);
         self.changes.insert(seq, ev.key.clone());
         self.events.insert(ev.key.clone(), ev);
     }
