@@ -1086,3 +1086,252 @@ fn seeded_data_is_the_same_for_the_same_seed() {
     assert_eq!(ta, tb);
     assert!(ta.len() > 300, "series expand into instances");
 }
+
+// ---------------------------------------------------------------- clients vs truth
+
+/// (title, start, end) in the truth's canonical form.
+type Seen = HashMap<String, (String, String, String)>;
+
+fn google_norm(t: &Value) -> String {
+    match (t.get("dateTime"), t.get("date")) {
+        (Some(d), _) => crate::calendar::time::utc_secs(
+            crate::calendar::time::parse_rfc3339(d.as_str().unwrap()).unwrap(),
+        ),
+        (_, Some(d)) => d.as_str().unwrap().to_string(),
+        _ => panic!("{t}"),
+    }
+}
+
+/// Instant bounds of a canonical start/end (dates at Denver midnight, the primary's zone).
+fn bounds(s: &str) -> i64 {
+    use crate::calendar::time::{local_to_instant, parse_date, parse_rfc3339, zone};
+    match parse_rfc3339(s) {
+        Some(t) => t,
+        None => local_to_instant(parse_date(s).unwrap(), 0, &zone("America/Denver").unwrap()),
+    }
+}
+
+fn truth_map(st: &mut State, p: &str, cal: &str, min: &str, max: &str) -> Seen {
+    let t = ctl(
+        st,
+        "GET",
+        &format!(
+            "/_fake/{p}/truth?calendar={}&time_min={min}&time_max={max}",
+            enc(cal)
+        ),
+        "",
+    );
+    t["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let f = |k: &str| e[k].as_str().unwrap().to_string();
+            (f("id"), (f("title"), f("start"), f("end")))
+        })
+        .collect()
+}
+
+/// Random changes through the control API, using ids the truth lists (any window).
+fn churn(
+    st: &mut State,
+    p: &str,
+    cal: &str,
+    other_cal: &str,
+    rng: &mut super::seed::Rng,
+    n: usize,
+) -> usize {
+    let mut ok = 0;
+    let all = ctl(
+        st,
+        "GET",
+        &format!("/_fake/{p}/truth?calendar={}", enc(cal)),
+        "",
+    )["events"]
+        .as_array()
+        .unwrap()
+        .clone();
+    for _ in 0..n {
+        let e = &all[rng.below(all.len() as u64) as usize];
+        let id = enc(e["id"].as_str().unwrap());
+        let series = e["series_id"].as_str().map(enc);
+        let path = format!("/_fake/{p}/events/{id}");
+        let shift = |s: &str, days: i64| -> String {
+            match crate::calendar::time::parse_rfc3339(s) {
+                Some(t) => crate::calendar::time::utc_secs(t + days * 86400),
+                None => crate::calendar::time::date_str(
+                    crate::calendar::time::parse_date(s).unwrap() + days,
+                ),
+            }
+        };
+        let r = match rng.below(7) {
+            0 => call(
+                st,
+                "POST",
+                &path,
+                &[],
+                &json!({ "title": format!("changed {}", rng.below(1000)) }).to_string(),
+            ),
+            1 => {
+                let d = [-400i64, -3, 2, 30, 500][rng.below(5) as usize];
+                let body = json!({ "start": shift(e["start"].as_str().unwrap(), d), "end": shift(e["end"].as_str().unwrap(), d) });
+                call(st, "POST", &path, &[], &body.to_string())
+            }
+            2 => call(st, "POST", &format!("{path}/delete"), &[], ""),
+            3 if series.is_some() => {
+                let s = series.unwrap();
+                let body = if rng.below(2) == 0 {
+                    json!({ "recurrence": ["RRULE:FREQ=DAILY;COUNT=2"] })
+                } else {
+                    json!({ "title": "series retitled" })
+                };
+                call(
+                    st,
+                    "POST",
+                    &format!("/_fake/{p}/events/{s}"),
+                    &[],
+                    &body.to_string(),
+                )
+            }
+            4 if series.is_none() && !other_cal.is_empty() => call(
+                st,
+                "POST",
+                &path,
+                &[],
+                &json!({ "calendar": other_cal }).to_string(),
+            ),
+            5 => {
+                let day = 20_300 + rng.below(900) as i64;
+                let start = crate::calendar::time::utc_secs(day * 86400 + 15 * 3600);
+                let end = crate::calendar::time::utc_secs(day * 86400 + 16 * 3600);
+                let body = json!({ "calendar": crate::calendar::pct_decode(&enc(cal)), "title": "new", "start": start, "end": end });
+                call(
+                    st,
+                    "POST",
+                    &format!("/_fake/{p}/events"),
+                    &[],
+                    &body.to_string(),
+                )
+            }
+            _ => call(st, "POST", &path, &[], r#"{"description":"poke"}"#),
+        };
+        assert!(
+            r.status < 300 || r.status == 404,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        ok += usize::from(r.status < 300);
+    }
+    ok
+}
+
+#[test]
+fn google_client_following_sync_rules_matches_the_truth() {
+    let mut st = state(&["--google-seed-events", "150", "--calendar-seed", "5"]);
+    let at = token(&mut st, "google", None);
+    let (min, max) = ("2026-10-22T00:00:00Z", "2027-11-21T00:00:00Z");
+    let crew = ctl(&mut st, "GET", "/_fake/google/calendars", "")["calendars"][1]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let base = format!(
+        "calendars/primary/events?singleEvents=true&maxResults=7&timeMin={min}&timeMax={max}"
+    );
+    let (items, mut sync, _, _) = google_round(&mut st, &at, &base);
+    let (lo, hi) = (bounds(min), bounds(max));
+    let mut db: Seen = HashMap::new();
+    let apply = |db: &mut Seen, items: &[Value]| {
+        for e in items {
+            let id = e["id"].as_str().unwrap().to_string();
+            if e["status"] == "cancelled" {
+                db.remove(&id);
+                continue;
+            }
+            let (s, en) = (google_norm(&e["start"]), google_norm(&e["end"]));
+            if bounds(&en) > lo && bounds(&s) < hi {
+                db.insert(id, (e["summary"].as_str().unwrap().to_string(), s, en));
+            } else {
+                db.remove(&id);
+            }
+        }
+    };
+    apply(&mut db, &items);
+    assert_eq!(db, truth_map(&mut st, "google", PRIMARY, min, max));
+    let mut rng = super::seed::Rng::new(42);
+    for round in 0..10 {
+        assert!(churn(&mut st, "google", PRIMARY, &crew, &mut rng, 16) >= 8);
+        let (changes, next, _, _) = google_round(
+            &mut st,
+            &at,
+            &format!("calendars/primary/events?singleEvents=true&maxResults=7&syncToken={sync}"),
+        );
+        sync = next;
+        assert!(!changes.is_empty());
+        apply(&mut db, &changes);
+        assert_eq!(
+            db,
+            truth_map(&mut st, "google", PRIMARY, min, max),
+            "round {round}"
+        );
+    }
+}
+
+#[test]
+fn graph_client_following_sync_rules_matches_the_truth() {
+    let mut st = state(&["--microsoft-seed-events", "150", "--calendar-seed", "6"]);
+    let at = token(&mut st, "microsoft", None);
+    let cals = ctl(&mut st, "GET", "/_fake/microsoft/calendars", "")["calendars"].clone();
+    let (cal, other) = (
+        cals[0]["id"].as_str().unwrap().to_string(),
+        cals[1]["id"].as_str().unwrap().to_string(),
+    );
+    let (min, max) = ("2026-10-22T00:00:00Z", "2027-11-21T00:00:00Z");
+    let prefer = ["odata.maxpagesize=7", IMM];
+    let first = format!(
+        "me/calendars/{}/calendarView/delta?startDateTime={min}&endDateTime={max}",
+        enc(&cal)
+    );
+    let (items, mut delta, _, _) = graph_round(&mut st, &at, &first, &prefer);
+    let norm = |t: &Value, all_day: bool| {
+        let s = t["dateTime"].as_str().unwrap();
+        if all_day {
+            s[..10].to_string()
+        } else {
+            format!("{}Z", &s[..19])
+        }
+    };
+    let apply = |db: &mut Seen, items: &[Value]| {
+        for e in items {
+            let id = e["id"].as_str().unwrap().to_string();
+            if e.get("@removed").is_some() {
+                db.remove(&id);
+                continue;
+            }
+            let ad = e["isAllDay"].as_bool().unwrap();
+            db.insert(
+                id,
+                (
+                    e["subject"].as_str().unwrap().to_string(),
+                    norm(&e["start"], ad),
+                    norm(&e["end"], ad),
+                ),
+            );
+        }
+    };
+    let mut db: Seen = HashMap::new();
+    apply(&mut db, &items);
+    assert_eq!(db, truth_map(&mut st, "microsoft", &cal, min, max));
+    let mut rng = super::seed::Rng::new(43);
+    for round in 0..10 {
+        assert!(churn(&mut st, "microsoft", &cal, &other, &mut rng, 16) >= 8);
+        let (changes, next, _, _) = graph_round(&mut st, &at, &delta, &prefer);
+        delta = next;
+        assert!(!changes.is_empty());
+        apply(&mut db, &changes);
+        assert_eq!(
+            db,
+            truth_map(&mut st, "microsoft", &cal, min, max),
+            "round {round}"
+        );
+    }
+}

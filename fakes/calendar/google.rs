@@ -912,7 +912,8 @@ fn events_list(
                 let pt: PageTok = decode_token(t)
                     .filter(|p: &PageTok| p.c == cal.id)
                     .ok_or_else(|| invalid("Invalid page token value."))?;
-                if pt.g != cal.generation {
+                // An invalidated sync token also ends the incremental round it started.
+                if pt.b.is_some() && pt.g != cal.generation {
                     return Err(full_sync_required(cal));
                 }
                 (pt.b, pt.w, pt.n, pt.p, pt.o)

@@ -548,12 +548,12 @@ fn walk_delta(r: &Render, win: &Window, base: u64, upto: u64, from: &Pos, emit: 
                 if resume && from.i.is_some_and(|i| x.orig.key() <= i) {
                     continue;
                 }
-                let v = if !ev.live() {
-                    r.removed(&x.key, ev.id_version)
-                } else if !x.cancelled && win.overlaps(x.when, &r.cal_tz) {
+                // A changed series reports every occurrence: in full inside the window,
+                // `@removed` outside it (an exception may have been dragged out of it).
+                let v = if ev.live() && !x.cancelled && win.overlaps(x.when, &r.cal_tz) {
                     r.event(x.src, &x.key, x.when, Some((ev, x.orig, x.exception)))
                 } else {
-                    continue;
+                    r.removed(&x.key, ev.id_version)
                 };
                 if !emit(Item {
                     pos: at(Some(x.orig.key())),

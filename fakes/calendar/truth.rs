@@ -55,10 +55,21 @@ fn orig(o: Orig) -> String {
 
 struct Row<'a> {
     cal: &'a Calendar,
+    /// The owner's address (Google: the primary calendar's id).
+    me: &'a str,
     id: String,
     src: &'a Ev,
     when: When,
     series: Option<(String, Orig, &'a Ev)>,
+}
+
+/// Google shows a secondary calendar as the organizer of its owner's events.
+fn organizer<'a>(p: Provider, r: &'a Row) -> &'a str {
+    if p == Provider::Google && !r.cal.primary && r.src.organizer.email == r.me {
+        &r.cal.id
+    } else {
+        &r.src.organizer.email
+    }
 }
 
 fn row(p: Provider, r: Row) -> Value {
@@ -90,7 +101,7 @@ fn row(p: Provider, r: Row) -> Value {
         "time_zone": tz,
         "series_id": r.series.as_ref().map(|s| s.0.clone()),
         "original_start": r.series.as_ref().map(|s| orig(s.1)),
-        "organizer": ev.organizer.email,
+        "organizer": organizer(p, &r),
         "attendees_count": ev.attendees.len(),
         "updated": updated,
     })
@@ -114,6 +125,11 @@ pub fn events(p: Provider, s: &Store, cal: Option<&str>, win: Window) -> Vec<Val
         Provider::Google => k.to_string(),
         Provider::Microsoft => ext_id(k, true, 0),
     };
+    let me = s
+        .cals
+        .iter()
+        .find(|c| c.primary)
+        .map_or("", |c| c.id.as_str());
     let mut out: Vec<(String, i64, String, Value)> = Vec::new();
     for c in calendars(s, cal) {
         let tz = c.zone();
@@ -141,6 +157,7 @@ pub fn events(p: Provider, s: &Store, cal: Option<&str>, win: Window) -> Vec<Val
                     }
                     push(Row {
                         cal: c,
+                        me,
                         id: id(&key),
                         src,
                         when,
@@ -150,6 +167,7 @@ pub fn events(p: Provider, s: &Store, cal: Option<&str>, win: Window) -> Vec<Val
             } else if win.overlaps(ev.when, &tz) {
                 push(Row {
                     cal: c,
+                    me,
                     id: id(&ev.key),
                     src: ev,
                     when: ev.when,
