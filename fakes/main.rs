@@ -7,17 +7,25 @@
 //!
 //! Layout: `http` (request/response plumbing), `core` (clock, tokens, PKCE, grants, counters),
 //! `redirect` (per-provider redirect-URI rules), one module per provider, `graphql` (the
-//! engine behind the Jobber API), `control` (the `/_fake` API for tests), `state` (router).
+//! engine behind the Jobber API), `control` (the `/_fake` API for tests), `state` (router),
+//! `faults` (injected faults and latency). Jobber data: `jobber_data` (rows, indexes, JSON
+//! views), `jobber_gen` (seeding, random changes), `jobber_page` (cursors, filters),
+//! `jobber_api` (schema, resolvers), `jobber_control` (`/_fake/jobber/...` data endpoints).
 
 mod calendar;
 mod calendly;
 mod control;
 mod core;
+mod faults;
 mod google;
 mod graphql;
 mod http;
 mod jobber;
 mod jobber_api;
+mod jobber_control;
+mod jobber_data;
+mod jobber_gen;
+mod jobber_page;
 mod microsoft;
 mod redirect;
 mod state;
@@ -93,6 +101,37 @@ struct ServeArgs {
     /// HTTP status of invalid_grant answers (undocumented: 400 or 401)
     #[arg(long, default_value_t = 400, value_parser = grant_status)]
     jobber_invalid_grant_status: u16,
+    /// Seed the current Jobber user's account with this many jobs at startup
+    #[arg(long, default_value_t = 0)]
+    jobber_seed_jobs: usize,
+    /// Random seed of the generated Jobber data
+    #[arg(long, default_value_t = 0)]
+    jobber_seed: u64,
+    /// How jobs/clients cursors encode a position: the row's sort key, or Jobber's offset
+    #[arg(long, value_enum, default_value_t = jobber_page::CursorMode::Key)]
+    jobber_cursors: jobber_page::CursorMode,
+
+    /// Probability of an injected fault per API request (0 = none)
+    #[arg(long, default_value_t = 0.0)]
+    faults_rate: f64,
+    /// Fault kinds to pick from (default all): 500,502,503,reset,slow,truncated,html,graphql_partial,throttled,429
+    #[arg(long, value_delimiter = ',')]
+    faults_kinds: Vec<String>,
+    /// Delay of the `slow` fault in milliseconds
+    #[arg(long, default_value_t = 1500)]
+    faults_slow_ms: u64,
+    /// Random seed of fault injection
+    #[arg(long, default_value_t = 0)]
+    faults_seed: u64,
+    /// Inject faults only into this provider's endpoints
+    #[arg(long)]
+    faults_provider: Option<String>,
+    /// Also inject faults into token and revoke endpoints
+    #[arg(long)]
+    faults_token: bool,
+    /// Milliseconds added to every API response
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
 
     #[arg(long, default_value = "fake-google-client.apps.googleusercontent.com")]
     google_client_id: String,
@@ -176,16 +215,13 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
     if !a.microsoft_redirect_path.starts_with('/') {
         return Err("--microsoft-redirect-path must start with '/'".into());
     }
-    if a.jobber_api_versions
-        .iter()
-        .any(|v| v.parse::<jiff::civil::Date>().is_err())
-    {
+    if a.jobber_api_versions.iter().any(|v| v.parse::<jiff::civil::Date>().is_err()) {
         return Err("--jobber-api-versions must be YYYY-MM-DD dates".into());
     }
     if !(a.jobber_restore_rate.is_finite() && a.jobber_restore_rate > 0.0) {
         return Err("--jobber-restore-rate must be positive".into());
     }
-    let jobber = jobber::Jobber::new(
+    let mut jobber = jobber::Jobber::new(
         jobber::JobberConfig {
             client_id: a.jobber_client_id.clone(),
             client_secret: a.jobber_client_secret.clone(),
@@ -200,6 +236,28 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
         },
         a.jobber_rotation,
     )?;
+    jobber.cursors = a.jobber_cursors;
+    let clock = Clock::default();
+    if a.jobber_seed_jobs > 0 {
+        let now = clock.now_f();
+        let id = jobber.account_for(None, now)?;
+        if let Some(d) = jobber.data_mut(&id) {
+            *d = jobber_gen::seed(a.jobber_seed_jobs, a.jobber_seed, now.floor() as i64, &id);
+        }
+    }
+    let mut faults = faults::Faults::default();
+    let mut spec = serde_json::json!({
+        "rate": a.faults_rate,
+        "slow_ms": a.faults_slow_ms,
+        "seed": a.faults_seed,
+        "provider": a.faults_provider,
+        "token": a.faults_token,
+    });
+    if !a.faults_kinds.is_empty() {
+        spec["kinds"] = serde_json::json!(a.faults_kinds);
+    }
+    faults.configure(&spec).map_err(|e| format!("--faults-*: {e}"))?;
+    faults.latency_ms = a.latency_ms;
     let google = google::Google::new(google::GoogleConfig {
         client_id: a.google_client_id.clone(),
         client_secret: a.google_client_secret.clone(),
@@ -230,10 +288,7 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
         pkce: a.pkce,
     });
     let (mut google, mut microsoft, mut calendly) = (google, microsoft, calendly);
-    let seed = |events| calendar::SeedCfg {
-        events,
-        seed: a.calendar_seed,
-    };
+    let seed = |events| calendar::SeedCfg { events, seed: a.calendar_seed };
     google.cal.seed = seed(a.google_seed_events);
     microsoft.cal.seed = seed(a.microsoft_seed_events);
     calendly.cal.seed = seed(a.calendly_seed_events);
@@ -241,34 +296,19 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
     google.cal.store(&google.c.user.clone());
     microsoft.cal.store(&microsoft.c.user.clone());
     calendly.cal.store(&calendly.c.user.clone());
-    Ok(State {
-        base,
-        clock: Clock::default(),
-        jobber,
-        google,
-        microsoft,
-        calendly,
-    })
+    Ok(State { base, clock, jobber, google, microsoft, calendly, faults })
 }
 
 fn serve(args: ServeArgs, verbose: bool) -> Result<(), String> {
     let server = tiny_http::Server::http(("127.0.0.1", args.port))
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
-    let addr = server
-        .server_addr()
-        .to_ip()
-        .ok_or("the server has no IP address")?;
+    let addr = server.server_addr().to_ip().ok_or("the server has no IP address")?;
     let base = format!("http://127.0.0.1:{}", addr.port());
     let state = build_state(&args, base)?;
     let line = state.startup_line();
     if let Some(path) = &args.env_file {
-        let vars = line
-            .get("env")
-            .and_then(|v| v.as_object())
-            .cloned()
-            .unwrap_or_default();
-        std::fs::write(path, state::env_file(&vars))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let vars = line.get("env").and_then(|v| v.as_object()).cloned().unwrap_or_default();
+        std::fs::write(path, state::env_file(&vars)).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     let server = Arc::new(server);
     let inflight = state.microsoft.cal.inflight.clone();
@@ -278,15 +318,12 @@ fn serve(args: ServeArgs, verbose: bool) -> Result<(), String> {
         let server = Arc::clone(&server);
         let state = Arc::clone(&state);
         let inflight = inflight.clone();
-        workers.push(std::thread::spawn(move || {
-            worker(&server, &state, &inflight, verbose)
-        }));
+        workers.push(std::thread::spawn(move || worker(&server, &state, &inflight, verbose)));
     }
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{line}").map_err(|e| format!("cannot write to stdout: {e}"))?;
-        out.flush()
-            .map_err(|e| format!("cannot write to stdout: {e}"))?;
+        out.flush().map_err(|e| format!("cannot write to stdout: {e}"))?;
     }
     if args.exit_on_stdin_eof {
         let mut sink = [0u8; 1024];
@@ -304,12 +341,7 @@ fn serve(args: ServeArgs, verbose: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn worker(
-    server: &tiny_http::Server,
-    state: &Mutex<State>,
-    inflight: &calendar::graph::InFlight,
-    verbose: bool,
-) {
+fn worker(server: &tiny_http::Server, state: &Mutex<State>, inflight: &calendar::graph::InFlight, verbose: bool) {
     loop {
         let mut rq = match server.recv() {
             Ok(rq) => rq,
@@ -319,24 +351,29 @@ fn worker(
             }
         };
         let req = http::Req::read(&mut rq);
-        // Graph's per-mailbox concurrency counts a request from arrival to answer.
+        // Graph's per-mailbox concurrency counts a request from arrival to answer (latency too).
         let _busy = inflight.enter(&req);
-        let resp = {
+        let (resp, delivery) = {
             let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| st.handle(&req)))
-                .unwrap_or_else(|_| {
-                    http::Resp::json(
-                        500,
-                        &serde_json::json!({ "error": "internal error in integ-fakes" }),
-                    )
-                })
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| st.serve(&req))).unwrap_or_else(|_| {
+                let r = http::Resp::json(500, &serde_json::json!({ "error": "internal error in integ-fakes" }));
+                (r, faults::Delivery::default())
+            })
         };
+        // Latency and slow faults wait here, outside the lock.
+        if !delivery.delay.is_zero() {
+            std::thread::sleep(delivery.delay);
+        }
+        if let Some(mid_body) = delivery.reset {
+            if verbose {
+                eprintln!("integ-fakes: {} {} -> reset", req.method, req.path);
+            }
+            faults::break_connection(rq, mid_body);
+            continue;
+        }
         if verbose {
             // Path only: query strings carry codes and states.
-            eprintln!(
-                "integ-fakes: {} {} -> {}",
-                req.method, req.path, resp.status
-            );
+            eprintln!("integ-fakes: {} {} -> {}", req.method, req.path, resp.status);
         }
         let _ = rq.respond(resp.into_tiny());
     }
@@ -387,30 +424,16 @@ mod tests {
             assert!(env.contains_key(k), "{k}");
         }
         assert_eq!(env.len(), 24);
-        assert_eq!(
-            env["INTEG_MICROSOFT_TOKEN_URL"],
-            "http://127.0.0.1:5/microsoft/common/oauth2/v2.0/token"
-        );
+        assert_eq!(env["INTEG_MICROSOFT_TOKEN_URL"], "http://127.0.0.1:5/microsoft/common/oauth2/v2.0/token");
     }
 
     #[test]
     fn bad_flags_are_refused() {
-        let cli = Cli::try_parse_from(["integ-fakes", "serve", "--microsoft-redirect-path", "cb"])
-            .unwrap();
+        let cli = Cli::try_parse_from(["integ-fakes", "serve", "--microsoft-redirect-path", "cb"]).unwrap();
         let Command::Serve(args) = cli.command;
         assert!(build_state(&args, String::new()).is_err());
-        assert!(
-            Cli::try_parse_from([
-                "integ-fakes",
-                "serve",
-                "--jobber-invalid-grant-status",
-                "500"
-            ])
-            .is_err()
-        );
-        assert!(
-            Cli::try_parse_from(["integ-fakes", "serve", "--jobber-rotation", "maybe"]).is_err()
-        );
+        assert!(Cli::try_parse_from(["integ-fakes", "serve", "--jobber-invalid-grant-status", "500"]).is_err());
+        assert!(Cli::try_parse_from(["integ-fakes", "serve", "--jobber-rotation", "maybe"]).is_err());
     }
 
     fn state() -> State {
@@ -432,11 +455,7 @@ mod tests {
 
     fn control(st: &mut State, method: &str, path: &str, body: &str) -> serde_json::Value {
         let r = call(st, method, path, "application/json", body);
-        assert!(
-            r.status < 300,
-            "{path}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
+        assert!(r.status < 300, "{path}: {}", String::from_utf8_lossy(&r.body));
         r.json_value()
     }
 
@@ -455,11 +474,8 @@ mod tests {
             "",
         );
         let loc = r.header("Location").unwrap().to_string();
-        let code = http::Params::parse(loc.split_once('?').unwrap().1.as_bytes())
-            .unwrap()
-            .get("code")
-            .unwrap()
-            .to_string();
+        let code =
+            http::Params::parse(loc.split_once('?').unwrap().1.as_bytes()).unwrap().get("code").unwrap().to_string();
         let t = call(
             st,
             "POST",
@@ -468,10 +484,7 @@ mod tests {
             &format!("grant_type=authorization_code&client_id=fake-jobber-client&client_secret=fake-jobber-secret&code={code}&redirect_uri={redirect}&code_verifier={v}"),
         )
         .json_value();
-        (
-            t["access_token"].as_str().unwrap().into(),
-            t["refresh_token"].as_str().unwrap().into(),
-        )
+        (t["access_token"].as_str().unwrap().into(), t["refresh_token"].as_str().unwrap().into())
     }
 
     fn account(st: &mut State, at: &str) -> (u16, serde_json::Value) {
@@ -500,22 +513,11 @@ mod tests {
             r#"{"id":"Z2lkOi8vSm9iYmVyL0FjY291bnQvMg==","name":"Second Co","email":null}"#,
         );
         let (a2, r2) = connect_jobber(&mut st);
-        assert_eq!(
-            account(&mut st, &a1).1["data"]["account"]["name"],
-            "Fake Landscaping Co."
-        );
-        assert_eq!(
-            account(&mut st, &a2).1["data"]["account"]["name"],
-            "Second Co"
-        );
+        assert_eq!(account(&mut st, &a1).1["data"]["account"]["name"], "Fake Landscaping Co.");
+        assert_eq!(account(&mut st, &a2).1["data"]["account"]["name"], "Second Co");
 
         // Disconnect only the second account.
-        let d = control(
-            &mut st,
-            "POST",
-            "/_fake/jobber/disconnect",
-            r#"{"user":"Z2lkOi8vSm9iYmVyL0FjY291bnQvMg=="}"#,
-        );
+        let d = control(&mut st, "POST", "/_fake/jobber/disconnect", r#"{"user":"Z2lkOi8vSm9iYmVyL0FjY291bnQvMg=="}"#);
         assert_eq!(d["access_tokens"], 1);
         assert_eq!(account(&mut st, &a2).0, 401);
         assert_eq!(account(&mut st, &a1).0, 200);
@@ -537,88 +539,24 @@ mod tests {
 
         // Throttle through the bucket control.
         let (a3, _) = connect_jobber(&mut st);
-        control(
-            &mut st,
-            "POST",
-            "/_fake/jobber/account",
-            r#"{"available":0}"#,
-        );
-        assert_eq!(
-            account(&mut st, &a3).1["errors"][0]["extensions"]["code"],
-            "THROTTLED"
-        );
-        control(
-            &mut st,
-            "POST",
-            "/_fake/jobber/account",
-            r#"{"active":false}"#,
-        );
-        assert_eq!(
-            account(&mut st, &a3).1,
-            serde_json::json!({"error": {"message": "This account is not active"}})
-        );
+        control(&mut st, "POST", "/_fake/jobber/account", r#"{"available":0}"#);
+        assert_eq!(account(&mut st, &a3).1["errors"][0]["extensions"]["code"], "THROTTLED");
+        control(&mut st, "POST", "/_fake/jobber/account", r#"{"active":false}"#);
+        assert_eq!(account(&mut st, &a3).1, serde_json::json!({"error": {"message": "This account is not active"}}));
 
         // Consent, rotation and bad input.
+        assert_eq!(control(&mut st, "POST", "/_fake/google/consent", r#"{"mode":"deny"}"#)["consent"], "deny");
+        assert_eq!(control(&mut st, "POST", "/_fake/jobber/rotation", r#"{"mode":"legacy"}"#)["rotation"], "legacy");
         assert_eq!(
-            control(
-                &mut st,
-                "POST",
-                "/_fake/google/consent",
-                r#"{"mode":"deny"}"#
-            )["consent"],
-            "deny"
-        );
-        assert_eq!(
-            control(
-                &mut st,
-                "POST",
-                "/_fake/jobber/rotation",
-                r#"{"mode":"legacy"}"#
-            )["rotation"],
-            "legacy"
-        );
-        assert_eq!(
-            control(
-                &mut st,
-                "POST",
-                "/_fake/microsoft/rotation",
-                r#"{"mode":"revoke-old"}"#
-            )["rotation"],
+            control(&mut st, "POST", "/_fake/microsoft/rotation", r#"{"mode":"revoke-old"}"#)["rotation"],
             "revoke-old"
         );
         assert_eq!(
-            call(
-                &mut st,
-                "POST",
-                "/_fake/jobber/rotation",
-                "application/json",
-                r#"{"mode":"sideways"}"#
-            )
-            .status,
+            call(&mut st, "POST", "/_fake/jobber/rotation", "application/json", r#"{"mode":"sideways"}"#).status,
             400
         );
-        assert_eq!(
-            call(
-                &mut st,
-                "POST",
-                "/_fake/nope/login",
-                "application/json",
-                "{}"
-            )
-            .status,
-            404
-        );
-        assert_eq!(
-            call(
-                &mut st,
-                "POST",
-                "/_fake/calendly/login",
-                "application/json",
-                "[1]"
-            )
-            .status,
-            400
-        );
+        assert_eq!(call(&mut st, "POST", "/_fake/nope/login", "application/json", "{}").status, 404);
+        assert_eq!(call(&mut st, "POST", "/_fake/calendly/login", "application/json", "[1]").status, 400);
 
         // Stats and issued material.
         let stats = control(&mut st, "GET", "/_fake/stats", "");
@@ -626,29 +564,16 @@ mod tests {
         assert_eq!(stats["jobber"]["refresh_failed"], 1);
         assert_eq!(stats["jobber"]["token_requests"]["authorization_code"], 3);
         let issued = control(&mut st, "GET", "/_fake/issued", "");
-        let all: Vec<&str> = issued["all"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|v| v.as_str())
-            .collect();
+        let all: Vec<&str> = issued["all"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
         for t in [&a1, &a2, &r2] {
             assert!(all.contains(&t.as_str()));
         }
         assert!(all.contains(&"fake-jobber-secret"));
         assert!(all.contains(&"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
-        let clock = control(
-            &mut st,
-            "POST",
-            "/_fake/clock/advance",
-            r#"{"seconds":600}"#,
-        );
+        let clock = control(&mut st, "POST", "/_fake/clock/advance", r#"{"seconds":600}"#);
         assert_eq!(clock["offset_seconds"], 600.0);
         control(&mut st, "POST", "/_fake/stats/reset", "");
-        assert_eq!(
-            control(&mut st, "GET", "/_fake/stats", "")["jobber"]["api_calls"],
-            0
-        );
+        assert_eq!(control(&mut st, "GET", "/_fake/stats", "")["jobber"]["api_calls"], 0);
     }
 
     #[test]
@@ -656,35 +581,15 @@ mod tests {
         let mut st = state();
         for (m, p, ct, body) in [
             ("GET", "/", "", ""),
-            (
-                "POST",
-                "/jobber/api/graphql",
-                "application/json",
-                "\u{0}\u{ff}",
-            ),
+            ("POST", "/jobber/api/graphql", "application/json", "\u{0}\u{ff}"),
             ("GET", "/jobber/api/graphql", "", ""),
-            (
-                "POST",
-                "/google/token",
-                "application/x-www-form-urlencoded",
-                "%%%&&&==",
-            ),
+            ("POST", "/google/token", "application/x-www-form-urlencoded", "%%%&&&=="),
             ("GET", "/google/o/oauth2/v2/auth?%ff%fe=%00", "", ""),
             ("GET", "/microsoft/x", "", ""),
-            (
-                "GET",
-                "/microsoft/common/oauth2/v2.0/authorize?client_id=a&client_id=b",
-                "",
-                "",
-            ),
+            ("GET", "/microsoft/common/oauth2/v2.0/authorize?client_id=a&client_id=b", "", ""),
             ("POST", "/calendly/oauth/token", "text/plain", "x"),
             ("DELETE", "/calendly/api/users/me", "", ""),
-            (
-                "POST",
-                "/_fake/clock/advance",
-                "application/json",
-                r#"{"seconds":-5}"#,
-            ),
+            ("POST", "/_fake/clock/advance", "application/json", r#"{"seconds":-5}"#),
         ] {
             let r = call(&mut st, m, p, ct, body);
             assert!(r.status >= 200, "{m} {p}");

@@ -118,9 +118,7 @@ fn seed_store(u: &User, cfg: SeedCfg) -> Bookings {
             end: (b.start + b.len) * 1_000_000,
             location: location_for(b.kind),
             invitees: vec![format!("invitee{}@example.com", i + 1)],
-            guests: (0..b.guests)
-                .map(|g| format!("guest{}@example.com", g + 1))
-                .collect(),
+            guests: (0..b.guests).map(|g| format!("guest{}@example.com", g + 1)).collect(),
             limit: 1,
             notes: None,
             created,
@@ -133,10 +131,8 @@ fn seed_store(u: &User, cfg: SeedCfg) -> Bookings {
             } else {
                 ("Invitee One", "Conflict came up")
             };
-            bk.cancellation = Some(
-                json!({ "canceled_by": by, "reason": reason, "canceler_type": "invitee",
-                                            "created_at": utc_frac(updated, 6) }),
-            );
+            bk.cancellation = Some(json!({ "canceled_by": by, "reason": reason, "canceler_type": "invitee",
+                                            "created_at": utc_frac(updated, 6) }));
         }
         s.put(bk.clone());
         if let Some(to) = b.rescheduled_to {
@@ -198,10 +194,7 @@ pub fn booking_json(env: &Env, u: &User, b: &Booking) -> Value {
 }
 
 fn invalid(details: &[(&str, &str)]) -> Resp {
-    let d: Vec<Value> = details
-        .iter()
-        .map(|(p, m)| json!({ "parameter": p, "message": m }))
-        .collect();
+    let d: Vec<Value> = details.iter().map(|(p, m)| json!({ "parameter": p, "message": m })).collect();
     Resp::json(
         400,
         &json!({ "title": "Invalid Argument", "message": "The supplied parameters are invalid.", "details": d }),
@@ -225,9 +218,7 @@ fn not_found() -> Resp {
 /// Parse an ISO 8601 instant with offset to microseconds.
 pub fn parse_micros(s: &str) -> Option<i64> {
     super::time::parse_rfc3339(s)?;
-    s.parse::<jiff::Timestamp>()
-        .ok()
-        .map(|t| t.as_microsecond())
+    s.parse::<jiff::Timestamp>().ok().map(|t| t.as_microsecond())
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -240,18 +231,12 @@ struct PageTok {
 
 impl CalendlyCal {
     pub fn new(seed: SeedCfg) -> CalendlyCal {
-        CalendlyCal {
-            seed,
-            users: HashMap::new(),
-            throttle_next: 0,
-        }
+        CalendlyCal { seed, users: HashMap::new(), throttle_next: 0 }
     }
 
     pub fn store(&mut self, u: &User) -> &mut Bookings {
         let cfg = self.seed;
-        self.users
-            .entry(u.id.clone())
-            .or_insert_with(|| seed_store(u, cfg))
+        self.users.entry(u.id.clone()).or_insert_with(|| seed_store(u, cfg))
     }
 
     /// Whether the API path belongs to this module.
@@ -268,23 +253,9 @@ impl CalendlyCal {
         false
     }
 
-    pub fn handle(
-        &mut self,
-        stats: &mut Stats,
-        env: &Env,
-        req: &Req,
-        path: &str,
-        g: &Grant,
-    ) -> Resp {
-        if !g
-            .scope
-            .iter()
-            .any(|s| s == "scheduled_events:read" || s == "scheduled_events:write")
-        {
-            return Resp::json(
-                403,
-                &json!({ "title": "Permission Denied", "message": "Insufficient scope" }),
-            );
+    pub fn handle(&mut self, stats: &mut Stats, env: &Env, req: &Req, path: &str, g: &Grant) -> Resp {
+        if !g.scope.iter().any(|s| s == "scheduled_events:read" || s == "scheduled_events:write") {
+            return Resp::json(403, &json!({ "title": "Permission Denied", "message": "Insufficient scope" }));
         }
         if req.method != "GET" {
             return not_found();
@@ -294,27 +265,18 @@ impl CalendlyCal {
         let store = self.store(&u);
         match parts.as_slice() {
             ["scheduled_events"] => {
-                *stats
-                    .endpoints
-                    .entry("scheduled_events.list".into())
-                    .or_default() += 1;
+                *stats.endpoints.entry("scheduled_events.list".into()).or_default() += 1;
                 list(store, env, req, &u)
             }
             ["scheduled_events", uuid] => {
-                *stats
-                    .endpoints
-                    .entry("scheduled_events.get".into())
-                    .or_default() += 1;
+                *stats.endpoints.entry("scheduled_events.get".into()).or_default() += 1;
                 match store.by_uuid.get(*uuid) {
                     Some(b) => Resp::json(200, &json!({ "resource": booking_json(env, &u, b) })),
                     None => not_found(),
                 }
             }
             ["scheduled_events", uuid, "invitees"] => {
-                *stats
-                    .endpoints
-                    .entry("scheduled_events.invitees".into())
-                    .or_default() += 1;
+                *stats.endpoints.entry("scheduled_events.invitees".into()).or_default() += 1;
                 let Some(b) = store.by_uuid.get(*uuid) else {
                     return not_found();
                 };
@@ -448,10 +410,7 @@ fn list(store: &Bookings, env: &Env, req: &Req, u: &User) -> Resp {
     }
     type K = (i64, String);
     type Keys<'k> = Box<dyn Iterator<Item = &'k K> + 'k>;
-    let (lo_key, hi_key) = (
-        min.map(|m| (m, String::new())),
-        max.map(|m| (m, String::new())),
-    );
+    let (lo_key, hi_key) = (min.map(|m| (m, String::new())), max.map(|m| (m, String::new())));
     // Keys in the window strictly above / below an anchor (ranges, not scans).
     let above = |a: Option<K>| -> Keys<'_> {
         let l = match a {
@@ -475,13 +434,8 @@ fn list(store: &Bookings, env: &Env, req: &Req, u: &User) -> Resp {
     };
     // Keys in listing order after / before an anchor.
     let after = |anchor: Option<K>| if desc { below(anchor) } else { above(anchor) };
-    let before = |anchor: &K| -> Keys<'_> {
-        if desc {
-            above(Some(anchor.clone()))
-        } else {
-            below(Some(anchor.clone()))
-        }
-    };
+    let before =
+        |anchor: &K| -> Keys<'_> { if desc { above(Some(anchor.clone())) } else { below(Some(anchor.clone())) } };
     let get = |k: &(i64, String)| store.by_uuid.get(&k.1).filter(|b| keep(b));
     let page: Vec<&Booking> = match &tok {
         Some(t) if t.d == "p" => {
@@ -490,27 +444,14 @@ fn list(store: &Bookings, env: &Env, req: &Req, u: &User) -> Resp {
             v.reverse();
             v
         }
-        Some(t) => after(Some((t.s, t.u.clone())))
-            .filter_map(get)
-            .take(count)
-            .collect(),
+        Some(t) => after(Some((t.s, t.u.clone()))).filter_map(get).take(count).collect(),
         None => after(None).filter_map(get).take(count).collect(),
     };
     let first = page.first().map(|b| (b.start, b.uuid.clone()));
     let last = page.last().map(|b| (b.start, b.uuid.clone()));
-    let has_next = last
-        .as_ref()
-        .is_some_and(|l| after(Some(l.clone())).filter_map(get).next().is_some());
-    let has_prev = first
-        .as_ref()
-        .is_some_and(|f| before(f).filter_map(get).next().is_some());
-    let mk = |d: &str, k: &(i64, String)| {
-        encode_token(&PageTok {
-            d: d.into(),
-            s: k.0,
-            u: k.1.clone(),
-        })
-    };
+    let has_next = last.as_ref().is_some_and(|l| after(Some(l.clone())).filter_map(get).next().is_some());
+    let has_prev = first.as_ref().is_some_and(|f| before(f).filter_map(get).next().is_some());
+    let mk = |d: &str, k: &(i64, String)| encode_token(&PageTok { d: d.into(), s: k.0, u: k.1.clone() });
     let next_tok = last.as_ref().filter(|_| has_next).map(|k| mk("n", k));
     let prev_tok = first.as_ref().filter(|_| has_prev).map(|k| mk("p", k));
     let link = |t: &Option<String>| {

@@ -46,21 +46,12 @@ use crate::core::{Env, User, alnum, jwt, split_scope, urlsafe};
 use crate::http::{Req, Resp};
 use crate::state::State;
 
-const ACTIONS: &[&str] = &[
-    "truth",
-    "calendars",
-    "events",
-    "throttle",
-    "paging",
-    "token",
-    "invalidate-sync-tokens",
-    "invalidate-delta",
-];
+const ACTIONS: &[&str] =
+    &["truth", "calendars", "events", "throttle", "paging", "token", "invalidate-sync-tokens", "invalidate-delta"];
 
 /// Whether `/_fake/{p}/{rest...}` is a calendar control endpoint.
 pub fn owns(p: &str, rest: &[&str]) -> bool {
-    matches!(p, "google" | "microsoft" | "calendly")
-        && rest.first().is_some_and(|a| ACTIONS.contains(a))
+    matches!(p, "google" | "microsoft" | "calendly") && rest.first().is_some_and(|a| ACTIONS.contains(a))
 }
 
 fn bad(msg: &str) -> Resp {
@@ -76,11 +67,7 @@ fn s<'a>(b: &'a Value, k: &str) -> Option<&'a str> {
 }
 
 /// The user whose data an endpoint works on.
-fn pick_user(
-    current: &User,
-    known: &crate::core::TokenStore,
-    want: Option<&str>,
-) -> Result<User, Resp> {
+fn pick_user(current: &User, known: &crate::core::TokenStore, want: Option<&str>) -> Result<User, Resp> {
     match want {
         None => Ok(current.clone()),
         Some(id) if id == current.id => Ok(current.clone()),
@@ -93,21 +80,9 @@ fn pick_user(
     }
 }
 
-pub fn handle(
-    st: &mut State,
-    env: &Env,
-    req: &Req,
-    method: &str,
-    p: &str,
-    rest: &[&str],
-    body: &Value,
-) -> Resp {
+pub fn handle(st: &mut State, env: &Env, req: &Req, method: &str, p: &str, rest: &[&str], body: &Value) -> Resp {
     let q = Query::parse(&req.query);
-    let Some(rest) = rest
-        .iter()
-        .map(|x| pct_decode(x))
-        .collect::<Option<Vec<String>>>()
-    else {
+    let Some(rest) = rest.iter().map(|x| pct_decode(x)).collect::<Option<Vec<String>>>() else {
         return bad("bad percent-encoding in the path");
     };
     let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
@@ -128,11 +103,7 @@ pub fn handle(
         _ => {
             let (prov, user, known) = match p {
                 "google" => (Provider::Google, &st.google.c.user, &st.google.c.store),
-                _ => (
-                    Provider::Microsoft,
-                    &st.microsoft.c.user,
-                    &st.microsoft.c.store,
-                ),
+                _ => (Provider::Microsoft, &st.microsoft.c.user, &st.microsoft.c.store),
             };
             let u = match pick_user(user, known, want) {
                 Ok(u) => u,
@@ -151,15 +122,12 @@ fn window(q: &Query, lo: &[&str], hi: &[&str]) -> Result<Window, Resp> {
     let get = |keys: &[&str]| -> Result<Option<i64>, Resp> {
         match keys.iter().find_map(|k| q.get(k)) {
             None => Ok(None),
-            Some(v) => parse_rfc3339(v)
-                .map(Some)
-                .ok_or_else(|| bad("window bounds must be RFC 3339 instants with an offset")),
+            Some(v) => {
+                parse_rfc3339(v).map(Some).ok_or_else(|| bad("window bounds must be RFC 3339 instants with an offset"))
+            }
         }
     };
-    Ok(Window {
-        min: get(lo)?,
-        max: get(hi)?,
-    })
+    Ok(Window { min: get(lo)?, max: get(hi)? })
 }
 
 /// Resolve a client-facing id to a record key.
@@ -197,11 +165,7 @@ fn calendar_data(
 ) -> Resp {
     match (method, rest) {
         ("GET", ["truth"]) => {
-            let win = match window(
-                q,
-                &["time_min", "start_date_time"],
-                &["time_max", "end_date_time"],
-            ) {
+            let win = match window(q, &["time_min", "start_date_time"], &["time_max", "end_date_time"]) {
                 Ok(w) => w,
                 Err(e) => return e,
             };
@@ -210,19 +174,14 @@ fn calendar_data(
                 return missing("calendar");
             }
             let rows = truth::events(p, store, cal, win);
-            Resp::json(
-                200,
-                &json!({ "user": u.id, "count": rows.len(), "events": rows }),
-            )
+            Resp::json(200, &json!({ "user": u.id, "count": rows.len(), "events": rows }))
         }
         ("GET", ["calendars"]) => {
             let v: Vec<Value> = store.cals.iter().map(|c| cal_json(p, c)).collect();
             Resp::json(200, &json!({ "user": u.id, "calendars": v }))
         }
         ("POST", ["calendars"]) => {
-            let name = s(body, "name")
-                .or(s(body, "summary"))
-                .unwrap_or("New calendar");
+            let name = s(body, "name").or(s(body, "summary")).unwrap_or("New calendar");
             let tz = s(body, "time_zone").unwrap_or("America/Denver");
             if zone(tz).is_none() {
                 return bad("unknown time_zone");
@@ -239,10 +198,7 @@ fn calendar_data(
             }
             let mut c = Calendar::new(&id, name, tz, s(body, "access_role").unwrap_or("owner"));
             c.hidden = body.get("hidden").and_then(Value::as_bool).unwrap_or(false);
-            c.selected = body
-                .get("selected")
-                .and_then(Value::as_bool)
-                .unwrap_or(true);
+            c.selected = body.get("selected").and_then(Value::as_bool).unwrap_or(true);
             store.add_calendar(c);
             let c = store.cal(&id).map(|c| cal_json(p, c));
             Resp::json(200, &json!({ "calendar": c }))
@@ -255,11 +211,7 @@ fn calendar_data(
             if let Some(n) = s(body, "name") {
                 c.name = n.into();
             }
-            for (k, f) in [
-                ("hidden", &mut c.hidden),
-                ("selected", &mut c.selected),
-                ("deleted", &mut c.deleted),
-            ] {
+            for (k, f) in [("hidden", &mut c.hidden), ("selected", &mut c.selected), ("deleted", &mut c.deleted)] {
                 if let Some(b) = body.get(k).and_then(Value::as_bool) {
                     *f = b;
                 }
@@ -270,15 +222,9 @@ fn calendar_data(
         }
         ("POST", ["events"]) => add_event(p, u, store, body, now),
         ("POST", ["events", id]) => change_event(p, store, &key_for(p, id), body, now, false),
-        ("POST", ["events", id, "delete"]) => {
-            change_event(p, store, &key_for(p, id), body, now, true)
-        }
+        ("POST", ["events", id, "delete"]) => change_event(p, store, &key_for(p, id), body, now, true),
         ("POST", ["invalidate-sync-tokens"]) if p == Provider::Google => {
-            let mode = if body
-                .get("no_reason")
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-            {
+            let mode = if body.get("no_reason").and_then(Value::as_bool).unwrap_or(false) {
                 "no-reason"
             } else {
                 "fullSyncRequired"
@@ -304,11 +250,7 @@ fn invalidate(store: &mut Store, cal: Option<&str>, mode: &str) -> Resp {
         return missing("calendar");
     }
     let mut done = Vec::new();
-    for c in store
-        .cals
-        .iter_mut()
-        .filter(|c| cal.is_none_or(|id| c.id == id))
-    {
+    for c in store.cals.iter_mut().filter(|c| cal.is_none_or(|id| c.id == id)) {
         c.generation += 1;
         c.invalid_mode = mode.into();
         done.push(c.id.clone());
@@ -317,11 +259,7 @@ fn invalidate(store: &mut Store, cal: Option<&str>, mode: &str) -> Resp {
 }
 
 /// Where an event goes and what it looks like, from a control body.
-fn parse_when(
-    body: &Value,
-    tz: &jiff::tz::TimeZone,
-    current: Option<When>,
-) -> Result<When, String> {
+fn parse_when(body: &Value, tz: &jiff::tz::TimeZone, current: Option<When>) -> Result<When, String> {
     let one = |k: &str| -> Result<Option<Orig>, String> {
         let Some(v) = s(body, k) else { return Ok(None) };
         if let Some(d) = parse_date(v).filter(|_| v.len() == 10) {
@@ -332,9 +270,7 @@ fn parse_when(
         }
         match parse_local(v) {
             Some((d, secs)) => Ok(Some(Orig::At(local_to_instant(d, secs, tz)))),
-            None => Err(format!(
-                "\"{k}\" must be YYYY-MM-DD, an RFC 3339 instant or a local YYYY-MM-DDTHH:MM:SS"
-            )),
+            None => Err(format!("\"{k}\" must be YYYY-MM-DD, an RFC 3339 instant or a local YYYY-MM-DDTHH:MM:SS")),
         }
     };
     let (a, b) = (one("start")?, one("end")?);
@@ -342,23 +278,11 @@ fn parse_when(
         (Some(Orig::At(x)), Some(Orig::At(y)), _) => When::Timed { start: x, end: y },
         (Some(Orig::Day(x)), Some(Orig::Day(y)), _) => When::AllDay { start: x, end: y },
         // Only a start: keep the length.
-        (Some(o), None, Some(c))
-            if std::mem::discriminant(&c.orig()) == std::mem::discriminant(&o) =>
-        {
-            c.shifted_to(o)
-        }
-        (Some(Orig::At(x)), None, _) => When::Timed {
-            start: x,
-            end: x + 3600,
-        },
-        (Some(Orig::Day(x)), None, _) => When::AllDay {
-            start: x,
-            end: x + 1,
-        },
+        (Some(o), None, Some(c)) if std::mem::discriminant(&c.orig()) == std::mem::discriminant(&o) => c.shifted_to(o),
+        (Some(Orig::At(x)), None, _) => When::Timed { start: x, end: x + 3600 },
+        (Some(Orig::Day(x)), None, _) => When::AllDay { start: x, end: x + 1 },
         (None, Some(Orig::At(y)), Some(When::Timed { start, .. })) => When::Timed { start, end: y },
-        (None, Some(Orig::Day(y)), Some(When::AllDay { start, .. })) => {
-            When::AllDay { start, end: y }
-        }
+        (None, Some(Orig::Day(y)), Some(When::AllDay { start, .. })) => When::AllDay { start, end: y },
         (None, None, Some(c)) => c,
         _ => return Err("\"start\" and \"end\" must both be dates or both date-times".into()),
     };
@@ -374,16 +298,10 @@ fn parse_when(
 
 /// Apply the descriptive fields of a control body.
 fn apply_fields(ev: &mut Ev, body: &Value) -> Result<(), String> {
-    if let Some(t) = s(body, "title")
-        .or(s(body, "summary"))
-        .or(s(body, "subject"))
-    {
+    if let Some(t) = s(body, "title").or(s(body, "summary")).or(s(body, "subject")) {
         ev.title = t.into();
     }
-    for (k, f) in [
-        ("description", &mut ev.description),
-        ("location", &mut ev.location),
-    ] {
+    for (k, f) in [("description", &mut ev.description), ("location", &mut ev.location)] {
         match body.get(k) {
             None => {}
             Some(Value::Null) => *f = None,
@@ -404,9 +322,7 @@ fn apply_fields(ev: &mut Ev, body: &Value) -> Result<(), String> {
     }
     if let Some(o) = body.get("organizer") {
         ev.organizer = Person {
-            email: s(o, "email")
-                .ok_or("\"organizer.email\" is required")?
-                .into(),
+            email: s(o, "email").ok_or("\"organizer.email\" is required")?.into(),
             name: s(o, "name").map(String::from),
         };
     }
@@ -415,15 +331,9 @@ fn apply_fields(ev: &mut Ev, body: &Value) -> Result<(), String> {
         ev.attendees = arr
             .iter()
             .map(|a| match a {
-                Value::String(e) => Ok(Attendee {
-                    email: e.clone(),
-                    name: None,
-                    response: "needsAction".into(),
-                }),
+                Value::String(e) => Ok(Attendee { email: e.clone(), name: None, response: "needsAction".into() }),
                 Value::Object(_) => Ok(Attendee {
-                    email: s(a, "email")
-                        .ok_or("attendee \"email\" is required")?
-                        .into(),
+                    email: s(a, "email").ok_or("attendee \"email\" is required")?.into(),
                     name: s(a, "name").map(String::from),
                     response: s(a, "response").unwrap_or("needsAction").into(),
                 }),
@@ -435,9 +345,8 @@ fn apply_fields(ev: &mut Ev, body: &Value) -> Result<(), String> {
 }
 
 fn add_event(p: Provider, u: &User, store: &mut Store, body: &Value, now: i64) -> Resp {
-    let cal_id = s(body, "calendar")
-        .map(String::from)
-        .or_else(|| store.cals.iter().find(|c| c.primary).map(|c| c.id.clone()));
+    let cal_id =
+        s(body, "calendar").map(String::from).or_else(|| store.cals.iter().find(|c| c.primary).map(|c| c.id.clone()));
     let Some(cal) = cal_id.as_deref().and_then(|id| store.cal(id)) else {
         return missing("calendar");
     };
@@ -452,8 +361,7 @@ fn add_event(p: Provider, u: &User, store: &mut Store, body: &Value, now: i64) -
     };
     let key = match (s(body, "id"), p) {
         (Some(id), Provider::Google) => {
-            let ok = (5..=1024).contains(&id.len())
-                && id.bytes().all(|b| matches!(b, b'a'..=b'v' | b'0'..=b'9'));
+            let ok = (5..=1024).contains(&id.len()) && id.bytes().all(|b| matches!(b, b'a'..=b'v' | b'0'..=b'9'));
             if !ok {
                 return bad("Google event ids are 5-1024 characters of base32hex (a-v, 0-9)");
             }
@@ -468,11 +376,7 @@ fn add_event(p: Provider, u: &User, store: &mut Store, body: &Value, now: i64) -
     }
     let recurrence: Vec<String> = match body.get("recurrence") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(String::from)
-            .collect(),
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(String::from).collect(),
         Some(_) => return bad("\"recurrence\" must be a list of RRULE/EXDATE lines"),
     };
     let rec = if recurrence.is_empty() {
@@ -502,10 +406,7 @@ fn add_event(p: Provider, u: &User, store: &mut Store, body: &Value, now: i64) -
         organizer: Person {
             email: match p {
                 Provider::Google => super::google::primary_id(u),
-                Provider::Microsoft => u
-                    .email
-                    .clone()
-                    .unwrap_or_else(|| format!("{}@outlook.example", u.id)),
+                Provider::Microsoft => u.email.clone().unwrap_or_else(|| format!("{}@outlook.example", u.id)),
             },
             name: Some(u.name.clone()),
         },
@@ -520,21 +421,11 @@ fn add_event(p: Provider, u: &User, store: &mut Store, body: &Value, now: i64) -
         return bad(&e);
     }
     store.put(&cal_id, ev);
-    Resp::json(
-        200,
-        &json!({ "id": public_id(p, &key), "calendar_id": cal_id, "key": key }),
-    )
+    Resp::json(200, &json!({ "id": public_id(p, &key), "calendar_id": cal_id, "key": key }))
 }
 
 /// Change (or delete) an event, a series, or one instance of a series.
-fn change_event(
-    p: Provider,
-    store: &mut Store,
-    key: &str,
-    body: &Value,
-    now: i64,
-    delete: bool,
-) -> Resp {
+fn change_event(p: Provider, store: &mut Store, key: &str, body: &Value, now: i64, delete: bool) -> Resp {
     let Some(cal_id) = store
         .cals
         .iter()
@@ -571,10 +462,7 @@ fn change_event(
         x.updated = stamp;
         x.sequence += 1;
         store.put(&cal_id, x);
-        return Resp::json(
-            200,
-            &json!({ "id": public_id(p, key), "calendar_id": cal_id, "instance": true }),
-        );
+        return Resp::json(200, &json!({ "id": public_id(p, key), "calendar_id": cal_id, "instance": true }));
     }
     let Some(old) = cal.events.get(key).cloned() else {
         return missing("event");
@@ -586,10 +474,7 @@ fn change_event(
         ev.deleted = true;
         ev.status = Status::Cancelled;
         store.put(&cal_id, ev);
-        return Resp::json(
-            200,
-            &json!({ "id": public_id(p, key), "calendar_id": cal_id, "deleted": true }),
-        );
+        return Resp::json(200, &json!({ "id": public_id(p, key), "calendar_id": cal_id, "deleted": true }));
     }
     let tz_name = s(body, "time_zone").unwrap_or(&old.tz).to_string();
     let Some(tz) = zone(&tz_name) else {
@@ -610,11 +495,7 @@ fn change_event(
             ev.rec = None;
         }
         Some(Value::Array(a)) => {
-            ev.recurrence = a
-                .iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect();
+            ev.recurrence = a.iter().filter_map(Value::as_str).map(String::from).collect();
             match rrule::parse(&ev.recurrence, &tz) {
                 Ok(r) => ev.rec = Some(r),
                 Err(e) => return bad(&e),
@@ -623,9 +504,7 @@ fn change_event(
         Some(_) => return bad("\"recurrence\" must be a list or null"),
     }
     if old.rec.is_some() != ev.rec.is_some() {
-        return bad(
-            "turning a single event into a series (or back) is not supported; delete and add",
-        );
+        return bad("turning a single event into a series (or back) is not supported; delete and add");
     }
     // Move to another calendar: a tombstone stays behind.
     if let Some(dest) = s(body, "calendar").filter(|d| *d != cal_id) {
@@ -645,30 +524,21 @@ fn change_event(
             c.drop_record(key);
         }
         store.put(dest, ev);
-        return Resp::json(
-            200,
-            &json!({ "id": public_id(p, key), "calendar_id": dest, "moved_from": cal_id }),
-        );
+        return Resp::json(200, &json!({ "id": public_id(p, key), "calendar_id": dest, "moved_from": cal_id }));
     }
     if ev.rec.is_some() {
         store.replace_master(&cal_id, ev, stamp);
     } else {
         store.put(&cal_id, ev);
     }
-    Resp::json(
-        200,
-        &json!({ "id": public_id(p, key), "calendar_id": cal_id }),
-    )
+    Resp::json(200, &json!({ "id": public_id(p, key), "calendar_id": cal_id }))
 }
 
 /// `{master}_{suffix}` naming an instance of a live master: (master, original start, time).
 fn instance_of(cal: &Calendar, key: &str) -> Option<(Ev, Orig, When)> {
     let (mk, _) = key.rsplit_once('_')?;
     let m = cal.events.get(mk).filter(|m| m.is_master())?;
-    cal.instances(m)
-        .into_iter()
-        .find(|x| x.key == key)
-        .map(|x| (m.clone(), x.orig, m.when.shifted_to(x.orig)))
+    cal.instances(m).into_iter().find(|x| x.key == key).map(|x| (m.clone(), x.orig, m.when.shifted_to(x.orig)))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -685,25 +555,15 @@ fn calendly(
     let uuid_of = |id: &str| id.rsplit('/').next().unwrap_or(id).to_string();
     match (method, rest) {
         ("GET", ["truth"]) => {
-            let get = |keys: &[&str]| {
-                keys.iter()
-                    .find_map(|k| q.get(k))
-                    .map(|v| parse_micros(v).ok_or(()))
-            };
-            let (min, max) = match (
-                get(&["time_min", "min_start_time"]),
-                get(&["time_max", "max_start_time"]),
-            ) {
+            let get = |keys: &[&str]| keys.iter().find_map(|k| q.get(k)).map(|v| parse_micros(v).ok_or(()));
+            let (min, max) = match (get(&["time_min", "min_start_time"]), get(&["time_max", "max_start_time"])) {
                 (Some(Err(())), _) | (_, Some(Err(()))) => {
                     return bad("window bounds must be ISO 8601 instants with an offset");
                 }
                 (a, b) => (a.and_then(Result::ok), b.and_then(Result::ok)),
             };
             let rows = truth::calendly(env, u, store, min, max);
-            Resp::json(
-                200,
-                &json!({ "user": u.id, "count": rows.len(), "events": rows }),
-            )
+            Resp::json(200, &json!({ "user": u.id, "count": rows.len(), "events": rows }))
         }
         ("POST", ["events"]) => {
             let kind = body.get("kind").and_then(Value::as_u64).unwrap_or(0) as usize % KINDS.len();
@@ -725,24 +585,12 @@ fn calendly(
                 canceled: s(body, "status") == Some("canceled"),
                 start,
                 end,
-                location: body
-                    .get("location")
-                    .cloned()
-                    .unwrap_or_else(|| location_for(kind)),
-                invitees: vec![
-                    s(body, "invitee_email")
-                        .unwrap_or("invitee@example.com")
-                        .into(),
-                ],
+                location: body.get("location").cloned().unwrap_or_else(|| location_for(kind)),
+                invitees: vec![s(body, "invitee_email").unwrap_or("invitee@example.com").into()],
                 guests: body
                     .get("guests")
                     .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(String::from)
-                            .collect()
-                    })
+                    .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
                     .unwrap_or_default(),
                 limit: 1,
                 notes: s(body, "notes").map(String::from),
@@ -750,11 +598,7 @@ fn calendly(
                 updated: stamp,
                 cancellation: None,
             };
-            let uri = format!(
-                "{}/scheduled_events/{}",
-                super::calendly::api_base(env),
-                b.uuid
-            );
+            let uri = format!("{}/scheduled_events/{}", super::calendly::api_base(env), b.uuid);
             let uuid = b.uuid.clone();
             store.put(b);
             Resp::json(200, &json!({ "id": uri, "uuid": uuid }))
@@ -852,11 +696,7 @@ fn cancel(b: &mut Booking, body: &Value, stamp: i64) {
 }
 
 fn throttle(st: &mut State, p: &str, body: &Value) -> Resp {
-    let n = body
-        .get("next")
-        .and_then(Value::as_u64)
-        .unwrap_or(1)
-        .min(10_000) as usize;
+    let n = body.get("next").and_then(Value::as_u64).unwrap_or(1).min(10_000) as usize;
     match p {
         "google" => {
             let code = match s(body, "kind").unwrap_or("429") {
@@ -874,11 +714,7 @@ fn throttle(st: &mut State, p: &str, body: &Value) -> Resp {
                 "503" => 503,
                 _ => return bad("\"kind\" must be \"429\" or \"503\""),
             };
-            let code = s(body, "code").unwrap_or(if status == 503 {
-                "serviceNotAvailable"
-            } else {
-                "TooManyRequests"
-            });
+            let code = s(body, "code").unwrap_or(if status == 503 { "serviceNotAvailable" } else { "TooManyRequests" });
             let ra = s(body, "retry_after").unwrap_or("2.128").to_string();
             if ra.parse::<f64>().is_err() {
                 return bad("\"retry_after\" must be a number of seconds such as \"1.5\"");
@@ -890,14 +726,7 @@ fn throttle(st: &mut State, p: &str, body: &Value) -> Resp {
             if let Some(r) = s(body, "concurrency_retry_after") {
                 cal.concurrency_retry_after = r.into();
             }
-            cal.throttle = vec![
-                Throttle {
-                    status,
-                    code: code.into(),
-                    retry_after: ra.clone()
-                };
-                n
-            ];
+            cal.throttle = vec![Throttle { status, code: code.into(), retry_after: ra.clone() }; n];
             Resp::json(
                 200,
                 &json!({ "provider": p, "next": n, "status": status, "code": code, "retry_after": ra,
@@ -912,11 +741,7 @@ fn throttle(st: &mut State, p: &str, body: &Value) -> Resp {
 }
 
 fn paging(st: &mut State, p: &str, body: &Value) -> Resp {
-    let mode = match body
-        .get("mode")
-        .cloned()
-        .map(serde_json::from_value::<Paging>)
-    {
+    let mode = match body.get("mode").cloned().map(serde_json::from_value::<Paging>) {
         None => None,
         Some(Ok(m)) => Some(m),
         Some(Err(_)) => return bad("\"mode\" must be \"mixed\", \"plain\" or \"empty-first\""),
@@ -936,10 +761,7 @@ fn paging(st: &mut State, p: &str, body: &Value) -> Resp {
             if let Some(d) = body.get("duplicates").and_then(Value::as_bool) {
                 c.duplicates = d;
             }
-            Resp::json(
-                200,
-                &json!({ "provider": p, "mode": c.paging, "duplicates": c.duplicates }),
-            )
+            Resp::json(200, &json!({ "provider": p, "mode": c.paging, "duplicates": c.duplicates }))
         }
         _ => bad("Calendly pages are always full"),
     }
@@ -984,19 +806,14 @@ fn mint(st: &mut State, env: &Env, p: &str, body: &Value) -> Resp {
             ("google", "email") => "https://www.googleapis.com/auth/userinfo.email".into(),
             ("google", "profile") => "https://www.googleapis.com/auth/userinfo.profile".into(),
             ("microsoft", o)
-                if !["openid", "profile", "email", "offline_access"].contains(&o)
-                    && !o.starts_with("https://") =>
+                if !["openid", "profile", "email", "offline_access"].contains(&o) && !o.starts_with("https://") =>
             {
                 format!("https://graph.microsoft.com/{o}")
             }
             _ => x,
         })
         .collect();
-    let ttl = body
-        .get("ttl")
-        .and_then(Value::as_i64)
-        .filter(|t| *t > 0)
-        .unwrap_or(ttl);
+    let ttl = body.get("ttl").and_then(Value::as_i64).filter(|t| *t > 0).unwrap_or(ttl);
     let user = c.user.clone();
     let grant = c.store.new_grant(user.clone(), &client, scope.clone(), now);
     c.store.add_access(&token, grant, now, ttl);

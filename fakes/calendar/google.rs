@@ -26,18 +26,9 @@ use crate::core::{Env, Grant, Stats, User};
 use crate::http::{Req, Resp};
 
 const SCOPE: &str = "https://www.googleapis.com/auth/";
-const LIST_SCOPES: &[&str] = &[
-    "calendar",
-    "calendar.readonly",
-    "calendar.calendarlist",
-    "calendar.calendarlist.readonly",
-];
-const EVENT_SCOPES: &[&str] = &[
-    "calendar",
-    "calendar.readonly",
-    "calendar.events",
-    "calendar.events.readonly",
-];
+const LIST_SCOPES: &[&str] =
+    &["calendar", "calendar.readonly", "calendar.calendarlist", "calendar.calendarlist.readonly"];
+const EVENT_SCOPES: &[&str] = &["calendar", "calendar.readonly", "calendar.events", "calendar.events.readonly"];
 /// Filters `syncToken` cannot be combined with.
 const RESTRICTIONS: &[&str] = &[
     "timeMin",
@@ -67,10 +58,7 @@ pub fn gerr(code: u16, domain: &str, reason: Option<&str>, message: &str) -> Res
         item.insert("reason".into(), json!(r));
     }
     item.insert("message".into(), json!(message));
-    Resp::json(
-        code,
-        &json!({ "error": { "errors": [item], "code": code, "message": message } }),
-    )
+    Resp::json(code, &json!({ "error": { "errors": [item], "code": code, "message": message } }))
 }
 
 fn invalid(message: &str) -> Resp {
@@ -83,18 +71,13 @@ fn not_found() -> Resp {
 
 /// A primary calendar id for a user.
 pub fn primary_id(u: &User) -> String {
-    u.email
-        .clone()
-        .unwrap_or_else(|| format!("{}@gmail.example", u.id))
+    u.email.clone().unwrap_or_else(|| format!("{}@gmail.example", u.id))
 }
 
 fn seed_store(u: &User, cfg: SeedCfg) -> Store {
     let mut rng = Rng::new(mix(cfg.seed, &u.id));
     let primary = primary_id(u);
-    let crew = format!(
-        "c_{}@group.calendar.google.com",
-        rng.chars(40, b"0123456789abcdef")
-    );
+    let crew = format!("c_{}@group.calendar.google.com", rng.chars(40, b"0123456789abcdef"));
     let mut s = Store::default();
     let mut p = Calendar::new(&primary, &primary, "America/Denver", "owner");
     p.primary = true;
@@ -102,12 +85,7 @@ fn seed_store(u: &User, cfg: SeedCfg) -> Store {
     let mut c = Calendar::new(&crew, "Crew schedule", "Europe/Berlin", "owner");
     c.color = "#f83a22".into();
     s.add_calendar(c);
-    let mut h = Calendar::new(
-        HOLIDAYS,
-        "Holidays in United States",
-        "America/Denver",
-        "reader",
-    );
+    let mut h = Calendar::new(HOLIDAYS, "Holidays in United States", "America/Denver", "reader");
     h.color = "#16a765".into();
     s.add_calendar(h);
     let cals = vec![primary.clone(), crew, HOLIDAYS.to_string()];
@@ -115,10 +93,7 @@ fn seed_store(u: &User, cfg: SeedCfg) -> Store {
     let mut new_id = || idr.chars(26, b"0123456789abcdefghijklmnopqrstuv");
     let mut layout = Layout {
         cals: &cals,
-        owner: super::model::Person {
-            email: primary.clone(),
-            name: Some(u.name.clone()),
-        },
+        owner: super::model::Person { email: primary.clone(), name: Some(u.name.clone()) },
         zone_name: &|z, _| z.to_string(),
         new_id: &mut new_id,
     };
@@ -186,11 +161,7 @@ impl Filter {
         }
         if let Some(q) = &self.q {
             let q = q.to_lowercase();
-            let hay = [
-                Some(ev.title.as_str()),
-                ev.description.as_deref(),
-                ev.location.as_deref(),
-            ];
+            let hay = [Some(ev.title.as_str()), ev.description.as_deref(), ev.location.as_deref()];
             if !hay.iter().flatten().any(|h| h.to_lowercase().contains(&q)) {
                 return false;
             }
@@ -241,10 +212,7 @@ impl Render<'_> {
         m.insert("status".into(), json!(ev.status.as_str()));
         m.insert(
             "htmlLink".into(),
-            json!(format!(
-                "https://www.google.com/calendar/event?eid={}",
-                b64(&format!("{id} {}", cal.id))
-            )),
+            json!(format!("https://www.google.com/calendar/event?eid={}", b64(&format!("{id} {}", cal.id)))),
         );
         m.insert("created".into(), json!(utc_frac(ev.created, 3)));
         m.insert("updated".into(), json!(utc_frac(ev.updated, 3)));
@@ -349,11 +317,7 @@ fn walk_full<'a>(r: &'a Render<'a>, f: &Filter, single: bool, from: &Pos, emit: 
         if resume && from.i.is_none() {
             continue;
         }
-        let at = |i: Option<i64>| Pos {
-            k: Some(key.clone()),
-            q: None,
-            i,
-        };
+        let at = |i: Option<i64>| Pos { k: Some(key.clone()), q: None, i };
         if ev.is_master() && single {
             let gone = ev.deleted || ev.status == Status::Cancelled;
             for x in cal.instances(ev) {
@@ -376,23 +340,14 @@ fn walk_full<'a>(r: &'a Render<'a>, f: &Filter, single: bool, from: &Pos, emit: 
                 } else {
                     Box::new(move || r.event(src, &id, when, Some((ev, o))))
                 };
-                let item = Item {
-                    pos: at(Some(x.orig.key())),
-                    start: r.sort_start(x.when),
-                    updated: x.src.updated,
-                    v,
-                };
+                let item = Item { pos: at(Some(x.orig.key())), start: r.sort_start(x.when), updated: x.src.updated, v };
                 if !emit(item) {
                     return;
                 }
             }
             continue;
         }
-        let master = ev
-            .series
-            .as_ref()
-            .and_then(|m| cal.events.get(m))
-            .filter(|m| m.is_master());
+        let master = ev.series.as_ref().and_then(|m| cal.events.get(m)).filter(|m| m.is_master());
         if ev.series.is_some() && (single || master.is_none()) {
             continue;
         }
@@ -406,16 +361,12 @@ fn walk_full<'a>(r: &'a Render<'a>, f: &Filter, single: bool, from: &Pos, emit: 
                 continue;
             }
             match (master, ev.original) {
-                (Some(m), Some(o)) => {
-                    Box::new(move || r.cancelled_instance(&ev.key, m, o, ev.updated))
-                }
+                (Some(m), Some(o)) => Box::new(move || r.cancelled_instance(&ev.key, m, o, ev.updated)),
                 _ => Box::new(|| tombstone(&ev.key)),
             }
         } else {
             let in_window = if ev.is_master() {
-                cal.instances(ev)
-                    .iter()
-                    .any(|x| !x.cancelled && f.win.overlaps(x.when, &r.cal_tz))
+                cal.instances(ev).iter().any(|x| !x.cancelled && f.win.overlaps(x.when, &r.cal_tz))
             } else {
                 f.win.overlaps(ev.when, &r.cal_tz)
             };
@@ -425,12 +376,7 @@ fn walk_full<'a>(r: &'a Render<'a>, f: &Filter, single: bool, from: &Pos, emit: 
             let inst = master.zip(ev.original);
             Box::new(move || r.event(ev, &ev.key, ev.when, inst))
         };
-        let item = Item {
-            pos: at(None),
-            start: r.sort_start(ev.when),
-            updated: ev.updated,
-            v,
-        };
+        let item = Item { pos: at(None), start: r.sort_start(ev.when), updated: ev.updated, v };
         if !emit(item) {
             return;
         }
@@ -438,14 +384,7 @@ fn walk_full<'a>(r: &'a Render<'a>, f: &Filter, single: bool, from: &Pos, emit: 
 }
 
 /// Incremental round: records changed in `(base, upto]`, from `from`.
-fn walk_changes<'a>(
-    r: &'a Render<'a>,
-    single: bool,
-    base: u64,
-    upto: u64,
-    from: &Pos,
-    emit: &mut Emit<'_, 'a>,
-) {
+fn walk_changes<'a>(r: &'a Render<'a>, single: bool, base: u64, upto: u64, from: &Pos, emit: &mut Emit<'_, 'a>) {
     let cal = r.cal;
     let first = from.q.unwrap_or(base + 1);
     if first > upto {
@@ -459,11 +398,7 @@ fn walk_changes<'a>(
         let Some(ev) = cal.events.get(key) else {
             continue;
         };
-        let at = |i: Option<i64>| Pos {
-            k: None,
-            q: Some(seq),
-            i,
-        };
+        let at = |i: Option<i64>| Pos { k: None, q: Some(seq), i };
         let item = |pos: Pos, v: Value, w: When, u: i64| Item {
             pos,
             start: r.sort_start(w),
@@ -501,9 +436,7 @@ fn walk_changes<'a>(
             continue;
         }
         let v = match (master, ev.original) {
-            (Some(m), Some(o)) if ev.live() && m.live() => {
-                r.event(ev, &ev.key, ev.when, Some((m, o)))
-            }
+            (Some(m), Some(o)) if ev.live() && m.live() => r.event(ev, &ev.key, ev.when, Some((m, o))),
             (Some(m), Some(o)) => r.cancelled_instance(&ev.key, m, o, ev.updated),
             _ if ev.live() => r.event(ev, &ev.key, ev.when, None),
             _ => tombstone(&ev.key),
@@ -525,51 +458,29 @@ fn bool_param(q: &Query, k: &str) -> Result<bool, Resp> {
 }
 
 fn str_param<'a>(q: &'a Query, k: &str) -> Result<Option<&'a str>, Resp> {
-    q.one(k)
-        .map_err(|d| invalid(&format!("Parameter {d} given more than once.")))
+    q.one(k).map_err(|d| invalid(&format!("Parameter {d} given more than once.")))
 }
 
 fn time_param(q: &Query, k: &str) -> Result<Option<i64>, Resp> {
     match str_param(q, k)? {
         None => Ok(None),
-        Some(v) => parse_rfc3339(v)
-            .map(Some)
-            .ok_or_else(|| gerr(400, "global", Some("badRequest"), "Bad Request")),
+        Some(v) => parse_rfc3339(v).map(Some).ok_or_else(|| gerr(400, "global", Some("badRequest"), "Bad Request")),
     }
 }
 
 impl GoogleCal {
     pub fn new(seed: SeedCfg) -> GoogleCal {
-        GoogleCal {
-            seed,
-            users: HashMap::new(),
-            throttle: Vec::new(),
-            paging: Paging::Mixed,
-        }
+        GoogleCal { seed, users: HashMap::new(), throttle: Vec::new(), paging: Paging::Mixed }
     }
 
     /// The user's store, seeded on first use.
     pub fn store(&mut self, u: &User) -> &mut Store {
         let cfg = self.seed;
-        self.users
-            .entry(u.id.clone())
-            .or_insert_with(|| seed_store(u, cfg))
+        self.users.entry(u.id.clone()).or_insert_with(|| seed_store(u, cfg))
     }
 
-    pub fn handle(
-        &mut self,
-        stats: &mut Stats,
-        _env: &Env,
-        req: &Req,
-        path: &str,
-        g: &Grant,
-    ) -> Resp {
-        let Some(segs) = path
-            .trim_end_matches('/')
-            .split('/')
-            .map(pct_decode)
-            .collect::<Option<Vec<String>>>()
-        else {
+    pub fn handle(&mut self, stats: &mut Stats, _env: &Env, req: &Req, path: &str, g: &Grant) -> Resp {
+        let Some(segs) = path.trim_end_matches('/').split('/').map(pct_decode).collect::<Option<Vec<String>>>() else {
             return gerr(400, "global", Some("badRequest"), "Bad Request");
         };
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
@@ -582,12 +493,7 @@ impl GoogleCal {
             _ => return not_found(),
         };
         if req.method != "GET" {
-            return gerr(
-                405,
-                "global",
-                Some("httpMethodNotAllowed"),
-                "The fake serves reads only.",
-            );
+            return gerr(405, "global", Some("httpMethodNotAllowed"), "The fake serves reads only.");
         }
         *stats.endpoints.entry(endpoint.into()).or_default() += 1;
         let granted = |s: &&str| g.scope.iter().any(|x| *x == format!("{SCOPE}{s}"));
@@ -606,12 +512,7 @@ impl GoogleCal {
             }
             return match code {
                 500 => gerr(500, "global", Some("backendError"), "Backend Error"),
-                c => gerr(
-                    c,
-                    "usageLimits",
-                    Some("rateLimitExceeded"),
-                    "Rate Limit Exceeded",
-                ),
+                c => gerr(c, "usageLimits", Some("rateLimitExceeded"), "Rate Limit Exceeded"),
             };
         }
         let q = Query::parse(&req.query);
@@ -619,11 +520,7 @@ impl GoogleCal {
         let paging = self.paging;
         let store = self.store(&g.user);
         let cal_id = |s: &str| {
-            if s == "primary" {
-                me.clone()
-            } else {
-                s.to_string()
-            }
+            if s == "primary" { me.clone() } else { s.to_string() }
         };
         match segs.as_slice() {
             ["users", "me", "calendarList"] => calendar_list(store, &q),
@@ -668,31 +565,20 @@ fn list_entry(c: &Calendar) -> Value {
     m.insert("colorId".into(), json!("14"));
     m.insert("backgroundColor".into(), json!(c.color));
     m.insert("foregroundColor".into(), json!("#000000"));
-    for (k, on) in [
-        ("selected", c.selected),
-        ("hidden", c.hidden),
-        ("primary", c.primary),
-        ("deleted", c.deleted),
-    ] {
+    for (k, on) in [("selected", c.selected), ("hidden", c.hidden), ("primary", c.primary), ("deleted", c.deleted)] {
         if on {
             m.insert(k.into(), json!(true));
         }
     }
     m.insert("accessRole".into(), json!(c.role));
-    let reminders = if c.role == "owner" || c.role == "writer" {
-        json!([{ "method": "popup", "minutes": 10 }])
-    } else {
-        json!([])
-    };
+    let reminders =
+        if c.role == "owner" || c.role == "writer" { json!([{ "method": "popup", "minutes": 10 }]) } else { json!([]) };
     m.insert("defaultReminders".into(), reminders);
     Value::Object(m)
 }
 
 fn role_rank(r: &str) -> Option<u8> {
-    ["freeBusyReader", "reader", "writer", "owner"]
-        .iter()
-        .position(|x| *x == r)
-        .map(|p| p as u8)
+    ["freeBusyReader", "reader", "writer", "owner"].iter().position(|x| *x == r).map(|p| p as u8)
 }
 
 fn calendar_list(store: &Store, q: &Query) -> Resp {
@@ -703,11 +589,7 @@ fn calendar_list(store: &Store, q: &Query) -> Resp {
                 .parse::<usize>()
                 .ok()
                 .filter(|n| *n >= 1)
-                .ok_or_else(|| {
-                    invalid(&format!(
-                        "Invalid value '{v}'. Values must be within the range: [1, 250]"
-                    ))
-                })?
+                .ok_or_else(|| invalid(&format!("Invalid value '{v}'. Values must be within the range: [1, 250]")))?
                 .min(250),
         };
         let show_deleted = bool_param(q, "showDeleted")?;
@@ -770,12 +652,7 @@ fn render<'a>(cal: &'a Calendar, me: &'a str, q: &Query) -> Result<Render<'a>, R
         None => cal.zone(),
         Some(z) => zone(z).ok_or_else(|| invalid("Invalid time zone definition for time zone."))?,
     };
-    Ok(Render {
-        cal,
-        cal_tz: cal.zone(),
-        out_tz,
-        me,
-    })
+    Ok(Render { cal, cal_tz: cal.zone(), out_tz, me })
 }
 
 fn event_get(cal: &Calendar, eid: &str, me: &str, q: &Query) -> Resp {
@@ -812,12 +689,7 @@ fn event_get(cal: &Calendar, eid: &str, me: &str, q: &Query) -> Resp {
 
 fn full_sync_required(cal: &Calendar) -> Resp {
     let reason = (cal.invalid_mode != "no-reason").then_some("fullSyncRequired");
-    let mut r = gerr(
-        410,
-        "calendar",
-        reason,
-        "Sync token is no longer valid, a full sync is required.",
-    );
+    let mut r = gerr(410, "calendar", reason, "Sync token is no longer valid, a full sync is required.");
     if reason.is_some() {
         let body = json!({ "error": { "errors": [{ "domain": "calendar", "reason": "fullSyncRequired",
             "message": "Sync token is no longer valid, a full sync is required.",
@@ -828,14 +700,7 @@ fn full_sync_required(cal: &Calendar) -> Resp {
     r
 }
 
-fn events_list(
-    stats: &mut Stats,
-    cal: &Calendar,
-    last_seq: u64,
-    q: &Query,
-    me: &str,
-    paging: Paging,
-) -> Resp {
+fn events_list(stats: &mut Stats, cal: &Calendar, last_seq: u64, q: &Query, me: &str, paging: Paging) -> Resp {
     let mut go = || -> Result<Resp, Resp> {
         let size = match str_param(q, "maxResults")? {
             None => 250,
@@ -843,11 +708,7 @@ fn events_list(
                 .parse::<usize>()
                 .ok()
                 .filter(|n| *n >= 1)
-                .ok_or_else(|| {
-                    invalid(&format!(
-                        "Invalid value '{v}'. Values must be within the range: [1, 2500]"
-                    ))
-                })?
+                .ok_or_else(|| invalid(&format!("Invalid value '{v}'. Values must be within the range: [1, 2500]")))?
                 .min(2500),
         };
         let single = bool_param(q, "singleEvents")?;
@@ -861,19 +722,11 @@ fn events_list(
                 "Sync token cannot be used with other request restrictions.",
             ));
         }
-        let win = Window {
-            min: time_param(q, "timeMin")?,
-            max: time_param(q, "timeMax")?,
-        };
+        let win = Window { min: time_param(q, "timeMin")?, max: time_param(q, "timeMax")? };
         if let (Some(a), Some(b)) = (win.min, win.max)
             && a >= b
         {
-            return Err(gerr(
-                400,
-                "calendar",
-                Some("timeRangeEmpty"),
-                "The specified time range is empty.",
-            ));
+            return Err(gerr(400, "calendar", Some("timeRangeEmpty"), "The specified time range is empty."));
         }
         let order = str_param(q, "orderBy")?;
         match order {
@@ -892,9 +745,7 @@ fn events_list(
         let updated_min = match str_param(q, "updatedMin")? {
             None => None,
             Some(v) => Some(
-                parse_rfc3339(v)
-                    .ok_or_else(|| gerr(400, "global", Some("badRequest"), "Bad Request"))?
-                    * 1_000_000,
+                parse_rfc3339(v).ok_or_else(|| gerr(400, "global", Some("badRequest"), "Bad Request"))? * 1_000_000,
             ),
         };
         let filter = Filter {
@@ -925,10 +776,7 @@ fn events_list(
                         _ => return Err(full_sync_required(cal)),
                     };
                     if st.s != single {
-                        *stats
-                            .endpoints
-                            .entry("events.list (sync params changed)".into())
-                            .or_default() += 1;
+                        *stats.endpoints.entry("events.list (sync params changed)".into()).or_default() += 1;
                     }
                     (Some(st.w), last_seq, 0, Pos::default(), 0)
                 }
@@ -936,10 +784,7 @@ fn events_list(
             },
         };
         if base.is_some() {
-            *stats
-                .endpoints
-                .entry("events.list (syncToken)".into())
-                .or_default() += 1;
+            *stats.endpoints.entry("events.list (syncToken)".into()).or_default() += 1;
         }
         let limit = paging.limit(n, upto, size);
         let mut items: Vec<Value> = Vec::new();
@@ -990,23 +835,11 @@ fn events_list(
             "defaultReminders": list_entry(cal)["defaultReminders"].clone(),
         });
         if more {
-            let pt = PageTok {
-                c: cal.id.clone(),
-                w: upto,
-                b: base,
-                g: cal.generation,
-                n: n + 1,
-                p: next,
-                o: next_offset,
-            };
+            let pt =
+                PageTok { c: cal.id.clone(), w: upto, b: base, g: cal.generation, n: n + 1, p: next, o: next_offset };
             body["nextPageToken"] = json!(encode_token(&pt));
         } else {
-            let st = SyncTok {
-                c: cal.id.clone(),
-                w: upto,
-                g: cal.generation,
-                s: single,
-            };
+            let st = SyncTok { c: cal.id.clone(), w: upto, g: cal.generation, s: single };
             body["nextSyncToken"] = json!(encode_token(&st));
         }
         body["items"] = json!(items);

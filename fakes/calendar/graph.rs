@@ -6,7 +6,9 @@
 //! (`$deltatoken`); the window, the calendar and the change number the round began at live in
 //! the tokens. Pages honour `Prefer: odata.maxpagesize` (default 10), are sometimes empty, and
 //! sometimes repeat the previous page's last item. A delta round returns changed items in full
-//! when they are in the window and `@removed` (`deleted`) otherwise, ids never seen included.
+//! when they are in the window and `@removed` (`deleted`) otherwise, ids never seen included;
+//! a changed series reports each occurrence that way (and its own id as `@removed` when none
+//! is in the window).
 //! Ids are immutable only with `Prefer: IdType="ImmutableId"`; otherwise they change when an
 //! item moves. Times come offset-free in `Prefer: outlook.timezone` (default UTC); all-day
 //! events stay at midnight. More than 4 concurrent requests per mailbox get 429
@@ -23,12 +25,8 @@ use serde_json::{Map, Value, json};
 use super::model::{Calendar, Ev, Store, When, Window};
 use super::rrule::Orig;
 use super::seed::{Rng, mix};
-use super::time::{
-    date_str, graph_local, iana_to_windows, parse_iso_local, utc_frac, utc_secs, zone,
-};
-use super::{
-    Layout, Paging, Pos, Query, SeedCfg, decode_token, encode_token, pct_decode, pct_encode,
-};
+use super::time::{date_str, graph_local, iana_to_windows, parse_iso_local, utc_frac, utc_secs, zone};
+use super::{Layout, Paging, Pos, Query, SeedCfg, decode_token, encode_token, pct_decode, pct_encode};
 use crate::core::{Common, Env, Grant, rfc3339, uuid4};
 use crate::http::{Req, Resp};
 
@@ -41,19 +39,13 @@ const READ_BASIC: &[&str] = &[
     "Calendars.ReadWrite.Shared",
     ".default",
 ];
-const READ: &[&str] = &[
-    "Calendars.Read",
-    "Calendars.ReadWrite",
-    "Calendars.Read.Shared",
-    "Calendars.ReadWrite.Shared",
-    ".default",
-];
+const READ: &[&str] =
+    &["Calendars.Read", "Calendars.ReadWrite", "Calendars.Read.Shared", "Calendars.ReadWrite.Shared", ".default"];
 /// OData options change tracking over calendarView refuses.
-const NOT_WITH_DELTA: &[&str] = &[
-    "$select", "$filter", "$orderby", "$top", "$expand", "$search", "$skip",
-];
+const NOT_WITH_DELTA: &[&str] = &["$select", "$filter", "$orderby", "$top", "$expand", "$search", "$skip"];
 const IMMUTABLE: &str = "AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0A";
-const REGULAR: &str = "AAMkAGVmMDEzMTM4LTZmYWUtNDdkNC1hMDZiLTU1OGY5OTZhYmY4OABGAAAAAAAiQ8W967B7TKBjgx9rVEURBwAiIsqMbYjsT5e";
+const REGULAR: &str =
+    "AAMkAGVmMDEzMTM4LTZmYWUtNDdkNC1hMDZiLTU1OGY5OTZhYmY4OABGAAAAAAAiQ8W967B7TKBjgx9rVEURBwAiIsqMbYjsT5e";
 
 /// Requests in flight per bearer token, counted by the HTTP workers (outside the state lock).
 #[derive(Debug, Clone, Default)]
@@ -68,17 +60,12 @@ pub struct InFlightGuard {
 impl InFlight {
     /// Count a Graph request as in flight until the guard drops.
     pub fn enter(&self, req: &Req) -> InFlightGuard {
-        let key = (req.path.starts_with("/microsoft/graph/"))
-            .then(|| req.bearer().map(String::from))
-            .flatten();
+        let key = (req.path.starts_with("/microsoft/graph/")).then(|| req.bearer().map(String::from)).flatten();
         if let Some(k) = &key {
             let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
             *m.entry(k.clone()).or_default() += 1;
         }
-        InFlightGuard {
-            map: Arc::clone(&self.0),
-            key,
-        }
+        InFlightGuard { map: Arc::clone(&self.0), key }
     }
 
     fn snapshot(&self) -> Vec<(String, usize)> {
@@ -142,12 +129,8 @@ pub fn ext_id(key: &str, immutable: bool, version: u32) -> String {
 
 /// The record key behind either id form.
 pub fn key_of(id: &str) -> Option<String> {
-    let body = id
-        .strip_prefix(IMMUTABLE)
-        .or_else(|| id.strip_prefix(REGULAR))?;
-    let raw = base64::engine::general_purpose::URL_SAFE
-        .decode(body)
-        .ok()?;
+    let body = id.strip_prefix(IMMUTABLE).or_else(|| id.strip_prefix(REGULAR))?;
+    let raw = base64::engine::general_purpose::URL_SAFE.decode(body).ok()?;
     let s = String::from_utf8(raw).ok()?;
     match s.split('|').collect::<Vec<_>>().as_slice() {
         ["i", k] | ["r", _, k] => Some(k.to_string()),
@@ -174,31 +157,16 @@ fn seed_store(u: &crate::core::User, cfg: SeedCfg) -> Store {
     d.primary = true;
     s.add_calendar(d);
     s.add_calendar(Calendar::new(&ids[1], "Crew", "America/Denver", "owner"));
-    s.add_calendar(Calendar::new(
-        &ids[2],
-        "United States holidays",
-        "America/Denver",
-        "reader",
-    ));
+    s.add_calendar(Calendar::new(&ids[2], "United States holidays", "America/Denver", "reader"));
     let mut idr = Rng::new(mix(cfg.seed ^ 0x6EA9, &u.id));
     let mut new_id = || idr.chars(16, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
-    let email = u
-        .email
-        .clone()
-        .unwrap_or_else(|| format!("{}@outlook.example", u.id));
+    let email = u.email.clone().unwrap_or_else(|| format!("{}@outlook.example", u.id));
     let cals: Vec<String> = ids.to_vec();
     let mut layout = Layout {
         cals: &cals,
-        owner: super::model::Person {
-            email,
-            name: Some(u.name.clone()),
-        },
+        owner: super::model::Person { email, name: Some(u.name.clone()) },
         zone_name: &|z, i| {
-            if i % 2 == 0 {
-                iana_to_windows(z).unwrap_or(z).to_string()
-            } else {
-                z.to_string()
-            }
+            if i % 2 == 0 { iana_to_windows(z).unwrap_or(z).to_string() } else { z.to_string() }
         },
         new_id: &mut new_id,
     };
@@ -223,18 +191,8 @@ struct Prefs {
 }
 
 fn prefs(req: &Req) -> Prefs {
-    let mut p = Prefs {
-        page: None,
-        tz: TimeZone::UTC,
-        tz_name: "UTC".into(),
-        immutable: false,
-        applied: Vec::new(),
-    };
-    let values = req
-        .headers
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("prefer"))
-        .flat_map(|(_, v)| v.split(','));
+    let mut p = Prefs { page: None, tz: TimeZone::UTC, tz_name: "UTC".into(), immutable: false, applied: Vec::new() };
+    let values = req.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("prefer")).flat_map(|(_, v)| v.split(','));
     for part in values {
         let Some((k, v)) = part.trim().split_once('=') else {
             continue;
@@ -314,9 +272,7 @@ impl Render<'_> {
 
     fn time(&self, w: When, end: bool) -> Value {
         let v = match w {
-            When::Timed { start, end: e } => {
-                graph_local(if end { e } else { start }, &self.prefs.tz)
-            }
+            When::Timed { start, end: e } => graph_local(if end { e } else { start }, &self.prefs.tz),
             When::AllDay { start, end: e } => {
                 format!("{}T00:00:00.0000000", date_str(if end { e } else { start }))
             }
@@ -344,33 +300,21 @@ impl Render<'_> {
         let uid: String = uid_key.bytes().map(|b| format!("{b:02X}")).collect();
         let mut m = Map::new();
         m.insert("@odata.type".into(), json!("#microsoft.graph.event"));
-        m.insert(
-            "@odata.etag".into(),
-            json!(format!("W/\"DwAAABYAAAB{etag}\"")),
-        );
+        m.insert("@odata.etag".into(), json!(format!("W/\"DwAAABYAAAB{etag}\"")));
         m.insert("id".into(), json!(id));
         m.insert("createdDateTime".into(), json!(utc_frac(ev.created, 7)));
-        m.insert(
-            "lastModifiedDateTime".into(),
-            json!(utc_frac(ev.updated, 7)),
-        );
+        m.insert("lastModifiedDateTime".into(), json!(utc_frac(ev.updated, 7)));
         m.insert("changeKey".into(), json!(format!("DwAAABYAAAB{etag}")));
         m.insert("categories".into(), json!([]));
         m.insert("transactionId".into(), Value::Null);
         m.insert("originalStartTimeZone".into(), json!(tz));
         m.insert("originalEndTimeZone".into(), json!(tz));
-        m.insert(
-            "iCalUId".into(),
-            json!(format!("040000008200E00074C5B7101A82E00800000000{uid}")),
-        );
+        m.insert("iCalUId".into(), json!(format!("040000008200E00074C5B7101A82E00800000000{uid}")));
         m.insert("reminderMinutesBeforeStart".into(), json!(15));
         m.insert("isReminderOn".into(), json!(!when.is_all_day()));
         m.insert("hasAttachments".into(), json!(false));
         m.insert("subject".into(), json!(ev.title));
-        m.insert(
-            "bodyPreview".into(),
-            json!(ev.description.clone().unwrap_or_default()),
-        );
+        m.insert("bodyPreview".into(), json!(ev.description.clone().unwrap_or_default()));
         m.insert("importance".into(), json!("normal"));
         m.insert("sensitivity".into(), json!("normal"));
         m.insert("isAllDay".into(), json!(when.is_all_day()));
@@ -379,9 +323,7 @@ impl Render<'_> {
         m.insert("responseRequested".into(), json!(true));
         m.insert(
             "seriesMasterId".into(),
-            inst.map_or(Value::Null, |(ms, _, _)| {
-                json!(self.id(&ms.key, ms.id_version))
-            }),
+            inst.map_or(Value::Null, |(ms, _, _)| json!(self.id(&ms.key, ms.id_version))),
         );
         let show = if ev.status == super::model::Status::Tentative {
             "tentative"
@@ -408,23 +350,14 @@ impl Render<'_> {
         let my_response = if own {
             "organizer"
         } else {
-            ev.attendees
-                .iter()
-                .find(|a| a.email == self.me)
-                .map_or("notResponded", |a| response(&a.response))
+            ev.attendees.iter().find(|a| a.email == self.me).map_or("notResponded", |a| response(&a.response))
         };
-        m.insert(
-            "responseStatus".into(),
-            json!({ "response": my_response, "time": "0001-01-01T00:00:00Z" }),
-        );
+        m.insert("responseStatus".into(), json!({ "response": my_response, "time": "0001-01-01T00:00:00Z" }));
         let content = format!(
             "<html>\r\n<head>\r\n<meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\">\r\n</head>\r\n<body>\r\n{}\r\n</body>\r\n</html>\r\n",
             html_escape(ev.description.as_deref().unwrap_or(""))
         );
-        m.insert(
-            "body".into(),
-            json!({ "contentType": "html", "content": content }),
-        );
+        m.insert("body".into(), json!({ "contentType": "html", "content": content }));
         m.insert("start".into(), self.time(when, false));
         m.insert("end".into(), self.time(when, true));
         let loc = ev.location.clone().unwrap_or_default();
@@ -483,11 +416,7 @@ fn walk_initial(r: &Render, win: &Window, from: &Pos, emit: &mut Emit) {
         if (resume && from.i.is_none()) || ev.series.is_some() || !ev.live() {
             continue;
         }
-        let at = |i| Pos {
-            k: Some(key.clone()),
-            q: None,
-            i,
-        };
+        let at = |i| Pos { k: Some(key.clone()), q: None, i };
         if ev.is_master() {
             for x in cal.instances(ev) {
                 if (resume && from.i.is_some_and(|i| x.orig.key() <= i))
@@ -497,18 +426,11 @@ fn walk_initial(r: &Render, win: &Window, from: &Pos, emit: &mut Emit) {
                     continue;
                 }
                 let v = r.event(x.src, &x.key, x.when, Some((ev, x.orig, x.exception)));
-                if !emit(Item {
-                    pos: at(Some(x.orig.key())),
-                    v,
-                }) {
+                if !emit(Item { pos: at(Some(x.orig.key())), v }) {
                     return;
                 }
             }
-        } else if win.overlaps(ev.when, &r.cal_tz)
-            && !emit(Item {
-                pos: at(None),
-                v: r.event(ev, key, ev.when, None),
-            })
+        } else if win.overlaps(ev.when, &r.cal_tz) && !emit(Item { pos: at(None), v: r.event(ev, key, ev.when, None) })
         {
             return;
         }
@@ -530,20 +452,13 @@ fn walk_delta(r: &Render, win: &Window, base: u64, upto: u64, from: &Pos, emit: 
         let Some(ev) = cal.events.get(key) else {
             continue;
         };
-        let at = |i| Pos {
-            k: None,
-            q: Some(seq),
-            i,
-        };
+        let at = |i| Pos { k: None, q: Some(seq), i };
         if ev.is_master() {
             if resume && from.i == Some(i64::MAX) {
                 continue;
             }
             let insts = cal.instances(ev);
-            let any = ev.live()
-                && insts
-                    .iter()
-                    .any(|x| !x.cancelled && win.overlaps(x.when, &r.cal_tz));
+            let any = ev.live() && insts.iter().any(|x| !x.cancelled && win.overlaps(x.when, &r.cal_tz));
             for x in insts {
                 if resume && from.i.is_some_and(|i| x.orig.key() <= i) {
                     continue;
@@ -555,29 +470,18 @@ fn walk_delta(r: &Render, win: &Window, base: u64, upto: u64, from: &Pos, emit: 
                 } else {
                     r.removed(&x.key, ev.id_version)
                 };
-                if !emit(Item {
-                    pos: at(Some(x.orig.key())),
-                    v,
-                }) {
+                if !emit(Item { pos: at(Some(x.orig.key())), v }) {
                     return;
                 }
             }
             // A series with nothing in the window (or deleted) is reported by its own id.
-            if !any
-                && !emit(Item {
-                    pos: at(Some(i64::MAX)),
-                    v: r.removed(key, ev.id_version),
-                })
-            {
+            if !any && !emit(Item { pos: at(Some(i64::MAX)), v: r.removed(key, ev.id_version) }) {
                 return;
             }
             continue;
         }
         let master = ev.series.as_ref().and_then(|m| cal.events.get(m));
-        let shown = ev.live()
-            && !ev.ghost
-            && master.is_none_or(|m| m.live())
-            && win.overlaps(ev.when, &r.cal_tz);
+        let shown = ev.live() && !ev.ghost && master.is_none_or(|m| m.live()) && win.overlaps(ev.when, &r.cal_tz);
         if shown && master.is_some_and(|m| m.seq > base && m.seq <= upto) {
             continue;
         }
@@ -608,9 +512,7 @@ impl GraphCal {
 
     pub fn store(&mut self, u: &crate::core::User) -> &mut Store {
         let cfg = self.seed;
-        self.users
-            .entry(u.id.clone())
-            .or_insert_with(|| seed_store(u, cfg))
+        self.users.entry(u.id.clone()).or_insert_with(|| seed_store(u, cfg))
     }
 
     /// Whether a Graph path (after `v1.0/`) is a calendar path this module serves.
@@ -623,53 +525,30 @@ impl GraphCal {
 
     pub fn handle(&mut self, c: &mut Common, env: &Env, req: &Req, path: &str, g: &Grant) -> Resp {
         let now = env.now_secs();
-        let Some(segs) = path
-            .trim_end_matches('/')
-            .split('/')
-            .map(pct_decode)
-            .collect::<Option<Vec<String>>>()
-        else {
+        let Some(segs) = path.trim_end_matches('/').split('/').map(pct_decode).collect::<Option<Vec<String>>>() else {
             return graph_error(400, "BadRequest", "Invalid request URL.", now);
         };
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-        let (endpoint, cal_sel, scopes): (&str, Option<Option<&str>>, &[&str]) =
-            match segs.as_slice() {
-                ["me", "calendars"] => ("calendars.list", None, READ_BASIC),
-                ["me", "calendars", id] => ("calendars.get", Some(Some(*id)), READ_BASIC),
-                ["me", "calendar"] => ("calendars.get", Some(None), READ_BASIC),
-                ["me", "calendarView", "delta"] | ["me", "calendar", "calendarView", "delta"] => {
-                    ("calendarView.delta", Some(None), READ)
-                }
-                ["me", "calendars", id, "calendarView", "delta"] => {
-                    ("calendarView.delta", Some(Some(*id)), READ)
-                }
-                _ => {
-                    let seg = segs.get(1).copied().unwrap_or("");
-                    return graph_error(
-                        400,
-                        "BadRequest",
-                        &format!("Resource not found for the segment '{seg}'."),
-                        now,
-                    );
-                }
-            };
+        let (endpoint, cal_sel, scopes): (&str, Option<Option<&str>>, &[&str]) = match segs.as_slice() {
+            ["me", "calendars"] => ("calendars.list", None, READ_BASIC),
+            ["me", "calendars", id] => ("calendars.get", Some(Some(*id)), READ_BASIC),
+            ["me", "calendar"] => ("calendars.get", Some(None), READ_BASIC),
+            ["me", "calendarView", "delta"] | ["me", "calendar", "calendarView", "delta"] => {
+                ("calendarView.delta", Some(None), READ)
+            }
+            ["me", "calendars", id, "calendarView", "delta"] => ("calendarView.delta", Some(Some(*id)), READ),
+            _ => {
+                let seg = segs.get(1).copied().unwrap_or("");
+                return graph_error(400, "BadRequest", &format!("Resource not found for the segment '{seg}'."), now);
+            }
+        };
         if req.method != "GET" {
-            return graph_error(
-                405,
-                "ErrorInvalidRequest",
-                "The fake serves reads only.",
-                now,
-            );
+            return graph_error(405, "ErrorInvalidRequest", "The fake serves reads only.", now);
         }
         *c.stats.endpoints.entry(endpoint.into()).or_default() += 1;
         let granted = |s: &&str| g.scope.iter().any(|x| *x == format!("{GRAPH}{s}"));
         if !scopes.iter().any(granted) {
-            return graph_error(
-                403,
-                "ErrorAccessDenied",
-                "Access is denied. Check credentials and try again.",
-                now,
-            );
+            return graph_error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.", now);
         }
         // Mailbox concurrency: every in-flight request of this user's tokens.
         let busy: usize = self
@@ -677,11 +556,7 @@ impl GraphCal {
             .snapshot()
             .into_iter()
             .filter(|(t, _)| {
-                c.store
-                    .access
-                    .get(t)
-                    .and_then(|a| c.store.grant(a.grant))
-                    .is_some_and(|gr| gr.user.id == g.user.id)
+                c.store.access.get(t).and_then(|a| c.store.grant(a.grant)).is_some_and(|gr| gr.user.id == g.user.id)
             })
             .map(|(_, n)| n)
             .sum();
@@ -699,21 +574,13 @@ impl GraphCal {
         if !self.throttle.is_empty() {
             let t = self.throttle.remove(0);
             c.stats.rate_limited += 1;
-            let msg = if t.status == 503 {
-                "The service is temporarily unavailable."
-            } else {
-                "Please retry again later."
-            };
-            return graph_error(t.status, &t.code, msg, now)
-                .with_header("Retry-After", &t.retry_after);
+            let msg =
+                if t.status == 503 { "The service is temporarily unavailable." } else { "Please retry again later." };
+            return graph_error(t.status, &t.code, msg, now).with_header("Retry-After", &t.retry_after);
         }
         let q = Query::parse(&req.query);
         let p = prefs(req);
-        let me = g
-            .user
-            .email
-            .clone()
-            .unwrap_or_else(|| format!("{}@outlook.example", g.user.id));
+        let me = g.user.email.clone().unwrap_or_else(|| format!("{}@outlook.example", g.user.id));
         let (paging, dups) = (self.paging, self.duplicates);
         let store = self.store(&g.user);
         let cal = match cal_sel {
@@ -722,33 +589,16 @@ impl GraphCal {
             Some(Some(id)) => store.cal(id).filter(|c| !c.deleted),
         };
         let Some(cal) = cal else {
-            return graph_error(
-                404,
-                "ErrorItemNotFound",
-                "The specified object was not found in the store.",
-                now,
-            );
+            return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.", now);
         };
         *c.stats.calendars.entry(cal.id.clone()).or_default() += 1;
         if endpoint == "calendars.get" {
             let mut v = calendar_json(cal, &me, &g.user.name);
-            v["@odata.context"] = json!(format!(
-                "{}/microsoft/graph/v1.0/$metadata#users('{}')/calendars/$entity",
-                env.base, g.user.id
-            ));
+            v["@odata.context"] =
+                json!(format!("{}/microsoft/graph/v1.0/$metadata#users('{}')/calendars/$entity", env.base, g.user.id));
             return Resp::json(200, &v);
         }
-        let d = Delta {
-            cal,
-            last: store.seq,
-            q: &q,
-            p: &p,
-            me: &me,
-            env,
-            req,
-            paging,
-            dups,
-        };
+        let d = Delta { cal, last: store.seq, q: &q, p: &p, me: &me, env, req, paging, dups };
         d.page(&mut c.stats)
     }
 }
@@ -765,28 +615,19 @@ fn calendar_json(c: &Calendar, me: &str, name: &str) -> Value {
     })
 }
 
-fn list_calendars(
-    store: &Store,
-    env: &Env,
-    req: &Req,
-    q: &Query,
-    p: &Prefs,
-    me: &str,
-    g: &Grant,
-) -> Resp {
+fn list_calendars(store: &Store, env: &Env, req: &Req, q: &Query, p: &Prefs, me: &str, g: &Grant) -> Resp {
     let now = env.now_secs();
     let num = |k: &str| -> Result<Option<usize>, Resp> {
         match q.one(k) {
             Ok(None) => Ok(None),
-            Ok(Some(v)) => v.parse::<usize>().map(Some).map_err(|_| {
-                graph_error(400, "BadRequest", &format!("Invalid value for {k}."), now)
-            }),
+            Ok(Some(v)) => v
+                .parse::<usize>()
+                .map(Some)
+                .map_err(|_| graph_error(400, "BadRequest", &format!("Invalid value for {k}."), now)),
             Err(d) => Err(graph_error(
                 400,
                 "BadRequest",
-                &format!(
-                    "Query option '{d}' was specified more than once, but it must be specified at most once."
-                ),
+                &format!("Query option '{d}' was specified more than once, but it must be specified at most once."),
                 now,
             )),
         }
@@ -797,12 +638,7 @@ fn list_calendars(
     };
     let size = top.or(p.page).unwrap_or(10).max(1);
     let cals: Vec<&Calendar> = store.cals.iter().filter(|c| !c.deleted).collect();
-    let page: Vec<Value> = cals
-        .iter()
-        .skip(skip)
-        .take(size)
-        .map(|c| calendar_json(c, me, &g.user.name))
-        .collect();
+    let page: Vec<Value> = cals.iter().skip(skip).take(size).map(|c| calendar_json(c, me, &g.user.name)).collect();
     let mut body = json!({
         "@odata.context": format!("{}/microsoft/graph/v1.0/$metadata#users('{}')/calendars", env.base, g.user.id),
         "value": page,
@@ -844,16 +680,15 @@ impl Delta<'_> {
     }
 
     fn expired(&self, s: i64, e: i64) -> Resp {
-        let loc = format!(
-            "{}&startDateTime={}&endDateTime={}",
-            self.link("$deltatoken", ""),
-            utc_secs(s),
-            utc_secs(e)
-        );
+        let loc = format!("{}&startDateTime={}&endDateTime={}", self.link("$deltatoken", ""), utc_secs(s), utc_secs(e));
         let r = if self.cal.invalid_mode == "resyncRequired" {
             self.err(400, "resyncRequired", "Resync required. Replace any local cached copies of the collection with the results of a new initial sync request.")
         } else {
-            self.err(410, "SyncStateNotFound", "The sync state generation is not found; generation=149;[highest=157][157][155][156].")
+            self.err(
+                410,
+                "SyncStateNotFound",
+                "The sync state generation is not found; generation=149;[highest=157][157][155][156].",
+            )
         };
         r.with_header("Location", &loc)
     }
@@ -866,11 +701,7 @@ impl Delta<'_> {
         }
         let one = |k: &str| q.one(k).ok().flatten();
         if q.one("$skiptoken").is_err() || q.one("$deltatoken").is_err() {
-            return self.err(
-                400,
-                "BadRequest",
-                "A query option was specified more than once.",
-            );
+            return self.err(400, "BadRequest", "A query option was specified more than once.");
         }
         let cal = self.cal;
         // (window, base, round watermark, page number, position)
@@ -885,30 +716,19 @@ impl Delta<'_> {
         } else if let Some(t) = one("$deltatoken") {
             match decode_token::<DeltaTok>(t) {
                 Some(dt) if dt.c == cal.id && dt.g == cal.generation => {
-                    stats
-                        .endpoints
-                        .entry("calendarView.delta (deltaLink)".into())
-                        .and_modify(|n| *n += 1)
-                        .or_insert(1);
+                    stats.endpoints.entry("calendarView.delta (deltaLink)".into()).and_modify(|n| *n += 1).or_insert(1);
                     (dt.s, dt.e, Some(dt.w), self.last, 0, Pos::default())
                 }
                 Some(dt) if dt.c == cal.id => return self.expired(dt.s, dt.e),
                 _ => {
-                    return self.err(
-                        410,
-                        "SyncStateNotFound",
-                        "The sync state generation is not found.",
-                    );
+                    return self.err(410, "SyncStateNotFound", "The sync state generation is not found.");
                 }
             }
         } else {
             let (Some(a), Some(b)) = (one("startDateTime"), one("endDateTime")) else {
                 return self.err(400, "ErrorInvalidParameter", "This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.");
             };
-            let (Some(s), Some(e)) = (
-                parse_iso_local(a, &TimeZone::UTC),
-                parse_iso_local(b, &TimeZone::UTC),
-            ) else {
+            let (Some(s), Some(e)) = (parse_iso_local(a, &TimeZone::UTC), parse_iso_local(b, &TimeZone::UTC)) else {
                 return self.err(
                     400,
                     "ErrorInvalidParameter",
@@ -924,16 +744,8 @@ impl Delta<'_> {
             }
             (s, e, None, self.last, 0, Pos::default())
         };
-        let win = Window {
-            min: Some(s),
-            max: Some(e),
-        };
-        let r = Render {
-            cal,
-            cal_tz: cal.zone(),
-            prefs: self.p,
-            me: self.me,
-        };
+        let win = Window { min: Some(s), max: Some(e) };
+        let r = Render { cal, cal_tz: cal.zone(), prefs: self.p, me: self.me };
         let size = self.p.page.unwrap_or(10);
         let limit = self.paging.limit(n, w, size);
         let mut items: Vec<Value> = Vec::new();
@@ -958,34 +770,14 @@ impl Delta<'_> {
         if more {
             // Every third page starts one item early: the previous page's last item again.
             let next = if self.dups && (n + 1) % 3 == 2 && !positions.is_empty() {
-                positions
-                    .iter()
-                    .rev()
-                    .nth(1)
-                    .cloned()
-                    .unwrap_or(pos.clone())
+                positions.iter().rev().nth(1).cloned().unwrap_or(pos.clone())
             } else {
                 positions.last().cloned().unwrap_or(pos.clone())
             };
-            let st = SkipTok {
-                c: cal.id.clone(),
-                s,
-                e,
-                w,
-                b: base,
-                g: cal.generation,
-                n: n + 1,
-                p: next,
-            };
+            let st = SkipTok { c: cal.id.clone(), s, e, w, b: base, g: cal.generation, n: n + 1, p: next };
             body["@odata.nextLink"] = json!(self.link("$skiptoken", &encode_token(&st)));
         } else {
-            let dt = DeltaTok {
-                c: cal.id.clone(),
-                s,
-                e,
-                w,
-                g: cal.generation,
-            };
+            let dt = DeltaTok { c: cal.id.clone(), s, e, w, g: cal.generation };
             body["@odata.deltaLink"] = json!(self.link("$deltatoken", &encode_token(&dt)));
         }
         body["value"] = json!(items);

@@ -45,11 +45,7 @@ pub struct Query(pub Vec<(String, String)>);
 
 impl Query {
     pub fn parse(raw: &str) -> Query {
-        Query(
-            url::form_urlencoded::parse(raw.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+        Query(url::form_urlencoded::parse(raw.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
     }
 
     /// The single value of `k`; `Err(k)` when it is repeated. Empty counts as absent.
@@ -68,11 +64,7 @@ impl Query {
 
     /// First value, ignoring repeats (control API).
     pub fn get(&self, k: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
+        self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 }
 
@@ -96,9 +88,7 @@ pub fn pct_decode(s: &str) -> Option<String> {
 
 /// Percent-encode for a path segment or query value.
 pub fn pct_encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
 /// Standard base64 without padding (Google's `eid`).
@@ -108,14 +98,11 @@ pub fn b64(s: &str) -> String {
 
 /// An opaque token: base64url of JSON.
 pub fn encode_token<T: Serialize>(t: &T) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(serde_json::to_vec(t).unwrap_or_default())
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(t).unwrap_or_default())
 }
 
 pub fn decode_token<T: DeserializeOwned>(s: &str) -> Option<T> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s.trim())
-        .ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.trim()).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
@@ -178,23 +165,14 @@ pub fn materialize(store: &mut Store, layout: &mut Layout, evs: &[SeedEv], rng: 
         let when = match s.start {
             Start::Local { day, secs, len } => {
                 let start = local_to_instant(day, secs, &tz);
-                When::Timed {
-                    start,
-                    end: start + len,
-                }
+                When::Timed { start, end: start + len }
             }
-            Start::AllDay { day, days } => When::AllDay {
-                start: day,
-                end: day + days,
-            },
+            Start::AllDay { day, days } => When::AllDay { start: day, end: day + days },
         };
         let created = SEED_EPOCH + i as i64 * 300_000_000;
         let updated = created + rng.below(30 * 86400) as i64 * 1_000_000;
         let organizer = if s.external {
-            Person {
-                email: "alex.organizer@example.org".into(),
-                name: Some("Alex Organizer".into()),
-            }
+            Person { email: "alex.organizer@example.org".into(), name: Some("Alex Organizer".into()) }
         } else {
             layout.owner.clone()
         };
@@ -213,31 +191,19 @@ pub fn materialize(store: &mut Store, layout: &mut Layout, evs: &[SeedEv], rng: 
                 response: "accepted".into(),
             });
         }
-        let rec = if s.recurrence.is_empty() {
-            None
-        } else {
-            rrule::parse(&s.recurrence, &tz).ok()
-        };
+        let rec = if s.recurrence.is_empty() { None } else { rrule::parse(&s.recurrence, &tz).ok() };
         let ev = Ev {
             key: (layout.new_id)(),
             title: s.title.clone(),
             description: s.description.clone(),
             location: s.location.clone(),
-            status: if s.tentative {
-                Status::Tentative
-            } else {
-                Status::Confirmed
-            },
+            status: if s.tentative { Status::Tentative } else { Status::Confirmed },
             deleted: false,
             ghost: false,
             is_cancelled: false,
             when,
             tz: tz_name,
-            recurrence: if rec.is_some() {
-                s.recurrence.clone()
-            } else {
-                Vec::new()
-            },
+            recurrence: if rec.is_some() { s.recurrence.clone() } else { Vec::new() },
             rec,
             series: None,
             original: None,
@@ -254,11 +220,7 @@ pub fn materialize(store: &mut Store, layout: &mut Layout, evs: &[SeedEv], rng: 
             continue;
         }
         let Some(c) = store.cal(cal) else { continue };
-        let insts: Vec<(String, Orig, When)> = c
-            .instances(&ev)
-            .into_iter()
-            .map(|x| (x.key, x.orig, x.when))
-            .collect();
+        let insts: Vec<(String, Orig, When)> = c.instances(&ev).into_iter().map(|x| (x.key, x.orig, x.when)).collect();
         let mut extra = Vec::new();
         for &n in &s.cancel {
             if let Some((k, o, w)) = insts.get(n) {
@@ -269,10 +231,7 @@ pub fn materialize(store: &mut Store, layout: &mut Layout, evs: &[SeedEv], rng: 
             if let Some((k, o, w)) = insts.get(n)
                 && let When::Timed { start, end } = *w
             {
-                let moved = When::Timed {
-                    start: start + by,
-                    end: end + by,
-                };
+                let moved = When::Timed { start: start + by, end: end + by };
                 extra.push(exception(&ev, k, *o, moved, ev.status, updated));
             }
         }

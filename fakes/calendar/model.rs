@@ -54,14 +54,8 @@ impl When {
     /// The same length, starting at `o`.
     pub fn shifted_to(self, o: Orig) -> When {
         match (self, o) {
-            (When::Timed { start, end }, Orig::At(t)) => When::Timed {
-                start: t,
-                end: t + (end - start),
-            },
-            (When::AllDay { start, end }, Orig::Day(d)) => When::AllDay {
-                start: d,
-                end: d + (end - start),
-            },
+            (When::Timed { start, end }, Orig::At(t)) => When::Timed { start: t, end: t + (end - start) },
+            (When::AllDay { start, end }, Orig::Day(d)) => When::AllDay { start: d, end: d + (end - start) },
             (w, _) => w,
         }
     }
@@ -70,9 +64,7 @@ impl When {
     pub fn span(self, tz: &TimeZone) -> (i64, i64) {
         match self {
             When::Timed { start, end } => (start, end),
-            When::AllDay { start, end } => {
-                (local_to_instant(start, 0, tz), local_to_instant(end, 0, tz))
-            }
+            When::AllDay { start, end } => (local_to_instant(start, 0, tz), local_to_instant(end, 0, tz)),
         }
     }
 }
@@ -264,30 +256,11 @@ impl Calendar {
                 let key = instance_key(&master.key, o);
                 let generated = master.when.shifted_to(o);
                 match overrides.get(&key) {
-                    Some(x) if x.status == Status::Cancelled || x.deleted => Inst {
-                        key,
-                        orig: o,
-                        when: generated,
-                        src: x,
-                        cancelled: true,
-                        exception: true,
-                    },
-                    Some(x) => Inst {
-                        key,
-                        orig: o,
-                        when: x.when,
-                        src: x,
-                        cancelled: false,
-                        exception: true,
-                    },
-                    None => Inst {
-                        key,
-                        orig: o,
-                        when: generated,
-                        src: master,
-                        cancelled: false,
-                        exception: false,
-                    },
+                    Some(x) if x.status == Status::Cancelled || x.deleted => {
+                        Inst { key, orig: o, when: generated, src: x, cancelled: true, exception: true }
+                    }
+                    Some(x) => Inst { key, orig: o, when: x.when, src: x, cancelled: false, exception: true },
+                    None => Inst { key, orig: o, when: generated, src: master, cancelled: false, exception: false },
                 }
             })
             .collect()
@@ -351,17 +324,12 @@ impl Store {
             return;
         };
         let reshaped = old.when != new.when || old.recurrence != new.recurrence || old.tz != new.tz;
-        let old_keys: Vec<(String, Orig)> = c
-            .instances(&old)
-            .into_iter()
-            .map(|i| (i.key, i.orig))
-            .collect();
+        let old_keys: Vec<(String, Orig)> = c.instances(&old).into_iter().map(|i| (i.key, i.orig)).collect();
         c.put(new.clone(), seq);
         if !reshaped {
             return;
         }
-        let new_keys: std::collections::HashSet<String> =
-            c.instances(&new).into_iter().map(|i| i.key).collect();
+        let new_keys: std::collections::HashSet<String> = c.instances(&new).into_iter().map(|i| i.key).collect();
         let records: Vec<Ev> = c.exceptions(&new.key).cloned().collect();
         for r in &records {
             if new_keys.contains(&r.key) || !r.ghost {
@@ -412,10 +380,7 @@ mod tests {
             rec: None,
             series: None,
             original: None,
-            organizer: Person {
-                email: "o@example.com".into(),
-                name: None,
-            },
+            organizer: Person { email: "o@example.com".into(), name: None },
             attendees: Vec::new(),
             created: 0,
             updated: 0,
@@ -429,46 +394,19 @@ mod tests {
     fn all_day_windows_use_the_calendar_zone_and_exclusive_ends() {
         let tz = super::super::time::zone("America/Denver").unwrap();
         let d = day_num(2026, 4, 6);
-        let w = When::AllDay {
-            start: d,
-            end: d + 1,
-        };
+        let w = When::AllDay { start: d, end: d + 1 };
         // Midnight Denver = 06:00Z; the event ends at 2026-04-07T06:00Z.
         let end = local_to_instant(d + 1, 0, &tz);
-        assert!(
-            !Window {
-                min: Some(end),
-                max: None
-            }
-            .overlaps(w, &tz)
-        );
-        assert!(
-            Window {
-                min: Some(end - 1),
-                max: None
-            }
-            .overlaps(w, &tz)
-        );
-        assert!(
-            !Window {
-                min: None,
-                max: Some(local_to_instant(d, 0, &tz))
-            }
-            .overlaps(w, &tz)
-        );
+        assert!(!Window { min: Some(end), max: None }.overlaps(w, &tz));
+        assert!(Window { min: Some(end - 1), max: None }.overlaps(w, &tz));
+        assert!(!Window { min: None, max: Some(local_to_instant(d, 0, &tz)) }.overlaps(w, &tz));
     }
 
     #[test]
     fn master_reshape_leaves_ghosts_and_resets_exceptions() {
         let tz = super::super::time::zone("America/Denver").unwrap();
         let start = local_to_instant(day_num(2026, 3, 2), 9 * 3600, &tz);
-        let mut m = ev(
-            "m",
-            When::Timed {
-                start,
-                end: start + 3600,
-            },
-        );
+        let mut m = ev("m", When::Timed { start, end: start + 3600 });
         m.recurrence = vec!["RRULE:FREQ=WEEKLY;COUNT=3".into()];
         m.rec = Some(rrule::parse(&m.recurrence, &tz).unwrap());
         let mut s = Store::default();

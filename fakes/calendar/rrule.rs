@@ -59,9 +59,7 @@ const DAYS: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
 /// `20260316T150000Z`, `20260316T090000` (local in `tz`), or `20260316`.
 fn parse_value(v: &str, tz: &TimeZone) -> Result<Orig, String> {
     if v.len() == 8 {
-        return parse_date(v)
-            .map(Orig::Day)
-            .ok_or(format!("bad date '{v}'"));
+        return parse_date(v).map(Orig::Day).ok_or(format!("bad date '{v}'"));
     }
     let (body, utc) = match v.strip_suffix('Z') {
         Some(b) => (b, true),
@@ -69,10 +67,7 @@ fn parse_value(v: &str, tz: &TimeZone) -> Result<Orig, String> {
     };
     let ok = body.len() == 15
         && body.as_bytes()[8] == b'T'
-        && body
-            .bytes()
-            .enumerate()
-            .all(|(i, b)| i == 8 || b.is_ascii_digit());
+        && body.bytes().enumerate().all(|(i, b)| i == 8 || b.is_ascii_digit());
     if !ok {
         return Err(format!("bad date-time '{v}'"));
     }
@@ -83,11 +78,7 @@ fn parse_value(v: &str, tz: &TimeZone) -> Result<Orig, String> {
         return Err(format!("bad time in '{v}'"));
     }
     let secs = h * 3600 + m * 60 + s;
-    Ok(Orig::At(if utc {
-        day * 86400 + secs
-    } else {
-        local_to_instant(day, secs, tz)
-    }))
+    Ok(Orig::At(if utc { day * 86400 + secs } else { local_to_instant(day, secs, tz) }))
 }
 
 fn parse_rrule(body: &str, tz: &TimeZone) -> Result<Rule, String> {
@@ -97,9 +88,7 @@ fn parse_rrule(body: &str, tz: &TimeZone) -> Result<Rule, String> {
     let mut until = None;
     let mut byday = Vec::new();
     for part in body.split(';').filter(|p| !p.is_empty()) {
-        let (k, v) = part
-            .split_once('=')
-            .ok_or(format!("bad RRULE part '{part}'"))?;
+        let (k, v) = part.split_once('=').ok_or(format!("bad RRULE part '{part}'"))?;
         match k.to_ascii_uppercase().as_str() {
             "FREQ" => {
                 freq = Some(match v.to_ascii_uppercase().as_str() {
@@ -109,19 +98,10 @@ fn parse_rrule(body: &str, tz: &TimeZone) -> Result<Rule, String> {
                 })
             }
             "INTERVAL" => {
-                interval = v
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or("INTERVAL must be 1..1000")?
+                interval = v.parse::<i64>().ok().filter(|n| (1..=1000).contains(n)).ok_or("INTERVAL must be 1..1000")?
             }
             "COUNT" => {
-                count = Some(
-                    v.parse::<usize>()
-                        .ok()
-                        .filter(|n| *n >= 1)
-                        .ok_or("COUNT must be a positive integer")?,
-                )
+                count = Some(v.parse::<usize>().ok().filter(|n| *n >= 1).ok_or("COUNT must be a positive integer")?)
             }
             "UNTIL" => until = Some(parse_value(v, tz)?),
             "BYDAY" => {
@@ -143,13 +123,7 @@ fn parse_rrule(body: &str, tz: &TimeZone) -> Result<Rule, String> {
         return Err("COUNT and UNTIL cannot both be set".into());
     }
     byday.sort_unstable();
-    Ok(Rule {
-        freq: freq.ok_or("RRULE needs FREQ")?,
-        interval,
-        count,
-        until,
-        byday,
-    })
+    Ok(Rule { freq: freq.ok_or("RRULE needs FREQ")?, interval, count, until, byday })
 }
 
 /// Parse `recurrence` lines (Google's shape: `RRULE:...`, `EXDATE...`). `tz` reads local
@@ -158,9 +132,7 @@ pub fn parse(lines: &[String], tz: &TimeZone) -> Result<Recurrence, String> {
     let mut rule = None;
     let mut exdates = Vec::new();
     for line in lines {
-        let (head, value) = line
-            .split_once(':')
-            .ok_or(format!("bad recurrence line '{line}'"))?;
+        let (head, value) = line.split_once(':').ok_or(format!("bad recurrence line '{line}'"))?;
         let mut params = head.split(';');
         let name = params.next().unwrap_or("").to_ascii_uppercase();
         match name.as_str() {
@@ -188,10 +160,7 @@ pub fn parse(lines: &[String], tz: &TimeZone) -> Result<Recurrence, String> {
             other => return Err(format!("{other} lines are not supported")),
         }
     }
-    Ok(Recurrence {
-        rule: rule.ok_or("a recurrence needs an RRULE line")?,
-        exdates,
-    })
+    Ok(Recurrence { rule: rule.ok_or("a recurrence needs an RRULE line")?, exdates })
 }
 
 /// Original starts of every instance of a series starting at `first` (an instant for timed
@@ -246,11 +215,7 @@ pub fn expand(rec: &Recurrence, first: Orig, tz: &TimeZone) -> Vec<Orig> {
             }
         }
         Freq::Weekly => {
-            let days = if r.byday.is_empty() {
-                vec![weekday(day0)]
-            } else {
-                r.byday.clone()
-            };
+            let days = if r.byday.is_empty() { vec![weekday(day0)] } else { r.byday.clone() };
             let mut monday = day0 - weekday(day0);
             'weeks: loop {
                 for d in &days {
@@ -296,22 +261,8 @@ mod tests {
 
     #[test]
     fn denver_weekly_keeps_local_time_across_both_dst_switches() {
-        let got = timed(
-            "America/Denver",
-            &["RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=3"],
-            2026,
-            3,
-            2,
-            9 * 3600,
-        );
-        assert_eq!(
-            got,
-            [
-                "2026-03-02T09:00:00-07:00",
-                "2026-03-09T09:00:00-06:00",
-                "2026-03-16T09:00:00-06:00"
-            ]
-        );
+        let got = timed("America/Denver", &["RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=3"], 2026, 3, 2, 9 * 3600);
+        assert_eq!(got, ["2026-03-02T09:00:00-07:00", "2026-03-09T09:00:00-06:00", "2026-03-16T09:00:00-06:00"]);
         let fall = timed(
             "America/Denver",
             &["RRULE:FREQ=WEEKLY;BYDAY=TU,TH;UNTIL=20261105T235959Z"],
@@ -335,52 +286,26 @@ mod tests {
     fn berlin_daily_with_exdate_across_both_dst_switches() {
         let got = timed(
             "Europe/Berlin",
-            &[
-                "RRULE:FREQ=DAILY;UNTIL=20260331T160000Z",
-                "EXDATE;TZID=Europe/Berlin:20260330T180000",
-            ],
+            &["RRULE:FREQ=DAILY;UNTIL=20260331T160000Z", "EXDATE;TZID=Europe/Berlin:20260330T180000"],
             2026,
             3,
             28,
             18 * 3600,
         );
-        assert_eq!(
-            got,
-            [
-                "2026-03-28T18:00:00+01:00",
-                "2026-03-29T18:00:00+02:00",
-                "2026-03-31T18:00:00+02:00"
-            ]
-        );
+        assert_eq!(got, ["2026-03-28T18:00:00+01:00", "2026-03-29T18:00:00+02:00", "2026-03-31T18:00:00+02:00"]);
         let z = zone("Europe/Berlin").unwrap();
         let rec = parse(&lines(&["RRULE:FREQ=WEEKLY;COUNT=2"]), &z).unwrap();
         let first = Orig::At(local_to_instant(day_num(2026, 10, 19), 9 * 3600, &z));
-        let utc: Vec<String> = expand(&rec, first, &z)
-            .into_iter()
-            .map(|o| utc_compact(o.key()))
-            .collect();
+        let utc: Vec<String> = expand(&rec, first, &z).into_iter().map(|o| utc_compact(o.key())).collect();
         assert_eq!(utc, ["20261019T070000Z", "20261026T080000Z"]);
     }
 
     #[test]
     fn count_includes_exdates_and_all_day_series_use_dates() {
         let z = zone("UTC").unwrap();
-        let rec = parse(
-            &lines(&[
-                "RRULE:FREQ=WEEKLY;BYDAY=WE;COUNT=3",
-                "EXDATE;VALUE=DATE:20261111",
-            ]),
-            &z,
-        )
-        .unwrap();
+        let rec = parse(&lines(&["RRULE:FREQ=WEEKLY;BYDAY=WE;COUNT=3", "EXDATE;VALUE=DATE:20261111"]), &z).unwrap();
         let got = expand(&rec, Orig::Day(day_num(2026, 11, 4)), &z);
-        assert_eq!(
-            got,
-            [
-                Orig::Day(day_num(2026, 11, 4)),
-                Orig::Day(day_num(2026, 11, 18))
-            ]
-        );
+        assert_eq!(got, [Orig::Day(day_num(2026, 11, 4)), Orig::Day(day_num(2026, 11, 18))]);
     }
 
     #[test]
@@ -399,9 +324,6 @@ mod tests {
         }
         // DTSTART on a Tuesday, BYDAY Monday: the first instance is the next Monday.
         let rec = parse(&lines(&["RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=1"]), &z).unwrap();
-        assert_eq!(
-            expand(&rec, Orig::Day(day_num(2026, 3, 3)), &z),
-            [Orig::Day(day_num(2026, 3, 9))]
-        );
+        assert_eq!(expand(&rec, Orig::Day(day_num(2026, 3, 3)), &z), [Orig::Day(day_num(2026, 3, 9))]);
     }
 }

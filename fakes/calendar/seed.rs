@@ -35,9 +35,7 @@ impl Rng {
 
     /// `n` characters from `alphabet`.
     pub fn chars(&mut self, n: usize, alphabet: &[u8]) -> String {
-        (0..n)
-            .map(|_| *self.pick(alphabet) as char)
-            .collect::<String>()
+        (0..n).map(|_| *self.pick(alphabet) as char).collect::<String>()
     }
 }
 
@@ -101,13 +99,7 @@ const TITLES: &[&str] = &[
     "Client check-in",
     "Planning session",
 ];
-const PLACES: &[&str] = &[
-    "12 Elm St, Boulder, CO",
-    "Depot",
-    "Zoom",
-    "Kaiserstraße 5, Frankfurt",
-    "Office",
-];
+const PLACES: &[&str] = &["12 Elm St, Boulder, CO", "Depot", "Zoom", "Kaiserstraße 5, Frankfurt", "Office"];
 
 #[allow(clippy::too_many_arguments)]
 fn fixture(
@@ -137,18 +129,11 @@ fn fixture(
 }
 
 fn local(y: i64, m: i64, d: i64, h: i64, min: i64, len_min: i64) -> Start {
-    Start::Local {
-        day: day_num(y, m, d),
-        secs: h * 3600 + min * 60,
-        len: len_min * 60,
-    }
+    Start::Local { day: day_num(y, m, d), secs: h * 3600 + min * 60, len: len_min * 60 }
 }
 
 fn all_day(y: i64, m: i64, d: i64, days: i64) -> Start {
-    Start::AllDay {
-        day: day_num(y, m, d),
-        days,
-    }
+    Start::AllDay { day: day_num(y, m, d), days }
 }
 
 /// The fixed cases, in order.
@@ -169,44 +154,14 @@ pub fn fixtures() -> Vec<SeedEv> {
             "Crew briefing (Berlin spring DST)",
             "Europe/Berlin",
             local(2026, 3, 26, 18, 0, 30),
-            &[
-                "RRULE:FREQ=DAILY;UNTIL=20260401T160000Z",
-                "EXDATE;TZID=Europe/Berlin:20260330T180000",
-            ],
+            &["RRULE:FREQ=DAILY;UNTIL=20260401T160000Z", "EXDATE;TZID=Europe/Berlin:20260330T180000"],
             &[],
             &[],
             false,
         ),
-        fixture(
-            0,
-            "Site visit",
-            "America/Denver",
-            local(2026, 11, 3, 9, 30, 45),
-            &[],
-            &[],
-            &[],
-            false,
-        ),
-        fixture(
-            0,
-            "Closed (Thanksgiving)",
-            "America/Denver",
-            all_day(2026, 11, 26, 1),
-            &[],
-            &[],
-            &[],
-            false,
-        ),
-        fixture(
-            0,
-            "Trade show",
-            "America/Denver",
-            all_day(2026, 12, 8, 3),
-            &[],
-            &[],
-            &[],
-            false,
-        ),
+        fixture(0, "Site visit", "America/Denver", local(2026, 11, 3, 9, 30, 45), &[], &[], &[], false),
+        fixture(0, "Closed (Thanksgiving)", "America/Denver", all_day(2026, 11, 26, 1), &[], &[], &[], false),
+        fixture(0, "Trade show", "America/Denver", all_day(2026, 12, 8, 3), &[], &[], &[], false),
         fixture(
             0,
             "Weekly sync (Denver fall DST)",
@@ -227,36 +182,9 @@ pub fn fixtures() -> Vec<SeedEv> {
             &[],
             false,
         ),
-        fixture(
-            0,
-            "Archive review (2020)",
-            "UTC",
-            local(2020, 6, 1, 10, 0, 60),
-            &[],
-            &[],
-            &[],
-            false,
-        ),
-        fixture(
-            0,
-            "Long-range planning (2031)",
-            "Asia/Tokyo",
-            local(2031, 1, 15, 10, 0, 60),
-            &[],
-            &[],
-            &[],
-            false,
-        ),
-        fixture(
-            0,
-            "Tokyo supplier call",
-            "Asia/Tokyo",
-            local(2026, 12, 1, 17, 0, 45),
-            &[],
-            &[],
-            &[],
-            true,
-        ),
+        fixture(0, "Archive review (2020)", "UTC", local(2020, 6, 1, 10, 0, 60), &[], &[], &[], false),
+        fixture(0, "Long-range planning (2031)", "Asia/Tokyo", local(2031, 1, 15, 10, 0, 60), &[], &[], &[], false),
+        fixture(0, "Tokyo supplier call", "Asia/Tokyo", local(2026, 12, 1, 17, 0, 45), &[], &[], &[], true),
         fixture(
             0,
             "Bin day",
@@ -287,46 +215,10 @@ pub fn fixtures() -> Vec<SeedEv> {
             &[],
             false,
         ),
-        fixture(
-            0,
-            "Sydney call",
-            "Australia/Sydney",
-            local(2027, 1, 11, 9, 0, 30),
-            &[],
-            &[],
-            &[],
-            false,
-        ),
-        fixture(
-            0,
-            "Lunch",
-            "UTC",
-            local(2026, 11, 24, 12, 0, 60),
-            &[],
-            &[],
-            &[],
-            false,
-        ),
-        fixture(
-            0,
-            "Overnight shift",
-            "America/New_York",
-            local(2026, 12, 5, 22, 0, 480),
-            &[],
-            &[],
-            &[],
-            false,
-        ),
-        fixture(
-            2,
-            "Christmas Day",
-            "America/Denver",
-            all_day(2026, 12, 25, 1),
-            &[],
-            &[],
-            &[],
-            false,
-        ),
+        fixture(0, "Sydney call", "Australia/Sydney", local(2027, 1, 11, 9, 0, 30), &[], &[], &[], false),
+        fixture(0, "Lunch", "UTC", local(2026, 11, 24, 12, 0, 60), &[], &[], &[], false),
+        fixture(0, "Overnight shift", "America/New_York", local(2026, 12, 5, 22, 0, 480), &[], &[], &[], false),
+        fixture(2, "Christmas Day", "America/Denver", all_day(2026, 12, 25, 1), &[], &[], &[], false),
     ];
     v[2].attendees = 2;
     v[2].location = Some("12 Elm St, Boulder, CO".into());
@@ -363,14 +255,7 @@ pub fn generate(n: usize, seed: u64) -> Vec<SeedEv> {
         let len = *r.pick(&[15i64, 30, 45, 60, 90, 120, 180]) * 60;
         let all_day_kind = cal == 2 || (4..14).contains(&roll);
         let start = if all_day_kind {
-            Start::AllDay {
-                day,
-                days: if r.below(4) == 0 {
-                    2 + r.below(3) as i64
-                } else {
-                    1
-                },
-            }
+            Start::AllDay { day, days: if r.below(4) == 0 { 2 + r.below(3) as i64 } else { 1 } }
         } else {
             Start::Local { day, secs, len }
         };
@@ -454,14 +339,7 @@ pub fn bookings(n: usize, seed: u64) -> Vec<SeedBooking> {
             rescheduled_to: Some(at(2026, 12, 4, 15)),
             guests: 1,
         },
-        SeedBooking {
-            start: at(2020, 2, 3, 15),
-            len: 1800,
-            kind: 2,
-            canceled: false,
-            rescheduled_to: None,
-            guests: 0,
-        },
+        SeedBooking { start: at(2020, 2, 3, 15), len: 1800, kind: 2, canceled: false, rescheduled_to: None, guests: 0 },
         SeedBooking {
             start: at(2027, 3, 15, 14),
             len: 2700,

@@ -108,19 +108,12 @@ const WINDOWS_ZONES: &[(&str, &str)] = &[
 
 /// The IANA name for a Windows name, if it is one.
 pub fn windows_to_iana(name: &str) -> Option<&'static str> {
-    WINDOWS_ZONES
-        .iter()
-        .find(|(w, _)| w.eq_ignore_ascii_case(name))
-        .map(|(_, i)| *i)
+    WINDOWS_ZONES.iter().find(|(w, _)| w.eq_ignore_ascii_case(name)).map(|(_, i)| *i)
 }
 
 /// The Windows name Outlook would store for an IANA zone (first match), if any.
 pub fn iana_to_windows(name: &str) -> Option<&'static str> {
-    WINDOWS_ZONES
-        .iter()
-        .skip(2)
-        .find(|(_, i)| *i == name)
-        .map(|(w, _)| *w)
+    WINDOWS_ZONES.iter().skip(2).find(|(_, i)| *i == name).map(|(w, _)| *w)
 }
 
 thread_local! {
@@ -134,11 +127,7 @@ pub fn zone(name: &str) -> Option<TimeZone> {
             return tz.clone();
         }
         let iana = windows_to_iana(name).unwrap_or(name);
-        let tz = if iana.eq_ignore_ascii_case("utc") {
-            Some(TimeZone::UTC)
-        } else {
-            TimeZone::get(iana).ok()
-        };
+        let tz = if iana.eq_ignore_ascii_case("utc") { Some(TimeZone::UTC) } else { TimeZone::get(iana).ok() };
         z.borrow_mut().insert(name.to_string(), tz.clone());
         tz
     })
@@ -152,15 +141,8 @@ pub fn zone_or_utc(name: &str) -> TimeZone {
 /// Local wall-clock time (epoch day + seconds after midnight) in `tz` to an instant.
 pub fn local_to_instant(days: i64, secs: i64, tz: &TimeZone) -> i64 {
     let (y, m, d) = ymd(days);
-    let dt = DateTime::new(
-        y as i16,
-        m as i8,
-        d as i8,
-        (secs / 3600) as i8,
-        (secs / 60 % 60) as i8,
-        (secs % 60) as i8,
-        0,
-    );
+    let dt =
+        DateTime::new(y as i16, m as i8, d as i8, (secs / 3600) as i8, (secs / 60 % 60) as i8, (secs % 60) as i8, 0);
     match dt.map(|dt| tz.to_timestamp(dt)) {
         Ok(Ok(ts)) => ts.as_second(),
         _ => days * 86400 + secs,
@@ -180,9 +162,7 @@ pub fn instant_to_local(t: i64, tz: &TimeZone) -> (i64, i64) {
 
 /// UTC offset in seconds of `tz` at instant `t`.
 pub fn offset_at(t: i64, tz: &TimeZone) -> i64 {
-    Timestamp::from_second(t)
-        .map(|ts| tz.to_offset(ts).seconds() as i64)
-        .unwrap_or(0)
+    Timestamp::from_second(t).map(|ts| tz.to_offset(ts).seconds() as i64).unwrap_or(0)
 }
 
 fn hms(secs: i64) -> String {
@@ -198,13 +178,7 @@ pub fn rfc3339_in(t: i64, tz: &TimeZone) -> String {
     }
     let sign = if off < 0 { '-' } else { '+' };
     let a = off.abs();
-    format!(
-        "{}T{}{sign}{:02}:{:02}",
-        date_str(d),
-        hms(s),
-        a / 3600,
-        a / 60 % 60
-    )
+    format!("{}T{}{sign}{:02}:{:02}", date_str(d), hms(s), a / 3600, a / 60 % 60)
 }
 
 /// `2026-03-09T15:00:00Z`.
@@ -240,9 +214,8 @@ pub fn graph_local(t: i64, tz: &TimeZone) -> String {
 /// Parse an RFC 3339 instant with a mandatory offset (`Z` or `±HH:MM`) to Unix seconds.
 /// Fractional seconds are truncated.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    let has_offset = s.ends_with('Z')
-        || s.ends_with('z')
-        || s.len() > 6 && matches!(s.as_bytes()[s.len() - 6], b'+' | b'-');
+    let has_offset =
+        s.ends_with('Z') || s.ends_with('z') || s.len() > 6 && matches!(s.as_bytes()[s.len() - 6], b'+' | b'-');
     if !has_offset || !s.contains('T') && !s.contains('t') {
         return None;
     }
@@ -262,10 +235,7 @@ pub fn parse_iso_local(s: &str, tz_if_none: &TimeZone) -> Option<i64> {
 pub fn parse_local(s: &str) -> Option<(i64, i64)> {
     let dt: DateTime = s.parse().ok()?;
     let days = day_num(dt.year() as i64, dt.month() as i64, dt.day() as i64);
-    Some((
-        days,
-        dt.hour() as i64 * 3600 + dt.minute() as i64 * 60 + dt.second() as i64,
-    ))
+    Some((days, dt.hour() as i64 * 3600 + dt.minute() as i64 * 60 + dt.second() as i64))
 }
 
 #[cfg(test)]
@@ -303,18 +273,9 @@ mod tests {
         assert_eq!(utc_frac(1_500_000, 3), "1970-01-01T00:00:01.500Z");
         assert_eq!(utc_frac(1_000_001, 6), "1970-01-01T00:00:01.000001Z");
         assert_eq!(utc_frac(0, 7), "1970-01-01T00:00:00.0000000Z");
-        assert_eq!(
-            graph_local(0, &TimeZone::UTC),
-            "1970-01-01T00:00:00.0000000"
-        );
-        assert_eq!(
-            parse_rfc3339("2026-03-03T09:30:00-07:00"),
-            Some(1_772_555_400)
-        );
+        assert_eq!(graph_local(0, &TimeZone::UTC), "1970-01-01T00:00:00.0000000");
+        assert_eq!(parse_rfc3339("2026-03-03T09:30:00-07:00"), Some(1_772_555_400));
         assert_eq!(parse_rfc3339("2026-03-03T09:30:00"), None);
-        assert_eq!(
-            parse_iso_local("2026-03-03T16:30:00.0000000", &TimeZone::UTC),
-            Some(1_772_555_400)
-        );
+        assert_eq!(parse_iso_local("2026-03-03T16:30:00.0000000", &TimeZone::UTC), Some(1_772_555_400));
     }
 }

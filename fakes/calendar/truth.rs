@@ -32,11 +32,7 @@ fn opt(s: Option<&str>) -> Value {
 
 /// A canonical instant from microseconds.
 pub fn instant(micros: i64) -> String {
-    if micros % 1_000_000 == 0 {
-        utc_secs(micros / 1_000_000)
-    } else {
-        utc_frac(micros, 6)
-    }
+    if micros % 1_000_000 == 0 { utc_secs(micros / 1_000_000) } else { utc_frac(micros, 6) }
 }
 
 fn bound(w: When, end: bool) -> String {
@@ -74,11 +70,7 @@ fn organizer<'a>(p: Provider, r: &'a Row) -> &'a str {
 
 fn row(p: Provider, r: Row) -> Value {
     let ev = r.src;
-    let status = if ev.is_cancelled {
-        Status::Cancelled
-    } else {
-        ev.status
-    };
+    let status = if ev.is_cancelled { Status::Cancelled } else { ev.status };
     let tz = match (r.when.is_all_day(), &r.series) {
         (true, _) => Value::Null,
         (false, Some((_, _, m))) => json!(m.tz),
@@ -125,11 +117,7 @@ pub fn events(p: Provider, s: &Store, cal: Option<&str>, win: Window) -> Vec<Val
         Provider::Google => k.to_string(),
         Provider::Microsoft => ext_id(k, true, 0),
     };
-    let me = s
-        .cals
-        .iter()
-        .find(|c| c.primary)
-        .map_or("", |c| c.id.as_str());
+    let me = s.cals.iter().find(|c| c.primary).map_or("", |c| c.id.as_str());
     let mut out: Vec<(String, i64, String, Value)> = Vec::new();
     for c in calendars(s, cal) {
         let tz = c.zone();
@@ -143,36 +131,14 @@ pub fn events(p: Provider, s: &Store, cal: Option<&str>, win: Window) -> Vec<Val
                 out.push((c.id.clone(), sort, idv, row(p, r)));
             };
             if ev.is_master() {
-                for Inst {
-                    key,
-                    orig: o,
-                    when,
-                    src,
-                    cancelled,
-                    ..
-                } in c.instances(ev)
-                {
+                for Inst { key, orig: o, when, src, cancelled, .. } in c.instances(ev) {
                     if cancelled || !win.overlaps(when, &tz) {
                         continue;
                     }
-                    push(Row {
-                        cal: c,
-                        me,
-                        id: id(&key),
-                        src,
-                        when,
-                        series: Some((id(&ev.key), o, ev)),
-                    });
+                    push(Row { cal: c, me, id: id(&key), src, when, series: Some((id(&ev.key), o, ev)) });
                 }
             } else if win.overlaps(ev.when, &tz) {
-                push(Row {
-                    cal: c,
-                    me,
-                    id: id(&ev.key),
-                    src: ev,
-                    when: ev.when,
-                    series: None,
-                });
+                push(Row { cal: c, me, id: id(&ev.key), src: ev, when: ev.when, series: None });
             }
         }
     }
@@ -207,13 +173,7 @@ fn calendly_row(env: &Env, u: &User, b: &Booking) -> Value {
 }
 
 /// Calendly: every event (active and canceled) whose start is in `[min, max)`.
-pub fn calendly(
-    env: &Env,
-    u: &User,
-    s: &Bookings,
-    min: Option<i64>,
-    max: Option<i64>,
-) -> Vec<Value> {
+pub fn calendly(env: &Env, u: &User, s: &Bookings, min: Option<i64>, max: Option<i64>) -> Vec<Value> {
     s.by_start
         .iter()
         .filter(|(t, _)| min.is_none_or(|m| *t >= m) && max.is_none_or(|m| *t < m))

@@ -11,4 +11,5 @@ mod validate;
 
 pub use exec::{Resolvers, execute};
 pub use schema::Schema;
+pub use syntax::Selection;
 pub use validate::{error_at, prepare};
