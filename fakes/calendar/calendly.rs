@@ -13,6 +13,7 @@ use std::ops::Bound;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::control::{bad, missing, s};
 use super::seed::{Rng, bookings, mix};
 use super::time::utc_frac;
 use super::{Query, SeedCfg, decode_token, encode_token};
@@ -471,4 +472,160 @@ fn list(store: &Bookings, env: &Env, req: &Req, u: &User) -> Resp {
             "count": page.len(), "next_page": link(&next_tok), "previous_page": link(&prev_tok),
             "next_page_token": next_tok, "previous_page_token": prev_tok } }),
     )
+}
+
+/// `/_fake/calendly/...`: `truth`, `events` (add), `events/{id}` (change),
+/// `events/{id}/delete` (cancel, or `hard`), `events/{id}/reschedule`.
+#[allow(clippy::too_many_arguments)]
+pub fn control(
+    env: &Env,
+    u: &User,
+    store: &mut Bookings,
+    method: &str,
+    rest: &[&str],
+    q: &Query,
+    body: &Value,
+    now: i64,
+) -> Resp {
+    let uuid_of = |id: &str| id.rsplit('/').next().unwrap_or(id).to_string();
+    match (method, rest) {
+        ("GET", ["truth"]) => {
+            let get = |keys: &[&str]| keys.iter().find_map(|k| q.get(k)).map(|v| parse_micros(v).ok_or(()));
+            let (min, max) = match (get(&["time_min", "min_start_time"]), get(&["time_max", "max_start_time"])) {
+                (Some(Err(())), _) | (_, Some(Err(()))) => {
+                    return bad("window bounds must be ISO 8601 instants with an offset");
+                }
+                (a, b) => (a.and_then(Result::ok), b.and_then(Result::ok)),
+            };
+            let rows = super::truth::calendly(env, u, store, min, max);
+            Resp::json(200, &json!({ "user": u.id, "count": rows.len(), "events": rows }))
+        }
+        ("POST", ["events"]) => {
+            let kind = body.get("kind").and_then(Value::as_u64).unwrap_or(0) as usize % KINDS.len();
+            let Some(start) = s(body, "start").and_then(parse_micros) else {
+                return bad("\"start\" must be an ISO 8601 instant with an offset");
+            };
+            let end = match s(body, "end") {
+                None => start + KINDS[kind].1 * 60_000_000,
+                Some(e) => match parse_micros(e).filter(|e| *e >= start) {
+                    Some(e) => e,
+                    None => return bad("\"end\" must be an instant not before \"start\""),
+                },
+            };
+            let stamp = store.stamp(now);
+            let b = Booking {
+                uuid: new_uuid(),
+                name: s(body, "name").unwrap_or(KINDS[kind].0).into(),
+                kind,
+                canceled: s(body, "status") == Some("canceled"),
+                start,
+                end,
+                location: body.get("location").cloned().unwrap_or_else(|| location_for(kind)),
+                invitees: vec![s(body, "invitee_email").unwrap_or("invitee@example.com").into()],
+                guests: body
+                    .get("guests")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+                    .unwrap_or_default(),
+                limit: 1,
+                notes: s(body, "notes").map(String::from),
+                created: stamp,
+                updated: stamp,
+                cancellation: None,
+            };
+            let uri = format!("{}/scheduled_events/{}", api_base(env), b.uuid);
+            let uuid = b.uuid.clone();
+            store.put(b);
+            Resp::json(200, &json!({ "id": uri, "uuid": uuid }))
+        }
+        ("POST", ["events", id]) => {
+            let uuid = uuid_of(id);
+            let stamp = store.stamp(now);
+            let Some(mut b) = store.by_uuid.get(&uuid).cloned() else {
+                return missing("event");
+            };
+            if let Some(n) = s(body, "name") {
+                b.name = n.into();
+            }
+            if let Some(n) = body.get("notes") {
+                b.notes = n.as_str().map(String::from);
+            }
+            if let Some(l) = body.get("location") {
+                b.location = l.clone();
+            }
+            if let Some(t) = s(body, "start") {
+                let Some(t) = parse_micros(t) else {
+                    return bad("bad \"start\"");
+                };
+                b.end = t + (b.end - b.start);
+                b.start = t;
+            }
+            if let Some(t) = s(body, "end") {
+                match parse_micros(t).filter(|t| *t >= b.start) {
+                    Some(t) => b.end = t,
+                    None => return bad("bad \"end\""),
+                }
+            }
+            b.updated = stamp;
+            store.put(b);
+            Resp::json(200, &json!({ "uuid": uuid }))
+        }
+        ("POST", ["events", id, "delete"]) => {
+            let uuid = uuid_of(id);
+            if body.get("hard").and_then(Value::as_bool).unwrap_or(false) {
+                return match store.remove(&uuid) {
+                    Some(_) => Resp::json(200, &json!({ "uuid": uuid, "deleted": true })),
+                    None => missing("event"),
+                };
+            }
+            let stamp = store.stamp(now);
+            let Some(mut b) = store.by_uuid.get(&uuid).cloned() else {
+                return missing("event");
+            };
+            cancel(&mut b, body, stamp);
+            store.put(b);
+            Resp::json(200, &json!({ "uuid": uuid, "canceled": true }))
+        }
+        ("POST", ["events", id, "reschedule"]) => {
+            let uuid = uuid_of(id);
+            let stamp = store.stamp(now);
+            let Some(mut old) = store.by_uuid.get(&uuid).cloned() else {
+                return missing("event");
+            };
+            let Some(start) = s(body, "start").and_then(parse_micros) else {
+                return bad("\"start\" must be an ISO 8601 instant with an offset");
+            };
+            let mut new = old.clone();
+            new.uuid = new_uuid();
+            new.end = start + (old.end - old.start);
+            new.start = start;
+            new.created = stamp;
+            new.updated = stamp;
+            new.canceled = false;
+            new.cancellation = None;
+            let mut reason = body.clone();
+            if reason.get("reason").is_none() {
+                reason["reason"] = json!("Rescheduled");
+            }
+            cancel(&mut old, &reason, stamp);
+            let base = api_base(env);
+            let ids = json!({ "canceled": format!("{base}/scheduled_events/{}", old.uuid),
+                              "new": format!("{base}/scheduled_events/{}", new.uuid) });
+            store.put(old);
+            store.put(new);
+            Resp::json(200, &ids)
+        }
+        _ => missing("calendly control endpoint"),
+    }
+}
+
+fn cancel(b: &mut Booking, body: &Value, stamp: i64) {
+    b.canceled = true;
+    b.updated = stamp;
+    b.cancellation = Some(json!({
+        "canceled_by": s(body, "canceled_by").unwrap_or("Invitee One"),
+        "reason": s(body, "reason"),
+        "canceler_type": s(body, "canceler_type").unwrap_or("invitee"),
+        "created_at": utc_frac(stamp, 6),
+    }));
 }
