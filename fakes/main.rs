@@ -12,6 +12,7 @@
 //! views), `jobber_gen` (seeding, random changes), `jobber_page` (cursors, filters),
 //! `jobber_api` (schema, resolvers), `jobber_control` (`/_fake/jobber/...` data endpoints).
 
+mod calendar;
 mod calendly;
 mod control;
 mod core;
@@ -67,8 +68,9 @@ struct ServeArgs {
     /// Exit when standard input reaches end of file (ties the fake's life to its parent)
     #[arg(long)]
     exit_on_stdin_eof: bool,
-    /// Worker threads answering requests
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Worker threads answering requests (more than 4 lets Graph's mailbox-concurrency
+    /// throttle trigger)
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     threads: u16,
     /// Access-token lifetime in seconds for every provider (default: each provider's own)
     #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
@@ -173,6 +175,19 @@ struct ServeArgs {
     /// API requests per user per minute (500 paid, 50 free)
     #[arg(long, default_value_t = 500)]
     calendly_api_rate_limit: usize,
+
+    /// Events seeded into each Google user's calendars (fixtures first, then pseudo-random)
+    #[arg(long, default_value_t = 0)]
+    google_seed_events: usize,
+    /// Events seeded into each Microsoft user's calendars
+    #[arg(long, default_value_t = 0)]
+    microsoft_seed_events: usize,
+    /// Scheduled events seeded for each Calendly user
+    #[arg(long, default_value_t = 0)]
+    calendly_seed_events: usize,
+    /// Seed of the generated calendar data (same seed, same data)
+    #[arg(long, default_value_t = 1)]
+    calendar_seed: u64,
 }
 
 fn grant_status(s: &str) -> Result<u16, String> {
@@ -272,6 +287,15 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
         api_rate_limit: a.calendly_api_rate_limit,
         pkce: a.pkce,
     });
+    let (mut google, mut microsoft, mut calendly) = (google, microsoft, calendly);
+    let seed = |events| calendar::SeedCfg { events, seed: a.calendar_seed };
+    google.cal.seed = seed(a.google_seed_events);
+    microsoft.cal.seed = seed(a.microsoft_seed_events);
+    calendly.cal.seed = seed(a.calendly_seed_events);
+    // Seed the default users now, so the first API request does not pay for it.
+    google.cal.store(&google.c.user.clone());
+    microsoft.cal.store(&microsoft.c.user.clone());
+    calendly.cal.store(&calendly.c.user.clone());
     Ok(State { base, clock, jobber, google, microsoft, calendly, faults })
 }
 
@@ -287,12 +311,14 @@ fn serve(args: ServeArgs, verbose: bool) -> Result<(), String> {
         std::fs::write(path, state::env_file(&vars)).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     let server = Arc::new(server);
+    let inflight = state.microsoft.cal.inflight.clone();
     let state = Arc::new(Mutex::new(state));
     let mut workers = Vec::new();
     for _ in 0..args.threads {
         let server = Arc::clone(&server);
         let state = Arc::clone(&state);
-        workers.push(std::thread::spawn(move || worker(&server, &state, verbose)));
+        let inflight = inflight.clone();
+        workers.push(std::thread::spawn(move || worker(&server, &state, &inflight, verbose)));
     }
     {
         let mut out = std::io::stdout().lock();
@@ -315,7 +341,7 @@ fn serve(args: ServeArgs, verbose: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn worker(server: &tiny_http::Server, state: &Mutex<State>, verbose: bool) {
+fn worker(server: &tiny_http::Server, state: &Mutex<State>, inflight: &calendar::graph::InFlight, verbose: bool) {
     loop {
         let mut rq = match server.recv() {
             Ok(rq) => rq,
@@ -325,6 +351,8 @@ fn worker(server: &tiny_http::Server, state: &Mutex<State>, verbose: bool) {
             }
         };
         let req = http::Req::read(&mut rq);
+        // Graph's per-mailbox concurrency counts a request from arrival to answer (latency too).
+        let _busy = inflight.enter(&req);
         let (resp, delivery) = {
             let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| st.serve(&req))).unwrap_or_else(|_| {
