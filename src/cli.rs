@@ -54,6 +54,12 @@ pub enum Command {
     /// Read synced Jobber jobs from the local database
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// List the calendars of connected accounts and choose which ones to sync
+    #[command(subcommand)]
+    Calendars(CalendarsCommand),
+    /// Read synced calendar events from the local database
+    #[command(subcommand)]
+    Events(EventsCommand),
     /// Show every connection, its token expiry, last syncs and what needs doing
     Status(StatusArgs),
     /// Print or install a cron, systemd or launchd schedule that runs `integ sync`
@@ -130,6 +136,9 @@ pub struct SyncArgs {
     /// Only this account (label, name, email or account id)
     #[arg(long, value_name = "NAME")]
     pub account: Option<String>,
+    /// Only this provider's accounts
+    #[arg(long, value_enum, value_name = "P")]
+    pub provider: Option<Provider>,
     /// Rescan everything (for jobs: a full sweep that also marks deleted jobs)
     #[arg(long)]
     pub full: bool,
@@ -167,6 +176,71 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 pub enum SyncStream {
     /// Jobber jobs, with their clients, line items, visits and crews
     Jobs,
+    /// Events of the selected calendars (Google, Microsoft, Calendly)
+    Events,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CalendarsCommand {
+    /// List the calendars of connected accounts (asks the providers)
+    List(CalendarsListArgs),
+    /// Sync this calendar's events
+    Select(CalendarSelectArgs),
+    /// Stop syncing this calendar's events
+    Deselect(CalendarSelectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CalendarsListArgs {
+    /// Only this provider's calendars
+    #[arg(long, value_enum, value_name = "P")]
+    pub provider: Option<Provider>,
+    /// Only this account's calendars
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// Show what the database holds without asking the providers
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CalendarSelectArgs {
+    /// The calendar id (see `integ calendars list`)
+    pub id: String,
+    /// The provider, when the id is not unique
+    #[arg(long, value_enum, value_name = "P")]
+    pub provider: Option<Provider>,
+    /// The account, when the id is not unique
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// List events in start order, in the local time zone (or --tz)
+    List(EventsListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsListArgs {
+    /// Events ending on or after this date (YYYY-MM-DD, local time; default: today)
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Events starting before the end of this date (YYYY-MM-DD, local time; default: 30 days on)
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Only this provider's events
+    #[arg(long, value_enum, value_name = "P")]
+    pub provider: Option<Provider>,
+    /// Only this calendar's events
+    #[arg(long, value_name = "ID")]
+    pub calendar: Option<String>,
+    /// Show times in this IANA time zone (e.g. America/Denver) instead of the local one
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Print CSV instead of a table
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
 }
 
 #[derive(Debug, Subcommand)]

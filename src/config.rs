@@ -250,6 +250,20 @@ pub const KEYS: &[KeyDef] = &[
     key("google.client_id", Some("GOOGLE_CLIENT_ID"), None, Check::Text, "Google Desktop-app client id"),
     secret("google.client_secret", "GOOGLE_CLIENT_SECRET", "Google Desktop-app client secret"),
     key(
+        "events.past_days",
+        Some("INTEG_EVENTS_PAST_DAYS"),
+        Some("30"),
+        Check::Count,
+        "the sync window reaches this many days back",
+    ),
+    key(
+        "events.future_days",
+        Some("INTEG_EVENTS_FUTURE_DAYS"),
+        Some("365"),
+        Check::Count,
+        "the sync window reaches this many days ahead",
+    ),
+    key(
         "google.app_status",
         Some("INTEG_GOOGLE_APP_STATUS"),
         Some("production"),

@@ -98,7 +98,7 @@ fn list(ctx: &mut Context, a: JobsListArgs) -> Result<Done> {
 }
 
 /// RFC 4180 quoting.
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 

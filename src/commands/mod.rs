@@ -1,10 +1,12 @@
 //! One file per command; this file only dispatches.
 
+mod calendars;
 mod completions;
 mod config;
 mod connect;
 mod disconnect;
 mod doctor;
+mod events;
 mod jobs;
 mod refresh;
 mod schedule;
@@ -24,6 +26,8 @@ pub async fn run(ctx: &mut Context, command: Command) -> Result<Done> {
         Command::Sync(args) => sync::run(ctx, args).await,
         Command::Jobs(cmd) => jobs::run(ctx, cmd),
         Command::Schedule(args) => schedule::run(ctx, args),
+        Command::Calendars(cmd) => calendars::run(ctx, cmd).await,
+        Command::Events(cmd) => events::run(ctx, cmd),
         Command::Status(args) => status::run(ctx, args),
         Command::Doctor(args) => doctor::run(ctx, args),
         Command::Config(cmd) => config::run(ctx, cmd),

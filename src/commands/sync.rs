@@ -19,6 +19,7 @@ use crate::providers::jobber::api::JobberApi;
 use crate::store::connections::{self, Connection, State};
 use crate::store::lock::FileLock;
 use crate::store::runs::{self, Counts};
+use crate::sync::events::EventsOptions;
 use crate::sync::{self, Finish, JobberOptions, Observer};
 
 /// Retries one run may spend across all its requests.
@@ -28,11 +29,14 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
     // Unattended runs write to logs: every line gets the time.
     ctx.ui.timestamps = !ctx.ui.stderr_is_terminal;
     let deadline = args.max_duration.map(|d| Instant::now() + d);
-    let providers: &[Provider] = match args.stream {
-        Some(SyncStream::Jobs) | None => &[Provider::Jobber],
+    let providers: Vec<Provider> = match args.stream {
+        Some(SyncStream::Jobs) => vec![Provider::Jobber],
+        Some(SyncStream::Events) => vec![Provider::Google, Provider::Microsoft, Provider::Calendly],
+        None => Provider::ALL.to_vec(),
     };
+    let providers: Vec<Provider> = providers.into_iter().filter(|p| args.provider.is_none_or(|q| q == *p)).collect();
     let mut targets = Vec::new();
-    for p in providers {
+    for p in &providers {
         match &args.account {
             Some(name) => {
                 if let Ok(c) = super::select::one(ctx.db()?, *p, Some(name)) {
@@ -43,7 +47,12 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
                 .extend(connections::list(ctx.db()?, Some(*p))?.into_iter().filter(|c| c.state != State::Disconnected)),
         }
     }
-    let keepalive = if args.stream.is_none() { keepalive_targets(ctx, args.account.as_deref())? } else { Vec::new() };
+    // Accounts a stream doesn't touch still need their idle refresh tokens kept alive.
+    let keepalive: Vec<Connection> = if args.stream.is_none() {
+        keepalive_targets(ctx, args.account.as_deref())?.into_iter().filter(|k| targets.iter().all(|t| t.id != k.id)).collect()
+    } else {
+        Vec::new()
+    };
     let any_connected = connections::list(ctx.db()?, None)?.iter().any(|c| c.state != State::Disconnected);
     if targets.is_empty() && keepalive.is_empty() && args.stream.is_none() && args.account.is_none() && any_connected {
         ctx.ui.info("nothing to sync: no connected account has a stream yet, and no token needs keeping alive");
@@ -54,7 +63,7 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
             Some(name) => Error::config(format!("no connected account named '{name}' has these streams")),
             None => Error::config("no connected account to sync"),
         }
-        .hint("run `integ connect jobber` first; `integ status` lists the connections"));
+        .hint("run `integ connect <provider>` first; `integ status` lists the connections"));
     }
     let mut summaries = Vec::new();
     let mut failures: Vec<Error> = Vec::new();
@@ -185,6 +194,13 @@ async fn sync_connection(
             .hint("let it finish, or pass --wait SECS to wait for it")
     })?;
     let settings = ctx.settings()?;
+    let days = |key: &str, default: u32| settings.get(key).and_then(|v| v.parse::<u32>().ok()).unwrap_or(default);
+    let events_opts = EventsOptions {
+        full: args.full,
+        past_days: days("events.past_days", 30),
+        future_days: days("events.future_days", 365),
+        deadline,
+    };
     let opts = JobberOptions {
         full: args.full,
         sweep_every: Duration::from_secs(
@@ -198,20 +214,33 @@ async fn sync_connection(
     };
     let client = crate::http::client()?;
     let mut session = Session::open(ctx, c.clone(), client.clone())?;
-    let app = session.app().cloned().ok_or_else(sync::jobs::no_app)?;
     let http = Http::new(client, RetryPolicy::default(), RETRY_BUDGET);
-    let api = JobberApi::new(&http, &app.api_url, &opts.graphql_version);
+    let api = match c.provider {
+        Provider::Jobber => {
+            let app = session.app().cloned().ok_or_else(sync::jobs::no_app)?;
+            Some(JobberApi::new(&http, &app.api_url, &opts.graphql_version))
+        }
+        _ => None,
+    };
+    let streams: &[&str] = match (c.provider, &api) {
+        (Provider::Jobber, _) => &[sync::jobs::CLIENTS, sync::jobs::JOBS],
+        _ => &[sync::events::EVENTS],
+    };
     let observer = Bar::new(&ctx.ui, c);
-    for stream in [sync::jobs::CLIENTS, sync::jobs::JOBS] {
+    for &stream in streams {
         let started = Instant::now();
         let before = http.stats();
         let db = ctx.db()?;
         let run_id = runs::start(db, c.id, stream, &timestamp(jiff::Timestamp::now()))?;
         let mut counts = Counts::default();
-        let result = if stream == sync::jobs::CLIENTS {
-            sync::jobs::sync_clients(&mut session, db, &api, &opts, &observer, &mut counts).await
-        } else {
-            sync::jobs::sync_jobs(&mut session, db, &http, &api, &opts, &observer, &mut counts).await
+        let result = match (stream, &api) {
+            (sync::jobs::CLIENTS, Some(api)) => {
+                sync::jobs::sync_clients(&mut session, db, api, &opts, &observer, &mut counts).await
+            }
+            (sync::jobs::JOBS, Some(api)) => {
+                sync::jobs::sync_jobs(&mut session, db, &http, api, &opts, &observer, &mut counts).await
+            }
+            _ => sync::events::sync_events(&mut session, db, &http, &events_opts, &observer, &mut counts).await,
         };
         let stats = http.stats();
         counts.requests = stats.requests - before.requests;

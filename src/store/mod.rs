@@ -3,6 +3,7 @@
 
 pub mod connections;
 pub mod db;
+pub mod events;
 pub mod fs;
 pub mod jobs;
 pub mod lock;

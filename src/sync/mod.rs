@@ -5,7 +5,11 @@
 //!
 //! Streams report progress through an [`Observer`]; only the command layer prints.
 
+pub mod calendly;
+pub mod events;
+pub mod google;
 pub mod jobs;
+pub mod microsoft;
 
 use std::time::{Duration, Instant};
 
