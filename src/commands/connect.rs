@@ -110,6 +110,9 @@ pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
             "kind": tokens.kind,
         }))?;
     }
+    if args.provider != Provider::Jobber {
+        learn_calendars(ctx, args.provider, &identity.id).await;
+    }
     let until = expires.map(|e| format!("; access token valid until {e}")).unwrap_or_default();
     ctx.ui.success(format!(
         "Connected {} account '{}' as '{label}'{until}",
@@ -117,6 +120,34 @@ pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
         identity.name
     ));
     Ok(Done::Ok)
+}
+
+/// Store the new account's calendars, the primary one selected, so `integ sync events` has
+/// something to do; a failure here only delays that to the first sync.
+async fn learn_calendars(ctx: &mut Context, provider: Provider, account_id: &str) {
+    let outcome = async {
+        let db = ctx.db()?;
+        let c = connections::list(db, Some(provider))?
+            .into_iter()
+            .find(|c| c.account_id == account_id)
+            .ok_or_else(|| Error::failure("the new connection is missing"))?;
+        let http = crate::http::Http::new(crate::http::client()?, crate::http::RetryPolicy::default(), 10);
+        let mut session = crate::oauth::session::Session::open(ctx, c, http.client.clone())?;
+        crate::sync::events::refresh_calendars(&mut session, ctx.db()?, &http).await
+    }
+    .await;
+    match outcome {
+        Ok(cals) => {
+            let selected: Vec<String> =
+                cals.iter().filter(|c| c.selected).map(|c| c.name.clone().unwrap_or_else(|| c.id.clone())).collect();
+            ctx.ui.info(format!(
+                "{} calendar(s) found; syncing {} (change with `integ calendars select|deselect`)",
+                cals.len(),
+                if selected.is_empty() { "none".to_string() } else { selected.join(", ") }
+            ));
+        }
+        Err(e) => ctx.ui.warn(format!("could not list the calendars yet ({}); `integ calendars list` will try again", e.message)),
+    }
 }
 
 /// Refuse a grant missing scopes integ needs (Google lets people untick boxes).
