@@ -299,9 +299,35 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
     Ok(State { base, clock, jobber, google, microsoft, calendly, faults })
 }
 
+/// Turn off Nagle's algorithm on the listening socket; Linux copies the setting to every
+/// accepted connection. tiny_http writes a response head and body separately, and with Nagle
+/// the body's last segment waits for the client's delayed ACK: 40 ms a request, which would
+/// make every benchmark measure the fake instead of integ. Real APIs don't add that delay.
+#[cfg(target_os = "linux")]
+fn no_delay(listener: &std::net::TcpListener) {
+    use std::os::fd::AsRawFd;
+    unsafe extern "C" {
+        fn setsockopt(fd: i32, level: i32, name: i32, value: *const std::ffi::c_void, len: u32) -> i32;
+    }
+    const IPPROTO_TCP: i32 = 6;
+    const TCP_NODELAY: i32 = 1;
+    let one: i32 = 1;
+    // SAFETY: a valid socket fd, a pointer to a live i32 and its size.
+    let rc = unsafe { setsockopt(listener.as_raw_fd(), IPPROTO_TCP, TCP_NODELAY, (&one as *const i32).cast(), 4) };
+    if rc != 0 {
+        eprintln!("integ-fakes: could not set TCP_NODELAY; responses may be slow");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn no_delay(_: &std::net::TcpListener) {}
+
 fn serve(args: ServeArgs, verbose: bool) -> Result<(), String> {
-    let server = tiny_http::Server::http(("127.0.0.1", args.port))
+    let listener = std::net::TcpListener::bind(("127.0.0.1", args.port))
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+    no_delay(&listener);
+    let server = tiny_http::Server::from_listener(listener, None)
+        .map_err(|e| format!("cannot serve on 127.0.0.1:{}: {e}", args.port))?;
     let addr = server.server_addr().to_ip().ok_or("the server has no IP address")?;
     let base = format!("http://127.0.0.1:{}", addr.port());
     let state = build_state(&args, base)?;
