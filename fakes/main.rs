@@ -12,6 +12,7 @@
 //! views), `jobber_gen` (seeding, random changes), `jobber_page` (cursors, filters),
 //! `jobber_api` (schema, resolvers), `jobber_control` (`/_fake/jobber/...` data endpoints).
 
+mod browse;
 mod calendar;
 mod calendly;
 mod control;
@@ -55,6 +56,14 @@ struct Cli {
 enum Command {
     /// Serve all four fakes on 127.0.0.1 until killed
     Serve(Box<ServeArgs>),
+    /// Act as a browser: GET a loopback URL, follow redirects, save the final page
+    Browse {
+        /// The URL to open (integ passes the authorization URL)
+        url: String,
+        /// Where to save the final page (default: discard)
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -203,6 +212,22 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => match serve(*args, cli.verbose) {
             Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("integ-fakes: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Browse { url, out } => match browse::browse(&url) {
+            Ok((_status, body)) => {
+                // Like a browser, showing an error page is still a success.
+                if let Some(path) = out
+                    && let Err(e) = std::fs::write(&path, &body)
+                {
+                    eprintln!("integ-fakes: cannot write {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+                ExitCode::SUCCESS
+            }
             Err(e) => {
                 eprintln!("integ-fakes: {e}");
                 ExitCode::FAILURE

@@ -378,7 +378,11 @@ fn killed_syncs_resume_without_loss_or_duplicates() {
     assert_eq!(env.run(&["status", "--json"]).ok().json()[0]["state"], "connected");
     let conn = db(&env);
     let dupes: i64 = conn
-        .query_row("SELECT count(*) FROM (SELECT id FROM jobs GROUP BY connection_id, id HAVING count(*) > 1)", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM (SELECT id FROM jobs GROUP BY connection_id, id HAVING count(*) > 1)",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(dupes, 0);
     let interrupted: i64 =

@@ -23,8 +23,8 @@ use crate::providers::api::ApiError;
 pub const JOBS_PAGE: u32 = 100;
 pub const CLIENTS_PAGE: u32 = 100;
 /// Nested page sizes in the details query.
-const LINE_ITEMS_FIRST: u32 = 20;
-const VISITS_FIRST: u32 = 10;
+const LINE_ITEMS_FIRST: u32 = 30;
+const VISITS_FIRST: u32 = 12;
 const ASSIGNEES_FIRST: u32 = 10;
 /// Target requested cost of one details query, as a share of the bucket.
 const DETAILS_SHARE: f64 = 0.5;
