@@ -443,7 +443,7 @@ mod tests {
     #[test]
     fn default_state_builds_and_lists_every_env_var() {
         let cli = Cli::try_parse_from(["integ-fakes", "serve"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else { panic!("serve") };
         let st = build_state(&args, "http://127.0.0.1:5".into()).unwrap();
         let env = st.env_vars();
         for k in [
@@ -481,7 +481,7 @@ mod tests {
     #[test]
     fn bad_flags_are_refused() {
         let cli = Cli::try_parse_from(["integ-fakes", "serve", "--microsoft-redirect-path", "cb"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else { panic!("serve") };
         assert!(build_state(&args, String::new()).is_err());
         assert!(Cli::try_parse_from(["integ-fakes", "serve", "--jobber-invalid-grant-status", "500"]).is_err());
         assert!(Cli::try_parse_from(["integ-fakes", "serve", "--jobber-rotation", "maybe"]).is_err());
@@ -489,7 +489,7 @@ mod tests {
 
     fn state() -> State {
         let cli = Cli::try_parse_from(["integ-fakes", "serve"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else { panic!("serve") };
         build_state(&args, "http://127.0.0.1:5".into()).unwrap()
     }
 
