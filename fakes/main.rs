@@ -12,6 +12,7 @@
 //! views), `jobber_gen` (seeding, random changes), `jobber_page` (cursors, filters),
 //! `jobber_api` (schema, resolvers), `jobber_control` (`/_fake/jobber/...` data endpoints).
 
+mod browse;
 mod calendar;
 mod calendly;
 mod control;
@@ -55,6 +56,14 @@ struct Cli {
 enum Command {
     /// Serve all four fakes on 127.0.0.1 until killed
     Serve(Box<ServeArgs>),
+    /// Act as a browser: GET a loopback URL, follow redirects, save the final page
+    Browse {
+        /// The URL to open (integ passes the authorization URL)
+        url: String,
+        /// Where to save the final page (default: discard)
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -208,6 +217,22 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Browse { url, out } => match browse::browse(&url) {
+            Ok((_status, body)) => {
+                // Like a browser, showing an error page is still a success.
+                if let Some(path) = out
+                    && let Err(e) = std::fs::write(&path, &body)
+                {
+                    eprintln!("integ-fakes: cannot write {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("integ-fakes: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
@@ -299,9 +324,35 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
     Ok(State { base, clock, jobber, google, microsoft, calendly, faults })
 }
 
+/// Turn off Nagle's algorithm on the listening socket; Linux copies the setting to every
+/// accepted connection. tiny_http writes a response head and body separately, and with Nagle
+/// the body's last segment waits for the client's delayed ACK: 40 ms a request, which would
+/// make every benchmark measure the fake instead of integ. Real APIs don't add that delay.
+#[cfg(target_os = "linux")]
+fn no_delay(listener: &std::net::TcpListener) {
+    use std::os::fd::AsRawFd;
+    unsafe extern "C" {
+        fn setsockopt(fd: i32, level: i32, name: i32, value: *const std::ffi::c_void, len: u32) -> i32;
+    }
+    const IPPROTO_TCP: i32 = 6;
+    const TCP_NODELAY: i32 = 1;
+    let one: i32 = 1;
+    // SAFETY: a valid socket fd, a pointer to a live i32 and its size.
+    let rc = unsafe { setsockopt(listener.as_raw_fd(), IPPROTO_TCP, TCP_NODELAY, (&one as *const i32).cast(), 4) };
+    if rc != 0 {
+        eprintln!("integ-fakes: could not set TCP_NODELAY; responses may be slow");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn no_delay(_: &std::net::TcpListener) {}
+
 fn serve(args: ServeArgs, verbose: bool) -> Result<(), String> {
-    let server = tiny_http::Server::http(("127.0.0.1", args.port))
+    let listener = std::net::TcpListener::bind(("127.0.0.1", args.port))
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+    no_delay(&listener);
+    let server = tiny_http::Server::from_listener(listener, None)
+        .map_err(|e| format!("cannot serve on 127.0.0.1:{}: {e}", args.port))?;
     let addr = server.server_addr().to_ip().ok_or("the server has no IP address")?;
     let base = format!("http://127.0.0.1:{}", addr.port());
     let state = build_state(&args, base)?;
@@ -392,7 +443,7 @@ mod tests {
     #[test]
     fn default_state_builds_and_lists_every_env_var() {
         let cli = Cli::try_parse_from(["integ-fakes", "serve"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else { panic!("serve") };
         let st = build_state(&args, "http://127.0.0.1:5".into()).unwrap();
         let env = st.env_vars();
         for k in [
@@ -430,7 +481,7 @@ mod tests {
     #[test]
     fn bad_flags_are_refused() {
         let cli = Cli::try_parse_from(["integ-fakes", "serve", "--microsoft-redirect-path", "cb"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else { panic!("serve") };
         assert!(build_state(&args, String::new()).is_err());
         assert!(Cli::try_parse_from(["integ-fakes", "serve", "--jobber-invalid-grant-status", "500"]).is_err());
         assert!(Cli::try_parse_from(["integ-fakes", "serve", "--jobber-rotation", "maybe"]).is_err());
@@ -438,7 +489,7 @@ mod tests {
 
     fn state() -> State {
         let cli = Cli::try_parse_from(["integ-fakes", "serve"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else { panic!("serve") };
         build_state(&args, "http://127.0.0.1:5".into()).unwrap()
     }
 

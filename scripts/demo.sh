@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The no-account demo: run integ's main job against the local provider fakes (the same ones the
 # tests use) on a machine with no account and no network: connect Jobber through the real
-# loopback listener and redirect, sync its jobs, then show status and a few jobs. Needs curl,
-# which plays the browser.
+# loopback listener and redirect, sync its jobs, then show status and a few jobs. The fakes'
+# own `browse` command plays the browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,12 +30,7 @@ for _ in $(seq 1 100); do [ -s "$work/fakes.env" ] && break; sleep 0.05; done
 . "$work/fakes.env"
 
 # The "browser": follows the fake's redirect to integ's loopback listener, like a real one.
-cat >"$work/browser" <<SH
-#!/bin/sh
-exec curl -sS -L --max-redirs 10 -o "$work/page.html" "\$1"
-SH
-chmod +x "$work/browser"
-export BROWSER="$work/browser"
+export BROWSER="$bin/integ-fakes browse --out $work/page.html"
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 step "$bin/integ" connect jobber

@@ -14,7 +14,7 @@ fn state(extra: &[&str]) -> State {
     let mut args = vec!["integ-fakes", "serve"];
     args.extend_from_slice(extra);
     let cli = Cli::try_parse_from(args).unwrap();
-    let Command::Serve(a) = cli.command;
+    let Command::Serve(a) = cli.command else { panic!("serve") };
     build_state(&a, "http://127.0.0.1:5".into()).unwrap()
 }
 

@@ -355,11 +355,15 @@ fn faults_end_with_the_same_data() {
     assert!(stats.to_string().contains("fault"), "faults were injected: {stats}");
 }
 
+/// SIGKILL a sync at random moments, then run a clean one. `INTEG_TEST_KILLS` sets how many
+/// kills (6 by default; `scripts/fault-suite.sh` runs 50).
 #[test]
 fn killed_syncs_resume_without_loss_or_duplicates() {
+    let kills: usize = std::env::var("INTEG_TEST_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(6);
     let (env, fakes) = jobber(600, &["--jobber-restore-rate", "200000"]);
-    let mut rng = 12345u64;
-    for _ in 0..6 {
+    let mut rng = 12345u64 ^ std::process::id() as u64;
+    let tokens_before = std::fs::read(env.home().join("secrets.enc")).unwrap().len();
+    for _ in 0..kills {
         rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let after = Duration::from_millis(100 + (rng >> 33) % 700);
         let mut child = env.cmd(&["sync", "jobs"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
@@ -369,7 +373,18 @@ fn killed_syncs_resume_without_loss_or_duplicates() {
     }
     sync(&env, &[]).ok();
     assert_matches_truth(&env, &fakes);
+    // No token lost: the connection still works and is healthy.
+    assert!(std::fs::read(env.home().join("secrets.enc")).unwrap().len() >= tokens_before / 2);
+    assert_eq!(env.run(&["status", "--json"]).ok().json()[0]["state"], "connected");
     let conn = db(&env);
+    let dupes: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM (SELECT id FROM jobs GROUP BY connection_id, id HAVING count(*) > 1)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(dupes, 0);
     let interrupted: i64 =
         conn.query_row("SELECT count(*) FROM sync_runs WHERE outcome = 'interrupted'", [], |r| r.get(0)).unwrap();
     assert!(interrupted >= 1, "killed runs are recorded as interrupted");
