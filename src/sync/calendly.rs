@@ -120,9 +120,7 @@ pub async fn list_calendars(session: &mut Session, db: &mut Db, http: &Http) -> 
     let base = api_url(session)?;
     let api = CalendlyApi::new(http, &base);
     let api = &api;
-    let me = session
-        .call(db, "could not read the Calendly user", |t| async move { api.me(&t).await })
-        .await?;
+    let me = session.call(db, "could not read the Calendly user", |t| async move { api.me(&t).await }).await?;
     let uri = me.get("uri").and_then(|v| v.as_str()).unwrap_or(&session.connection.account_id).to_string();
     if uri != session.connection.account_id {
         tracing::warn!("Calendly's /users/me names a different user URI than the one connected");
@@ -189,9 +187,8 @@ async fn sync_one(
     let stream = stream_of(&cal.id);
     let mut cur = load(db, cid, &stream)?;
     let now = Timestamp::now();
-    let resumable = |r: &Round| {
-        !opts.full && parse_ts(&r.started_at).is_some_and(|s| now.duration_since(s) < STALE_ROUND)
-    };
+    let resumable =
+        |r: &Round| !opts.full && parse_ts(&r.started_at).is_some_and(|s| now.duration_since(s) < STALE_ROUND);
     let mut round = match cur.round.take() {
         Some(r) if resumable(&r) => {
             observer.note("resuming the unfinished scan of the Calendly window");
@@ -364,7 +361,8 @@ mod tests {
               "location": { "type": "ask_invitee", "location": "" } } ],
             "pagination": {} }))
         .unwrap();
-        let rows: Vec<EventRow> = page.events.iter().map(|e| event_row(e, "U", Some("own@x.example")).unwrap()).collect();
+        let rows: Vec<EventRow> =
+            page.events.iter().map(|e| event_row(e, "U", Some("own@x.example")).unwrap()).collect();
         assert_eq!(rows[0].organizer.as_deref(), Some("me@x.example"));
         assert_eq!(rows[0].location.as_deref(), Some("https://meet.example/x"));
         assert_eq!(rows[0].description, None);

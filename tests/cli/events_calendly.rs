@@ -49,11 +49,9 @@ fn user_uri(fakes: &Fakes) -> String {
 /// The stream's cursor.
 fn cursor(env: &TestEnv, fakes: &Fakes) -> Value {
     let text: String = db(env)
-        .query_row(
-            "SELECT cursor FROM sync_state WHERE stream = ?1",
-            [format!("events:{}", user_uri(fakes))],
-            |r| r.get(0),
-        )
+        .query_row("SELECT cursor FROM sync_state WHERE stream = ?1", [format!("events:{}", user_uri(fakes))], |r| {
+            r.get(0)
+        })
         .expect("the events stream has a cursor");
     serde_json::from_str(&text).unwrap()
 }
