@@ -60,6 +60,9 @@ pub struct Session {
     http: reqwest::Client,
     lock_path: std::path::PathBuf,
     tokens: TokenSet,
+    /// The provider's API base: the app's, or the setting for connections without an OAuth
+    /// application (Calendly personal access tokens).
+    api_url: Option<String>,
 }
 
 impl Session {
@@ -72,11 +75,20 @@ impl Session {
             GrantKind::PersonalAccessToken => None,
         };
         let lock_path = ctx.paths.lock_file(&lock_name(&connection));
-        Ok(Session { connection, app, store, http, lock_path, tokens })
+        let api_url = match &app {
+            Some(a) => Some(a.api_url.clone()),
+            None => ctx.settings()?.provider(connection.provider, "api_url").map(str::to_string),
+        };
+        Ok(Session { connection, app, store, http, lock_path, tokens, api_url })
     }
 
     pub fn app(&self) -> Option<&OAuthApp> {
         self.app.as_ref()
+    }
+
+    /// The API base URL, with or without an OAuth application.
+    pub fn api_url(&self) -> Option<&str> {
+        self.api_url.as_deref()
     }
 
     pub fn http(&self) -> &reqwest::Client {

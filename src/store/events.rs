@@ -294,3 +294,22 @@ pub fn list_events(db: &Db, f: &EventFilter) -> Result<Vec<EventView>, DbError> 
         .map_err(classify)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
 }
+
+/// Mark deleted a calendar's live events last seen before `before` (`last_seen_at`, as written
+/// by [`upsert_event`]): what a completed window rescan that began at `before` did not return.
+pub fn mark_unseen_deleted(
+    tx: &Transaction<'_>,
+    cid: i64,
+    calendar: &str,
+    before: &str,
+    now: &str,
+) -> Result<u64, DbError> {
+    tx.prepare_cached(
+        "UPDATE events SET deleted_at = ?4
+         WHERE connection_id = ?1 AND calendar_id = ?2 AND deleted_at IS NULL AND last_seen_at < ?3",
+    )
+    .map_err(classify)?
+    .execute(params![cid, calendar, before, now])
+    .map(|n| n as u64)
+    .map_err(classify)
+}

@@ -3,6 +3,7 @@
 
 mod common;
 mod connect;
+mod events_calendly;
 mod foundation;
 mod keyring;
 mod sync;

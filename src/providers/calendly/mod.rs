@@ -2,3 +2,4 @@
 //! scheduled-events API.
 
 pub mod auth;
+pub mod events;
