@@ -3,6 +3,7 @@
 
 mod common;
 mod connect;
+mod events_microsoft;
 mod foundation;
 mod keyring;
 mod sync;
