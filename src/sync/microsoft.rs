@@ -1,25 +1,695 @@
-//! The microsoft round of the events stream (to be written: see sync/events.rs for the contract).
+//! The Microsoft round of the events stream: Graph's `calendarView/delta`, one delta per
+//! selected calendar.
+//!
+//! A calendar's first round lists its window (`past_days` back, `future_days` ahead, frozen
+//! into the delta token, so fixed at that round) page by page; each page's rows commit with a
+//! cursor naming the next page, so a killed run resumes there. The last page's
+//! `@odata.deltaLink` becomes the cursor, and the next round GETs that link: only changes come
+//! back, `@removed` marking deletions and events that left the window (ids never stored are
+//! ignored). Duplicates across pages are expected; upserts make them harmless.
+//!
+//! A resync signal (410, `syncStateNotFound`, `resyncRequired`), `--full`, or a change of the
+//! window settings runs a *replace* round instead: every page is read into memory and the
+//! calendar's rows are wiped and written again in one transaction with the new delta link, so
+//! the database never holds half a calendar. Until that commit the old cursor stays, so an
+//! interrupted replace round costs nothing but time.
+//!
+//! Selected calendars sync concurrently on the one thread, with at most four requests in
+//! flight (Outlook's per-mailbox limit) and one access token taken up front; a calendar whose
+//! token is refused continues alone through `Session::call`, which refreshes once.
 
-use super::events::EventsOptions;
-use super::{Counts, Finish, Observer};
-use crate::error::{Error, Result};
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use super::events::{EventsOptions, stream_of};
+use super::{Counts, Finish, Observer, out_of_time};
+use crate::context::timestamp;
+use crate::error::{Error, Kind, Result};
 use crate::http::Http;
 use crate::oauth::session::Session;
-use crate::store::db::Db;
-use crate::store::events::{CalendarRow, CalendarView};
+use crate::providers::api::ApiError;
+use crate::providers::microsoft::graph::{self, Delta, Graph, Item, MAX_IN_FLIGHT, Page};
+use crate::providers::microsoft::zones;
+use crate::store::db::{Db, DbError};
+use crate::store::events::{self as store, CalendarRow, CalendarView, EventRow, Written};
+use crate::store::runs;
 
-pub async fn list_calendars(_session: &mut Session, _db: &mut Db, _http: &Http) -> Result<Vec<CalendarRow>> {
-    Err(Error::failure("not built yet"))
+const PROVIDER: &str = "microsoft";
+/// Pages of calendars followed before giving up on a list that never ends.
+const MAX_CALENDAR_PAGES: usize = 1000;
+/// Resync signals accepted for one calendar in one run before failing it.
+const MAX_RESYNCS: u32 = 3;
+
+/// The window a delta round covers, and the settings it came from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct Window {
+    start: String,
+    end: String,
+    past_days: u32,
+    future_days: u32,
+}
+
+impl Window {
+    fn around(now: Timestamp, opts: &EventsOptions) -> Window {
+        let days = |n: u32| SignedDuration::from_hours(24 * i64::from(n));
+        let start = now.checked_sub(days(opts.past_days)).unwrap_or(now);
+        let end = now.checked_add(days(opts.future_days)).unwrap_or(now);
+        Window {
+            start: timestamp(start),
+            end: timestamp(end),
+            past_days: opts.past_days,
+            future_days: opts.future_days,
+        }
+    }
+}
+
+/// The saved state of one calendar (`sync_state` stream `events:<calendar id>`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Cursor {
+    window: Option<Window>,
+    /// A round in progress: the page to read next.
+    next_link: Option<String>,
+    /// The last completed round's `@odata.deltaLink`, where the next round starts.
+    delta_link: Option<String>,
+}
+
+/// One write of a page.
+#[derive(Debug, Clone)]
+enum Op {
+    Upsert(Box<EventRow>),
+    Remove(String),
+}
+
+/// How a calendar's run ended, when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Complete,
+    Paused,
+    /// The calendar no longer exists in Outlook.
+    Gone,
+    /// The shared access token was refused: continue through `Session::call`.
+    Unauthorized,
+}
+
+/// One calendar's sync, driven page by page by the concurrent or the sequential driver.
+struct CalRun<'c> {
+    cid: i64,
+    cal: &'c CalendarView,
+    stream: String,
+    /// The cursor as committed.
+    cur: Cursor,
+    /// The request to make next.
+    url: String,
+    /// A replace round's pages, written at its end with the wipe.
+    replace: Option<Vec<Op>>,
+    /// The window of the replace round in progress (committed with its last page).
+    pending_window: Option<Window>,
+    resyncs: u32,
+}
+
+impl<'c> CalRun<'c> {
+    fn load(db: &Db, cid: i64, cal: &'c CalendarView, opts: &EventsOptions, graph: &Graph<'_>) -> Result<CalRun<'c>> {
+        let stream = stream_of(&cal.id);
+        let stored = runs::cursor(db, cid, &stream)?;
+        // An unreadable cursor (an older integ) means starting over with a replace round.
+        let parsed: Option<Cursor> = stored.as_deref().map(|t| serde_json::from_str(t).unwrap_or_default());
+        let fresh = Window::around(Timestamp::now(), opts);
+        let mut run = CalRun {
+            cid,
+            cal,
+            stream,
+            cur: Cursor::default(),
+            url: String::new(),
+            replace: None,
+            pending_window: None,
+            resyncs: 0,
+        };
+        match parsed {
+            None => {
+                // Never synced: a paged initial round.
+                run.url = graph.delta_url(&cal.id, &fresh.start, &fresh.end).map_err(|e| e.into_error("Graph"))?;
+                run.cur.window = Some(fresh);
+            }
+            Some(c) => {
+                let settings_changed = c
+                    .window
+                    .as_ref()
+                    .is_none_or(|w| w.past_days != opts.past_days || w.future_days != opts.future_days);
+                run.cur = c.clone();
+                match (&c.next_link, &c.delta_link) {
+                    _ if opts.full || settings_changed => run.start_replace(graph, Some(fresh))?,
+                    (Some(next), _) => run.url = next.clone(),
+                    (None, Some(delta)) => run.url = delta.clone(),
+                    (None, None) => run.start_replace(graph, None)?,
+                }
+            }
+        }
+        Ok(run)
+    }
+
+    fn name(&self) -> &str {
+        self.cal.name.as_deref().unwrap_or(&self.cal.id)
+    }
+
+    fn what(&self) -> String {
+        format!("could not read the Outlook calendar '{}'", self.name())
+    }
+
+    /// Read the whole window again (a new one when given) and replace the calendar's rows.
+    fn start_replace(&mut self, graph: &Graph<'_>, window: Option<Window>) -> Result<()> {
+        let window = match window.or_else(|| self.cur.window.clone()) {
+            Some(w) => w,
+            None => return Err(Error::failure(format!("the cursor of calendar '{}' has no window", self.name()))),
+        };
+        self.url = graph.delta_url(&self.cal.id, &window.start, &window.end).map_err(|e| e.into_error("Graph"))?;
+        // Only the commit at the end of the round replaces the stored window.
+        self.replace = Some(Vec::new());
+        self.pending_window = Some(window);
+        Ok(())
+    }
+}
+
+impl CalRun<'_> {
+    /// Take in one answer; `Some` when the calendar's run is over.
+    fn on_answer(
+        &mut self,
+        db: &mut Db,
+        graph: &Graph<'_>,
+        answer: Delta,
+        opts: &EventsOptions,
+        observer: &dyn Observer,
+        counts: &mut Counts,
+    ) -> Result<Option<Outcome>> {
+        match answer {
+            Delta::Page(page) => self.on_page(db, page, opts, counts),
+            Delta::Gone => {
+                observer.note(&format!(
+                    "calendar '{}' no longer exists in Outlook; skipped (`integ calendars list` refreshes the list)",
+                    self.name()
+                ));
+                Ok(Some(Outcome::Gone))
+            }
+            Delta::Resync(why) => {
+                self.resyncs += 1;
+                if self.resyncs > MAX_RESYNCS {
+                    return Err(Error::failure(format!(
+                        "Graph keeps asking for a resync of calendar '{}' ({why})",
+                        self.name()
+                    ))
+                    .hint("run `integ sync events` again later"));
+                }
+                observer.note(&format!(
+                    "calendar '{}': Graph asked for a resync ({why}); reading its window again",
+                    self.name()
+                ));
+                // A replace round keeps its own window; otherwise the stored one.
+                let window = self.pending_window.clone();
+                self.start_replace(graph, window)?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn on_page(
+        &mut self,
+        db: &mut Db,
+        page: Page,
+        opts: &EventsOptions,
+        counts: &mut Counts,
+    ) -> Result<Option<Outcome>> {
+        let ops = page_ops(&page).map_err(|e| {
+            Error::failure(format!("{}: Graph sent an event integ cannot read: {e}", self.what()))
+                .hint("nothing from this page was written; report this if it persists")
+        })?;
+        counts.fetched += page.items.len() as u64;
+        let complete = page.next_link.is_none();
+        if let Some(buffer) = &mut self.replace {
+            buffer.extend(ops);
+            if let Some(next) = page.next_link {
+                self.url = next;
+                return Ok(None);
+            }
+            let cursor = Cursor {
+                window: self.pending_window.clone().or_else(|| self.cur.window.clone()),
+                next_link: None,
+                delta_link: page.delta_link,
+            };
+            let ops = self.replace.take().unwrap_or_default();
+            self.commit(db, &ops, &cursor, true, counts)?;
+            self.cur = cursor;
+            self.pending_window = None;
+            return Ok(Some(Outcome::Complete));
+        }
+        let mut next = self.cur.clone();
+        next.next_link = page.next_link.clone();
+        if complete {
+            next.delta_link = page.delta_link;
+        }
+        self.commit(db, &ops, &next, false, counts)?;
+        self.cur = next;
+        match page.next_link {
+            None => Ok(Some(Outcome::Complete)),
+            Some(_) if out_of_time(opts.deadline) => Ok(Some(Outcome::Paused)),
+            Some(link) => {
+                self.url = link;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Write a page (or a whole replace round, after wiping) with the cursor that covers it.
+    fn commit(&self, db: &mut Db, ops: &[Op], cursor: &Cursor, wipe: bool, counts: &mut Counts) -> Result<()> {
+        let json = serde_json::to_string(cursor)?;
+        let complete = cursor.next_link.is_none();
+        let stamp = timestamp(Timestamp::now());
+        let (cid, cal) = (self.cid, self.cal.id.as_str());
+        let (written, deleted) = db.write(|tx| -> Result<(Vec<Written>, u64), DbError> {
+            if wipe {
+                store::wipe_calendar(tx, cid, cal)?;
+            }
+            let mut written = Vec::with_capacity(ops.len());
+            let mut deleted = 0;
+            for op in ops {
+                match op {
+                    Op::Upsert(row) => written.push(store::upsert_event(tx, cid, PROVIDER, cal, row, &stamp)?),
+                    // Graph also removes events it never showed (changed outside the window).
+                    Op::Remove(id) => deleted += u64::from(store::mark_deleted(tx, cid, cal, id, &stamp)?),
+                }
+            }
+            runs::save_cursor(tx, cid, &self.stream, Some(&json), &stamp, complete)?;
+            Ok((written, deleted))
+        })?;
+        for w in written {
+            match w {
+                Written::Inserted => counts.inserted += 1,
+                Written::Updated => counts.updated += 1,
+                Written::Unchanged => {}
+            }
+        }
+        counts.deleted += deleted;
+        Ok(())
+    }
+}
+
+/// The writes of a page, or why one of its events cannot be read (nothing is written then).
+fn page_ops(page: &Page) -> Result<Vec<Op>, String> {
+    page.items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Removed(id) => Some(Ok(Op::Remove(id.clone()))),
+            // calendarView lists occurrences, never masters; a master would double its series.
+            Item::Event(e, _) if e.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("seriesMaster")) => None,
+            Item::Event(e, raw) => Some(event_row(e, raw).map(|r| Op::Upsert(Box::new(r)))),
+        })
+        .collect()
+}
+
+/// A non-empty string.
+fn text(s: Option<&str>) -> Option<String> {
+    s.filter(|s| !s.trim().is_empty()).map(str::to_string)
+}
+
+/// RFC 3339 UTC, fractional seconds only when there are some.
+fn instant_text(t: Timestamp) -> String {
+    let nanos = t.subsec_nanosecond();
+    if nanos == 0 {
+        timestamp(t)
+    } else if nanos % 1000 == 0 {
+        format!("{}.{:06}Z", t.strftime("%Y-%m-%dT%H:%M:%S"), nanos / 1000)
+    } else {
+        format!("{}.{:09}Z", t.strftime("%Y-%m-%dT%H:%M:%S"), nanos)
+    }
+}
+
+/// The start the series gave an instance. For an all-day series Graph sends the midnight of
+/// the original day in the event's zone as an instant; integ keeps the date.
+fn original_start(value: &str, all_day: bool, zone_name: Option<&str>) -> Result<String, String> {
+    let t: Timestamp = value.trim().parse().map_err(|_| format!("originalStart {value:?} is not an instant"))?;
+    if !all_day {
+        return Ok(instant_text(t));
+    }
+    let local =
+        zone_name.and_then(zones::zone).map(|z| t.to_zoned(z)).filter(|z| z.time() == jiff::civil::Time::midnight());
+    Ok(match local {
+        Some(z) => z.date().to_string(),
+        None => t.to_zoned(jiff::tz::TimeZone::UTC).date().to_string(),
+    })
+}
+
+/// Graph has no event status: `isCancelled` is cancelled, `showAs: tentative` tentative.
+fn status(e: &graph::Event) -> &'static str {
+    if e.is_cancelled == Some(true) {
+        "cancelled"
+    } else if e.show_as.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("tentative")) {
+        "tentative"
+    } else {
+        "confirmed"
+    }
+}
+
+fn event_row(e: &graph::Event, raw: &Value) -> Result<EventRow, String> {
+    let all_day = e.is_all_day.unwrap_or(false);
+    let start = e.start.as_ref().ok_or_else(|| format!("event {} has no start", e.id))?;
+    let end = e.end.as_ref().ok_or_else(|| format!("event {} has no end", e.id))?;
+    let series_id = text(e.series_master_id.as_deref());
+    let mut row = EventRow {
+        id: e.id.clone(),
+        title: e.subject.clone(),
+        description: e.description(),
+        location: text(e.location.as_ref().and_then(|l| l.display_name.as_deref())),
+        status: Some(status(e).to_string()),
+        all_day,
+        organizer: text(e.organizer_address()),
+        attendees_count: e.attendees.as_ref().map(|a| a.len() as i64),
+        updated_at: e.last_modified_date_time.clone(),
+        raw_json: raw.to_string(),
+        ..EventRow::default()
+    };
+    if all_day {
+        // Midnight to midnight, end exclusive, whatever the zone: floating dates.
+        let day = |d: &graph::DateTimeTz| {
+            zones::date(&d.date_time).map(|d| d.to_string()).ok_or_else(|| format!("bad date {:?}", d.date_time))
+        };
+        row.start_date = Some(day(start)?);
+        row.end_date = Some(day(end)?);
+    } else {
+        let at = |d: &graph::DateTimeTz| {
+            zones::instant(&d.date_time, d.time_zone.as_deref())
+                .map(instant_text)
+                .ok_or_else(|| format!("bad time {:?}", d.date_time))
+        };
+        row.start_at = Some(at(start)?);
+        row.end_at = Some(at(end)?);
+        row.time_zone = text(e.original_start_time_zone.as_deref()).or_else(|| text(start.time_zone.as_deref()));
+    }
+    if series_id.is_some() {
+        row.original_start = e
+            .original_start
+            .as_deref()
+            .map(|o| original_start(o, all_day, e.original_start_time_zone.as_deref()))
+            .transpose()?;
+    }
+    row.series_id = series_id;
+    Ok(row)
+}
+
+fn no_app() -> Error {
+    Error::config("this Microsoft connection has no OAuth application configured")
+        .hint("set MICROSOFT_CLIENT_ID (see `integ doctor`)")
+}
+
+pub async fn list_calendars(session: &mut Session, db: &mut Db, http: &Http) -> Result<Vec<CalendarRow>> {
+    let app = session.app().cloned().ok_or_else(no_app)?;
+    let graph = Graph::new(http, &app.api_url);
+    let g = &graph;
+    let mut url = graph.calendars_url();
+    let mut found: Vec<(graph::Calendar, Value)> = Vec::new();
+    for _ in 0..MAX_CALENDAR_PAGES {
+        let page = session
+            .call(db, "could not list the Outlook calendars", |t| {
+                let url = url.clone();
+                async move { g.calendars_page(&t, &url).await }
+            })
+            .await?;
+        found.extend(page.calendars);
+        match page.next_link {
+            Some(next) => url = next,
+            None => return Ok(calendar_rows(found)),
+        }
+    }
+    Err(Error::failure("the Outlook calendar list never ended"))
+}
+
+/// Rows for the calendars; without `isDefaultCalendar` (older mailboxes) the default one is
+/// the calendar that cannot be removed.
+fn calendar_rows(found: Vec<(graph::Calendar, Value)>) -> Vec<CalendarRow> {
+    let flagged = found.iter().any(|(c, _)| c.is_default_calendar == Some(true));
+    let mut fallback_used = false;
+    found
+        .into_iter()
+        .map(|(c, raw)| {
+            let primary = if flagged {
+                c.is_default_calendar == Some(true)
+            } else {
+                let p = !fallback_used && raw.get("isRemovable").and_then(Value::as_bool) == Some(false);
+                fallback_used |= p;
+                p
+            };
+            CalendarRow {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                time_zone: None,
+                is_primary: primary,
+                access_role: Some(c.access_role().to_string()),
+                raw_json: raw.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// What the concurrently synced calendars share.
+struct Shared<'s> {
+    db: RefCell<&'s mut Db>,
+    counts: RefCell<&'s mut Counts>,
+    observer: &'s dyn Observer,
+    graph: &'s Graph<'s>,
+    http: &'s Http,
+    opts: &'s EventsOptions,
+    token: SecretString,
+    /// Requests in flight to the mailbox.
+    gate: Semaphore,
+}
+
+impl Shared<'_> {
+    async fn drive(&self, run: &mut CalRun<'_>) -> Result<Outcome> {
+        loop {
+            let answer = {
+                let _permit = self.gate.acquire().await.map_err(|_| Error::failure("the request gate closed"))?;
+                self.graph.delta_page(&self.token, &run.url).await
+            };
+            let answer = match answer {
+                Ok(a) => a,
+                Err(ApiError::Unauthorized) => return Ok(Outcome::Unauthorized),
+                Err(e) => return Err(e.into_error(&run.what())),
+            };
+            // Borrowed only between awaits: the calendars take turns on the one thread.
+            let step = {
+                let mut db = self.db.borrow_mut();
+                let mut counts = self.counts.borrow_mut();
+                run.on_answer(&mut db, self.graph, answer, self.opts, self.observer, &mut counts)?
+            };
+            if let Some(outcome) = step {
+                return Ok(outcome);
+            }
+            let fetched = self.counts.borrow().fetched;
+            self.observer.page(fetched, waited(self.http));
+        }
+    }
+}
+
+fn waited(http: &Http) -> Duration {
+    Duration::from_secs_f64(http.stats().waited_secs.max(0.0))
+}
+
+/// One calendar alone, every request through `Session::call` (refresh once on a 401).
+async fn drive_alone(
+    session: &mut Session,
+    db: &mut Db,
+    graph: &Graph<'_>,
+    run: &mut CalRun<'_>,
+    opts: &EventsOptions,
+    observer: &dyn Observer,
+    counts: &mut Counts,
+) -> Result<Outcome> {
+    let http = graph.http();
+    loop {
+        let url = run.url.clone();
+        let answer = session
+            .call(db, &run.what(), |t| {
+                let url = url.clone();
+                async move { graph.delta_page(&t, &url).await }
+            })
+            .await?;
+        if let Some(outcome) = run.on_answer(db, graph, answer, opts, observer, counts)? {
+            return Ok(outcome);
+        }
+        observer.page(counts.fetched, waited(http));
+    }
+}
+
+/// Poll every future on this task until all are done (no `'static` needed, no threads).
+async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in futures.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => *slot = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { Poll::Pending } else { Poll::Ready(()) }
+    })
+    .await;
+    out.into_iter().flatten().collect()
 }
 
 pub async fn sync_calendars(
-    _session: &mut Session,
-    _db: &mut Db,
-    _http: &Http,
-    _calendars: &[CalendarView],
-    _opts: &EventsOptions,
-    _observer: &dyn Observer,
-    _counts: &mut Counts,
+    session: &mut Session,
+    db: &mut Db,
+    http: &Http,
+    calendars: &[CalendarView],
+    opts: &EventsOptions,
+    observer: &dyn Observer,
+    counts: &mut Counts,
 ) -> Result<Finish> {
-    Err(Error::failure("not built yet"))
+    let app = session.app().cloned().ok_or_else(no_app)?;
+    let graph = Graph::new(http, &app.api_url);
+    let cid = session.connection.id;
+    let mut runs = calendars.iter().map(|c| CalRun::load(db, cid, c, opts, &graph)).collect::<Result<Vec<_>>>()?;
+    let token = session.access_token(db).await?;
+    let outcomes = {
+        let shared = Shared {
+            db: RefCell::new(&mut *db),
+            counts: RefCell::new(&mut *counts),
+            observer,
+            graph: &graph,
+            http,
+            opts,
+            token,
+            gate: Semaphore::new(MAX_IN_FLIGHT),
+        };
+        join_all(runs.iter_mut().map(|r| shared.drive(r)).collect()).await
+    };
+    let mut finish = Finish::Complete;
+    let mut failure: Option<Error> = None;
+    for (run, outcome) in runs.iter_mut().zip(outcomes) {
+        let outcome = match outcome {
+            Ok(Outcome::Unauthorized) if failure.as_ref().is_none_or(|e| e.kind != Kind::Reconnect) => {
+                drive_alone(session, db, &graph, run, opts, observer, counts).await
+            }
+            other => other,
+        };
+        match outcome {
+            Ok(Outcome::Complete | Outcome::Gone) => {}
+            Ok(Outcome::Paused) => finish = Finish::Paused,
+            Ok(Outcome::Unauthorized) => {}
+            Err(e) => {
+                if failure.is_some() {
+                    observer.note(&format!("calendar '{}' failed too: {}", run.name(), e.message));
+                }
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(finish),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn row(v: Value) -> EventRow {
+        let e = graph::Event::deserialize(&v).unwrap();
+        event_row(&e, &v).unwrap()
+    }
+
+    #[test]
+    fn timed_events_become_utc_instants_with_their_zone() {
+        let r = row(json!({
+            "id": "A1", "type": "singleInstance", "subject": "Quote walkthrough", "isAllDay": false,
+            "isCancelled": false, "showAs": "busy", "lastModifiedDateTime": "2026-03-02T08:12:44.1230000Z",
+            "originalStartTimeZone": "W. Europe Standard Time",
+            "start": {"dateTime": "2026-03-25T16:00:00.0000000", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-03-25T17:00:00.0000000", "timeZone": "UTC"},
+            "location": {"displayName": ""}, "bodyPreview": "", "attendees": [{}, {}],
+            "organizer": {"emailAddress": {"name": "Lee", "address": "lee@example.com"}}
+        }));
+        assert_eq!(r.start_at.as_deref(), Some("2026-03-25T16:00:00Z"));
+        assert_eq!(r.end_at.as_deref(), Some("2026-03-25T17:00:00Z"));
+        assert_eq!((r.start_date.as_deref(), r.all_day), (None, false));
+        assert_eq!(r.time_zone.as_deref(), Some("W. Europe Standard Time"));
+        assert_eq!(r.status.as_deref(), Some("confirmed"));
+        assert_eq!((r.location, r.description), (None, None));
+        assert_eq!(r.attendees_count, Some(2));
+        assert_eq!(r.organizer.as_deref(), Some("lee@example.com"));
+        assert_eq!(r.updated_at.as_deref(), Some("2026-03-02T08:12:44.1230000Z"));
+        assert_eq!((r.series_id, r.original_start), (None, None));
+        // Times in another zone (Prefer: outlook.timezone) are read in it.
+        let r = row(json!({
+            "id": "A2", "isAllDay": false, "showAs": "tentative",
+            "start": {"dateTime": "2026-03-09T09:00:00.0000000", "timeZone": "Mountain Standard Time"},
+            "end": {"dateTime": "2026-03-09T09:30:00.5000000", "timeZone": "Mountain Standard Time"}
+        }));
+        assert_eq!(r.start_at.as_deref(), Some("2026-03-09T15:00:00Z"));
+        assert_eq!(r.end_at.as_deref(), Some("2026-03-09T15:30:00.500000Z"));
+        assert_eq!(r.time_zone.as_deref(), Some("Mountain Standard Time"));
+        assert_eq!(r.status.as_deref(), Some("tentative"));
+    }
+
+    #[test]
+    fn all_day_occurrences_keep_dates() {
+        let r = row(json!({
+            "id": "B1", "type": "occurrence", "isAllDay": true, "isCancelled": true,
+            "seriesMasterId": "M1", "originalStart": "2026-11-04T07:00:00Z",
+            "originalStartTimeZone": "Mountain Standard Time",
+            "start": {"dateTime": "2026-11-04T00:00:00.0000000", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-11-06T00:00:00.0000000", "timeZone": "UTC"},
+            "body": {"contentType": "html", "content": "<html><body>Put the <b>bins</b> out</body></html>"}
+        }));
+        assert!(r.all_day);
+        assert_eq!((r.start_date.as_deref(), r.end_date.as_deref()), (Some("2026-11-04"), Some("2026-11-06")));
+        assert_eq!((r.start_at, r.end_at, r.time_zone), (None, None, None));
+        assert_eq!(r.series_id.as_deref(), Some("M1"));
+        assert_eq!(r.original_start.as_deref(), Some("2026-11-04"));
+        assert_eq!(r.status.as_deref(), Some("cancelled"));
+        assert_eq!(r.description.as_deref(), Some("Put the bins out"));
+        // Midnight UTC (no zone, or the zone's midnight elsewhere) reads as the UTC date.
+        assert_eq!(original_start("2026-11-04T00:00:00Z", true, None).unwrap(), "2026-11-04");
+        assert_eq!(original_start("2026-11-04T00:00:00Z", true, Some("America/Denver")).unwrap(), "2026-11-04");
+        assert_eq!(original_start("2026-03-13T15:00:00Z", false, None).unwrap(), "2026-03-13T15:00:00Z");
+        assert!(original_start("yesterday", false, None).is_err());
+    }
+
+    #[test]
+    fn masters_and_unreadable_events() {
+        let page = |v: Value| Page {
+            items: vec![Item::Event(Box::new(graph::Event::deserialize(&v).unwrap()), v)],
+            next_link: None,
+            delta_link: Some("x".into()),
+        };
+        let master = json!({"id": "M", "type": "seriesMaster", "start": {"dateTime": "x"}, "end": {"dateTime": "x"}});
+        assert!(page_ops(&page(master)).unwrap().is_empty());
+        let bad = json!({"id": "E", "isAllDay": false, "start": {"dateTime": "soon"}, "end": {"dateTime": "later"}});
+        assert!(page_ops(&page(bad)).is_err());
+        let no_end = json!({"id": "E", "start": {"dateTime": "2026-01-01T00:00:00"}});
+        assert!(page_ops(&page(no_end)).is_err());
+    }
+
+    #[test]
+    fn windows_follow_the_settings() {
+        let opts = EventsOptions { full: false, past_days: 30, future_days: 365, deadline: None };
+        let now: Timestamp = "2026-11-21T06:49:30.25Z".parse().unwrap();
+        let w = Window::around(now, &opts);
+        assert_eq!((w.start.as_str(), w.end.as_str()), ("2026-10-22T06:49:30Z", "2027-11-21T06:49:30Z"));
+        let c = Cursor { window: Some(w), next_link: None, delta_link: Some("https://g/delta?$deltatoken=x".into()) };
+        let back: Cursor = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back.window, c.window);
+    }
 }
