@@ -37,6 +37,8 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             [CompletionResult]::new('refresh', 'refresh', [CompletionResultType]::ParameterValue, 'Refresh access tokens now (a keep-alive for refresh tokens that die when idle)')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Pull data from every connected account into the database')
             [CompletionResult]::new('jobs', 'jobs', [CompletionResultType]::ParameterValue, 'Read synced Jobber jobs from the local database')
+            [CompletionResult]::new('calendars', 'calendars', [CompletionResultType]::ParameterValue, 'List the calendars of connected accounts and choose which ones to sync')
+            [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Read synced calendar events from the local database')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show every connection, its token expiry, last syncs and what needs doing')
             [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Print or install a cron, systemd or launchd schedule that runs `integ sync`')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the configuration, database, secret store and credentials')
@@ -101,6 +103,7 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
         }
         'integ;sync' {
             [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'Only this account (label, name, email or account id)')
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Only this provider''s accounts')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'If another run holds an account''s lock, wait up to this many seconds instead of exiting with code 5')
             [CompletionResult]::new('--max-duration', '--max-duration', [CompletionResultType]::ParameterName, 'Stop cleanly after this long (e.g. 10m, 90s), progress committed, so runs never pile up; the next run continues where this one stopped')
             [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
@@ -180,6 +183,139 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             break
         }
         'integ;jobs;help;help' {
+            break
+        }
+        'integ;calendars' {
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout (errors too)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the calendars of connected accounts (asks the providers)')
+            [CompletionResult]::new('select', 'select', [CompletionResultType]::ParameterValue, 'Sync this calendar''s events')
+            [CompletionResult]::new('deselect', 'deselect', [CompletionResultType]::ParameterValue, 'Stop syncing this calendar''s events')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'integ;calendars;list' {
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Only this provider''s calendars')
+            [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'Only this account''s calendars')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Show what the database holds without asking the providers')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout (errors too)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'integ;calendars;select' {
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'The provider, when the id is not unique')
+            [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'The account, when the id is not unique')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout (errors too)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'integ;calendars;deselect' {
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'The provider, when the id is not unique')
+            [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'The account, when the id is not unique')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout (errors too)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'integ;calendars;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the calendars of connected accounts (asks the providers)')
+            [CompletionResult]::new('select', 'select', [CompletionResultType]::ParameterValue, 'Sync this calendar''s events')
+            [CompletionResult]::new('deselect', 'deselect', [CompletionResultType]::ParameterValue, 'Stop syncing this calendar''s events')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'integ;calendars;help;list' {
+            break
+        }
+        'integ;calendars;help;select' {
+            break
+        }
+        'integ;calendars;help;deselect' {
+            break
+        }
+        'integ;calendars;help;help' {
+            break
+        }
+        'integ;events' {
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout (errors too)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List events in start order, in the local time zone (or --tz)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'integ;events;list' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Events ending on or after this date (YYYY-MM-DD, local time; default: today)')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Events starting before the end of this date (YYYY-MM-DD, local time; default: 30 days on)')
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Only this provider''s events')
+            [CompletionResult]::new('--calendar', '--calendar', [CompletionResultType]::ParameterName, 'Only this calendar''s events')
+            [CompletionResult]::new('--tz', '--tz', [CompletionResultType]::ParameterName, 'Show times in this IANA time zone (e.g. America/Denver) instead of the local one')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
+            [CompletionResult]::new('--csv', '--csv', [CompletionResultType]::ParameterName, 'Print CSV instead of a table')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout (errors too)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'integ;events;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List events in start order, in the local time zone (or --tz)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'integ;events;help;list' {
+            break
+        }
+        'integ;events;help;help' {
             break
         }
         'integ;status' {
@@ -380,6 +516,8 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             [CompletionResult]::new('refresh', 'refresh', [CompletionResultType]::ParameterValue, 'Refresh access tokens now (a keep-alive for refresh tokens that die when idle)')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Pull data from every connected account into the database')
             [CompletionResult]::new('jobs', 'jobs', [CompletionResultType]::ParameterValue, 'Read synced Jobber jobs from the local database')
+            [CompletionResult]::new('calendars', 'calendars', [CompletionResultType]::ParameterValue, 'List the calendars of connected accounts and choose which ones to sync')
+            [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Read synced calendar events from the local database')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show every connection, its token expiry, last syncs and what needs doing')
             [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Print or install a cron, systemd or launchd schedule that runs `integ sync`')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the configuration, database, secret store and credentials')
@@ -410,6 +548,28 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             break
         }
         'integ;help;jobs;show' {
+            break
+        }
+        'integ;help;calendars' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the calendars of connected accounts (asks the providers)')
+            [CompletionResult]::new('select', 'select', [CompletionResultType]::ParameterValue, 'Sync this calendar''s events')
+            [CompletionResult]::new('deselect', 'deselect', [CompletionResultType]::ParameterValue, 'Stop syncing this calendar''s events')
+            break
+        }
+        'integ;help;calendars;list' {
+            break
+        }
+        'integ;help;calendars;select' {
+            break
+        }
+        'integ;help;calendars;deselect' {
+            break
+        }
+        'integ;help;events' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List events in start order, in the local time zone (or --tz)')
+            break
+        }
+        'integ;help;events;list' {
             break
         }
         'integ;help;status' {

@@ -16,6 +16,9 @@ _integ() {
             ",$1")
                 cmd="integ"
                 ;;
+            integ,calendars)
+                cmd="integ__subcmd__calendars"
+                ;;
             integ,completions)
                 cmd="integ__subcmd__completions"
                 ;;
@@ -30,6 +33,9 @@ _integ() {
                 ;;
             integ,doctor)
                 cmd="integ__subcmd__doctor"
+                ;;
+            integ,events)
+                cmd="integ__subcmd__events"
                 ;;
             integ,help)
                 cmd="integ__subcmd__help"
@@ -51,6 +57,30 @@ _integ() {
                 ;;
             integ,sync)
                 cmd="integ__subcmd__sync"
+                ;;
+            integ__subcmd__calendars,deselect)
+                cmd="integ__subcmd__calendars__subcmd__deselect"
+                ;;
+            integ__subcmd__calendars,help)
+                cmd="integ__subcmd__calendars__subcmd__help"
+                ;;
+            integ__subcmd__calendars,list)
+                cmd="integ__subcmd__calendars__subcmd__list"
+                ;;
+            integ__subcmd__calendars,select)
+                cmd="integ__subcmd__calendars__subcmd__select"
+                ;;
+            integ__subcmd__calendars__subcmd__help,deselect)
+                cmd="integ__subcmd__calendars__subcmd__help__subcmd__deselect"
+                ;;
+            integ__subcmd__calendars__subcmd__help,help)
+                cmd="integ__subcmd__calendars__subcmd__help__subcmd__help"
+                ;;
+            integ__subcmd__calendars__subcmd__help,list)
+                cmd="integ__subcmd__calendars__subcmd__help__subcmd__list"
+                ;;
+            integ__subcmd__calendars__subcmd__help,select)
+                cmd="integ__subcmd__calendars__subcmd__help__subcmd__select"
                 ;;
             integ__subcmd__config,get)
                 cmd="integ__subcmd__config__subcmd__get"
@@ -88,6 +118,21 @@ _integ() {
             integ__subcmd__config__subcmd__help,unset)
                 cmd="integ__subcmd__config__subcmd__help__subcmd__unset"
                 ;;
+            integ__subcmd__events,help)
+                cmd="integ__subcmd__events__subcmd__help"
+                ;;
+            integ__subcmd__events,list)
+                cmd="integ__subcmd__events__subcmd__list"
+                ;;
+            integ__subcmd__events__subcmd__help,help)
+                cmd="integ__subcmd__events__subcmd__help__subcmd__help"
+                ;;
+            integ__subcmd__events__subcmd__help,list)
+                cmd="integ__subcmd__events__subcmd__help__subcmd__list"
+                ;;
+            integ__subcmd__help,calendars)
+                cmd="integ__subcmd__help__subcmd__calendars"
+                ;;
             integ__subcmd__help,completions)
                 cmd="integ__subcmd__help__subcmd__completions"
                 ;;
@@ -102,6 +147,9 @@ _integ() {
                 ;;
             integ__subcmd__help,doctor)
                 cmd="integ__subcmd__help__subcmd__doctor"
+                ;;
+            integ__subcmd__help,events)
+                cmd="integ__subcmd__help__subcmd__events"
                 ;;
             integ__subcmd__help,help)
                 cmd="integ__subcmd__help__subcmd__help"
@@ -124,6 +172,15 @@ _integ() {
             integ__subcmd__help,sync)
                 cmd="integ__subcmd__help__subcmd__sync"
                 ;;
+            integ__subcmd__help__subcmd__calendars,deselect)
+                cmd="integ__subcmd__help__subcmd__calendars__subcmd__deselect"
+                ;;
+            integ__subcmd__help__subcmd__calendars,list)
+                cmd="integ__subcmd__help__subcmd__calendars__subcmd__list"
+                ;;
+            integ__subcmd__help__subcmd__calendars,select)
+                cmd="integ__subcmd__help__subcmd__calendars__subcmd__select"
+                ;;
             integ__subcmd__help__subcmd__config,get)
                 cmd="integ__subcmd__help__subcmd__config__subcmd__get"
                 ;;
@@ -138,6 +195,9 @@ _integ() {
                 ;;
             integ__subcmd__help__subcmd__config,unset)
                 cmd="integ__subcmd__help__subcmd__config__subcmd__unset"
+                ;;
+            integ__subcmd__help__subcmd__events,list)
+                cmd="integ__subcmd__help__subcmd__events__subcmd__list"
                 ;;
             integ__subcmd__help__subcmd__jobs,list)
                 cmd="integ__subcmd__help__subcmd__jobs__subcmd__list"
@@ -170,12 +230,194 @@ _integ() {
 
     case "${cmd}" in
         integ)
-            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version connect disconnect refresh sync jobs status schedule doctor config completions man help"
+            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__calendars)
+            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version list select deselect help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__calendars__subcmd__deselect)
+            opts="-q -v -h -V --provider --account --json --quiet --verbose --log-file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --provider)
+                    COMPREPLY=($(compgen -W "jobber google microsoft calendly" -- "${cur}"))
+                    return 0
+                    ;;
+                --account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__calendars__subcmd__help)
+            opts="list select deselect help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__calendars__subcmd__help__subcmd__deselect)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__calendars__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__calendars__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__calendars__subcmd__help__subcmd__select)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__calendars__subcmd__list)
+            opts="-q -v -h -V --provider --account --offline --json --quiet --verbose --log-file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --provider)
+                    COMPREPLY=($(compgen -W "jobber google microsoft calendly" -- "${cur}"))
+                    return 0
+                    ;;
+                --account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__calendars__subcmd__select)
+            opts="-q -v -h -V --provider --account --json --quiet --verbose --log-file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --provider)
+                    COMPREPLY=($(compgen -W "jobber google microsoft calendly" -- "${cur}"))
+                    return 0
+                    ;;
+                --account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --log-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -525,9 +767,171 @@ _integ() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        integ__subcmd__help)
-            opts="connect disconnect refresh sync jobs status schedule doctor config completions man help"
+        integ__subcmd__events)
+            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__events__subcmd__help)
+            opts="list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__events__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__events__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__events__subcmd__list)
+            opts="-q -v -h -V --from --to --provider --calendar --tz --csv --json --quiet --verbose --log-file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --provider)
+                    COMPREPLY=($(compgen -W "jobber google microsoft calendly" -- "${cur}"))
+                    return 0
+                    ;;
+                --calendar)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tz)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help)
+            opts="connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__calendars)
+            opts="list select deselect"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__calendars__subcmd__deselect)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__calendars__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__calendars__subcmd__select)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -668,6 +1072,34 @@ _integ() {
         integ__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__events)
+            opts="list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__events__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1040,7 +1472,7 @@ _integ() {
             return 0
             ;;
         integ__subcmd__sync)
-            opts="-q -v -h -V --account --full --wait --max-duration --json --quiet --verbose --log-file --color --help --version jobs"
+            opts="-q -v -h -V --account --provider --full --wait --max-duration --json --quiet --verbose --log-file --color --help --version jobs events"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1048,6 +1480,10 @@ _integ() {
             case "${prev}" in
                 --account)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --provider)
+                    COMPREPLY=($(compgen -W "jobber google microsoft calendly" -- "${cur}"))
                     return 0
                     ;;
                 --wait)

@@ -34,6 +34,8 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand refresh 'Refresh access tokens now (a keep-alive for refresh tokens that die when idle)'
             cand sync 'Pull data from every connected account into the database'
             cand jobs 'Read synced Jobber jobs from the local database'
+            cand calendars 'List the calendars of connected accounts and choose which ones to sync'
+            cand events 'Read synced calendar events from the local database'
             cand status 'Show every connection, its token expiry, last syncs and what needs doing'
             cand schedule 'Print or install a cron, systemd or launchd schedule that runs `integ sync`'
             cand doctor 'Check the configuration, database, secret store and credentials'
@@ -94,6 +96,7 @@ set edit:completion:arg-completer[integ] = {|@words|
         }
         &'integ;sync'= {
             cand --account 'Only this account (label, name, email or account id)'
+            cand --provider 'Only this provider''s accounts'
             cand --wait 'If another run holds an account''s lock, wait up to this many seconds instead of exiting with code 5'
             cand --max-duration 'Stop cleanly after this long (e.g. 10m, 90s), progress committed, so runs never pile up; the next run continues where this one stopped'
             cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
@@ -166,6 +169,125 @@ set edit:completion:arg-completer[integ] = {|@words|
         &'integ;jobs;help;show'= {
         }
         &'integ;jobs;help;help'= {
+        }
+        &'integ;calendars'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'List the calendars of connected accounts (asks the providers)'
+            cand select 'Sync this calendar''s events'
+            cand deselect 'Stop syncing this calendar''s events'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'integ;calendars;list'= {
+            cand --provider 'Only this provider''s calendars'
+            cand --account 'Only this account''s calendars'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --offline 'Show what the database holds without asking the providers'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;calendars;select'= {
+            cand --provider 'The provider, when the id is not unique'
+            cand --account 'The account, when the id is not unique'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;calendars;deselect'= {
+            cand --provider 'The provider, when the id is not unique'
+            cand --account 'The account, when the id is not unique'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;calendars;help'= {
+            cand list 'List the calendars of connected accounts (asks the providers)'
+            cand select 'Sync this calendar''s events'
+            cand deselect 'Stop syncing this calendar''s events'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'integ;calendars;help;list'= {
+        }
+        &'integ;calendars;help;select'= {
+        }
+        &'integ;calendars;help;deselect'= {
+        }
+        &'integ;calendars;help;help'= {
+        }
+        &'integ;events'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'List events in start order, in the local time zone (or --tz)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'integ;events;list'= {
+            cand --from 'Events ending on or after this date (YYYY-MM-DD, local time; default: today)'
+            cand --to 'Events starting before the end of this date (YYYY-MM-DD, local time; default: 30 days on)'
+            cand --provider 'Only this provider''s events'
+            cand --calendar 'Only this calendar''s events'
+            cand --tz 'Show times in this IANA time zone (e.g. America/Denver) instead of the local one'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --csv 'Print CSV instead of a table'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;events;help'= {
+            cand list 'List events in start order, in the local time zone (or --tz)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'integ;events;help;list'= {
+        }
+        &'integ;events;help;help'= {
         }
         &'integ;status'= {
             cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
@@ -347,6 +469,8 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand refresh 'Refresh access tokens now (a keep-alive for refresh tokens that die when idle)'
             cand sync 'Pull data from every connected account into the database'
             cand jobs 'Read synced Jobber jobs from the local database'
+            cand calendars 'List the calendars of connected accounts and choose which ones to sync'
+            cand events 'Read synced calendar events from the local database'
             cand status 'Show every connection, its token expiry, last syncs and what needs doing'
             cand schedule 'Print or install a cron, systemd or launchd schedule that runs `integ sync`'
             cand doctor 'Check the configuration, database, secret store and credentials'
@@ -370,6 +494,22 @@ set edit:completion:arg-completer[integ] = {|@words|
         &'integ;help;jobs;list'= {
         }
         &'integ;help;jobs;show'= {
+        }
+        &'integ;help;calendars'= {
+            cand list 'List the calendars of connected accounts (asks the providers)'
+            cand select 'Sync this calendar''s events'
+            cand deselect 'Stop syncing this calendar''s events'
+        }
+        &'integ;help;calendars;list'= {
+        }
+        &'integ;help;calendars;select'= {
+        }
+        &'integ;help;calendars;deselect'= {
+        }
+        &'integ;help;events'= {
+            cand list 'List events in start order, in the local time zone (or --tz)'
+        }
+        &'integ;help;events;list'= {
         }
         &'integ;help;status'= {
         }

@@ -38,6 +38,8 @@ complete -c integ -n "__fish_integ_needs_command" -f -a "disconnect" -d 'Revoke 
 complete -c integ -n "__fish_integ_needs_command" -f -a "refresh" -d 'Refresh access tokens now (a keep-alive for refresh tokens that die when idle)'
 complete -c integ -n "__fish_integ_needs_command" -f -a "sync" -d 'Pull data from every connected account into the database'
 complete -c integ -n "__fish_integ_needs_command" -f -a "jobs" -d 'Read synced Jobber jobs from the local database'
+complete -c integ -n "__fish_integ_needs_command" -f -a "calendars" -d 'List the calendars of connected accounts and choose which ones to sync'
+complete -c integ -n "__fish_integ_needs_command" -f -a "events" -d 'Read synced calendar events from the local database'
 complete -c integ -n "__fish_integ_needs_command" -f -a "status" -d 'Show every connection, its token expiry, last syncs and what needs doing'
 complete -c integ -n "__fish_integ_needs_command" -f -a "schedule" -d 'Print or install a cron, systemd or launchd schedule that runs `integ sync`'
 complete -c integ -n "__fish_integ_needs_command" -f -a "doctor" -d 'Check the configuration, database, secret store and credentials'
@@ -84,6 +86,10 @@ complete -c integ -n "__fish_integ_using_subcommand refresh" -s v -l verbose -d 
 complete -c integ -n "__fish_integ_using_subcommand refresh" -s h -l help -d 'Print help'
 complete -c integ -n "__fish_integ_using_subcommand refresh" -s V -l version -d 'Print version'
 complete -c integ -n "__fish_integ_using_subcommand sync" -l account -d 'Only this account (label, name, email or account id)' -r
+complete -c integ -n "__fish_integ_using_subcommand sync" -l provider -d 'Only this provider\'s accounts' -r -f -a "jobber\t''
+google\t''
+microsoft\t''
+calendly\t''"
 complete -c integ -n "__fish_integ_using_subcommand sync" -l wait -d 'If another run holds an account\'s lock, wait up to this many seconds instead of exiting with code 5' -r
 complete -c integ -n "__fish_integ_using_subcommand sync" -l max-duration -d 'Stop cleanly after this long (e.g. 10m, 90s), progress committed, so runs never pile up; the next run continues where this one stopped' -r
 complete -c integ -n "__fish_integ_using_subcommand sync" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
@@ -134,6 +140,97 @@ complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcom
 complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "list" -d 'List jobs, newest change first'
 complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one job with its line items and visits'
 complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and not __fish_seen_subcommand_from list select deselect help" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
+complete -c integ -n "__fish_integ_using_subcommand calendars; and not __fish_seen_subcommand_from list select deselect help" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand calendars; and not __fish_seen_subcommand_from list select deselect help" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and not __fish_seen_subcommand_from list select deselect help" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and not __fish_seen_subcommand_from list select deselect help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and not __fish_seen_subcommand_from list select deselect help" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and not __fish_seen_subcommand_from list select deselect help" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and not __fish_seen_subcommand_from list select deselect help" -f -a "list" -d 'List the calendars of connected accounts (asks the providers)'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and not __fish_seen_subcommand_from list select deselect help" -f -a "select" -d 'Sync this calendar\'s events'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and not __fish_seen_subcommand_from list select deselect help" -f -a "deselect" -d 'Stop syncing this calendar\'s events'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and not __fish_seen_subcommand_from list select deselect help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from list" -l provider -d 'Only this provider\'s calendars' -r -f -a "jobber\t''
+google\t''
+microsoft\t''
+calendly\t''"
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from list" -l account -d 'Only this account\'s calendars' -r
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from list" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from list" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from list" -l offline -d 'Show what the database holds without asking the providers'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from select" -l provider -d 'The provider, when the id is not unique' -r -f -a "jobber\t''
+google\t''
+microsoft\t''
+calendly\t''"
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from select" -l account -d 'The account, when the id is not unique' -r
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from select" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from select" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from select" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from select" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from select" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from select" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from select" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from deselect" -l provider -d 'The provider, when the id is not unique' -r -f -a "jobber\t''
+google\t''
+microsoft\t''
+calendly\t''"
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from deselect" -l account -d 'The account, when the id is not unique' -r
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from deselect" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from deselect" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from deselect" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from deselect" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from deselect" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from deselect" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from deselect" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the calendars of connected accounts (asks the providers)'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from help" -f -a "select" -d 'Sync this calendar\'s events'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from help" -f -a "deselect" -d 'Stop syncing this calendar\'s events'
+complete -c integ -n "__fish_integ_using_subcommand calendars; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand events; and not __fish_seen_subcommand_from list help" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
+complete -c integ -n "__fish_integ_using_subcommand events; and not __fish_seen_subcommand_from list help" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand events; and not __fish_seen_subcommand_from list help" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand events; and not __fish_seen_subcommand_from list help" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand events; and not __fish_seen_subcommand_from list help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand events; and not __fish_seen_subcommand_from list help" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand events; and not __fish_seen_subcommand_from list help" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand events; and not __fish_seen_subcommand_from list help" -f -a "list" -d 'List events in start order, in the local time zone (or --tz)'
+complete -c integ -n "__fish_integ_using_subcommand events; and not __fish_seen_subcommand_from list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subcommand_from list" -l from -d 'Events ending on or after this date (YYYY-MM-DD, local time; default: today)' -r
+complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subcommand_from list" -l to -d 'Events starting before the end of this date (YYYY-MM-DD, local time; default: 30 days on)' -r
+complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subcommand_from list" -l provider -d 'Only this provider\'s events' -r -f -a "jobber\t''
+google\t''
+microsoft\t''
+calendly\t''"
+complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subcommand_from list" -l calendar -d 'Only this calendar\'s events' -r
+complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subcommand_from list" -l tz -d 'Show times in this IANA time zone (e.g. America/Denver) instead of the local one' -r
+complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subcommand_from list" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
+complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subcommand_from list" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subcommand_from list" -l csv -d 'Print CSV instead of a table'
+complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "list" -d 'List events in start order, in the local time zone (or --tz)'
+complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c integ -n "__fish_integ_using_subcommand status" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_using_subcommand status" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''
@@ -250,20 +347,26 @@ complete -c integ -n "__fish_integ_using_subcommand man" -s q -l quiet -d 'Print
 complete -c integ -n "__fish_integ_using_subcommand man" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
 complete -c integ -n "__fish_integ_using_subcommand man" -s h -l help -d 'Print help'
 complete -c integ -n "__fish_integ_using_subcommand man" -s V -l version -d 'Print version'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status schedule doctor config completions man help" -f -a "connect" -d 'Connect an account: sign in through the browser and store its tokens'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status schedule doctor config completions man help" -f -a "disconnect" -d 'Revoke an account\'s access at the provider and delete its tokens'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status schedule doctor config completions man help" -f -a "refresh" -d 'Refresh access tokens now (a keep-alive for refresh tokens that die when idle)'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status schedule doctor config completions man help" -f -a "sync" -d 'Pull data from every connected account into the database'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status schedule doctor config completions man help" -f -a "jobs" -d 'Read synced Jobber jobs from the local database'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status schedule doctor config completions man help" -f -a "status" -d 'Show every connection, its token expiry, last syncs and what needs doing'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status schedule doctor config completions man help" -f -a "schedule" -d 'Print or install a cron, systemd or launchd schedule that runs `integ sync`'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status schedule doctor config completions man help" -f -a "doctor" -d 'Check the configuration, database, secret store and credentials'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status schedule doctor config completions man help" -f -a "config" -d 'Read and change settings'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status schedule doctor config completions man help" -f -a "completions" -d 'Print shell completions'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status schedule doctor config completions man help" -f -a "man" -d 'Print the man page (roff) to stdout'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status schedule doctor config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help" -f -a "connect" -d 'Connect an account: sign in through the browser and store its tokens'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help" -f -a "disconnect" -d 'Revoke an account\'s access at the provider and delete its tokens'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help" -f -a "refresh" -d 'Refresh access tokens now (a keep-alive for refresh tokens that die when idle)'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help" -f -a "sync" -d 'Pull data from every connected account into the database'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help" -f -a "jobs" -d 'Read synced Jobber jobs from the local database'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help" -f -a "calendars" -d 'List the calendars of connected accounts and choose which ones to sync'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help" -f -a "events" -d 'Read synced calendar events from the local database'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help" -f -a "status" -d 'Show every connection, its token expiry, last syncs and what needs doing'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help" -f -a "schedule" -d 'Print or install a cron, systemd or launchd schedule that runs `integ sync`'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help" -f -a "doctor" -d 'Check the configuration, database, secret store and credentials'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help" -f -a "config" -d 'Read and change settings'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help" -f -a "completions" -d 'Print shell completions'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help" -f -a "man" -d 'Print the man page (roff) to stdout'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "list" -d 'List jobs, newest change first'
 complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "show" -d 'Show one job with its line items and visits'
+complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from calendars" -f -a "list" -d 'List the calendars of connected accounts (asks the providers)'
+complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from calendars" -f -a "select" -d 'Sync this calendar\'s events'
+complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from calendars" -f -a "deselect" -d 'Stop syncing this calendar\'s events'
+complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from events" -f -a "list" -d 'List events in start order, in the local time zone (or --tz)'
 complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "path" -d 'Print the path of config.toml (and of the database and secret file)'
 complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "get" -d 'Print one setting\'s value (secrets are never printed)'
 complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "set" -d 'Change a setting in config.toml; secrets go to the secret store and are read from stdin'

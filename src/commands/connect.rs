@@ -146,7 +146,9 @@ async fn learn_calendars(ctx: &mut Context, provider: Provider, account_id: &str
                 if selected.is_empty() { "none".to_string() } else { selected.join(", ") }
             ));
         }
-        Err(e) => ctx.ui.warn(format!("could not list the calendars yet ({}); `integ calendars list` will try again", e.message)),
+        Err(e) => ctx
+            .ui
+            .warn(format!("could not list the calendars yet ({}); `integ calendars list` will try again", e.message)),
     }
 }
 
