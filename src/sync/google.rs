@@ -165,7 +165,7 @@ impl When {
 /// What one item of a page does to the store.
 #[derive(Debug, Clone, PartialEq)]
 enum Change {
-    Upsert(EventRow),
+    Upsert(Box<EventRow>),
     /// Cancelled, or outside the window.
     Delete(String),
 }
@@ -210,7 +210,7 @@ fn change(raw: &Value, f: &Frame) -> std::result::Result<Change, ApiError> {
     let nonempty = |s: Option<String>| s.filter(|x| !x.is_empty());
     let (start_at, start_date) = at_day(start_w);
     let (end_at, end_date) = at_day(end_w);
-    Ok(Change::Upsert(EventRow {
+    Ok(Change::Upsert(Box::new(EventRow {
         title: e.summary,
         description: nonempty(e.description),
         location: nonempty(e.location),
@@ -228,7 +228,7 @@ fn change(raw: &Value, f: &Frame) -> std::result::Result<Change, ApiError> {
         updated_at: e.updated,
         raw_json: raw.to_string(),
         id: e.id,
-    }))
+    })))
 }
 
 fn at_day(w: When) -> (Option<String>, Option<String>) {
@@ -338,11 +338,11 @@ impl<'v> Round<'v> {
     /// Take a page: plan it and apply it (or buffer it). Returns whether the round is over.
     fn take(&mut self, db: &mut Db, cid: i64, page: EventsPage, counts: &mut Counts) -> Result<bool> {
         self.stored_page = false;
-        if let Some(z) = page.time_zone.as_deref().filter(|z| Some(*z) != self.zone_name.as_deref()) {
-            if let Ok(tz) = TimeZone::get(z) {
-                self.zone = tz;
-                self.zone_name = Some(z.to_string());
-            }
+        if let Some(z) = page.time_zone.as_deref().filter(|z| Some(*z) != self.zone_name.as_deref())
+            && let Ok(tz) = TimeZone::get(z)
+        {
+            self.zone = tz;
+            self.zone_name = Some(z.to_string());
         }
         let window = self.cursor.window().ok_or_else(|| Error::failure("the stored sync window is damaged"))?;
         let frame = Frame { window, zone: &self.zone, zone_name: self.zone_name.as_deref() };
@@ -602,7 +602,7 @@ mod tests {
 
     fn row(c: Change) -> EventRow {
         match c {
-            Change::Upsert(r) => r,
+            Change::Upsert(r) => *r,
             other => panic!("expected a row, got {other:?}"),
         }
     }

@@ -3,6 +3,7 @@
 
 mod common;
 mod connect;
+mod events_google;
 mod foundation;
 mod keyring;
 mod sync;

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
-use crate::http::{Http, Response, Verdict};
+use crate::http::{Http, Response, Verdict, retry_after};
 use crate::providers::api::{ApiError, error_message};
 
 /// `calendarList.list` allows at most 250 per page.
@@ -193,7 +193,9 @@ impl<'a> CalendarApi<'a> {
             if limited {
                 let n = throttles.get();
                 throttles.set(n + 1);
-                return Verdict::Throttled(self.http.policy.backoff(n));
+                // Google sends no Retry-After; a proxy in between might.
+                let wait = retry_after(&r.headers).unwrap_or_else(|| self.http.policy.backoff(n));
+                return Verdict::Throttled(wait.min(self.http.policy.retry_after_cap));
             }
             if (200..300).contains(&r.status) && serde_json::from_slice::<IgnoredAny>(&r.body).is_err() {
                 return Verdict::Retry(None);
