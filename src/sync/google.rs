@@ -8,6 +8,10 @@
 //! inside the window or not: an event is stored when it overlaps the window and marked deleted
 //! when it is cancelled or lies outside (it may have moved out).
 //!
+//! A round left unfinished by a killed or timed-out run resumes from its saved page token; once
+//! it ends, an incremental round follows in the same run, because changes made meanwhile to
+//! pages already read are only reported there.
+//!
 //! Three cases read the whole calendar again and apply it in one transaction at the end, so
 //! the stored rows never mix two rounds: a 410 (the sync token died: the calendar's rows are
 //! wiped first), `--full`, and a window that drifted more than [`REANCHOR_DAYS`] from where
@@ -285,6 +289,9 @@ struct Round<'v> {
     resynced: bool,
     /// The page token came from the database (it may have expired).
     stored_page: bool,
+    /// The round began in an earlier run: once it ends, an incremental round follows at once,
+    /// since changes made in between to pages already read are only in the next round.
+    catch_up: bool,
 }
 
 impl<'v> Round<'v> {
@@ -316,8 +323,20 @@ impl<'v> Round<'v> {
         let zone_name = cal.time_zone.clone();
         let zone = zone_name.as_deref().and_then(|z| TimeZone::get(z).ok()).unwrap_or(TimeZone::UTC);
         let stored_page = apply == Apply::Progressive && cursor.page_token.is_some();
+        let catch_up = stored_page;
         Ok((
-            Round { cal, stream, cursor, apply, zone, zone_name, buffer: Vec::new(), resynced: false, stored_page },
+            Round {
+                cal,
+                stream,
+                cursor,
+                apply,
+                zone,
+                zone_name,
+                buffer: Vec::new(),
+                resynced: false,
+                stored_page,
+                catch_up,
+            },
             note,
         ))
     }
@@ -333,6 +352,7 @@ impl<'v> Round<'v> {
         self.buffer.clear();
         self.resynced = true;
         self.stored_page = false;
+        self.catch_up = false;
     }
 
     /// Take a page: plan it and apply it (or buffer it). Returns whether the round is over.
@@ -536,7 +556,7 @@ pub async fn sync_calendars(
                 let r = &mut rounds[i];
                 observer.note(&format!("'{}': the saved page token was refused; restarting the round", r.name()));
                 r.cursor.page_token = None;
-                r.stored_page = false;
+                (r.stored_page, r.catch_up) = (false, false);
                 waiting.push_front(i);
                 continue;
             }
@@ -547,7 +567,7 @@ pub async fn sync_calendars(
             EventsOutcome::Page(page) => {
                 let complete = r.take(db, cid, page, counts)?;
                 observer.page(counts.fetched, Duration::from_secs_f64(http.stats().waited_secs));
-                if !complete {
+                if !complete || std::mem::take(&mut r.catch_up) {
                     waiting.push_front(i);
                 }
             }

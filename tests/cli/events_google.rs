@@ -452,31 +452,71 @@ fn injected_faults_end_with_the_same_data() {
     assert!(f["total"].as_u64().unwrap() > 0, "faults were injected: {f}");
 }
 
+/// Start `integ sync events` and SIGKILL it as soon as `ready` says so (or after `limit`).
+fn kill_when(env: &TestEnv, limit: Duration, ready: impl Fn() -> bool) {
+    let mut child = env.cmd(&["sync", "events"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit && !ready() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+}
+
 #[test]
 fn killed_syncs_resume_without_loss() {
     // Big enough for several 2500-event pages per round, slow enough to be killed mid-round.
     let (env, fakes) = google(24000, 30, 365, &["--latency-ms", "150"]);
     select_all(&env);
-    fakes.post("/_fake/google/paging", json!({"mode": "mixed"}));
-    let mut rng = 424242u64;
-    let mut kill_some = |n: usize| {
-        for _ in 0..n {
-            rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            let after = Duration::from_millis(300 + (rng >> 33) % 2500);
-            let mut child = env.cmd(&["sync", "events"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-            std::thread::sleep(after);
-            let _ = child.kill(); // SIGKILL
-            let _ = child.wait();
-        }
-    };
-    kill_some(4);
+    let me = primary(&fakes);
     let conn = db(&env);
-    let partial: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap();
-    assert!(partial > 0, "the killed runs committed pages");
-    // Changes while runs keep dying, including a reshaped series.
-    fakes.post("/_fake/google/events", json!({"title": "Between kills", "start": "2026-12-02T10:00:00Z"}));
+    let mid_round = || {
+        let c: Option<String> = conn
+            .query_row("SELECT cursor FROM sync_state WHERE stream = ?1", [format!("events:{me}")], |r| r.get(0))
+            .optional()
+            .ok()
+            .flatten()
+            .flatten();
+        let singles: i64 = conn
+            .query_row("SELECT count(*) FROM events WHERE calendar_id = ?1 AND series_id IS NULL", [&me], |r| r.get(0))
+            .unwrap_or(0);
+        singles >= 2 && c.is_some_and(|c| c.contains("page_token") && !c.contains("sync_token"))
+    };
+    // A time budget stops the first round cleanly between pages.
+    let run = sync(&env, &["--max-duration", "1"]).ok();
+    assert!(run.stderr.contains("--max-duration reached"), "{}", run.stderr);
+    // Killed in the middle of the primary calendar's first round, with pages committed.
+    kill_when(&env, Duration::from_secs(60), mid_round);
+    assert!(mid_round(), "the first round was interrupted after a committed page");
+    // Meanwhile an event already stored is deleted, another edited, one added: the resumed
+    // round will not see the first two again.
+    let stored: Vec<String> = conn
+        .prepare("SELECT id FROM events WHERE calendar_id = ?1 AND series_id IS NULL LIMIT 2")
+        .unwrap()
+        .query_map([&me], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    fakes.post(&format!("/_fake/google/events/{}/delete", stored[0]), json!({}));
+    fakes.post(&format!("/_fake/google/events/{}", stored[1]), json!({"title": "Edited mid-round"}));
+    fakes.post("/_fake/google/events", json!({"title": "Added mid-round", "start": "2026-12-02T10:00:00Z"}));
+    sync(&env, &[]).ok();
+    assert_matches_truth(&env, &fakes);
+    // Then runs killed at random moments, with changes between them.
+    let mut rng = 424242u64;
+    for n in 0..4 {
+        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let after = Duration::from_millis(100 + (rng >> 33) % 1500);
+        fakes.post(
+            "/_fake/google/events",
+            json!({"title": format!("Between kills {n}"), "start": "2026-12-02T10:00:00Z"}),
+        );
+        if n == 1 {
+            fakes.post("/_fake/google/invalidate-sync-tokens", json!({"calendar": me}));
+        }
+        kill_when(&env, after, || false);
+    }
     fakes.post(&format!("/_fake/google/events/{}/delete", id_of(&fakes, "Trade show")), json!({}));
-    kill_some(2);
     sync(&env, &[]).ok();
     assert_matches_truth(&env, &fakes);
     let interrupted: i64 =
