@@ -125,11 +125,7 @@ struct Window {
 /// An RFC 3339 UTC instant, with microseconds only when they are not zero.
 fn utc(t: Timestamp) -> String {
     let micros = t.subsec_microsecond();
-    if micros == 0 && t.subsec_nanosecond() == 0 {
-        timestamp(t)
-    } else {
-        format!("{}.{micros:06}Z", t.strftime("%Y-%m-%dT%H:%M:%S"))
-    }
+    if micros == 0 { timestamp(t) } else { format!("{}.{micros:06}Z", t.strftime("%Y-%m-%dT%H:%M:%S")) }
 }
 
 /// A start, end or original start.
@@ -397,7 +393,8 @@ impl<'v> Round<'v> {
             Apply::Replace { wipe } => {
                 self.buffer.extend(changes);
                 if complete {
-                    // Everything the round saw lives on; what it did not see is gone.
+                    // Everything the round saw lives on; what it did not see is gone. Every stored
+                    // start (an instant or a date) sorts between "" and "~": all live ids.
                     let before = if wipe { Vec::new() } else { store::live_ids_in_window(db, cid, cal, "", "~")? };
                     let buffer = std::mem::take(&mut self.buffer);
                     let tally = db.write(|tx| -> std::result::Result<Tally, DbError> {
@@ -459,8 +456,8 @@ fn no_app() -> Error {
 
 /// The account's calendar list (hidden and deleted entries are not listed).
 pub async fn list_calendars(session: &mut Session, db: &mut Db, http: &Http) -> Result<Vec<CalendarRow>> {
-    let app = session.app().cloned().ok_or_else(no_app)?;
-    let api = CalendarApi::new(http, &app.api_url);
+    let api_url = session.app().map(|a| a.api_url.clone()).ok_or_else(no_app)?;
+    let api = CalendarApi::new(http, &api_url);
     let api = &api;
     let mut rows = Vec::new();
     let mut page_token: Option<String> = None;
@@ -508,8 +505,8 @@ pub async fn sync_calendars(
     observer: &dyn Observer,
     counts: &mut Counts,
 ) -> Result<Finish> {
-    let app = session.app().cloned().ok_or_else(no_app)?;
-    let api = CalendarApi::new(http, &app.api_url);
+    let api_url = session.app().map(|a| a.api_url.clone()).ok_or_else(no_app)?;
+    let api = CalendarApi::new(http, &api_url);
     let api = &api;
     let cid = session.connection.id;
     let now = Timestamp::now();
