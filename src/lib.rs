@@ -97,8 +97,7 @@ fn init_tracing(global: &cli::GlobalArgs, env: &config::Env) {
         if let Err(e) = &opened {
             eprintln!("warning: cannot open the log file {}: {e}", path.display());
         }
-        let level =
-            if env.get("RUST_LOG").is_some() || global.verbose > 0 { base.clone() } else { "warn,integ=info".into() };
+        let level = if env.get("RUST_LOG").is_some() || global.verbose > 0 { base.clone() } else { "warn,integ=info".into() };
         opened.ok().map(|f| {
             tracing_subscriber::fmt::layer()
                 .with_writer(std::sync::Mutex::new(f))

@@ -43,17 +43,12 @@ impl Listing for Calendars {
     }
 
     fn empty_message(&self) -> Option<String> {
-        self.0
-            .is_empty()
-            .then(|| "No calendars. Connect one with `integ connect google` (or microsoft, calendly).".into())
+        self.0.is_empty().then(|| "No calendars. Connect one with `integ connect google` (or microsoft, calendly).".into())
     }
 }
 
 fn calendar_providers(p: Option<Provider>) -> Vec<Provider> {
-    [Provider::Google, Provider::Microsoft, Provider::Calendly]
-        .into_iter()
-        .filter(|x| p.is_none_or(|p| p == *x))
-        .collect()
+    [Provider::Google, Provider::Microsoft, Provider::Calendly].into_iter().filter(|x| p.is_none_or(|p| p == *x)).collect()
 }
 
 async fn list(ctx: &mut Context, a: CalendarsListArgs) -> Result<Done> {

@@ -86,8 +86,7 @@ fn bound(d: jiff::civil::Date, tz: &TimeZone) -> Result<(String, String)> {
 fn list(ctx: &mut Context, a: EventsListArgs) -> Result<Done> {
     let tz = match &a.tz {
         Some(name) => TimeZone::get(name).map_err(|_| {
-            Error::config(format!("unknown time zone '{name}'"))
-                .hint("use an IANA name such as America/Denver or Europe/Berlin")
+            Error::config(format!("unknown time zone '{name}'")).hint("use an IANA name such as America/Denver or Europe/Berlin")
         })?,
         None => TimeZone::system(),
     };
@@ -98,9 +97,7 @@ fn list(ctx: &mut Context, a: EventsListArgs) -> Result<Done> {
     };
     let to = match &a.to {
         Some(s) => date(s, "--to")?.tomorrow().map_err(|e| Error::config("--to is out of range").cause(e))?,
-        None => {
-            today.checked_add(jiff::Span::new().days(30)).map_err(|e| Error::config("date out of range").cause(e))?
-        }
+        None => today.checked_add(jiff::Span::new().days(30)).map_err(|e| Error::config("date out of range").cause(e))?,
     };
     let filter = EventFilter {
         from: Some(bound(from, &tz)?),
@@ -114,9 +111,7 @@ fn list(ctx: &mut Context, a: EventsListArgs) -> Result<Done> {
         None => Vec::new(),
     };
     if a.csv {
-        let mut out = String::from(
-            "provider,account,calendar_id,id,title,all_day,start,end,time_zone,status,location,series_id\n",
-        );
+        let mut out = String::from("provider,account,calendar_id,id,title,all_day,start,end,time_zone,status,location,series_id\n");
         for e in &found {
             let (start, end) = if e.all_day {
                 (e.start_date.clone().unwrap_or_default(), e.end_date.clone().unwrap_or_default())

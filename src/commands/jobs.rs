@@ -116,19 +116,12 @@ impl Listing for Shown {
         let j = &self.job;
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         let field = |k: &str| self.extra.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        let address = [
-            field("street1"),
-            field("street2"),
-            j.city.clone(),
-            field("province"),
-            field("postal_code"),
-            field("country"),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(", ");
+        let address = [field("street1"), field("street2"), j.city.clone(), field("province"), field("postal_code"), field("country")]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut rows = vec![
             ("job", format!("#{} {}", j.job_number.unwrap_or_default(), opt(&j.title))),
             ("id", j.id.clone()),

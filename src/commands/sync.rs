@@ -49,10 +49,7 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
     }
     // Accounts a stream doesn't touch still need their idle refresh tokens kept alive.
     let keepalive: Vec<Connection> = if args.stream.is_none() {
-        keepalive_targets(ctx, args.account.as_deref())?
-            .into_iter()
-            .filter(|k| targets.iter().all(|t| t.id != k.id))
-            .collect()
+        keepalive_targets(ctx, args.account.as_deref())?.into_iter().filter(|k| targets.iter().all(|t| t.id != k.id)).collect()
     } else {
         Vec::new()
     };

@@ -75,9 +75,7 @@ pub async fn sync_events(
         Provider::Microsoft => {
             super::microsoft::sync_calendars(session, db, http, &selected, opts, observer, counts).await
         }
-        Provider::Calendly => {
-            super::calendly::sync_calendars(session, db, http, &selected, opts, observer, counts).await
-        }
+        Provider::Calendly => super::calendly::sync_calendars(session, db, http, &selected, opts, observer, counts).await,
         Provider::Jobber => Err(Error::config("Jobber has no calendars; use `integ sync jobs`")),
     }
 }

@@ -104,15 +104,7 @@ fn log_file_is_timestamped_and_free_of_secrets() {
     }
     // Off a terminal, stderr lines carry the time too.
     let plain = env.run(&["sync"]).ok();
-    assert!(
-        plain
-            .stderr
-            .lines()
-            .filter(|l| !l.is_empty() && !l.contains("TRACE") && !l.contains("DEBUG"))
-            .all(|l| l.starts_with("20")),
-        "{}",
-        plain.stderr
-    );
+    assert!(plain.stderr.lines().filter(|l| !l.is_empty() && !l.contains("TRACE") && !l.contains("DEBUG")).all(|l| l.starts_with("20")), "{}", plain.stderr);
 }
 
 #[test]
@@ -190,14 +182,7 @@ impl Drop for SmallDisk {
 #[test]
 fn full_disk_fails_cleanly_and_the_next_run_completes() {
     let redirect = format!("http://localhost:{}/callback/jobber", free_port());
-    let fakes = Fakes::start(&[
-        "--jobber-redirect-uri",
-        &redirect,
-        "--jobber-seed-jobs",
-        "800",
-        "--jobber-restore-rate",
-        "1000000",
-    ]);
+    let fakes = Fakes::start(&["--jobber-redirect-uri", &redirect, "--jobber-seed-jobs", "800", "--jobber-restore-rate", "1000000"]);
     let mut env = TestEnv::new();
     fakes.apply(&mut env);
     env.curl_browser();
@@ -245,14 +230,7 @@ fn keyring_unavailable_is_a_clear_error_and_loses_nothing() {
 #[test]
 fn one_account_failing_does_not_stop_the_others() {
     let redirect = format!("http://localhost:{}/callback/jobber", free_port());
-    let fakes = Fakes::start(&[
-        "--jobber-redirect-uri",
-        &redirect,
-        "--jobber-seed-jobs",
-        "25",
-        "--jobber-restore-rate",
-        "1000000",
-    ]);
+    let fakes = Fakes::start(&["--jobber-redirect-uri", &redirect, "--jobber-seed-jobs", "25", "--jobber-restore-rate", "1000000"]);
     let mut env = TestEnv::new();
     fakes.apply(&mut env);
     env.curl_browser();
@@ -265,9 +243,7 @@ fn one_account_failing_does_not_stop_the_others() {
     let status = env.run(&["status", "--json"]).code(4).json();
     let by_label = |l: &str| status.as_array().unwrap().iter().find(|c| c["account"] == l).unwrap().clone();
     assert_eq!(by_label("first")["state"], "connected");
-    assert!(
-        by_label("first")["streams"].as_array().unwrap().iter().any(|s| s["stream"] == "jobs" && s["outcome"] == "ok")
-    );
+    assert!(by_label("first")["streams"].as_array().unwrap().iter().any(|s| s["stream"] == "jobs" && s["outcome"] == "ok"));
     assert_eq!(by_label("second")["state"], "reconnect_needed");
     let _ = walk(&env.home());
 }
