@@ -4,6 +4,7 @@
 mod common;
 mod connect;
 mod events_calendly;
+mod events_google;
 mod events_microsoft;
 mod foundation;
 mod keyring;

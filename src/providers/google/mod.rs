@@ -2,3 +2,4 @@
 //! no refresh-token rotation) and the Calendar API.
 
 pub mod auth;
+pub mod calendar;
