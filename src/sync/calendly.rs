@@ -148,8 +148,22 @@ pub async fn sync_calendars(
     let base = api_url(session)?;
     let api = CalendlyApi::new(http, &base);
     for cal in calendars {
-        if sync_one(session, db, http, &api, cal, opts, observer, counts).await? == Finish::Paused {
+        let (finish, resumed) = sync_one(session, db, http, &api, cal, opts, observer, counts).await?;
+        if finish == Finish::Paused {
             return Ok(Finish::Paused);
+        }
+        // A resumed scan did not revisit the part of the window it had passed before it was
+        // interrupted, and changes made there meanwhile (a cancellation, an edit) would wait a
+        // whole run. Scan once more, fresh, so a run that completes leaves exactly Calendly's
+        // events.
+        if resumed {
+            if super::out_of_time(opts.deadline) {
+                return Ok(Finish::Paused);
+            }
+            let (finish, _) = sync_one(session, db, http, &api, cal, opts, observer, counts).await?;
+            if finish == Finish::Paused {
+                return Ok(Finish::Paused);
+            }
         }
     }
     Ok(Finish::Complete)
@@ -182,15 +196,17 @@ async fn sync_one(
     opts: &EventsOptions,
     observer: &dyn Observer,
     counts: &mut Counts,
-) -> Result<Finish> {
+) -> Result<(Finish, bool)> {
     let cid = session.connection.id;
     let stream = stream_of(&cal.id);
     let mut cur = load(db, cid, &stream)?;
     let now = Timestamp::now();
     let resumable =
         |r: &Round| !opts.full && parse_ts(&r.started_at).is_some_and(|s| now.duration_since(s) < STALE_ROUND);
-    let mut round = match cur.round.take() {
-        Some(r) if resumable(&r) => {
+    let taken = cur.round.take();
+    let resumed = taken.as_ref().is_some_and(resumable);
+    let mut round = match taken {
+        Some(r) if resumed => {
             observer.note("resuming the unfinished scan of the Calendly window");
             r
         }
@@ -262,7 +278,7 @@ async fn sync_one(
                     "{deleted} Calendly event(s) no longer returned in the sync window were marked deleted"
                 ));
             }
-            return Ok(Finish::Complete);
+            return Ok((Finish::Complete, resumed));
         }
         if page.next == next {
             return Err(Error::failure("Calendly returned the same page token twice; stopping the scan")
@@ -270,7 +286,7 @@ async fn sync_one(
         }
         next = page.next;
         if out_of_time(opts.deadline) {
-            return Ok(Finish::Paused);
+            return Ok((Finish::Paused, resumed));
         }
     }
 }

@@ -420,12 +420,12 @@ fn killed_syncs_resume_without_loss() {
 
 #[test]
 fn rate_limits_are_waited_out() {
-    // Only 3 requests a minute. The fake's clock is moved on so the minute of connect's
-    // /users/me call ends 5 s from now: the sync's second request finds the budget spent and
-    // waits for the reset the first answer announced instead of provoking a 429.
+    // Only 3 requests a minute. `connect` spent two (/users/me for the identity and again to
+    // learn the calendar). The fake's clock is moved on so that minute ends 5 s from now: the
+    // sync's second request finds the budget spent and waits for the reset the first answer
+    // announced instead of provoking a 429.
     let (env, fakes) = calendly(250, &["--calendly-api-rate-limit", "3"]);
     fakes.post("/_fake/clock/advance", json!({"seconds": 55}));
-    env.run(&["calendars", "list", "--provider", "calendly"]).ok();
     let started = Instant::now();
     let run = sync(&env, &["--json"]).ok();
     let summary = &run.json()[0];
