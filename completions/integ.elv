@@ -18,6 +18,7 @@ set edit:completion:arg-completer[integ] = {|@words|
     }
     var completions = [
         &'integ'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --json 'Print machine-readable JSON on stdout (errors too)'
             cand -q 'Print only errors'
@@ -31,6 +32,8 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand connect 'Connect an account: sign in through the browser and store its tokens'
             cand disconnect 'Revoke an account''s access at the provider and delete its tokens'
             cand refresh 'Refresh access tokens now (a keep-alive for refresh tokens that die when idle)'
+            cand sync 'Pull data from every connected account into the database'
+            cand jobs 'Read synced Jobber jobs from the local database'
             cand status 'Show every connection, its token expiry, last syncs and what needs doing'
             cand doctor 'Check the configuration, database, secret store and credentials'
             cand config 'Read and change settings'
@@ -42,6 +45,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand --account 'A name for this account (default: the name the provider reports); connecting the same name again replaces its tokens'
             cand --port 'Listen on this loopback port (it must match the registered redirect URI for Jobber and Calendly)'
             cand --timeout 'Give up after this many seconds'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --no-browser 'Don''t open a browser: print the address, then paste back the one the browser ended on'
             cand --token-stdin 'Read a Calendly Personal Access Token from stdin instead of signing in'
@@ -57,6 +61,7 @@ set edit:completion:arg-completer[integ] = {|@words|
         }
         &'integ;disconnect'= {
             cand --account 'Pick one of several accounts of the provider (label, name, email or account id)'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --purge 'Also delete the account''s synced data and its history'
             cand --local-only 'Forget the account here even if the provider cannot be reached to revoke access'
@@ -72,6 +77,7 @@ set edit:completion:arg-completer[integ] = {|@words|
         }
         &'integ;refresh'= {
             cand --account 'Only this account (label, name, email or account id)'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --all 'Every connected account (the default without a provider)'
             cand --force 'Refresh even if another process refreshed moments ago'
@@ -85,7 +91,83 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'integ;sync'= {
+            cand --account 'Only this account (label, name, email or account id)'
+            cand --wait 'If another run holds an account''s lock, wait up to this many seconds instead of exiting with code 5'
+            cand --max-duration 'Stop cleanly after this long (e.g. 10m, 90s), progress committed, so runs never pile up; the next run continues where this one stopped'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --full 'Rescan everything (for jobs: a full sweep that also marks deleted jobs)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;jobs'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'List jobs, newest change first'
+            cand show 'Show one job with its line items and visits'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'integ;jobs;list'= {
+            cand --status 'Only jobs with this Jobber status (e.g. upcoming, active, requires_invoicing)'
+            cand --since 'Only jobs starting or changed on or after this date (YYYY-MM-DD)'
+            cand --account 'Only this Jobber account'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --csv 'Print CSV instead of a table'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;jobs;show'= {
+            cand --account 'Only this Jobber account'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;jobs;help'= {
+            cand list 'List jobs, newest change first'
+            cand show 'Show one job with its line items and visits'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'integ;jobs;help;list'= {
+        }
+        &'integ;jobs;help;show'= {
+        }
+        &'integ;jobs;help;help'= {
+        }
         &'integ;status'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --json 'Print machine-readable JSON on stdout (errors too)'
             cand -q 'Print only errors'
@@ -98,6 +180,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand --version 'Print version'
         }
         &'integ;doctor'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --json 'Print machine-readable JSON on stdout (errors too)'
             cand -q 'Print only errors'
@@ -110,6 +193,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand --version 'Print version'
         }
         &'integ;config'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --json 'Print machine-readable JSON on stdout (errors too)'
             cand -q 'Print only errors'
@@ -128,6 +212,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'integ;config;path'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --json 'Print machine-readable JSON on stdout (errors too)'
             cand -q 'Print only errors'
@@ -140,6 +225,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand --version 'Print version'
         }
         &'integ;config;get'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --json 'Print machine-readable JSON on stdout (errors too)'
             cand -q 'Print only errors'
@@ -152,6 +238,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand --version 'Print version'
         }
         &'integ;config;set'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --json 'Print machine-readable JSON on stdout (errors too)'
             cand -q 'Print only errors'
@@ -164,6 +251,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand --version 'Print version'
         }
         &'integ;config;unset'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --json 'Print machine-readable JSON on stdout (errors too)'
             cand -q 'Print only errors'
@@ -176,6 +264,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand --version 'Print version'
         }
         &'integ;config;list'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --json 'Print machine-readable JSON on stdout (errors too)'
             cand -q 'Print only errors'
@@ -208,6 +297,7 @@ set edit:completion:arg-completer[integ] = {|@words|
         &'integ;config;help;help'= {
         }
         &'integ;completions'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --json 'Print machine-readable JSON on stdout (errors too)'
             cand -q 'Print only errors'
@@ -220,6 +310,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand --version 'Print version'
         }
         &'integ;man'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --json 'Print machine-readable JSON on stdout (errors too)'
             cand -q 'Print only errors'
@@ -235,6 +326,8 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand connect 'Connect an account: sign in through the browser and store its tokens'
             cand disconnect 'Revoke an account''s access at the provider and delete its tokens'
             cand refresh 'Refresh access tokens now (a keep-alive for refresh tokens that die when idle)'
+            cand sync 'Pull data from every connected account into the database'
+            cand jobs 'Read synced Jobber jobs from the local database'
             cand status 'Show every connection, its token expiry, last syncs and what needs doing'
             cand doctor 'Check the configuration, database, secret store and credentials'
             cand config 'Read and change settings'
@@ -247,6 +340,16 @@ set edit:completion:arg-completer[integ] = {|@words|
         &'integ;help;disconnect'= {
         }
         &'integ;help;refresh'= {
+        }
+        &'integ;help;sync'= {
+        }
+        &'integ;help;jobs'= {
+            cand list 'List jobs, newest change first'
+            cand show 'Show one job with its line items and visits'
+        }
+        &'integ;help;jobs;list'= {
+        }
+        &'integ;help;jobs;show'= {
         }
         &'integ;help;status'= {
         }

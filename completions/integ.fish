@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_integ_global_optspecs
-    string join \n json q/quiet v/verbose color= h/help V/version
+    string join \n json q/quiet v/verbose log-file= color= h/help V/version
 end
 
 function __fish_integ_needs_command
@@ -24,6 +24,7 @@ function __fish_integ_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c integ -n "__fish_integ_needs_command" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_needs_command" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -35,6 +36,8 @@ complete -c integ -n "__fish_integ_needs_command" -s V -l version -d 'Print vers
 complete -c integ -n "__fish_integ_needs_command" -f -a "connect" -d 'Connect an account: sign in through the browser and store its tokens'
 complete -c integ -n "__fish_integ_needs_command" -f -a "disconnect" -d 'Revoke an account\'s access at the provider and delete its tokens'
 complete -c integ -n "__fish_integ_needs_command" -f -a "refresh" -d 'Refresh access tokens now (a keep-alive for refresh tokens that die when idle)'
+complete -c integ -n "__fish_integ_needs_command" -f -a "sync" -d 'Pull data from every connected account into the database'
+complete -c integ -n "__fish_integ_needs_command" -f -a "jobs" -d 'Read synced Jobber jobs from the local database'
 complete -c integ -n "__fish_integ_needs_command" -f -a "status" -d 'Show every connection, its token expiry, last syncs and what needs doing'
 complete -c integ -n "__fish_integ_needs_command" -f -a "doctor" -d 'Check the configuration, database, secret store and credentials'
 complete -c integ -n "__fish_integ_needs_command" -f -a "config" -d 'Read and change settings'
@@ -44,6 +47,7 @@ complete -c integ -n "__fish_integ_needs_command" -f -a "help" -d 'Print this me
 complete -c integ -n "__fish_integ_using_subcommand connect" -l account -d 'A name for this account (default: the name the provider reports); connecting the same name again replaces its tokens' -r
 complete -c integ -n "__fish_integ_using_subcommand connect" -l port -d 'Listen on this loopback port (it must match the registered redirect URI for Jobber and Calendly)' -r
 complete -c integ -n "__fish_integ_using_subcommand connect" -l timeout -d 'Give up after this many seconds' -r
+complete -c integ -n "__fish_integ_using_subcommand connect" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_using_subcommand connect" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -55,6 +59,7 @@ complete -c integ -n "__fish_integ_using_subcommand connect" -s v -l verbose -d 
 complete -c integ -n "__fish_integ_using_subcommand connect" -s h -l help -d 'Print help'
 complete -c integ -n "__fish_integ_using_subcommand connect" -s V -l version -d 'Print version'
 complete -c integ -n "__fish_integ_using_subcommand disconnect" -l account -d 'Pick one of several accounts of the provider (label, name, email or account id)' -r
+complete -c integ -n "__fish_integ_using_subcommand disconnect" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_using_subcommand disconnect" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -66,6 +71,7 @@ complete -c integ -n "__fish_integ_using_subcommand disconnect" -s v -l verbose 
 complete -c integ -n "__fish_integ_using_subcommand disconnect" -s h -l help -d 'Print help'
 complete -c integ -n "__fish_integ_using_subcommand disconnect" -s V -l version -d 'Print version'
 complete -c integ -n "__fish_integ_using_subcommand refresh" -l account -d 'Only this account (label, name, email or account id)' -r
+complete -c integ -n "__fish_integ_using_subcommand refresh" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_using_subcommand refresh" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -76,6 +82,58 @@ complete -c integ -n "__fish_integ_using_subcommand refresh" -s q -l quiet -d 'P
 complete -c integ -n "__fish_integ_using_subcommand refresh" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
 complete -c integ -n "__fish_integ_using_subcommand refresh" -s h -l help -d 'Print help'
 complete -c integ -n "__fish_integ_using_subcommand refresh" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand sync" -l account -d 'Only this account (label, name, email or account id)' -r
+complete -c integ -n "__fish_integ_using_subcommand sync" -l wait -d 'If another run holds an account\'s lock, wait up to this many seconds instead of exiting with code 5' -r
+complete -c integ -n "__fish_integ_using_subcommand sync" -l max-duration -d 'Stop cleanly after this long (e.g. 10m, 90s), progress committed, so runs never pile up; the next run continues where this one stopped' -r
+complete -c integ -n "__fish_integ_using_subcommand sync" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
+complete -c integ -n "__fish_integ_using_subcommand sync" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand sync" -l full -d 'Rescan everything (for jobs: a full sweep that also marks deleted jobs)'
+complete -c integ -n "__fish_integ_using_subcommand sync" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand sync" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand sync" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c integ -n "__fish_integ_using_subcommand sync" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and not __fish_seen_subcommand_from list show help" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
+complete -c integ -n "__fish_integ_using_subcommand jobs; and not __fish_seen_subcommand_from list show help" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand jobs; and not __fish_seen_subcommand_from list show help" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and not __fish_seen_subcommand_from list show help" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and not __fish_seen_subcommand_from list show help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and not __fish_seen_subcommand_from list show help" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and not __fish_seen_subcommand_from list show help" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and not __fish_seen_subcommand_from list show help" -f -a "list" -d 'List jobs, newest change first'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and not __fish_seen_subcommand_from list show help" -f -a "show" -d 'Show one job with its line items and visits'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and not __fish_seen_subcommand_from list show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from list" -l status -d 'Only jobs with this Jobber status (e.g. upcoming, active, requires_invoicing)' -r
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from list" -l since -d 'Only jobs starting or changed on or after this date (YYYY-MM-DD)' -r
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from list" -l account -d 'Only this Jobber account' -r
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from list" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from list" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from list" -l csv -d 'Print CSV instead of a table'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from show" -l account -d 'Only this Jobber account' -r
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from show" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from show" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from show" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "list" -d 'List jobs, newest change first'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one job with its line items and visits'
+complete -c integ -n "__fish_integ_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand status" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_using_subcommand status" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -84,6 +142,7 @@ complete -c integ -n "__fish_integ_using_subcommand status" -s q -l quiet -d 'Pr
 complete -c integ -n "__fish_integ_using_subcommand status" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
 complete -c integ -n "__fish_integ_using_subcommand status" -s h -l help -d 'Print help'
 complete -c integ -n "__fish_integ_using_subcommand status" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand doctor" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_using_subcommand doctor" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -92,6 +151,7 @@ complete -c integ -n "__fish_integ_using_subcommand doctor" -s q -l quiet -d 'Pr
 complete -c integ -n "__fish_integ_using_subcommand doctor" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
 complete -c integ -n "__fish_integ_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c integ -n "__fish_integ_using_subcommand doctor" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand config; and not __fish_seen_subcommand_from path get set unset list help" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_using_subcommand config; and not __fish_seen_subcommand_from path get set unset list help" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -106,6 +166,7 @@ complete -c integ -n "__fish_integ_using_subcommand config; and not __fish_seen_
 complete -c integ -n "__fish_integ_using_subcommand config; and not __fish_seen_subcommand_from path get set unset list help" -f -a "unset" -d 'Remove a setting from config.toml (or a secret from the secret store)'
 complete -c integ -n "__fish_integ_using_subcommand config; and not __fish_seen_subcommand_from path get set unset list help" -f -a "list" -d 'List every setting with its value and where it came from (secrets redacted)'
 complete -c integ -n "__fish_integ_using_subcommand config; and not __fish_seen_subcommand_from path get set unset list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from path" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from path" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -114,6 +175,7 @@ complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subc
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from path" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from path" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from get" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from get" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -122,6 +184,7 @@ complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subc
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from get" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help'
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from get" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from set" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from set" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -130,6 +193,7 @@ complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subc
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from set" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from unset" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from unset" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -138,6 +202,7 @@ complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subc
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from unset" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help'
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from unset" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from list" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from list" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -152,6 +217,7 @@ complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subc
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "unset" -d 'Remove a setting from config.toml (or a secret from the secret store)'
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "list" -d 'List every setting with its value and where it came from (secrets redacted)'
 complete -c integ -n "__fish_integ_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand completions" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_using_subcommand completions" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -160,6 +226,7 @@ complete -c integ -n "__fish_integ_using_subcommand completions" -s q -l quiet -
 complete -c integ -n "__fish_integ_using_subcommand completions" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
 complete -c integ -n "__fish_integ_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c integ -n "__fish_integ_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand man" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_using_subcommand man" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -168,15 +235,19 @@ complete -c integ -n "__fish_integ_using_subcommand man" -s q -l quiet -d 'Print
 complete -c integ -n "__fish_integ_using_subcommand man" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
 complete -c integ -n "__fish_integ_using_subcommand man" -s h -l help -d 'Print help'
 complete -c integ -n "__fish_integ_using_subcommand man" -s V -l version -d 'Print version'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh status doctor config completions man help" -f -a "connect" -d 'Connect an account: sign in through the browser and store its tokens'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh status doctor config completions man help" -f -a "disconnect" -d 'Revoke an account\'s access at the provider and delete its tokens'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh status doctor config completions man help" -f -a "refresh" -d 'Refresh access tokens now (a keep-alive for refresh tokens that die when idle)'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh status doctor config completions man help" -f -a "status" -d 'Show every connection, its token expiry, last syncs and what needs doing'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh status doctor config completions man help" -f -a "doctor" -d 'Check the configuration, database, secret store and credentials'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh status doctor config completions man help" -f -a "config" -d 'Read and change settings'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh status doctor config completions man help" -f -a "completions" -d 'Print shell completions'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh status doctor config completions man help" -f -a "man" -d 'Print the man page (roff) to stdout'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh status doctor config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status doctor config completions man help" -f -a "connect" -d 'Connect an account: sign in through the browser and store its tokens'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status doctor config completions man help" -f -a "disconnect" -d 'Revoke an account\'s access at the provider and delete its tokens'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status doctor config completions man help" -f -a "refresh" -d 'Refresh access tokens now (a keep-alive for refresh tokens that die when idle)'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status doctor config completions man help" -f -a "sync" -d 'Pull data from every connected account into the database'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status doctor config completions man help" -f -a "jobs" -d 'Read synced Jobber jobs from the local database'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status doctor config completions man help" -f -a "status" -d 'Show every connection, its token expiry, last syncs and what needs doing'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status doctor config completions man help" -f -a "doctor" -d 'Check the configuration, database, secret store and credentials'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status doctor config completions man help" -f -a "config" -d 'Read and change settings'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status doctor config completions man help" -f -a "completions" -d 'Print shell completions'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status doctor config completions man help" -f -a "man" -d 'Print the man page (roff) to stdout'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs status doctor config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "list" -d 'List jobs, newest change first'
+complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "show" -d 'Show one job with its line items and visits'
 complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "path" -d 'Print the path of config.toml (and of the database and secret file)'
 complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "get" -d 'Print one setting\'s value (secrets are never printed)'
 complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "set" -d 'Change a setting in config.toml; secrets go to the secret store and are read from stdin'

@@ -12,15 +12,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::core::{
-    AtCheck, AuthCode, Common, Consent, Env, PkceError, PkcePolicy, RtState, User, b64url, hex,
-    jwt, oauth_error, pkce_from_authorize, rand_bytes, split_scope, uuid4, verify_pkce, window_hit,
+    AtCheck, AuthCode, Common, Consent, Env, PkceError, PkcePolicy, RtState, User, b64url, hex, jwt, oauth_error,
+    pkce_from_authorize, rand_bytes, split_scope, uuid4, verify_pkce, window_hit,
 };
 use crate::http::{Params, Req, Resp, append_query};
 use crate::redirect;
 
 const BAD_CLIENT: &str = "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.";
 const BAD_GRANT: &str = "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.";
-const MALFORMED: &str = "The request is missing a required parameter, includes an unsupported parameter value, or is otherwise malformed.";
+const MALFORMED: &str =
+    "The request is missing a required parameter, includes an unsupported parameter value, or is otherwise malformed.";
 const KNOWN_SCOPES: &[&str] = &[
     "users:read",
     "users:write",
@@ -83,21 +84,14 @@ pub struct Calendly {
 }
 
 pub fn default_user() -> User {
-    let mut u = User::new(
-        "EBHAAFHDCAEQTSEZ",
-        "Dana Fake",
-        Some("dana.fake@calendly.example"),
-    );
-    u.extra
-        .insert("organization".into(), json!("FDFHA3EDQ2HHJVBM"));
+    let mut u = User::new("EBHAAFHDCAEQTSEZ", "Dana Fake", Some("dana.fake@calendly.example"));
+    u.extra.insert("organization".into(), json!("FDFHA3EDQ2HHJVBM"));
     u.extra.insert("timezone".into(), json!("America/Denver"));
     u
 }
 
 fn org_of(u: &User) -> String {
-    u.extra_str("organization")
-        .unwrap_or("FDFHA3EDQ2HHJVBM")
-        .to_string()
+    u.extra_str("organization").unwrap_or("FDFHA3EDQ2HHJVBM").to_string()
 }
 
 fn api_base(env: &Env) -> String {
@@ -111,11 +105,7 @@ fn api_error(status: u16, title: &str, message: &str) -> Resp {
 impl Calendly {
     pub fn new(cfg: CalendlyConfig) -> Calendly {
         let secret = cfg.client_secret.clone();
-        Calendly {
-            cfg,
-            c: Common::new(default_user(), Some(&secret)),
-            api_times: HashMap::new(),
-        }
+        Calendly { cfg, c: Common::new(default_user(), Some(&secret)), api_times: HashMap::new() }
     }
 
     pub fn handle(&mut self, env: &Env, req: &Req, rest: &str) -> Resp {
@@ -144,30 +134,17 @@ impl Calendly {
         let q = match req.query_params() {
             Ok(q) => q,
             Err(dup) => {
-                return self.page(
-                    "invalid_request",
-                    &format!("Parameter '{dup}' is repeated."),
-                );
+                return self.page("invalid_request", &format!("Parameter '{dup}' is repeated."));
             }
         };
         if q.get("client_id") != Some(self.cfg.client_id.as_str()) {
             return self.page("invalid_client", BAD_CLIENT);
         }
         let Some(redirect_uri) = q.get("redirect_uri") else {
-            return self.page(
-                "invalid_redirect_uri",
-                "The redirect uri included is not valid.",
-            );
+            return self.page("invalid_redirect_uri", "The redirect uri included is not valid.");
         };
-        if let Err(e) = redirect::calendly(
-            &self.cfg.redirect_uri,
-            redirect_uri,
-            self.cfg.mode == Mode::Production,
-        ) {
-            return self.page(
-                "invalid_redirect_uri",
-                &format!("The redirect uri included is not valid. {e}"),
-            );
+        if let Err(e) = redirect::calendly(&self.cfg.redirect_uri, redirect_uri, self.cfg.mode == Mode::Production) {
+            return self.page("invalid_redirect_uri", &format!("The redirect uri included is not valid. {e}"));
         }
         let state = q.get("state");
         let back = |pairs: &[(&str, &str)]| {
@@ -200,11 +177,10 @@ impl Calendly {
                 &format!("The requested scope is invalid, unknown, or malformed: {bad}"),
             );
         }
-        let pkce =
-            match pkce_from_authorize(q.get("code_challenge"), q.get("code_challenge_method")) {
-                Ok(p) => p,
-                Err(e) => return fail(&mut self.c.stats, "invalid_request", &e),
-            };
+        let pkce = match pkce_from_authorize(q.get("code_challenge"), q.get("code_challenge_method")) {
+            Ok(p) => p,
+            Err(e) => return fail(&mut self.c.stats, "invalid_request", &e),
+        };
         if let Err(e) = self.cfg.pkce.check(pkce.as_ref()) {
             return fail(&mut self.c.stats, "invalid_request", &e);
         }
@@ -253,8 +229,7 @@ impl Calendly {
                 if let Some(s) = form.get("client_secret") {
                     self.c.issued.secret(s);
                 }
-                self.cfg.client_type == ClientType::Native
-                    && form.get("client_id") == Some(self.cfg.client_id.as_str())
+                self.cfg.client_type == ClientType::Native && form.get("client_id") == Some(self.cfg.client_id.as_str())
             }
         }
     }
@@ -278,10 +253,9 @@ impl Calendly {
         let now = env.now_secs();
         // The user this request is about, for the 8-per-minute limit.
         let user_id = match grant_type {
-            Some("authorization_code") => form
-                .get("code")
-                .and_then(|c| self.c.store.codes.get(c))
-                .map(|c| c.user.id.clone()),
+            Some("authorization_code") => {
+                form.get("code").and_then(|c| self.c.store.codes.get(c)).map(|c| c.user.id.clone())
+            }
             Some("refresh_token") => form
                 .get("refresh_token")
                 .and_then(|t| self.c.store.refresh.get(t))
@@ -317,21 +291,11 @@ impl Calendly {
                 }
                 match verify_pkce(c.pkce.as_ref(), form.get("code_verifier")) {
                     Ok(()) => {}
-                    Err(
-                        PkceError::Missing
-                        | PkceError::Unexpected
-                        | PkceError::Malformed
-                        | PkceError::Mismatch,
-                    ) => {
+                    Err(PkceError::Missing | PkceError::Unexpected | PkceError::Malformed | PkceError::Mismatch) => {
                         return self.token_error(400, "invalid_grant", BAD_GRANT);
                     }
                 }
-                let grant = self.c.store.new_grant(
-                    c.user.clone(),
-                    &self.cfg.client_id,
-                    c.scope.clone(),
-                    now,
-                );
+                let grant = self.c.store.new_grant(c.user.clone(), &self.cfg.client_id, c.scope.clone(), now);
                 self.c.stats.code_exchanges_ok += 1;
                 let body = self.issue(env, grant, &c.user, &c.scope, now);
                 Resp::json(200, &body)
@@ -364,10 +328,7 @@ impl Calendly {
         let Some(grant) = self.c.store.grant(record.grant).cloned() else {
             return self.token_error(400, "invalid_grant", BAD_GRANT);
         };
-        if record.state != RtState::Active
-            || grant.revoked.is_some()
-            || grant.client_id != self.cfg.client_id
-        {
+        if record.state != RtState::Active || grant.revoked.is_some() || grant.client_id != self.cfg.client_id {
             return self.token_error(400, "invalid_grant", BAD_GRANT);
         }
         // Single use: the presented refresh token dies now.
@@ -441,11 +402,7 @@ impl Calendly {
             Err(r) => return r,
         };
         let store = &mut self.c.store;
-        let grant = store
-            .access
-            .get(&token)
-            .map(|a| a.grant)
-            .or_else(|| store.refresh.get(&token).map(|r| r.grant));
+        let grant = store.access.get(&token).map(|a| a.grant).or_else(|| store.refresh.get(&token).map(|r| r.grant));
         if let Some(g) = grant {
             store.revoke_grant(g, "revoked");
         }
@@ -461,10 +418,7 @@ impl Calendly {
         let now = env.now_secs();
         let store = &self.c.store;
         let live = match store.check_access(&token, now) {
-            AtCheck::Valid(g) => store
-                .access
-                .get(&token)
-                .map(|a| (g, a.issued_at, Some(a.expires_at))),
+            AtCheck::Valid(g) => store.access.get(&token).map(|a| (g, a.issued_at, Some(a.expires_at))),
             _ => store
                 .refresh
                 .get(&token)
@@ -517,10 +471,7 @@ impl Calendly {
         let times = self.api_times.entry(g.user.id.clone()).or_default();
         let hit = window_hit(times, env.now, 60.0, limit);
         let remaining = limit.saturating_sub(times.len());
-        let reset = times
-            .front()
-            .map_or(60.0, |t| (t + 60.0 - env.now).max(0.0))
-            .ceil() as u64;
+        let reset = times.front().map_or(60.0, |t| (t + 60.0 - env.now).max(0.0)).ceil() as u64;
         let headers = |r: Resp, remaining: usize, reset: u64| {
             r.with_header("X-RateLimit-Limit", &limit.to_string())
                 .with_header("X-RateLimit-Remaining", &remaining.to_string())
@@ -528,11 +479,7 @@ impl Calendly {
         };
         if let Err(wait) = hit {
             self.c.stats.rate_limited += 1;
-            let r = api_error(
-                429,
-                "Too Many Requests",
-                "You have exceeded the rate limit. Please try again later.",
-            );
+            let r = api_error(429, "Too Many Requests", "You have exceeded the rate limit. Please try again later.");
             return headers(r, 0, wait.ceil() as u64);
         }
         let resp = self.route_api(env, req, path, &g);
@@ -552,12 +499,9 @@ impl Calendly {
                     return api_error(403, "Permission Denied", "Insufficient scope");
                 }
                 let u = &g.user;
-                let slug = u
-                    .extra_str("slug")
-                    .map(String::from)
-                    .unwrap_or_else(|| u.name.to_lowercase().replace(' ', "-"));
-                let created =
-                    crate::core::rfc3339(g.created - 86400 * 400).replace('Z', ".000000Z");
+                let slug =
+                    u.extra_str("slug").map(String::from).unwrap_or_else(|| u.name.to_lowercase().replace(' ', "-"));
+                let created = crate::core::rfc3339(g.created - 86400 * 400).replace('Z', ".000000Z");
                 Resp::json(
                     200,
                     &json!({ "resource": {
@@ -577,16 +521,10 @@ impl Calendly {
                     } }),
                 )
             }
-            ("GET", p) if p.starts_with("users/") => api_error(
-                403,
-                "Permission Denied",
-                "You do not have permission to access this resource.",
-            ),
-            _ => api_error(
-                404,
-                "Resource Not Found",
-                "The server could not find the requested resource.",
-            ),
+            ("GET", p) if p.starts_with("users/") => {
+                api_error(403, "Permission Denied", "You do not have permission to access this resource.")
+            }
+            _ => api_error(404, "Resource Not Found", "The server could not find the requested resource."),
         }
     }
 }
@@ -615,10 +553,7 @@ mod tests {
     }
 
     fn env(now: f64) -> Env {
-        Env {
-            now,
-            base: "http://127.0.0.1:9".into(),
-        }
+        Env { now, base: "http://127.0.0.1:9".into() }
     }
 
     fn enc(s: &str) -> String {
@@ -626,31 +561,17 @@ mod tests {
     }
 
     fn basic() -> (String, String) {
-        (
-            "Authorization".into(),
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode("cid:sec")
-            ),
-        )
+        ("Authorization".into(), format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("cid:sec")))
     }
 
     fn post(c: &mut Calendly, now: f64, path: &str, body: &str, auth: bool) -> Resp {
-        let mut headers = vec![(
-            "Content-Type".to_string(),
-            "application/x-www-form-urlencoded".to_string(),
-        )];
+        let mut headers = vec![("Content-Type".to_string(), "application/x-www-form-urlencoded".to_string())];
         if auth {
             headers.push(basic());
         }
         c.handle(
             &env(now),
-            &Req {
-                method: "POST".into(),
-                headers,
-                body: body.as_bytes().to_vec(),
-                ..Req::default()
-            },
+            &Req { method: "POST".into(), headers, body: body.as_bytes().to_vec(), ..Req::default() },
             path,
         )
     }
@@ -708,32 +629,14 @@ mod tests {
         assert_eq!(v["created_at"], 1);
         assert_eq!(v["token_type"], "Bearer");
         assert_eq!(v["scope"], "users:read scheduled_events:read");
-        assert_eq!(
-            v["owner"],
-            "http://127.0.0.1:9/calendly/api/users/EBHAAFHDCAEQTSEZ"
-        );
-        assert_eq!(
-            v["organization"],
-            "http://127.0.0.1:9/calendly/api/organizations/FDFHA3EDQ2HHJVBM"
-        );
+        assert_eq!(v["owner"], "http://127.0.0.1:9/calendly/api/users/EBHAAFHDCAEQTSEZ");
+        assert_eq!(v["organization"], "http://127.0.0.1:9/calendly/api/organizations/FDFHA3EDQ2HHJVBM");
         let rt1 = v["refresh_token"].as_str().unwrap().to_string();
-        let r2 = post(
-            &mut c,
-            2.0,
-            "oauth/token",
-            &format!("grant_type=refresh_token&refresh_token={rt1}"),
-            true,
-        )
-        .json_value();
+        let r2 = post(&mut c, 2.0, "oauth/token", &format!("grant_type=refresh_token&refresh_token={rt1}"), true)
+            .json_value();
         let rt2 = r2["refresh_token"].as_str().unwrap();
         assert_ne!(rt1, rt2);
-        let again = post(
-            &mut c,
-            3.0,
-            "oauth/token",
-            &format!("grant_type=refresh_token&refresh_token={rt1}"),
-            true,
-        );
+        let again = post(&mut c, 3.0, "oauth/token", &format!("grant_type=refresh_token&refresh_token={rt1}"), true);
         assert_eq!(again.status, 400);
         assert_eq!(again.json_value()["error"], "invalid_grant");
 
@@ -751,14 +654,8 @@ mod tests {
         assert_eq!(me.status, 200);
         assert_eq!(me.header("X-RateLimit-Limit"), Some("500"));
         let res = &me.json_value()["resource"];
-        assert_eq!(
-            res["uri"],
-            "http://127.0.0.1:9/calendly/api/users/EBHAAFHDCAEQTSEZ"
-        );
-        assert_eq!(
-            res["current_organization"],
-            "http://127.0.0.1:9/calendly/api/organizations/FDFHA3EDQ2HHJVBM"
-        );
+        assert_eq!(res["uri"], "http://127.0.0.1:9/calendly/api/users/EBHAAFHDCAEQTSEZ");
+        assert_eq!(res["current_organization"], "http://127.0.0.1:9/calendly/api/organizations/FDFHA3EDQ2HHJVBM");
         let bad = c.handle(
             &env(4.0),
             &Req {
@@ -769,65 +666,29 @@ mod tests {
             "api/users/me",
         );
         assert_eq!(bad.status, 401);
-        assert_eq!(
-            bad.json_value(),
-            json!({"title": "Unauthenticated", "message": "The access token is invalid"})
-        );
+        assert_eq!(bad.json_value(), json!({"title": "Unauthenticated", "message": "The access token is invalid"}));
     }
 
     #[test]
     fn native_client_sends_client_id_and_revoke_needs_the_secret() {
         let mut c = fake(ClientType::Native);
         let code = code(&mut c);
-        let v = post(
-            &mut c,
-            1.0,
-            "oauth/token",
-            &format!("{}&client_id=cid", exchange_body(&code)),
-            false,
-        )
-        .json_value();
+        let v =
+            post(&mut c, 1.0, "oauth/token", &format!("{}&client_id=cid", exchange_body(&code)), false).json_value();
         let at = v["access_token"].as_str().unwrap().to_string();
         let rt = v["refresh_token"].as_str().unwrap().to_string();
-        assert_eq!(
-            post(
-                &mut c,
-                2.0,
-                "oauth/revoke",
-                &format!("client_id=cid&token={rt}"),
-                false
-            )
-            .status,
-            401
-        );
-        let intro = post(
-            &mut c,
-            2.0,
-            "oauth/introspect",
-            &format!("client_id=cid&client_secret=sec&token={at}"),
-            false,
-        )
-        .json_value();
+        assert_eq!(post(&mut c, 2.0, "oauth/revoke", &format!("client_id=cid&token={rt}"), false).status, 401);
+        let intro =
+            post(&mut c, 2.0, "oauth/introspect", &format!("client_id=cid&client_secret=sec&token={at}"), false)
+                .json_value();
         assert_eq!(intro["active"], true);
         assert_eq!(
-            post(
-                &mut c,
-                2.0,
-                "oauth/revoke",
-                &format!("client_id=cid&client_secret=sec&token={rt}"),
-                false
-            )
-            .status,
+            post(&mut c, 2.0, "oauth/revoke", &format!("client_id=cid&client_secret=sec&token={rt}"), false).status,
             200
         );
-        let intro = post(
-            &mut c,
-            2.0,
-            "oauth/introspect",
-            &format!("client_id=cid&client_secret=sec&token={at}"),
-            false,
-        )
-        .json_value();
+        let intro =
+            post(&mut c, 2.0, "oauth/introspect", &format!("client_id=cid&client_secret=sec&token={at}"), false)
+                .json_value();
         assert_eq!(intro, json!({"active": false}));
     }
 
@@ -840,38 +701,17 @@ mod tests {
             .unwrap()
             .to_string();
         for i in 1..8 {
-            let r = post(
-                &mut c,
-                i as f64,
-                "oauth/token",
-                &format!("grant_type=refresh_token&refresh_token={rt}"),
-                true,
-            );
+            let r =
+                post(&mut c, i as f64, "oauth/token", &format!("grant_type=refresh_token&refresh_token={rt}"), true);
             assert_eq!(r.status, 200, "request {}", i + 1);
-            rt = r.json_value()["refresh_token"]
-                .as_str()
-                .unwrap()
-                .to_string();
+            rt = r.json_value()["refresh_token"].as_str().unwrap().to_string();
         }
-        let r = post(
-            &mut c,
-            10.0,
-            "oauth/token",
-            &format!("grant_type=refresh_token&refresh_token={rt}"),
-            true,
-        );
+        let r = post(&mut c, 10.0, "oauth/token", &format!("grant_type=refresh_token&refresh_token={rt}"), true);
         assert_eq!(r.status, 429);
         assert_eq!(r.header("X-RateLimit-Reset"), Some("50"));
         // The refused request did not spend the refresh token.
         assert_eq!(
-            post(
-                &mut c,
-                60.5,
-                "oauth/token",
-                &format!("grant_type=refresh_token&refresh_token={rt}"),
-                true
-            )
-            .status,
+            post(&mut c, 60.5, "oauth/token", &format!("grant_type=refresh_token&refresh_token={rt}"), true).status,
             200
         );
     }
@@ -903,12 +743,11 @@ mod tests {
             "oauth/authorize",
         );
         let loc = r.header("Location").unwrap().to_string();
-        let code = Params::parse(loc.split_once('?').unwrap().1.as_bytes())
-            .unwrap()
-            .get("code")
+        let code = Params::parse(loc.split_once('?').unwrap().1.as_bytes()).unwrap().get("code").unwrap().to_string();
+        let at = post(&mut c, 1.0, "oauth/token", &exchange_body(&code), true).json_value()["access_token"]
+            .as_str()
             .unwrap()
             .to_string();
-        let at = post(&mut c, 1.0, "oauth/token", &exchange_body(&code), true).json_value()["access_token"].as_str().unwrap().to_string();
         let me = c.handle(
             &env(2.0),
             &Req {

@@ -34,10 +34,7 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, rest: &str) -> Resp {
             let mut m = Map::new();
             for p in PROVIDERS {
                 if let Some(c) = st.common(p) {
-                    m.insert(
-                        p.into(),
-                        serde_json::to_value(&c.stats).unwrap_or(Value::Null),
-                    );
+                    m.insert(p.into(), serde_json::to_value(&c.stats).unwrap_or(Value::Null));
                 }
             }
             if let Some(Value::Object(j)) = m.get_mut("jobber")
@@ -64,10 +61,7 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, rest: &str) -> Resp {
             for p in PROVIDERS {
                 if let Some(c) = st.common(p) {
                     all.extend(c.issued.all());
-                    m.insert(
-                        p.into(),
-                        serde_json::to_value(&c.issued).unwrap_or(Value::Null),
-                    );
+                    m.insert(p.into(), serde_json::to_value(&c.issued).unwrap_or(Value::Null));
                 }
             }
             m.insert("all".into(), json!(all));
@@ -80,10 +74,7 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, rest: &str) -> Resp {
             }
             let now = env.now_secs();
             let mut m = Map::new();
-            for p in PROVIDERS
-                .into_iter()
-                .filter(|p| only.is_none_or(|o| o == *p))
-            {
+            for p in PROVIDERS.into_iter().filter(|p| only.is_none_or(|o| o == *p)) {
                 if let Some(c) = st.common(p) {
                     m.insert(p.into(), json!(c.store.expire_access(now)));
                 }
@@ -92,35 +83,21 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, rest: &str) -> Resp {
         }
         ("GET", ["clock"]) => clock(st),
         ("POST", ["clock", "advance"]) => {
-            let Some(secs) = body
-                .get("seconds")
-                .and_then(Value::as_f64)
-                .filter(|s| s.is_finite() && *s >= 0.0)
-            else {
+            let Some(secs) = body.get("seconds").and_then(Value::as_f64).filter(|s| s.is_finite() && *s >= 0.0) else {
                 return bad("\"seconds\" must be a non-negative number");
             };
             st.clock.advance(secs);
             clock(st)
         }
-        ("POST", ["jobber", "rotation"]) => {
-            match body
-                .get("mode")
-                .cloned()
-                .map(serde_json::from_value::<Rotation>)
-            {
-                Some(Ok(mode)) => {
-                    st.jobber.rotation = mode;
-                    Resp::json(200, &json!({ "provider": "jobber", "rotation": mode }))
-                }
-                _ => bad("\"mode\" must be \"on\", \"off\" or \"legacy\""),
+        ("POST", ["jobber", "rotation"]) => match body.get("mode").cloned().map(serde_json::from_value::<Rotation>) {
+            Some(Ok(mode)) => {
+                st.jobber.rotation = mode;
+                Resp::json(200, &json!({ "provider": "jobber", "rotation": mode }))
             }
-        }
+            _ => bad("\"mode\" must be \"on\", \"off\" or \"legacy\""),
+        },
         ("POST", ["microsoft", "rotation"]) => {
-            match body
-                .get("mode")
-                .cloned()
-                .map(serde_json::from_value::<OldRefresh>)
-            {
+            match body.get("mode").cloned().map(serde_json::from_value::<OldRefresh>) {
                 Some(Ok(mode)) => {
                     st.microsoft.old_refresh = mode;
                     Resp::json(200, &json!({ "provider": "microsoft", "rotation": mode }))
@@ -133,45 +110,25 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, rest: &str) -> Resp {
             let Some(list) = body.get("scopes").and_then(Value::as_array) else {
                 return bad("\"scopes\" must be a list of scope strings");
             };
-            st.google.untick = list
-                .iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect();
-            Resp::json(
-                200,
-                &json!({ "provider": "google", "untick": st.google.untick }),
-            )
+            st.google.untick = list.iter().filter_map(Value::as_str).map(String::from).collect();
+            Resp::json(200, &json!({ "provider": "google", "untick": st.google.untick }))
         }
         (
             "GET" | "POST" | "PATCH" | "DELETE",
-            [
-                "jobber",
-                "seed" | "truth" | "jobs" | "mutate" | "clients" | "token" | "cursors",
-                ..,
-            ],
+            ["jobber", "seed" | "truth" | "jobs" | "mutate" | "clients" | "token" | "cursors", ..],
         ) => crate::jobber_control::handle(st, env, req, &parts[1..], &body),
-        ("GET" | "POST", ["faults" | "latency"]) => {
-            crate::faults::control(st, method, &parts, &body)
-        }
+        ("GET" | "POST", ["faults" | "latency"]) => crate::faults::control(st, method, &parts, &body),
         (m, [p, action]) if PROVIDERS.contains(p) => provider_action(st, m, p, action, &body),
         _ => not_found(),
     }
 }
 
 fn clock(st: &State) -> Resp {
-    Resp::json(
-        200,
-        &json!({ "now": st.clock.now(), "offset_seconds": st.clock.offset() }),
-    )
+    Resp::json(200, &json!({ "now": st.clock.now(), "offset_seconds": st.clock.offset() }))
 }
 
 fn provider_action(st: &mut State, method: &str, p: &str, action: &str, body: &Value) -> Resp {
-    let reason = if p == "jobber" {
-        "disconnected"
-    } else {
-        "revoked"
-    };
+    let reason = if p == "jobber" { "disconnected" } else { "revoked" };
     let Some(c) = st.common(p) else {
         return not_found();
     };
@@ -201,15 +158,9 @@ fn provider_action(st: &mut State, method: &str, p: &str, action: &str, body: &V
             };
             let (grants, ats, rts) = c.store.revoke_user(user.as_deref(), reason);
             c.stats.revocations += 1;
-            Resp::json(
-                200,
-                &json!({ "provider": p, "grants": grants, "access_tokens": ats, "refresh_tokens": rts }),
-            )
+            Resp::json(200, &json!({ "provider": p, "grants": grants, "access_tokens": ats, "refresh_tokens": rts }))
         }
-        ("GET", "issued") => Resp::json(
-            200,
-            &serde_json::to_value::<&Issued>(&c.issued).unwrap_or(Value::Null),
-        ),
+        ("GET", "issued") => Resp::json(200, &serde_json::to_value::<&Issued>(&c.issued).unwrap_or(Value::Null)),
         _ => not_found(),
     }
 }
@@ -222,10 +173,7 @@ fn jobber_account(st: &mut State, env: &Env, body: &Value) -> Resp {
         Some(_) => return bad("\"id\" must be a string"),
     };
     let Some(acc) = st.jobber.accounts.get_mut(&id) else {
-        return Resp::json(
-            404,
-            &json!({ "error": "no such account (connect it first)", "id": id }),
-        );
+        return Resp::json(404, &json!({ "error": "no such account (connect it first)", "id": id }));
     };
     if let Some(a) = body.get("active") {
         match a.as_bool() {

@@ -22,10 +22,7 @@ pub struct Clock {
 
 impl Clock {
     pub fn now_f(&self) -> f64 {
-        let real = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
+        let real = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
         real + self.offset
     }
 
@@ -71,11 +68,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// `n` random characters from `[A-Za-z0-9]`.
 pub fn alnum(n: usize) -> String {
-    rand::thread_rng()
-        .sample_iter(rand::distributions::Alphanumeric)
-        .take(n)
-        .map(char::from)
-        .collect()
+    rand::thread_rng().sample_iter(rand::distributions::Alphanumeric).take(n).map(char::from).collect()
 }
 
 /// `n` random characters from `[A-Za-z0-9_-]` (about 6 bits each).
@@ -91,14 +84,7 @@ pub fn uuid4() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex(&b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
 /// A JWT-shaped string: real base64url header and payload, random bytes as the signature.
@@ -115,17 +101,13 @@ pub fn jwt(header: &Value, payload: &Value) -> String {
 #[cfg(test)]
 pub fn jwt_payload(token: &str) -> Option<Value> {
     let part = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
 /// RFC 3339 UTC with whole seconds, e.g. `2026-03-26T22:46:40Z`.
 pub fn rfc3339(secs: i64) -> String {
-    jiff::Timestamp::from_second(secs)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
+    jiff::Timestamp::from_second(secs).map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
 }
 
 /// PKCE as the client sent it at the authorize endpoint.
@@ -137,10 +119,7 @@ pub struct Pkce {
 
 /// Check an authorize request's `code_challenge` / `code_challenge_method` (RFC 7636 §4.3).
 /// `Ok(None)` when absent. A missing method means `plain`.
-pub fn pkce_from_authorize(
-    challenge: Option<&str>,
-    method: Option<&str>,
-) -> Result<Option<Pkce>, String> {
+pub fn pkce_from_authorize(challenge: Option<&str>, method: Option<&str>) -> Result<Option<Pkce>, String> {
     match (challenge, method) {
         (None, None) => Ok(None),
         (None, Some(_)) => Err("code_challenge_method was sent without code_challenge".into()),
@@ -153,10 +132,7 @@ pub fn pkce_from_authorize(
             if !ok_len || !c.bytes().all(is_unreserved) {
                 return Err("code_challenge must be 43-128 characters of [A-Za-z0-9-._~]".into());
             }
-            Ok(Some(Pkce {
-                challenge: c.to_string(),
-                method: method.to_string(),
-            }))
+            Ok(Some(Pkce { challenge: c.to_string(), method: method.to_string() }))
         }
     }
 }
@@ -208,16 +184,8 @@ pub fn verify_pkce(pkce: Option<&Pkce>, verifier: Option<&str>) -> Result<(), Pk
             if !(43..=128).contains(&v.len()) || !v.bytes().all(is_unreserved) {
                 return Err(PkceError::Malformed);
             }
-            let expected = if p.method == "S256" {
-                b64url(&Sha256::digest(v.as_bytes()))
-            } else {
-                v.to_string()
-            };
-            if expected == p.challenge {
-                Ok(())
-            } else {
-                Err(PkceError::Mismatch)
-            }
+            let expected = if p.method == "S256" { b64url(&Sha256::digest(v.as_bytes())) } else { v.to_string() };
+            if expected == p.challenge { Ok(()) } else { Err(PkceError::Mismatch) }
         }
     }
 }
@@ -235,12 +203,7 @@ pub struct User {
 
 impl User {
     pub fn new(id: &str, name: &str, email: Option<&str>) -> User {
-        User {
-            id: id.into(),
-            name: name.into(),
-            email: email.map(Into::into),
-            extra: Map::new(),
-        }
+        User { id: id.into(), name: name.into(), email: email.map(Into::into), extra: Map::new() }
     }
 
     pub fn extra_str(&self, k: &str) -> Option<&str> {
@@ -260,10 +223,7 @@ impl User {
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
             .ok_or("\"id\" must be a non-empty string")?;
-        let name = obj
-            .get("name")
-            .and_then(Value::as_str)
-            .ok_or("\"name\" must be a string")?;
+        let name = obj.get("name").and_then(Value::as_str).ok_or("\"name\" must be a string")?;
         let email = match obj.get("email") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
@@ -273,12 +233,7 @@ impl User {
         for k in ["id", "name", "email"] {
             extra.remove(k);
         }
-        Ok(User {
-            id: id.into(),
-            name: name.into(),
-            email,
-            extra,
-        })
+        Ok(User { id: id.into(), name: name.into(), email, extra })
     }
 }
 
@@ -363,16 +318,7 @@ impl TokenStore {
     pub fn new_grant(&mut self, user: User, client_id: &str, scope: Vec<String>, now: i64) -> u64 {
         self.next_grant += 1;
         let id = self.next_grant;
-        self.grants.insert(
-            id,
-            Grant {
-                user,
-                client_id: client_id.into(),
-                scope,
-                created: now,
-                revoked: None,
-            },
-        );
+        self.grants.insert(id, Grant { user, client_id: client_id.into(), scope, created: now, revoked: None });
         id
     }
 
@@ -381,27 +327,12 @@ impl TokenStore {
     }
 
     pub fn add_access(&mut self, token: &str, grant: u64, now: i64, ttl: i64) {
-        self.access.insert(
-            token.into(),
-            AccessToken {
-                grant,
-                issued_at: now,
-                expires_at: now + ttl,
-                revoked: false,
-            },
-        );
+        self.access.insert(token.into(), AccessToken { grant, issued_at: now, expires_at: now + ttl, revoked: false });
     }
 
     pub fn add_refresh(&mut self, token: &str, grant: u64, now: i64) {
-        self.refresh.insert(
-            token.into(),
-            RefreshToken {
-                grant,
-                state: RtState::Active,
-                issued_at: now,
-                last_used: now,
-            },
-        );
+        self.refresh
+            .insert(token.into(), RefreshToken { grant, state: RtState::Active, issued_at: now, last_used: now });
     }
 
     pub fn check_access(&self, token: &str, now: i64) -> AtCheck {
@@ -445,16 +376,8 @@ impl TokenStore {
             .filter(|(_, g)| user_id.is_none_or(|u| g.user.id == u))
             .map(|(id, _)| *id)
             .collect();
-        let ats = self
-            .access
-            .values()
-            .filter(|a| !a.revoked && ids.contains(&a.grant))
-            .count();
-        let rts = self
-            .refresh
-            .values()
-            .filter(|r| r.state != RtState::Dead && ids.contains(&r.grant))
-            .count();
+        let ats = self.access.values().filter(|a| !a.revoked && ids.contains(&a.grant)).count();
+        let rts = self.refresh.values().filter(|r| r.state != RtState::Dead && ids.contains(&r.grant)).count();
         for id in &ids {
             self.revoke_grant(*id, reason);
         }
@@ -609,12 +532,7 @@ impl Common {
 
 /// Sliding-window limiter: record a hit at `now`; `Err(seconds until a slot frees)` when
 /// `limit` hits already fall inside the last `window` seconds.
-pub fn window_hit(
-    times: &mut VecDeque<f64>,
-    now: f64,
-    window: f64,
-    limit: usize,
-) -> Result<(), f64> {
+pub fn window_hit(times: &mut VecDeque<f64>, now: f64, window: f64, limit: usize) -> Result<(), f64> {
     while times.front().is_some_and(|t| now - t >= window) {
         times.pop_front();
     }
@@ -650,10 +568,7 @@ mod tests {
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
     fn s256() -> Pkce {
-        Pkce {
-            challenge: CHALLENGE.into(),
-            method: "S256".into(),
-        }
+        Pkce { challenge: CHALLENGE.into(), method: "S256".into() }
     }
 
     #[test]
@@ -665,30 +580,18 @@ mod tests {
     fn pkce_failures_are_distinguished() {
         let p = s256();
         assert_eq!(verify_pkce(Some(&p), None), Err(PkceError::Missing));
-        assert_eq!(
-            verify_pkce(None, Some(VERIFIER)),
-            Err(PkceError::Unexpected)
-        );
-        assert_eq!(
-            verify_pkce(Some(&p), Some("short")),
-            Err(PkceError::Malformed)
-        );
+        assert_eq!(verify_pkce(None, Some(VERIFIER)), Err(PkceError::Unexpected));
+        assert_eq!(verify_pkce(Some(&p), Some("short")), Err(PkceError::Malformed));
         let other = "eBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         assert_eq!(verify_pkce(Some(&p), Some(other)), Err(PkceError::Mismatch));
         // Sending the challenge itself as the verifier must fail for S256.
-        assert_eq!(
-            verify_pkce(Some(&p), Some(CHALLENGE)),
-            Err(PkceError::Mismatch)
-        );
+        assert_eq!(verify_pkce(Some(&p), Some(CHALLENGE)), Err(PkceError::Mismatch));
         assert_eq!(verify_pkce(None, None), Ok(()));
     }
 
     #[test]
     fn pkce_plain_compares_verbatim() {
-        let p = Pkce {
-            challenge: VERIFIER.into(),
-            method: "plain".into(),
-        };
+        let p = Pkce { challenge: VERIFIER.into(), method: "plain".into() };
         assert_eq!(verify_pkce(Some(&p), Some(VERIFIER)), Ok(()));
     }
 
@@ -719,10 +622,7 @@ mod tests {
         s.codes.insert("b".into(), code);
         assert!(s.take_code("a", 1000 + CODE_TTL - 1).is_ok());
         assert_eq!(s.take_code("a", 1001).unwrap_err(), CodeError::Used);
-        assert_eq!(
-            s.take_code("b", 1000 + CODE_TTL).unwrap_err(),
-            CodeError::Expired
-        );
+        assert_eq!(s.take_code("b", 1000 + CODE_TTL).unwrap_err(), CodeError::Expired);
         assert_eq!(s.take_code("zz", 0).unwrap_err(), CodeError::Unknown);
     }
 
@@ -735,10 +635,7 @@ mod tests {
         s.add_access("a2", g2, 0, 100);
         s.add_refresh("r1", g1, 0);
         assert_eq!(s.revoke_user(Some("u1"), "disconnected"), (1, 1, 1));
-        assert_eq!(
-            s.check_access("a1", 1),
-            AtCheck::Revoked("disconnected".into())
-        );
+        assert_eq!(s.check_access("a1", 1), AtCheck::Revoked("disconnected".into()));
         assert_eq!(s.check_access("a2", 1), AtCheck::Valid(g2));
         assert_eq!(s.check_access("a2", 100), AtCheck::Expired);
         assert_eq!(s.refresh["r1"].state, RtState::Dead);
@@ -770,8 +667,7 @@ mod tests {
 
     #[test]
     fn user_from_json_validates() {
-        let u =
-            User::from_json(&json!({"id":"x","name":"N","email":null,"personal":true})).unwrap();
+        let u = User::from_json(&json!({"id":"x","name":"N","email":null,"personal":true})).unwrap();
         assert_eq!(u.email, None);
         assert!(u.extra_bool("personal"));
         assert!(User::from_json(&json!({"name":"N"})).is_err());

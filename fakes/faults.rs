@@ -31,18 +31,8 @@ use crate::jobber_gen::Rng;
 use crate::state::{PROVIDERS, State};
 
 /// Every fault kind, by its control-API name.
-pub const KINDS: [&str; 10] = [
-    "500",
-    "502",
-    "503",
-    "reset",
-    "slow",
-    "truncated",
-    "html",
-    "graphql_partial",
-    "throttled",
-    "429",
-];
+pub const KINDS: [&str; 10] =
+    ["500", "502", "503", "reset", "slow", "truncated", "html", "graphql_partial", "throttled", "429"];
 
 /// The fault configuration, its random stream and its counters.
 #[derive(Debug)]
@@ -91,18 +81,12 @@ impl Faults {
     /// the latency is kept).
     pub fn configure(&mut self, body: &Value) -> Result<(), String> {
         const KEYS: [&str; 6] = ["rate", "kinds", "slow_ms", "seed", "provider", "token"];
-        if let Some(k) = body
-            .as_object()
-            .and_then(|o| o.keys().find(|k| !KEYS.contains(&k.as_str())))
-        {
+        if let Some(k) = body.as_object().and_then(|o| o.keys().find(|k| !KEYS.contains(&k.as_str()))) {
             return Err(format!("unknown key \"{k}\"; known: {}", KEYS.join(", ")));
         }
         let rate = match body.get("rate") {
             None => 0.0,
-            Some(v) => v
-                .as_f64()
-                .filter(|r| (0.0..=1.0).contains(r))
-                .ok_or("\"rate\" must be a number from 0 to 1")?,
+            Some(v) => v.as_f64().filter(|r| (0.0..=1.0).contains(r)).ok_or("\"rate\" must be a number from 0 to 1")?,
         };
         let kinds = match body.get("kinds") {
             None | Some(Value::Null) => KINDS.iter().map(|k| k.to_string()).collect(),
@@ -116,10 +100,7 @@ impl Faults {
                         _ => String::new(),
                     };
                     if !KINDS.contains(&name.as_str()) {
-                        return Err(format!(
-                            "unknown fault kind {k}; known: {}",
-                            KINDS.join(", ")
-                        ));
+                        return Err(format!("unknown fault kind {k}; known: {}", KINDS.join(", ")));
                     }
                     out.push(name);
                 }
@@ -170,18 +151,12 @@ impl Faults {
 
     /// Decide the fault (if any) for one request to `provider`'s API or token endpoint.
     fn pick(&mut self, provider: &str, token: bool) -> Option<String> {
-        if self.rate <= 0.0
-            || (token && !self.token)
-            || self.provider.as_deref().is_some_and(|p| p != provider)
-        {
+        if self.rate <= 0.0 || (token && !self.token) || self.provider.as_deref().is_some_and(|p| p != provider) {
             return None;
         }
         let graphql = provider == "jobber" && !token;
-        let usable: Vec<&String> = self
-            .kinds
-            .iter()
-            .filter(|k| graphql || !matches!(k.as_str(), "graphql_partial" | "throttled"))
-            .collect();
+        let usable: Vec<&String> =
+            self.kinds.iter().filter(|k| graphql || !matches!(k.as_str(), "graphql_partial" | "throttled")).collect();
         if usable.is_empty() || !self.rng.chance(self.rate) {
             return None;
         }
@@ -194,12 +169,8 @@ impl Faults {
 /// Which provider an endpoint belongs to, and whether it is a token (or revoke) endpoint.
 /// `None` for everything faults never touch.
 pub fn classify(path: &str) -> Option<(&'static str, bool)> {
-    let (provider, rest) = PROVIDERS.iter().find_map(|p| {
-        Some((
-            *p,
-            path.strip_prefix('/')?.strip_prefix(p)?.strip_prefix('/')?,
-        ))
-    })?;
+    let (provider, rest) =
+        PROVIDERS.iter().find_map(|p| Some((*p, path.strip_prefix('/')?.strip_prefix(p)?.strip_prefix('/')?)))?;
     let api = match provider {
         "jobber" => rest == "api/graphql",
         "google" => rest.starts_with("api/"),
@@ -280,16 +251,10 @@ fn make_partial(resp: Resp) -> Resp {
         Some(e) => e.extend(errors),
         None => v["errors"] = Value::Array(errors),
     }
-    Resp {
-        body: serde_json::to_vec(&v).unwrap_or_default(),
-        ..resp
-    }
+    Resp { body: serde_json::to_vec(&v).unwrap_or_default(), ..resp }
 }
 
-fn first_object_list<'a>(
-    m: &'a mut Map<String, Value>,
-    path: &mut Vec<Value>,
-) -> Option<&'a mut Vec<Value>> {
+fn first_object_list<'a>(m: &'a mut Map<String, Value>, path: &mut Vec<Value>) -> Option<&'a mut Vec<Value>> {
     for (k, v) in m.iter_mut() {
         path.push(json!(k));
         match v {
@@ -326,11 +291,7 @@ impl State {
             }
             "429" => {
                 let r = Resp::json(429, &error_body(provider, 429));
-                if self.faults.rng.chance(0.5) {
-                    r.with_header("Retry-After", "1")
-                } else {
-                    r
-                }
+                if self.faults.rng.chance(0.5) { r.with_header("Retry-After", "1") } else { r }
             }
             "reset" => {
                 d.reset = Some(self.faults.rng.chance(0.5));
@@ -347,11 +308,7 @@ impl State {
                 r
             }
             "html" => {
-                let status = if self.faults.rng.chance(0.5) {
-                    502
-                } else {
-                    200
-                };
+                let status = if self.faults.rng.chance(0.5) { 502 } else { 200 };
                 Resp {
                     status,
                     headers: vec![("Content-Type".into(), "text/html".into())],
@@ -384,10 +341,7 @@ pub fn control(st: &mut State, method: &str, parts: &[&str], body: &Value) -> Re
                 st.faults.latency_ms = ms;
                 Resp::json(200, &json!({ "ms": ms }))
             }
-            _ => Resp::json(
-                400,
-                &json!({ "error": "\"ms\" must be a whole number of milliseconds up to 600000" }),
-            ),
+            _ => Resp::json(400, &json!({ "error": "\"ms\" must be a whole number of milliseconds up to 600000" })),
         },
         _ => Resp::json(200, &json!({ "ms": st.faults.latency_ms })),
     }
@@ -416,23 +370,11 @@ mod tests {
         assert_eq!(classify("/jobber/api/graphql"), Some(("jobber", false)));
         assert_eq!(classify("/jobber/api/oauth/token"), Some(("jobber", true)));
         assert_eq!(classify("/jobber/api/oauth/authorize"), None);
-        assert_eq!(
-            classify("/google/api/calendar/v3/x"),
-            Some(("google", false))
-        );
+        assert_eq!(classify("/google/api/calendar/v3/x"), Some(("google", false)));
         assert_eq!(classify("/google/token"), Some(("google", true)));
-        assert_eq!(
-            classify("/microsoft/graph/v1.0/me"),
-            Some(("microsoft", false))
-        );
-        assert_eq!(
-            classify("/microsoft/common/oauth2/v2.0/token"),
-            Some(("microsoft", true))
-        );
-        assert_eq!(
-            classify("/calendly/api/users/me"),
-            Some(("calendly", false))
-        );
+        assert_eq!(classify("/microsoft/graph/v1.0/me"), Some(("microsoft", false)));
+        assert_eq!(classify("/microsoft/common/oauth2/v2.0/token"), Some(("microsoft", true)));
+        assert_eq!(classify("/calendly/api/users/me"), Some(("calendly", false)));
         assert_eq!(classify("/calendly/oauth/revoke"), Some(("calendly", true)));
         assert_eq!(classify("/_fake/stats"), None);
         assert_eq!(classify("/jobberx/api/graphql"), None);
@@ -443,33 +385,17 @@ mod tests {
         let mut f = Faults::default();
         assert!(f.configure(&json!({"rate": 2})).is_err());
         assert!(f.configure(&json!({"rate": 0.1, "kind": ["500"]})).is_err());
-        assert!(
-            f.configure(&json!({"rate": 0.5, "kinds": ["boom"]}))
-                .is_err()
-        );
-        assert!(
-            f.configure(&json!({"rate": 0.5, "provider": "nope"}))
-                .is_err()
-        );
-        f.configure(&json!({"rate": 0.5, "kinds": [500, "reset"], "provider": "google"}))
-            .unwrap();
+        assert!(f.configure(&json!({"rate": 0.5, "kinds": ["boom"]})).is_err());
+        assert!(f.configure(&json!({"rate": 0.5, "provider": "nope"})).is_err());
+        f.configure(&json!({"rate": 0.5, "kinds": [500, "reset"], "provider": "google"})).unwrap();
         assert_eq!(f.kinds, ["500", "reset"]);
         assert_eq!(f.pick("jobber", false), None, "other provider");
         let picks: Vec<Option<String>> = (0..200).map(|_| f.pick("google", false)).collect();
         let n = picks.iter().flatten().count();
         assert!((60..140).contains(&n), "about half: {n}");
-        assert_eq!(
-            f.pick("google", true),
-            None,
-            "token endpoints need token: true"
-        );
-        f.configure(&json!({"rate": 1, "kinds": ["throttled"]}))
-            .unwrap();
-        assert_eq!(
-            f.pick("google", false),
-            None,
-            "not applicable outside Jobber"
-        );
+        assert_eq!(f.pick("google", true), None, "token endpoints need token: true");
+        f.configure(&json!({"rate": 1, "kinds": ["throttled"]})).unwrap();
+        assert_eq!(f.pick("google", false), None, "not applicable outside Jobber");
         assert_eq!(f.pick("jobber", false).as_deref(), Some("throttled"));
         assert_eq!(f.stats()["injected"]["throttled"], 1);
     }
@@ -479,10 +405,7 @@ mod tests {
         let body = json!({"data": {"jobs": {"nodes": [{"id": 1}, {"id": 2}, {"id": 3}, {"id": 4}], "pageInfo": {"hasNextPage": true}}}});
         let r = make_partial(Resp::json(200, &body));
         let v = r.json_value();
-        assert_eq!(
-            v["data"]["jobs"]["nodes"],
-            json!([null, {"id": 2}, {"id": 3}, null])
-        );
+        assert_eq!(v["data"]["jobs"]["nodes"], json!([null, {"id": 2}, {"id": 3}, null]));
         assert_eq!(v["errors"][0]["path"], json!(["jobs", "nodes", 0]));
         assert_eq!(v["errors"].as_array().unwrap().len(), 2);
         let r = make_partial(Resp::json(200, &json!({"data": {"account": {"id": "x"}}})));

@@ -8,9 +8,8 @@
 use serde_json::{Map, Value, json};
 
 use crate::core::{
-    AtCheck, AuthCode, CodeError, Common, Consent, Env, PkceError, PkcePolicy, RtState, User,
-    alnum, b64url, hex, jwt, oauth_error, pkce_from_authorize, rand_bytes, split_scope, urlsafe,
-    verify_pkce,
+    AtCheck, AuthCode, CodeError, Common, Consent, Env, PkceError, PkcePolicy, RtState, User, alnum, b64url, hex, jwt,
+    oauth_error, pkce_from_authorize, rand_bytes, split_scope, urlsafe, verify_pkce,
 };
 use crate::http::{Req, Resp, append_query};
 use crate::redirect;
@@ -57,11 +56,7 @@ pub struct Google {
 }
 
 pub fn default_user() -> User {
-    User::new(
-        "107691503500061507151",
-        "Pat Fake",
-        Some("pat.fake@gmail.example"),
-    )
+    User::new("107691503500061507151", "Pat Fake", Some("pat.fake@gmail.example"))
 }
 
 /// `email` and `profile` are granted under their long names.
@@ -75,13 +70,7 @@ fn normalize_scope(s: &str) -> String {
 
 /// Google's error envelope. `item` is (message, reason) of `errors[0]`: a short message such
 /// as "Invalid Credentials", while `message` is the long top-level one.
-fn api_error(
-    code: u16,
-    status: &str,
-    message: &str,
-    item: (&str, &str),
-    extra: Map<String, Value>,
-) -> Value {
+fn api_error(code: u16, status: &str, message: &str, item: (&str, &str), extra: Map<String, Value>) -> Value {
     let (item_message, reason) = item;
     let mut item = Map::new();
     item.insert("message".into(), json!(item_message));
@@ -94,11 +83,7 @@ fn api_error(
 impl Google {
     pub fn new(cfg: GoogleConfig) -> Google {
         let c = Common::new(default_user(), Some(&cfg.client_secret));
-        Google {
-            cfg,
-            c,
-            untick: Vec::new(),
-        }
+        Google { cfg, c, untick: Vec::new() }
     }
 
     pub fn handle(&mut self, env: &Env, req: &Req, rest: &str) -> Resp {
@@ -121,32 +106,21 @@ impl Google {
         let q = match req.query_params() {
             Ok(q) => q,
             Err(dup) => {
-                return self.page(
-                    "Error 400: invalid_request",
-                    &format!("Parameter not allowed to be repeated: {dup}"),
-                );
+                return self
+                    .page("Error 400: invalid_request", &format!("Parameter not allowed to be repeated: {dup}"));
             }
         };
         match q.get("client_id") {
             None => {
-                return self.page(
-                    "Error 400: invalid_request",
-                    "Missing required parameter: client_id",
-                );
+                return self.page("Error 400: invalid_request", "Missing required parameter: client_id");
             }
             Some(id) if id != self.cfg.client_id => {
-                return self.page(
-                    "Error 401: invalid_client",
-                    "The OAuth client was not found.",
-                );
+                return self.page("Error 401: invalid_client", "The OAuth client was not found.");
             }
             Some(_) => {}
         }
         let Some(redirect_uri) = q.get("redirect_uri") else {
-            return self.page(
-                "Error 400: invalid_request",
-                "Missing required parameter: redirect_uri",
-            );
+            return self.page("Error 400: invalid_request", "Missing required parameter: redirect_uri");
         };
         if let Err(e) = redirect::google_desktop(redirect_uri) {
             return self.page("Error 400: redirect_uri_mismatch", &e);
@@ -154,48 +128,29 @@ impl Google {
         match q.get("response_type") {
             Some("code") => {}
             None => {
-                return self.page(
-                    "Error 400: invalid_request",
-                    "Required parameter is missing: response_type",
-                );
+                return self.page("Error 400: invalid_request", "Required parameter is missing: response_type");
             }
             Some(other) => {
-                return self.page(
-                    "Error 400: invalid_request",
-                    &format!("Invalid response_type: {other}"),
-                );
+                return self.page("Error 400: invalid_request", &format!("Invalid response_type: {other}"));
             }
         }
         let Some(scope) = q.get("scope") else {
-            return self.page(
-                "Error 400: invalid_request",
-                "Missing required parameter: scope",
-            );
+            return self.page("Error 400: invalid_request", "Missing required parameter: scope");
         };
-        let requested: Vec<String> = split_scope(scope)
-            .iter()
-            .map(|s| normalize_scope(s))
-            .collect();
-        let invalid: Vec<&String> = requested
-            .iter()
-            .filter(|s| !KNOWN_SCOPES.contains(&s.as_str()))
-            .collect();
+        let requested: Vec<String> = split_scope(scope).iter().map(|s| normalize_scope(s)).collect();
+        let invalid: Vec<&String> = requested.iter().filter(|s| !KNOWN_SCOPES.contains(&s.as_str())).collect();
         if !invalid.is_empty() || requested.is_empty() {
             let list: Vec<&str> = invalid.iter().map(|s| s.as_str()).collect();
             return self.page(
                 "Error 400: invalid_scope",
-                &format!(
-                    "Some requested scopes were invalid. {{invalid=[{}]}}",
-                    list.join(", ")
-                ),
+                &format!("Some requested scopes were invalid. {{invalid=[{}]}}", list.join(", ")),
             );
         }
         let state = q.get("state");
-        let pkce =
-            match pkce_from_authorize(q.get("code_challenge"), q.get("code_challenge_method")) {
-                Ok(p) => p,
-                Err(e) => return self.page("Error 400: invalid_request", &e),
-            };
+        let pkce = match pkce_from_authorize(q.get("code_challenge"), q.get("code_challenge_method")) {
+            Ok(p) => p,
+            Err(e) => return self.page("Error 400: invalid_request", &e),
+        };
         if let Err(e) = self.cfg.pkce.check(pkce.as_ref()) {
             return self.page("Error 400: invalid_request", &e);
         }
@@ -210,10 +165,7 @@ impl Google {
             self.c.stats.authorize_denied += 1;
             return Resp::redirect(&with_state(vec![("error", "access_denied".into())]));
         }
-        let granted: Vec<String> = requested
-            .into_iter()
-            .filter(|s| !self.untick.contains(s))
-            .collect();
+        let granted: Vec<String> = requested.into_iter().filter(|s| !self.untick.contains(s)).collect();
         let code = format!("4/0A{}", urlsafe(86));
         self.c.issued.code(&code);
         self.c.store.codes.insert(
@@ -274,21 +226,14 @@ impl Google {
         let (client_id, secret) = match req.basic() {
             Some(Ok((id, s))) => (Some(id), Some(s)),
             Some(Err(())) => return self.token_error(401, "invalid_client", "Unauthorized"),
-            None => (
-                form.get("client_id").map(String::from),
-                form.get("client_secret").map(String::from),
-            ),
+            None => (form.get("client_id").map(String::from), form.get("client_secret").map(String::from)),
         };
         if let Some(s) = &secret {
             self.c.issued.secret(s);
         }
         match client_id.as_deref() {
             None => {
-                return self.token_error(
-                    400,
-                    "invalid_request",
-                    "Could not determine client ID from request.",
-                );
+                return self.token_error(400, "invalid_request", "Could not determine client ID from request.");
             }
             Some(id) if id != self.cfg.client_id => {
                 return self.token_error(401, "invalid_client", "The OAuth client was not found.");
@@ -317,11 +262,7 @@ impl Google {
                 r
             }
             None => self.token_error(400, "unsupported_grant_type", "Invalid grant_type: "),
-            Some(other) => self.token_error(
-                400,
-                "unsupported_grant_type",
-                &format!("Invalid grant_type: {other}"),
-            ),
+            Some(other) => self.token_error(400, "unsupported_grant_type", &format!("Invalid grant_type: {other}")),
         }
     }
 
@@ -350,20 +291,13 @@ impl Google {
                 return self.token_error(400, "invalid_grant", "Missing code verifier.");
             }
             Err(PkceError::Unexpected) => {
-                return self.token_error(
-                    400,
-                    "invalid_request",
-                    "code_verifier or verifier is not needed.",
-                );
+                return self.token_error(400, "invalid_request", "code_verifier or verifier is not needed.");
             }
             Err(PkceError::Malformed | PkceError::Mismatch) => {
                 return self.token_error(400, "invalid_grant", "Invalid code verifier.");
             }
         }
-        let grant =
-            self.c
-                .store
-                .new_grant(c.user.clone(), &self.cfg.client_id, c.scope.clone(), now);
+        let grant = self.c.store.new_grant(c.user.clone(), &self.cfg.client_id, c.scope.clone(), now);
         let mut body = self.access_response(grant, &c.user, &c.scope, c.nonce.as_deref(), now);
         let rt = format!("1//0{}", urlsafe(99));
         self.c.store.add_refresh(&rt, grant, now);
@@ -381,12 +315,7 @@ impl Google {
             .refresh
             .iter()
             .filter(|(_, r)| r.state == RtState::Active)
-            .filter(|(_, r)| {
-                store
-                    .grants
-                    .get(&r.grant)
-                    .is_some_and(|g| g.user.id == user_id && g.revoked.is_none())
-            })
+            .filter(|(_, r)| store.grants.get(&r.grant).is_some_and(|g| g.user.id == user_id && g.revoked.is_none()))
             .map(|(t, r)| (r.issued_at, r.grant, t.clone()))
             .collect();
         if live.len() <= self.cfg.refresh_cap {
@@ -403,11 +332,7 @@ impl Google {
 
     fn refresh(&mut self, form: &crate::http::Params, now: i64) -> Resp {
         let Some(rt) = form.get("refresh_token") else {
-            return self.token_error(
-                400,
-                "invalid_request",
-                "Missing required parameter: refresh_token",
-            );
+            return self.token_error(400, "invalid_request", "Missing required parameter: refresh_token");
         };
         let expired_or_revoked = "Token has been expired or revoked.";
         let Some(record) = self.c.store.refresh.get(rt).cloned() else {
@@ -427,11 +352,7 @@ impl Google {
         if let Some(s) = form.get("scope") {
             let asked: Vec<String> = split_scope(s).iter().map(|x| normalize_scope(x)).collect();
             if asked.iter().any(|x| !grant.scope.contains(x)) {
-                return self.token_error(
-                    400,
-                    "invalid_scope",
-                    "Some requested scopes were invalid.",
-                );
+                return self.token_error(400, "invalid_scope", "Some requested scopes were invalid.");
             }
             scope = asked;
         }
@@ -452,9 +373,7 @@ impl Google {
         now: i64,
     ) -> Map<String, Value> {
         let at = format!("ya29.a0{}", urlsafe(180));
-        self.c
-            .store
-            .add_access(&at, grant, now, self.cfg.access_ttl);
+        self.c.store.add_access(&at, grant, now, self.cfg.access_ttl);
         self.c.issued.access(&at);
         let mut body = Map::new();
         body.insert("access_token".into(), json!(at));
@@ -481,10 +400,7 @@ impl Google {
             if let Some(n) = nonce {
                 claims["nonce"] = json!(n);
             }
-            let id_token = jwt(
-                &json!({"alg": "RS256", "kid": hex(&rand_bytes(20)), "typ": "JWT"}),
-                &claims,
-            );
+            let id_token = jwt(&json!({"alg": "RS256", "kid": hex(&rand_bytes(20)), "typ": "JWT"}), &claims);
             self.c.issued.id_token(&id_token);
             body.insert("id_token".into(), json!(id_token));
         }
@@ -495,17 +411,9 @@ impl Google {
 
     fn revoke(&mut self, _env: &Env, req: &Req) -> Resp {
         self.c.stats.revocations += 1;
-        let from_query = req
-            .query_params()
-            .ok()
-            .and_then(|q| q.get("token").map(String::from));
-        let from_body = if req.is_form() {
-            req.form()
-                .ok()
-                .and_then(|f| f.get("token").map(String::from))
-        } else {
-            None
-        };
+        let from_query = req.query_params().ok().and_then(|q| q.get("token").map(String::from));
+        let from_body =
+            if req.is_form() { req.form().ok().and_then(|f| f.get("token").map(String::from)) } else { None };
         let Some(token) = from_query.or(from_body) else {
             return Resp::json(400, &oauth_error("invalid_request", "Bad Request"));
         };
@@ -513,11 +421,7 @@ impl Google {
         let grant = if let Some(at) = store.access.get(&token).filter(|a| !a.revoked) {
             Some(at.grant)
         } else {
-            store
-                .refresh
-                .get(&token)
-                .filter(|r| r.state != RtState::Dead)
-                .map(|r| r.grant)
+            store.refresh.get(&token).filter(|r| r.state != RtState::Dead).map(|r| r.grant)
         };
         match grant.filter(|g| store.grant(*g).is_some_and(|g| g.revoked.is_none())) {
             Some(g) => {
@@ -525,10 +429,7 @@ impl Google {
                 store.revoke_grant(g, "revoked");
                 Resp::json(200, &json!({}))
             }
-            None => Resp::json(
-                400,
-                &oauth_error("invalid_token", "Token expired or revoked"),
-            ),
+            None => Resp::json(400, &oauth_error("invalid_token", "Token expired or revoked")),
         }
     }
 
@@ -568,13 +469,7 @@ impl Google {
         let Some(g) = self.c.store.grant(grant).cloned() else {
             return Resp::json(
                 500,
-                &api_error(
-                    500,
-                    "INTERNAL",
-                    "Backend Error",
-                    ("Backend Error", "backendError"),
-                    Map::new(),
-                ),
+                &api_error(500, "INTERNAL", "Backend Error", ("Backend Error", "backendError"), Map::new()),
             );
         };
         match (req.method.as_str(), path) {
@@ -589,10 +484,7 @@ impl Google {
                     info.insert("name".into(), json!(g.user.name));
                     info.insert(
                         "picture".into(),
-                        json!(format!(
-                            "https://lh3.googleusercontent.example/a/{}",
-                            alnum(20)
-                        )),
+                        json!(format!("https://lh3.googleusercontent.example/a/{}", alnum(20))),
                     );
                 }
                 if has(USERINFO_EMAIL) {
@@ -601,25 +493,14 @@ impl Google {
                 }
                 Resp::json(200, &Value::Object(info))
             }
-            _ => Resp::json(
-                404,
-                &api_error(
-                    404,
-                    "NOT_FOUND",
-                    "Not Found",
-                    ("Not Found", "notFound"),
-                    Map::new(),
-                ),
-            ),
+            _ => Resp::json(404, &api_error(404, "NOT_FOUND", "Not Found", ("Not Found", "notFound"), Map::new())),
         }
     }
 
     fn unauthorized(&mut self, body: Value) -> Resp {
         self.c.stats.unauthorized += 1;
-        Resp::json(401, &body).with_header(
-            "WWW-Authenticate",
-            "Bearer realm=\"https://accounts.google.com/\", error=\"invalid_token\"",
-        )
+        Resp::json(401, &body)
+            .with_header("WWW-Authenticate", "Bearer realm=\"https://accounts.google.com/\", error=\"invalid_token\"")
     }
 }
 
@@ -658,10 +539,7 @@ mod tests {
     }
 
     fn env(now: f64) -> Env {
-        Env {
-            now,
-            base: "http://127.0.0.1:1".into(),
-        }
+        Env { now, base: "http://127.0.0.1:1".into() }
     }
 
     fn enc(s: &str) -> String {
@@ -671,10 +549,7 @@ mod tests {
     fn form(body: &str) -> Req {
         Req {
             method: "POST".into(),
-            headers: vec![(
-                "Content-Type".into(),
-                "application/x-www-form-urlencoded".into(),
-            )],
+            headers: vec![("Content-Type".into(), "application/x-www-form-urlencoded".into())],
             body: body.as_bytes().to_vec(),
             ..Req::default()
         }
@@ -715,20 +590,13 @@ mod tests {
     #[test]
     fn full_flow_with_id_token_and_no_rotation() {
         let mut g = fake();
-        let r = authorize(
-            &mut g,
-            "openid email https://www.googleapis.com/auth/calendar.readonly",
-        );
+        let r = authorize(&mut g, "openid email https://www.googleapis.com/auth/calendar.readonly");
         assert_eq!(r.status, 302);
         let loc = r.header("Location").unwrap().to_string();
         assert!(loc.starts_with(&format!("{REDIRECT}?code=4%2F0A")), "{loc}");
         assert!(loc.contains("state=st"));
         let code = code_of(&r);
-        let t = exchange(
-            &mut g,
-            &code,
-            &format!("&client_secret=GOCSPX-sec&code_verifier={VERIFIER}"),
-        );
+        let t = exchange(&mut g, &code, &format!("&client_secret=GOCSPX-sec&code_verifier={VERIFIER}"));
         assert_eq!(t.status, 200, "{}", String::from_utf8_lossy(&t.body));
         let v = t.json_value();
         assert!(v["access_token"].as_str().unwrap().starts_with("ya29."));
@@ -768,10 +636,7 @@ mod tests {
         );
         let expired = g.api(&env(1.0 + 3599.0), &api, "oauth2/v3/userinfo");
         assert_eq!(expired.status, 401);
-        assert_eq!(
-            expired.json_value()["error"]["errors"][0]["reason"],
-            "authError"
-        );
+        assert_eq!(expired.json_value()["error"]["errors"][0]["reason"], "authError");
         assert_eq!(expired.json_value()["error"]["status"], "UNAUTHENTICATED");
     }
 
@@ -787,26 +652,12 @@ mod tests {
         );
         let code = code_of(&authorize(&mut g, "openid"));
         let r = exchange(&mut g, &code, "&client_secret=GOCSPX-sec");
-        assert_eq!(
-            r.json_value()["error_description"],
-            "Missing code verifier."
-        );
+        assert_eq!(r.json_value()["error_description"], "Missing code verifier.");
         let code = code_of(&authorize(&mut g, "openid"));
-        let r = exchange(
-            &mut g,
-            &code,
-            &format!("&client_secret=GOCSPX-sec&code_verifier={}", "a".repeat(43)),
-        );
-        assert_eq!(
-            r.json_value()["error_description"],
-            "Invalid code verifier."
-        );
+        let r = exchange(&mut g, &code, &format!("&client_secret=GOCSPX-sec&code_verifier={}", "a".repeat(43)));
+        assert_eq!(r.json_value()["error_description"], "Invalid code verifier.");
         let code = code_of(&authorize(&mut g, "openid"));
-        let r = exchange(
-            &mut g,
-            &code,
-            &format!("&client_secret=wrong&code_verifier={VERIFIER}"),
-        );
+        let r = exchange(&mut g, &code, &format!("&client_secret=wrong&code_verifier={VERIFIER}"));
         assert_eq!(r.status, 401);
     }
 
@@ -816,33 +667,25 @@ mod tests {
         assert_eq!(authorize(&mut g, "openid bogus.scope").status, 400);
         g.c.consent = Consent::Deny;
         let r = authorize(&mut g, "openid");
-        assert_eq!(
-            r.header("Location"),
-            Some(format!("{REDIRECT}?error=access_denied&state=st").as_str())
-        );
+        assert_eq!(r.header("Location"), Some(format!("{REDIRECT}?error=access_denied&state=st").as_str()));
         g.c.consent = Consent::Approve;
         // No PKCE under the default policy.
         let r = g.authorize(
             &env(0.0),
             &Req {
                 method: "GET".into(),
-                query: format!("client_id=gid.apps.googleusercontent.com&redirect_uri={}&response_type=code&scope=openid", enc(REDIRECT)),
+                query: format!(
+                    "client_id=gid.apps.googleusercontent.com&redirect_uri={}&response_type=code&scope=openid",
+                    enc(REDIRECT)
+                ),
                 ..Req::default()
             },
         );
         assert_eq!(r.status, 400);
         // Unticked scopes are not granted.
         g.untick = vec!["https://www.googleapis.com/auth/calendar.readonly".into()];
-        let code = code_of(&authorize(
-            &mut g,
-            "openid https://www.googleapis.com/auth/calendar.readonly",
-        ));
-        let v = exchange(
-            &mut g,
-            &code,
-            &format!("&client_secret=GOCSPX-sec&code_verifier={VERIFIER}"),
-        )
-        .json_value();
+        let code = code_of(&authorize(&mut g, "openid https://www.googleapis.com/auth/calendar.readonly"));
+        let v = exchange(&mut g, &code, &format!("&client_secret=GOCSPX-sec&code_verifier={VERIFIER}")).json_value();
         assert_eq!(v["scope"], "openid");
     }
 
@@ -850,12 +693,7 @@ mod tests {
     fn revoke_kills_access_and_refresh_together() {
         let mut g = fake();
         let code = code_of(&authorize(&mut g, "openid"));
-        let v = exchange(
-            &mut g,
-            &code,
-            &format!("&client_secret=GOCSPX-sec&code_verifier={VERIFIER}"),
-        )
-        .json_value();
+        let v = exchange(&mut g, &code, &format!("&client_secret=GOCSPX-sec&code_verifier={VERIFIER}")).json_value();
         let at = v["access_token"].as_str().unwrap();
         let rt = v["refresh_token"].as_str().unwrap();
         let rev = |g: &mut Google, t: &str| {
@@ -864,21 +702,14 @@ mod tests {
                 &Req {
                     method: "POST".into(),
                     query: format!("token={}", enc(t)),
-                    headers: vec![(
-                        "Content-Type".into(),
-                        "application/x-www-form-urlencoded".into(),
-                    )],
+                    headers: vec![("Content-Type".into(), "application/x-www-form-urlencoded".into())],
                     ..Req::default()
                 },
             )
         };
         assert_eq!(rev(&mut g, at).status, 200);
         assert_eq!(rev(&mut g, at).status, 400);
-        assert_eq!(
-            rev(&mut g, rt).status,
-            400,
-            "the refresh token died with it"
-        );
+        assert_eq!(rev(&mut g, rt).status, 400, "the refresh token died with it");
         let body = format!(
             "grant_type=refresh_token&refresh_token={}&client_id=gid.apps.googleusercontent.com&client_secret=GOCSPX-sec",
             enc(rt)
@@ -898,12 +729,8 @@ mod tests {
         let mut rts = vec![];
         for _ in 0..2 {
             let code = code_of(&authorize(&mut g, "openid"));
-            let v = exchange(
-                &mut g,
-                &code,
-                &format!("&client_secret=GOCSPX-sec&code_verifier={VERIFIER}"),
-            )
-            .json_value();
+            let v =
+                exchange(&mut g, &code, &format!("&client_secret=GOCSPX-sec&code_verifier={VERIFIER}")).json_value();
             rts.push(v["refresh_token"].as_str().unwrap().to_string());
         }
         let body = |rt: &str| {
@@ -912,17 +739,8 @@ mod tests {
                 enc(rt)
             )
         };
-        assert_eq!(
-            g.token(&env(5.0), &form(&body(&rts[0]))).status,
-            400,
-            "evicted by the cap"
-        );
+        assert_eq!(g.token(&env(5.0), &form(&body(&rts[0]))).status, 400, "evicted by the cap");
         assert_eq!(g.token(&env(5.0), &form(&body(&rts[1]))).status, 200);
-        assert_eq!(
-            g.token(&env(1.0 + 7.0 * 86400.0), &form(&body(&rts[1])))
-                .status,
-            400,
-            "7-day testing expiry"
-        );
+        assert_eq!(g.token(&env(1.0 + 7.0 * 86400.0), &form(&body(&rts[1]))).status, 400, "7-day testing expiry");
     }
 }

@@ -34,42 +34,22 @@ impl Req {
         let headers = rq
             .headers()
             .iter()
-            .map(|h| {
-                (
-                    h.field.as_str().as_str().to_string(),
-                    h.value.as_str().to_string(),
-                )
-            })
+            .map(|h| (h.field.as_str().as_str().to_string(), h.value.as_str().to_string()))
             .collect();
         let mut body = Vec::new();
         // A read error leaves a truncated body, which the handlers reject as malformed.
         let _ = rq.as_reader().take(MAX_BODY).read_to_end(&mut body);
-        Req {
-            method: rq.method().as_str().to_ascii_uppercase(),
-            path,
-            query,
-            headers,
-            body,
-        }
+        Req { method: rq.method().as_str().to_ascii_uppercase(), path, query, headers, body }
     }
 
     /// First header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The media type of the body, lower-cased, without parameters.
     pub fn media_type(&self) -> Option<String> {
-        self.header("content-type").map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
+        self.header("content-type").map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
     }
 
     pub fn is_form(&self) -> bool {
@@ -130,10 +110,7 @@ impl Req {
 }
 
 fn form_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
 
 /// Decoded `application/x-www-form-urlencoded` parameters with no name repeated.
@@ -175,10 +152,7 @@ impl Resp {
         Resp {
             status,
             headers: vec![
-                (
-                    "Content-Type".into(),
-                    "application/json; charset=utf-8".into(),
-                ),
+                ("Content-Type".into(), "application/json; charset=utf-8".into()),
                 ("Cache-Control".into(), "no-store".into()),
                 ("Pragma".into(), "no-cache".into()),
             ],
@@ -204,10 +178,7 @@ impl Resp {
     pub fn redirect(location: &str) -> Resp {
         Resp {
             status: 302,
-            headers: vec![
-                ("Location".into(), location.to_string()),
-                ("Cache-Control".into(), "no-store".into()),
-            ],
+            headers: vec![("Location".into(), location.to_string()), ("Cache-Control".into(), "no-store".into())],
             body: Vec::new(),
         }
     }
@@ -219,10 +190,7 @@ impl Resp {
 
     #[cfg(test)]
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The body parsed as JSON (tests).
@@ -280,10 +248,7 @@ mod tests {
             method: "POST".into(),
             path: "/".into(),
             query: String::new(),
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             body: body.as_bytes().to_vec(),
         }
     }
@@ -319,16 +284,10 @@ mod tests {
     #[test]
     fn append_query_keeps_the_uri() {
         assert_eq!(
-            append_query(
-                "http://localhost:1/cb",
-                &[("code", "a b"), ("state", "x&y")]
-            ),
+            append_query("http://localhost:1/cb", &[("code", "a b"), ("state", "x&y")]),
             "http://localhost:1/cb?code=a+b&state=x%26y"
         );
-        assert_eq!(
-            append_query("http://h/cb?k=v", &[("a", "1")]),
-            "http://h/cb?k=v&a=1"
-        );
+        assert_eq!(append_query("http://h/cb?k=v", &[("a", "1")]), "http://h/cb?k=v&a=1");
         assert_eq!(append_query("http://h/cb", &[]), "http://h/cb");
     }
 }

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::core::{
-    AtCheck, AuthCode, CodeError, Common, Env, PkceError, RtState, User, b64url, hex, jwt,
-    oauth_error, pkce_from_authorize, rand_bytes, verify_pkce, window_hit,
+    AtCheck, AuthCode, CodeError, Common, Env, PkceError, RtState, User, b64url, hex, jwt, oauth_error,
+    pkce_from_authorize, rand_bytes, verify_pkce, window_hit,
 };
 use crate::graphql::{Schema, Selection, error_at, execute, prepare};
 use crate::http::{Req, Resp, append_query};
@@ -22,15 +22,15 @@ use crate::redirect;
 
 pub const MAX_COST: f64 = 10_000.0;
 const RATE_WINDOW: f64 = 300.0;
-const DISCONNECTED: &str =
-    "User has disconnected this app from their account. Please delete this token";
+const DISCONNECTED: &str = "User has disconnected this app from their account. Please delete this token";
 const INACTIVE: &str = "This account is not active";
 const ROTATION_OFF_WARNING: &str = "Refresh token rotation is off. This setting is required for apps to be published in the Jobber App Marketplace. You can turn it on in the Developer Center. https://developer.getjobber.com/apps";
 const LEGACY_WARNING: &str = "Unexpected Refresh Token Redemption: A newer refresh token exists. Please use the newest refresh token; this one will stop working in the future.";
 const BAD_REFRESH: &str = "The provided refresh token is not valid.";
 const BAD_GRANT: &str = "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.";
 const BAD_CLIENT: &str = "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.";
-const MALFORMED: &str = "The request is missing a required parameter, includes an unsupported parameter value, or is otherwise malformed.";
+const MALFORMED: &str =
+    "The request is missing a required parameter, includes an unsupported parameter value, or is otherwise malformed.";
 
 /// Refresh-token rotation, a per-app toggle at Jobber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -125,9 +125,7 @@ impl Jobber {
             ("GET", "api/oauth/authorize") => self.authorize(env, req),
             ("POST", "api/oauth/token") => self.token(env, req),
             (_, "api/graphql") => self.graphql(env, req),
-            (_, "api/oauth/authorize" | "api/oauth/token") => {
-                Resp::json(405, &json!({"error": "method_not_allowed"}))
-            }
+            (_, "api/oauth/authorize" | "api/oauth/token") => Resp::json(405, &json!({"error": "method_not_allowed"})),
             _ => Resp::json(404, &json!({"error": "not_found"})),
         }
     }
@@ -135,18 +133,15 @@ impl Jobber {
     /// The account behind a user, created on first sight. A code exchange (`connect`)
     /// also takes over the name the user signed in with.
     fn account_mut(&mut self, user: &User, now: f64, connect: bool) -> &mut Account {
-        let acc = self
-            .accounts
-            .entry(user.id.clone())
-            .or_insert_with(|| Account {
-                id: user.id.clone(),
-                name: user.name.clone(),
-                active: true,
-                available: MAX_COST,
-                bucket_at: now,
-                requests: VecDeque::new(),
-                data: AccountData::default(),
-            });
+        let acc = self.accounts.entry(user.id.clone()).or_insert_with(|| Account {
+            id: user.id.clone(),
+            name: user.name.clone(),
+            active: true,
+            available: MAX_COST,
+            bucket_at: now,
+            requests: VecDeque::new(),
+            data: AccountData::default(),
+        });
         if connect {
             acc.name.clone_from(&user.name);
         }
@@ -162,9 +157,7 @@ impl Jobber {
                 if self.accounts.contains_key(id) {
                     Ok(id.to_string())
                 } else {
-                    Err(format!(
-                        "no such account {id:?} (log it in and connect it first)"
-                    ))
+                    Err(format!("no such account {id:?} (log it in and connect it first)"))
                 }
             }
             _ => Ok(self.account_mut(&user, now, false).id.clone()),
@@ -182,10 +175,7 @@ impl Jobber {
         let user = self.c.user.clone();
         self.account_mut(&user, now, true);
         let secs = now.floor() as i64;
-        let grant = self
-            .c
-            .store
-            .new_grant(user.clone(), &self.cfg.client_id, vec![], secs);
+        let grant = self.c.store.new_grant(user.clone(), &self.cfg.client_id, vec![], secs);
         let (access, exp) = self.issue_access(grant, &user, secs);
         let refresh = hex(&rand_bytes(16));
         self.c.store.add_refresh(&refresh, grant, secs);
@@ -209,22 +199,14 @@ impl Jobber {
         let q = match req.query_params() {
             Ok(q) => q,
             Err(dup) => {
-                return page(
-                    &mut self.c.stats,
-                    "invalid_request",
-                    &format!("Parameter '{dup}' is repeated."),
-                );
+                return page(&mut self.c.stats, "invalid_request", &format!("Parameter '{dup}' is repeated."));
             }
         };
         if q.get("client_id") != Some(self.cfg.client_id.as_str()) {
             return page(&mut self.c.stats, "invalid_client", BAD_CLIENT);
         }
         let Some(redirect_uri) = q.get("redirect_uri") else {
-            return page(
-                &mut self.c.stats,
-                "invalid_redirect_uri",
-                "The redirect uri included is not valid.",
-            );
+            return page(&mut self.c.stats, "invalid_redirect_uri", "The redirect uri included is not valid.");
         };
         if let Err(e) = redirect::exact(&self.cfg.redirect_uri, redirect_uri) {
             return page(
@@ -245,11 +227,7 @@ impl Jobber {
         match q.get("response_type") {
             Some("code") => {}
             None => {
-                return fail(
-                    &mut self.c.stats,
-                    "invalid_request",
-                    "Missing required parameter: response_type.",
-                );
+                return fail(&mut self.c.stats, "invalid_request", "Missing required parameter: response_type.");
             }
             Some(_) => {
                 return fail(
@@ -260,11 +238,10 @@ impl Jobber {
             }
         }
         // PKCE is undocumented at Jobber: accepted and enforced when sent.
-        let pkce =
-            match pkce_from_authorize(q.get("code_challenge"), q.get("code_challenge_method")) {
-                Ok(p) => p,
-                Err(e) => return fail(&mut self.c.stats, "invalid_request", &e),
-            };
+        let pkce = match pkce_from_authorize(q.get("code_challenge"), q.get("code_challenge_method")) {
+            Ok(p) => p,
+            Err(e) => return fail(&mut self.c.stats, "invalid_request", &e),
+        };
         if self.c.consent == crate::core::Consent::Deny {
             self.c.stats.authorize_denied += 1;
             // Jobber's refusal: the callback with no query string at all.
@@ -334,11 +311,7 @@ impl Jobber {
         match grant_type {
             Some("authorization_code") => {
                 let Some(code) = form.get("code") else {
-                    return self.token_error(
-                        400,
-                        "invalid_request",
-                        "Missing required parameter: code.",
-                    );
+                    return self.token_error(400, "invalid_request", "Missing required parameter: code.");
                 };
                 let c = match self.c.store.take_code(code, now) {
                     Ok(c) => c,
@@ -346,9 +319,7 @@ impl Jobber {
                         return self.token_error(bad, "invalid_grant", BAD_GRANT);
                     }
                 };
-                if c.client_id != self.cfg.client_id
-                    || form.get("redirect_uri") != Some(c.redirect_uri.as_str())
-                {
+                if c.client_id != self.cfg.client_id || form.get("redirect_uri") != Some(c.redirect_uri.as_str()) {
                     return self.token_error(bad, "invalid_grant", BAD_GRANT);
                 }
                 match verify_pkce(c.pkce.as_ref(), form.get("code_verifier")) {
@@ -358,19 +329,13 @@ impl Jobber {
                     Err(_) => return self.token_error(bad, "invalid_grant", BAD_GRANT),
                 }
                 self.account_mut(&c.user, env.now, true);
-                let grant =
-                    self.c
-                        .store
-                        .new_grant(c.user.clone(), &self.cfg.client_id, vec![], now);
+                let grant = self.c.store.new_grant(c.user.clone(), &self.cfg.client_id, vec![], now);
                 let (access, _) = self.issue_access(grant, &c.user, now);
                 let refresh = hex(&rand_bytes(16));
                 self.c.store.add_refresh(&refresh, grant, now);
                 self.c.issued.refresh(&refresh);
                 self.c.stats.code_exchanges_ok += 1;
-                Resp::json(
-                    200,
-                    &json!({ "access_token": access, "refresh_token": refresh }),
-                )
+                Resp::json(200, &json!({ "access_token": access, "refresh_token": refresh }))
             }
             Some("refresh_token") => {
                 let r = self.refresh(form.get("refresh_token"), now);
@@ -385,11 +350,7 @@ impl Jobber {
                     }
                 }
             }
-            None => self.token_error(
-                400,
-                "invalid_request",
-                "Missing required parameter: grant_type.",
-            ),
+            None => self.token_error(400, "invalid_request", "Missing required parameter: grant_type."),
             Some(_) => self.token_error(
                 400,
                 "unsupported_grant_type",
@@ -401,11 +362,7 @@ impl Jobber {
     fn refresh(&mut self, presented: Option<&str>, now: i64) -> Result<Value, Resp> {
         let bad = self.cfg.invalid_grant_status;
         let Some(rt) = presented else {
-            return Err(self.token_error(
-                400,
-                "invalid_request",
-                "Missing required parameter: refresh_token.",
-            ));
+            return Err(self.token_error(400, "invalid_request", "Missing required parameter: refresh_token."));
         };
         let Some(record) = self.c.store.refresh.get(rt).cloned() else {
             return Err(self.token_error(bad, "invalid_grant", BAD_REFRESH));
@@ -467,9 +424,7 @@ impl Jobber {
                 "jti": hex(&rand_bytes(16)),
             }),
         );
-        self.c
-            .store
-            .add_access(&token, grant, now, self.cfg.access_ttl);
+        self.c.store.add_access(&token, grant, now, self.cfg.access_ttl);
         self.c.issued.access(&token);
         (token, exp)
     }
@@ -478,19 +433,13 @@ impl Jobber {
 
     fn unauthorized(&mut self, body: Value) -> Resp {
         self.c.stats.unauthorized += 1;
-        Resp::json(401, &body).with_header(
-            "WWW-Authenticate",
-            "Bearer realm=\"Jobber\", error=\"invalid_token\"",
-        )
+        Resp::json(401, &body).with_header("WWW-Authenticate", "Bearer realm=\"Jobber\", error=\"invalid_token\"")
     }
 
     fn graphql(&mut self, env: &Env, req: &Req) -> Resp {
         self.c.stats.api_calls += 1;
         let Some(token) = req.bearer() else {
-            return self.unauthorized(oauth_error(
-                "invalid_request",
-                "An access token is required.",
-            ));
+            return self.unauthorized(oauth_error("invalid_request", "An access token is required."));
         };
         let grant_id = match self.c.store.check_access(token, env.now_secs()) {
             AtCheck::Valid(g) => g,
@@ -501,12 +450,10 @@ impl Jobber {
                 return self.unauthorized(oauth_error("invalid_token", "The access token expired"));
             }
             AtCheck::Revoked(_) => {
-                return self
-                    .unauthorized(oauth_error("invalid_token", "The access token was revoked"));
+                return self.unauthorized(oauth_error("invalid_token", "The access token was revoked"));
             }
             AtCheck::Unknown => {
-                return self
-                    .unauthorized(oauth_error("invalid_token", "The access token is invalid"));
+                return self.unauthorized(oauth_error("invalid_token", "The access token is invalid"));
             }
         };
         let Some(user) = self.c.store.grant(grant_id).map(|g| g.user.clone()) else {
@@ -523,10 +470,7 @@ impl Jobber {
                 .with_header("Retry-After", &format!("{}", wait.ceil() as u64));
         }
         if req.method != "POST" {
-            return Resp::json(
-                405,
-                &json!({ "errors": [{ "message": "Only POST requests are supported" }] }),
-            );
+            return Resp::json(405, &json!({ "errors": [{ "message": "Only POST requests are supported" }] }));
         }
         if !req.is_json() {
             // Form and multipart bodies are rejected since 2024-04-02.
@@ -541,8 +485,7 @@ impl Jobber {
                 &json!({ "errors": [{ "message": "The X-JOBBER-GRAPHQL-VERSION header is required" }] }),
             );
         };
-        if requested_version.parse::<jiff::civil::Date>().is_err() || requested_version.len() != 10
-        {
+        if requested_version.parse::<jiff::civil::Date>().is_err() || requested_version.len() != 10 {
             return Resp::json(
                 400,
                 &json!({ "errors": [{ "message": format!("Invalid X-JOBBER-GRAPHQL-VERSION '{requested_version}': expected YYYY-MM-DD") }] }),
@@ -550,10 +493,7 @@ impl Jobber {
         }
         let versioning = self.versioning(requested_version);
         let Some(body) = req.json_body().filter(Value::is_object) else {
-            return Resp::json(
-                400,
-                &json!({ "errors": [{ "message": "The request body must be a JSON object" }] }),
-            );
+            return Resp::json(400, &json!({ "errors": [{ "message": "The request body must be a JSON object" }] }));
         };
         let Some(query) = body.get("query").and_then(Value::as_str) else {
             let ext = self.extensions(&user.id, env.now, 0, 0, &versioning);
@@ -586,10 +526,7 @@ impl Jobber {
         let app_id = jobber_api::encode_id("Application", 4242);
         let (app_name, app_author) = (self.cfg.app_name.clone(), self.cfg.app_author.clone());
         let Some(acc) = self.accounts.get_mut(&user.id) else {
-            return Resp::json(
-                500,
-                &json!({ "message": "Service temporarily unavailable" }),
-            );
+            return Resp::json(500, &json!({ "message": "Service temporarily unavailable" }));
         };
         let mut ctx = ApiCtx {
             account_id: &acc.id,
@@ -615,13 +552,7 @@ impl Jobber {
             self.c.stats.revocations += 1;
             self.c.store.revoke_user(Some(&user.id), "disconnected");
         }
-        let ext = self.extensions(
-            &user.id,
-            env.now,
-            requested,
-            result.actual_cost,
-            &versioning,
-        );
+        let ext = self.extensions(&user.id, env.now, requested, result.actual_cost, &versioning);
         let mut out = Map::new();
         if !result.errors.is_empty() {
             out.insert("errors".into(), Value::Array(result.errors));
@@ -658,14 +589,7 @@ impl Jobber {
         })
     }
 
-    fn extensions(
-        &mut self,
-        account: &str,
-        now: f64,
-        requested: u64,
-        actual: u64,
-        versioning: &Value,
-    ) -> Value {
+    fn extensions(&mut self, account: &str, now: f64, requested: u64, actual: u64, versioning: &Value) -> Value {
         let available = self.refill(account, now);
         json!({
             "cost": {
@@ -712,27 +636,17 @@ mod tests {
     }
 
     fn env(now: f64) -> Env {
-        Env {
-            now,
-            base: "http://127.0.0.1:1".into(),
-        }
+        Env { now, base: "http://127.0.0.1:1".into() }
     }
 
     fn get(query: &str) -> Req {
-        Req {
-            method: "GET".into(),
-            query: query.into(),
-            ..Req::default()
-        }
+        Req { method: "GET".into(), query: query.into(), ..Req::default() }
     }
 
     fn form(body: &str) -> Req {
         Req {
             method: "POST".into(),
-            headers: vec![(
-                "Content-Type".into(),
-                "application/x-www-form-urlencoded".into(),
-            )],
+            headers: vec![("Content-Type".into(), "application/x-www-form-urlencoded".into())],
             body: body.as_bytes().to_vec(),
             ..Req::default()
         }
@@ -782,23 +696,14 @@ mod tests {
         );
         assert_eq!(t.status, 200, "{}", String::from_utf8_lossy(&t.body));
         let v = t.json_value();
-        assert_eq!(
-            v.as_object().unwrap().len(),
-            2,
-            "only access_token and refresh_token: {v}"
-        );
-        (
-            v["access_token"].as_str().unwrap().into(),
-            v["refresh_token"].as_str().unwrap().into(),
-        )
+        assert_eq!(v.as_object().unwrap().len(), 2, "only access_token and refresh_token: {v}");
+        (v["access_token"].as_str().unwrap().into(), v["refresh_token"].as_str().unwrap().into())
     }
 
     fn refresh(j: &mut Jobber, rt: &str, now: f64) -> Resp {
         j.token(
             &env(now),
-            &form(&format!(
-                "grant_type=refresh_token&client_id=cid&client_secret=sec&refresh_token={rt}"
-            )),
+            &form(&format!("grant_type=refresh_token&client_id=cid&client_secret=sec&refresh_token={rt}")),
         )
     }
 
@@ -824,24 +729,19 @@ mod tests {
     #[test]
     fn authorize_refuses_unregistered_redirects_and_denies_with_a_bare_callback() {
         let mut j = fake(Rotation::On);
-        let r = j.authorize(&env(0.0), &get("response_type=code&client_id=cid&redirect_uri=http%3A%2F%2Flocalhost%3A1%2Fcallback%2Fjobber"));
-        assert_eq!(r.status, 400);
-        assert!(r.header("Location").is_none());
         let r = j.authorize(
             &env(0.0),
-            &get(&format!(
-                "response_type=code&client_id=nope&redirect_uri={}",
-                enc(REDIRECT)
-            )),
+            &get("response_type=code&client_id=cid&redirect_uri=http%3A%2F%2Flocalhost%3A1%2Fcallback%2Fjobber"),
         );
+        assert_eq!(r.status, 400);
+        assert!(r.header("Location").is_none());
+        let r =
+            j.authorize(&env(0.0), &get(&format!("response_type=code&client_id=nope&redirect_uri={}", enc(REDIRECT))));
         assert_eq!(r.status, 400);
         j.c.consent = Consent::Deny;
         let r = j.authorize(
             &env(0.0),
-            &get(&format!(
-                "response_type=code&client_id=cid&redirect_uri={}&state=x",
-                enc(REDIRECT)
-            )),
+            &get(&format!("response_type=code&client_id=cid&redirect_uri={}&state=x", enc(REDIRECT))),
         );
         assert_eq!(r.header("Location"), Some(REDIRECT));
     }
@@ -861,11 +761,7 @@ mod tests {
             "grant_type=authorization_code&client_id=cid&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
             enc(REDIRECT)
         );
-        assert_eq!(
-            j.token(&env(1.0), &form(&base)).status,
-            401,
-            "missing secret"
-        );
+        assert_eq!(j.token(&env(1.0), &form(&base)).status, 401, "missing secret");
         let mut json_req = form(&format!("{base}&client_secret=sec"));
         json_req.headers = vec![("Content-Type".into(), "application/json".into())];
         assert_eq!(j.token(&env(1.0), &json_req).status, 400, "JSON body");
@@ -875,29 +771,19 @@ mod tests {
             enc(REDIRECT),
             "x".repeat(43)
         );
-        assert_eq!(
-            j.token(&env(1.0), &form(&wrong_verifier)).json_value()["error"],
-            "invalid_grant"
-        );
+        assert_eq!(j.token(&env(1.0), &form(&wrong_verifier)).json_value()["error"], "invalid_grant");
         let code = auth(&mut j);
         let other_redirect = format!(
             "grant_type=authorization_code&client_id=cid&client_secret=sec&code={code}&redirect_uri={}/&code_verifier={VERIFIER}",
             enc(REDIRECT)
         );
-        assert_eq!(
-            j.token(&env(1.0), &form(&other_redirect)).json_value()["error"],
-            "invalid_grant"
-        );
+        assert_eq!(j.token(&env(1.0), &form(&other_redirect)).json_value()["error"], "invalid_grant");
         let code = auth(&mut j);
         let late = format!(
             "grant_type=authorization_code&client_id=cid&client_secret=sec&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
             enc(REDIRECT)
         );
-        assert_eq!(
-            j.token(&env(600.0), &form(&late)).json_value()["error"],
-            "invalid_grant",
-            "expired after 10 min"
-        );
+        assert_eq!(j.token(&env(600.0), &form(&late)).json_value()["error"], "invalid_grant", "expired after 10 min");
         assert!(j.c.issued.client_secrets.contains(&"sec".to_string()));
         assert!(j.c.issued.pkce_verifiers.contains(&VERIFIER.to_string()));
     }
@@ -912,22 +798,14 @@ mod tests {
         let rt2 = v["refresh_token"].as_str().unwrap().to_string();
         assert_ne!(rt1, rt2);
         assert!(v.get("warning").is_none());
-        let exp = jwt_payload(v["access_token"].as_str().unwrap()).unwrap()["exp"]
-            .as_i64()
-            .unwrap();
+        let exp = jwt_payload(v["access_token"].as_str().unwrap()).unwrap()["exp"].as_i64().unwrap();
         assert_eq!(
             v["expires_at"],
-            jiff::Timestamp::from_second(exp)
-                .unwrap()
-                .strftime("%Y-%m-%d %H:%M:%S UTC")
-                .to_string()
+            jiff::Timestamp::from_second(exp).unwrap().strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
         );
         let again = refresh(&mut j, &rt1, 2001.0);
         assert_eq!(again.status, 400);
-        assert_eq!(
-            again.json_value(),
-            oauth_error("invalid_grant", BAD_REFRESH)
-        );
+        assert_eq!(again.json_value(), oauth_error("invalid_grant", BAD_REFRESH));
         assert_eq!(refresh(&mut j, &rt2, 2002.0).status, 200);
         assert_eq!(j.c.stats.refresh_ok, 2);
         assert_eq!(j.c.stats.refresh_failed, 1);
@@ -951,12 +829,7 @@ mod tests {
         let v = refresh(&mut j, &rt1, 2000.0).json_value();
         assert!(v.get("warning").is_none());
         let v = refresh(&mut j, &rt1, 2001.0).json_value();
-        assert!(
-            v["warning"]
-                .as_str()
-                .unwrap()
-                .starts_with("Unexpected Refresh Token Redemption")
-        );
+        assert!(v["warning"].as_str().unwrap().starts_with("Unexpected Refresh Token Redemption"));
         assert_ne!(v["refresh_token"], rt1.as_str());
     }
 
@@ -970,20 +843,12 @@ mod tests {
         assert_eq!(ok.status, 200);
         assert_eq!(v["data"]["account"]["name"], "Fake Landscaping Co.");
         assert_eq!(v["extensions"]["cost"]["requestedQueryCost"], 2);
-        assert_eq!(
-            v["extensions"]["cost"]["throttleStatus"]["maximumAvailable"],
-            10000
-        );
-        assert_eq!(
-            v["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"],
-            9998
-        );
+        assert_eq!(v["extensions"]["cost"]["throttleStatus"]["maximumAvailable"], 10000);
+        assert_eq!(v["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"], 9998);
         assert_eq!(v["extensions"]["versioning"]["version"], "2025-04-16");
 
         let mut no_version = gql(&at, "{ account { id } }");
-        no_version
-            .headers
-            .retain(|(k, _)| k != "X-JOBBER-GRAPHQL-VERSION");
+        no_version.headers.retain(|(k, _)| k != "X-JOBBER-GRAPHQL-VERSION");
         assert_eq!(j.graphql(&e, &no_version).status, 400);
         let mut old_version = gql(&at, "{ account { id } }");
         old_version.headers[2].1 = "2022-01-01".into();
@@ -999,42 +864,19 @@ mod tests {
         let v = bad.json_value();
         assert_eq!(bad.status, 200);
         assert!(v.get("data").is_none());
-        assert_eq!(
-            v["errors"][0]["message"],
-            "Field 'nope' doesn't exist on type 'Account'"
-        );
+        assert_eq!(v["errors"][0]["message"], "Field 'nope' doesn't exist on type 'Account'");
         assert!(v["extensions"]["cost"].is_object());
 
-        assert_eq!(
-            j.graphql(&e, &gql("garbage", "{ account { id } }")).status,
-            401
-        );
-        assert_eq!(
-            j.graphql(&env(1001.0 + 3600.0), &gql(&at, "{ account { id } }"))
-                .status,
-            401,
-            "expired"
-        );
+        assert_eq!(j.graphql(&e, &gql("garbage", "{ account { id } }")).status, 401);
+        assert_eq!(j.graphql(&env(1001.0 + 3600.0), &gql(&at, "{ account { id } }")).status, 401, "expired");
 
         // appDisconnect kills both tokens.
-        let d = j.graphql(
-            &e,
-            &gql(
-                &at,
-                "mutation { appDisconnect { app { name author } userErrors { message } } }",
-            ),
-        );
-        assert_eq!(
-            d.json_value()["data"]["appDisconnect"]["userErrors"],
-            json!([])
-        );
+        let d = j.graphql(&e, &gql(&at, "mutation { appDisconnect { app { name author } userErrors { message } } }"));
+        assert_eq!(d.json_value()["data"]["appDisconnect"]["userErrors"], json!([]));
         let after = j.graphql(&e, &gql(&at, "{ account { id } }"));
         assert_eq!(after.status, 401);
         assert_eq!(after.json_value(), json!({ "message": DISCONNECTED }));
-        assert_eq!(
-            refresh(&mut j, &rt, 1003.0).json_value()["error"],
-            "invalid_grant"
-        );
+        assert_eq!(refresh(&mut j, &rt, 1003.0).json_value()["error"], "invalid_grant");
     }
 
     #[test]
@@ -1063,25 +905,9 @@ mod tests {
         let mut j = fake(Rotation::On);
         j.cfg.request_limit = 2;
         let (at, _) = connect(&mut j);
-        assert_eq!(
-            j.graphql(&env(1002.0), &gql(&at, "{ account { id } }"))
-                .status,
-            200
-        );
-        assert_eq!(
-            j.graphql(&env(1002.0), &gql(&at, "{ account { id } }"))
-                .status,
-            200
-        );
-        assert_eq!(
-            j.graphql(&env(1002.0), &gql(&at, "{ account { id } }"))
-                .status,
-            429
-        );
-        assert_eq!(
-            j.graphql(&env(1302.0), &gql(&at, "{ account { id } }"))
-                .status,
-            200
-        );
+        assert_eq!(j.graphql(&env(1002.0), &gql(&at, "{ account { id } }")).status, 200);
+        assert_eq!(j.graphql(&env(1002.0), &gql(&at, "{ account { id } }")).status, 200);
+        assert_eq!(j.graphql(&env(1002.0), &gql(&at, "{ account { id } }")).status, 429);
+        assert_eq!(j.graphql(&env(1302.0), &gql(&at, "{ account { id } }")).status, 200);
     }
 }

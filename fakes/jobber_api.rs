@@ -17,8 +17,7 @@ use serde_json::{Map, Value, json};
 use crate::graphql::{Resolvers, Schema};
 use crate::jobber_data::{Key, job_scalars, visit_scalars};
 use crate::jobber_page::{
-    ClientFilter, CursorMode, DEFAULT_PAGE, JobFilter, Order, Range, Window, page, parse_time,
-    sort_arg,
+    ClientFilter, CursorMode, DEFAULT_PAGE, JobFilter, Order, Range, Window, page, parse_time, sort_arg,
 };
 
 /// The part of Jobber's schema the fake knows. Anything else fails validation with
@@ -235,11 +234,7 @@ pub fn encode_id(kind: &str, n: u64) -> String {
 pub fn decode_id(s: &str, kind: &str) -> Option<u64> {
     let b = base64::engine::general_purpose::STANDARD.decode(s).ok()?;
     let g = String::from_utf8(b).ok()?;
-    g.strip_prefix("gid://Jobber/")?
-        .strip_prefix(kind)?
-        .strip_prefix('/')?
-        .parse()
-        .ok()
+    g.strip_prefix("gid://Jobber/")?.strip_prefix(kind)?.strip_prefix('/')?.parse().ok()
 }
 
 /// `ISO8601DateTime` inputs must be ISO 8601 instants with a zone (`Z` or an offset).
@@ -270,24 +265,16 @@ pub struct ApiCtx<'a> {
 
 pub fn resolvers<'a>() -> Resolvers<ApiCtx<'a>> {
     Resolvers::default()
-        .on(
-            "Query",
-            "account",
-            |c: &mut ApiCtx<'a>, _: &Value, _: &Map<String, Value>| {
-                Ok(json!({ "id": c.account_id, "name": c.account_name }))
-            },
-        )
-        .on(
-            "Mutation",
-            "appDisconnect",
-            |c: &mut ApiCtx<'a>, _: &Value, _: &Map<String, Value>| {
-                c.disconnect = true;
-                Ok(json!({
-                    "app": { "id": c.app_id, "name": c.app_name, "author": c.app_author },
-                    "userErrors": [],
-                }))
-            },
-        )
+        .on("Query", "account", |c: &mut ApiCtx<'a>, _: &Value, _: &Map<String, Value>| {
+            Ok(json!({ "id": c.account_id, "name": c.account_name }))
+        })
+        .on("Mutation", "appDisconnect", |c: &mut ApiCtx<'a>, _: &Value, _: &Map<String, Value>| {
+            c.disconnect = true;
+            Ok(json!({
+                "app": { "id": c.app_id, "name": c.app_name, "author": c.app_author },
+                "userErrors": [],
+            }))
+        })
         .on("Query", "jobs", jobs)
         .on("Query", "job", job)
         .on("Query", "clients", clients)
@@ -316,11 +303,7 @@ fn job_node(j: &crate::jobber_data::Job) -> Value {
 /// A connection value from a page of nodes. `_args` lets the lazy `totalCount` resolver
 /// count with the same filter, only when it is selected.
 fn page_value(nodes: Vec<Value>, p: &crate::jobber_page::Page, args: &Args) -> Value {
-    let edges: Vec<Value> = nodes
-        .iter()
-        .zip(&p.cursors)
-        .map(|(n, c)| json!({ "cursor": c, "node": n }))
-        .collect();
+    let edges: Vec<Value> = nodes.iter().zip(&p.cursors).map(|(n, c)| json!({ "cursor": c, "node": n })).collect();
     json!({
         "nodes": nodes,
         "edges": edges,
@@ -361,39 +344,19 @@ fn jobs(c: &mut ApiCtx<'_>, _: &Value, args: &Args) -> Result<Value, String> {
     let listed: std::collections::BTreeSet<Key>;
     let index = match &filter.ids {
         Some(ids) => {
-            listed = ids
-                .iter()
-                .filter_map(|id| d.jobs.get(id))
-                .map(|j| job_key(j, order))
-                .collect();
+            listed = ids.iter().filter_map(|id| d.jobs.get(id)).map(|j| job_key(j, order)).collect();
             &listed
         }
         None => job_order_index(d, order),
     };
-    let p = page(
-        index,
-        order.tag(),
-        desc,
-        &keep,
-        &Window::from_args(args)?,
-        c.cursors,
-    )?;
-    let nodes = p
-        .keys
-        .iter()
-        .filter_map(|k| d.jobs.get(&k.1))
-        .map(job_node)
-        .collect();
+    let p = page(index, order.tag(), desc, &keep, &Window::from_args(args)?, c.cursors)?;
+    let nodes = p.keys.iter().filter_map(|k| d.jobs.get(&k.1)).map(job_node).collect();
     Ok(page_value(nodes, &p, args))
 }
 
 fn jobs_total(c: &mut ApiCtx<'_>, parent: &Value, _: &Args) -> Result<Value, String> {
     let d: &AccountData = c.data;
-    let args = parent
-        .get("_args")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let args = parent.get("_args").and_then(Value::as_object).cloned().unwrap_or_default();
     let filter = JobFilter::from_args(&args);
     let n = match (&filter.ids, filter.is_open()) {
         (None, true) => d.jobs.len(),
@@ -410,13 +373,8 @@ fn jobs_total(c: &mut ApiCtx<'_>, parent: &Value, _: &Args) -> Result<Value, Str
 }
 
 fn job(c: &mut ApiCtx<'_>, _: &Value, args: &Args) -> Result<Value, String> {
-    let id = args
-        .get("id")
-        .and_then(Value::as_str)
-        .and_then(|s| decode_id(s, "Job"));
-    Ok(id
-        .and_then(|id| c.data.jobs.get(&id))
-        .map_or(Value::Null, job_node))
+    let id = args.get("id").and_then(Value::as_str).and_then(|s| decode_id(s, "Job"));
+    Ok(id.and_then(|id| c.data.jobs.get(&id)).map_or(Value::Null, job_node))
 }
 
 fn clients(c: &mut ApiCtx<'_>, _: &Value, args: &Args) -> Result<Value, String> {
@@ -428,44 +386,19 @@ fn clients(c: &mut ApiCtx<'_>, _: &Value, args: &Args) -> Result<Value, String> 
         Order::Updated => &d.clients_by_updated,
         _ => &d.clients_by_created,
     };
-    let p = page(
-        index,
-        order.tag(),
-        desc,
-        &keep,
-        &Window::from_args(args)?,
-        c.cursors,
-    )?;
-    let nodes = p
-        .keys
-        .iter()
-        .filter_map(|k| d.clients.get(&k.1))
-        .map(crate::jobber_data::client_json)
-        .collect();
+    let p = page(index, order.tag(), desc, &keep, &Window::from_args(args)?, c.cursors)?;
+    let nodes = p.keys.iter().filter_map(|k| d.clients.get(&k.1)).map(crate::jobber_data::client_json).collect();
     Ok(page_value(nodes, &p, args))
 }
 
 fn clients_total(c: &mut ApiCtx<'_>, parent: &Value, _: &Args) -> Result<Value, String> {
-    let args = parent
-        .get("_args")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let args = parent.get("_args").and_then(Value::as_object).cloned().unwrap_or_default();
     let filter = ClientFilter::from_args(&args);
-    Ok(json!(
-        c.data
-            .clients
-            .values()
-            .filter(|x| filter.matches(x))
-            .count()
-    ))
+    Ok(json!(c.data.clients.values().filter(|x| filter.matches(x)).count()))
 }
 
 fn client(c: &mut ApiCtx<'_>, _: &Value, args: &Args) -> Result<Value, String> {
-    let id = args
-        .get("id")
-        .and_then(Value::as_str)
-        .and_then(|s| decode_id(s, "Client"));
+    let id = args.get("id").and_then(Value::as_str).and_then(|s| decode_id(s, "Client"));
     Ok(id.map_or(Value::Null, |id| c.data.client_json(id)))
 }
 
@@ -484,12 +417,7 @@ fn job_property(c: &mut ApiCtx<'_>, parent: &Value, _: &Args) -> Result<Value, S
 fn job_line_items(c: &mut ApiCtx<'_>, parent: &Value, args: &Args) -> Result<Value, String> {
     let items: Vec<Value> = hidden(parent, "_id")
         .and_then(|id| c.data.jobs.get(&id))
-        .map(|j| {
-            j.line_items
-                .iter()
-                .map(crate::jobber_data::line_item_json)
-                .collect()
-        })
+        .map(|j| j.line_items.iter().map(crate::jobber_data::line_item_json).collect())
         .unwrap_or_default();
     connection(&items, args)
 }
@@ -498,15 +426,8 @@ fn job_visits(c: &mut ApiCtx<'_>, parent: &Value, args: &Args) -> Result<Value, 
     let f = args.get("filter").and_then(Value::as_object);
     let range = |k: &str| -> Range {
         let r = f.and_then(|f| f.get(k)).and_then(Value::as_object);
-        let t = |e: &str| {
-            r.and_then(|r| r.get(e))
-                .and_then(Value::as_str)
-                .and_then(parse_time)
-        };
-        Range {
-            after: t("after"),
-            before: t("before"),
-        }
+        let t = |e: &str| r.and_then(|r| r.get(e)).and_then(Value::as_str).and_then(parse_time);
+        Range { after: t("after"), before: t("before") }
     };
     let has = |k: &str| f.is_some_and(|f| f.get(k).is_some_and(|v| !v.is_null()));
     let (start, end, done) = (range("startAt"), range("endAt"), range("completedAt"));
@@ -533,12 +454,7 @@ fn visit_users(c: &mut ApiCtx<'_>, parent: &Value, args: &Args) -> Result<Value,
     let users: Vec<Value> = parent
         .get("_users")
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_u64)
-                .map(|u| c.data.user_json(u))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(Value::as_u64).map(|u| c.data.user_json(u)).collect())
         .unwrap_or_default();
     connection(&users, args)
 }
@@ -584,14 +500,10 @@ pub fn connection(items: &[Value], args: &Map<String, Value>) -> Result<Value, S
     if let Some(l) = last {
         start = start.max(end.saturating_sub(l));
     }
-    let cursor =
-        |i: usize| base64::engine::general_purpose::STANDARD_NO_PAD.encode((i + 1).to_string());
+    let cursor = |i: usize| base64::engine::general_purpose::STANDARD_NO_PAD.encode((i + 1).to_string());
     let page = &items[start..end];
-    let edges: Vec<Value> = page
-        .iter()
-        .enumerate()
-        .map(|(i, n)| json!({ "cursor": cursor(start + i), "node": n }))
-        .collect();
+    let edges: Vec<Value> =
+        page.iter().enumerate().map(|(i, n)| json!({ "cursor": cursor(start + i), "node": n })).collect();
     Ok(json!({
         "nodes": page,
         "edges": edges,
@@ -641,10 +553,7 @@ mod tests {
         let p = prepare(&s, "query { account { id name } }", None, None).unwrap();
         assert_eq!(p.requested_cost, 2);
         let r = execute(&s, &resolvers(), &mut c, &p);
-        assert_eq!(
-            r.data,
-            json!({"account": {"id": "Z2lkOi8vSm9iYmVyL0FjY291bnQvMQ==", "name": "Acme"}})
-        );
+        assert_eq!(r.data, json!({"account": {"id": "Z2lkOi8vSm9iYmVyL0FjY291bnQvMQ==", "name": "Acme"}}));
         assert!(!c.disconnect);
         let p = prepare(
             &s,
@@ -664,32 +573,18 @@ mod tests {
     #[test]
     fn unknown_fields_fail_like_jobber() {
         let s = schema().unwrap();
-        let e = prepare(
-            &s,
-            "{ account { id name industry } quotes { nodes { id } } }",
-            None,
-            None,
-        )
-        .unwrap_err();
+        let e = prepare(&s, "{ account { id name industry } quotes { nodes { id } } }", None, None).unwrap_err();
         let msgs: Vec<&str> = e.iter().filter_map(|e| e["message"].as_str()).collect();
         assert_eq!(
             msgs,
-            [
-                "Field 'industry' doesn't exist on type 'Account'",
-                "Field 'quotes' doesn't exist on type 'Query'"
-            ]
+            ["Field 'industry' doesn't exist on type 'Account'", "Field 'quotes' doesn't exist on type 'Query'"]
         );
     }
 
     #[test]
     fn encoded_ids() {
-        assert_eq!(
-            encode_id("Job", 142669522),
-            "Z2lkOi8vSm9iYmVyL0pvYi8xNDI2Njk1MjI="
-        );
-        assert!(encoded_id_ok(&json!(
-            "Z2lkOi8vSm9iYmVyL0pvYi8xNDI2Njk1MjI="
-        )));
+        assert_eq!(encode_id("Job", 142669522), "Z2lkOi8vSm9iYmVyL0pvYi8xNDI2Njk1MjI=");
+        assert!(encoded_id_ok(&json!("Z2lkOi8vSm9iYmVyL0pvYi8xNDI2Njk1MjI=")));
         assert!(!encoded_id_ok(&json!("142669522")));
         assert!(!encoded_id_ok(&json!(5)));
     }
@@ -705,11 +600,7 @@ mod tests {
         assert_eq!(after, "Mg");
         let p2 = connection(&items, &args(json!({"first": 2, "after": after}))).unwrap();
         assert_eq!(p2["nodes"], json!([{"id": 3}, {"id": 4}]));
-        let p3 = connection(
-            &items,
-            &args(json!({"first": 2, "after": p2["pageInfo"]["endCursor"]})),
-        )
-        .unwrap();
+        let p3 = connection(&items, &args(json!({"first": 2, "after": p2["pageInfo"]["endCursor"]}))).unwrap();
         assert_eq!(p3["nodes"], json!([{"id": 5}]));
         assert_eq!(p3["pageInfo"]["hasNextPage"], false);
         let last = connection(&items, &args(json!({"last": 2}))).unwrap();

@@ -28,11 +28,7 @@ fn call(st: &mut State, method: &str, path: &str, body: &Value) -> Resp {
 
 fn ctl(st: &mut State, method: &str, path: &str, body: Value) -> Value {
     let r = call(st, method, path, &body);
-    assert!(
-        r.status < 300,
-        "{path}: {}",
-        String::from_utf8_lossy(&r.body)
-    );
+    assert!(r.status < 300, "{path}: {}", String::from_utf8_lossy(&r.body));
     r.json_value()
 }
 
@@ -46,9 +42,7 @@ fn gql_req(token: &str, query: &str, vars: Value) -> Req {
             ("Authorization".into(), format!("Bearer {token}")),
             ("X-JOBBER-GRAPHQL-VERSION".into(), "2025-04-16".into()),
         ],
-        body: json!({ "query": query, "variables": vars })
-            .to_string()
-            .into_bytes(),
+        body: json!({ "query": query, "variables": vars }).to_string().into_bytes(),
     }
 }
 
@@ -63,12 +57,7 @@ fn seeded(n: usize, extra: &[&str]) -> (State, String) {
     let mut args = vec!["--jobber-restore-rate", "1e9"];
     args.extend_from_slice(extra);
     let mut st = state(&args);
-    ctl(
-        &mut st,
-        "POST",
-        "/_fake/jobber/seed",
-        json!({"jobs": n, "seed": 42}),
-    );
+    ctl(&mut st, "POST", "/_fake/jobber/seed", json!({"jobs": n, "seed": 42}));
     let t = ctl(&mut st, "POST", "/_fake/jobber/token", json!({}));
     (st, t["access_token"].as_str().unwrap().to_string())
 }
@@ -81,11 +70,7 @@ const PAGE: &str = "query Page($after: String) {
 }";
 
 /// Page through `jobs` UPDATED_AT DESC; `between` runs after each page.
-fn scan(
-    st: &mut State,
-    token: &str,
-    mut between: impl FnMut(&mut State, usize),
-) -> Vec<(String, String)> {
+fn scan(st: &mut State, token: &str, mut between: impl FnMut(&mut State, usize)) -> Vec<(String, String)> {
     let mut seen = Vec::new();
     let mut after = Value::Null;
     for i in 0.. {
@@ -93,10 +78,7 @@ fn scan(
         assert!(v.get("errors").is_none(), "{v}");
         let jobs = &v["data"]["jobs"];
         for n in jobs["nodes"].as_array().unwrap() {
-            seen.push((
-                n["id"].as_str().unwrap().to_string(),
-                n["updatedAt"].as_str().unwrap().to_string(),
-            ));
+            seen.push((n["id"].as_str().unwrap().to_string(), n["updatedAt"].as_str().unwrap().to_string()));
         }
         if jobs["pageInfo"]["hasNextPage"] != true {
             break;
@@ -109,12 +91,7 @@ fn scan(
 
 fn truth_ids(st: &mut State) -> Vec<String> {
     let t = ctl(st, "GET", "/_fake/jobber/truth", json!({}));
-    t["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|j| j["id"].as_str().unwrap().to_string())
-        .collect()
+    t["jobs"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap().to_string()).collect()
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
@@ -156,19 +133,9 @@ fn edits_and_deletes_between_pages_follow_the_key_cursor() {
     let seen = scan(&mut st, &at, |st, page| {
         if page == 0 {
             for i in [3, 60, 49] {
-                ctl(
-                    st,
-                    "POST",
-                    &format!("/_fake/jobber/jobs/{}", ids[i]),
-                    json!({"title": "edited"}),
-                );
+                ctl(st, "POST", &format!("/_fake/jobber/jobs/{}", ids[i]), json!({"title": "edited"}));
             }
-            ctl(
-                st,
-                "POST",
-                &format!("/_fake/jobber/jobs/{}/delete", ids[70]),
-                json!({}),
-            );
+            ctl(st, "POST", &format!("/_fake/jobber/jobs/{}/delete", ids[70]), json!({}));
         }
     });
     let got: Vec<String> = seen.iter().map(|s| s.0.clone()).collect();
@@ -186,12 +153,7 @@ fn edits_and_deletes_between_pages_follow_the_key_cursor() {
     );
     assert_eq!(again.len(), 499);
     assert!(!again.iter().any(|s| s.0 == ids[70]));
-    let gone = gql(
-        &mut st,
-        &at,
-        "query($id: EncodedId!) { job(id: $id) { id } }",
-        json!({"id": ids[70]}),
-    );
+    let gone = gql(&mut st, &at, "query($id: EncodedId!) { job(id: $id) { id } }", json!({"id": ids[70]}));
     assert_eq!(gone["data"]["job"], Value::Null);
     assert!(gone.get("errors").is_none());
 }
@@ -204,12 +166,7 @@ fn offset_cursors_repeat_and_skip_rows_like_jobber() {
     let seen = scan(&mut st, &at, |st, page| {
         if page == 0 {
             // An edit below the cursor shifts rows down: the next page repeats one.
-            ctl(
-                st,
-                "POST",
-                &format!("/_fake/jobber/jobs/{}", ids[120]),
-                json!({"total": 1.5}),
-            );
+            ctl(st, "POST", &format!("/_fake/jobber/jobs/{}", ids[120]), json!({"total": 1.5}));
         }
     });
     let got: Vec<&String> = seen.iter().map(|s| &s.0).collect();
@@ -217,35 +174,17 @@ fn offset_cursors_repeat_and_skip_rows_like_jobber() {
     assert_eq!(got.len(), 300);
     assert_eq!(got[50], &ids[49]);
     assert!(!got.contains(&&ids[120]));
-    assert_eq!(
-        ctl(
-            &mut st,
-            "POST",
-            "/_fake/jobber/cursors",
-            json!({"mode": "key"})
-        )["cursors"],
-        "key"
-    );
+    assert_eq!(ctl(&mut st, "POST", "/_fake/jobber/cursors", json!({"mode": "key"}))["cursors"], "key");
 }
 
 #[test]
 fn ids_filter_sorts_and_search() {
     let (mut st, at) = seeded(200, &[]);
     let ids = truth_ids(&mut st);
-    ctl(
-        &mut st,
-        "DELETE",
-        &format!("/_fake/jobber/jobs/{}", ids[5]),
-        json!({}),
-    );
+    ctl(&mut st, "DELETE", &format!("/_fake/jobber/jobs/{}", ids[5]), json!({}));
     let client_id = crate::jobber_api::encode_id("Client", 1);
     let q = "query($ids: [EncodedId!]) { jobs(filter: {ids: $ids}, sort: [{key: JOB_NUMBER, direction: DESCENDING}]) { nodes { id jobNumber } totalCount } }";
-    let v = gql(
-        &mut st,
-        &at,
-        q,
-        json!({"ids": [ids[1], ids[5], ids[9], client_id, ids[1]]}),
-    );
+    let v = gql(&mut st, &at, q, json!({"ids": [ids[1], ids[5], ids[9], client_id, ids[1]]}));
     let nodes = v["data"]["jobs"]["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 2);
     assert_eq!(nodes[0]["id"], ids[9].as_str());
@@ -253,12 +192,7 @@ fn ids_filter_sorts_and_search() {
     assert_eq!(v["data"]["jobs"]["totalCount"], 2);
     // Status filter against the truth.
     let t = ctl(&mut st, "GET", "/_fake/jobber/truth", json!({}));
-    let archived = t["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|j| j["jobStatus"] == "archived")
-        .count();
+    let archived = t["jobs"].as_array().unwrap().iter().filter(|j| j["jobStatus"] == "archived").count();
     let v = gql(
         &mut st,
         &at,
@@ -274,37 +208,12 @@ fn ids_filter_sorts_and_search() {
         "{ jobs(first: 100, filter: {startAt: {after: \"2000-01-01T00:00:00Z\"}}) { nodes { startAt } } }",
         json!({}),
     );
-    assert!(
-        v["data"]["jobs"]["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|n| n["startAt"].is_string())
-    );
+    assert!(v["data"]["jobs"]["nodes"].as_array().unwrap().iter().all(|n| n["startAt"].is_string()));
     // JOB_NUMBER ascending is the default order.
-    let v = gql(
-        &mut st,
-        &at,
-        "{ jobs(first: 3) { nodes { jobNumber } } }",
-        json!({}),
-    );
-    assert_eq!(
-        v["data"]["jobs"]["nodes"],
-        json!([{"jobNumber": 1}, {"jobNumber": 2}, {"jobNumber": 3}])
-    );
-    let v = gql(
-        &mut st,
-        &at,
-        "{ jobs(first: 5, searchTerm: \"17\") { nodes { jobNumber } } }",
-        json!({}),
-    );
-    assert!(
-        v["data"]["jobs"]["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|n| n["jobNumber"] == 17)
-    );
+    let v = gql(&mut st, &at, "{ jobs(first: 3) { nodes { jobNumber } } }", json!({}));
+    assert_eq!(v["data"]["jobs"]["nodes"], json!([{"jobNumber": 1}, {"jobNumber": 2}, {"jobNumber": 3}]));
+    let v = gql(&mut st, &at, "{ jobs(first: 5, searchTerm: \"17\") { nodes { jobNumber } } }", json!({}));
+    assert!(v["data"]["jobs"]["nodes"].as_array().unwrap().iter().any(|n| n["jobNumber"] == 17));
 }
 
 /// Every field of the schema, connections included, for the truth comparison.
@@ -334,14 +243,8 @@ fn graphql_answers_match_the_truth_field_by_field() {
     let (mut st, at) = seeded(300, &[]);
     let truth = ctl(&mut st, "GET", "/_fake/jobber/truth", json!({}));
     let jobs = truth["jobs"].as_array().unwrap();
-    let big = jobs
-        .iter()
-        .find(|j| j["lineItems"].as_array().unwrap().len() > 50)
-        .unwrap();
-    let busy = jobs
-        .iter()
-        .find(|j| j["visits"].as_array().unwrap().len() >= 8)
-        .unwrap();
+    let big = jobs.iter().find(|j| j["lineItems"].as_array().unwrap().len() > 50).unwrap();
+    let busy = jobs.iter().find(|j| j["visits"].as_array().unwrap().len() >= 8).unwrap();
     for tj in [big, busy, &jobs[0], &jobs[299]] {
         let id = tj["id"].as_str().unwrap();
         let v = gql(
@@ -386,14 +289,7 @@ fn cost(st: &mut State, at: &str, q: &str) -> Value {
 #[test]
 fn costs_multiply_through_nested_connections() {
     let (mut st, at) = seeded(20, &[]);
-    assert_eq!(
-        cost(
-            &mut st,
-            &at,
-            "{ jobs(first: 10) { nodes { lineItems(first: 20) { nodes { id name } } } } }"
-        ),
-        400
-    );
+    assert_eq!(cost(&mut st, &at, "{ jobs(first: 10) { nodes { lineItems(first: 20) { nodes { id name } } } } }"), 400);
     assert_eq!(
         cost(
             &mut st,
@@ -424,14 +320,7 @@ fn costs_multiply_through_nested_connections() {
     );
     // Without first: 100 assumed. Edges: cursor counts, node is free.
     assert_eq!(cost(&mut st, &at, "{ jobs { nodes { id } } }"), 100);
-    assert_eq!(
-        cost(
-            &mut st,
-            &at,
-            "{ jobs(first: 5) { edges { cursor node { id } } totalCount } }"
-        ),
-        11
-    );
+    assert_eq!(cost(&mut st, &at, "{ jobs(first: 5) { edges { cursor node { id } } totalCount } }"), 11);
     assert_eq!(
         cost(
             &mut st,
@@ -441,12 +330,7 @@ fn costs_multiply_through_nested_connections() {
         2 * 3 * (1 + 4 * 2)
     );
     // Over 10,000 never runs, even with a full bucket.
-    let v = gql(
-        &mut st,
-        &at,
-        "{ jobs(first: 101) { nodes { lineItems { nodes { id } } } } }",
-        json!({}),
-    );
+    let v = gql(&mut st, &at, "{ jobs(first: 101) { nodes { lineItems { nodes { id } } } } }", json!({}));
     assert_eq!(v["errors"][0]["extensions"]["code"], "THROTTLED");
     assert_eq!(v["extensions"]["cost"]["requestedQueryCost"], 10_100);
     assert_eq!(v["extensions"]["cost"]["actualQueryCost"], 0);
@@ -455,17 +339,9 @@ fn costs_multiply_through_nested_connections() {
 #[test]
 fn unknown_fields_and_the_updated_at_filter_fail_the_whole_query() {
     let (mut st, at) = seeded(20, &[]);
-    let v = gql(
-        &mut st,
-        &at,
-        "{ jobs(first: 1) { nodes { id assignedUsers { nodes { id } } } } }",
-        json!({}),
-    );
+    let v = gql(&mut st, &at, "{ jobs(first: 1) { nodes { id assignedUsers { nodes { id } } } } }", json!({}));
     assert!(v.get("data").is_none());
-    assert_eq!(
-        v["errors"][0]["message"],
-        "Field 'assignedUsers' doesn't exist on type 'Job'"
-    );
+    assert_eq!(v["errors"][0]["message"], "Field 'assignedUsers' doesn't exist on type 'Job'");
     let v = gql(
         &mut st,
         &at,
@@ -473,10 +349,7 @@ fn unknown_fields_and_the_updated_at_filter_fail_the_whole_query() {
         json!({}),
     );
     assert!(v.get("data").is_none());
-    assert_eq!(
-        v["errors"][0]["message"],
-        "InputObject 'JobFilterAttributes' doesn't accept argument 'updatedAt'"
-    );
+    assert_eq!(v["errors"][0]["message"], "InputObject 'JobFilterAttributes' doesn't accept argument 'updatedAt'");
     let v = gql(
         &mut st,
         &at,
@@ -484,10 +357,7 @@ fn unknown_fields_and_the_updated_at_filter_fail_the_whole_query() {
         json!({"f": {"updatedAt": {"after": "2026-01-01T00:00:00Z"}}}),
     );
     assert!(v.get("data").is_none());
-    assert_eq!(
-        v["errors"][0]["extensions"]["problems"][0]["path"],
-        json!(["updatedAt"])
-    );
+    assert_eq!(v["errors"][0]["extensions"]["problems"][0]["path"], json!(["updatedAt"]));
     let v = gql(
         &mut st,
         &at,
@@ -495,19 +365,9 @@ fn unknown_fields_and_the_updated_at_filter_fail_the_whole_query() {
         json!({}),
     );
     assert!(v.get("data").is_none(), "bad ISO8601DateTime");
-    let v = gql(
-        &mut st,
-        &at,
-        "{ jobs(first: 1, after: \"bm9wZQ\") { nodes { id } } }",
-        json!({}),
-    );
+    let v = gql(&mut st, &at, "{ jobs(first: 1, after: \"bm9wZQ\") { nodes { id } } }", json!({}));
     assert_eq!(v["data"], Value::Null);
-    assert!(
-        v["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Invalid cursor")
-    );
+    assert!(v["errors"][0]["message"].as_str().unwrap().starts_with("Invalid cursor"));
     assert_eq!(v["errors"][0]["path"], json!(["jobs"]));
 }
 
@@ -516,9 +376,7 @@ fn clients_filter_by_updated_at_and_edits_bump_it() {
     let (mut st, at) = seeded(100, &[]);
     let t = ctl(&mut st, "GET", "/_fake/jobber/truth", json!({}));
     let client = t["clients"][3]["id"].as_str().unwrap().to_string();
-    let now = ctl(&mut st, "GET", "/_fake/clock", json!({}))["now"]
-        .as_i64()
-        .unwrap();
+    let now = ctl(&mut st, "GET", "/_fake/clock", json!({}))["now"].as_i64().unwrap();
     let since = crate::core::rfc3339(now - 1);
     let q = "query($since: ISO8601DateTime) { clients(first: 50, filter: {updatedAt: {after: $since}}, sort: [{key: UPDATED_AT, direction: DESCENDING}]) { nodes { id name updatedAt } totalCount } }";
     let v = gql(&mut st, &at, q, json!({"since": since}));
@@ -534,12 +392,7 @@ fn clients_filter_by_updated_at_and_edits_bump_it() {
     assert_eq!(v["data"]["clients"]["nodes"][0]["id"], client.as_str());
     assert_eq!(v["data"]["clients"]["nodes"][0]["name"], edited["name"]);
     // A client edit does not touch its jobs' updatedAt (not documented either way).
-    let all = gql(
-        &mut st,
-        &at,
-        "{ clients { totalCount pageInfo { hasNextPage } } }",
-        json!({}),
-    );
+    let all = gql(&mut st, &at, "{ clients { totalCount pageInfo { hasNextPage } } }", json!({}));
     assert_eq!(all["data"]["clients"]["totalCount"], 25);
     assert_eq!(all["data"]["clients"]["pageInfo"]["hasNextPage"], false);
 }
@@ -568,104 +421,33 @@ fn control_adds_edits_and_deletes_jobs() {
     let v = gql(
         &mut st,
         &at,
-        &format!(
-            "{{ job(id: \"{id}\") {{ title total lineItems {{ nodes {{ totalPrice }} }} }} }}"
-        ),
+        &format!("{{ job(id: \"{id}\") {{ title total lineItems {{ nodes {{ totalPrice }} }} }} }}"),
         json!({}),
     );
     assert_eq!(v["data"]["job"]["title"], "Déneigement \"express\" ❄");
     // Replacing line items without touch keeps updatedAt.
-    ctl(
-        &mut st,
-        "POST",
-        "/_fake/clock/advance",
-        json!({"seconds": 5}),
-    );
-    let quiet = ctl(
-        &mut st,
-        "POST",
-        &format!("/_fake/jobber/jobs/{id}"),
-        json!({"lineItems": [], "touch": false}),
-    );
+    ctl(&mut st, "POST", "/_fake/clock/advance", json!({"seconds": 5}));
+    let quiet = ctl(&mut st, "POST", &format!("/_fake/jobber/jobs/{id}"), json!({"lineItems": [], "touch": false}));
     assert_eq!(quiet["updatedAt"], job["updatedAt"]);
     assert_eq!(quiet["total"], 0.0);
-    let loud = ctl(
-        &mut st,
-        "POST",
-        &format!("/_fake/jobber/jobs/{id}"),
-        json!({"instructions": null}),
-    );
+    let loud = ctl(&mut st, "POST", &format!("/_fake/jobber/jobs/{id}"), json!({"instructions": null}));
     assert_ne!(loud["updatedAt"], job["updatedAt"]);
-    assert_eq!(
-        call(
-            &mut st,
-            "POST",
-            &format!("/_fake/jobber/jobs/{id}"),
-            &json!({"colour": 1})
-        )
-        .status,
-        400
-    );
-    assert_eq!(
-        call(
-            &mut st,
-            "POST",
-            &format!("/_fake/jobber/jobs/{id}"),
-            &json!({"jobStatus": "ACTIVE"})
-        )
-        .status,
-        400
-    );
-    ctl(
-        &mut st,
-        "DELETE",
-        &format!("/_fake/jobber/jobs/{id}"),
-        json!({}),
-    );
-    assert_eq!(
-        call(
-            &mut st,
-            "GET",
-            &format!("/_fake/jobber/jobs/{id}"),
-            &json!({})
-        )
-        .status,
-        404
-    );
-    let m = ctl(
-        &mut st,
-        "POST",
-        "/_fake/jobber/mutate",
-        json!({"edit": 3, "add": 2, "delete": 1, "seed": 5}),
-    );
+    assert_eq!(call(&mut st, "POST", &format!("/_fake/jobber/jobs/{id}"), &json!({"colour": 1})).status, 400);
+    assert_eq!(call(&mut st, "POST", &format!("/_fake/jobber/jobs/{id}"), &json!({"jobStatus": "ACTIVE"})).status, 400);
+    ctl(&mut st, "DELETE", &format!("/_fake/jobber/jobs/{id}"), json!({}));
+    assert_eq!(call(&mut st, "GET", &format!("/_fake/jobber/jobs/{id}"), &json!({})).status, 404);
+    let m = ctl(&mut st, "POST", "/_fake/jobber/mutate", json!({"edit": 3, "add": 2, "delete": 1, "seed": 5}));
     assert_eq!(m["edited"].as_array().unwrap().len(), 3);
     assert_eq!(truth_ids(&mut st).len(), 11);
     // Another account must exist first.
-    assert_eq!(
-        call(
-            &mut st,
-            "POST",
-            "/_fake/jobber/seed",
-            &json!({"jobs": 1, "account": "nope"})
-        )
-        .status,
-        404
-    );
+    assert_eq!(call(&mut st, "POST", "/_fake/jobber/seed", &json!({"jobs": 1, "account": "nope"})).status, 404);
 }
 
 #[test]
 fn a_client_pacing_itself_by_the_cost_extension_is_never_throttled() {
     let mut st = state(&[]);
-    ctl(
-        &mut st,
-        "POST",
-        "/_fake/jobber/seed",
-        json!({"jobs": 300, "seed": 1}),
-    );
-    let at = ctl(&mut st, "POST", "/_fake/jobber/token", json!({}))["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    ctl(&mut st, "POST", "/_fake/jobber/seed", json!({"jobs": 300, "seed": 1}));
+    let at = ctl(&mut st, "POST", "/_fake/jobber/token", json!({}))["access_token"].as_str().unwrap().to_string();
     let q = "query($after: String) { jobs(first: 100, after: $after) { nodes { id title lineItems(first: 30) { nodes { id name quantity } } } pageInfo { hasNextPage endCursor } } }";
     let mut after = Value::Null;
     let mut available = 10_000.0;
@@ -674,18 +456,11 @@ fn a_client_pacing_itself_by_the_cost_extension_is_never_throttled() {
         let requested = 100.0 * (2.0 + 30.0 * 3.0) + 2.0;
         if requested > available {
             // Wait exactly the documented time on the fake's clock.
-            ctl(
-                &mut st,
-                "POST",
-                "/_fake/clock/advance",
-                json!({"seconds": (requested - available) / 500.0}),
-            );
+            ctl(&mut st, "POST", "/_fake/clock/advance", json!({"seconds": (requested - available) / 500.0}));
         }
         let v = gql(&mut st, &at, q, json!({"after": after}));
         assert!(v.get("errors").is_none(), "{v}");
-        available = v["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"]
-            .as_f64()
-            .unwrap();
+        available = v["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"].as_f64().unwrap();
         pages += 1;
         if v["data"]["jobs"]["pageInfo"]["hasNextPage"] != true {
             break;
@@ -693,18 +468,11 @@ fn a_client_pacing_itself_by_the_cost_extension_is_never_throttled() {
         after = v["data"]["jobs"]["pageInfo"]["endCursor"].clone();
     }
     assert_eq!(pages, 3);
-    assert_eq!(
-        ctl(&mut st, "GET", "/_fake/stats", json!({}))["jobber"]["throttled"],
-        0
-    );
+    assert_eq!(ctl(&mut st, "GET", "/_fake/stats", json!({}))["jobber"]["throttled"], 0);
 }
 
 fn serve_one(st: &mut State, at: &str) -> (Resp, crate::faults::Delivery) {
-    st.serve(&gql_req(
-        at,
-        "{ jobs(first: 3) { nodes { id } } }",
-        json!({}),
-    ))
+    st.serve(&gql_req(at, "{ jobs(first: 3) { nodes { id } } }", json!({})))
 }
 
 #[test]
@@ -712,21 +480,13 @@ fn every_fault_kind_can_be_injected() {
     let (mut st, at) = seeded(10, &[]);
     let before = ctl(&mut st, "GET", "/_fake/jobber/truth", json!({}));
     let only = |st: &mut State, kind: &str| {
-        ctl(
-            st,
-            "POST",
-            "/_fake/faults",
-            json!({"rate": 1, "kinds": [kind], "slow_ms": 50, "seed": 7}),
-        );
+        ctl(st, "POST", "/_fake/faults", json!({"rate": 1, "kinds": [kind], "slow_ms": 50, "seed": 7}));
         serve_one(st, &at)
     };
     for code in [500u16, 502, 503] {
         let (r, d) = only(&mut st, &code.to_string());
         assert_eq!(r.status, code);
-        assert_eq!(
-            r.json_value(),
-            json!({"message": "Service temporarily unavailable"})
-        );
+        assert_eq!(r.json_value(), json!({"message": "Service temporarily unavailable"}));
         assert!(d.reset.is_none());
     }
     let (_, d) = only(&mut st, "reset");
@@ -759,30 +519,12 @@ fn every_fault_kind_can_be_injected() {
     }
     assert!((1..20).contains(&retry_after));
     // Token endpoints are spared unless asked; control endpoints always.
-    ctl(
-        &mut st,
-        "POST",
-        "/_fake/faults",
-        json!({"rate": 1, "kinds": ["500"]}),
-    );
-    let token = Req {
-        method: "POST".into(),
-        path: "/jobber/api/oauth/token".into(),
-        ..Req::default()
-    };
+    ctl(&mut st, "POST", "/_fake/faults", json!({"rate": 1, "kinds": ["500"]}));
+    let token = Req { method: "POST".into(), path: "/jobber/api/oauth/token".into(), ..Req::default() };
     assert_eq!(st.serve(&token).0.status, 400);
-    let health = Req {
-        method: "GET".into(),
-        path: "/_fake/health".into(),
-        ..Req::default()
-    };
+    let health = Req { method: "GET".into(), path: "/_fake/health".into(), ..Req::default() };
     assert_eq!(st.serve(&health).0.status, 200);
-    ctl(
-        &mut st,
-        "POST",
-        "/_fake/faults",
-        json!({"rate": 1, "kinds": ["500"], "token": true}),
-    );
+    ctl(&mut st, "POST", "/_fake/faults", json!({"rate": 1, "kinds": ["500"], "token": true}));
     assert_eq!(st.serve(&token).0.status, 500);
     let stats = ctl(&mut st, "GET", "/_fake/stats", json!({}));
     assert_eq!(stats["faults"]["injected"]["500"], 2);
@@ -795,11 +537,7 @@ fn every_fault_kind_can_be_injected() {
     assert_eq!(r.status, 200);
     assert_eq!(d.delay, std::time::Duration::from_millis(25));
     assert!(st.serve(&health).1.delay.is_zero());
-    assert_eq!(
-        ctl(&mut st, "GET", "/_fake/jobber/truth", json!({})),
-        before,
-        "faults never change data"
-    );
+    assert_eq!(ctl(&mut st, "GET", "/_fake/jobber/truth", json!({})), before, "faults never change data");
 }
 
 #[test]
@@ -834,41 +572,18 @@ fn serve_flags_seed_and_configure_faults() {
 fn each_account_has_its_own_data() {
     let (mut st, a1) = seeded(30, &[]);
     let second = "Z2lkOi8vSm9iYmVyL0FjY291bnQvMg==";
-    ctl(
-        &mut st,
-        "POST",
-        "/_fake/jobber/login",
-        json!({"id": second, "name": "Second Co", "email": null}),
-    );
-    ctl(
-        &mut st,
-        "POST",
-        "/_fake/jobber/seed",
-        json!({"jobs": 5, "seed": 42}),
-    );
-    let a2 = ctl(&mut st, "POST", "/_fake/jobber/token", json!({}))["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    ctl(&mut st, "POST", "/_fake/jobber/login", json!({"id": second, "name": "Second Co", "email": null}));
+    ctl(&mut st, "POST", "/_fake/jobber/seed", json!({"jobs": 5, "seed": 42}));
+    let a2 = ctl(&mut st, "POST", "/_fake/jobber/token", json!({}))["access_token"].as_str().unwrap().to_string();
     let q = "{ account { name } jobs { totalCount nodes { id } } }";
     let v1 = gql(&mut st, &a1, q, json!({}));
     let v2 = gql(&mut st, &a2, q, json!({}));
     assert_eq!(v1["data"]["jobs"]["totalCount"], 30);
     assert_eq!(v2["data"]["jobs"]["totalCount"], 5);
     assert_eq!(v2["data"]["account"]["name"], "Second Co");
-    assert_ne!(
-        v1["data"]["jobs"]["nodes"][0]["id"],
-        v2["data"]["jobs"]["nodes"][0]["id"]
-    );
-    let t1 = ctl(
-        &mut st,
-        "GET",
-        &format!(
-            "/_fake/jobber/truth?account={}",
-            crate::jobber::default_user().id
-        ),
-        json!({}),
-    );
+    assert_ne!(v1["data"]["jobs"]["nodes"][0]["id"], v2["data"]["jobs"]["nodes"][0]["id"]);
+    let t1 =
+        ctl(&mut st, "GET", &format!("/_fake/jobber/truth?account={}", crate::jobber::default_user().id), json!({}));
     assert_eq!(t1["jobs"].as_array().unwrap().len(), 30);
     let t2 = ctl(&mut st, "GET", "/_fake/jobber/truth", json!({}));
     assert_eq!(t2["account"], second);

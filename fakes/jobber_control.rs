@@ -44,15 +44,8 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, parts: &[&str], body: &Value
     if let ("POST", ["token"]) = (method, parts) {
         return Resp::json(200, &st.jobber.mint_token(env.now));
     }
-    let query_account = req
-        .query_params()
-        .ok()
-        .and_then(|q| q.get("account").map(String::from));
-    let account = body
-        .get("account")
-        .and_then(Value::as_str)
-        .map(String::from)
-        .or(query_account);
+    let query_account = req.query_params().ok().and_then(|q| q.get("account").map(String::from));
+    let account = body.get("account").and_then(Value::as_str).map(String::from).or(query_account);
     let id = match st.jobber.account_for(account.as_deref(), env.now) {
         Ok(id) => id,
         Err(e) => return Resp::json(404, &json!({ "error": e })),
@@ -66,11 +59,7 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, parts: &[&str], body: &Value
         ("GET", ["truth"]) => {
             // Streamed from the rows: the truth of 20,000 jobs is over 100 MB of JSON.
             let mut r = Resp::json(200, &Value::Null);
-            r.body = serde_json::to_vec(&Truth {
-                account: &id,
-                data: d,
-            })
-            .unwrap_or_default();
+            r.body = serde_json::to_vec(&Truth { account: &id, data: d }).unwrap_or_default();
             return r;
         }
         ("POST", ["jobs"]) => add_job(d, body, now),
@@ -81,12 +70,8 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, parts: &[&str], body: &Value
             with_job(d, &rest.join("/"), |d, jid| Ok(d.truth_job(&d.jobs[&jid])))
         }
         ("DELETE", ["jobs", rest @ ..]) if !rest.is_empty() => delete_job(d, &rest.join("/")),
-        ("POST", ["jobs", rest @ .., "delete"]) if !rest.is_empty() => {
-            delete_job(d, &rest.join("/"))
-        }
-        ("POST" | "PATCH", ["jobs", rest @ ..]) if !rest.is_empty() => {
-            edit_job(d, &rest.join("/"), body, now)
-        }
+        ("POST", ["jobs", rest @ .., "delete"]) if !rest.is_empty() => delete_job(d, &rest.join("/")),
+        ("POST" | "PATCH", ["jobs", rest @ ..]) if !rest.is_empty() => edit_job(d, &rest.join("/"), body, now),
         _ => return Resp::json(404, &json!({ "error": "unknown control endpoint" })),
     };
     match r {
@@ -97,11 +82,7 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, parts: &[&str], body: &Value
 
 fn cursors(st: &mut State, method: &str, body: &Value) -> Resp {
     if method == "POST" {
-        match body
-            .get("mode")
-            .cloned()
-            .map(serde_json::from_value::<CursorMode>)
-        {
+        match body.get("mode").cloned().map(serde_json::from_value::<CursorMode>) {
             Some(Ok(m)) => st.jobber.cursors = m,
             _ => return bad("\"mode\" must be \"key\" or \"offset\""),
         }
@@ -118,9 +99,7 @@ fn seed_account(d: &mut AccountData, account: &str, body: &Value, now: i64) -> R
     let s = body.get("seed").and_then(Value::as_u64).unwrap_or(0);
     let anchor = match body.get("now") {
         None | Some(Value::Null) => now,
-        Some(v) => {
-            time_of(v).ok_or_else(|| bad("\"now\" must be an ISO 8601 time or Unix seconds"))?
-        }
+        Some(v) => time_of(v).ok_or_else(|| bad("\"now\" must be an ISO 8601 time or Unix seconds"))?,
     };
     *d = seed(jobs as usize, s, anchor, account);
     Ok(summary(d, account))
@@ -146,14 +125,9 @@ fn random_changes(d: &mut AccountData, body: &Value, now: i64) -> Result<Value, 
         clients: n("clients"),
         touch: body.get("touch").and_then(Value::as_bool).unwrap_or(true),
     };
-    let s = body
-        .get("seed")
-        .and_then(Value::as_u64)
-        .unwrap_or(now as u64);
+    let s = body.get("seed").and_then(Value::as_u64).unwrap_or(now as u64);
     let m = mutate(d, ch, s, now);
-    let enc = |kind: &str, ids: &[u64]| -> Vec<String> {
-        ids.iter().map(|i| encode_id(kind, *i)).collect()
-    };
+    let enc = |kind: &str, ids: &[u64]| -> Vec<String> { ids.iter().map(|i| encode_id(kind, *i)).collect() };
     Ok(json!({
         "edited": enc("Job", &m.edited),
         "added": enc("Job", &m.added),
@@ -246,11 +220,7 @@ fn add_job(d: &mut AccountData, body: &Value, now: i64) -> Result<Value, Resp> {
             }
         },
     };
-    let property = d
-        .properties
-        .values()
-        .find(|p| p.client == client)
-        .map(|p| p.id);
+    let property = d.properties.values().find(|p| p.client == client).map(|p| p.id);
     let mut job = Job {
         id: d.next.job.max(1),
         job_number: d.next.job_number.max(1),
@@ -298,53 +268,33 @@ fn str_or_null(v: &Value, k: &str) -> Result<Option<String>, Resp> {
 }
 
 fn num(v: &Value, k: &str) -> Result<f64, Resp> {
-    v.as_f64()
-        .filter(|f| f.is_finite())
-        .ok_or_else(|| bad(&format!("\"{k}\" must be a number")))
+    v.as_f64().filter(|f| f.is_finite()).ok_or_else(|| bad(&format!("\"{k}\" must be a number")))
 }
 
 fn num_or_null(v: &Value, k: &str) -> Result<Option<f64>, Resp> {
-    if v.is_null() {
-        Ok(None)
-    } else {
-        num(v, k).map(Some)
-    }
+    if v.is_null() { Ok(None) } else { num(v, k).map(Some) }
 }
 
 fn time_or_null(v: &Value, k: &str) -> Result<Option<i64>, Resp> {
     if v.is_null() {
         return Ok(None);
     }
-    time_of(v).map(Some).ok_or_else(|| {
-        bad(&format!(
-            "\"{k}\" must be an ISO 8601 time, Unix seconds or null"
-        ))
-    })
+    time_of(v).map(Some).ok_or_else(|| bad(&format!("\"{k}\" must be an ISO 8601 time, Unix seconds or null")))
 }
 
 fn boolean(v: &Value, k: &str) -> Result<bool, Resp> {
-    v.as_bool()
-        .ok_or_else(|| bad(&format!("\"{k}\" must be a boolean")))
+    v.as_bool().ok_or_else(|| bad(&format!("\"{k}\" must be a boolean")))
 }
 
 fn cents_sum(items: &[LineItem]) -> f64 {
-    let c: i64 = items
-        .iter()
-        .map(|l| (l.total_price * 100.0).round() as i64)
-        .sum();
+    let c: i64 = items.iter().map(|l| (l.total_price * 100.0).round() as i64).sum();
     c as f64 / 100.0
 }
 
 /// Apply the fields of a control body to a job. Unknown keys are refused (a typo in a test
 /// should fail loudly). `updatedAt` becomes `now` unless `"touch": false` or an explicit
 /// `"updatedAt"` is given.
-fn apply_job_fields(
-    d: &mut AccountData,
-    job: &mut Job,
-    body: &Value,
-    now: i64,
-    new: bool,
-) -> Result<(), Resp> {
+fn apply_job_fields(d: &mut AccountData, job: &mut Job, body: &Value, now: i64, new: bool) -> Result<(), Resp> {
     let Some(obj) = body.as_object() else {
         return Err(bad("the body must be a JSON object"));
     };
@@ -379,15 +329,8 @@ fn apply_job_fields(
             "startAt" => job.start_at = time_or_null(v, k)?,
             "endAt" => job.end_at = time_or_null(v, k)?,
             "completedAt" => job.completed_at = time_or_null(v, k)?,
-            "createdAt" => {
-                job.created_at =
-                    time_or_null(v, k)?.ok_or_else(|| bad("\"createdAt\" cannot be null"))?
-            }
-            "jobNumber" => {
-                job.job_number = v
-                    .as_i64()
-                    .ok_or_else(|| bad("\"jobNumber\" must be an integer"))?
-            }
+            "createdAt" => job.created_at = time_or_null(v, k)?.ok_or_else(|| bad("\"createdAt\" cannot be null"))?,
+            "jobNumber" => job.job_number = v.as_i64().ok_or_else(|| bad("\"jobNumber\" must be an integer"))?,
             "client" => {
                 job.client = id_of(v, "Client")
                     .filter(|c| d.clients.contains_key(c))
@@ -422,8 +365,7 @@ fn apply_job_fields(
         job.uninvoiced_total = Some(job.total);
     }
     if let Some(v) = obj.get("updatedAt") {
-        job.updated_at =
-            time_or_null(v, "updatedAt")?.ok_or_else(|| bad("\"updatedAt\" cannot be null"))?;
+        job.updated_at = time_or_null(v, "updatedAt")?.ok_or_else(|| bad("\"updatedAt\" cannot be null"))?;
     } else if new || obj.get("touch").and_then(Value::as_bool).unwrap_or(true) {
         job.updated_at = now;
     }
@@ -431,14 +373,10 @@ fn apply_job_fields(
 }
 
 fn line_items(d: &mut AccountData, job: &Job, v: &Value) -> Result<Vec<LineItem>, Resp> {
-    let list = v
-        .as_array()
-        .ok_or_else(|| bad("\"lineItems\" must be a list"))?;
+    let list = v.as_array().ok_or_else(|| bad("\"lineItems\" must be a list"))?;
     let mut out = Vec::with_capacity(list.len());
     for item in list {
-        let o = item
-            .as_object()
-            .ok_or_else(|| bad("each line item must be an object"))?;
+        let o = item.as_object().ok_or_else(|| bad("each line item must be an object"))?;
         let get = |k: &str| o.get(k).unwrap_or(&Value::Null);
         let id = match o.get("id") {
             Some(v) => id_of(v, "LineItem")
@@ -458,16 +396,8 @@ fn line_items(d: &mut AccountData, job: &Job, v: &Value) -> Result<Vec<LineItem>
                 return Err(bad(&format!("unknown line item field \"{k}\"")));
             }
         }
-        let quantity = if get("quantity").is_null() {
-            1.0
-        } else {
-            num(get("quantity"), "quantity")?
-        };
-        let unit_price = if get("unitPrice").is_null() {
-            0.0
-        } else {
-            num(get("unitPrice"), "unitPrice")?
-        };
+        let quantity = if get("quantity").is_null() { 1.0 } else { num(get("quantity"), "quantity")? };
+        let unit_price = if get("unitPrice").is_null() { 0.0 } else { num(get("unitPrice"), "unitPrice")? };
         let total_price = if get("totalPrice").is_null() {
             (quantity * unit_price * 100.0).round() / 100.0
         } else {
@@ -475,44 +405,27 @@ fn line_items(d: &mut AccountData, job: &Job, v: &Value) -> Result<Vec<LineItem>
         };
         out.push(LineItem {
             id,
-            name: get("name")
-                .as_str()
-                .ok_or_else(|| bad("a line item needs a \"name\""))?
-                .to_string(),
+            name: get("name").as_str().ok_or_else(|| bad("a line item needs a \"name\""))?.to_string(),
             description: str_or_null(get("description"), "description")?,
             quantity,
             unit_price,
             total_price,
-            taxable: if get("taxable").is_null() {
-                true
-            } else {
-                boolean(get("taxable"), "taxable")?
-            },
+            taxable: if get("taxable").is_null() { true } else { boolean(get("taxable"), "taxable")? },
         });
     }
     Ok(out)
 }
 
 fn visits(d: &mut AccountData, job: &Job, v: &Value) -> Result<Vec<Visit>, Resp> {
-    let list = v
-        .as_array()
-        .ok_or_else(|| bad("\"visits\" must be a list"))?;
+    let list = v.as_array().ok_or_else(|| bad("\"visits\" must be a list"))?;
     let mut out = Vec::with_capacity(list.len());
     for item in list {
-        let o = item
-            .as_object()
-            .ok_or_else(|| bad("each visit must be an object"))?;
+        let o = item.as_object().ok_or_else(|| bad("each visit must be an object"))?;
         let get = |k: &str| o.get(k).unwrap_or(&Value::Null);
         for k in o.keys() {
             if !matches!(
                 k.as_str(),
-                "id" | "title"
-                    | "startAt"
-                    | "endAt"
-                    | "completedAt"
-                    | "isComplete"
-                    | "visitStatus"
-                    | "assignedUsers"
+                "id" | "title" | "startAt" | "endAt" | "completedAt" | "isComplete" | "visitStatus" | "assignedUsers"
             ) {
                 return Err(bad(&format!("unknown visit field \"{k}\"")));
             }
@@ -536,15 +449,10 @@ fn visits(d: &mut AccountData, job: &Job, v: &Value) -> Result<Vec<Visit>, Resp>
         let start_at = time_or_null(get("startAt"), "startAt")?;
         let mut assigned = Vec::new();
         if let Some(users) = o.get("assignedUsers") {
-            for u in users
-                .as_array()
-                .ok_or_else(|| bad("\"assignedUsers\" must be a list of user ids"))?
-            {
+            for u in users.as_array().ok_or_else(|| bad("\"assignedUsers\" must be a list of user ids"))? {
                 let id = id_of(u, "User")
                     .filter(|i| d.users.contains_key(i))
-                    .ok_or_else(|| {
-                        bad("\"assignedUsers\" names a user this account does not have")
-                    })?;
+                    .ok_or_else(|| bad("\"assignedUsers\" names a user this account does not have"))?;
                 assigned.push(id);
             }
         }
@@ -580,16 +488,12 @@ fn apply_client_fields(c: &mut Client, body: &Value, now: i64) -> Result<(), Res
             "isCompany" => c.is_company = boolean(v, k)?,
             "isArchived" => c.is_archived = boolean(v, k)?,
             "isLead" => c.is_lead = boolean(v, k)?,
-            "createdAt" => {
-                c.created_at =
-                    time_or_null(v, k)?.ok_or_else(|| bad("\"createdAt\" cannot be null"))?
-            }
+            "createdAt" => c.created_at = time_or_null(v, k)?.ok_or_else(|| bad("\"createdAt\" cannot be null"))?,
             other => return Err(bad(&format!("unknown client field \"{other}\""))),
         }
     }
     if let Some(v) = obj.get("updatedAt") {
-        c.updated_at =
-            time_or_null(v, "updatedAt")?.ok_or_else(|| bad("\"updatedAt\" cannot be null"))?;
+        c.updated_at = time_or_null(v, "updatedAt")?.ok_or_else(|| bad("\"updatedAt\" cannot be null"))?;
     } else if obj.get("touch").and_then(Value::as_bool).unwrap_or(true) {
         c.updated_at = now;
     }

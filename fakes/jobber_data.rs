@@ -92,11 +92,7 @@ impl Client {
             .filter_map(|p| p.as_deref())
             .filter(|p| !p.is_empty())
             .collect();
-        if parts.is_empty() {
-            self.company_name.clone().unwrap_or_default()
-        } else {
-            parts.join(" ")
-        }
+        if parts.is_empty() { self.company_name.clone().unwrap_or_default() } else { parts.join(" ") }
     }
 }
 
@@ -122,11 +118,7 @@ pub struct Staff {
 
 impl Staff {
     pub fn full(&self) -> String {
-        [&self.first, &self.last]
-            .into_iter()
-            .filter_map(|p| p.as_deref())
-            .collect::<Vec<_>>()
-            .join(" ")
+        [&self.first, &self.last].into_iter().filter_map(|p| p.as_deref()).collect::<Vec<_>>().join(" ")
     }
 }
 
@@ -227,10 +219,7 @@ impl AccountData {
     }
 
     pub fn property_json(&self, id: Option<u64>) -> Value {
-        to_value(
-            id.and_then(|id| self.properties.get(&id))
-                .map(PropertyOut::new),
-        )
+        to_value(id.and_then(|id| self.properties.get(&id)).map(PropertyOut::new))
     }
 
     pub fn user_json(&self, id: u64) -> Value {
@@ -246,10 +235,7 @@ impl AccountData {
     /// The ground truth as a value (tests); the control endpoint streams [`Truth`] instead.
     #[cfg(test)]
     pub fn truth(&self) -> Value {
-        to_value(Truth {
-            account: "",
-            data: self,
-        })
+        to_value(Truth { account: "", data: self })
     }
 }
 
@@ -272,12 +258,7 @@ pub fn iso(secs: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 fn ts(v: Option<i64>) -> Option<String> {
@@ -345,10 +326,7 @@ impl<'a> JobTruth<'a> {
         JobTruth {
             job: JobOut::new(j),
             client: d.clients.get(&j.client).map(ClientOut::new),
-            property: j
-                .property
-                .and_then(|p| d.properties.get(&p))
-                .map(PropertyOut::new),
+            property: j.property.and_then(|p| d.properties.get(&p)).map(PropertyOut::new),
             line_items: j.line_items.iter().map(LineItemOut::new).collect(),
             visits: j
                 .visits
@@ -568,15 +546,9 @@ impl Serialize for Truth<'_> {
         let d = self.data;
         let mut m = s.serialize_map(Some(4))?;
         m.serialize_entry("account", self.account)?;
-        m.serialize_entry(
-            "jobs",
-            &Seq(|| d.jobs.values().map(|j| JobTruth::new(d, j))),
-        )?;
+        m.serialize_entry("jobs", &Seq(|| d.jobs.values().map(|j| JobTruth::new(d, j))))?;
         m.serialize_entry("clients", &Seq(|| d.clients.values().map(ClientOut::new)))?;
-        m.serialize_entry(
-            "users",
-            &Seq(|| d.users.keys().map(|u| UserOut::new(d, *u))),
-        )?;
+        m.serialize_entry("users", &Seq(|| d.users.keys().map(|u| UserOut::new(d, *u))))?;
         m.end()
     }
 }
@@ -616,10 +588,7 @@ mod tests {
         d.insert_job(job(5, 1, 100));
         d.insert_job(job(7, 2, 100));
         d.insert_job(job(5, 1, 300)); // replaces
-        assert_eq!(
-            d.jobs_by_updated.iter().copied().collect::<Vec<_>>(),
-            [(100, 7), (300, 5)]
-        );
+        assert_eq!(d.jobs_by_updated.iter().copied().collect::<Vec<_>>(), [(100, 7), (300, 5)]);
         assert_eq!(d.next.job, 8);
         assert_eq!(d.next.job_number, 3);
         assert!(d.remove_job(7).is_some());

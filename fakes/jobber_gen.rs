@@ -33,11 +33,7 @@ impl Rng {
 
     /// Uniform in `lo..hi` (`lo` when empty).
     pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        if hi <= lo {
-            lo
-        } else {
-            lo + self.below((hi - lo) as u64) as i64
-        }
+        if hi <= lo { lo } else { lo + self.below((hi - lo) as u64) as i64 }
     }
 
     pub fn chance(&mut self, p: f64) -> bool {
@@ -51,9 +47,7 @@ impl Rng {
 
 /// A stable 64-bit hash (FNV-1a) of an account id, to keep accounts' ids apart.
 pub fn salt(account: &str) -> u64 {
-    account.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    }) % 900
+    account.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)) % 900
 }
 
 const TITLES: &[&str] = &[
@@ -95,8 +89,8 @@ const INSTRUCTIONS: &[&str] = &[
 ];
 
 const FIRST: &[&str] = &[
-    "Alice", "José", "Zoë", "Łukasz", "Søren", "Siobhán", "Amélie", "Chen", "Noah", "Fatima",
-    "Olivia", "Liam", "Ngozi", "Björn", "Priya", "Mateo", "Hana", "Kwame", "Émile", "Ava",
+    "Alice", "José", "Zoë", "Łukasz", "Søren", "Siobhán", "Amélie", "Chen", "Noah", "Fatima", "Olivia", "Liam",
+    "Ngozi", "Björn", "Priya", "Mateo", "Hana", "Kwame", "Émile", "Ava",
 ];
 const LAST: &[&str] = &[
     "Smith",
@@ -241,9 +235,7 @@ fn new_property(rng: &mut Rng, id: u64, client: u64) -> Property {
         id,
         client,
         street1: Some(format!("{} {}", rng.range(1, 9999), rng.pick(STREETS))),
-        street2: rng
-            .chance(0.25)
-            .then(|| format!("Unit {}", rng.range(1, 40))),
+        street2: rng.chance(0.25).then(|| format!("Unit {}", rng.range(1, 40))),
         city: Some(city.to_string()),
         province: rng.chance(0.95).then(|| prov.to_string()),
         postal_code: rng.chance(0.9).then(|| {
@@ -262,19 +254,13 @@ pub fn line_items(rng: &mut Rng, count: usize, next_id: &mut u64) -> Vec<LineIte
         .map(|_| {
             let id = *next_id;
             *next_id += 1 + rng.below(3);
-            let quantity = if rng.chance(0.7) {
-                rng.range(1, 6) as f64
-            } else {
-                rng.range(1, 40) as f64 * 0.25
-            };
+            let quantity = if rng.chance(0.7) { rng.range(1, 6) as f64 } else { rng.range(1, 40) as f64 * 0.25 };
             let unit = rng.range(500, 50_000);
             let total = (quantity * unit as f64).round() as i64;
             LineItem {
                 id,
                 name: rng.pick(ITEMS).to_string(),
-                description: rng
-                    .chance(0.6)
-                    .then(|| rng.pick(ITEM_DESCRIPTIONS).to_string()),
+                description: rng.chance(0.6).then(|| rng.pick(ITEM_DESCRIPTIONS).to_string()),
                 quantity,
                 unit_price: cents(unit),
                 total_price: cents(total),
@@ -323,9 +309,7 @@ pub fn visits(
             }
             Visit {
                 id,
-                title: rng
-                    .chance(0.8)
-                    .then(|| format!("Visit {} of {}", k + 1, count)),
+                title: rng.chance(0.8).then(|| format!("Visit {} of {}", k + 1, count)),
                 start_at: start,
                 end_at: end,
                 completed_at,
@@ -366,11 +350,7 @@ pub fn new_job(rng: &mut Rng, next: &mut Counters, users: &[u64], s: JobSpec) ->
         _ => Some((created + rng.range(HOUR, 30 * DAY)).min(now - 2 * DAY)),
     }
     .map(|start| {
-        let len = if recurring || st == "active" {
-            rng.range(30 * DAY, 365 * DAY)
-        } else {
-            rng.range(HOUR, 10 * HOUR)
-        };
+        let len = if recurring || st == "active" { rng.range(30 * DAY, 365 * DAY) } else { rng.range(HOUR, 10 * HOUR) };
         (start, start + len)
     });
     let done = matches!(st, "requires_invoicing" | "archived");
@@ -390,15 +370,8 @@ pub fn new_job(rng: &mut Rng, next: &mut Counters, users: &[u64], s: JobSpec) ->
         None => rng.below(3) as usize,
         Some(_) => rng.below(13) as usize,
     };
-    let vs = if users.is_empty() {
-        Vec::new()
-    } else {
-        visits(rng, n_visits, span, done, now, users, &mut next.visit)
-    };
-    let total_cents: i64 = items
-        .iter()
-        .map(|l| (l.total_price * 100.0).round() as i64)
-        .sum();
+    let vs = if users.is_empty() { Vec::new() } else { visits(rng, n_visits, span, done, now, users, &mut next.visit) };
+    let total_cents: i64 = items.iter().map(|l| (l.total_price * 100.0).round() as i64).sum();
     let invoiced = match st {
         "archived" => total_cents,
         "requires_invoicing" => total_cents / 2,
@@ -410,14 +383,7 @@ pub fn new_job(rng: &mut Rng, next: &mut Counters, users: &[u64], s: JobSpec) ->
         title: rng.chance(0.95).then(|| rng.pick(TITLES).to_string()),
         job_status: st.to_string(),
         job_type: if recurring { "RECURRING" } else { "ONE_OFF" }.to_string(),
-        billing_type: rng.chance(0.9).then(|| {
-            if recurring {
-                "VISIT_BASED"
-            } else {
-                "FIXED_PRICE"
-            }
-            .to_string()
-        }),
+        billing_type: rng.chance(0.9).then(|| if recurring { "VISIT_BASED" } else { "FIXED_PRICE" }.to_string()),
         instructions: rng.chance(0.7).then(|| rng.pick(INSTRUCTIONS).to_string()),
         total: cents(total_cents),
         invoiced_total: rng.chance(0.95).then_some(cents(invoiced)),
@@ -446,23 +412,12 @@ fn pick(rng: &mut Rng, ids: &[u64]) -> Option<u64> {
 pub fn seed(jobs: usize, seed: u64, now: i64, account: &str) -> AccountData {
     let mut rng = Rng::new(seed);
     let mut d = AccountData::default();
-    let [
-        job_base,
-        li_base,
-        visit_base,
-        client_base,
-        prop_base,
-        user_base,
-    ] = bases(salt(account));
+    let [job_base, li_base, visit_base, client_base, prop_base, user_base] = bases(salt(account));
     d.next.line_item = li_base;
     d.next.visit = visit_base;
     for i in 0..20u64 {
         let (first, last) = person(&mut rng);
-        d.insert_user(Staff {
-            id: user_base + i,
-            first: Some(first),
-            last: (i != 7).then_some(last),
-        });
+        d.insert_user(Staff { id: user_base + i, first: Some(first), last: (i != 7).then_some(last) });
     }
     let users: Vec<u64> = d.users.keys().copied().collect();
     let n_clients = if jobs == 0 { 0 } else { (jobs / 4).max(1) };
@@ -496,14 +451,8 @@ pub fn seed(jobs: usize, seed: u64, now: i64, account: &str) -> AccountData {
             updated = p;
         }
         let k = pick(&mut rng, &client_ids).unwrap_or(0);
-        let property = (!rng.chance(0.05))
-            .then(|| {
-                clients
-                    .binary_search_by_key(&k, |c| c.0)
-                    .ok()
-                    .map(|i| clients[i].1)
-            })
-            .flatten();
+        let property =
+            (!rng.chance(0.05)).then(|| clients.binary_search_by_key(&k, |c| c.0).ok().map(|i| clients[i].1)).flatten();
         let spec = JobSpec {
             id: job_id,
             number: i as i64 + 1,
@@ -590,11 +539,7 @@ pub fn mutate(d: &mut AccountData, ch: Changes, seed: u64, now: i64) -> Mutation
                 id
             }
         };
-        let property = d
-            .properties
-            .values()
-            .find(|p| p.client == client)
-            .map(|p| p.id);
+        let property = d.properties.values().find(|p| p.client == client).map(|p| p.id);
         let spec = JobSpec {
             id: d.next.job.max(1) + rng.below(3),
             number: d.next.job_number.max(1),
@@ -635,13 +580,7 @@ fn edit_job(rng: &mut Rng, job: &mut Job, next: &mut Counters, now: i64) {
         match rng.below(7) {
             0 => job.title = Some(format!("{} (rev. {})", rng.pick(TITLES), rng.below(100))),
             1 => job.job_status = status(rng).to_string(),
-            2 => {
-                job.instructions = if rng.chance(0.2) {
-                    None
-                } else {
-                    Some(rng.pick(INSTRUCTIONS).to_string())
-                }
-            }
+            2 => job.instructions = if rng.chance(0.2) { None } else { Some(rng.pick(INSTRUCTIONS).to_string()) },
             3 => job.total = cents(rng.range(1000, 500_000)),
             4 => {
                 let start = now + rng.range(-10 * DAY, 30 * DAY);
@@ -651,9 +590,7 @@ fn edit_job(rng: &mut Rng, job: &mut Job, next: &mut Counters, now: i64) {
             5 => {
                 // Line items: add one, drop one or change a quantity; the total follows.
                 match rng.below(3) {
-                    0 => job
-                        .line_items
-                        .extend(line_items(rng, 1, &mut next.line_item)),
+                    0 => job.line_items.extend(line_items(rng, 1, &mut next.line_item)),
                     1 if !job.line_items.is_empty() => {
                         let i = rng.below(job.line_items.len() as u64) as usize;
                         job.line_items.remove(i);
@@ -661,16 +598,11 @@ fn edit_job(rng: &mut Rng, job: &mut Job, next: &mut Counters, now: i64) {
                     _ => {
                         if let Some(l) = job.line_items.first_mut() {
                             l.quantity += 1.0;
-                            l.total_price =
-                                cents((l.quantity * l.unit_price * 100.0).round() as i64);
+                            l.total_price = cents((l.quantity * l.unit_price * 100.0).round() as i64);
                         }
                     }
                 }
-                let sum: i64 = job
-                    .line_items
-                    .iter()
-                    .map(|l| (l.total_price * 100.0).round() as i64)
-                    .sum();
+                let sum: i64 = job.line_items.iter().map(|l| (l.total_price * 100.0).round() as i64).sum();
                 job.total = cents(sum);
             }
             _ => {
@@ -718,36 +650,19 @@ mod tests {
         assert_eq!(a.users.len(), 20);
         let jobs: Vec<&Job> = a.jobs.values().collect();
         assert!(jobs.iter().any(|j| j.line_items.len() > 50));
-        assert!(
-            jobs.iter()
-                .all(|j| j.line_items.len() <= 30 || j.line_items.len() > 50)
-        );
+        assert!(jobs.iter().all(|j| j.line_items.len() <= 30 || j.line_items.len() > 50));
         assert!(jobs.iter().any(|j| j.line_items.is_empty()));
         assert!(jobs.iter().all(|j| j.visits.len() <= 12));
         assert!(jobs.iter().any(|j| j.visits.len() >= 10));
         assert!(jobs.iter().any(|j| j.start_at.is_none()));
         assert!(jobs.iter().any(|j| j.completed_at.is_some()));
         assert!(jobs.iter().any(|j| j.instructions.is_none()));
-        assert!(
-            jobs.iter()
-                .any(|j| j.title.as_deref().is_some_and(|t| t.contains('"')))
-        );
-        assert!(
-            jobs.iter()
-                .any(|j| j.title.as_deref().is_some_and(|t| !t.is_ascii()))
-        );
-        assert!(
-            jobs.iter()
-                .flat_map(|j| &j.visits)
-                .all(|v| v.assigned.len() <= 4)
-        );
+        assert!(jobs.iter().any(|j| j.title.as_deref().is_some_and(|t| t.contains('"'))));
+        assert!(jobs.iter().any(|j| j.title.as_deref().is_some_and(|t| !t.is_ascii())));
+        assert!(jobs.iter().flat_map(|j| &j.visits).all(|v| v.assigned.len() <= 4));
         // Distinct updatedAt values over the past year, with some exact ties.
         let mut times: Vec<i64> = jobs.iter().map(|j| j.updated_at).collect();
-        assert!(
-            times
-                .iter()
-                .all(|t| *t <= NOW - 60 && *t >= NOW - 366 * DAY)
-        );
+        assert!(times.iter().all(|t| *t <= NOW - 60 && *t >= NOW - 366 * DAY));
         times.sort_unstable();
         let before = times.len();
         times.dedup();
@@ -777,13 +692,7 @@ mod tests {
     fn mutate_edits_adds_and_deletes() {
         let mut d = seed(200, 3, NOW, "acc");
         let before = d.clone();
-        let ch = Changes {
-            edit: 10,
-            add: 5,
-            delete: 4,
-            clients: 3,
-            touch: true,
-        };
+        let ch = Changes { edit: 10, add: 5, delete: 4, clients: 3, touch: true };
         let m = mutate(&mut d, ch, 9, NOW + 100);
         assert_eq!(m.deleted.len(), 4);
         assert_eq!(m.edited.len(), 10);
@@ -809,16 +718,7 @@ mod tests {
         assert_eq!(mutate(&mut again, ch, 9, NOW + 100), m, "deterministic");
         // Without touch, updatedAt stays.
         let mut quiet = before.clone();
-        let m = mutate(
-            &mut quiet,
-            Changes {
-                edit: 5,
-                touch: false,
-                ..Changes::default()
-            },
-            1,
-            NOW + 100,
-        );
+        let m = mutate(&mut quiet, Changes { edit: 5, touch: false, ..Changes::default() }, 1, NOW + 100);
         for id in &m.edited {
             assert_eq!(quiet.jobs[id].updated_at, before.jobs[id].updated_at);
         }

@@ -105,11 +105,7 @@ fn decode_pos(c: &str) -> Option<usize> {
 }
 
 /// Rows strictly after `from` in the logical order (all rows when `None`).
-fn forward<'a>(
-    index: &'a BTreeSet<Key>,
-    desc: bool,
-    from: Option<Key>,
-) -> Box<dyn Iterator<Item = Key> + 'a> {
+fn forward<'a>(index: &'a BTreeSet<Key>, desc: bool, from: Option<Key>) -> Box<dyn Iterator<Item = Key> + 'a> {
     match (desc, from) {
         (false, None) => Box::new(index.iter().copied()),
         (false, Some(k)) => Box::new(index.range((Excluded(k), Unbounded)).copied()),
@@ -119,11 +115,7 @@ fn forward<'a>(
 }
 
 /// Rows strictly before `to` in the logical order, nearest first.
-fn backward<'a>(
-    index: &'a BTreeSet<Key>,
-    desc: bool,
-    to: Option<Key>,
-) -> Box<dyn Iterator<Item = Key> + 'a> {
+fn backward<'a>(index: &'a BTreeSet<Key>, desc: bool, to: Option<Key>) -> Box<dyn Iterator<Item = Key> + 'a> {
     forward(index, !desc, to)
 }
 
@@ -163,9 +155,7 @@ pub fn page(
         // With both offset and after, after is ignored.
         (Some(o), _, _) => (nth(o).0, Some(o)),
         (None, None, _) => (None, Some(0)),
-        (None, Some(c), CursorMode::Key) => {
-            (Some(decode_key(tag, c).ok_or(bad("after", c))?), None)
-        }
+        (None, Some(c), CursorMode::Key) => (Some(decode_key(tag, c).ok_or(bad("after", c))?), None),
         (None, Some(c), CursorMode::Offset) => {
             let p = decode_pos(c).ok_or(bad("after", c))?;
             (nth(p).0, Some(p))
@@ -187,11 +177,8 @@ pub fn page(
     let in_window = |k: &Key| before.is_none_or(|b| precedes(*k, b, desc));
     let keys: Vec<Key> = if w.first.is_some() || w.last.is_none() {
         let take = w.first.unwrap_or(DEFAULT_PAGE);
-        let mut v: Vec<Key> = forward(index, desc, after)
-            .take_while(in_window)
-            .filter(|k| keep(k.1))
-            .take(take)
-            .collect();
+        let mut v: Vec<Key> =
+            forward(index, desc, after).take_while(in_window).filter(|k| keep(k.1)).take(take).collect();
         if let Some(l) = w.last
             && v.len() > l
         {
@@ -224,22 +211,13 @@ pub fn page(
         CursorMode::Offset => {
             let first_pos = match (start_pos, keys.first()) {
                 (Some(p), _) => p,
-                (None, Some(k)) => backward(index, desc, Some(*k))
-                    .filter(|k| keep(k.1))
-                    .count(),
+                (None, Some(k)) => backward(index, desc, Some(*k)).filter(|k| keep(k.1)).count(),
                 (None, None) => 0,
             };
-            (0..keys.len())
-                .map(|i| b64(&(first_pos + i + 1).to_string()))
-                .collect()
+            (0..keys.len()).map(|i| b64(&(first_pos + i + 1).to_string())).collect()
         }
     };
-    Ok(Page {
-        keys,
-        cursors,
-        has_next,
-        has_prev,
-    })
+    Ok(Page { keys, cursors, has_next, has_prev })
 }
 
 // ---------- filters and sorts ----------
@@ -260,10 +238,7 @@ impl Range {
     fn from(v: Option<&Value>) -> Option<Range> {
         let v = v?.as_object()?;
         let t = |k: &str| v.get(k).and_then(Value::as_str).and_then(parse_time);
-        Some(Range {
-            after: t("after"),
-            before: t("before"),
-        })
+        Some(Range { after: t("after"), before: t("before") })
     }
 
     pub fn contains(&self, t: Option<i64>) -> bool {
@@ -294,10 +269,7 @@ impl JobFilter {
         let get = |k: &str| f.and_then(|f| f.get(k)).filter(|v| !v.is_null());
         JobFilter {
             ids: get("ids").and_then(Value::as_array).map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .filter_map(|s| crate::jobber_api::decode_id(s, "Job"))
-                    .collect()
+                a.iter().filter_map(Value::as_str).filter_map(|s| crate::jobber_api::decode_id(s, "Job")).collect()
             }),
             status: get("status").and_then(Value::as_str).map(String::from),
             job_type: get("jobType").and_then(Value::as_str).map(String::from),
@@ -333,13 +305,9 @@ impl JobFilter {
             && opt_range_ok(&self.end, j.end_at)
             && opt_range_ok(&self.completed, j.completed_at)
             && self.search.as_ref().is_none_or(|s| {
-                j.title
-                    .as_ref()
-                    .is_some_and(|t| t.to_lowercase().contains(s))
+                j.title.as_ref().is_some_and(|t| t.to_lowercase().contains(s))
                     || j.job_number.to_string() == *s
-                    || d.clients
-                        .get(&j.client)
-                        .is_some_and(|c| c.name().to_lowercase().contains(s))
+                    || d.clients.get(&j.client).is_some_and(|c| c.name().to_lowercase().contains(s))
             })
     }
 }
@@ -400,11 +368,7 @@ impl Order {
 /// The first element of a `sort` list: (order, descending). Later elements are ignored;
 /// ties are always broken by id in the same direction.
 pub fn sort_arg(args: &Map<String, Value>, default: (Order, bool)) -> (Order, bool) {
-    let Some(first) = args
-        .get("sort")
-        .and_then(Value::as_array)
-        .and_then(|a| a.first())
-    else {
+    let Some(first) = args.get("sort").and_then(Value::as_array).and_then(|a| a.first()) else {
         return default;
     };
     let desc = first.get("direction").and_then(Value::as_str) == Some("DESCENDING");
@@ -426,19 +390,8 @@ mod tests {
         (1..=n).map(|i| ((i as i64) * 10, i)).collect()
     }
 
-    fn win(
-        first: Option<usize>,
-        last: Option<usize>,
-        after: Option<&str>,
-        before: Option<&str>,
-    ) -> Window {
-        Window {
-            first,
-            last,
-            after: after.map(String::from),
-            before: before.map(String::from),
-            offset: None,
-        }
+    fn win(first: Option<usize>, last: Option<usize>, after: Option<&str>, before: Option<&str>) -> Window {
+        Window { first, last, after: after.map(String::from), before: before.map(String::from), offset: None }
     }
 
     fn ids(p: &Page) -> Vec<u64> {
@@ -454,158 +407,55 @@ mod tests {
             assert_eq!(ids(&p1), [7, 6, 5]);
             assert!(p1.has_next && !p1.has_prev);
             let c = p1.cursors[2].clone();
-            let p2 = page(
-                &ix,
-                'u',
-                true,
-                &all,
-                &win(Some(3), None, Some(&c), None),
-                mode,
-            )
-            .unwrap();
+            let p2 = page(&ix, 'u', true, &all, &win(Some(3), None, Some(&c), None), mode).unwrap();
             assert_eq!(ids(&p2), [4, 3, 2]);
             assert!(p2.has_next && p2.has_prev);
-            let p3 = page(
-                &ix,
-                'u',
-                true,
-                &all,
-                &win(Some(3), None, Some(&p2.cursors[2]), None),
-                mode,
-            )
-            .unwrap();
+            let p3 = page(&ix, 'u', true, &all, &win(Some(3), None, Some(&p2.cursors[2]), None), mode).unwrap();
             assert_eq!(ids(&p3), [1]);
             assert!(!p3.has_next);
             // Backwards from p2's first row.
-            let back = page(
-                &ix,
-                'u',
-                true,
-                &all,
-                &win(None, Some(2), None, Some(&p2.cursors[0])),
-                mode,
-            )
-            .unwrap();
+            let back = page(&ix, 'u', true, &all, &win(None, Some(2), None, Some(&p2.cursors[0])), mode).unwrap();
             assert_eq!(ids(&back), [6, 5]);
             assert!(back.has_next && back.has_prev);
             assert_eq!(back.cursors, p1.cursors[1..]);
-            let asc = page(
-                &ix,
-                'u',
-                false,
-                &all,
-                &win(Some(2), Some(1), None, None),
-                mode,
-            )
-            .unwrap();
+            let asc = page(&ix, 'u', false, &all, &win(Some(2), Some(1), None, None), mode).unwrap();
             assert_eq!(ids(&asc), [2]);
         }
-        assert!(
-            page(
-                &ix,
-                'u',
-                true,
-                &all,
-                &win(Some(1), None, Some("!!"), None),
-                CursorMode::Key
-            )
-            .is_err()
-        );
+        assert!(page(&ix, 'u', true, &all, &win(Some(1), None, Some("!!"), None), CursorMode::Key).is_err());
         let other_tag = key_cursor('n', (10, 1));
-        assert!(
-            page(
-                &ix,
-                'u',
-                true,
-                &all,
-                &win(Some(1), None, Some(&other_tag), None),
-                CursorMode::Key
-            )
-            .is_err()
-        );
+        assert!(page(&ix, 'u', true, &all, &win(Some(1), None, Some(&other_tag), None), CursorMode::Key).is_err());
     }
 
     #[test]
     fn key_cursors_survive_edits_and_deletes() {
         let mut ix = index(6);
         let all = |_: u64| true;
-        let p1 = page(
-            &ix,
-            'u',
-            true,
-            &all,
-            &win(Some(2), None, None, None),
-            CursorMode::Key,
-        )
-        .unwrap();
+        let p1 = page(&ix, 'u', true, &all, &win(Some(2), None, None, None), CursorMode::Key).unwrap();
         assert_eq!(ids(&p1), [6, 5]);
         // Row 5 (the cursor's row) is edited and moves to the top; row 3 is deleted.
         ix.remove(&(50, 5));
         ix.insert((100, 5));
         ix.remove(&(30, 3));
-        let p2 = page(
-            &ix,
-            'u',
-            true,
-            &all,
-            &win(Some(2), None, Some(&p1.cursors[1]), None),
-            CursorMode::Key,
-        )
-        .unwrap();
+        let p2 = page(&ix, 'u', true, &all, &win(Some(2), None, Some(&p1.cursors[1]), None), CursorMode::Key).unwrap();
         assert_eq!(ids(&p2), [4, 2]);
         assert!(p2.has_next);
         // The same in offset mode: the edit shifts everything by one, row 5 comes back.
         let mut ix = index(6);
-        let p1 = page(
-            &ix,
-            'u',
-            true,
-            &all,
-            &win(Some(2), None, None, None),
-            CursorMode::Offset,
-        )
-        .unwrap();
+        let p1 = page(&ix, 'u', true, &all, &win(Some(2), None, None, None), CursorMode::Offset).unwrap();
         ix.remove(&(40, 4));
         ix.insert((100, 4));
-        let p2 = page(
-            &ix,
-            'u',
-            true,
-            &all,
-            &win(Some(2), None, Some(&p1.cursors[1]), None),
-            CursorMode::Offset,
-        )
-        .unwrap();
-        assert_eq!(
-            ids(&p2),
-            [5, 3],
-            "offset cursors repeat a row after an edit ahead"
-        );
+        let p2 =
+            page(&ix, 'u', true, &all, &win(Some(2), None, Some(&p1.cursors[1]), None), CursorMode::Offset).unwrap();
+        assert_eq!(ids(&p2), [5, 3], "offset cursors repeat a row after an edit ahead");
     }
 
     #[test]
     fn filters_offsets_and_empty_pages() {
         let ix = index(10);
         let even = |id: u64| id.is_multiple_of(2);
-        let p = page(
-            &ix,
-            'n',
-            false,
-            &even,
-            &win(Some(2), None, None, None),
-            CursorMode::Key,
-        )
-        .unwrap();
+        let p = page(&ix, 'n', false, &even, &win(Some(2), None, None, None), CursorMode::Key).unwrap();
         assert_eq!(ids(&p), [2, 4]);
-        let p = page(
-            &ix,
-            'n',
-            false,
-            &even,
-            &win(Some(10), None, Some(&p.cursors[1]), None),
-            CursorMode::Key,
-        )
-        .unwrap();
+        let p = page(&ix, 'n', false, &even, &win(Some(10), None, Some(&p.cursors[1]), None), CursorMode::Key).unwrap();
         assert_eq!(ids(&p), [6, 8, 10]);
         assert!(!p.has_next && p.has_prev);
         let mut w = win(Some(2), None, Some("garbage-ignored"), None);
@@ -613,61 +463,26 @@ mod tests {
         let p = page(&ix, 'n', false, &even, &w, CursorMode::Key).unwrap();
         assert_eq!(ids(&p), [8, 10], "offset wins over after");
         w.offset = Some(5);
-        assert!(
-            page(&ix, 'n', false, &even, &w, CursorMode::Key)
-                .unwrap()
-                .keys
-                .is_empty()
-        );
+        assert!(page(&ix, 'n', false, &even, &w, CursorMode::Key).unwrap().keys.is_empty());
         w.offset = Some(50);
         let p = page(&ix, 'n', false, &even, &w, CursorMode::Key).unwrap();
         assert!(p.keys.is_empty() && !p.has_next);
-        let none = page(
-            &ix,
-            'n',
-            false,
-            &|_| false,
-            &win(Some(5), None, None, None),
-            CursorMode::Key,
-        )
-        .unwrap();
+        let none = page(&ix, 'n', false, &|_| false, &win(Some(5), None, None, None), CursorMode::Key).unwrap();
         assert!(none.keys.is_empty() && !none.has_next && !none.has_prev);
-        let zero = page(
-            &ix,
-            'n',
-            false,
-            &even,
-            &win(Some(0), None, None, None),
-            CursorMode::Key,
-        )
-        .unwrap();
+        let zero = page(&ix, 'n', false, &even, &win(Some(0), None, None, None), CursorMode::Key).unwrap();
         assert!(zero.keys.is_empty() && zero.has_next);
-        let dflt = page(
-            &index(150),
-            'n',
-            false,
-            &|_| true,
-            &Window::default(),
-            CursorMode::Key,
-        )
-        .unwrap();
+        let dflt = page(&index(150), 'n', false, &|_| true, &Window::default(), CursorMode::Key).unwrap();
         assert_eq!(dflt.keys.len(), DEFAULT_PAGE);
     }
 
     #[test]
     fn ranges_are_inclusive_and_skip_nulls() {
-        let r = Range {
-            after: parse_time("2026-01-01T00:00:00Z"),
-            before: parse_time("2026-01-02T00:00:00+00:00"),
-        };
+        let r = Range { after: parse_time("2026-01-01T00:00:00Z"), before: parse_time("2026-01-02T00:00:00+00:00") };
         assert!(r.contains(parse_time("2026-01-01T00:00:00Z")));
         assert!(r.contains(parse_time("2026-01-02T00:00:00Z")));
         assert!(!r.contains(parse_time("2026-01-02T00:00:01Z")));
         assert!(!r.contains(None));
-        assert_eq!(
-            parse_time("2026-01-01T00:00:00.9Z"),
-            parse_time("2026-01-01T00:00:00Z")
-        );
+        assert_eq!(parse_time("2026-01-01T00:00:00.9Z"), parse_time("2026-01-01T00:00:00Z"));
         assert!(parse_time("2026-01-01").is_none());
     }
 }

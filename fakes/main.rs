@@ -200,10 +200,7 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
     if !a.microsoft_redirect_path.starts_with('/') {
         return Err("--microsoft-redirect-path must start with '/'".into());
     }
-    if a.jobber_api_versions
-        .iter()
-        .any(|v| v.parse::<jiff::civil::Date>().is_err())
-    {
+    if a.jobber_api_versions.iter().any(|v| v.parse::<jiff::civil::Date>().is_err()) {
         return Err("--jobber-api-versions must be YYYY-MM-DD dates".into());
     }
     if !(a.jobber_restore_rate.is_finite() && a.jobber_restore_rate > 0.0) {
@@ -244,9 +241,7 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
     if !a.faults_kinds.is_empty() {
         spec["kinds"] = serde_json::json!(a.faults_kinds);
     }
-    faults
-        .configure(&spec)
-        .map_err(|e| format!("--faults-*: {e}"))?;
+    faults.configure(&spec).map_err(|e| format!("--faults-*: {e}"))?;
     faults.latency_ms = a.latency_ms;
     let google = google::Google::new(google::GoogleConfig {
         client_id: a.google_client_id.clone(),
@@ -277,35 +272,19 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
         api_rate_limit: a.calendly_api_rate_limit,
         pkce: a.pkce,
     });
-    Ok(State {
-        base,
-        clock,
-        jobber,
-        google,
-        microsoft,
-        calendly,
-        faults,
-    })
+    Ok(State { base, clock, jobber, google, microsoft, calendly, faults })
 }
 
 fn serve(args: ServeArgs, verbose: bool) -> Result<(), String> {
     let server = tiny_http::Server::http(("127.0.0.1", args.port))
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
-    let addr = server
-        .server_addr()
-        .to_ip()
-        .ok_or("the server has no IP address")?;
+    let addr = server.server_addr().to_ip().ok_or("the server has no IP address")?;
     let base = format!("http://127.0.0.1:{}", addr.port());
     let state = build_state(&args, base)?;
     let line = state.startup_line();
     if let Some(path) = &args.env_file {
-        let vars = line
-            .get("env")
-            .and_then(|v| v.as_object())
-            .cloned()
-            .unwrap_or_default();
-        std::fs::write(path, state::env_file(&vars))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let vars = line.get("env").and_then(|v| v.as_object()).cloned().unwrap_or_default();
+        std::fs::write(path, state::env_file(&vars)).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     let server = Arc::new(server);
     let state = Arc::new(Mutex::new(state));
@@ -318,8 +297,7 @@ fn serve(args: ServeArgs, verbose: bool) -> Result<(), String> {
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{line}").map_err(|e| format!("cannot write to stdout: {e}"))?;
-        out.flush()
-            .map_err(|e| format!("cannot write to stdout: {e}"))?;
+        out.flush().map_err(|e| format!("cannot write to stdout: {e}"))?;
     }
     if args.exit_on_stdin_eof {
         let mut sink = [0u8; 1024];
@@ -349,14 +327,10 @@ fn worker(server: &tiny_http::Server, state: &Mutex<State>, verbose: bool) {
         let req = http::Req::read(&mut rq);
         let (resp, delivery) = {
             let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| st.serve(&req)))
-                .unwrap_or_else(|_| {
-                    let r = http::Resp::json(
-                        500,
-                        &serde_json::json!({ "error": "internal error in integ-fakes" }),
-                    );
-                    (r, faults::Delivery::default())
-                })
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| st.serve(&req))).unwrap_or_else(|_| {
+                let r = http::Resp::json(500, &serde_json::json!({ "error": "internal error in integ-fakes" }));
+                (r, faults::Delivery::default())
+            })
         };
         // Latency and slow faults wait here, outside the lock.
         if !delivery.delay.is_zero() {
@@ -371,10 +345,7 @@ fn worker(server: &tiny_http::Server, state: &Mutex<State>, verbose: bool) {
         }
         if verbose {
             // Path only: query strings carry codes and states.
-            eprintln!(
-                "integ-fakes: {} {} -> {}",
-                req.method, req.path, resp.status
-            );
+            eprintln!("integ-fakes: {} {} -> {}", req.method, req.path, resp.status);
         }
         let _ = rq.respond(resp.into_tiny());
     }
@@ -425,30 +396,16 @@ mod tests {
             assert!(env.contains_key(k), "{k}");
         }
         assert_eq!(env.len(), 24);
-        assert_eq!(
-            env["INTEG_MICROSOFT_TOKEN_URL"],
-            "http://127.0.0.1:5/microsoft/common/oauth2/v2.0/token"
-        );
+        assert_eq!(env["INTEG_MICROSOFT_TOKEN_URL"], "http://127.0.0.1:5/microsoft/common/oauth2/v2.0/token");
     }
 
     #[test]
     fn bad_flags_are_refused() {
-        let cli = Cli::try_parse_from(["integ-fakes", "serve", "--microsoft-redirect-path", "cb"])
-            .unwrap();
+        let cli = Cli::try_parse_from(["integ-fakes", "serve", "--microsoft-redirect-path", "cb"]).unwrap();
         let Command::Serve(args) = cli.command;
         assert!(build_state(&args, String::new()).is_err());
-        assert!(
-            Cli::try_parse_from([
-                "integ-fakes",
-                "serve",
-                "--jobber-invalid-grant-status",
-                "500"
-            ])
-            .is_err()
-        );
-        assert!(
-            Cli::try_parse_from(["integ-fakes", "serve", "--jobber-rotation", "maybe"]).is_err()
-        );
+        assert!(Cli::try_parse_from(["integ-fakes", "serve", "--jobber-invalid-grant-status", "500"]).is_err());
+        assert!(Cli::try_parse_from(["integ-fakes", "serve", "--jobber-rotation", "maybe"]).is_err());
     }
 
     fn state() -> State {
@@ -470,11 +427,7 @@ mod tests {
 
     fn control(st: &mut State, method: &str, path: &str, body: &str) -> serde_json::Value {
         let r = call(st, method, path, "application/json", body);
-        assert!(
-            r.status < 300,
-            "{path}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
+        assert!(r.status < 300, "{path}: {}", String::from_utf8_lossy(&r.body));
         r.json_value()
     }
 
@@ -493,11 +446,8 @@ mod tests {
             "",
         );
         let loc = r.header("Location").unwrap().to_string();
-        let code = http::Params::parse(loc.split_once('?').unwrap().1.as_bytes())
-            .unwrap()
-            .get("code")
-            .unwrap()
-            .to_string();
+        let code =
+            http::Params::parse(loc.split_once('?').unwrap().1.as_bytes()).unwrap().get("code").unwrap().to_string();
         let t = call(
             st,
             "POST",
@@ -506,10 +456,7 @@ mod tests {
             &format!("grant_type=authorization_code&client_id=fake-jobber-client&client_secret=fake-jobber-secret&code={code}&redirect_uri={redirect}&code_verifier={v}"),
         )
         .json_value();
-        (
-            t["access_token"].as_str().unwrap().into(),
-            t["refresh_token"].as_str().unwrap().into(),
-        )
+        (t["access_token"].as_str().unwrap().into(), t["refresh_token"].as_str().unwrap().into())
     }
 
     fn account(st: &mut State, at: &str) -> (u16, serde_json::Value) {
@@ -538,22 +485,11 @@ mod tests {
             r#"{"id":"Z2lkOi8vSm9iYmVyL0FjY291bnQvMg==","name":"Second Co","email":null}"#,
         );
         let (a2, r2) = connect_jobber(&mut st);
-        assert_eq!(
-            account(&mut st, &a1).1["data"]["account"]["name"],
-            "Fake Landscaping Co."
-        );
-        assert_eq!(
-            account(&mut st, &a2).1["data"]["account"]["name"],
-            "Second Co"
-        );
+        assert_eq!(account(&mut st, &a1).1["data"]["account"]["name"], "Fake Landscaping Co.");
+        assert_eq!(account(&mut st, &a2).1["data"]["account"]["name"], "Second Co");
 
         // Disconnect only the second account.
-        let d = control(
-            &mut st,
-            "POST",
-            "/_fake/jobber/disconnect",
-            r#"{"user":"Z2lkOi8vSm9iYmVyL0FjY291bnQvMg=="}"#,
-        );
+        let d = control(&mut st, "POST", "/_fake/jobber/disconnect", r#"{"user":"Z2lkOi8vSm9iYmVyL0FjY291bnQvMg=="}"#);
         assert_eq!(d["access_tokens"], 1);
         assert_eq!(account(&mut st, &a2).0, 401);
         assert_eq!(account(&mut st, &a1).0, 200);
@@ -575,88 +511,24 @@ mod tests {
 
         // Throttle through the bucket control.
         let (a3, _) = connect_jobber(&mut st);
-        control(
-            &mut st,
-            "POST",
-            "/_fake/jobber/account",
-            r#"{"available":0}"#,
-        );
-        assert_eq!(
-            account(&mut st, &a3).1["errors"][0]["extensions"]["code"],
-            "THROTTLED"
-        );
-        control(
-            &mut st,
-            "POST",
-            "/_fake/jobber/account",
-            r#"{"active":false}"#,
-        );
-        assert_eq!(
-            account(&mut st, &a3).1,
-            serde_json::json!({"error": {"message": "This account is not active"}})
-        );
+        control(&mut st, "POST", "/_fake/jobber/account", r#"{"available":0}"#);
+        assert_eq!(account(&mut st, &a3).1["errors"][0]["extensions"]["code"], "THROTTLED");
+        control(&mut st, "POST", "/_fake/jobber/account", r#"{"active":false}"#);
+        assert_eq!(account(&mut st, &a3).1, serde_json::json!({"error": {"message": "This account is not active"}}));
 
         // Consent, rotation and bad input.
+        assert_eq!(control(&mut st, "POST", "/_fake/google/consent", r#"{"mode":"deny"}"#)["consent"], "deny");
+        assert_eq!(control(&mut st, "POST", "/_fake/jobber/rotation", r#"{"mode":"legacy"}"#)["rotation"], "legacy");
         assert_eq!(
-            control(
-                &mut st,
-                "POST",
-                "/_fake/google/consent",
-                r#"{"mode":"deny"}"#
-            )["consent"],
-            "deny"
-        );
-        assert_eq!(
-            control(
-                &mut st,
-                "POST",
-                "/_fake/jobber/rotation",
-                r#"{"mode":"legacy"}"#
-            )["rotation"],
-            "legacy"
-        );
-        assert_eq!(
-            control(
-                &mut st,
-                "POST",
-                "/_fake/microsoft/rotation",
-                r#"{"mode":"revoke-old"}"#
-            )["rotation"],
+            control(&mut st, "POST", "/_fake/microsoft/rotation", r#"{"mode":"revoke-old"}"#)["rotation"],
             "revoke-old"
         );
         assert_eq!(
-            call(
-                &mut st,
-                "POST",
-                "/_fake/jobber/rotation",
-                "application/json",
-                r#"{"mode":"sideways"}"#
-            )
-            .status,
+            call(&mut st, "POST", "/_fake/jobber/rotation", "application/json", r#"{"mode":"sideways"}"#).status,
             400
         );
-        assert_eq!(
-            call(
-                &mut st,
-                "POST",
-                "/_fake/nope/login",
-                "application/json",
-                "{}"
-            )
-            .status,
-            404
-        );
-        assert_eq!(
-            call(
-                &mut st,
-                "POST",
-                "/_fake/calendly/login",
-                "application/json",
-                "[1]"
-            )
-            .status,
-            400
-        );
+        assert_eq!(call(&mut st, "POST", "/_fake/nope/login", "application/json", "{}").status, 404);
+        assert_eq!(call(&mut st, "POST", "/_fake/calendly/login", "application/json", "[1]").status, 400);
 
         // Stats and issued material.
         let stats = control(&mut st, "GET", "/_fake/stats", "");
@@ -664,29 +536,16 @@ mod tests {
         assert_eq!(stats["jobber"]["refresh_failed"], 1);
         assert_eq!(stats["jobber"]["token_requests"]["authorization_code"], 3);
         let issued = control(&mut st, "GET", "/_fake/issued", "");
-        let all: Vec<&str> = issued["all"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|v| v.as_str())
-            .collect();
+        let all: Vec<&str> = issued["all"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
         for t in [&a1, &a2, &r2] {
             assert!(all.contains(&t.as_str()));
         }
         assert!(all.contains(&"fake-jobber-secret"));
         assert!(all.contains(&"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
-        let clock = control(
-            &mut st,
-            "POST",
-            "/_fake/clock/advance",
-            r#"{"seconds":600}"#,
-        );
+        let clock = control(&mut st, "POST", "/_fake/clock/advance", r#"{"seconds":600}"#);
         assert_eq!(clock["offset_seconds"], 600.0);
         control(&mut st, "POST", "/_fake/stats/reset", "");
-        assert_eq!(
-            control(&mut st, "GET", "/_fake/stats", "")["jobber"]["api_calls"],
-            0
-        );
+        assert_eq!(control(&mut st, "GET", "/_fake/stats", "")["jobber"]["api_calls"], 0);
     }
 
     #[test]
@@ -694,35 +553,15 @@ mod tests {
         let mut st = state();
         for (m, p, ct, body) in [
             ("GET", "/", "", ""),
-            (
-                "POST",
-                "/jobber/api/graphql",
-                "application/json",
-                "\u{0}\u{ff}",
-            ),
+            ("POST", "/jobber/api/graphql", "application/json", "\u{0}\u{ff}"),
             ("GET", "/jobber/api/graphql", "", ""),
-            (
-                "POST",
-                "/google/token",
-                "application/x-www-form-urlencoded",
-                "%%%&&&==",
-            ),
+            ("POST", "/google/token", "application/x-www-form-urlencoded", "%%%&&&=="),
             ("GET", "/google/o/oauth2/v2/auth?%ff%fe=%00", "", ""),
             ("GET", "/microsoft/x", "", ""),
-            (
-                "GET",
-                "/microsoft/common/oauth2/v2.0/authorize?client_id=a&client_id=b",
-                "",
-                "",
-            ),
+            ("GET", "/microsoft/common/oauth2/v2.0/authorize?client_id=a&client_id=b", "", ""),
             ("POST", "/calendly/oauth/token", "text/plain", "x"),
             ("DELETE", "/calendly/api/users/me", "", ""),
-            (
-                "POST",
-                "/_fake/clock/advance",
-                "application/json",
-                r#"{"seconds":-5}"#,
-            ),
+            ("POST", "/_fake/clock/advance", "application/json", r#"{"seconds":-5}"#),
         ] {
             let r = call(&mut st, m, p, ct, body);
             assert!(r.status >= 200, "{m} {p}");

@@ -11,9 +11,8 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
 use crate::core::{
-    AtCheck, AuthCode, CodeError, Common, Consent, Env, PkceError, PkcePolicy, RtState, User,
-    b64url, hex, jwt, pkce_from_authorize, rand_bytes, rfc3339, split_scope, urlsafe, uuid4,
-    verify_pkce,
+    AtCheck, AuthCode, CodeError, Common, Consent, Env, PkceError, PkcePolicy, RtState, User, b64url, hex, jwt,
+    pkce_from_authorize, rand_bytes, rfc3339, split_scope, urlsafe, uuid4, verify_pkce,
 };
 use crate::http::{Params, Req, Resp, append_query};
 use crate::redirect;
@@ -62,15 +61,8 @@ pub struct Microsoft {
 }
 
 pub fn default_user() -> User {
-    let mut u = User::new(
-        "3f1b6c1e-8a5d-4c3e-9b7a-2d4e6f8a0b1c",
-        "Morgan Fake",
-        Some("morgan@fakecontoso.example"),
-    );
-    u.extra.insert(
-        "tenant_id".into(),
-        json!("9c1e5b2a-7d3f-4e8a-b6c0-1a2b3c4d5e6f"),
-    );
+    let mut u = User::new("3f1b6c1e-8a5d-4c3e-9b7a-2d4e6f8a0b1c", "Morgan Fake", Some("morgan@fakecontoso.example"));
+    u.extra.insert("tenant_id".into(), json!("9c1e5b2a-7d3f-4e8a-b6c0-1a2b3c4d5e6f"));
     u
 }
 
@@ -79,9 +71,7 @@ fn tid(u: &User) -> String {
     if u.extra_bool("personal") {
         return MSA_TENANT.into();
     }
-    u.extra_str("tenant_id")
-        .unwrap_or("9c1e5b2a-7d3f-4e8a-b6c0-1a2b3c4d5e6f")
-        .to_string()
+    u.extra_str("tenant_id").unwrap_or("9c1e5b2a-7d3f-4e8a-b6c0-1a2b3c4d5e6f").to_string()
 }
 
 fn upn(u: &User) -> String {
@@ -93,11 +83,7 @@ fn upn(u: &User) -> String {
 
 /// `mail` is null for personal accounts (and when the user has no mailbox address).
 fn mail(u: &User) -> Value {
-    if u.extra_bool("personal") {
-        Value::Null
-    } else {
-        json!(u.email)
-    }
+    if u.extra_bool("personal") { Value::Null } else { json!(u.email) }
 }
 
 /// Canonical form of a scope: Graph scopes as `https://graph.microsoft.com/X`, OIDC bare.
@@ -107,24 +93,15 @@ fn canonical_scope(s: &str) -> Option<String> {
         return Some((*o).to_string());
     }
     let bare = match (s.get(..GRAPH.len()), s.get(GRAPH.len()..)) {
-        (Some(prefix), Some(rest)) if prefix.eq_ignore_ascii_case(GRAPH) && !rest.is_empty() => {
-            rest
-        }
+        (Some(prefix), Some(rest)) if prefix.eq_ignore_ascii_case(GRAPH) && !rest.is_empty() => rest,
         _ => s,
     };
-    GRAPH_SCOPES
-        .iter()
-        .find(|g| g.eq_ignore_ascii_case(bare))
-        .map(|g| format!("{GRAPH}{g}"))
+    GRAPH_SCOPES.iter().find(|g| g.eq_ignore_ascii_case(bare)).map(|g| format!("{GRAPH}{g}"))
 }
 
 /// The `scope` of a token response: the Graph scopes only (the documented sample).
 fn resource_scopes(scope: &[String]) -> Vec<String> {
-    let mut v: Vec<String> = scope
-        .iter()
-        .filter(|s| s.starts_with(GRAPH))
-        .cloned()
-        .collect();
+    let mut v: Vec<String> = scope.iter().filter(|s| s.starts_with(GRAPH)).cloned().collect();
     if v.is_empty() {
         v.push(format!("{GRAPH}User.Read"));
     }
@@ -160,11 +137,7 @@ fn graph_error(status: u16, code: &str, message: &str, now: i64) -> Resp {
 
 impl Microsoft {
     pub fn new(cfg: MicrosoftConfig, old_refresh: OldRefresh) -> Microsoft {
-        Microsoft {
-            cfg,
-            old_refresh,
-            c: Common::new(default_user(), None),
-        }
+        Microsoft { cfg, old_refresh, c: Common::new(default_user(), None) }
     }
 
     pub fn handle(&mut self, env: &Env, req: &Req, rest: &str) -> Resp {
@@ -187,19 +160,11 @@ impl Microsoft {
                 if tenant != self.cfg.tenant {
                     self.c.count_token_request(None);
                     self.c.stats.token_errors += 1;
-                    return aad_error(
-                        400,
-                        "invalid_request",
-                        90002,
-                        &format!("Tenant '{tenant}' not found."),
-                        now,
-                    );
+                    return aad_error(400, "invalid_request", 90002, &format!("Tenant '{tenant}' not found."), now);
                 }
                 self.token(env, req)
             }
-            (_, "oauth2/v2.0/authorize" | "oauth2/v2.0/token") => {
-                Resp::json(405, &json!({"error": "invalid_request"}))
-            }
+            (_, "oauth2/v2.0/authorize" | "oauth2/v2.0/token") => Resp::json(405, &json!({"error": "invalid_request"})),
             _ => Resp::json(404, &json!({"error": "not_found"})),
         }
     }
@@ -215,12 +180,16 @@ impl Microsoft {
         self.c.stats.authorize_requests += 1;
         let q = match req.query_params() {
             Ok(q) => q,
-            Err(dup) => return self.page(&format!("AADSTS90015: Requested query string is too long or a parameter is duplicated: '{dup}'.")),
+            Err(dup) => {
+                return self.page(&format!(
+                    "AADSTS90015: Requested query string is too long or a parameter is duplicated: '{dup}'."
+                ));
+            }
         };
         match q.get("client_id") {
-            None => return self.page(
-                "AADSTS900144: The request body must contain the following parameter: 'client_id'.",
-            ),
+            None => {
+                return self.page("AADSTS900144: The request body must contain the following parameter: 'client_id'.");
+            }
             Some(id) if id != self.cfg.client_id => {
                 return self.page(&format!(
                     "AADSTS700016: Application with identifier '{id}' was not found in the directory '{}'.",
@@ -248,11 +217,7 @@ impl Microsoft {
         let fail = |stats: &mut crate::core::Stats, error: &str, desc: String| {
             stats.authorize_errors += 1;
             let ts = rfc3339(now).replace('T', " ");
-            let d = format!(
-                "{desc}\r\nTrace ID: {}\r\nCorrelation ID: {}\r\nTimestamp: {ts}",
-                uuid4(),
-                uuid4()
-            );
+            let d = format!("{desc}\r\nTrace ID: {}\r\nCorrelation ID: {}\r\nTimestamp: {ts}", uuid4(), uuid4());
             back(&[("error", error), ("error_description", &d)])
         };
         match q.get("response_type") {
@@ -268,9 +233,7 @@ impl Microsoft {
                 return fail(
                     &mut self.c.stats,
                     "unsupported_response_type",
-                    format!(
-                        "AADSTS700054: response_type '{other}' is not enabled for the application."
-                    ),
+                    format!("AADSTS700054: response_type '{other}' is not enabled for the application."),
                 );
             }
         }
@@ -280,17 +243,14 @@ impl Microsoft {
             return fail(
                 &mut self.c.stats,
                 "invalid_request",
-                format!(
-                    "AADSTS900144: response_mode '{mode}' is not supported by this fake; use query."
-                ),
+                format!("AADSTS900144: response_mode '{mode}' is not supported by this fake; use query."),
             );
         }
         let Some(scope) = q.get("scope") else {
             return fail(
                 &mut self.c.stats,
                 "invalid_request",
-                "AADSTS900144: The request body must contain the following parameter: 'scope'."
-                    .into(),
+                "AADSTS900144: The request body must contain the following parameter: 'scope'.".into(),
             );
         };
         let mut granted = Vec::new();
@@ -312,23 +272,14 @@ impl Microsoft {
                 }
             }
         }
-        let pkce =
-            match pkce_from_authorize(q.get("code_challenge"), q.get("code_challenge_method")) {
-                Ok(p) => p,
-                Err(e) => {
-                    return fail(
-                        &mut self.c.stats,
-                        "invalid_request",
-                        format!("AADSTS501491: {e}"),
-                    );
-                }
-            };
+        let pkce = match pkce_from_authorize(q.get("code_challenge"), q.get("code_challenge_method")) {
+            Ok(p) => p,
+            Err(e) => {
+                return fail(&mut self.c.stats, "invalid_request", format!("AADSTS501491: {e}"));
+            }
+        };
         if let Err(e) = self.cfg.pkce.check(pkce.as_ref()) {
-            return fail(
-                &mut self.c.stats,
-                "invalid_request",
-                format!("AADSTS9002325: {e}"),
-            );
+            return fail(&mut self.c.stats, "invalid_request", format!("AADSTS9002325: {e}"));
         }
         if self.c.consent == Consent::Deny {
             self.c.stats.authorize_denied += 1;
@@ -412,10 +363,8 @@ impl Microsoft {
                 );
             }
             Some(id) if id != self.cfg.client_id => {
-                let msg = format!(
-                    "Application with identifier '{id}' was not found in the directory '{}'.",
-                    self.cfg.tenant
-                );
+                let msg =
+                    format!("Application with identifier '{id}' was not found in the directory '{}'.", self.cfg.tenant);
                 return self.token_error(400, "unauthorized_client", 700016, &msg, now);
             }
             Some(_) => {}
@@ -503,13 +452,16 @@ impl Microsoft {
                 );
             }
             Err(PkceError::Unexpected | PkceError::Malformed | PkceError::Mismatch) => {
-                return self.token_error(400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.", now);
+                return self.token_error(
+                    400,
+                    "invalid_grant",
+                    501481,
+                    "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+                    now,
+                );
             }
         }
-        let grant =
-            self.c
-                .store
-                .new_grant(c.user.clone(), &self.cfg.client_id, c.scope.clone(), now);
+        let grant = self.c.store.new_grant(c.user.clone(), &self.cfg.client_id, c.scope.clone(), now);
         self.c.stats.code_exchanges_ok += 1;
         let body = self.issue(grant, &c.user, &c.scope, c.nonce.as_deref(), now);
         Resp::json(200, &body)
@@ -535,13 +487,7 @@ impl Microsoft {
             );
         };
         let invalid = |s: &mut Self| {
-            s.token_error(
-                400,
-                "invalid_grant",
-                9002313,
-                "Invalid request. Request is malformed or invalid.",
-                now,
-            )
+            s.token_error(400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.", now)
         };
         let Some(record) = self.c.store.refresh.get(rt).cloned() else {
             return invalid(self);
@@ -556,7 +502,13 @@ impl Microsoft {
             return self.token_error(400, "invalid_grant", 50173, "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.", now);
         }
         if record.state == RtState::Rotated && self.old_refresh == OldRefresh::RevokeOld {
-            return self.token_error(400, "invalid_grant", 70000, "The provided value for the input parameter 'refresh_token' or 'assertion' is not valid.", now);
+            return self.token_error(
+                400,
+                "invalid_grant",
+                70000,
+                "The provided value for the input parameter 'refresh_token' or 'assertion' is not valid.",
+                now,
+            );
         }
         if now - record.last_used >= RT_IDLE {
             let issued = rfc3339(record.issued_at);
@@ -576,9 +528,7 @@ impl Microsoft {
         }
         let not_granted: Vec<&String> = asked
             .iter()
-            .filter(|s| {
-                s.starts_with(GRAPH) && !s.ends_with("/.default") && !grant.scope.contains(s)
-            })
+            .filter(|s| s.starts_with(GRAPH) && !s.ends_with("/.default") && !grant.scope.contains(s))
             .collect();
         if !not_granted.is_empty() {
             let msg = format!(
@@ -600,24 +550,11 @@ impl Microsoft {
         Resp::json(200, &body)
     }
 
-    fn issue(
-        &mut self,
-        grant: u64,
-        user: &User,
-        scope: &[String],
-        nonce: Option<&str>,
-        now: i64,
-    ) -> Value {
-        let ttl = self
-            .cfg
-            .access_ttl
-            .unwrap_or_else(|| rand::thread_rng().gen_range(3600..=5400));
+    fn issue(&mut self, grant: u64, user: &User, scope: &[String], nonce: Option<&str>, now: i64) -> Value {
+        let ttl = self.cfg.access_ttl.unwrap_or_else(|| rand::thread_rng().gen_range(3600..=5400));
         let tid = tid(user);
         let resource = resource_scopes(scope);
-        let scp: Vec<&str> = resource
-            .iter()
-            .map(|s| s.trim_start_matches(GRAPH))
-            .collect();
+        let scp: Vec<&str> = resource.iter().map(|s| s.trim_start_matches(GRAPH)).collect();
         let at = jwt(
             &json!({"typ": "JWT", "nonce": b64url(&rand_bytes(32)), "alg": "RS256", "x5t": urlsafe(27), "kid": urlsafe(27)}),
             &json!({
@@ -653,9 +590,7 @@ impl Microsoft {
             body.insert("refresh_token".into(), json!(rt));
         }
         if scope.iter().any(|s| s == "openid") {
-            let pairwise = b64url(&Sha256::digest(
-                format!("{}|{}", self.cfg.client_id, user.id).as_bytes(),
-            ));
+            let pairwise = b64url(&Sha256::digest(format!("{}|{}", self.cfg.client_id, user.id).as_bytes()));
             let mut claims = json!({
                 "aud": self.cfg.client_id,
                 "iss": format!("https://login.microsoftonline.com/{tid}/v2.0"),
@@ -678,10 +613,7 @@ impl Microsoft {
             if let Some(n) = nonce {
                 claims["nonce"] = json!(n);
             }
-            let id_token = jwt(
-                &json!({"typ": "JWT", "alg": "RS256", "kid": hex(&rand_bytes(20))}),
-                &claims,
-            );
+            let id_token = jwt(&json!({"typ": "JWT", "alg": "RS256", "kid": hex(&rand_bytes(20))}), &claims);
             self.c.issued.id_token(&id_token);
             body.insert("id_token".into(), json!(id_token));
         }
@@ -717,9 +649,7 @@ impl Microsoft {
         match (req.method.as_str(), path) {
             ("GET", "me") => {
                 let ok = g.scope.iter().any(|s| {
-                    s.ends_with("/User.Read")
-                        || s.ends_with("/User.ReadBasic.All")
-                        || s.ends_with("/.default")
+                    s.ends_with("/User.Read") || s.ends_with("/User.ReadBasic.All") || s.ends_with("/.default")
                 }) || !g.scope.iter().any(|s| s.starts_with(GRAPH));
                 if !ok {
                     return graph_error(
@@ -753,12 +683,7 @@ impl Microsoft {
             }
             (_, p) => {
                 let seg = p.split('/').next().unwrap_or("");
-                graph_error(
-                    400,
-                    "BadRequest",
-                    &format!("Resource not found for the segment '{seg}'."),
-                    now,
-                )
+                graph_error(400, "BadRequest", &format!("Resource not found for the segment '{seg}'."), now)
             }
         }
     }
@@ -788,10 +713,7 @@ mod tests {
     }
 
     fn env(now: f64) -> Env {
-        Env {
-            now,
-            base: "http://127.0.0.1:1".into(),
-        }
+        Env { now, base: "http://127.0.0.1:1".into() }
     }
 
     fn enc(s: &str) -> String {
@@ -819,10 +741,7 @@ mod tests {
             &env(now),
             &Req {
                 method: "POST".into(),
-                headers: vec![(
-                    "Content-Type".into(),
-                    "application/x-www-form-urlencoded".into(),
-                )],
+                headers: vec![("Content-Type".into(), "application/x-www-form-urlencoded".into())],
                 body: body.as_bytes().to_vec(),
                 ..Req::default()
             },
@@ -858,10 +777,7 @@ mod tests {
         let v = connect(&mut m, SCOPE);
         let ttl = v["expires_in"].as_i64().unwrap();
         assert!((3600..=5400).contains(&ttl));
-        assert_eq!(
-            v["scope"],
-            "https://graph.microsoft.com/User.Read https://graph.microsoft.com/Calendars.Read"
-        );
+        assert_eq!(v["scope"], "https://graph.microsoft.com/User.Read https://graph.microsoft.com/Calendars.Read");
         assert!(v["refresh_token"].is_string());
         let id = jwt_payload(v["id_token"].as_str().unwrap()).unwrap();
         assert_eq!(id["oid"], "3f1b6c1e-8a5d-4c3e-9b7a-2d4e6f8a0b1c");
@@ -887,12 +803,7 @@ mod tests {
         let v = r.json_value();
         assert_eq!(v["error"], "invalid_client");
         assert_eq!(v["error_codes"], json!([700025]));
-        assert!(
-            v["error_description"]
-                .as_str()
-                .unwrap()
-                .starts_with("AADSTS700025:")
-        );
+        assert!(v["error_description"].as_str().unwrap().starts_with("AADSTS700025:"));
     }
 
     #[test]
@@ -903,20 +814,12 @@ mod tests {
         let loc = r.header("Location").unwrap();
         assert!(loc.starts_with("http://127.0.0.1:9/callback/microsoft?code=1.AXoA"));
         assert!(loc.contains("&state=xyz"));
-        assert_eq!(
-            authorize(&mut m, "http://[::1]:9/callback/microsoft", SCOPE).status,
-            400
-        );
-        assert_eq!(
-            authorize(&mut m, "http://localhost:9/callback/other", SCOPE).status,
-            400
-        );
+        assert_eq!(authorize(&mut m, "http://[::1]:9/callback/microsoft", SCOPE).status, 400);
+        assert_eq!(authorize(&mut m, "http://localhost:9/callback/other", SCOPE).status, 400);
         m.c.consent = Consent::Deny;
         let r = authorize(&mut m, REDIRECT, SCOPE);
         let loc = r.header("Location").unwrap();
-        assert!(loc.starts_with(&format!(
-            "{REDIRECT}?error=access_denied&error_description=AADSTS65004"
-        )));
+        assert!(loc.starts_with(&format!("{REDIRECT}?error=access_denied&error_description=AADSTS65004")));
         assert!(loc.ends_with("&state=xyz"));
         assert_eq!(canonical_scope("https://graph.microsoft.coméé"), None);
         assert_eq!(
@@ -927,20 +830,9 @@ mod tests {
             m.c.consent = Consent::Approve;
             authorize(&mut m, REDIRECT, "openid Mail.Send")
         };
-        assert!(
-            bad_scope
-                .header("Location")
-                .unwrap()
-                .contains("error=invalid_scope")
-        );
-        let wrong_tenant = m.handle(
-            &env(0.0),
-            &Req {
-                method: "GET".into(),
-                ..Req::default()
-            },
-            "contoso/oauth2/v2.0/authorize",
-        );
+        assert!(bad_scope.header("Location").unwrap().contains("error=invalid_scope"));
+        let wrong_tenant =
+            m.handle(&env(0.0), &Req { method: "GET".into(), ..Req::default() }, "contoso/oauth2/v2.0/authorize");
         assert_eq!(wrong_tenant.status, 400);
     }
 
@@ -949,49 +841,27 @@ mod tests {
         let mut m = fake();
         let v = connect(&mut m, SCOPE);
         let rt1 = v["refresh_token"].as_str().unwrap().to_string();
-        let body = |rt: &str| {
-            format!(
-                "client_id=cid&grant_type=refresh_token&refresh_token={}&scope={}",
-                enc(rt),
-                enc(SCOPE)
-            )
-        };
+        let body =
+            |rt: &str| format!("client_id=cid&grant_type=refresh_token&refresh_token={}&scope={}", enc(rt), enc(SCOPE));
         let r = post(&mut m, 10.0, &body(&rt1)).json_value();
         let rt2 = r["refresh_token"].as_str().unwrap().to_string();
         assert_ne!(rt1, rt2);
-        assert_eq!(
-            post(&mut m, 11.0, &body(&rt1)).status,
-            200,
-            "old one still valid"
-        );
+        assert_eq!(post(&mut m, 11.0, &body(&rt1)).status, 200, "old one still valid");
         m.old_refresh = OldRefresh::RevokeOld;
         assert_eq!(post(&mut m, 12.0, &body(&rt1)).status, 400);
         let r3 = post(&mut m, 13.0, &body(&rt2));
         assert_eq!(r3.status, 200, "rt2 was never used: still active");
-        let rt3 = r3.json_value()["refresh_token"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        assert_eq!(
-            post(&mut m, 13.5, &body(&rt2)).status,
-            400,
-            "now rt2 is spent"
-        );
+        let rt3 = r3.json_value()["refresh_token"].as_str().unwrap().to_string();
+        assert_eq!(post(&mut m, 13.5, &body(&rt2)).status, 400, "now rt2 is spent");
         // Scope is required on refresh; a scope never granted needs consent.
-        let no_scope = format!(
-            "client_id=cid&grant_type=refresh_token&refresh_token={}",
-            enc(&rt3)
-        );
+        let no_scope = format!("client_id=cid&grant_type=refresh_token&refresh_token={}", enc(&rt3));
         assert_eq!(post(&mut m, 14.0, &no_scope).status, 400);
         let wider = format!(
             "client_id=cid&grant_type=refresh_token&refresh_token={}&scope={}",
             enc(&rt3),
             enc("Calendars.ReadWrite")
         );
-        assert_eq!(
-            post(&mut m, 15.0, &wider).json_value()["error_codes"],
-            json!([65001])
-        );
+        assert_eq!(post(&mut m, 15.0, &wider).json_value()["error_codes"], json!([65001]));
     }
 
     #[test]
@@ -999,11 +869,7 @@ mod tests {
         let mut m = fake();
         let v = connect(&mut m, SCOPE);
         let rt = v["refresh_token"].as_str().unwrap();
-        let body = format!(
-            "client_id=cid&grant_type=refresh_token&refresh_token={}&scope={}",
-            enc(rt),
-            enc(SCOPE)
-        );
+        let body = format!("client_id=cid&grant_type=refresh_token&refresh_token={}&scope={}", enc(rt), enc(SCOPE));
         let r = post(&mut m, 1.0 + RT_IDLE as f64, &body);
         assert_eq!(r.json_value()["error_codes"], json!([700082]));
     }
@@ -1011,28 +877,14 @@ mod tests {
     #[test]
     fn graph_me_and_401s() {
         let mut m = fake();
-        let mut personal = User::new(
-            "00000000000000000000000000000000",
-            "Sam Home",
-            Some("sam@outlook.example"),
-        );
+        let mut personal = User::new("00000000000000000000000000000000", "Sam Home", Some("sam@outlook.example"));
         personal.extra.insert("personal".into(), json!(true));
         m.c.user = personal;
         let v = connect(&mut m, SCOPE);
         let at = v["access_token"].as_str().unwrap();
         let get = |m: &mut Microsoft, now: f64, auth: Option<&str>| {
-            let headers = auth
-                .map(|a| vec![("Authorization".to_string(), format!("Bearer {a}"))])
-                .unwrap_or_default();
-            m.handle(
-                &env(now),
-                &Req {
-                    method: "GET".into(),
-                    headers,
-                    ..Req::default()
-                },
-                "graph/v1.0/me",
-            )
+            let headers = auth.map(|a| vec![("Authorization".to_string(), format!("Bearer {a}"))]).unwrap_or_default();
+            m.handle(&env(now), &Req { method: "GET".into(), headers, ..Req::default() }, "graph/v1.0/me")
         };
         let me = get(&mut m, 2.0, Some(at)).json_value();
         assert_eq!(me["mail"], Value::Null);
@@ -1040,10 +892,7 @@ mod tests {
         assert_eq!(me["id"], "00000000000000000000000000000000");
         let r = get(&mut m, 2.0, None);
         assert_eq!(r.status, 401);
-        assert_eq!(
-            r.json_value()["error"]["code"],
-            "InvalidAuthenticationToken"
-        );
+        assert_eq!(r.json_value()["error"]["code"], "InvalidAuthenticationToken");
         assert_eq!(get(&mut m, 1.0 + 5400.0, Some(at)).status, 401);
     }
 }

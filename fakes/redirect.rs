@@ -16,11 +16,7 @@ pub struct RawUri<'a> {
 /// or carries user info.
 pub fn split(uri: &str) -> Option<RawUri<'_>> {
     let (scheme, rest) = uri.split_once("://")?;
-    if scheme.is_empty()
-        || !scheme
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-    {
+    if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) {
         return None;
     }
     let (before_frag, fragment) = match rest.split_once('#') {
@@ -60,14 +56,7 @@ pub fn split(uri: &str) -> Option<RawUri<'_>> {
             return None;
         }
     }
-    Some(RawUri {
-        scheme,
-        host,
-        port,
-        path,
-        query,
-        fragment,
-    })
+    Some(RawUri { scheme, host, port, path, query, fragment })
 }
 
 /// Jobber (one registered "OAuth Callback URL") and Calendly: byte-for-byte equality.
@@ -75,20 +64,15 @@ pub fn exact(registered: &str, given: &str) -> Result<(), String> {
     if registered == given {
         Ok(())
     } else {
-        Err(format!(
-            "The redirect_uri '{given}' does not match the registered redirect URI '{registered}'."
-        ))
+        Err(format!("The redirect_uri '{given}' does not match the registered redirect URI '{registered}'."))
     }
 }
 
 /// Google Desktop client: any port on `127.0.0.1`, `[::1]` or `localhost`, plain http,
 /// nothing registered.
 pub fn google_desktop(given: &str) -> Result<(), String> {
-    let bad = || {
-        Err(format!(
-            "redirect_uri_mismatch: '{given}' is not a loopback redirect URI allowed for a desktop client"
-        ))
-    };
+    let bad =
+        || Err(format!("redirect_uri_mismatch: '{given}' is not a loopback redirect URI allowed for a desktop client"));
     let Some(u) = split(given) else { return bad() };
     if u.scheme != "http" || u.fragment.is_some() {
         return bad();
@@ -131,11 +115,7 @@ pub fn microsoft(registered_path: &str, given: &str) -> Result<String, String> {
     if path != registered_path {
         return mismatch("The path does not match (paths are case-sensitive).");
     }
-    if u.path.is_empty() {
-        Ok(format!("{given}/"))
-    } else {
-        Ok(given.to_string())
-    }
+    if u.path.is_empty() { Ok(format!("{given}/")) } else { Ok(given.to_string()) }
 }
 
 /// Calendly: exact match; Production apps refuse any non-HTTPS URI, Sandbox apps allow
@@ -146,14 +126,10 @@ pub fn calendly(registered: &str, given: &str, production: bool) -> Result<(), S
     };
     if u.scheme != "https" {
         if production {
-            return Err(format!(
-                "The redirect_uri '{given}' must use HTTPS for a production application."
-            ));
+            return Err(format!("The redirect_uri '{given}' must use HTTPS for a production application."));
         }
         if u.scheme != "http" || u.host != "localhost" {
-            return Err(format!(
-                "The redirect_uri '{given}' must use HTTPS unless it points at http://localhost."
-            ));
+            return Err(format!("The redirect_uri '{given}' must use HTTPS unless it points at http://localhost."));
         }
     }
     exact(registered, given)
@@ -190,12 +166,9 @@ mod tests {
 
     #[test]
     fn google_desktop_allows_any_loopback_port() {
-        for ok in [
-            "http://127.0.0.1:53123/callback/google",
-            "http://[::1]:1/",
-            "http://localhost:8080",
-            "http://127.0.0.1",
-        ] {
+        for ok in
+            ["http://127.0.0.1:53123/callback/google", "http://[::1]:1/", "http://localhost:8080", "http://127.0.0.1"]
+        {
             assert!(google_desktop(ok).is_ok(), "{ok}");
         }
         for bad in [
@@ -224,10 +197,7 @@ mod tests {
         assert!(microsoft(p, "https://localhost:5000/callback/microsoft").is_err());
         assert!(microsoft(p, "http://example.com/callback/microsoft").is_err());
         // Empty path is the root path, returned with a trailing slash.
-        assert_eq!(
-            microsoft("/", "http://localhost:7071").unwrap(),
-            "http://localhost:7071/"
-        );
+        assert_eq!(microsoft("/", "http://localhost:7071").unwrap(), "http://localhost:7071/");
         let long = format!("http://localhost:1/{}", "a".repeat(250));
         assert!(microsoft(&format!("/{}", "a".repeat(250)), &long).is_err());
     }

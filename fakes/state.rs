@@ -25,10 +25,7 @@ pub struct State {
 
 impl State {
     pub fn handle(&mut self, req: &Req) -> Resp {
-        let env = Env {
-            now: self.clock.now_f(),
-            base: self.base.clone(),
-        };
+        let env = Env { now: self.clock.now_f(), base: self.base.clone() };
         let path = req.path.as_str();
         if let Some(rest) = path.strip_prefix("/_fake/") {
             return control::handle(self, &env, req, rest);
@@ -63,74 +60,32 @@ impl State {
         let b = &self.base;
         let tenant = &self.microsoft.cfg.tenant;
         let pairs: Vec<(&str, String)> = vec![
-            (
-                "INTEG_JOBBER_AUTH_URL",
-                format!("{b}/jobber/api/oauth/authorize"),
-            ),
-            (
-                "INTEG_JOBBER_TOKEN_URL",
-                format!("{b}/jobber/api/oauth/token"),
-            ),
+            ("INTEG_JOBBER_AUTH_URL", format!("{b}/jobber/api/oauth/authorize")),
+            ("INTEG_JOBBER_TOKEN_URL", format!("{b}/jobber/api/oauth/token")),
             ("INTEG_JOBBER_API_URL", format!("{b}/jobber/api/graphql")),
-            (
-                "INTEG_GOOGLE_AUTH_URL",
-                format!("{b}/google/o/oauth2/v2/auth"),
-            ),
+            ("INTEG_GOOGLE_AUTH_URL", format!("{b}/google/o/oauth2/v2/auth")),
             ("INTEG_GOOGLE_TOKEN_URL", format!("{b}/google/token")),
             ("INTEG_GOOGLE_REVOKE_URL", format!("{b}/google/revoke")),
             ("INTEG_GOOGLE_API_URL", format!("{b}/google/api")),
-            (
-                "INTEG_MICROSOFT_AUTH_URL",
-                format!("{b}/microsoft/{tenant}/oauth2/v2.0/authorize"),
-            ),
-            (
-                "INTEG_MICROSOFT_TOKEN_URL",
-                format!("{b}/microsoft/{tenant}/oauth2/v2.0/token"),
-            ),
-            (
-                "INTEG_MICROSOFT_API_URL",
-                format!("{b}/microsoft/graph/v1.0"),
-            ),
-            (
-                "INTEG_CALENDLY_AUTH_URL",
-                format!("{b}/calendly/oauth/authorize"),
-            ),
-            (
-                "INTEG_CALENDLY_TOKEN_URL",
-                format!("{b}/calendly/oauth/token"),
-            ),
-            (
-                "INTEG_CALENDLY_REVOKE_URL",
-                format!("{b}/calendly/oauth/revoke"),
-            ),
+            ("INTEG_MICROSOFT_AUTH_URL", format!("{b}/microsoft/{tenant}/oauth2/v2.0/authorize")),
+            ("INTEG_MICROSOFT_TOKEN_URL", format!("{b}/microsoft/{tenant}/oauth2/v2.0/token")),
+            ("INTEG_MICROSOFT_API_URL", format!("{b}/microsoft/graph/v1.0")),
+            ("INTEG_CALENDLY_AUTH_URL", format!("{b}/calendly/oauth/authorize")),
+            ("INTEG_CALENDLY_TOKEN_URL", format!("{b}/calendly/oauth/token")),
+            ("INTEG_CALENDLY_REVOKE_URL", format!("{b}/calendly/oauth/revoke")),
             ("INTEG_CALENDLY_API_URL", format!("{b}/calendly/api")),
             ("JOBBER_CLIENT_ID", self.jobber.cfg.client_id.clone()),
-            (
-                "JOBBER_CLIENT_SECRET",
-                self.jobber.cfg.client_secret.clone(),
-            ),
+            ("JOBBER_CLIENT_SECRET", self.jobber.cfg.client_secret.clone()),
             ("JOBBER_REDIRECT_URI", self.jobber.cfg.redirect_uri.clone()),
             ("GOOGLE_CLIENT_ID", self.google.cfg.client_id.clone()),
-            (
-                "GOOGLE_CLIENT_SECRET",
-                self.google.cfg.client_secret.clone(),
-            ),
+            ("GOOGLE_CLIENT_SECRET", self.google.cfg.client_secret.clone()),
             ("MICROSOFT_CLIENT_ID", self.microsoft.cfg.client_id.clone()),
             ("MICROSOFT_TENANT_ID", tenant.clone()),
             ("CALENDLY_CLIENT_ID", self.calendly.cfg.client_id.clone()),
-            (
-                "CALENDLY_CLIENT_SECRET",
-                self.calendly.cfg.client_secret.clone(),
-            ),
-            (
-                "CALENDLY_REDIRECT_URI",
-                self.calendly.cfg.redirect_uri.clone(),
-            ),
+            ("CALENDLY_CLIENT_SECRET", self.calendly.cfg.client_secret.clone()),
+            ("CALENDLY_REDIRECT_URI", self.calendly.cfg.redirect_uri.clone()),
         ];
-        pairs
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), json!(v)))
-            .collect()
+        pairs.into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect()
     }
 
     pub fn startup_line(&self) -> Value {

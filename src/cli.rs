@@ -7,12 +7,7 @@ use crate::providers::Provider;
 /// Connect Jobber, Google Calendar, Microsoft Outlook and Calendly, and keep their data in a
 /// local SQLite database
 #[derive(Debug, Parser)]
-#[command(
-    name = "integ",
-    version,
-    propagate_version = true,
-    max_term_width = 100
-)]
+#[command(name = "integ", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -31,6 +26,9 @@ pub struct GlobalArgs {
     /// Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<std::path::PathBuf>,
     /// When to use colours (NO_COLOR is honoured by auto)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
@@ -51,6 +49,11 @@ pub enum Command {
     Disconnect(DisconnectArgs),
     /// Refresh access tokens now (a keep-alive for refresh tokens that die when idle)
     Refresh(RefreshArgs),
+    /// Pull data from every connected account into the database
+    Sync(SyncArgs),
+    /// Read synced Jobber jobs from the local database
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Show every connection, its token expiry, last syncs and what needs doing
     Status(StatusArgs),
     /// Check the configuration, database, secret store and credentials
@@ -115,6 +118,86 @@ pub struct RefreshArgs {
     /// Refresh even if another process refreshed moments ago
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The stream to sync (default: every stream of every connected account)
+    #[arg(value_enum)]
+    pub stream: Option<SyncStream>,
+    /// Only this account (label, name, email or account id)
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// Rescan everything (for jobs: a full sweep that also marks deleted jobs)
+    #[arg(long)]
+    pub full: bool,
+    /// If another run holds an account's lock, wait up to this many seconds instead of
+    /// exiting with code 5
+    #[arg(long, value_name = "SECS")]
+    pub wait: Option<u64>,
+    /// Stop cleanly after this long (e.g. 10m, 90s), progress committed, so runs never pile
+    /// up; the next run continues where this one stopped
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_duration: Option<std::time::Duration>,
+}
+
+/// `90`, `90s`, `15m`, `2h`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: u64 = num.parse().map_err(|_| format!("'{s}' is not a duration like 90s, 15m or 2h"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("'{s}' is not a duration like 90s, 15m or 2h")),
+    };
+    if secs == 0 {
+        return Err("the duration must be more than zero".into());
+    }
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SyncStream {
+    /// Jobber jobs, with their clients, line items, visits and crews
+    Jobs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs, newest change first
+    List(JobsListArgs),
+    /// Show one job with its line items and visits
+    Show(JobsShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JobsListArgs {
+    /// Only jobs with this Jobber status (e.g. upcoming, active, requires_invoicing)
+    #[arg(long, value_name = "S")]
+    pub status: Option<String>,
+    /// Only jobs starting or changed on or after this date (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Only this Jobber account
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// Print CSV instead of a table
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsShowArgs {
+    /// The job's Jobber id or its job number
+    pub job: String,
+    /// Only this Jobber account
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Args)]

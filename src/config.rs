@@ -20,9 +20,7 @@ pub struct Env(BTreeMap<String, String>);
 
 impl Env {
     pub fn from_process() -> Self {
-        Env(std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .collect())
+        Env(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect())
     }
     pub fn from_pairs<I, K, V>(pairs: I) -> Self
     where
@@ -30,17 +28,11 @@ impl Env {
         K: Into<String>,
         V: Into<String>,
     {
-        Env(pairs
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect())
+        Env(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
     }
     /// A variable's value; empty values count as unset.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 }
 
@@ -72,10 +64,7 @@ impl Paths {
                 .hint("set INTEG_HOME to a folder integ may use")
         })?;
         let data = dirs.data_dir().to_path_buf();
-        let state = dirs
-            .state_dir()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| data.clone());
+        let state = dirs.state_dir().map(Path::to_path_buf).unwrap_or_else(|| data.clone());
         Ok(Paths {
             home: None,
             config_file: dirs.config_dir().join("config.toml"),
@@ -92,8 +81,7 @@ impl Paths {
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
-    std::path::absolute(p)
-        .map_err(|e| Error::config(format!("INTEG_HOME {} is not usable", p.display())).cause(e))
+    std::path::absolute(p).map_err(|e| Error::config(format!("INTEG_HOME {} is not usable", p.display())).cause(e))
 }
 
 /// Where a setting's value came from.
@@ -129,6 +117,8 @@ pub enum Check {
     RedirectUri,
     OneOf(&'static [&'static str]),
     Date,
+    /// A whole number of at least 1.
+    Count,
 }
 
 /// One setting.
@@ -149,25 +139,11 @@ const fn key(
     check: Check,
     help: &'static str,
 ) -> KeyDef {
-    KeyDef {
-        key,
-        env,
-        default,
-        secret: false,
-        check,
-        help,
-    }
+    KeyDef { key, env, default, secret: false, check, help }
 }
 
 const fn secret(key: &'static str, env: &'static str, help: &'static str) -> KeyDef {
-    KeyDef {
-        key,
-        env: Some(env),
-        default: None,
-        secret: true,
-        check: Check::Text,
-        help,
-    }
+    KeyDef { key, env: Some(env), default: None, secret: true, check: Check::Text, help }
 }
 
 /// The Jobber GraphQL API version integ speaks. Jobber serves a version for at least 12 and at
@@ -205,23 +181,9 @@ pub const KEYS: &[KeyDef] = &[
         Check::Text,
         "file holding the passphrase of the encrypted file store (instead of INTEG_SECRET_KEY)",
     ),
-    secret(
-        "secret_key",
-        "INTEG_SECRET_KEY",
-        "passphrase of the encrypted file store (environment only)",
-    ),
-    key(
-        "jobber.client_id",
-        Some("JOBBER_CLIENT_ID"),
-        None,
-        Check::Text,
-        "Jobber app client id",
-    ),
-    secret(
-        "jobber.client_secret",
-        "JOBBER_CLIENT_SECRET",
-        "Jobber app client secret",
-    ),
+    secret("secret_key", "INTEG_SECRET_KEY", "passphrase of the encrypted file store (environment only)"),
+    key("jobber.client_id", Some("JOBBER_CLIENT_ID"), None, Check::Text, "Jobber app client id"),
+    secret("jobber.client_secret", "JOBBER_CLIENT_SECRET", "Jobber app client secret"),
     key(
         "jobber.redirect_uri",
         Some("JOBBER_REDIRECT_URI"),
@@ -272,17 +234,21 @@ pub const KEYS: &[KeyDef] = &[
         "send PKCE S256 to Jobber (undocumented there; servers ignore unknown parameters)",
     ),
     key(
-        "google.client_id",
-        Some("GOOGLE_CLIENT_ID"),
-        None,
-        Check::Text,
-        "Google Desktop-app client id",
+        "jobber.overlap_minutes",
+        Some("INTEG_JOBBER_OVERLAP_MINUTES"),
+        Some("60"),
+        Check::Count,
+        "how far below the last watermark an incremental jobs scan reaches",
     ),
-    secret(
-        "google.client_secret",
-        "GOOGLE_CLIENT_SECRET",
-        "Google Desktop-app client secret",
+    key(
+        "jobber.sweep_days",
+        Some("INTEG_JOBBER_SWEEP_DAYS"),
+        Some("7"),
+        Check::Count,
+        "a full jobs sweep (which finds deleted jobs) runs on its own after this many days",
     ),
+    key("google.client_id", Some("GOOGLE_CLIENT_ID"), None, Check::Text, "Google Desktop-app client id"),
+    secret("google.client_secret", "GOOGLE_CLIENT_SECRET", "Google Desktop-app client secret"),
     key(
         "google.auth_url",
         Some("INTEG_GOOGLE_AUTH_URL"),
@@ -374,18 +340,8 @@ pub const KEYS: &[KeyDef] = &[
         Check::Text,
         "space-separated Microsoft scopes",
     ),
-    key(
-        "calendly.client_id",
-        Some("CALENDLY_CLIENT_ID"),
-        None,
-        Check::Text,
-        "Calendly OAuth app client id",
-    ),
-    secret(
-        "calendly.client_secret",
-        "CALENDLY_CLIENT_SECRET",
-        "Calendly OAuth app client secret (web apps)",
-    ),
+    key("calendly.client_id", Some("CALENDLY_CLIENT_ID"), None, Check::Text, "Calendly OAuth app client id"),
+    secret("calendly.client_secret", "CALENDLY_CLIENT_SECRET", "Calendly OAuth app client secret (web apps)"),
     key(
         "calendly.redirect_uri",
         Some("CALENDLY_REDIRECT_URI"),
@@ -462,43 +418,33 @@ impl Settings {
         for name in file_values.keys() {
             match key_def(name) {
                 None => {
-                    return Err(Error::config(format!(
-                        "config.toml has an unknown setting '{name}'"
-                    ))
-                    .hint("remove it, or see `integ config list` for the settings integ knows"));
+                    return Err(Error::config(format!("config.toml has an unknown setting '{name}'"))
+                        .hint("remove it, or see `integ config list` for the settings integ knows"));
                 }
                 Some(def) if def.secret => {
-                    return Err(Error::config(format!("config.toml holds the secret '{name}' in plain text"))
-                        .hint(format!(
+                    return Err(Error::config(format!("config.toml holds the secret '{name}' in plain text")).hint(
+                        format!(
                             "remove it from config.toml and store it with `integ config set {name}` (reads stdin){}",
                             def.env.map(|e| format!(", or set {e}")).unwrap_or_default()
-                        )));
+                        ),
+                    ));
                 }
                 Some(_) => {}
             }
         }
         let mut values = BTreeMap::new();
         for def in KEYS.iter().filter(|d| !d.secret) {
-            let mut v = Value {
-                value: def.default.map(str::to_string),
-                source: Source::Default,
-            };
+            let mut v = Value { value: def.default.map(str::to_string), source: Source::Default };
             if def.default.is_none() {
                 v.source = Source::Unset;
             }
             if let Some(fv) = file_values.get(def.key) {
-                v = Value {
-                    value: Some(fv.clone()),
-                    source: Source::ConfigFile,
-                };
+                v = Value { value: Some(fv.clone()), source: Source::ConfigFile };
             }
             if let Some(name) = def.env
                 && let Some(ev) = env.get(name)
             {
-                v = Value {
-                    value: Some(ev.to_string()),
-                    source: Source::Env(name.to_string()),
-                };
+                v = Value { value: Some(ev.to_string()), source: Source::Env(name.to_string()) };
             }
             if let Some(value) = &v.value {
                 check(def, value).map_err(|why| {
@@ -508,10 +454,7 @@ impl Settings {
             }
             values.insert(def.key, v);
         }
-        Ok(Settings {
-            values,
-            config_found,
-        })
+        Ok(Settings { values, config_found })
     }
 
     /// A non-secret value, `None` when unset.
@@ -566,6 +509,10 @@ pub fn check(def: &KeyDef, value: &str) -> std::result::Result<(), String> {
         Check::Date => jiff::civil::Date::strptime("%Y-%m-%d", value)
             .map(|_| ())
             .map_err(|_| format!("'{value}' is not a date like 2026-05-12")),
+        Check::Count => match value.parse::<u64>() {
+            Ok(n) if n >= 1 => Ok(()),
+            _ => Err(format!("'{value}' is not a whole number of at least 1")),
+        },
         Check::Url => check_url(value, false),
         Check::RedirectUri => check_url(value, true),
     }
@@ -595,9 +542,7 @@ fn check_url(value: &str, redirect: bool) -> std::result::Result<(), String> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if loopback => Ok(()),
-        "http" => Err(format!(
-            "'{value}' uses plain http to a non-loopback host; use https"
-        )),
+        "http" => Err(format!("'{value}' uses plain http to a non-loopback host; use https")),
         other => Err(format!("'{value}' has scheme '{other}'; use https")),
     }
 }
@@ -654,9 +599,7 @@ pub fn write_config_value(path: &Path, def: &KeyDef, value: Option<&str>) -> Res
     };
     let target = match section {
         Some(s) => {
-            let entry = table
-                .entry(s.to_string())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let entry = table.entry(s.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
             match entry {
                 toml::Value::Table(t) => t,
                 _ => return Err(Error::config(format!("config.toml: '{s}' must be a table"))),
@@ -673,8 +616,7 @@ pub fn write_config_value(path: &Path, def: &KeyDef, value: Option<&str>) -> Res
         }
     }
     table.retain(|_, v| !matches!(v, toml::Value::Table(t) if t.is_empty()));
-    let text = toml::to_string_pretty(&table)
-        .map_err(|e| Error::failure("cannot encode config.toml").cause(e))?;
+    let text = toml::to_string_pretty(&table).map_err(|e| Error::failure("cannot encode config.toml").cause(e))?;
     crate::store::fs::write_atomic(path, text.as_bytes())
 }
 
@@ -690,29 +632,16 @@ mod tests {
     #[test]
     fn defaults_then_file_then_env() {
         let s = settings("", &[]).unwrap();
-        assert_eq!(
-            s.get("jobber.graphql_version"),
-            Some(JOBBER_GRAPHQL_VERSION)
-        );
+        assert_eq!(s.get("jobber.graphql_version"), Some(JOBBER_GRAPHQL_VERSION));
         assert_eq!(s.value("jobber.client_id").unwrap().source, Source::Unset);
 
         let s = settings("[jobber]\nclient_id = \"from-file\"\n", &[]).unwrap();
         assert_eq!(s.get("jobber.client_id"), Some("from-file"));
-        assert_eq!(
-            s.value("jobber.client_id").unwrap().source,
-            Source::ConfigFile
-        );
+        assert_eq!(s.value("jobber.client_id").unwrap().source, Source::ConfigFile);
 
-        let s = settings(
-            "[jobber]\nclient_id = \"from-file\"\n",
-            &[("JOBBER_CLIENT_ID", "from-env")],
-        )
-        .unwrap();
+        let s = settings("[jobber]\nclient_id = \"from-file\"\n", &[("JOBBER_CLIENT_ID", "from-env")]).unwrap();
         assert_eq!(s.get("jobber.client_id"), Some("from-env"));
-        assert_eq!(
-            s.value("jobber.client_id").unwrap().source,
-            Source::Env("JOBBER_CLIENT_ID".into())
-        );
+        assert_eq!(s.value("jobber.client_id").unwrap().source, Source::Env("JOBBER_CLIENT_ID".into()));
     }
 
     #[test]
@@ -723,19 +652,10 @@ mod tests {
 
     #[test]
     fn plain_http_only_for_loopback() {
-        for ok in [
-            "http://127.0.0.1:9/x",
-            "http://localhost:1/t",
-            "http://[::1]:5/",
-            "https://example.com/t",
-        ] {
+        for ok in ["http://127.0.0.1:9/x", "http://localhost:1/t", "http://[::1]:5/", "https://example.com/t"] {
             settings("", &[("INTEG_JOBBER_TOKEN_URL", ok)]).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
-        let err = settings(
-            "",
-            &[("INTEG_JOBBER_TOKEN_URL", "http://example.com/token")],
-        )
-        .unwrap_err();
+        let err = settings("", &[("INTEG_JOBBER_TOKEN_URL", "http://example.com/token")]).unwrap_err();
         assert_eq!(err.kind, crate::error::Kind::Config);
         assert!(err.message.contains("jobber.token_url"), "{}", err.message);
         assert!(err.hint.unwrap().contains("INTEG_JOBBER_TOKEN_URL"));
@@ -745,11 +665,7 @@ mod tests {
 
     #[test]
     fn redirect_uri_must_be_loopback_http() {
-        settings(
-            "",
-            &[("JOBBER_REDIRECT_URI", "http://localhost:8888/callback")],
-        )
-        .unwrap();
+        settings("", &[("JOBBER_REDIRECT_URI", "http://localhost:8888/callback")]).unwrap();
         assert!(settings("", &[("JOBBER_REDIRECT_URI", "https://localhost:8888/cb")]).is_err());
         assert!(settings("", &[("CALENDLY_REDIRECT_URI", "http://10.0.0.1:8888/cb")]).is_err());
     }
@@ -758,10 +674,7 @@ mod tests {
     fn secrets_and_unknown_keys_in_file_are_refused() {
         let err = settings("[jobber]\nclient_secret = \"s3cr3t\"\n", &[]).unwrap_err();
         assert!(err.message.contains("jobber.client_secret"));
-        assert!(
-            !err.message.contains("s3cr3t")
-                && !err.hint.as_deref().unwrap_or("").contains("s3cr3t")
-        );
+        assert!(!err.message.contains("s3cr3t") && !err.hint.as_deref().unwrap_or("").contains("s3cr3t"));
         assert!(settings("colour = \"red\"\n", &[]).is_err());
     }
 
@@ -793,11 +706,7 @@ mod tests {
         assert_eq!(s.secret_store(), StoreKind::File);
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let dmode = std::fs::metadata(path.parent().unwrap())
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777;
+        let dmode = std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777;
         assert_eq!(dmode, 0o700);
         write_config_value(&path, key_def("jobber.client_id").unwrap(), None).unwrap();
         let (t, _) = read_config_file(&path).unwrap();

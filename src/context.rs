@@ -32,15 +32,7 @@ impl Context {
     pub fn new(global: GlobalArgs, env: Env) -> Result<Context> {
         let ui = Ui::new(&global, &env);
         let paths = Paths::resolve(&env)?;
-        Ok(Context {
-            env,
-            paths,
-            ui,
-            global,
-            settings: None,
-            db: None,
-            secrets: None,
-        })
+        Ok(Context { env, paths, ui, global, settings: None, db: None, secrets: None })
     }
 
     /// The layered settings; a broken config.toml or environment is a configuration error.
@@ -50,12 +42,9 @@ impl Context {
         }
         match self.settings.as_ref() {
             Some(Ok(s)) => Ok(s),
-            Some(Err(e)) => Err(Error {
-                kind: e.kind,
-                message: e.message.clone(),
-                hint: e.hint.clone(),
-                causes: e.causes.clone(),
-            }),
+            Some(Err(e)) => {
+                Err(Error { kind: e.kind, message: e.message.clone(), hint: e.hint.clone(), causes: e.causes.clone() })
+            }
             None => unreachable!("settings were loaded just above"),
         }
     }
@@ -81,36 +70,22 @@ impl Context {
     pub fn secret_settings(&mut self) -> Result<SecretSettings> {
         let settings = self.settings()?.clone();
         let kind = settings.secret_store();
-        let (key, key_source) = match (
-            self.env.get("INTEG_SECRET_KEY"),
-            settings.get("secret_key_file"),
-        ) {
-            (Some(k), _) => (
-                Some(SecretString::from(k.to_string())),
-                "INTEG_SECRET_KEY".to_string(),
-            ),
+        let (key, key_source) = match (self.env.get("INTEG_SECRET_KEY"), settings.get("secret_key_file")) {
+            (Some(k), _) => (Some(SecretString::from(k.to_string())), "INTEG_SECRET_KEY".to_string()),
             (None, Some(file)) => {
                 let text = std::fs::read_to_string(file).map_err(|e| {
                     Error::config(format!("cannot read the secret key file {file}"))
                         .cause(e)
                         .hint("fix `secret_key_file` in config.toml or INTEG_SECRET_KEY_FILE")
                 })?;
-                (
-                    Some(SecretString::from(
-                        text.trim_end_matches(['\n', '\r']).to_string(),
-                    )),
-                    format!("key file {file}"),
-                )
+                (Some(SecretString::from(text.trim_end_matches(['\n', '\r']).to_string())), format!("key file {file}"))
             }
             (None, None) => (None, "none".to_string()),
         };
         Ok(SecretSettings {
             kind,
             keyring_backend: settings.keyring_backend(),
-            service: settings
-                .get("keyring_service")
-                .unwrap_or("integ")
-                .to_string(),
+            service: settings.get("keyring_service").unwrap_or("integ").to_string(),
             file_path: self.paths.secrets_file.clone(),
             lock_path: self.paths.lock_file("secrets"),
             key,

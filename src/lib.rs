@@ -22,6 +22,7 @@ pub mod http;
 pub mod oauth;
 pub mod providers;
 pub mod store;
+pub mod sync;
 pub mod ui;
 
 use clap::Parser;
@@ -33,11 +34,7 @@ pub fn main_entry() -> u8 {
         Err(e) => {
             // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
             let _ = e.print();
-            return if e.use_stderr() {
-                error::Kind::Config.exit_code()
-            } else {
-                0
-            };
+            return if e.use_stderr() { error::Kind::Config.exit_code() } else { 0 };
         }
     };
     let env = config::Env::from_process();
@@ -49,10 +46,7 @@ pub fn main_entry() -> u8 {
             return e.exit_code();
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             let err = error::Error::failure("cannot start the async runtime").cause(e);
@@ -82,16 +76,12 @@ fn init_tracing(global: &cli::GlobalArgs, env: &config::Env) {
         (None, 2, _) => "info,integ=debug".to_string(),
         (None, _, _) => "info,integ=trace".to_string(),
     };
-    let filter = format!(
-        "{base},hyper=info,hyper_util=info,h2=info,rustls=info,reqwest=info,zbus=info,tiny_http=info"
-    );
+    let filter = format!("{base},hyper=info,hyper_util=info,h2=info,rustls=info,reqwest=info,zbus=info,tiny_http=info");
     let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("warn"));
     let ansi = match global.color {
         cli::ColorChoice::Always => true,
         cli::ColorChoice::Never => false,
-        cli::ColorChoice::Auto => {
-            env.get("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr())
-        }
+        cli::ColorChoice::Auto => env.get("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -29,6 +29,8 @@ pub struct Ui {
     pub quiet: bool,
     pub color: bool,
     pub stderr_is_terminal: bool,
+    /// Start every stderr line with the time (unattended runs writing to a log).
+    pub timestamps: bool,
 }
 
 impl Ui {
@@ -37,18 +39,9 @@ impl Ui {
         let color = match global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                env.get("NO_COLOR").is_none()
-                    && stderr_is_terminal
-                    && env.get("TERM") != Some("dumb")
-            }
+            ColorChoice::Auto => env.get("NO_COLOR").is_none() && stderr_is_terminal && env.get("TERM") != Some("dumb"),
         };
-        Ui {
-            json: global.json,
-            quiet: global.quiet,
-            color,
-            stderr_is_terminal,
-        }
+        Ui { json: global.json, quiet: global.quiet, color, stderr_is_terminal, timestamps: false }
     }
 
     /// A new table in integ's style.
@@ -87,24 +80,34 @@ impl Ui {
         self.line(&text)
     }
 
+    /// `2026-11-21T06:30:00Z ` when lines carry timestamps, else nothing.
+    pub fn stamp(&self) -> String {
+        if self.timestamps { format!("{} ", crate::context::timestamp(jiff::Timestamp::now())) } else { String::new() }
+    }
+
     /// A progress or status message on stderr (silent under `--quiet`).
     pub fn info(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}", msg.as_ref());
+            eprintln!("{}{}", self.stamp(), msg.as_ref());
         }
+    }
+
+    /// A line on stderr that shows even under `--quiet` (a run's summary for a cron log).
+    pub fn always(&self, msg: impl AsRef<str>) {
+        eprintln!("{}{}", self.stamp(), msg.as_ref());
     }
 
     /// A warning on stderr (silent under `--quiet`, which means errors only).
     pub fn warn(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{} {}", self.paint("warning:", "33"), msg.as_ref());
+            eprintln!("{}{} {}", self.stamp(), self.paint("warning:", "33"), msg.as_ref());
         }
     }
 
     /// A final success line on stderr.
     pub fn success(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{} {}", self.paint("✓", "32"), msg.as_ref());
+            eprintln!("{}{} {}", self.stamp(), self.paint("✓", "32"), msg.as_ref());
         }
     }
 
@@ -117,7 +120,7 @@ impl Ui {
             return;
         }
         let mut e = std::io::stderr().lock();
-        let _ = writeln!(e, "{} {}", self.paint("error:", "1;31"), err.message);
+        let _ = writeln!(e, "{}{} {}", self.stamp(), self.paint("error:", "1;31"), err.message);
         for cause in &err.causes {
             let _ = writeln!(e, "  {} {cause}", self.paint("caused by:", "2"));
         }
@@ -127,11 +130,7 @@ impl Ui {
     }
 
     pub fn paint(&self, text: &str, ansi: &str) -> String {
-        if self.color {
-            format!("\x1b[{ansi}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+        if self.color { format!("\x1b[{ansi}m{text}\x1b[0m") } else { text.to_string() }
     }
 }
 

@@ -25,16 +25,13 @@ pub struct Resolvers<C> {
 
 impl<C> Default for Resolvers<C> {
     fn default() -> Self {
-        Resolvers {
-            map: HashMap::new(),
-        }
+        Resolvers { map: HashMap::new() }
     }
 }
 
 impl<C> Resolvers<C> {
     pub fn on(mut self, type_name: &str, field: &str, f: ResolveFn<C>) -> Self {
-        self.map
-            .insert((type_name.to_string(), field.to_string()), f);
+        self.map.insert((type_name.to_string(), field.to_string()), f);
         self
     }
 
@@ -65,15 +62,11 @@ pub struct ExecResult {
 /// Whether `@skip` / `@include` leave this selection in.
 fn included(dirs: &[Directive], vars: &Map<String, Value>) -> bool {
     for d in dirs {
-        let val = d
-            .args
-            .iter()
-            .find(|(k, _)| k == "if")
-            .map(|(_, v)| match v {
-                AstValue::Bool(b) => *b,
-                AstValue::Var(n) => vars.get(n).and_then(Value::as_bool).unwrap_or(false),
-                _ => false,
-            });
+        let val = d.args.iter().find(|(k, _)| k == "if").map(|(_, v)| match v {
+            AstValue::Bool(b) => *b,
+            AstValue::Var(n) => vars.get(n).and_then(Value::as_bool).unwrap_or(false),
+            _ => false,
+        });
         match (d.name.as_str(), val) {
             ("skip", Some(true)) => return false,
             ("include", Some(false)) => return false,
@@ -117,9 +110,7 @@ fn collect_into<'d>(
                     None => out.push((key.to_string(), vec![f])),
                 }
             }
-            Selection::Spread {
-                name, directives, ..
-            } => {
+            Selection::Spread { name, directives, .. } => {
                 if !included(directives, vars) || visited.contains(name) {
                     continue;
                 }
@@ -132,12 +123,7 @@ fn collect_into<'d>(
                 visited.push(name.clone());
                 collect_into(doc, type_name, &frag.selection, vars, out, visited);
             }
-            Selection::Inline {
-                type_condition,
-                directives,
-                selection,
-                ..
-            } => {
+            Selection::Inline { type_condition, directives, selection, .. } => {
                 if !included(directives, vars) {
                     continue;
                 }
@@ -164,37 +150,20 @@ struct Exec<'a, C> {
 struct Bubble;
 
 /// Run a prepared operation. Root fields of a mutation run in order, like every field here.
-pub fn execute<C>(
-    schema: &Schema,
-    resolvers: &Resolvers<C>,
-    ctx: &mut C,
-    prepared: &Prepared,
-) -> ExecResult {
+pub fn execute<C>(schema: &Schema, resolvers: &Resolvers<C>, ctx: &mut C, prepared: &Prepared) -> ExecResult {
     let op = prepared.op();
     let root = match op.kind {
         super::syntax::OpKind::Query => "Query",
         super::syntax::OpKind::Mutation => "Mutation",
         super::syntax::OpKind::Subscription => "Subscription",
     };
-    let mut ex = Exec {
-        schema,
-        resolvers,
-        ctx,
-        doc: &prepared.doc,
-        vars: &prepared.vars,
-        errors: Vec::new(),
-        cost: 0,
-    };
+    let mut ex = Exec { schema, resolvers, ctx, doc: &prepared.doc, vars: &prepared.vars, errors: Vec::new(), cost: 0 };
     let mut path = Vec::new();
     let data = match ex.object(root, &op.selection, &Value::Object(Map::new()), &mut path) {
         Ok(m) => Value::Object(m),
         Err(Bubble) => Value::Null,
     };
-    ExecResult {
-        data,
-        errors: ex.errors,
-        actual_cost: ex.cost,
-    }
+    ExecResult { data, errors: ex.errors, actual_cost: ex.cost }
 }
 
 impl<C> Exec<'_, C> {
@@ -225,10 +194,7 @@ impl<C> Exec<'_, C> {
                 match first.arg(&a.name) {
                     Some(AstValue::Var(n)) if !self.vars.contains_key(n) => {
                         if let Some(d) = &a.default {
-                            args.insert(
-                                a.name.clone(),
-                                schema.literal_to_json(d, &a.ty, self.vars),
-                            );
+                            args.insert(a.name.clone(), schema.literal_to_json(d, &a.ty, self.vars));
                         }
                     }
                     Some(v) => {
@@ -236,10 +202,7 @@ impl<C> Exec<'_, C> {
                     }
                     None => {
                         if let Some(d) = &a.default {
-                            args.insert(
-                                a.name.clone(),
-                                schema.literal_to_json(d, &a.ty, self.vars),
-                            );
+                            args.insert(a.name.clone(), schema.literal_to_json(d, &a.ty, self.vars));
                         }
                     }
                 }
@@ -249,25 +212,13 @@ impl<C> Exec<'_, C> {
                 Some(f) => f(self.ctx, parent, &args),
                 None => Ok(parent.get(&first.name).cloned().unwrap_or(Value::Null)),
             };
-            let sub: Vec<Selection> = group
-                .iter()
-                .flat_map(|f| f.selection.iter().cloned())
-                .collect();
+            let sub: Vec<Selection> = group.iter().flat_map(|f| f.selection.iter().cloned()).collect();
             let res = match raw {
                 Ok(v) => self.complete(&def.ty, &v, &sub, path, type_name, &first.name, first.pos),
                 Err(msg) => {
-                    self.errors
-                        .push(error_at(&msg, Some(first.pos), None, None));
+                    self.errors.push(error_at(&msg, Some(first.pos), None, None));
                     self.set_last_path(path);
-                    self.complete(
-                        &def.ty,
-                        &Value::Null,
-                        &sub,
-                        path,
-                        type_name,
-                        &first.name,
-                        first.pos,
-                    )
+                    self.complete(&def.ty, &Value::Null, &sub, path, type_name, &first.name, first.pos)
                 }
             };
             path.pop();
@@ -306,15 +257,10 @@ impl<C> Exec<'_, C> {
                         .errors
                         .last()
                         .and_then(|e| e.get("path"))
-                        .is_some_and(|p| {
-                            p.as_array()
-                                .is_some_and(|p| p.as_slice() == path.as_slice())
-                        });
+                        .is_some_and(|p| p.as_array().is_some_and(|p| p.as_slice() == path.as_slice()));
                     if !already {
                         self.errors.push(error_at(
-                            &format!(
-                                "Cannot return null for non-nullable field {parent_type}.{field}"
-                            ),
+                            &format!("Cannot return null for non-nullable field {parent_type}.{field}"),
                             Some(pos),
                             None,
                             None,
@@ -325,9 +271,7 @@ impl<C> Exec<'_, C> {
                 }
                 Ok(r)
             }
-            other => Ok(self
-                .complete_inner(other, v, sels, path, parent_type, field, pos)
-                .unwrap_or(Value::Null)),
+            other => Ok(self.complete_inner(other, v, sels, path, parent_type, field, pos).unwrap_or(Value::Null)),
         }
     }
 
@@ -364,11 +308,7 @@ impl<C> Exec<'_, C> {
             TypeRef::Named(name) => match self.schema.get(name) {
                 Some(TypeDef::Object(_)) => {
                     if !v.is_object() {
-                        self.internal(
-                            path,
-                            pos,
-                            &format!("{parent_type}.{field} expected an object"),
-                        );
+                        self.internal(path, pos, &format!("{parent_type}.{field} expected an object"));
                         return Ok(Value::Null);
                     }
                     self.object(name, sels, v, path).map(Value::Object)
@@ -379,11 +319,7 @@ impl<C> Exec<'_, C> {
                         Ok(v.clone())
                     }
                     _ => {
-                        self.internal(
-                            path,
-                            pos,
-                            &format!("{parent_type}.{field}: {v} is not a valid {name}"),
-                        );
+                        self.internal(path, pos, &format!("{parent_type}.{field}: {v} is not a valid {name}"));
                         Ok(Value::Null)
                     }
                 },
@@ -397,12 +333,7 @@ impl<C> Exec<'_, C> {
 
     /// A resolver returned the wrong shape: a bug in the fake, reported as a GraphQL error.
     fn internal(&mut self, path: &[Value], pos: super::syntax::Pos, msg: &str) {
-        self.errors.push(error_at(
-            &format!("Internal error: {msg}"),
-            Some(pos),
-            None,
-            None,
-        ));
+        self.errors.push(error_at(&format!("Internal error: {msg}"), Some(pos), None, None));
         self.set_last_path(path);
     }
 }
@@ -430,7 +361,11 @@ mod tests {
             .on("Query", "maybe", |_, _, _| Err("Not allowed".into()))
             .on("Query", "items", |_, _, args| {
                 let n = args.get("first").and_then(Value::as_i64).unwrap_or(3);
-                Ok(Value::Array((0..n).map(|i| json!({"id": i.to_string(), "title": if i == 1 { Value::Null } else { json!("t") }})).collect()))
+                Ok(Value::Array(
+                    (0..n)
+                        .map(|i| json!({"id": i.to_string(), "title": if i == 1 { Value::Null } else { json!("t") }}))
+                        .collect(),
+                ))
             })
             .on("Query", "strict", |_, _, _| Ok(Value::Null))
             .on("Mutation", "bump", |c, _, _| {
@@ -450,12 +385,8 @@ mod tests {
 
     #[test]
     fn executes_with_aliases_fragments_and_typename() {
-        let (r, _) =
-            run("{ a: account { id ...F __typename } } fragment F on Account { name status }");
-        assert_eq!(
-            r.data,
-            json!({"a": {"id": "A1", "name": "Acme", "status": "active", "__typename": "Account"}})
-        );
+        let (r, _) = run("{ a: account { id ...F __typename } } fragment F on Account { name status }");
+        assert_eq!(r.data, json!({"a": {"id": "A1", "name": "Acme", "status": "active", "__typename": "Account"}}));
         assert!(r.errors.is_empty());
         assert_eq!(r.actual_cost, 3);
     }
@@ -473,10 +404,7 @@ mod tests {
         // items[1].title is null but String!: the Item! fails, so the nullable list is null.
         let (r, _) = run("{ items(first: 2) { id title } }");
         assert_eq!(r.data, json!({"items": null}));
-        assert_eq!(
-            r.errors[0]["message"],
-            "Cannot return null for non-nullable field Item.title"
-        );
+        assert_eq!(r.errors[0]["message"], "Cannot return null for non-nullable field Item.title");
         assert_eq!(r.errors[0]["path"], json!(["items", 1, "title"]));
         // A non-null root field nulls all of data.
         let (r, _) = run("{ account { id } strict { id } }");

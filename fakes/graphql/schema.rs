@@ -41,10 +41,7 @@ impl Schema {
                 return Err(format!("type {name} defined twice"));
             }
         }
-        let schema = Schema {
-            types,
-            scalar_checks: HashMap::new(),
-        };
+        let schema = Schema { types, scalar_checks: HashMap::new() };
         schema.check_references()?;
         Ok(schema)
     }
@@ -66,10 +63,7 @@ impl Schema {
                         }
                         for a in &f.args {
                             if !self.is_input_type(&a.ty) {
-                                return Err(format!(
-                                    "{name}.{}({}) is not an input type",
-                                    f.name, a.name
-                                ));
+                                return Err(format!("{name}.{}({}) is not an input type", f.name, a.name));
                             }
                         }
                     }
@@ -102,17 +96,11 @@ impl Schema {
     }
 
     pub fn is_leaf(&self, type_name: &str) -> bool {
-        matches!(
-            self.types.get(type_name),
-            Some(TypeDef::Scalar | TypeDef::Enum(_))
-        )
+        matches!(self.types.get(type_name), Some(TypeDef::Scalar | TypeDef::Enum(_)))
     }
 
     pub fn is_input_type(&self, t: &TypeRef) -> bool {
-        matches!(
-            self.types.get(t.named()),
-            Some(TypeDef::Scalar | TypeDef::Enum(_) | TypeDef::Input(_))
-        )
+        matches!(self.types.get(t.named()), Some(TypeDef::Scalar | TypeDef::Enum(_) | TypeDef::Input(_)))
     }
 
     pub fn has_object(&self, name: &str) -> bool {
@@ -136,13 +124,7 @@ impl Schema {
 
     /// Coerce a JSON variable value to `ty` (GraphQL input coercion). Problems come back as
     /// graphql-ruby's `problems` entries (`{path, explanation}`).
-    pub fn coerce_json(
-        &self,
-        v: &Value,
-        ty: &TypeRef,
-        path: &mut Vec<Value>,
-        problems: &mut Vec<Value>,
-    ) -> Value {
+    pub fn coerce_json(&self, v: &Value, ty: &TypeRef, path: &mut Vec<Value>, problems: &mut Vec<Value>) -> Value {
         match ty {
             TypeRef::NonNull(inner) => {
                 if v.is_null() {
@@ -174,28 +156,16 @@ impl Schema {
                         }
                         v.clone()
                     } else {
-                        push_problem(
-                            problems,
-                            path,
-                            format!("Could not coerce value {v} to {name}"),
-                        )
+                        push_problem(problems, path, format!("Could not coerce value {v} to {name}"))
                     }
                 }
                 Some(TypeDef::Enum(values)) => match v.as_str() {
                     Some(s) if values.iter().any(|x| x == s) => v.clone(),
-                    _ => push_problem(
-                        problems,
-                        path,
-                        format!("Expected {v} to be one of: {}", values.join(", ")),
-                    ),
+                    _ => push_problem(problems, path, format!("Expected {v} to be one of: {}", values.join(", "))),
                 },
                 Some(TypeDef::Input(fields)) => {
                     let Some(obj) = v.as_object() else {
-                        return push_problem(
-                            problems,
-                            path,
-                            format!("Expected {v} to be a key-value object."),
-                        );
+                        return push_problem(problems, path, format!("Expected {v} to be a key-value object."));
                     };
                     let mut out = Map::new();
                     for k in obj.keys() {
@@ -209,23 +179,13 @@ impl Schema {
                         path.push(json!(f.name));
                         match obj.get(&f.name) {
                             Some(fv) => {
-                                out.insert(
-                                    f.name.clone(),
-                                    self.coerce_json(fv, &f.ty, path, problems),
-                                );
+                                out.insert(f.name.clone(), self.coerce_json(fv, &f.ty, path, problems));
                             }
                             None => {
                                 if let Some(d) = &f.default {
-                                    out.insert(
-                                        f.name.clone(),
-                                        self.literal_to_json(d, &f.ty, &Map::new()),
-                                    );
+                                    out.insert(f.name.clone(), self.literal_to_json(d, &f.ty, &Map::new()));
                                 } else if f.ty.is_non_null() {
-                                    push_problem(
-                                        problems,
-                                        path,
-                                        "Expected value to not be null".into(),
-                                    );
+                                    push_problem(problems, path, "Expected value to not be null".into());
                                 }
                             }
                         }
@@ -244,12 +204,7 @@ impl Schema {
         if let TypeRef::List(inner) = ty.nullable() {
             match v {
                 AstValue::List(items) => {
-                    return Value::Array(
-                        items
-                            .iter()
-                            .map(|i| self.literal_to_json(i, inner, vars))
-                            .collect(),
-                    );
+                    return Value::Array(items.iter().map(|i| self.literal_to_json(i, inner, vars)).collect());
                 }
                 AstValue::Var(_) | AstValue::Null => {}
                 single => return Value::Array(vec![self.literal_to_json(single, inner, vars)]),
@@ -276,10 +231,7 @@ impl Schema {
                         match fields.iter().find(|(k, _)| *k == d.name) {
                             Some((_, AstValue::Var(n))) if !vars.contains_key(n) => {
                                 if let Some(dv) = &d.default {
-                                    out.insert(
-                                        d.name.clone(),
-                                        self.literal_to_json(dv, &d.ty, vars),
-                                    );
+                                    out.insert(d.name.clone(), self.literal_to_json(dv, &d.ty, vars));
                                 }
                             }
                             Some((_, fv)) => {
@@ -287,10 +239,7 @@ impl Schema {
                             }
                             None => {
                                 if let Some(dv) = &d.default {
-                                    out.insert(
-                                        d.name.clone(),
-                                        self.literal_to_json(dv, &d.ty, vars),
-                                    );
+                                    out.insert(d.name.clone(), self.literal_to_json(dv, &d.ty, vars));
                                 }
                             }
                         }
@@ -340,11 +289,7 @@ impl Schema {
                         AstValue::Bool(b) => json!(b),
                         _ => return Err(None),
                     };
-                    if self.scalar_ok(name, &as_json) {
-                        Ok(())
-                    } else {
-                        Err(None)
-                    }
+                    if self.scalar_ok(name, &as_json) { Ok(()) } else { Err(None) }
                 }
                 Some(TypeDef::Enum(values)) => match v {
                     AstValue::Enum(e) if values.contains(e) => Ok(()),
@@ -356,9 +301,7 @@ impl Schema {
                     };
                     for (k, fv) in fields {
                         let Some(d) = defs.iter().find(|d| &d.name == k) else {
-                            return Err(Some(format!(
-                                "InputObject '{name}' doesn't accept argument '{k}'"
-                            )));
+                            return Err(Some(format!("InputObject '{name}' doesn't accept argument '{k}'")));
                         };
                         if let Err(e) = self.check_literal(fv, &d.ty, var_ok) {
                             return Err(Some(e.unwrap_or_else(|| {
@@ -422,22 +365,12 @@ mod tests {
         assert!(probs.is_empty());
         s.coerce_json(&Value::Null, &ty("Int!"), &mut vec![], &mut probs);
         s.coerce_json(&json!("x"), &ty("Int"), &mut vec![], &mut probs);
-        s.coerce_json(
-            &json!(3_000_000_000i64),
-            &ty("Int"),
-            &mut vec![],
-            &mut probs,
-        );
+        s.coerce_json(&json!(3_000_000_000i64), &ty("Int"), &mut vec![], &mut probs);
         assert_eq!(probs.len(), 3);
         let mut probs = vec![];
         let v = s.coerce_json(&json!({"key": "k"}), &ty("S"), &mut vec![], &mut probs);
         assert_eq!(v, json!({"key": "k", "dir": "ASC"}));
-        s.coerce_json(
-            &json!({"key": "k", "bad": 1, "dir": "UP"}),
-            &ty("S"),
-            &mut vec![],
-            &mut probs,
-        );
+        s.coerce_json(&json!({"key": "k", "bad": 1, "dir": "UP"}), &ty("S"), &mut vec![], &mut probs);
         assert_eq!(probs.len(), 2);
         assert_eq!(probs[0]["path"], json!(["bad"]));
     }
@@ -451,27 +384,13 @@ mod tests {
         let bad = AstValue::Object(vec![("updatedAt".into(), AstValue::Str("k".into()))]);
         assert_eq!(
             s.check_literal(&bad, &ty("S"), &mut no_vars),
-            Err(Some(
-                "InputObject 'S' doesn't accept argument 'updatedAt'".into()
-            ))
+            Err(Some("InputObject 'S' doesn't accept argument 'updatedAt'".into()))
         );
         let missing = AstValue::Object(vec![]);
         assert!(s.check_literal(&missing, &ty("S"), &mut no_vars).is_err());
-        assert_eq!(
-            s.check_literal(&AstValue::Str("1".into()), &ty("Int"), &mut no_vars),
-            Err(None)
-        );
-        assert!(
-            s.check_literal(&AstValue::Enum("ASC".into()), &ty("Dir"), &mut no_vars)
-                .is_ok()
-        );
-        assert!(
-            s.check_literal(&AstValue::Str("ASC".into()), &ty("Dir"), &mut no_vars)
-                .is_err()
-        );
-        assert_eq!(
-            s.literal_to_json(&obj, &ty("[S!]"), &Map::new()),
-            json!([{"key": "k", "dir": "ASC"}])
-        );
+        assert_eq!(s.check_literal(&AstValue::Str("1".into()), &ty("Int"), &mut no_vars), Err(None));
+        assert!(s.check_literal(&AstValue::Enum("ASC".into()), &ty("Dir"), &mut no_vars).is_ok());
+        assert!(s.check_literal(&AstValue::Str("ASC".into()), &ty("Dir"), &mut no_vars).is_err());
+        assert_eq!(s.literal_to_json(&obj, &ty("[S!]"), &Map::new()), json!([{"key": "k", "dir": "ASC"}]));
     }
 }

@@ -76,16 +76,10 @@ fn lex(src: &str) -> Result<Vec<Token>, SyntaxError> {
     let chars: Vec<char> = src.chars().collect();
     let mut out = Vec::new();
     let (mut i, mut line, mut line_start) = (0usize, 1usize, 0usize);
-    let err = |msg: String, line: usize, col: usize| SyntaxError {
-        message: msg,
-        pos: Pos { line, col },
-    };
+    let err = |msg: String, line: usize, col: usize| SyntaxError { message: msg, pos: Pos { line, col } };
     while i < chars.len() {
         let c = chars[i];
-        let pos = Pos {
-            line,
-            col: i - line_start + 1,
-        };
+        let pos = Pos { line, col: i - line_start + 1 };
         match c {
             '\n' => {
                 i += 1;
@@ -121,18 +115,12 @@ fn lex(src: &str) -> Result<Vec<Token>, SyntaxError> {
                     '|' => "|",
                     _ => "}",
                 };
-                out.push(Token {
-                    tok: Tok::Punct(p),
-                    pos,
-                });
+                out.push(Token { tok: Tok::Punct(p), pos });
                 i += 1;
             }
             '.' => {
                 if chars.get(i + 1) == Some(&'.') && chars.get(i + 2) == Some(&'.') {
-                    out.push(Token {
-                        tok: Tok::Punct("..."),
-                        pos,
-                    });
+                    out.push(Token { tok: Tok::Punct("..."), pos });
                     i += 3;
                 } else {
                     return Err(err("Parse error on \".\"".into(), pos.line, pos.col));
@@ -143,10 +131,7 @@ fn lex(src: &str) -> Result<Vec<Token>, SyntaxError> {
                 while i < chars.len() && (chars[i] == '_' || chars[i].is_ascii_alphanumeric()) {
                     i += 1;
                 }
-                out.push(Token {
-                    tok: Tok::Name(chars[start..i].iter().collect()),
-                    pos,
-                });
+                out.push(Token { tok: Tok::Name(chars[start..i].iter().collect()), pos });
             }
             c if c == '-' || c.is_ascii_digit() => {
                 let start = i;
@@ -187,21 +172,11 @@ fn lex(src: &str) -> Result<Vec<Token>, SyntaxError> {
                         return Err(err("Parse error: invalid number".into(), pos.line, pos.col));
                     }
                 }
-                if chars
-                    .get(i)
-                    .is_some_and(|c| *c == '.' || *c == '_' || c.is_ascii_alphabetic())
-                {
+                if chars.get(i).is_some_and(|c| *c == '.' || *c == '_' || c.is_ascii_alphabetic()) {
                     return Err(err("Parse error: invalid number".into(), pos.line, pos.col));
                 }
                 let text: String = chars[start..i].iter().collect();
-                out.push(Token {
-                    tok: if float {
-                        Tok::Float(text)
-                    } else {
-                        Tok::Int(text)
-                    },
-                    pos,
-                });
+                out.push(Token { tok: if float { Tok::Float(text) } else { Tok::Int(text) }, pos });
             }
             '"' => {
                 if chars.get(i + 1) == Some(&'"') && chars.get(i + 2) == Some(&'"') {
@@ -211,10 +186,7 @@ fn lex(src: &str) -> Result<Vec<Token>, SyntaxError> {
                         if i >= chars.len() {
                             return Err(err("Unterminated string".into(), pos.line, pos.col));
                         }
-                        if chars[i] == '"'
-                            && chars.get(i + 1) == Some(&'"')
-                            && chars.get(i + 2) == Some(&'"')
-                        {
+                        if chars[i] == '"' && chars.get(i + 1) == Some(&'"') && chars.get(i + 2) == Some(&'"') {
                             i += 3;
                             break;
                         }
@@ -234,10 +206,7 @@ fn lex(src: &str) -> Result<Vec<Token>, SyntaxError> {
                         raw.push(chars[i]);
                         i += 1;
                     }
-                    out.push(Token {
-                        tok: Tok::Str(block_string(&raw)),
-                        pos,
-                    });
+                    out.push(Token { tok: Tok::Str(block_string(&raw)), pos });
                 } else {
                     i += 1;
                     let mut s = String::new();
@@ -266,29 +235,18 @@ fn lex(src: &str) -> Result<Vec<Token>, SyntaxError> {
                                     Some('r') => s.push('\r'),
                                     Some('t') => s.push('\t'),
                                     Some('u') => {
-                                        let hex: String =
-                                            chars.get(i..i + 4).unwrap_or(&[]).iter().collect();
-                                        let ch = u32::from_str_radix(&hex, 16)
-                                            .ok()
-                                            .and_then(char::from_u32);
+                                        let hex: String = chars.get(i..i + 4).unwrap_or(&[]).iter().collect();
+                                        let ch = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32);
                                         match (hex.len(), ch) {
                                             (4, Some(ch)) => s.push(ch),
                                             _ => {
-                                                return Err(err(
-                                                    "Bad unicode escape".into(),
-                                                    pos.line,
-                                                    pos.col,
-                                                ));
+                                                return Err(err("Bad unicode escape".into(), pos.line, pos.col));
                                             }
                                         }
                                         i += 4;
                                     }
                                     _ => {
-                                        return Err(err(
-                                            "Bad escape in string".into(),
-                                            pos.line,
-                                            pos.col,
-                                        ));
+                                        return Err(err("Bad escape in string".into(), pos.line, pos.col));
                                     }
                                 }
                             }
@@ -298,31 +256,19 @@ fn lex(src: &str) -> Result<Vec<Token>, SyntaxError> {
                             }
                         }
                     }
-                    out.push(Token {
-                        tok: Tok::Str(s),
-                        pos,
-                    });
+                    out.push(Token { tok: Tok::Str(s), pos });
                 }
             }
             other => {
                 return Err(err(
-                    format!(
-                        "Parse error on \"{other}\" (UNKNOWN_CHAR) at [{}, {}]",
-                        pos.line, pos.col
-                    ),
+                    format!("Parse error on \"{other}\" (UNKNOWN_CHAR) at [{}, {}]", pos.line, pos.col),
                     pos.line,
                     pos.col,
                 ));
             }
         }
     }
-    out.push(Token {
-        tok: Tok::Eof,
-        pos: Pos {
-            line,
-            col: chars.len().saturating_sub(line_start) + 1,
-        },
-    });
+    out.push(Token { tok: Tok::Eof, pos: Pos { line, col: chars.len().saturating_sub(line_start) + 1 } });
     Ok(out)
 }
 
@@ -339,13 +285,7 @@ fn block_string(raw: &str) -> String {
     let mut out: Vec<String> = lines
         .iter()
         .enumerate()
-        .map(|(i, l)| {
-            if i == 0 {
-                l.to_string()
-            } else {
-                l.get(indent..).unwrap_or("").to_string()
-            }
-        })
+        .map(|(i, l)| if i == 0 { l.to_string() } else { l.get(indent..).unwrap_or("").to_string() })
         .collect();
     while out.first().is_some_and(|l| l.trim().is_empty()) {
         out.remove(0);
@@ -381,19 +321,10 @@ impl AstValue {
             AstValue::Bool(b) => b.to_string(),
             AstValue::Null => "null".into(),
             AstValue::Enum(e) => e.clone(),
-            AstValue::List(l) => format!(
-                "[{}]",
-                l.iter()
-                    .map(AstValue::to_source)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            AstValue::List(l) => format!("[{}]", l.iter().map(AstValue::to_source).collect::<Vec<_>>().join(", ")),
             AstValue::Object(o) => format!(
                 "{{{}}}",
-                o.iter()
-                    .map(|(k, v)| format!("{k}: {}", v.to_source()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                o.iter().map(|(k, v)| format!("{k}: {}", v.to_source())).collect::<Vec<_>>().join(", ")
             ),
         }
     }
@@ -468,17 +399,8 @@ impl Field {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Selection {
     Field(Field),
-    Spread {
-        name: String,
-        directives: Vec<Directive>,
-        pos: Pos,
-    },
-    Inline {
-        type_condition: Option<String>,
-        directives: Vec<Directive>,
-        selection: Vec<Selection>,
-        pos: Pos,
-    },
+    Spread { name: String, directives: Vec<Directive>, pos: Pos },
+    Inline { type_condition: Option<String>, directives: Vec<Directive>, selection: Vec<Selection>, pos: Pos },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -573,10 +495,7 @@ type PResult<T> = Result<T, SyntaxError>;
 
 impl Parser {
     fn new(src: &str) -> PResult<Parser> {
-        Ok(Parser {
-            toks: lex(src)?,
-            i: 0,
-        })
+        Ok(Parser { toks: lex(src)?, i: 0 })
     }
 
     fn peek(&self) -> &Token {
@@ -601,10 +520,7 @@ impl Parser {
                 t.pos.col
             )
         };
-        Err(SyntaxError {
-            message,
-            pos: t.pos,
-        })
+        Err(SyntaxError { message, pos: t.pos })
     }
 
     fn is_punct(&self, p: &str) -> bool {
@@ -621,11 +537,7 @@ impl Parser {
     }
 
     fn expect_punct(&mut self, p: &str) -> PResult<()> {
-        if self.eat_punct(p) {
-            Ok(())
-        } else {
-            self.unexpected()
-        }
+        if self.eat_punct(p) { Ok(()) } else { self.unexpected() }
     }
 
     fn is_name(&self, n: &str) -> bool {
@@ -680,21 +592,10 @@ impl Parser {
                         Tok::Name(_) => Some(self.name()?),
                         _ => None,
                     };
-                    let vars = if self.is_punct("(") {
-                        self.var_defs()?
-                    } else {
-                        vec![]
-                    };
+                    let vars = if self.is_punct("(") { self.var_defs()? } else { vec![] };
                     let directives = self.directives(false)?;
                     let selection = self.selection_set()?;
-                    doc.operations.push(Operation {
-                        kind,
-                        name,
-                        vars,
-                        directives,
-                        selection,
-                        pos,
-                    });
+                    doc.operations.push(Operation { kind, name, vars, directives, selection, pos });
                 }
                 "fragment" => {
                     self.i += 1;
@@ -709,16 +610,7 @@ impl Parser {
                     let type_condition = self.name()?;
                     let directives = self.directives(false)?;
                     let selection = self.selection_set()?;
-                    doc.fragments.insert(
-                        name.clone(),
-                        Fragment {
-                            name,
-                            type_condition,
-                            directives,
-                            selection,
-                            pos,
-                        },
-                    );
+                    doc.fragments.insert(name.clone(), Fragment { name, type_condition, directives, selection, pos });
                 }
                 _ => return self.unexpected(),
             }
@@ -738,18 +630,9 @@ impl Parser {
             let name = self.name()?;
             self.expect_punct(":")?;
             let ty = self.type_ref()?;
-            let default = if self.eat_punct("=") {
-                Some(self.value(true)?)
-            } else {
-                None
-            };
+            let default = if self.eat_punct("=") { Some(self.value(true)?) } else { None };
             self.directives(true)?;
-            out.push(VarDef {
-                name,
-                ty,
-                default,
-                pos,
-            });
+            out.push(VarDef { name, ty, default, pos });
         }
         if out.is_empty() {
             return self.unexpected();
@@ -765,11 +648,7 @@ impl Parser {
         } else {
             TypeRef::Named(self.name()?)
         };
-        Ok(if self.eat_punct("!") {
-            TypeRef::NonNull(Box::new(t))
-        } else {
-            t
-        })
+        Ok(if self.eat_punct("!") { TypeRef::NonNull(Box::new(t)) } else { t })
     }
 
     fn directives(&mut self, constant: bool) -> PResult<Vec<Directive>> {
@@ -778,11 +657,7 @@ impl Parser {
             let pos = self.peek().pos;
             self.i += 1;
             let name = self.name()?;
-            let args = if self.is_punct("(") {
-                self.arguments(constant)?
-            } else {
-                vec![]
-            };
+            let args = if self.is_punct("(") { self.arguments(constant)? } else { vec![] };
             out.push(Directive { name, args, pos });
         }
         Ok(out)
@@ -886,56 +761,23 @@ impl Parser {
                 let tc = self.name()?;
                 let directives = self.directives(false)?;
                 let selection = self.selection_set()?;
-                return Ok(Selection::Inline {
-                    type_condition: Some(tc),
-                    directives,
-                    selection,
-                    pos,
-                });
+                return Ok(Selection::Inline { type_condition: Some(tc), directives, selection, pos });
             }
             if let Tok::Name(_) = self.peek().tok {
                 let name = self.name()?;
                 let directives = self.directives(false)?;
-                return Ok(Selection::Spread {
-                    name,
-                    directives,
-                    pos,
-                });
+                return Ok(Selection::Spread { name, directives, pos });
             }
             let directives = self.directives(false)?;
             let selection = self.selection_set()?;
-            return Ok(Selection::Inline {
-                type_condition: None,
-                directives,
-                selection,
-                pos,
-            });
+            return Ok(Selection::Inline { type_condition: None, directives, selection, pos });
         }
         let first = self.name()?;
-        let (alias, name) = if self.eat_punct(":") {
-            (Some(first), self.name()?)
-        } else {
-            (None, first)
-        };
-        let args = if self.is_punct("(") {
-            self.arguments(false)?
-        } else {
-            vec![]
-        };
+        let (alias, name) = if self.eat_punct(":") { (Some(first), self.name()?) } else { (None, first) };
+        let args = if self.is_punct("(") { self.arguments(false)? } else { vec![] };
         let directives = self.directives(false)?;
-        let selection = if self.is_punct("{") {
-            self.selection_set()?
-        } else {
-            vec![]
-        };
-        Ok(Selection::Field(Field {
-            alias,
-            name,
-            args,
-            directives,
-            selection,
-            pos,
-        }))
+        let selection = if self.is_punct("{") { self.selection_set()? } else { vec![] };
+        Ok(Selection::Field(Field { alias, name, args, directives, selection, pos }))
     }
 
     // ---- SDL ----
@@ -1024,11 +866,7 @@ impl Parser {
         let name = self.name()?;
         self.expect_punct(":")?;
         let ty = self.type_ref()?;
-        let default = if self.eat_punct("=") {
-            Some(self.value(true)?)
-        } else {
-            None
-        };
+        let default = if self.eat_punct("=") { Some(self.value(true)?) } else { None };
         self.directives(true)?;
         Ok(SdlInputValue { name, ty, default })
     }
@@ -1069,9 +907,7 @@ mod tests {
         assert_eq!(op.name.as_deref(), Some("Jobs"));
         assert_eq!(op.vars[0].ty.to_string(), "Int!");
         assert_eq!(op.vars[0].default, Some(AstValue::Int(10)));
-        let Selection::Field(jobs) = &op.selection[0] else {
-            panic!()
-        };
+        let Selection::Field(jobs) = &op.selection[0] else { panic!() };
         assert_eq!(jobs.arg("first"), Some(&AstValue::Var("first".into())));
         assert_eq!(
             jobs.arg("sort"),
@@ -1086,23 +922,14 @@ mod tests {
 
     #[test]
     fn parses_mutation_alias_directives_and_strings() {
-        let d = parse_document(
-            "mutation { a: appDisconnect @include(if: true) { app { name author } } } # c\n",
-        )
-        .unwrap();
-        let Selection::Field(f) = &d.operations[0].selection[0] else {
-            panic!()
-        };
+        let d =
+            parse_document("mutation { a: appDisconnect @include(if: true) { app { name author } } } # c\n").unwrap();
+        let Selection::Field(f) = &d.operations[0].selection[0] else { panic!() };
         assert_eq!(f.alias.as_deref(), Some("a"));
         assert_eq!(f.response_key(), "a");
         assert_eq!(f.directives[0].name, "include");
-        let d = parse_document(
-            "{ f(s: \"a\\\"\\u00e9\\n\", b: \"\"\"\n    x\n    y\n  \"\"\", n: -1.5e3) }",
-        )
-        .unwrap();
-        let Selection::Field(f) = &d.operations[0].selection[0] else {
-            panic!()
-        };
+        let d = parse_document("{ f(s: \"a\\\"\\u00e9\\n\", b: \"\"\"\n    x\n    y\n  \"\"\", n: -1.5e3) }").unwrap();
+        let Selection::Field(f) = &d.operations[0].selection[0] else { panic!() };
         assert_eq!(f.arg("s"), Some(&AstValue::Str("a\"é\n".into())));
         assert_eq!(f.arg("b"), Some(&AstValue::Str("x\ny".into())));
         assert_eq!(f.arg("n"), Some(&AstValue::Float(-1500.0)));
@@ -1134,9 +961,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(defs.len(), 4);
-        let SdlDef::Object(n, fields) = &defs[3] else {
-            panic!()
-        };
+        let SdlDef::Object(n, fields) = &defs[3] else { panic!() };
         assert_eq!(n, "Query");
         assert_eq!(fields[0].args[1].ty.to_string(), "[S!]");
         assert_eq!(fields[1].ty.named(), "Account");

@@ -7,9 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::exec::collect_fields;
 use super::schema::{Schema, TypeDef};
-use super::syntax::{
-    AstValue, Directive, Document, OpKind, Operation, Pos, Selection, TypeRef, parse_document,
-};
+use super::syntax::{AstValue, Directive, Document, OpKind, Operation, Pos, Selection, TypeRef, parse_document};
 
 /// A request that passed parsing, validation and variable coercion.
 #[derive(Debug, Clone)]
@@ -27,19 +25,11 @@ impl Prepared {
 }
 
 /// A GraphQL error object with `locations` (and `path`/`extensions` when given).
-pub fn error_at(
-    message: &str,
-    pos: Option<Pos>,
-    path: Option<&[String]>,
-    ext: Option<Value>,
-) -> Value {
+pub fn error_at(message: &str, pos: Option<Pos>, path: Option<&[String]>, ext: Option<Value>) -> Value {
     let mut e = Map::new();
     e.insert("message".into(), json!(message));
     if let Some(p) = pos {
-        e.insert(
-            "locations".into(),
-            json!([{ "line": p.line, "column": p.col }]),
-        );
+        e.insert("locations".into(), json!([{ "line": p.line, "column": p.col }]));
     }
     if let Some(p) = path {
         e.insert("path".into(), json!(p));
@@ -61,8 +51,7 @@ pub fn prepare(
     variables: Option<&Value>,
     operation_name: Option<&str>,
 ) -> Result<Prepared, Vec<Value>> {
-    let doc =
-        parse_document(query).map_err(|e| vec![error_at(&e.message, Some(e.pos), None, None)])?;
+    let doc = parse_document(query).map_err(|e| vec![error_at(&e.message, Some(e.pos), None, None)])?;
     let op_index = pick_operation(&doc, operation_name)?;
     let op = &doc.operations[op_index];
 
@@ -80,14 +69,7 @@ pub fn prepare(
         )]);
     }
 
-    let mut v = Validator {
-        schema,
-        doc: &doc,
-        op,
-        errors: Vec::new(),
-        used: BTreeSet::new(),
-        frag_stack: Vec::new(),
-    };
+    let mut v = Validator { schema, doc: &doc, op, errors: Vec::new(), used: BTreeSet::new(), frag_stack: Vec::new() };
     v.var_defs();
     v.directives(&op.directives, &[op.path_name()]);
     v.selections(root, &op.selection, &mut vec![op.path_name()]);
@@ -99,22 +81,13 @@ pub fn prepare(
 
     let vars = coerce_variables(schema, op, variables)?;
     let requested_cost = selection_cost(schema, &doc, root, &op.selection, &vars);
-    Ok(Prepared {
-        doc,
-        op_index,
-        vars,
-        requested_cost,
-    })
+    Ok(Prepared { doc, op_index, vars, requested_cost })
 }
 
 fn pick_operation(doc: &Document, name: Option<&str>) -> Result<usize, Vec<Value>> {
     let fail = |m: String| Err(vec![error_at(&m, None, None, None)]);
     match name {
-        Some(n) => match doc
-            .operations
-            .iter()
-            .position(|o| o.name.as_deref() == Some(n))
-        {
+        Some(n) => match doc.operations.iter().position(|o| o.name.as_deref() == Some(n)) {
             Some(i) => Ok(i),
             None => fail(format!("No operation named \"{n}\"")),
         },
@@ -135,8 +108,7 @@ struct Validator<'a> {
 
 impl Validator<'_> {
     fn err(&mut self, msg: String, pos: Pos, path: &[String], ext: Value) {
-        self.errors
-            .push(error_at(&msg, Some(pos), Some(path), Some(ext)));
+        self.errors.push(error_at(&msg, Some(pos), Some(path), Some(ext)));
     }
 
     fn op_label(&self) -> String {
@@ -168,9 +140,7 @@ impl Validator<'_> {
                 continue;
             }
             if let Some(def) = &d.default {
-                let mut no_vars = |n: &str, _: &TypeRef| {
-                    Err(format!("Variable ${n} can't be used in a default value"))
-                };
+                let mut no_vars = |n: &str, _: &TypeRef| Err(format!("Variable ${n} can't be used in a default value"));
                 if self.schema.check_literal(def, &d.ty, &mut no_vars).is_err() {
                     self.err(
                         format!(
@@ -202,14 +172,7 @@ impl Validator<'_> {
     }
 
     /// Check one argument value, recording any error. `site` is (owner, owner kind, argument).
-    fn arg_value(
-        &mut self,
-        site: (&str, &str, &str),
-        v: &AstValue,
-        ty: &TypeRef,
-        pos: Pos,
-        path: &[String],
-    ) {
+    fn arg_value(&mut self, site: (&str, &str, &str), v: &AstValue, ty: &TypeRef, pos: Pos, path: &[String]) {
         let (owner, owner_kind, arg) = site;
         let op = self.op;
         let label = self.op_label();
@@ -218,24 +181,15 @@ impl Validator<'_> {
         let mut var_ok = |name: &str, loc: &TypeRef| -> Result<(), String> {
             used.insert(name.to_string());
             let Some(d) = op.vars.iter().find(|d| d.name == name) else {
-                var_errors.push((
-                    format!("Variable ${name} is used by {label} but not declared"),
-                    "variableNotDefined",
-                ));
+                var_errors
+                    .push((format!("Variable ${name} is used by {label} but not declared"), "variableNotDefined"));
                 return Ok(());
             };
-            match usage_allowed(
-                &d.ty,
-                loc,
-                d.default.as_ref().is_some_and(|v| *v != AstValue::Null),
-            ) {
+            match usage_allowed(&d.ty, loc, d.default.as_ref().is_some_and(|v| *v != AstValue::Null)) {
                 Ok(()) => Ok(()),
                 Err(kind) => {
                     var_errors.push((
-                        format!(
-                            "{kind} on variable ${name} and argument {arg} ({} / {loc})",
-                            d.ty
-                        ),
+                        format!("{kind} on variable ${name} and argument {arg} ({} / {loc})", d.ty),
                         "variableMismatch",
                     ));
                     Ok(())
@@ -248,7 +202,12 @@ impl Validator<'_> {
         }
         match res {
             Ok(()) => {}
-            Err(Some(m)) => self.err(m, pos, path, json!({"code": "argumentLiteralsIncompatible", "typeName": owner_kind, "argumentName": arg})),
+            Err(Some(m)) => self.err(
+                m,
+                pos,
+                path,
+                json!({"code": "argumentLiteralsIncompatible", "typeName": owner_kind, "argumentName": arg}),
+            ),
             Err(None) => self.err(
                 format!(
                     "Argument '{arg}' on {owner_kind} '{owner}' has an invalid value ({}). Expected type '{ty}'.",
@@ -307,11 +266,7 @@ impl Validator<'_> {
                     self.field(type_name, f, path);
                     path.pop();
                 }
-                Selection::Spread {
-                    name,
-                    directives,
-                    pos,
-                } => {
+                Selection::Spread { name, directives, pos } => {
                     self.directives(directives, path);
                     let doc = self.doc;
                     let Some(frag) = doc.fragments.get(name) else {
@@ -332,8 +287,7 @@ impl Validator<'_> {
                         );
                         continue;
                     }
-                    if !self.type_condition(&frag.type_condition, type_name, Some(name), *pos, path)
-                    {
+                    if !self.type_condition(&frag.type_condition, type_name, Some(name), *pos, path) {
                         continue;
                     }
                     self.directives(&frag.directives, path);
@@ -341,12 +295,7 @@ impl Validator<'_> {
                     self.selections(type_name, &frag.selection, path);
                     self.frag_stack.pop();
                 }
-                Selection::Inline {
-                    type_condition,
-                    directives,
-                    selection,
-                    pos,
-                } => {
+                Selection::Inline { type_condition, directives, selection, pos } => {
                     self.directives(directives, path);
                     if let Some(tc) = type_condition
                         && !self.type_condition(tc, type_name, None, *pos, path)
@@ -359,14 +308,7 @@ impl Validator<'_> {
         }
     }
 
-    fn type_condition(
-        &mut self,
-        tc: &str,
-        parent: &str,
-        frag: Option<&str>,
-        pos: Pos,
-        path: &[String],
-    ) -> bool {
+    fn type_condition(&mut self, tc: &str, parent: &str, frag: Option<&str>, pos: Pos, path: &[String]) -> bool {
         if !self.schema.has_object(tc) {
             self.err(
                 format!("No such type {tc}, so it can't be a fragment condition"),
@@ -470,11 +412,7 @@ impl Validator<'_> {
     }
 
     fn selection_on_leaf(&mut self, f: &super::syntax::Field, named: &str, path: &[String]) {
-        let kind = if matches!(self.schema.get(named), Some(TypeDef::Enum(_))) {
-            "enums"
-        } else {
-            "scalars"
-        };
+        let kind = if matches!(self.schema.get(named), Some(TypeDef::Enum(_))) { "enums" } else { "scalars" };
         let names: Vec<String> = f
             .selection
             .iter()
@@ -536,12 +474,7 @@ fn coerce_variables(
         None | Some(Value::Null) => &empty,
         Some(Value::Object(m)) => m,
         Some(_) => {
-            return Err(vec![error_at(
-                "Variables must be a JSON object",
-                None,
-                None,
-                None,
-            )]);
+            return Err(vec![error_at("Variables must be a JSON object", None, None, None)]);
         }
     };
     let mut out = Map::new();
@@ -550,10 +483,7 @@ fn coerce_variables(
         match given.get(&d.name) {
             None => {
                 if let Some(def) = &d.default {
-                    out.insert(
-                        d.name.clone(),
-                        schema.literal_to_json(def, &d.ty, &Map::new()),
-                    );
+                    out.insert(d.name.clone(), schema.literal_to_json(def, &d.ty, &Map::new()));
                 } else if d.ty.is_non_null() {
                     errors.push(invalid_variable(
                         d,
@@ -573,19 +503,12 @@ fn coerce_variables(
             }
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(out) } else { Err(errors) }
 }
 
 fn invalid_variable(d: &super::syntax::VarDef, value: &Value, problems: Vec<Value>) -> Value {
     error_at(
-        &format!(
-            "Variable ${} of type {} was provided invalid value",
-            d.name, d.ty
-        ),
+        &format!("Variable ${} of type {} was provided invalid value", d.name, d.ty),
         Some(d.pos),
         None,
         Some(json!({ "value": value, "problems": problems })),
@@ -611,10 +534,7 @@ pub fn selection_cost(
 }
 
 fn merged_selection(fields: &[&super::syntax::Field]) -> Vec<Selection> {
-    fields
-        .iter()
-        .flat_map(|f| f.selection.iter().cloned())
-        .collect()
+    fields.iter().flat_map(|f| f.selection.iter().cloned()).collect()
 }
 
 fn field_cost(
@@ -690,9 +610,7 @@ mod tests {
     }
 
     fn cost(q: &str, vars: Value) -> u64 {
-        prepare(&schema(), q, Some(&vars), None)
-            .unwrap()
-            .requested_cost
+        prepare(&schema(), q, Some(&vars), None).unwrap().requested_cost
     }
 
     fn errors(q: &str, vars: Value) -> Vec<String> {
@@ -708,27 +626,9 @@ mod tests {
         assert_eq!(cost("{ account { id name } }", json!({})), 2);
         assert_eq!(cost("{ __typename account { id } }", json!({})), 1);
         // 100 assumed without first/last; pageInfo charged once.
-        assert_eq!(
-            cost(
-                "{ jobs { nodes { id title } pageInfo { hasNextPage endCursor } } }",
-                json!({})
-            ),
-            202
-        );
-        assert_eq!(
-            cost(
-                "query($n: Int) { jobs(first: $n) { nodes { id } } }",
-                json!({"n": 10})
-            ),
-            10
-        );
-        assert_eq!(
-            cost(
-                "{ jobs(last: 7) { edges { cursor node { id } } } }",
-                json!({})
-            ),
-            14
-        );
+        assert_eq!(cost("{ jobs { nodes { id title } pageInfo { hasNextPage endCursor } } }", json!({})), 202);
+        assert_eq!(cost("query($n: Int) { jobs(first: $n) { nodes { id } } }", json!({"n": 10})), 10);
+        assert_eq!(cost("{ jobs(last: 7) { edges { cursor node { id } } } }", json!({})), 14);
         // Nesting multiplies.
         assert_eq!(
             cost(
@@ -738,50 +638,29 @@ mod tests {
             10 * (1 + 5 * 2 + 1)
         );
         // Fragments count like inline fields; duplicates merge.
-        assert_eq!(
-            cost(
-                "{ account { ...A id } } fragment A on Account { id name }",
-                json!({})
-            ),
-            2
-        );
+        assert_eq!(cost("{ account { ...A id } } fragment A on Account { id name }", json!({})), 2);
         // Skipped fields are free.
-        assert_eq!(
-            cost("{ account { id name @skip(if: true) } }", json!({})),
-            1
-        );
+        assert_eq!(cost("{ account { id name @skip(if: true) } }", json!({})), 1);
     }
 
     #[test]
     fn unknown_fields_and_arguments_fail_the_query() {
-        assert_eq!(
-            errors("{ account { id x } }", json!({})),
-            ["Field 'x' doesn't exist on type 'Account'"]
-        );
+        assert_eq!(errors("{ account { id x } }", json!({})), ["Field 'x' doesn't exist on type 'Account'"]);
         assert_eq!(
             errors("{ jobs(foo: 1) { nodes { id } } }", json!({})),
             ["Field 'jobs' doesn't accept argument 'foo'"]
         );
         assert_eq!(
-            errors(
-                "{ jobs(filter: {updatedAt: {after: \"x\"}}) { nodes { id } } }",
-                json!({})
-            ),
+            errors("{ jobs(filter: {updatedAt: {after: \"x\"}}) { nodes { id } } }", json!({})),
             ["InputObject 'JobFilterAttributes' doesn't accept argument 'updatedAt'"]
         );
         assert_eq!(
-            errors(
-                "{ jobs(sort: [{key: UPDATED_AT, direction: DOWN}]) { nodes { id } } }",
-                json!({})
-            ),
+            errors("{ jobs(sort: [{key: UPDATED_AT, direction: DOWN}]) { nodes { id } } }", json!({})),
             [
                 "Argument 'direction' on InputObject 'JobsSortInput' has an invalid value (DOWN). Expected type 'SortDirection!'."
             ]
         );
-        assert_eq!(
-            errors("{ job { id } }", json!({})),
-            ["Field 'job' is missing required arguments: id"]
-        );
+        assert_eq!(errors("{ job { id } }", json!({})), ["Field 'job' is missing required arguments: id"]);
         assert_eq!(
             errors("{ account }", json!({})),
             [
@@ -790,15 +669,11 @@ mod tests {
         );
         assert_eq!(
             errors("{ account { id { x } } }", json!({})),
-            [
-                "Selections can't be made on scalars (field 'id' returns EncodedId but has selections [\"x\"])"
-            ]
+            ["Selections can't be made on scalars (field 'id' returns EncodedId but has selections [\"x\"])"]
         );
         assert_eq!(
             errors("{ jobs(first: \"ten\") { nodes { id } } }", json!({})),
-            [
-                "Argument 'first' on Field 'jobs' has an invalid value (\"ten\"). Expected type 'Int'."
-            ]
+            ["Argument 'first' on Field 'jobs' has an invalid value (\"ten\"). Expected type 'Int'."]
         );
         let e = prepare(&schema(), "query Q { account { nope } }", None, None).unwrap_err();
         assert_eq!(e[0]["path"], json!(["query Q", "account", "nope"]));
@@ -817,17 +692,11 @@ mod tests {
             ["Variable $n is declared by Q but not used"]
         );
         assert_eq!(
-            errors(
-                "query($id: String!) { job(id: $id) { id } }",
-                json!({"id": "x"})
-            ),
+            errors("query($id: String!) { job(id: $id) { id } }", json!({"id": "x"})),
             ["Type mismatch on variable $id and argument id (String! / EncodedId!)"]
         );
         assert_eq!(
-            errors(
-                "query($id: EncodedId) { job(id: $id) { id } }",
-                json!({"id": "x"})
-            ),
+            errors("query($id: EncodedId) { job(id: $id) { id } }", json!({"id": "x"})),
             ["Nullability mismatch on variable $id and argument id (EncodedId / EncodedId!)"]
         );
         assert_eq!(
@@ -835,23 +704,11 @@ mod tests {
             ["Variable $id of type EncodedId! was provided invalid value"]
         );
         assert_eq!(
-            errors(
-                "query($n: Int) { jobs(first: $n) { nodes { id } } }",
-                json!({"n": "x"})
-            ),
+            errors("query($n: Int) { jobs(first: $n) { nodes { id } } }", json!({"n": "x"})),
             ["Variable $n of type Int was provided invalid value"]
         );
-        assert_eq!(
-            errors("query($n: Nope) { account { id } }", json!({})).len(),
-            2
-        );
-        let p = prepare(
-            &schema(),
-            "query($n: Int = 3) { jobs(first: $n) { nodes { id } } }",
-            None,
-            None,
-        )
-        .unwrap();
+        assert_eq!(errors("query($n: Nope) { account { id } }", json!({})).len(), 2);
+        let p = prepare(&schema(), "query($n: Int = 3) { jobs(first: $n) { nodes { id } } }", None, None).unwrap();
         assert_eq!(p.vars["n"], 3);
         assert_eq!(p.requested_cost, 3);
     }
@@ -863,32 +720,17 @@ mod tests {
         assert!(prepare(&s, two, None, None).is_err());
         assert_eq!(prepare(&s, two, None, Some("B")).unwrap().op_index, 1);
         assert!(prepare(&s, two, None, Some("C")).is_err());
-        assert_eq!(
-            errors("mutation { x }", json!({})),
-            ["Schema is not configured for mutations"]
-        );
-        assert_eq!(
-            errors("{ account { id } ", json!({})),
-            ["Unexpected end of document"]
-        );
-        assert_eq!(
-            errors("{ account { ...Nope } }", json!({})),
-            ["Fragment Nope was used, but not defined"]
-        );
+        assert_eq!(errors("mutation { x }", json!({})), ["Schema is not configured for mutations"]);
+        assert_eq!(errors("{ account { id } ", json!({})), ["Unexpected end of document"]);
+        assert_eq!(errors("{ account { ...Nope } }", json!({})), ["Fragment Nope was used, but not defined"]);
         assert_eq!(
             errors("{ account { ...J } } fragment J on Job { id }", json!({})),
             ["Fragment J on Job can't be spread inside Account"]
         );
         assert_eq!(
-            errors(
-                "{ account { ...A } } fragment A on Account { ...A }",
-                json!({})
-            ),
+            errors("{ account { ...A } } fragment A on Account { ...A }", json!({})),
             ["Fragment A contains an infinite loop"]
         );
-        assert_eq!(
-            errors("{ account @foo { id } }", json!({})),
-            ["Directive @foo is not defined"]
-        );
+        assert_eq!(errors("{ account @foo { id } }", json!({})), ["Directive @foo is not defined"]);
     }
 }

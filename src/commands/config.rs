@@ -24,8 +24,7 @@ pub fn run(ctx: &mut Context, cmd: ConfigCommand) -> Result<Done> {
 
 fn lookup(key: &str) -> Result<&'static KeyDef> {
     config::key_def(key).ok_or_else(|| {
-        Error::config(format!("unknown setting '{key}'"))
-            .hint("`integ config list` shows every setting")
+        Error::config(format!("unknown setting '{key}'")).hint("`integ config list` shows every setting")
     })
 }
 
@@ -56,17 +55,9 @@ fn get(ctx: &mut Context, a: ConfigGetArgs) -> Result<Done> {
         ctx.ui.info(format!(
             "{} is a secret and is never printed; it is {}",
             def.key,
-            if set {
-                format!("set ({source})")
-            } else {
-                "not set".to_string()
-            }
+            if set { format!("set ({source})") } else { "not set".to_string() }
         ));
-        return Ok(if set {
-            Done::Ok
-        } else {
-            Done::With(Kind::Failure)
-        });
+        return Ok(if set { Done::Ok } else { Done::With(Kind::Failure) });
     }
     match ctx.settings()?.get(def.key) {
         Some(v) => {
@@ -82,14 +73,9 @@ fn set(ctx: &mut Context, a: ConfigSetArgs) -> Result<Done> {
     let def = lookup(&a.key)?;
     if def.secret {
         if a.value.is_some() {
-            return Err(Error::config(format!(
-                "{} is a secret and cannot be given as an argument",
-                def.key
-            ))
-            .hint(format!(
-                "pipe it on stdin instead: `integ config set {}` and paste it, or `... < file`",
-                def.key
-            )));
+            return Err(Error::config(format!("{} is a secret and cannot be given as an argument", def.key)).hint(
+                format!("pipe it on stdin instead: `integ config set {}` and paste it, or `... < file`", def.key),
+            ));
         }
         if def.key == "secret_key" {
             return Err(Error::config("secret_key is read from INTEG_SECRET_KEY only")
@@ -97,31 +83,20 @@ fn set(ctx: &mut Context, a: ConfigSetArgs) -> Result<Done> {
         }
         let value = read_secret_from_stdin(def)?;
         ctx.secrets()?.set(&store_key(def), &value)?;
-        ctx.ui
-            .success(format!("{} saved in the secret store", def.key));
+        ctx.ui.success(format!("{} saved in the secret store", def.key));
         if let Some(env) = def.env.filter(|e| ctx.env.get(e).is_some()) {
-            ctx.ui.warn(format!(
-                "{env} is set in the environment and takes precedence over the stored value"
-            ));
+            ctx.ui.warn(format!("{env} is set in the environment and takes precedence over the stored value"));
         }
         return Ok(Done::Ok);
     }
     let value = a.value.ok_or_else(|| {
-        Error::config(format!("no value given for {}", def.key))
-            .hint(format!("integ config set {} VALUE", def.key))
+        Error::config(format!("no value given for {}", def.key)).hint(format!("integ config set {} VALUE", def.key))
     })?;
-    config::check(def, &value)
-        .map_err(|why| Error::config(format!("invalid {}: {why}", def.key)))?;
+    config::check(def, &value).map_err(|why| Error::config(format!("invalid {}: {why}", def.key)))?;
     config::write_config_value(&ctx.paths.config_file, def, Some(&value))?;
-    ctx.ui.success(format!(
-        "{} = {value} (in {})",
-        def.key,
-        ctx.paths.config_file.display()
-    ));
+    ctx.ui.success(format!("{} = {value} (in {})", def.key, ctx.paths.config_file.display()));
     if let Some(env) = def.env.filter(|e| ctx.env.get(e).is_some()) {
-        ctx.ui.warn(format!(
-            "{env} is set in the environment and takes precedence over config.toml"
-        ));
+        ctx.ui.warn(format!("{env} is set in the environment and takes precedence over config.toml"));
     }
     Ok(Done::Ok)
 }
@@ -138,8 +113,7 @@ fn unset(ctx: &mut Context, a: ConfigGetArgs) -> Result<Done> {
         return Ok(Done::Ok);
     }
     config::write_config_value(&ctx.paths.config_file, def, None)?;
-    ctx.ui
-        .success(format!("{} removed from config.toml", def.key));
+    ctx.ui.success(format!("{} removed from config.toml", def.key));
     Ok(Done::Ok)
 }
 
@@ -149,18 +123,11 @@ fn read_secret_from_stdin(def: &KeyDef) -> Result<SecretString> {
         eprintln!("Paste the value of {} and press Enter:", def.key);
     }
     let mut line = String::new();
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Error::failure("cannot read the secret from stdin").cause(e))?;
+    stdin.lock().read_line(&mut line).map_err(|e| Error::failure("cannot read the secret from stdin").cause(e))?;
     let value = line.trim_end_matches(['\n', '\r']).to_string();
     if value.trim().is_empty() {
-        return Err(
-            Error::config(format!("no value for {} on stdin", def.key)).hint(format!(
-                "printf '%s' \"$SECRET\" | integ config set {}",
-                def.key
-            )),
-        );
+        return Err(Error::config(format!("no value for {} on stdin", def.key))
+            .hint(format!("printf '%s' \"$SECRET\" | integ config set {}", def.key)));
     }
     Ok(SecretString::from(value))
 }
@@ -197,12 +164,7 @@ impl Listing for Rows {
     fn table(&self) -> Table {
         let mut t = Ui::table(&["KEY", "VALUE", "SOURCE", "ENV"]);
         for r in &self.0 {
-            t.add_row(vec![
-                r.key,
-                r.value.as_deref().unwrap_or(""),
-                &r.source,
-                r.env.unwrap_or(""),
-            ]);
+            t.add_row(vec![r.key, r.value.as_deref().unwrap_or(""), &r.source, r.env.unwrap_or("")]);
         }
         t
     }
@@ -216,16 +178,8 @@ fn list(ctx: &mut Context) -> Result<Done> {
             let (set, source) = secret_state(ctx, def);
             rows.push(Row {
                 key: def.key,
-                value: Some(if set {
-                    "(redacted)".into()
-                } else {
-                    "(not set)".into()
-                }),
-                source: if set {
-                    source
-                } else {
-                    Source::Unset.to_string()
-                },
+                value: Some(if set { "(redacted)".into() } else { "(not set)".into() }),
+                source: if set { source } else { Source::Unset.to_string() },
                 secret: true,
                 env: def.env,
             });
@@ -234,9 +188,7 @@ fn list(ctx: &mut Context) -> Result<Done> {
             rows.push(Row {
                 key: def.key,
                 value: v.and_then(|v| v.value.clone()),
-                source: v
-                    .map(|v| v.source.to_string())
-                    .unwrap_or_else(|| Source::Unset.to_string()),
+                source: v.map(|v| v.source.to_string()).unwrap_or_else(|| Source::Unset.to_string()),
                 secret: false,
                 env: def.env,
             });

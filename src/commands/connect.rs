@@ -18,14 +18,8 @@ use crate::store::connections::{self, NewConnection, State, token_key};
 
 pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
     if args.token_stdin && args.provider != Provider::Calendly {
-        return Err(
-            Error::config("--token-stdin is only for Calendly personal access tokens").hint(
-                format!(
-                    "run `integ connect {}` to sign in through the browser",
-                    args.provider
-                ),
-            ),
-        );
+        return Err(Error::config("--token-stdin is only for Calendly personal access tokens")
+            .hint(format!("run `integ connect {}` to sign in through the browser", args.provider)));
     }
     // Fail before the browser step if the secret store or the database cannot be used.
     let store = ctx.secrets()?;
@@ -44,11 +38,7 @@ pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
         };
         let raw = flow::run(&app, &http, &ctx.ui, &opts).await?;
         check_grant(&app, &raw)?;
-        let version = ctx
-            .settings()?
-            .provider(Provider::Jobber, "graphql_version")
-            .unwrap_or_default()
-            .to_string();
+        let version = ctx.settings()?.provider(Provider::Jobber, "graphql_version").unwrap_or_default().to_string();
         let access = SecretString::from(raw.access_token.secret().clone());
         let identity = identity(&http, &app, &raw, &access, &version).await?;
         let now = jiff::Timestamp::now();
@@ -60,16 +50,11 @@ pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
             .and_then(|s| TokenSet::from_secret(&s).ok());
         let tokens = raw.into_token_set(args.provider, now, previous.as_ref());
         if tokens.refresh_token.is_none() {
-            return Err(Error::failure(format!(
-                "{} did not issue a refresh token",
-                args.provider.display_name()
-            ))
-            .hint(match args.provider {
-                Provider::Microsoft => {
-                    "make sure offline_access is among the scopes (microsoft.scopes)"
-                }
-                _ => "remove integ's access in the provider's account settings, then connect again",
-            }));
+            return Err(Error::failure(format!("{} did not issue a refresh token", args.provider.display_name()))
+                .hint(match args.provider {
+                    Provider::Microsoft => "make sure offline_access is among the scopes (microsoft.scopes)",
+                    _ => "remove integ's access in the provider's account settings, then connect again",
+                }));
         }
         (tokens, identity)
     };
@@ -83,11 +68,10 @@ pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
             .map(|c| c.label.clone())
             .unwrap_or_else(|| identity.name.clone())
     });
-    if let Some(other) = existing.iter().find(|c| {
-        c.label.eq_ignore_ascii_case(&label)
-            && c.account_id != identity.id
-            && c.state != State::Disconnected
-    }) {
+    if let Some(other) = existing
+        .iter()
+        .find(|c| c.label.eq_ignore_ascii_case(&label) && c.account_id != identity.id && c.state != State::Disconnected)
+    {
         return Err(Error::failure(format!(
             "you signed in as '{}', but the {} account named '{label}' is '{}'; nothing was changed",
             identity.name, args.provider, other.account_name
@@ -99,10 +83,7 @@ pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
     }
 
     // Tokens first: a connection row without its tokens would be useless.
-    store.set(
-        &token_key(args.provider, &identity.id),
-        &tokens.to_secret()?,
-    )?;
+    store.set(&token_key(args.provider, &identity.id), &tokens.to_secret()?)?;
     let expires = tokens.expires_at_rfc3339();
     let scopes = tokens.scope.clone().unwrap_or_default();
     let now = timestamp(jiff::Timestamp::now());
@@ -129,9 +110,7 @@ pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
             "kind": tokens.kind,
         }))?;
     }
-    let until = expires
-        .map(|e| format!("; access token valid until {e}"))
-        .unwrap_or_default();
+    let until = expires.map(|e| format!("; access token valid until {e}")).unwrap_or_default();
     ctx.ui.success(format!(
         "Connected {} account '{}' as '{label}'{until}",
         args.provider.display_name(),
@@ -146,15 +125,8 @@ fn check_grant(app: &OAuthApp, raw: &RawToken) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    Err(Error::failure(format!(
-        "{} did not grant: {}",
-        app.provider.display_name(),
-        missing.join(", ")
-    ))
-    .hint(format!(
-        "run `integ connect {}` again and allow every permission asked for",
-        app.provider
-    )))
+    Err(Error::failure(format!("{} did not grant: {}", app.provider.display_name(), missing.join(", ")))
+        .hint(format!("run `integ connect {}` again and allow every permission asked for", app.provider)))
 }
 
 async fn identity(
@@ -164,32 +136,24 @@ async fn identity(
     access: &SecretString,
     version: &str,
 ) -> Result<Identity> {
-    let what = format!(
-        "could not learn which {} account signed in",
-        app.provider.display_name()
-    );
+    let what = format!("could not learn which {} account signed in", app.provider.display_name());
     match app.provider {
         Provider::Jobber => jobber::auth::identity(http, app, version, access).await,
-        Provider::Google => {
-            google::auth::identity(http, app, raw.id_token.as_deref(), access).await
-        }
+        Provider::Google => google::auth::identity(http, app, raw.id_token.as_deref(), access).await,
         Provider::Microsoft => microsoft::auth::identity(http, app, access).await,
         Provider::Calendly => calendly::auth::identity(http, &app.api_url, access).await,
     }
     .map_err(|e| e.into_error(&what))
 }
 
-async fn personal_access_token(
-    ctx: &mut Context,
-    http: &reqwest::Client,
-) -> Result<(TokenSet, Identity)> {
-    ctx.ui
-        .info("Reading a Calendly Personal Access Token from stdin...");
+async fn personal_access_token(ctx: &mut Context, http: &reqwest::Client) -> Result<(TokenSet, Identity)> {
+    ctx.ui.info("Reading a Calendly Personal Access Token from stdin...");
     let token = flow::read_token_from_stdin()?;
     let api_url = calendly::auth::api_url(ctx.settings()?)?;
     let identity = calendly::auth::identity(http, &api_url, &token).await.map_err(|e| {
-        e.into_error("Calendly did not accept the personal access token")
-            .hint("create a new token in Calendly (Integrations > API & Webhooks) with users:read and scheduled_events:read")
+        e.into_error("Calendly did not accept the personal access token").hint(
+            "create a new token in Calendly (Integrations > API & Webhooks) with users:read and scheduled_events:read",
+        )
     })?;
     let tokens = TokenSet {
         kind: GrantKind::PersonalAccessToken,

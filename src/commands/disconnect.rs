@@ -21,35 +21,23 @@ pub async fn run(ctx: &mut Context, args: DisconnectArgs) -> Result<Done> {
     let http = crate::http::client()?;
 
     if args.local_only {
-        ctx.ui.warn(format!(
-            "not revoking at {}: {}",
-            provider.display_name(),
-            manual_removal(provider)
-        ));
+        ctx.ui.warn(format!("not revoking at {}: {}", provider.display_name(), manual_removal(provider)));
     } else {
         match revoke(ctx, &connection, http).await {
             Ok(Some(note)) => ctx.ui.info(note),
-            Ok(None) => ctx.ui.info(format!(
-                "Revoked integ's access at {}.",
-                provider.display_name()
-            )),
+            Ok(None) => ctx.ui.info(format!("Revoked integ's access at {}.", provider.display_name())),
             Err(e) if e.kind == crate::error::Kind::Reconnect => {
-                ctx.ui.info(format!(
-                    "{} already considers this grant dead.",
-                    provider.display_name()
-                ));
+                ctx.ui.info(format!("{} already considers this grant dead.", provider.display_name()));
             }
             Err(e) => {
-                return Err(e.context(format!(
-                    "could not revoke access at {}; nothing was changed",
-                    provider.display_name()
-                ))
-                .hint(format!(
-                    "try again when {} can be reached, or run with --local-only to forget the account here \
+                return Err(e
+                    .context(format!("could not revoke access at {}; nothing was changed", provider.display_name()))
+                    .hint(format!(
+                        "try again when {} can be reached, or run with --local-only to forget the account here \
                      and remove the grant yourself ({})",
-                    provider.display_name(),
-                    manual_removal(provider)
-                )));
+                        provider.display_name(),
+                        manual_removal(provider)
+                    )));
             }
         }
     }
@@ -59,10 +47,7 @@ pub async fn run(ctx: &mut Context, args: DisconnectArgs) -> Result<Done> {
     let db = ctx.db()?;
     if args.purge {
         db.write(|tx| -> Result<()> {
-            tx.execute(
-                "DELETE FROM sync_runs WHERE connection_id = ?1",
-                [connection.id],
-            )?;
+            tx.execute("DELETE FROM sync_runs WHERE connection_id = ?1", [connection.id])?;
             tx.execute("DELETE FROM connections WHERE id = ?1", [connection.id])?;
             Ok(())
         })?;
@@ -72,11 +57,7 @@ pub async fn run(ctx: &mut Context, args: DisconnectArgs) -> Result<Done> {
     ctx.ui.success(format!(
         "Disconnected {}{}",
         connection.describe(),
-        if args.purge {
-            " and deleted its data"
-        } else {
-            ""
-        }
+        if args.purge { " and deleted its data" } else { "" }
     ));
     Ok(Done::Ok)
 }
@@ -89,24 +70,14 @@ async fn revoke(
 ) -> Result<Option<String>> {
     let provider = connection.provider;
     if provider == Provider::Microsoft {
-        return Ok(Some(format!(
-            "Microsoft has no revocation endpoint: {}",
-            manual_removal(provider)
-        )));
+        return Ok(Some(format!("Microsoft has no revocation endpoint: {}", manual_removal(provider))));
     }
     let mut session = Session::open(ctx, connection.clone(), http.clone())?;
-    let version = ctx
-        .settings()?
-        .provider(Provider::Jobber, "graphql_version")
-        .unwrap_or_default()
-        .to_string();
+    let version = ctx.settings()?.provider(Provider::Jobber, "graphql_version").unwrap_or_default().to_string();
     let db = ctx.db()?;
     match provider {
         Provider::Jobber => {
-            let app = session
-                .app()
-                .cloned()
-                .ok_or_else(|| Error::failure("no Jobber application configured"))?;
+            let app = session.app().cloned().ok_or_else(|| Error::failure("no Jobber application configured"))?;
             session
                 .call(db, "appDisconnect failed", |token| {
                     let (http, app, version) = (http.clone(), app.clone(), version.clone());
@@ -115,16 +86,9 @@ async fn revoke(
                 .await?;
         }
         Provider::Google => {
-            let app = session
-                .app()
-                .cloned()
-                .ok_or_else(|| Error::failure("no Google application configured"))?;
+            let app = session.app().cloned().ok_or_else(|| Error::failure("no Google application configured"))?;
             // Revoking the refresh token ends the whole grant, access tokens included.
-            let token = session
-                .tokens()
-                .refresh_token
-                .clone()
-                .unwrap_or_else(|| session.tokens().access_token.clone());
+            let token = session.tokens().refresh_token.clone().unwrap_or_else(|| session.tokens().access_token.clone());
             google::auth::revoke(&http, &app, &secrecy::SecretString::from(token))
                 .await
                 .map_err(|e| e.into_error("Google's revoke endpoint failed"))?;
@@ -136,17 +100,11 @@ async fn revoke(
                         .into(),
                 ));
             };
-            let token = session
-                .tokens()
-                .refresh_token
-                .clone()
-                .unwrap_or_else(|| session.tokens().access_token.clone());
+            let token = session.tokens().refresh_token.clone().unwrap_or_else(|| session.tokens().access_token.clone());
             match calendly::auth::revoke(&http, &app, &secrecy::SecretString::from(token)).await {
                 Ok(()) => {}
                 Err(ApiError::Status { status: 0, message }) => {
-                    return Ok(Some(format!(
-                        "{message}: remove integ in Calendly's settings yourself"
-                    )));
+                    return Ok(Some(format!("{message}: remove integ in Calendly's settings yourself")));
                 }
                 Err(e) => return Err(e.into_error("Calendly's revoke endpoint failed")),
             }
@@ -159,19 +117,9 @@ async fn revoke(
 
 fn manual_removal(provider: Provider) -> String {
     match provider {
-        Provider::Jobber => {
-            "the grant stays until integ is disconnected under Apps in Jobber's settings".into()
-        }
-        Provider::Google => {
-            "the grant stays until you remove integ at https://myaccount.google.com/permissions"
-                .into()
-        }
-        Provider::Microsoft => format!(
-            "the grant stays until you remove integ at {}",
-            microsoft::auth::CONSENT_PAGE
-        ),
-        Provider::Calendly => {
-            "the grant stays until you remove integ in Calendly under Integrations".into()
-        }
+        Provider::Jobber => "the grant stays until integ is disconnected under Apps in Jobber's settings".into(),
+        Provider::Google => "the grant stays until you remove integ at https://myaccount.google.com/permissions".into(),
+        Provider::Microsoft => format!("the grant stays until you remove integ at {}", microsoft::auth::CONSENT_PAGE),
+        Provider::Calendly => "the grant stays until you remove integ in Calendly under Integrations".into(),
     }
 }

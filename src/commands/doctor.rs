@@ -43,12 +43,7 @@ impl Listing for Report {
                 Level::Warn => "WARN",
                 Level::Fail => "FAIL",
             };
-            t.add_row(vec![
-                level,
-                &c.check,
-                &c.detail,
-                c.fix.as_deref().unwrap_or(""),
-            ]);
+            t.add_row(vec![level, &c.check, &c.detail, c.fix.as_deref().unwrap_or("")]);
         }
         t
     }
@@ -76,12 +71,7 @@ struct Checks(Vec<Check>);
 
 impl Checks {
     fn push(&mut self, level: Level, check: &str, detail: impl Into<String>, fix: Option<String>) {
-        self.0.push(Check {
-            level,
-            check: check.to_string(),
-            detail: detail.into(),
-            fix,
-        });
+        self.0.push(Check { level, check: check.to_string(), detail: detail.into(), fix });
     }
 }
 
@@ -97,11 +87,7 @@ pub fn run(ctx: &mut Context, _args: DoctorArgs) -> Result<Done> {
     }
     let failed = c.0.iter().any(|x| x.level == Level::Fail);
     ctx.ui.data(&Report(c.0))?;
-    Ok(if failed {
-        Done::With(Kind::Failure)
-    } else {
-        Done::Ok
-    })
+    Ok(if failed { Done::With(Kind::Failure) } else { Done::Ok })
 }
 
 fn check_config(ctx: &mut Context, c: &mut Checks) {
@@ -110,20 +96,10 @@ fn check_config(ctx: &mut Context, c: &mut Checks) {
         Some(h) => format!("INTEG_HOME {}", h.display()),
         None => "XDG folders".to_string(),
     };
-    c.push(
-        Level::Ok,
-        "paths",
-        format!("{where_}; database {}", ctx.paths.db_file.display()),
-        None,
-    );
+    c.push(Level::Ok, "paths", format!("{where_}; database {}", ctx.paths.db_file.display()), None);
     match ctx.settings() {
         Ok(s) if s.config_found => c.push(Level::Ok, "config", format!("{path} is valid"), None),
-        Ok(_) => c.push(
-            Level::Ok,
-            "config",
-            format!("no {path}; using defaults and the environment"),
-            None,
-        ),
+        Ok(_) => c.push(Level::Ok, "config", format!("no {path}; using defaults and the environment"), None),
         Err(e) => c.push(Level::Fail, "config", e.message.clone(), e.hint.clone()),
     }
 }
@@ -133,22 +109,14 @@ fn check_database(ctx: &mut Context, c: &mut Checks) {
     match Db::open(&path) {
         Ok(db) => {
             let version = db.schema_version().unwrap_or(-1);
-            c.push(
-                Level::Ok,
-                "database",
-                format!("{} writable, schema version {version}", path.display()),
-                None,
-            );
+            c.push(Level::Ok, "database", format!("{} writable, schema version {version}", path.display()), None);
         }
         Err(e) => {
             let err: crate::error::Error = e.into();
             c.push(
                 Level::Fail,
                 "database",
-                format!(
-                    "{} (this integ writes schema {SCHEMA_VERSION})",
-                    err.message
-                ),
+                format!("{} (this integ writes schema {SCHEMA_VERSION})", err.message),
                 err.hint,
             );
         }
@@ -157,10 +125,7 @@ fn check_database(ctx: &mut Context, c: &mut Checks) {
 
 fn check_permissions(ctx: &mut Context, c: &mut Checks) {
     use crate::store::fs::mode;
-    let mut files = vec![
-        (ctx.paths.db_file.clone(), 0o600),
-        (ctx.paths.config_file.clone(), 0o600),
-    ];
+    let mut files = vec![(ctx.paths.db_file.clone(), 0o600), (ctx.paths.config_file.clone(), 0o600)];
     files.push((ctx.paths.secrets_file.clone(), 0o600));
     if let Some(dir) = ctx.paths.db_file.parent() {
         files.push((dir.to_path_buf(), 0o700));
@@ -176,12 +141,7 @@ fn check_permissions(ctx: &mut Context, c: &mut Checks) {
     if wrong.is_empty() {
         c.push(Level::Ok, "permissions", "files 0600, folders 0700", None);
     } else {
-        c.push(
-            Level::Warn,
-            "permissions",
-            wrong.join("; "),
-            Some("chmod 600 the files and 700 the folder".into()),
-        );
+        c.push(Level::Warn, "permissions", wrong.join("; "), Some("chmod 600 the files and 700 the folder".into()));
     }
 }
 
@@ -190,25 +150,13 @@ fn check_secret_store(ctx: &mut Context, c: &mut Checks) {
     let ss = match ctx.secret_settings() {
         Ok(ss) => ss,
         Err(e) => {
-            c.push(
-                Level::Fail,
-                "secret store",
-                e.message.clone(),
-                e.hint.clone(),
-            );
+            c.push(Level::Fail, "secret store", e.message.clone(), e.hint.clone());
             return;
         }
     };
     let uses_secret_service = ss.kind == StoreKind::Keyring
-        && matches!(
-            ss.keyring_backend,
-            KeyringBackend::Default | KeyringBackend::SecretService
-        )
-        && cfg!(any(
-            target_os = "linux",
-            target_os = "freebsd",
-            target_os = "openbsd"
-        ));
+        && matches!(ss.keyring_backend, KeyringBackend::Default | KeyringBackend::SecretService)
+        && cfg!(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"));
     if cfg!(unix) && !cfg!(target_os = "macos") {
         let (level, fix) = match (dbus, uses_secret_service) {
             (true, _) => (Level::Ok, None),
@@ -218,82 +166,48 @@ fn check_secret_store(ctx: &mut Context, c: &mut Checks) {
             ),
             (false, false) => (Level::Ok, None),
         };
-        let detail = if dbus {
-            "present (DBUS_SESSION_BUS_ADDRESS)"
-        } else {
-            "absent"
-        };
+        let detail = if dbus { "present (DBUS_SESSION_BUS_ADDRESS)" } else { "absent" };
         c.push(level, "d-bus session", detail, fix);
     }
     let store = match ctx.secrets() {
         Ok(s) => s,
         Err(e) => {
-            c.push(
-                Level::Fail,
-                "secret store",
-                e.message.clone(),
-                e.hint.clone(),
-            );
+            c.push(Level::Fail, "secret store", e.message.clone(), e.hint.clone());
             return;
         }
     };
     let what = store.describe();
     let probe_key = format!("doctor-probe-{:016x}", rand::thread_rng().r#gen::<u64>());
-    let probe_value =
-        SecretString::from(format!("probe-{:032x}", rand::thread_rng().r#gen::<u128>()));
+    let probe_value = SecretString::from(format!("probe-{:032x}", rand::thread_rng().r#gen::<u128>()));
     let result = (|| -> Result<()> {
         store.set(&probe_key, &probe_value)?;
         let back = store.get(&probe_key)?;
-        let same = back
-            .as_ref()
-            .map(|v| v.expose_secret() == probe_value.expose_secret())
-            .unwrap_or(false);
+        let same = back.as_ref().map(|v| v.expose_secret() == probe_value.expose_secret()).unwrap_or(false);
         store.delete(&probe_key)?;
         if !same {
-            return Err(crate::error::Error::failure(
-                "the probe read back a different value",
-            ));
+            return Err(crate::error::Error::failure("the probe read back a different value"));
         }
         if store.get(&probe_key)?.is_some() {
-            return Err(crate::error::Error::failure(
-                "the probe entry survived its deletion",
-            ));
+            return Err(crate::error::Error::failure("the probe entry survived its deletion"));
         }
         Ok(())
     })();
     match result {
-        Ok(()) => c.push(
-            Level::Ok,
-            "secret store",
-            format!("{what}: write, read and delete probe passed"),
-            None,
-        ),
+        Ok(()) => c.push(Level::Ok, "secret store", format!("{what}: write, read and delete probe passed"), None),
         Err(e) => {
             let _ = store.delete(&probe_key);
-            c.push(
-                Level::Fail,
-                "secret store",
-                format!("{what}: probe failed: {}", e.message),
-                e.hint,
-            );
+            c.push(Level::Fail, "secret store", format!("{what}: probe failed: {}", e.message), e.hint);
         }
     }
 }
 
 fn check_credentials(ctx: &mut Context, c: &mut Checks) {
     let connected: Vec<Provider> = match ctx.existing_db() {
-        Ok(Some(db)) => connections::list(db, None)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|x| x.provider)
-            .collect(),
+        Ok(Some(db)) => connections::list(db, None).unwrap_or_default().into_iter().map(|x| x.provider).collect(),
         _ => Vec::new(),
     };
     for p in Provider::ALL {
-        let id = ctx
-            .settings()
-            .ok()
-            .and_then(|s| s.provider(p, "client_id").map(str::to_string));
+        let id = ctx.settings().ok().and_then(|s| s.provider(p, "client_id").map(str::to_string));
         let needs_secret = matches!(p, Provider::Jobber | Provider::Google);
         let secret = if needs_secret || p == Provider::Calendly {
             match ctx.client_secret(p) {

@@ -5,9 +5,11 @@ mod config;
 mod connect;
 mod disconnect;
 mod doctor;
+mod jobs;
 mod refresh;
 mod select;
 mod status;
+mod sync;
 
 use crate::cli::Command;
 use crate::context::Context;
@@ -18,6 +20,8 @@ pub async fn run(ctx: &mut Context, command: Command) -> Result<Done> {
         Command::Connect(args) => connect::run(ctx, args).await,
         Command::Disconnect(args) => disconnect::run(ctx, args).await,
         Command::Refresh(args) => refresh::run(ctx, args).await,
+        Command::Sync(args) => sync::run(ctx, args).await,
+        Command::Jobs(cmd) => jobs::run(ctx, cmd),
         Command::Status(args) => status::run(ctx, args),
         Command::Doctor(args) => doctor::run(ctx, args),
         Command::Config(cmd) => config::run(ctx, cmd),

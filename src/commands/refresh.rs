@@ -13,21 +13,13 @@ pub async fn run(ctx: &mut Context, args: RefreshArgs) -> Result<Done> {
         (Some(p), _) if args.account.is_some() => {
             vec![super::select::one(ctx.db()?, *p, args.account.as_deref())?]
         }
-        (p, _) => connections::list(ctx.db()?, *p)?
-            .into_iter()
-            .filter(|c| c.state != State::Disconnected)
-            .collect(),
+        (p, _) => connections::list(ctx.db()?, *p)?.into_iter().filter(|c| c.state != State::Disconnected).collect(),
     };
     if targets.is_empty() {
-        return Err(Error::config("no connected account to refresh")
-            .hint("run `integ connect <provider>` first"));
+        return Err(Error::config("no connected account to refresh").hint("run `integ connect <provider>` first"));
     }
     let http = crate::http::client()?;
-    let mode = if args.force {
-        RefreshMode::Force
-    } else {
-        RefreshMode::KeepAlive
-    };
+    let mode = if args.force { RefreshMode::Force } else { RefreshMode::KeepAlive };
     let mut worst: Option<Error> = None;
     let mut ok = 0;
     let mut results = Vec::new();
@@ -47,10 +39,7 @@ pub async fn run(ctx: &mut Context, args: RefreshArgs) -> Result<Done> {
                     Refreshed::AlreadyFresh => "already fresh",
                     Refreshed::NotRefreshable => "personal access token; nothing to refresh",
                 };
-                let until = expires
-                    .as_deref()
-                    .map(|e| format!(", valid until {e}"))
-                    .unwrap_or_default();
+                let until = expires.as_deref().map(|e| format!(", valid until {e}")).unwrap_or_default();
                 ctx.ui.success(format!("{name}: {what}{until}"));
                 results.push(serde_json::json!({"account": c.label, "provider": c.provider, "result": what, "token_expires_at": expires}));
             }

@@ -7,17 +7,13 @@ use crate::store::db::Db;
 
 /// Whether `name` picks this connection (label, display name, or account id).
 pub fn matches(c: &Connection, name: &str) -> bool {
-    c.label.eq_ignore_ascii_case(name)
-        || c.account_name.eq_ignore_ascii_case(name)
-        || c.account_id == name
+    c.label.eq_ignore_ascii_case(name) || c.account_name.eq_ignore_ascii_case(name) || c.account_id == name
 }
 
 /// The one live (not disconnected) connection of `provider` that `account` names.
 pub fn one(db: &Db, provider: Provider, account: Option<&str>) -> Result<Connection> {
-    let live: Vec<Connection> = connections::list(db, Some(provider))?
-        .into_iter()
-        .filter(|c| c.state != State::Disconnected)
-        .collect();
+    let live: Vec<Connection> =
+        connections::list(db, Some(provider))?.into_iter().filter(|c| c.state != State::Disconnected).collect();
     let picked: Vec<&Connection> = match account {
         Some(name) => live.iter().filter(|c| matches(c, name)).collect(),
         None => live.iter().collect(),
@@ -33,16 +29,11 @@ pub fn one(db: &Db, provider: Provider, account: Option<&str>) -> Result<Connect
         } else {
             format!("connected {provider} accounts: {}", labels(&live))
         })),
-        many => Err(
-            Error::config(format!("{} {provider} accounts are connected", many.len()))
-                .hint(format!("choose one with --account ({})", labels(&live))),
-        ),
+        many => Err(Error::config(format!("{} {provider} accounts are connected", many.len()))
+            .hint(format!("choose one with --account ({})", labels(&live)))),
     }
 }
 
 fn labels(list: &[Connection]) -> String {
-    list.iter()
-        .map(|c| format!("'{}'", c.label))
-        .collect::<Vec<_>>()
-        .join(", ")
+    list.iter().map(|c| format!("'{}'", c.label)).collect::<Vec<_>>().join(", ")
 }

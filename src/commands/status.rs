@@ -32,14 +32,7 @@ struct StatusList(Vec<Entry>);
 
 impl Listing for StatusList {
     fn table(&self) -> Table {
-        let mut t = Ui::table(&[
-            "PROVIDER",
-            "ACCOUNT",
-            "STATE",
-            "TOKEN EXPIRES",
-            "LAST SYNC",
-            "ACTION",
-        ]);
+        let mut t = Ui::table(&["PROVIDER", "ACCOUNT", "STATE", "TOKEN EXPIRES", "LAST SYNC", "ACTION"]);
         for e in &self.0 {
             let syncs = if e.streams.is_empty() {
                 "never".to_string()
@@ -51,10 +44,7 @@ impl Listing for StatusList {
                             "{}: {} {}",
                             s.stream,
                             s.outcome.as_deref().unwrap_or("-"),
-                            s.last_run_finished_at
-                                .as_deref()
-                                .or(s.last_run_started_at.as_deref())
-                                .unwrap_or("")
+                            s.last_run_finished_at.as_deref().or(s.last_run_started_at.as_deref()).unwrap_or("")
                         )
                     })
                     .collect::<Vec<_>>()
@@ -66,17 +56,16 @@ impl Listing for StatusList {
                 e.state.as_str().replace('_', " "),
                 e.token_expires_at.clone().unwrap_or_else(|| "-".into()),
                 syncs,
-                e.action
-                    .clone()
-                    .or_else(|| e.last_error.clone())
-                    .unwrap_or_default(),
+                e.action.clone().or_else(|| e.last_error.clone()).unwrap_or_default(),
             ]);
         }
         t
     }
 
     fn empty_message(&self) -> Option<String> {
-        self.0.is_empty().then(|| "No accounts connected yet. Start with `integ connect jobber` (or google, microsoft, calendly).".to_string())
+        self.0.is_empty().then(|| {
+            "No accounts connected yet. Start with `integ connect jobber` (or google, microsoft, calendly).".to_string()
+        })
     }
 }
 
@@ -86,10 +75,7 @@ pub fn run(ctx: &mut Context, _args: StatusArgs) -> Result<Done> {
         for c in connections::list(db, None)? {
             let streams = runs::streams(db, c.id)?;
             let action = match c.state {
-                State::ReconnectNeeded => Some(format!(
-                    "run `integ connect {} --account '{}'`",
-                    c.provider, c.label
-                )),
+                State::ReconnectNeeded => Some(format!("run `integ connect {} --account '{}'`", c.provider, c.label)),
                 _ => None,
             };
             entries.push(Entry {
@@ -106,15 +92,10 @@ pub fn run(ctx: &mut Context, _args: StatusArgs) -> Result<Done> {
             });
         }
     }
-    let reconnect = entries
-        .iter()
-        .filter(|e| e.state == State::ReconnectNeeded)
-        .count();
+    let reconnect = entries.iter().filter(|e| e.state == State::ReconnectNeeded).count();
     ctx.ui.data(&StatusList(entries))?;
     if reconnect > 0 {
-        ctx.ui.warn(format!(
-            "{reconnect} connection(s) need reconnecting; see the ACTION column"
-        ));
+        ctx.ui.warn(format!("{reconnect} connection(s) need reconnecting; see the ACTION column"));
         return Ok(Done::With(Kind::Reconnect));
     }
     Ok(Done::Ok)

@@ -22,16 +22,9 @@ pub enum ClientAuth {
 pub enum RedirectRule {
     /// The registered URI is matched exactly, port included (Jobber, Calendly): listen on
     /// its host, port and path. `setting` names what to change.
-    Exact {
-        uri: url::Url,
-        setting: &'static str,
-    },
+    Exact { uri: url::Url, setting: &'static str },
     /// Any loopback port is accepted (Google desktop apps; Microsoft ignores the port).
-    AnyPort {
-        host: String,
-        path: String,
-        setting: &'static str,
-    },
+    AnyPort { host: String, path: String, setting: &'static str },
 }
 
 #[derive(Debug, Clone)]
@@ -66,16 +59,9 @@ impl OAuthApp {
         let granted: Vec<&str> = granted.split_whitespace().collect();
         self.scopes
             .iter()
+            .filter(|s| !matches!(s.as_str(), "openid" | "email" | "profile" | "offline_access"))
             .filter(|s| {
-                !matches!(
-                    s.as_str(),
-                    "openid" | "email" | "profile" | "offline_access"
-                )
-            })
-            .filter(|s| {
-                !granted.iter().any(|g| {
-                    g == s || g.ends_with(&format!("/{s}")) || s.ends_with(&format!("/{g}"))
-                })
+                !granted.iter().any(|g| g == s || g.ends_with(&format!("/{s}")) || s.ends_with(&format!("/{g}")))
             })
             .cloned()
             .collect()

@@ -51,9 +51,7 @@ fn display_in(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
         return true;
     }
     let set = |name: &str| var(name).is_some_and(|v| !v.is_empty());
-    set("DISPLAY")
-        || set("WAYLAND_DISPLAY")
-        || (cfg!(target_os = "linux") && set("WSL_DISTRO_NAME"))
+    set("DISPLAY") || set("WAYLAND_DISPLAY") || (cfg!(target_os = "linux") && set("WSL_DISTRO_NAME"))
 }
 
 fn launch_with(url: &str, browser_env: Option<&str>, display: bool) -> LaunchOutcome {
@@ -73,11 +71,7 @@ fn launch_with(url: &str, browser_env: Option<&str>, display: bool) -> LaunchOut
 
 fn launch_browser_env(url: &str, browser: &str) -> LaunchOutcome {
     let mut reasons = Vec::new();
-    for command in browser
-        .split(BROWSER_SEPARATOR)
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
+    for command in browser.split(BROWSER_SEPARATOR).map(str::trim).filter(|c| !c.is_empty()) {
         let argv = command_line(command, url);
         match run_detached(&argv) {
             Ok(()) => return LaunchOutcome::Launched,
@@ -136,23 +130,15 @@ fn run_detached(argv: &[String]) -> Result<(), String> {
         return Err("an empty command".to_owned());
     };
     let mut command = Command::new(program);
-    command
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    command.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
     // Its own process group, so Ctrl-C on integ in the terminal does not close the browser.
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("could not run {}: {e}", shown(program)))?;
+    let mut child = command.spawn().map_err(|e| format!("could not run {}: {e}", shown(program)))?;
     let (tx, rx) = mpsc::channel::<std::io::Result<ExitStatus>>();
-    let reaper = thread::Builder::new()
-        .name("integ-browser-reaper".to_owned())
-        .spawn(move || {
-            let _ = tx.send(child.wait());
-        });
+    let reaper = thread::Builder::new().name("integ-browser-reaper".to_owned()).spawn(move || {
+        let _ = tx.send(child.wait());
+    });
     if reaper.is_err() {
         // Cannot watch it; it started, which is the best evidence there is.
         return Ok(());
@@ -178,18 +164,15 @@ mod tests {
     use std::path::{Path, PathBuf};
     use std::time::Instant;
 
-    const URL: &str = "https://auth.example/authorize?client_id=a&state=xyz&redirect_uri=http%3A%2F%2F127.0.0.1%3A1%2Fcb";
+    const URL: &str =
+        "https://auth.example/authorize?client_id=a&state=xyz&redirect_uri=http%3A%2F%2F127.0.0.1%3A1%2Fcb";
 
     /// A script that writes its arguments, one per line, to `out`. Run through `sh` rather
     /// than executed directly, which avoids "text file busy" when another test thread forks
     /// while the file is still open for writing.
     fn recorder(dir: &Path, name: &str, out: &Path) -> PathBuf {
         let script = dir.join(name);
-        std::fs::write(
-            &script,
-            format!("printf '%s\\n' \"$@\" > '{}'\n", out.display()),
-        )
-        .expect("write script");
+        std::fs::write(&script, format!("printf '%s\\n' \"$@\" > '{}'\n", out.display())).expect("write script");
         script
     }
 
@@ -199,11 +182,7 @@ mod tests {
         while !out.exists() && Instant::now() < until {
             thread::sleep(Duration::from_millis(20));
         }
-        std::fs::read_to_string(out)
-            .expect("the browser command ran")
-            .lines()
-            .map(str::to_owned)
-            .collect()
+        std::fs::read_to_string(out).expect("the browser command ran").lines().map(str::to_owned).collect()
     }
 
     #[test]
@@ -213,10 +192,7 @@ mod tests {
         let script = recorder(dir.path(), "b.sh", &out);
         let env = format!("sh {} --new-tab=%s --literal=%%s", script.display());
         assert_eq!(launch_with(URL, Some(&env), false), LaunchOutcome::Launched);
-        assert_eq!(
-            recorded(&out),
-            [format!("--new-tab={URL}"), "--literal=%s".to_owned()]
-        );
+        assert_eq!(recorded(&out), [format!("--new-tab={URL}"), "--literal=%s".to_owned()]);
     }
 
     #[test]
@@ -226,10 +202,7 @@ mod tests {
         let script = recorder(dir.path(), "b.sh", &out);
         let env = format!("  sh {}   --private-window  ", script.display());
         assert_eq!(launch_with(URL, Some(&env), false), LaunchOutcome::Launched);
-        assert_eq!(
-            recorded(&out),
-            ["--private-window".to_owned(), URL.to_owned()]
-        );
+        assert_eq!(recorded(&out), ["--private-window".to_owned(), URL.to_owned()]);
     }
 
     #[test]
@@ -238,15 +211,9 @@ mod tests {
         let out = dir.path().join("out");
         let canary = dir.path().join("canary");
         let script = recorder(dir.path(), "b.sh", &out);
-        let url = format!(
-            "https://x.example/?a=1&b=$(touch {0});`touch {0}`",
-            canary.display()
-        );
+        let url = format!("https://x.example/?a=1&b=$(touch {0});`touch {0}`", canary.display());
         let env = format!("sh {}", script.display());
-        assert_eq!(
-            launch_with(&url, Some(&env), false),
-            LaunchOutcome::Launched
-        );
+        assert_eq!(launch_with(&url, Some(&env), false), LaunchOutcome::Launched);
         assert_eq!(recorded(&out), [url]);
         assert!(!canary.exists());
     }
@@ -271,10 +238,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = dir.path().join("out");
         let script = recorder(dir.path(), "b.sh", &out);
-        let env = format!(
-            "/nonexistent/browser:/bin/false: :sh {} %s",
-            script.display()
-        );
+        let env = format!("/nonexistent/browser:/bin/false: :sh {} %s", script.display());
         assert_eq!(launch_with(URL, Some(&env), false), LaunchOutcome::Launched);
         assert_eq!(recorded(&out), [URL.to_owned()]);
 
@@ -284,10 +248,7 @@ mod tests {
             }
             other => panic!("expected Failed, got {other:?}"),
         }
-        assert_eq!(
-            launch_with(URL, Some("/bin/true"), false),
-            LaunchOutcome::Launched
-        );
+        assert_eq!(launch_with(URL, Some("/bin/true"), false), LaunchOutcome::Launched);
     }
 
     #[test]
@@ -304,25 +265,14 @@ mod tests {
     #[test]
     fn no_display_and_no_browser_is_no_display() {
         assert_eq!(launch_with(URL, None, false), LaunchOutcome::NoDisplay);
-        assert_eq!(
-            launch_with(URL, Some("  "), false),
-            LaunchOutcome::NoDisplay
-        );
-        assert_eq!(
-            launch_with(URL, Some(":"), false),
-            LaunchOutcome::Failed("BROWSER names no command".to_owned())
-        );
+        assert_eq!(launch_with(URL, Some("  "), false), LaunchOutcome::NoDisplay);
+        assert_eq!(launch_with(URL, Some(":"), false), LaunchOutcome::Failed("BROWSER names no command".to_owned()));
     }
 
     #[test]
     fn display_comes_from_x11_or_wayland() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| OsString::from(v))
-            }
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| OsString::from(v))
         };
         let desktop_only = cfg!(any(target_os = "macos", target_os = "ios", windows));
         assert_eq!(display_in(env(&[])), desktop_only);

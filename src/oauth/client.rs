@@ -5,13 +5,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use oauth2::basic::{
-    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
-};
+use oauth2::basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse};
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError,
-    Scope, StandardRevocableToken, TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, StandardRevocableToken,
+    TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -36,11 +34,7 @@ type Client = oauth2::Client<
 pub enum TokenError {
     /// The server refused (4xx): `invalid_grant`, a reused rotating refresh token, a bad client.
     #[error("the token endpoint refused the request (HTTP {status}{}{})", .error.as_deref().map(|e| format!(", {e}")).unwrap_or_default(), .description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
-    Rejected {
-        status: u16,
-        error: Option<String>,
-        description: Option<String>,
-    },
+    Rejected { status: u16, error: Option<String>, description: Option<String> },
     /// 5xx or an unreadable answer: worth one retry, then give up for this run.
     #[error("the token endpoint failed (HTTP {status})")]
     Server { status: u16 },
@@ -63,12 +57,8 @@ impl TokenError {
 
 fn build(app: &OAuthApp, redirect_uri: Option<&str>) -> Result<Client, TokenError> {
     let mut client = oauth2::Client::new(ClientId::new(app.client_id.clone()))
-        .set_auth_uri(
-            AuthUrl::new(app.auth_url.clone()).map_err(|e| TokenError::Config(e.to_string()))?,
-        )
-        .set_token_uri(
-            TokenUrl::new(app.token_url.clone()).map_err(|e| TokenError::Config(e.to_string()))?,
-        )
+        .set_auth_uri(AuthUrl::new(app.auth_url.clone()).map_err(|e| TokenError::Config(e.to_string()))?)
+        .set_token_uri(TokenUrl::new(app.token_url.clone()).map_err(|e| TokenError::Config(e.to_string()))?)
         .set_auth_type(match app.client_auth {
             ClientAuth::Basic => AuthType::BasicAuth,
             ClientAuth::Body | ClientAuth::Public => AuthType::RequestBody,
@@ -79,9 +69,8 @@ fn build(app: &OAuthApp, redirect_uri: Option<&str>) -> Result<Client, TokenErro
         client = client.set_client_secret(ClientSecret::new(secret.expose_secret().to_string()));
     }
     if let Some(uri) = redirect_uri {
-        client = client.set_redirect_uri(
-            RedirectUrl::new(uri.to_string()).map_err(|e| TokenError::Config(e.to_string()))?,
-        );
+        client =
+            client.set_redirect_uri(RedirectUrl::new(uri.to_string()).map_err(|e| TokenError::Config(e.to_string()))?);
     }
     Ok(client)
 }
@@ -99,11 +88,7 @@ pub fn new_state() -> CsrfToken {
 }
 
 /// Build the authorization URL with the given state and, where used, PKCE S256.
-pub fn authorize_url(
-    app: &OAuthApp,
-    redirect_uri: &str,
-    state: CsrfToken,
-) -> Result<Attempt, TokenError> {
+pub fn authorize_url(app: &OAuthApp, redirect_uri: &str, state: CsrfToken) -> Result<Attempt, TokenError> {
     let client = build(app, Some(redirect_uri))?;
     let mut req = client.authorize_url(move || state);
     if app.send_scope {
@@ -120,11 +105,7 @@ pub fn authorize_url(
         None
     };
     let (url, state) = req.url();
-    Ok(Attempt {
-        url,
-        state,
-        verifier,
-    })
+    Ok(Attempt { url, state, verifier })
 }
 
 /// Exchange an authorization code; `redirect_uri` must be byte-identical to the one sent.
@@ -149,11 +130,7 @@ pub async fn exchange_code(
 }
 
 /// Redeem a refresh token.
-pub async fn refresh(
-    app: &OAuthApp,
-    http: &reqwest::Client,
-    refresh_token: &str,
-) -> Result<RawToken, TokenError> {
+pub async fn refresh(app: &OAuthApp, http: &reqwest::Client, refresh_token: &str) -> Result<RawToken, TokenError> {
     let client = build(app, None)?;
     let rt = RefreshToken::new(refresh_token.to_string());
     let mut req = client.exchange_refresh_token(&rt);
@@ -173,9 +150,7 @@ struct HttpError(String);
 fn adapter(
     http: &reqwest::Client,
     status: Arc<Mutex<u16>>,
-) -> impl Fn(
-    oauth2::HttpRequest,
-) -> std::pin::Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, HttpError>> + Send>>
+) -> impl Fn(oauth2::HttpRequest) -> std::pin::Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, HttpError>> + Send>>
 + '_ {
     move |req: oauth2::HttpRequest| {
         let http = http.clone();
@@ -187,10 +162,7 @@ fn adapter(
             for (name, value) in &parts.headers {
                 builder = builder.header(name, value);
             }
-            let resp = builder
-                .send()
-                .await
-                .map_err(|e| HttpError(crate::http::describe(&e)))?;
+            let resp = builder.send().await.map_err(|e| HttpError(crate::http::describe(&e)))?;
             let code = resp.status().as_u16();
             if let Ok(mut s) = status.lock() {
                 *s = code;
@@ -199,12 +171,8 @@ fn adapter(
             for (name, value) in resp.headers() {
                 out = out.header(name, value);
             }
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|e| HttpError(crate::http::describe(&e)))?;
-            out.body(bytes.to_vec())
-                .map_err(|e| HttpError(e.to_string()))
+            let bytes = resp.bytes().await.map_err(|e| HttpError(crate::http::describe(&e)))?;
+            out.body(bytes.to_vec()).map_err(|e| HttpError(e.to_string()))
         })
     }
 }
@@ -228,19 +196,11 @@ fn classify(
                 description: r.error_description().map(|d| truncate(d, 200)),
             })
         }
-        Err(RequestTokenError::Parse(..) | RequestTokenError::Other(_))
-            if (400..500).contains(&status) =>
-        {
-            Err(TokenError::Rejected {
-                status,
-                error: None,
-                description: None,
-            })
+        Err(RequestTokenError::Parse(..) | RequestTokenError::Other(_)) if (400..500).contains(&status) => {
+            Err(TokenError::Rejected { status, error: None, description: None })
         }
         Err(RequestTokenError::Parse(..) | RequestTokenError::Other(_)) => {
-            Err(TokenError::Server {
-                status: if status == 0 { 502 } else { status },
-            })
+            Err(TokenError::Server { status: if status == 0 { 502 } else { status } })
         }
     }
 }

@@ -36,11 +36,7 @@ struct Plan {
 fn plan(app: &OAuthApp, opts: &FlowOptions, state: SecretString) -> Result<Plan> {
     let (host, port, path, exact, setting) = match &app.redirect {
         RedirectRule::Exact { uri, setting } => {
-            let host = uri
-                .host_str()
-                .unwrap_or("localhost")
-                .trim_matches(['[', ']'])
-                .to_string();
+            let host = uri.host_str().unwrap_or("localhost").trim_matches(['[', ']']).to_string();
             let port = opts.port.or(uri.port_or_known_default()).unwrap_or(80);
             let exact = match opts.port {
                 Some(p) if Some(p) != uri.port_or_known_default() => {
@@ -50,34 +46,18 @@ fn plan(app: &OAuthApp, opts: &FlowOptions, state: SecretString) -> Result<Plan>
                 }
                 _ => uri.as_str().to_string(),
             };
-            (
-                host,
-                port,
-                uri.path().to_string(),
-                Some(exact),
-                format!("--port or {setting}"),
-            )
+            (host, port, uri.path().to_string(), Some(exact), format!("--port or {setting}"))
         }
-        RedirectRule::AnyPort {
-            host,
-            path,
-            setting,
-        } => (
-            host.clone(),
-            opts.port.unwrap_or(0),
-            path.clone(),
-            None,
-            setting.to_string(),
-        ),
+        RedirectRule::AnyPort { host, path, setting } => {
+            (host.clone(), opts.port.unwrap_or(0), path.clone(), None, setting.to_string())
+        }
     };
     let bind = match host.as_str() {
         "127.0.0.1" => BindHost::Ipv4,
         "localhost" | "::1" => BindHost::Localhost,
         other => {
-            return Err(Error::config(format!(
-                "the redirect host '{other}' is not a loopback address"
-            ))
-            .hint("use http://localhost:PORT/... or http://127.0.0.1:PORT/..."));
+            return Err(Error::config(format!("the redirect host '{other}' is not a loopback address"))
+                .hint("use http://localhost:PORT/... or http://127.0.0.1:PORT/..."));
         }
     };
     let mut config = ListenerConfig::new(path, state);
@@ -86,21 +66,12 @@ fn plan(app: &OAuthApp, opts: &FlowOptions, state: SecretString) -> Result<Plan>
     config.bare_callback_is_denial = app.bare_callback_is_denial;
     config.overall_timeout = opts.timeout;
     config.port_setting_hint = setting;
-    Ok(Plan {
-        config,
-        exact_uri: exact,
-        host_in_uri: host,
-    })
+    Ok(Plan { config, exact_uri: exact, host_in_uri: host })
 }
 
 /// Run the browser step and the code exchange; returns the token endpoint's answer and the
 /// redirect URI used.
-pub async fn run(
-    app: &OAuthApp,
-    http: &reqwest::Client,
-    ui: &Ui,
-    opts: &FlowOptions,
-) -> Result<RawToken> {
+pub async fn run(app: &OAuthApp, http: &reqwest::Client, ui: &Ui, opts: &FlowOptions) -> Result<RawToken> {
     let state = client::new_state();
     let p = plan(app, opts, SecretString::from(state.secret().clone()))?;
     // Bind before opening anything, so a busy port fails fast.
@@ -112,10 +83,7 @@ pub async fn run(
     let attempt = client::authorize_url(app, &redirect_uri, state).map_err(config_error)?;
 
     let url = attempt.url.to_string();
-    eprintln!(
-        "Open this address in a browser to connect {}:\n\n    {url}\n",
-        app.provider.display_name()
-    );
+    eprintln!("Open this address in a browser to connect {}:\n\n    {url}\n", app.provider.display_name());
     if p.exact_uri.is_some() {
         ui.info(format!(
             "{} sends the browser back to {redirect_uri}; that exact address must be registered on the app.",
@@ -162,15 +130,9 @@ pub async fn run(
             err
         })?;
     tracing::debug!(source = ?authorization.source, "authorization code received");
-    client::exchange_code(
-        app,
-        http,
-        &authorization.code,
-        &redirect_uri,
-        attempt.verifier,
-    )
-    .await
-    .map_err(|e| exchange_error(app, e, &redirect_uri))
+    client::exchange_code(app, http, &authorization.code, &redirect_uri, attempt.verifier)
+        .await
+        .map_err(|e| exchange_error(app, e, &redirect_uri))
 }
 
 fn config_error(e: TokenError) -> Error {
@@ -188,10 +150,7 @@ fn exchange_error(app: &OAuthApp, e: TokenError, redirect_uri: &str) -> Error {
                     app.provider.env_prefix()
                 ),
                 Some("invalid_request") if app.client_secret.is_none() => {
-                    format!(
-                        "{name} may need a client secret: set {}_CLIENT_SECRET",
-                        app.provider.env_prefix()
-                    )
+                    format!("{name} may need a client secret: set {}_CLIENT_SECRET", app.provider.env_prefix())
                 }
                 _ => format!(
                     "run `integ connect {}` again; if it keeps failing, check the client credentials and that \
@@ -199,15 +158,11 @@ fn exchange_error(app: &OAuthApp, e: TokenError, redirect_uri: &str) -> Error {
                     app.provider
                 ),
             };
-            Error::failure(format!("{name} refused to exchange the authorization code"))
-                .cause(e)
-                .hint(hint)
+            Error::failure(format!("{name} refused to exchange the authorization code")).cause(e).hint(hint)
         }
-        _ => Error::failure(format!(
-            "could not exchange the authorization code with {name}"
-        ))
-        .cause(e)
-        .hint("check the network and run `integ connect` again"),
+        _ => Error::failure(format!("could not exchange the authorization code with {name}"))
+            .cause(e)
+            .hint("check the network and run `integ connect` again"),
     }
 }
 

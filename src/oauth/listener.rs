@@ -102,9 +102,7 @@ impl ListenerConfig {
 /// Why no authorization code came back.
 #[derive(Debug, thiserror::Error)]
 pub enum ListenerError {
-    #[error(
-        "port {port} on the loopback interface is already in use; choose another with {setting}"
-    )]
+    #[error("port {port} on the loopback interface is already in use; choose another with {setting}")]
     PortBusy { port: u16, setting: String },
     #[error("could not listen on {addr}")]
     Bind {
@@ -117,10 +115,7 @@ pub enum ListenerError {
     /// The provider refused; `error` and `description` are the provider's words with control
     /// characters removed, safe to print.
     #[error("authorization denied")]
-    Denied {
-        error: String,
-        description: Option<String>,
-    },
+    Denied { error: String, description: Option<String> },
     #[error("no answer came back from the browser within {secs} s")]
     Timeout { secs: u64 },
 }
@@ -185,10 +180,7 @@ impl Listener {
     pub fn bind(cfg: ListenerConfig) -> Result<Listener, ListenerError> {
         validate(&cfg)?;
         let sockets = match cfg.host {
-            BindHost::Ipv4 => vec![bind_one(
-                SocketAddr::from((Ipv4Addr::LOCALHOST, cfg.port)),
-                &cfg,
-            )?],
+            BindHost::Ipv4 => vec![bind_one(SocketAddr::from((Ipv4Addr::LOCALHOST, cfg.port)), &cfg)?],
             BindHost::Localhost => bind_both(&cfg)?,
         };
         let mut port = cfg.port;
@@ -198,9 +190,7 @@ impl Listener {
                 addr: SocketAddr::from((Ipv4Addr::LOCALHOST, cfg.port)),
                 source,
             })?;
-            socket
-                .set_nonblocking(true)
-                .map_err(|source| ListenerError::Bind { addr, source })?;
+            socket.set_nonblocking(true).map_err(|source| ListenerError::Bind { addr, source })?;
             port = addr.port();
         }
         tracing::debug!(port, "callback listener bound");
@@ -214,10 +204,7 @@ impl Listener {
 
     /// The addresses being listened on.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.sockets
-            .iter()
-            .filter_map(|s| s.local_addr().ok())
-            .collect()
+        self.sockets.iter().filter_map(|s| s.local_addr().ok()).collect()
     }
 
     /// The redirect URI to send in the authorize and token requests, e.g.
@@ -240,10 +227,7 @@ impl Listener {
     /// `paste` cannot be interrupted in a blocking read: after `wait` returns it stays parked
     /// until the next line or end of input, and drops that line. Callers that read stdin again
     /// later in the same run should know the first line typed then is lost.
-    pub fn wait(
-        self,
-        paste: Option<Box<dyn BufRead + Send>>,
-    ) -> Result<Authorization, ListenerError> {
+    pub fn wait(self, paste: Option<Box<dyn BufRead + Send>>) -> Result<Authorization, ListenerError> {
         let Listener { sockets, port, cfg } = self;
         let waiter = Waiter { port, cfg: &cfg };
         let (tx, rx) = mpsc::channel();
@@ -299,9 +283,7 @@ impl Waiter<'_> {
         loop {
             let elapsed = start.elapsed();
             if elapsed >= self.cfg.overall_timeout {
-                return Err(ListenerError::Timeout {
-                    secs: ceil_secs(self.cfg.overall_timeout),
-                });
+                return Err(ListenerError::Timeout { secs: ceil_secs(self.cfg.overall_timeout) });
             }
             for socket in sockets {
                 self.accept_ready(socket, tx, &active);
@@ -338,13 +320,7 @@ impl Waiter<'_> {
     }
 
     fn on_request(&self, request: Request) -> Option<Outcome> {
-        let Request {
-            method,
-            target,
-            host,
-            fetch_mode,
-            stream,
-        } = request;
+        let Request { method, target, host, fetch_mode, stream } = request;
         if !self.host_allowed(host.as_deref()) {
             tracing::debug!("request with a non-loopback Host header refused");
             respond(stream, &pages::bad_request(), &[]);
@@ -366,23 +342,14 @@ impl Waiter<'_> {
         }
         // A bare callback carries no state to check, so make a forged one at least come from a
         // top-level navigation: a page's <img> or fetch() gets Sec-Fetch-Mode no-cors/cors.
-        if is_bare(query)
-            && fetch_mode.is_some_and(|mode| !mode.trim().eq_ignore_ascii_case("navigate"))
-        {
+        if is_bare(query) && fetch_mode.is_some_and(|mode| !mode.trim().eq_ignore_ascii_case("navigate")) {
             respond(stream, &pages::bad_request(), &[]);
             return None;
         }
-        match judge(
-            query,
-            &self.cfg.expected_state,
-            self.cfg.bare_callback_is_denial,
-        ) {
+        match judge(query, &self.cfg.expected_state, self.cfg.bare_callback_is_denial) {
             Verdict::Code(code) => {
                 respond(stream, &pages::success(), &[]);
-                Some(Ok(Authorization {
-                    code,
-                    source: CallbackSource::Loopback,
-                }))
+                Some(Ok(Authorization { code, source: CallbackSource::Loopback }))
             }
             Verdict::Denied { error, description } => {
                 respond(stream, &pages::failure(&error, description.as_deref()), &[]);
@@ -403,28 +370,14 @@ impl Waiter<'_> {
             None
         };
         let Ok(url) = Url::parse(line.expose_secret().trim()) else {
-            return warn(
-                "it is not a web address; paste the whole address from the browser's address bar",
-            );
+            return warn("it is not a web address; paste the whole address from the browser's address bar");
         };
         if url.path() != self.cfg.path {
-            return warn(&format!(
-                "it is not integ's callback (expected the path {})",
-                self.cfg.path
-            ));
+            return warn(&format!("it is not integ's callback (expected the path {})", self.cfg.path));
         }
-        match judge(
-            url.query(),
-            &self.cfg.expected_state,
-            self.cfg.bare_callback_is_denial,
-        ) {
-            Verdict::Code(code) => Some(Ok(Authorization {
-                code,
-                source: CallbackSource::Pasted,
-            })),
-            Verdict::Denied { error, description } => {
-                Some(Err(ListenerError::Denied { error, description }))
-            }
+        match judge(url.query(), &self.cfg.expected_state, self.cfg.bare_callback_is_denial) {
+            Verdict::Code(code) => Some(Ok(Authorization { code, source: CallbackSource::Pasted })),
+            Verdict::Denied { error, description } => Some(Err(ListenerError::Denied { error, description })),
             Verdict::Rejected(why) => warn(why),
         }
     }
@@ -436,8 +389,7 @@ impl Waiter<'_> {
         let Some(host) = host else { return true };
         let port = self.port;
         ["127.0.0.1", "localhost", "[::1]"].iter().any(|name| {
-            host.eq_ignore_ascii_case(&format!("{name}:{port}"))
-                || (port == 80 && host.eq_ignore_ascii_case(name))
+            host.eq_ignore_ascii_case(&format!("{name}:{port}")) || (port == 80 && host.eq_ignore_ascii_case(name))
         })
     }
 }
@@ -445,15 +397,10 @@ impl Waiter<'_> {
 fn validate(cfg: &ListenerConfig) -> Result<(), ListenerError> {
     let bad = |reason: String| Err(ListenerError::Misconfigured { reason });
     if !cfg.path.starts_with('/') || cfg.path.contains(['?', '#', ' ']) {
-        return bad(format!(
-            "the callback path {:?} must start with / and hold no query",
-            cfg.path
-        ));
+        return bad(format!("the callback path {:?} must start with / and hold no query", cfg.path));
     }
     if cfg.expected_state.expose_secret().chars().count() < MIN_STATE_CHARS {
-        return bad(format!(
-            "the state must be at least {MIN_STATE_CHARS} random characters"
-        ));
+        return bad(format!("the state must be at least {MIN_STATE_CHARS} random characters"));
     }
     if cfg.read_timeout.is_zero() {
         return bad("the per-connection read timeout must be more than zero".to_owned());
@@ -464,10 +411,7 @@ fn validate(cfg: &ListenerConfig) -> Result<(), ListenerError> {
 fn bind_one(addr: SocketAddr, cfg: &ListenerConfig) -> Result<TcpListener, ListenerError> {
     TcpListener::bind(addr).map_err(|source| {
         if source.kind() == io::ErrorKind::AddrInUse {
-            ListenerError::PortBusy {
-                port: addr.port(),
-                setting: cfg.port_setting_hint.clone(),
-            }
+            ListenerError::PortBusy { port: addr.port(), setting: cfg.port_setting_hint.clone() }
         } else {
             ListenerError::Bind { addr, source }
         }
@@ -483,19 +427,13 @@ fn bind_both(cfg: &ListenerConfig) -> Result<Vec<TcpListener>, ListenerError> {
         let v4 = bind_one(SocketAddr::from((Ipv4Addr::LOCALHOST, cfg.port)), cfg)?;
         let port = v4
             .local_addr()
-            .map_err(|source| ListenerError::Bind {
-                addr: SocketAddr::from((Ipv4Addr::LOCALHOST, cfg.port)),
-                source,
-            })?
+            .map_err(|source| ListenerError::Bind { addr: SocketAddr::from((Ipv4Addr::LOCALHOST, cfg.port)), source })?
             .port();
         let v6_addr = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
         match TcpListener::bind(v6_addr) {
             Ok(v6) => return Ok(vec![v4, v6]),
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
-                let busy = ListenerError::PortBusy {
-                    port,
-                    setting: cfg.port_setting_hint.clone(),
-                };
+                let busy = ListenerError::PortBusy { port, setting: cfg.port_setting_hint.clone() };
                 if cfg.port != 0 {
                     return Err(busy);
                 }
@@ -509,10 +447,7 @@ fn bind_both(cfg: &ListenerConfig) -> Result<Vec<TcpListener>, ListenerError> {
             }
         }
     }
-    Err(last_busy.unwrap_or(ListenerError::PortBusy {
-        port: cfg.port,
-        setting: cfg.port_setting_hint.clone(),
-    }))
+    Err(last_busy.unwrap_or(ListenerError::PortBusy { port: cfg.port, setting: cfg.port_setting_hint.clone() }))
 }
 
 /// Decrements the count of connections being read when the reader thread ends (or never starts).
@@ -524,12 +459,7 @@ impl Drop for ActiveGuard {
     }
 }
 
-fn spawn_connection(
-    stream: TcpStream,
-    read_timeout: Duration,
-    tx: &Sender<Event>,
-    active: &Arc<AtomicUsize>,
-) {
+fn spawn_connection(stream: TcpStream, read_timeout: Duration, tx: &Sender<Event>, active: &Arc<AtomicUsize>) {
     if active.fetch_add(1, Ordering::AcqRel) >= MAX_CONNECTIONS {
         active.fetch_sub(1, Ordering::AcqRel);
         tracing::debug!("too many open connections; closing a new one");
@@ -537,12 +467,10 @@ fn spawn_connection(
     }
     let guard = ActiveGuard(Arc::clone(active));
     let tx = tx.clone();
-    let spawned = thread::Builder::new()
-        .name("integ-callback-conn".to_owned())
-        .spawn(move || {
-            let _guard = guard;
-            read_connection(stream, read_timeout, &tx);
-        });
+    let spawned = thread::Builder::new().name("integ-callback-conn".to_owned()).spawn(move || {
+        let _guard = guard;
+        read_connection(stream, read_timeout, &tx);
+    });
     if let Err(e) = spawned {
         tracing::debug!(error = %e, "could not start a connection reader");
     }
@@ -552,46 +480,24 @@ fn spawn_connection(
 /// answers it; a connection that fails to send a head in time is just closed.
 fn read_connection(stream: TcpStream, read_timeout: Duration, tx: &Sender<Event>) {
     // On macOS and the BSDs an accepted socket inherits the listener's non-blocking mode.
-    if stream.set_nonblocking(false).is_err()
-        || stream.set_write_timeout(Some(read_timeout)).is_err()
-    {
+    if stream.set_nonblocking(false).is_err() || stream.set_write_timeout(Some(read_timeout)).is_err() {
         return;
     }
     let head = match read_head(&stream, read_timeout) {
         Ok(head) => head,
         Err(HeadError::TooLarge) => {
-            respond(
-                stream,
-                &pages::Page {
-                    status: 431,
-                    body: String::new(),
-                },
-                &[],
-            );
+            respond(stream, &pages::Page { status: 431, body: String::new() }, &[]);
             return;
         }
         Err(HeadError::Closed) => return,
     };
     let Some(parsed) = parse_head(&head) else {
-        respond(
-            stream,
-            &Page {
-                status: 400,
-                body: String::new(),
-            },
-            &[],
-        );
+        respond(stream, &Page { status: 400, body: String::new() }, &[]);
         return;
     };
     let (method, target, host, fetch_mode) = parsed;
     // The wait loop is gone when this fails: the flow has ended and the socket just closes.
-    let _ = tx.send(Event::Request(Request {
-        method,
-        target,
-        host,
-        fetch_mode,
-        stream,
-    }));
+    let _ = tx.send(Event::Request(Request { method, target, host, fetch_mode, stream }));
 }
 
 enum HeadError {
@@ -646,9 +552,7 @@ fn head_end(buf: &[u8]) -> Option<usize> {
 #[allow(clippy::type_complexity)]
 fn parse_head(head: &[u8]) -> Option<(String, String, Option<String>, Option<String>)> {
     let text = std::str::from_utf8(head).ok()?;
-    let mut lines = text
-        .split('\n')
-        .map(|line| line.strip_suffix('\r').unwrap_or(line));
+    let mut lines = text.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line));
     let mut parts = lines.next()?.split(' ');
     let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some()
@@ -728,10 +632,7 @@ fn judge(query: Option<&str>, expected_state: &SecretString, bare_is_denial: boo
     let Some(state) = state else {
         return Verdict::Rejected("it carries no state");
     };
-    if !constant_time_eq(
-        state.expose_secret().as_bytes(),
-        expected_state.expose_secret().as_bytes(),
-    ) {
+    if !constant_time_eq(state.expose_secret().as_bytes(), expected_state.expose_secret().as_bytes()) {
         return Verdict::Rejected("its state does not match this sign-in");
     }
     if let Some(error) = error {
@@ -759,11 +660,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Provider text ends up in a terminal: drop control characters (escape sequences) and cap it.
 fn printable(text: &str) -> String {
-    let mut out: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(MAX_PROVIDER_TEXT_CHARS)
-        .collect();
+    let mut out: String =
+        text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(MAX_PROVIDER_TEXT_CHARS).collect();
     if text.chars().nth(MAX_PROVIDER_TEXT_CHARS).is_some() {
         out.push('…');
     }
@@ -778,34 +676,29 @@ fn ceil_secs(d: Duration) -> u64 {
 /// socket poll otherwise. The thread ends at end of input, on a read error, or at the first
 /// line after the wait is over (the channel is closed by then).
 fn spawn_paste_reader(mut reader: Box<dyn BufRead + Send>, tx: Sender<Event>) {
-    let spawned = thread::Builder::new()
-        .name("integ-paste".to_owned())
-        .spawn(move || {
-            let mut buf = Vec::new();
-            loop {
-                buf.clear();
-                match (&mut reader)
-                    .take(MAX_PASTE_BYTES)
-                    .read_until(b'\n', &mut buf)
-                {
-                    Ok(0) => return,
-                    Ok(_) => {
-                        let line = String::from_utf8_lossy(&buf).trim().to_owned();
-                        if line.is_empty() {
-                            continue;
-                        }
-                        if tx.send(Event::Pasted(SecretString::from(line))).is_err() {
-                            return;
-                        }
+    let spawned = thread::Builder::new().name("integ-paste".to_owned()).spawn(move || {
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match (&mut reader).take(MAX_PASTE_BYTES).read_until(b'\n', &mut buf) {
+                Ok(0) => return,
+                Ok(_) => {
+                    let line = String::from_utf8_lossy(&buf).trim().to_owned();
+                    if line.is_empty() {
+                        continue;
                     }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        tracing::debug!(error = %e, "stopped reading pasted addresses");
+                    if tx.send(Event::Pasted(SecretString::from(line))).is_err() {
                         return;
                     }
                 }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    tracing::debug!(error = %e, "stopped reading pasted addresses");
+                    return;
+                }
             }
-        });
+        }
+    });
     if let Err(e) = spawned {
         tracing::debug!(error = %e, "could not start reading pasted addresses");
     }
@@ -827,10 +720,7 @@ mod tests {
         cfg
     }
 
-    fn start(
-        cfg: ListenerConfig,
-        paste: Option<Box<dyn BufRead + Send>>,
-    ) -> (u16, JoinHandle<Outcome>) {
+    fn start(cfg: ListenerConfig, paste: Option<Box<dyn BufRead + Send>>) -> (u16, JoinHandle<Outcome>) {
         let listener = Listener::bind(cfg).expect("bind");
         let port = listener.port();
         (port, thread::spawn(move || listener.wait(paste)))
@@ -854,30 +744,19 @@ mod tests {
     /// Send `raw` as-is and read the whole answer (the listener always closes after one).
     fn send_raw(addr: SocketAddr, raw: &str) -> Response {
         let mut stream = TcpStream::connect(addr).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
         stream.write_all(raw.as_bytes()).expect("send");
         let mut bytes = Vec::new();
         stream.read_to_end(&mut bytes).expect("read");
         let text = String::from_utf8(bytes).expect("utf-8");
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("no status in {head:?}"));
-        Response {
-            status,
-            head: head.to_owned(),
-            body: body.to_owned(),
-        }
+        let status =
+            head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status in {head:?}"));
+        Response { status, head: head.to_owned(), body: body.to_owned() }
     }
 
     fn request(port: u16, method: &str, target: &str) -> Response {
-        let raw = format!(
-            "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: test\r\n\r\n"
-        );
+        let raw = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: test\r\n\r\n");
         send_raw(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), &raw)
     }
 
@@ -898,38 +777,24 @@ mod tests {
     fn favicon_then_forged_state_then_real_callback() {
         let (port, waiter) = start(config(), None);
         assert_eq!(get(port, "/favicon.ico").status, 404);
-        let forged = get(
-            port,
-            &format!("{PATH}?code=evil&state=s7Yq0u9Jm2kQxW4eR6tZ1aB3cD5fG8hX"),
-        );
+        let forged = get(port, &format!("{PATH}?code=evil&state=s7Yq0u9Jm2kQxW4eR6tZ1aB3cD5fG8hX"));
         assert_eq!(forged.status, 400);
         assert_eq!(get(port, &format!("{PATH}?code=evil")).status, 400);
         let ok = callback(port, "the-code");
         assert_eq!(ok.status, 200);
         assert!(ok.body.contains("<title>integ: connected</title>"));
         assert!(!ok.body.contains("the-code") && !ok.body.contains(STATE));
-        assert_eq!(
-            code_of(waiter.join().expect("join")),
-            ("the-code".to_owned(), CallbackSource::Loopback)
-        );
+        assert_eq!(code_of(waiter.join().expect("join")), ("the-code".to_owned(), CallbackSource::Loopback));
     }
 
     #[test]
     fn other_paths_are_404_and_the_flow_goes_on() {
         let (port, waiter) = start(config(), None);
-        for target in [
-            "/",
-            "/callback",
-            "/callback/test/x",
-            "/callback/other?code=a&state=b",
-        ] {
+        for target in ["/", "/callback", "/callback/test/x", "/callback/other?code=a&state=b"] {
             assert_eq!(get(port, target).status, 404, "{target}");
         }
         // The right query on the wrong path is still the wrong path.
-        assert_eq!(
-            get(port, &format!("/callback/other?code=c&state={STATE}")).status,
-            404
-        );
+        assert_eq!(get(port, &format!("/callback/other?code=c&state={STATE}")).status, 404);
         assert_eq!(callback(port, "c").status, 200);
         assert_eq!(code_of(waiter.join().expect("join")).0, "c");
     }
@@ -941,10 +806,7 @@ mod tests {
         let (port, waiter) = start(cfg, None);
         let page = get(port, PATH);
         assert_eq!(page.status, 200);
-        assert!(
-            page.body
-                .contains("<title>integ: authorization failed</title>")
-        );
+        assert!(page.body.contains("<title>integ: authorization failed</title>"));
         match waiter.join().expect("join") {
             Err(ListenerError::Denied { error, .. }) => assert_eq!(error, "access_denied"),
             other => panic!("expected Denied, got {other:?}"),
@@ -957,10 +819,7 @@ mod tests {
         cfg.bare_callback_is_denial = true;
         let (port, waiter) = start(cfg, None);
         assert_eq!(get(port, &format!("{PATH}?")).status, 200);
-        assert!(matches!(
-            waiter.join().expect("join"),
-            Err(ListenerError::Denied { .. })
-        ));
+        assert!(matches!(waiter.join().expect("join"), Err(ListenerError::Denied { .. })));
     }
 
     #[test]
@@ -977,31 +836,19 @@ mod tests {
         cfg.bare_callback_is_denial = true;
         let (port, waiter) = start(cfg, None);
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let img = format!(
-            "GET {PATH} HTTP/1.1\r\nHost: localhost:{port}\r\nSec-Fetch-Mode: no-cors\r\n\r\n"
-        );
+        let img = format!("GET {PATH} HTTP/1.1\r\nHost: localhost:{port}\r\nSec-Fetch-Mode: no-cors\r\n\r\n");
         assert_eq!(send_raw(addr, &img).status, 400);
-        let nav = format!(
-            "GET {PATH} HTTP/1.1\r\nHost: localhost:{port}\r\nSec-Fetch-Mode: navigate\r\n\r\n"
-        );
+        let nav = format!("GET {PATH} HTTP/1.1\r\nHost: localhost:{port}\r\nSec-Fetch-Mode: navigate\r\n\r\n");
         assert_eq!(send_raw(addr, &nav).status, 200);
-        assert!(matches!(
-            waiter.join().expect("join"),
-            Err(ListenerError::Denied { .. })
-        ));
+        assert!(matches!(waiter.join().expect("join"), Err(ListenerError::Denied { .. })));
     }
 
     #[test]
     fn access_denied_with_the_right_state_ends_the_flow() {
         let (port, waiter) = start(config(), None);
         // A forged denial (wrong state) must not end it.
-        assert_eq!(
-            get(port, &format!("{PATH}?error=access_denied&state=nope")).status,
-            400
-        );
-        let target = format!(
-            "{PATH}?error=access_denied&error_description=The+user+said+no%1B%5B31m&state={STATE}"
-        );
+        assert_eq!(get(port, &format!("{PATH}?error=access_denied&state=nope")).status, 400);
+        let target = format!("{PATH}?error=access_denied&error_description=The+user+said+no%1B%5B31m&state={STATE}");
         let page = get(port, &target);
         assert_eq!(page.status, 200);
         assert!(page.body.contains("access_denied"));
@@ -1018,21 +865,14 @@ mod tests {
     #[test]
     fn pages_carry_the_security_headers_and_escape_provider_text() {
         let (port, waiter) = start(config(), None);
-        let target = format!(
-            "{PATH}?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state={STATE}"
-        );
+        let target =
+            format!("{PATH}?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state={STATE}");
         let page = get(port, &target);
         assert_eq!(page.header("Cache-Control"), Some("no-store"));
         assert_eq!(page.header("Referrer-Policy"), Some("no-referrer"));
-        assert!(
-            page.header("Content-Security-Policy")
-                .is_some_and(|v| v.starts_with("default-src 'none'"))
-        );
+        assert!(page.header("Content-Security-Policy").is_some_and(|v| v.starts_with("default-src 'none'")));
         assert_eq!(page.header("X-Content-Type-Options"), Some("nosniff"));
-        assert_eq!(
-            page.header("Content-Type"),
-            Some("text/html; charset=utf-8")
-        );
+        assert_eq!(page.header("Content-Type"), Some("text/html; charset=utf-8"));
         assert!(!page.body.contains("<script>"));
         assert!(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(!page.body.contains(STATE));
@@ -1042,11 +882,7 @@ mod tests {
         for target in ["/favicon.ico".to_owned(), format!("{PATH}?state=x&code=y")] {
             let page = get(port, &target);
             assert_eq!(page.header("Cache-Control"), Some("no-store"), "{target}");
-            assert_eq!(
-                page.header("Referrer-Policy"),
-                Some("no-referrer"),
-                "{target}"
-            );
+            assert_eq!(page.header("Referrer-Policy"), Some("no-referrer"), "{target}");
         }
         assert_eq!(callback(port, "c").status, 200);
         let _ = waiter.join().expect("join");
@@ -1068,12 +904,9 @@ mod tests {
     fn a_foreign_host_header_is_refused() {
         let (port, waiter) = start(config(), None);
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let raw = format!(
-            "GET {PATH}?code=c&state={STATE} HTTP/1.1\r\nHost: evil.example:{port}\r\n\r\n"
-        );
+        let raw = format!("GET {PATH}?code=c&state={STATE} HTTP/1.1\r\nHost: evil.example:{port}\r\n\r\n");
         assert_eq!(send_raw(addr, &raw).status, 400);
-        let raw =
-            format!("GET {PATH}?code=c&state={STATE} HTTP/1.1\r\nHost: LOCALHOST:{port}\r\n\r\n");
+        let raw = format!("GET {PATH}?code=c&state={STATE} HTTP/1.1\r\nHost: LOCALHOST:{port}\r\n\r\n");
         assert_eq!(send_raw(addr, &raw).status, 200);
         assert_eq!(code_of(waiter.join().expect("join")).0, "c");
     }
@@ -1093,26 +926,15 @@ mod tests {
         }
         // Just over the limit, all in one go: refused, whether the client reads the 431 or
         // the close resets the connection first.
-        let huge = format!(
-            "GET {PATH} HTTP/1.1\r\nX: {}\r\n\r\n",
-            "a".repeat(MAX_HEAD_BYTES)
-        );
+        let huge = format!("GET {PATH} HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(MAX_HEAD_BYTES));
         let mut stream = TcpStream::connect(addr).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
         let _ = stream.write_all(huge.as_bytes());
         let mut answer = Vec::new();
         let _ = stream.read_to_end(&mut answer);
         assert!(answer.is_empty() || answer.starts_with(b"HTTP/1.1 431 "));
-        assert_eq!(
-            get(port, &format!("{PATH}?code=c&code=d&state={STATE}")).status,
-            400
-        );
-        assert_eq!(
-            get(port, &format!("{PATH}?code=&state={STATE}")).status,
-            400
-        );
+        assert_eq!(get(port, &format!("{PATH}?code=c&code=d&state={STATE}")).status, 400);
+        assert_eq!(get(port, &format!("{PATH}?code=&state={STATE}")).status, 400);
         assert_eq!(callback(port, "c").status, 200);
         assert_eq!(code_of(waiter.join().expect("join")).0, "c");
     }
@@ -1147,10 +969,7 @@ mod tests {
                 Err(e @ ListenerError::PortBusy { .. }) => {
                     let message = e.to_string();
                     assert!(message.contains(&port.to_string()), "{message}");
-                    assert!(
-                        message.contains("--port or JOBBER_REDIRECT_URI"),
-                        "{message}"
-                    );
+                    assert!(message.contains("--port or JOBBER_REDIRECT_URI"), "{message}");
                     let error = crate::error::Error::from(e);
                     assert_eq!(error.kind, crate::error::Kind::Config);
                 }
@@ -1173,10 +992,7 @@ mod tests {
         cfg.port = port;
         cfg.overall_timeout = Duration::from_millis(50);
         let listener = Listener::bind(cfg.clone()).expect("bind");
-        assert!(matches!(
-            listener.wait(None),
-            Err(ListenerError::Timeout { .. })
-        ));
+        assert!(matches!(listener.wait(None), Err(ListenerError::Timeout { .. })));
         Listener::bind(cfg).expect("bind again after a timeout");
     }
 
@@ -1210,9 +1026,7 @@ mod tests {
             thread::sleep(Duration::from_millis(100));
         }
         for stream in [&mut silent, &mut drip] {
-            stream
-                .set_read_timeout(Some(Duration::from_secs(5)))
-                .expect("timeout");
+            stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
             let mut buf = [0u8; 16];
             // Closed by the listener: end of stream (or a reset), never a timeout here.
             match stream.read(&mut buf) {
@@ -1227,13 +1041,9 @@ mod tests {
 
     #[test]
     fn a_pasted_address_wins_when_no_callback_comes() {
-        let pasted =
-            format!("\n   \n  http://127.0.0.1:1234{PATH}?code=pasted-code&state={STATE}  \n");
+        let pasted = format!("\n   \n  http://127.0.0.1:1234{PATH}?code=pasted-code&state={STATE}  \n");
         let (_, waiter) = start(config(), Some(Box::new(Cursor::new(pasted))));
-        assert_eq!(
-            code_of(waiter.join().expect("join")),
-            ("pasted-code".to_owned(), CallbackSource::Pasted)
-        );
+        assert_eq!(code_of(waiter.join().expect("join")), ("pasted-code".to_owned(), CallbackSource::Pasted));
     }
 
     #[test]
@@ -1246,20 +1056,14 @@ mod tests {
         // The reader hits end of input; that source stops and the listener keeps going.
         thread::sleep(Duration::from_millis(200));
         assert_eq!(callback(port, "real").status, 200);
-        assert_eq!(
-            code_of(waiter.join().expect("join")),
-            ("real".to_owned(), CallbackSource::Loopback)
-        );
+        assert_eq!(code_of(waiter.join().expect("join")), ("real".to_owned(), CallbackSource::Loopback));
     }
 
     #[test]
     fn a_pasted_denial_ends_the_flow() {
         let pasted = format!("https://localhost:9{PATH}?error=access_denied&state={STATE}\n");
         let (_, waiter) = start(config(), Some(Box::new(Cursor::new(pasted))));
-        assert!(matches!(
-            waiter.join().expect("join"),
-            Err(ListenerError::Denied { .. })
-        ));
+        assert!(matches!(waiter.join().expect("join"), Err(ListenerError::Denied { .. })));
     }
 
     #[test]
@@ -1269,16 +1073,8 @@ mod tests {
         let listener = Listener::bind(cfg).expect("bind");
         let port = listener.port();
         let addrs = listener.local_addrs();
-        assert!(
-            addrs
-                .iter()
-                .all(|a| a.ip().is_loopback() && a.port() == port),
-            "{addrs:?}"
-        );
-        assert_eq!(
-            listener.redirect_uri("localhost"),
-            format!("http://localhost:{port}{PATH}")
-        );
+        assert!(addrs.iter().all(|a| a.ip().is_loopback() && a.port() == port), "{addrs:?}");
+        assert_eq!(listener.redirect_uri("localhost"), format!("http://localhost:{port}{PATH}"));
         let v6 = addrs.iter().find(|a| a.is_ipv6()).copied();
         let waiter = thread::spawn(move || listener.wait(None));
         let target = format!("{PATH}?code=c&state={STATE}");
@@ -1301,71 +1097,36 @@ mod tests {
     fn redirect_uri_brackets_ipv6_literals() {
         let listener = Listener::bind(config()).expect("bind");
         let port = listener.port();
-        assert_eq!(
-            listener.redirect_uri("127.0.0.1"),
-            format!("http://127.0.0.1:{port}{PATH}")
-        );
-        assert_eq!(
-            listener.redirect_uri("::1"),
-            format!("http://[::1]:{port}{PATH}")
-        );
-        assert_eq!(
-            listener.redirect_uri("[::1]"),
-            format!("http://[::1]:{port}{PATH}")
-        );
+        assert_eq!(listener.redirect_uri("127.0.0.1"), format!("http://127.0.0.1:{port}{PATH}"));
+        assert_eq!(listener.redirect_uri("::1"), format!("http://[::1]:{port}{PATH}"));
+        assert_eq!(listener.redirect_uri("[::1]"), format!("http://[::1]:{port}{PATH}"));
     }
 
     #[test]
     fn misconfiguration_is_refused() {
         let mut cfg = config();
         cfg.expected_state = SecretString::from("short");
-        assert!(matches!(
-            Listener::bind(cfg),
-            Err(ListenerError::Misconfigured { .. })
-        ));
+        assert!(matches!(Listener::bind(cfg), Err(ListenerError::Misconfigured { .. })));
         let mut cfg = config();
         cfg.path = "callback".to_owned();
-        assert!(matches!(
-            Listener::bind(cfg),
-            Err(ListenerError::Misconfigured { .. })
-        ));
+        assert!(matches!(Listener::bind(cfg), Err(ListenerError::Misconfigured { .. })));
         let mut cfg = config();
         cfg.read_timeout = Duration::ZERO;
-        assert!(matches!(
-            Listener::bind(cfg),
-            Err(ListenerError::Misconfigured { .. })
-        ));
+        assert!(matches!(Listener::bind(cfg), Err(ListenerError::Misconfigured { .. })));
     }
 
     #[test]
     fn judging_a_query() {
         let state = SecretString::from(STATE);
         let judged = |q: &str| judge(Some(q), &state, false);
-        assert!(
-            matches!(judged(&format!("code=a%2Bb&state={STATE}")), Verdict::Code(c) if c.expose_secret() == "a+b")
-        );
-        assert!(matches!(
-            judged(&format!("state={STATE}&code=x&extra=1")),
-            Verdict::Code(_)
-        ));
-        assert!(matches!(
-            judged(&format!("code=x&state={STATE}&state={STATE}")),
-            Verdict::Rejected(_)
-        ));
-        assert!(matches!(
-            judged(&format!("state={STATE}")),
-            Verdict::Rejected(_)
-        ));
-        assert!(matches!(
-            judged(&format!("code=x&state={STATE}x")),
-            Verdict::Rejected(_)
-        ));
+        assert!(matches!(judged(&format!("code=a%2Bb&state={STATE}")), Verdict::Code(c) if c.expose_secret() == "a+b"));
+        assert!(matches!(judged(&format!("state={STATE}&code=x&extra=1")), Verdict::Code(_)));
+        assert!(matches!(judged(&format!("code=x&state={STATE}&state={STATE}")), Verdict::Rejected(_)));
+        assert!(matches!(judged(&format!("state={STATE}")), Verdict::Rejected(_)));
+        assert!(matches!(judged(&format!("code=x&state={STATE}x")), Verdict::Rejected(_)));
         assert!(matches!(judged("code=x&state="), Verdict::Rejected(_)));
         // An error beats a code: RFC 6749 §4.1.2.1 responses carry one or the other.
-        assert!(matches!(
-            judged(&format!("code=x&error=server_error&state={STATE}")),
-            Verdict::Denied { .. }
-        ));
+        assert!(matches!(judged(&format!("code=x&error=server_error&state={STATE}")), Verdict::Denied { .. }));
         assert!(matches!(judge(None, &state, false), Verdict::Rejected(_)));
         assert!(matches!(judge(None, &state, true), Verdict::Denied { .. }));
     }
@@ -1378,10 +1139,7 @@ mod tests {
         };
         let error = crate::error::Error::from(e);
         assert_eq!(error.message, "authorization denied");
-        assert_eq!(
-            error.causes,
-            ["the provider answered access_denied: The user declined"]
-        );
+        assert_eq!(error.causes, ["the provider answered access_denied: The user declined"]);
         assert!(error.hint.unwrap_or_default().contains("integ connect"));
     }
 

@@ -23,10 +23,7 @@ pub(crate) const SECURITY_HEADERS: &[(&str, &str)] = &[
     // A link followed from this page must not carry the callback URL in `Referer`.
     ("Referrer-Policy", "no-referrer"),
     // The pages need nothing: no scripts, styles, images or frames, and may not be framed.
-    (
-        "Content-Security-Policy",
-        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-    ),
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
     ("X-Content-Type-Options", "nosniff"),
 ];
 
@@ -55,10 +52,7 @@ pub(crate) fn failure(error: &str, description: Option<&str>) -> Page {
             escape_html(&shorten(error)),
             escape_html(&shorten(d))
         ),
-        None => format!(
-            "<p>The provider answered <code>{}</code>.</p>\n",
-            escape_html(&shorten(error))
-        ),
+        None => format!("<p>The provider answered <code>{}</code>.</p>\n", escape_html(&shorten(error))),
     };
     page(
         200,
@@ -86,22 +80,12 @@ pub(crate) fn bad_request() -> Page {
 
 /// Any path other than the callback (for example the browser's `/favicon.ico`).
 pub(crate) fn not_found() -> Page {
-    page(
-        404,
-        "integ: not found",
-        "Not found",
-        "<p>Nothing is served here.</p>",
-    )
+    page(404, "integ: not found", "Not found", "<p>Nothing is served here.</p>")
 }
 
 /// The callback path with a method other than GET; the provider only ever redirects with GET.
 pub(crate) fn method_not_allowed() -> Page {
-    page(
-        405,
-        "integ: method not allowed",
-        "Method not allowed",
-        "<p>Only GET is accepted here.</p>",
-    )
+    page(405, "integ: method not allowed", "Method not allowed", "<p>Only GET is accepted here.</p>")
 }
 
 /// The full HTTP/1.1 response for `page`: status line, headers, body. The connection is always
@@ -111,10 +95,7 @@ pub(crate) fn http_response(page: &Page, extra_headers: &[(&str, &str)]) -> Vec<
     for (name, value) in SECURITY_HEADERS.iter().chain(extra_headers) {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    head.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        page.body.len()
-    ));
+    head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", page.body.len()));
     let mut bytes = head.into_bytes();
     bytes.extend_from_slice(page.body.as_bytes());
     bytes
@@ -174,11 +155,7 @@ mod tests {
     #[test]
     fn titles_are_distinctive() {
         assert!(success().body.contains("<title>integ: connected</title>"));
-        assert!(
-            failure("access_denied", None)
-                .body
-                .contains("<title>integ: authorization failed</title>")
-        );
+        assert!(failure("access_denied", None).body.contains("<title>integ: authorization failed</title>"));
     }
 
     #[test]
@@ -186,10 +163,7 @@ mod tests {
         let page = failure("access<b>", Some("<script>alert('x')</script> & \"more\""));
         assert!(!page.body.contains("<script>"));
         assert!(!page.body.contains("<b>"));
-        assert!(
-            page.body
-                .contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp;")
-        );
+        assert!(page.body.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp;"));
         assert!(page.body.contains("&quot;more&quot;"));
     }
 

@@ -64,11 +64,7 @@ pub struct Session {
 
 impl Session {
     /// Load a connection's tokens from the secret store.
-    pub fn open(
-        ctx: &mut Context,
-        connection: Connection,
-        http: reqwest::Client,
-    ) -> Result<Session> {
+    pub fn open(ctx: &mut Context, connection: Connection, http: reqwest::Client) -> Result<Session> {
         let store = ctx.secrets()?;
         let tokens = load(&*store, &connection)?;
         let app = match tokens.kind {
@@ -76,14 +72,7 @@ impl Session {
             GrantKind::PersonalAccessToken => None,
         };
         let lock_path = ctx.paths.lock_file(&lock_name(&connection));
-        Ok(Session {
-            connection,
-            app,
-            store,
-            http,
-            lock_path,
-            tokens,
-        })
+        Ok(Session { connection, app, store, http, lock_path, tokens })
     }
 
     pub fn app(&self) -> Option<&OAuthApp> {
@@ -100,8 +89,7 @@ impl Session {
 
     /// A usable access token, refreshed first if it is about to expire.
     pub async fn access_token(&mut self, db: &mut Db) -> Result<SecretString> {
-        if self.tokens.kind == GrantKind::Oauth && self.tokens.needs_refresh(jiff::Timestamp::now())
-        {
+        if self.tokens.kind == GrantKind::Oauth && self.tokens.needs_refresh(jiff::Timestamp::now()) {
             self.refresh(db, RefreshMode::IfExpiring).await?;
         }
         Ok(self.tokens.access())
@@ -137,26 +125,19 @@ impl Session {
     pub async fn refresh(&mut self, db: &mut Db, mode: RefreshMode) -> Result<Refreshed> {
         if self.tokens.kind == GrantKind::PersonalAccessToken {
             return match mode {
-                RefreshMode::Unauthorized => {
-                    Err(self.reconnect_needed(db, "the personal access token was refused"))
-                }
+                RefreshMode::Unauthorized => Err(self.reconnect_needed(db, "the personal access token was refused")),
                 _ => Ok(Refreshed::NotRefreshable),
             };
         }
         let before = self.tokens.clone();
-        let _lock = FileLock::acquire(&self.lock_path, LOCK_WAIT)
-            .await?
-            .ok_or_else(|| {
-                Error::locked(format!(
-                    "another integ process has been refreshing the {} for over {} s",
-                    self.connection.describe(),
-                    LOCK_WAIT.as_secs()
-                ))
-                .hint(format!(
-                    "if nothing else is running, check {}",
-                    self.lock_path.display()
-                ))
-            })?;
+        let _lock = FileLock::acquire(&self.lock_path, LOCK_WAIT).await?.ok_or_else(|| {
+            Error::locked(format!(
+                "another integ process has been refreshing the {} for over {} s",
+                self.connection.describe(),
+                LOCK_WAIT.as_secs()
+            ))
+            .hint(format!("if nothing else is running, check {}", self.lock_path.display()))
+        })?;
         let current = load(&*self.store, &self.connection)?;
         let now = jiff::Timestamp::now();
         let skip = match mode {
@@ -172,10 +153,7 @@ impl Session {
         let Some(refresh_token) = current.refresh_token.clone() else {
             return Err(self.reconnect_needed(db, "no refresh token is stored for this connection"));
         };
-        let app = self
-            .app
-            .clone()
-            .ok_or_else(|| Error::failure("this connection has no OAuth application"))?;
+        let app = self.app.clone().ok_or_else(|| Error::failure("this connection has no OAuth application"))?;
         let mut attempt = 0;
         loop {
             match client::refresh(&app, &self.http, &refresh_token).await {
@@ -196,9 +174,7 @@ impl Session {
                         &timestamp(now),
                     ) {
                         // The tokens are safe in the secret store; only the metadata lags.
-                        tracing::warn!(
-                            "tokens refreshed and stored, but the database update failed: {e}"
-                        );
+                        tracing::warn!("tokens refreshed and stored, but the database update failed: {e}");
                     }
                     tracing::info!(provider = %self.connection.provider, "tokens refreshed");
                     self.tokens = new;
@@ -239,30 +215,19 @@ impl Session {
                 Err(e) => last = Some(e),
             }
         }
-        let e: Error = last
-            .map(Into::into)
-            .unwrap_or_else(|| Error::failure("secret store write failed"));
+        let e: Error = last.map(Into::into).unwrap_or_else(|| Error::failure("secret store write failed"));
         Err(e.context("the refreshed tokens could not be saved; this connection will need `integ connect` again"))
     }
 
     /// Mark the connection "reconnect needed" and build the error that says so.
     fn reconnect_needed(&mut self, db: &mut Db, why: &str) -> Error {
         let now = timestamp(jiff::Timestamp::now());
-        if let Err(e) = connections::set_state(
-            db,
-            self.connection.id,
-            State::ReconnectNeeded,
-            Some(why),
-            &now,
-        ) {
+        if let Err(e) = connections::set_state(db, self.connection.id, State::ReconnectNeeded, Some(why), &now) {
             tracing::warn!("could not record the reconnect-needed state: {e}");
         }
         self.connection.state = State::ReconnectNeeded;
-        Error::reconnect(format!(
-            "the {} needs to be connected again: {why}",
-            self.connection.describe()
-        ))
-        .hint(reconnect_hint(&self.connection))
+        Error::reconnect(format!("the {} needs to be connected again: {why}", self.connection.describe()))
+            .hint(reconnect_hint(&self.connection))
     }
 }
 
@@ -282,20 +247,10 @@ fn lock_name(c: &Connection) -> String {
 /// Read a connection's tokens; missing tokens mean the connection must be made again.
 pub fn load(store: &dyn SecretStore, c: &Connection) -> Result<TokenSet> {
     let secret = store.get(&c.secret_key())?.ok_or_else(|| {
-        Error::reconnect(format!(
-            "no tokens for the {} are in the secret store",
-            c.describe()
-        ))
-        .hint(format!(
-            "{} (was the secret store changed or cleared?)",
-            reconnect_hint(c)
-        ))
+        Error::reconnect(format!("no tokens for the {} are in the secret store", c.describe()))
+            .hint(format!("{} (was the secret store changed or cleared?)", reconnect_hint(c)))
     })?;
     TokenSet::from_secret(&secret).map_err(|_| {
-        Error::failure(format!(
-            "the stored tokens of the {} are damaged",
-            c.describe()
-        ))
-        .hint(reconnect_hint(c))
+        Error::failure(format!("the stored tokens of the {} are damaged", c.describe())).hint(reconnect_hint(c))
     })
 }

@@ -40,10 +40,7 @@ impl std::fmt::Debug for TokenSet {
         f.debug_struct("TokenSet")
             .field("kind", &self.kind)
             .field("access_token", &"(redacted)")
-            .field(
-                "refresh_token",
-                &self.refresh_token.as_ref().map(|_| "(redacted)"),
-            )
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "(redacted)"))
             .field("expires_at", &self.expires_at)
             .field("obtained_at", &self.obtained_at)
             .finish()
@@ -85,9 +82,7 @@ impl TokenSet {
     }
 
     pub fn expires_at_rfc3339(&self) -> Option<String> {
-        self.expires_at
-            .and_then(|s| Timestamp::from_second(s).ok())
-            .map(crate::context::timestamp)
+        self.expires_at.and_then(|s| Timestamp::from_second(s).ok()).map(crate::context::timestamp)
     }
 
     /// True when both tokens are the same (constant-time is unnecessary: both sides are ours).
@@ -152,8 +147,7 @@ impl oauth2::TokenResponse for RawToken {
         &self.bearer
     }
     fn expires_in(&self) -> Option<Duration> {
-        self.expires_in_secs()
-            .map(|s| Duration::from_secs(s.max(0) as u64))
+        self.expires_in_secs().map(|s| Duration::from_secs(s.max(0) as u64))
     }
     fn refresh_token(&self) -> Option<&oauth2::RefreshToken> {
         self.refresh_token.as_ref()
@@ -167,9 +161,7 @@ impl RawToken {
     /// `expires_in` as seconds; some servers send it as a string.
     pub fn expires_in_secs(&self) -> Option<i64> {
         match &self.expires_in {
-            Some(serde_json::Value::Number(n)) => {
-                n.as_i64().or_else(|| n.as_f64().map(|f| f as i64))
-            }
+            Some(serde_json::Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
             Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
             _ => None,
         }
@@ -190,22 +182,14 @@ impl RawToken {
 
     /// Build what is stored: keep the old refresh token when the response carries none
     /// (Google never rotates).
-    pub fn into_token_set(
-        self,
-        provider: Provider,
-        now: Timestamp,
-        previous: Option<&TokenSet>,
-    ) -> TokenSet {
+    pub fn into_token_set(self, provider: Provider, now: Timestamp, previous: Option<&TokenSet>) -> TokenSet {
         let expires_at = Some(self.expiry(provider, now));
         let refresh_token = self
             .refresh_token
             .as_ref()
             .map(|r| r.secret().clone())
             .or_else(|| previous.and_then(|p| p.refresh_token.clone()));
-        let scope = self
-            .scope
-            .clone()
-            .or_else(|| previous.and_then(|p| p.scope.clone()));
+        let scope = self.scope.clone().or_else(|| previous.and_then(|p| p.scope.clone()));
         TokenSet {
             kind: GrantKind::Oauth,
             access_token: self.access_token.secret().clone(),
@@ -226,9 +210,7 @@ pub fn jwt_exp(token: &str) -> Option<i64> {
 pub fn jwt_claims(token: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
     let mut parts = token.split('.');
     let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     match serde_json::from_slice(&bytes).ok()? {
         serde_json::Value::Object(m) => Some(m),
         _ => None,
@@ -239,9 +221,7 @@ pub fn jwt_claims(token: &str) -> Option<serde_json::Map<String, serde_json::Val
 pub fn parse_jobber_expires_at(s: &str) -> Option<i64> {
     let s = s.trim().strip_suffix("UTC")?.trim();
     let dt = jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S", s).ok()?;
-    dt.to_zoned(jiff::tz::TimeZone::UTC)
-        .ok()
-        .map(|z| z.timestamp().as_second())
+    dt.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp().as_second())
 }
 
 #[cfg(test)]
@@ -260,9 +240,7 @@ mod tests {
             "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjE3NzQ1NjE2MDB9.c2ln",
             "refresh_token": "r", "expires_at": "2024-04-09 21:04:31 UTC"}));
         assert_eq!(t.expiry(Provider::Jobber, now), 1_774_561_600);
-        let t = raw(
-            serde_json::json!({"access_token": "opaque", "expires_at": "2024-04-09 21:04:31 UTC"}),
-        );
+        let t = raw(serde_json::json!({"access_token": "opaque", "expires_at": "2024-04-09 21:04:31 UTC"}));
         assert_eq!(t.expiry(Provider::Jobber, now), 1_712_696_671);
         let t = raw(serde_json::json!({"access_token": "opaque"}));
         assert_eq!(t.expiry(Provider::Jobber, now), now.as_second() + 3600);
@@ -271,9 +249,7 @@ mod tests {
     #[test]
     fn others_use_expires_in_even_as_string() {
         let now = Timestamp::from_second(1000).unwrap();
-        let t = raw(
-            serde_json::json!({"access_token": "a", "token_type": "Bearer", "expires_in": 3599}),
-        );
+        let t = raw(serde_json::json!({"access_token": "a", "token_type": "Bearer", "expires_in": 3599}));
         assert_eq!(t.expiry(Provider::Google, now), 4599);
         let t = raw(serde_json::json!({"access_token": "a", "expires_in": "7200"}));
         assert_eq!(t.expiry(Provider::Calendly, now), 8200);
@@ -282,11 +258,13 @@ mod tests {
     #[test]
     fn refresh_keeps_old_refresh_token_when_none_returned() {
         let now = Timestamp::from_second(1000).unwrap();
-        let old =
-            raw(serde_json::json!({"access_token": "a1", "refresh_token": "r1", "expires_in": 10}))
-                .into_token_set(Provider::Google, now, None);
-        let new = raw(serde_json::json!({"access_token": "a2", "expires_in": 3600}))
-            .into_token_set(Provider::Google, now, Some(&old));
+        let old = raw(serde_json::json!({"access_token": "a1", "refresh_token": "r1", "expires_in": 10}))
+            .into_token_set(Provider::Google, now, None);
+        let new = raw(serde_json::json!({"access_token": "a2", "expires_in": 3600})).into_token_set(
+            Provider::Google,
+            now,
+            Some(&old),
+        );
         assert_eq!(new.refresh_token.as_deref(), Some("r1"));
         assert_eq!(new.access_token, "a2");
     }

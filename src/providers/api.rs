@@ -20,22 +20,26 @@ pub enum ApiError {
     /// The account is gone or the app was disconnected at the provider: reconnect.
     #[error("{0}")]
     Disconnected(String),
+    /// A permission the token lacks: names the scope and the fix.
+    #[error("{0}")]
+    MissingScope(String),
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
 }
 
 impl ApiError {
     pub fn into_error(self, what: &str) -> Error {
         match self {
             ApiError::Disconnected(msg) => Error::reconnect(format!("{what}: {msg}")),
+            ApiError::MissingScope(msg) => Error::failure(format!("{what}: {msg}")),
+            ApiError::Http(e) => Error::from(e).context(what.to_string()),
             other => Error::failure(format!("{what}: {other}")),
         }
     }
 }
 
 /// A JSON request with a Bearer token; returns the parsed body of a 2xx answer.
-pub async fn json(
-    req: reqwest::RequestBuilder,
-    token: &SecretString,
-) -> Result<serde_json::Value, ApiError> {
+pub async fn json(req: reqwest::RequestBuilder, token: &SecretString) -> Result<serde_json::Value, ApiError> {
     let resp = req
         .bearer_auth(token.expose_secret())
         .header(reqwest::header::ACCEPT, "application/json")
@@ -43,19 +47,13 @@ pub async fn json(
         .await
         .map_err(|e| ApiError::Transport(crate::http::describe(&e)))?;
     let status = resp.status().as_u16();
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| ApiError::Transport(crate::http::describe(&e)))?;
+    let bytes = resp.bytes().await.map_err(|e| ApiError::Transport(crate::http::describe(&e)))?;
     if status == 401 {
         return Err(ApiError::Unauthorized);
     }
     let body: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
     if !(200..300).contains(&status) {
-        return Err(ApiError::Status {
-            status,
-            message: error_message(body.as_ref()),
-        });
+        return Err(ApiError::Status { status, message: error_message(body.as_ref()) });
     }
     body.ok_or_else(|| ApiError::Malformed(format!("HTTP {status} with a body that is not JSON")))
 }

@@ -6,17 +6,7 @@ use std::str::FromStr;
 
 /// A service integ can connect to.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    clap::ValueEnum,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
@@ -27,12 +17,7 @@ pub enum Provider {
 }
 
 impl Provider {
-    pub const ALL: [Provider; 4] = [
-        Provider::Jobber,
-        Provider::Google,
-        Provider::Microsoft,
-        Provider::Calendly,
-    ];
+    pub const ALL: [Provider; 4] = [Provider::Jobber, Provider::Google, Provider::Microsoft, Provider::Calendly];
 
     /// Lower-case name used in commands, config keys and the database.
     pub fn name(self) -> &'static str {
@@ -77,9 +62,7 @@ impl FromStr for Provider {
         Provider::ALL
             .into_iter()
             .find(|p| p.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                format!("unknown provider '{s}' (expected jobber, google, microsoft or calendly)")
-            })
+            .ok_or_else(|| format!("unknown provider '{s}' (expected jobber, google, microsoft or calendly)"))
     }
 }
 
@@ -113,32 +96,17 @@ pub fn app(ctx: &mut Context, provider: Provider) -> Result<OAuthApp> {
 
 /// A required non-secret setting, or a configuration error naming how to set it.
 pub(crate) fn required(settings: &Settings, p: Provider, name: &str) -> Result<String> {
-    settings
-        .provider(p, name)
-        .map(str::to_string)
-        .ok_or_else(|| {
-            let env = format!("{}_{}", p.env_prefix(), name.to_ascii_uppercase());
-            Error::config(format!(
-                "no {} {} is configured",
-                p.display_name(),
-                name.replace('_', " ")
-            ))
-            .hint(format!(
-                "set {env}, or run `integ config set {p}.{name} VALUE`"
-            ))
-        })
+    settings.provider(p, name).map(str::to_string).ok_or_else(|| {
+        let env = format!("{}_{}", p.env_prefix(), name.to_ascii_uppercase());
+        Error::config(format!("no {} {} is configured", p.display_name(), name.replace('_', " ")))
+            .hint(format!("set {env}, or run `integ config set {p}.{name} VALUE`"))
+    })
 }
 
 pub(crate) fn required_secret(p: Provider, secret: Option<SecretString>) -> Result<SecretString> {
     secret.ok_or_else(|| {
-        Error::config(format!(
-            "no {} client secret is configured",
-            p.display_name()
-        ))
-        .hint(format!(
-            "set {}_CLIENT_SECRET, or pipe it into `integ config set {p}.client_secret`",
-            p.env_prefix()
-        ))
+        Error::config(format!("no {} client secret is configured", p.display_name()))
+            .hint(format!("set {}_CLIENT_SECRET, or pipe it into `integ config set {p}.client_secret`", p.env_prefix()))
     })
 }
 
@@ -147,16 +115,10 @@ pub(crate) fn url_setting(settings: &Settings, p: Provider, name: &str) -> Resul
 }
 
 pub(crate) fn scopes(settings: &Settings, p: Provider) -> Vec<String> {
-    settings
-        .provider(p, "scopes")
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(str::to_string)
-        .collect()
+    settings.provider(p, "scopes").unwrap_or_default().split_whitespace().map(str::to_string).collect()
 }
 
 pub(crate) fn parse_redirect(settings: &Settings, p: Provider) -> Result<url::Url> {
     let raw = required(settings, p, "redirect_uri")?;
-    url::Url::parse(&raw)
-        .map_err(|e| Error::config(format!("{p}.redirect_uri '{raw}' is not a URL")).cause(e))
+    url::Url::parse(&raw).map_err(|e| Error::config(format!("{p}.redirect_uri '{raw}' is not a URL")).cause(e))
 }

@@ -59,10 +59,7 @@ impl Connection {
         if self.label == self.account_name {
             format!("{} account '{}'", self.provider, self.account_name)
         } else {
-            format!(
-                "{} account '{}' ({})",
-                self.provider, self.label, self.account_name
-            )
+            format!("{} account '{}' ({})", self.provider, self.label, self.account_name)
         }
     }
 }
@@ -79,9 +76,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Connection> {
     let provider: String = r.get(1)?;
     Ok(Connection {
         id: r.get(0)?,
-        provider: provider.parse().map_err(|e: String| {
-            rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, e.into())
-        })?,
+        provider: provider
+            .parse()
+            .map_err(|e: String| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, e.into()))?,
         account_id: r.get(2)?,
         account_name: r.get(3)?,
         label: r.get(4)?,
@@ -97,23 +94,16 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Connection> {
 
 /// Every connection, optionally of one provider, in a stable order.
 pub fn list(db: &Db, provider: Option<Provider>) -> Result<Vec<Connection>, DbError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM connections WHERE (?1 IS NULL OR provider = ?1) ORDER BY provider, label, id"
-    );
+    let sql =
+        format!("SELECT {COLUMNS} FROM connections WHERE (?1 IS NULL OR provider = ?1) ORDER BY provider, label, id");
     let mut stmt = db.conn().prepare(&sql).map_err(classify)?;
-    let rows = stmt
-        .query_map([provider.map(Provider::name)], from_row)
-        .map_err(classify)?;
+    let rows = stmt.query_map([provider.map(Provider::name)], from_row).map_err(classify)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
 }
 
 pub fn get(db: &Db, id: i64) -> Result<Option<Connection>, DbError> {
     db.conn()
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM connections WHERE id = ?1"),
-            [id],
-            from_row,
-        )
+        .query_row(&format!("SELECT {COLUMNS} FROM connections WHERE id = ?1"), [id], from_row)
         .optional()
         .map_err(classify)
 }
@@ -172,13 +162,7 @@ pub fn record_refresh(
 }
 
 /// Change a connection's state, with the error that caused it (if any).
-pub fn set_state(
-    db: &mut Db,
-    id: i64,
-    state: State,
-    error: Option<&str>,
-    now: &str,
-) -> Result<(), DbError> {
+pub fn set_state(db: &mut Db, id: i64, state: State, error: Option<&str>, now: &str) -> Result<(), DbError> {
     db.write(|tx| -> Result<(), DbError> {
         tx.execute(
             "UPDATE connections SET state = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
@@ -206,14 +190,7 @@ mod tests {
             token_expires_at: Some("2026-01-01T00:00:00Z"),
         };
         let a = upsert_connected(&mut db, &c, "t1").unwrap();
-        set_state(
-            &mut db,
-            a,
-            State::ReconnectNeeded,
-            Some("refresh failed"),
-            "t2",
-        )
-        .unwrap();
+        set_state(&mut db, a, State::ReconnectNeeded, Some("refresh failed"), "t2").unwrap();
         c.account_name = "Acme Lawn";
         let b = upsert_connected(&mut db, &c, "t3").unwrap();
         assert_eq!(a, b);

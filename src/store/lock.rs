@@ -27,19 +27,14 @@ impl FileLock {
             .truncate(false)
             .mode(0o600)
             .open(path)
-            .map_err(|e| {
-                Error::failure(format!("cannot open the lock file {}", path.display())).cause(e)
-            })
+            .map_err(|e| Error::failure(format!("cannot open the lock file {}", path.display())).cause(e))
     }
 
     /// Take the lock if it is free right now.
     pub fn try_acquire(path: &Path) -> Result<Option<FileLock>> {
         let file = Self::open(path)?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(FileLock {
-                file,
-                path: path.to_path_buf(),
-            })),
+            Ok(()) => Ok(Some(FileLock { file, path: path.to_path_buf() })),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => {
                 Err(Error::failure(format!("cannot lock {}", path.display())).cause(e))

@@ -4,6 +4,7 @@
 pub mod connections;
 pub mod db;
 pub mod fs;
+pub mod jobs;
 pub mod lock;
 pub mod runs;
 pub mod secrets;

@@ -60,3 +60,101 @@ pub fn streams(db: &Db, connection_id: i64) -> Result<Vec<StreamStatus>, DbError
         .map_err(classify)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
 }
+
+/// The saved cursor of a stream.
+pub fn cursor(db: &Db, connection_id: i64, stream: &str) -> Result<Option<String>, DbError> {
+    use rusqlite::OptionalExtension;
+    db.conn()
+        .query_row(
+            "SELECT cursor FROM sync_state WHERE connection_id = ?1 AND stream = ?2",
+            params![connection_id, stream],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()
+        .map(Option::flatten)
+        .map_err(classify)
+}
+
+/// Save a stream's cursor inside the transaction that wrote the rows it covers.
+pub fn save_cursor(
+    tx: &rusqlite::Transaction<'_>,
+    connection_id: i64,
+    stream: &str,
+    cursor: Option<&str>,
+    now: &str,
+    success: bool,
+) -> Result<(), DbError> {
+    tx.prepare_cached(
+        "INSERT INTO sync_state (connection_id, stream, cursor, last_attempt_at, last_success_at)
+         VALUES (?1, ?2, ?3, ?4, CASE WHEN ?5 THEN ?4 END)
+         ON CONFLICT (connection_id, stream) DO UPDATE SET cursor = excluded.cursor,
+            last_attempt_at = excluded.last_attempt_at,
+            last_success_at = CASE WHEN ?5 THEN excluded.last_attempt_at ELSE sync_state.last_success_at END",
+    )
+    .map_err(classify)?
+    .execute(params![connection_id, stream, cursor, now, success])
+    .map(|_| ())
+    .map_err(classify)
+}
+
+/// Counts of one run.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Counts {
+    pub fetched: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+    pub requests: u64,
+    pub throttle_waits: u64,
+}
+
+/// Open a `sync_runs` row; runs of this stream left `running` by a killed process (the caller
+/// holds the sync lock, so none is really running) become `interrupted`.
+pub fn start(db: &mut Db, connection_id: i64, stream: &str, now: &str) -> Result<i64, DbError> {
+    db.write(|tx| -> Result<i64, DbError> {
+        tx.execute(
+            "UPDATE sync_runs SET outcome = 'interrupted', finished_at = coalesce(finished_at, ?3),
+                    error = coalesce(error, 'the process ended before the run finished')
+             WHERE connection_id = ?1 AND stream = ?2 AND outcome = 'running'",
+            params![connection_id, stream, now],
+        )
+        .map_err(classify)?;
+        tx.execute(
+            "INSERT INTO sync_runs (connection_id, stream, started_at, outcome) VALUES (?1, ?2, ?3, 'running')",
+            params![connection_id, stream, now],
+        )
+        .map_err(classify)?;
+        Ok(tx.last_insert_rowid())
+    })
+}
+
+/// Close a `sync_runs` row.
+pub fn finish(
+    db: &mut Db,
+    run: i64,
+    counts: &Counts,
+    outcome: &str,
+    error: Option<&str>,
+    now: &str,
+) -> Result<(), DbError> {
+    db.write(|tx| -> Result<(), DbError> {
+        tx.execute(
+            "UPDATE sync_runs SET finished_at = ?2, fetched = ?3, inserted = ?4, updated = ?5, deleted = ?6,
+                    requests = ?7, throttle_waits = ?8, outcome = ?9, error = ?10 WHERE id = ?1",
+            params![
+                run,
+                now,
+                counts.fetched as i64,
+                counts.inserted as i64,
+                counts.updated as i64,
+                counts.deleted as i64,
+                counts.requests as i64,
+                counts.throttle_waits as i64,
+                outcome,
+                error
+            ],
+        )
+        .map(|_| ())
+        .map_err(classify)
+    })
+}

@@ -22,17 +22,11 @@ impl TestEnv {
     pub fn new() -> TestEnv {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut vars = BTreeMap::new();
-        vars.insert(
-            "INTEG_HOME".into(),
-            dir.path().join("home").display().to_string(),
-        );
+        vars.insert("INTEG_HOME".into(), dir.path().join("home").display().to_string());
         vars.insert("HOME".into(), dir.path().display().to_string());
         vars.insert("PATH".into(), std::env::var("PATH").unwrap_or_default());
         vars.insert("INTEG_SECRET_STORE".into(), "file".into());
-        vars.insert(
-            "INTEG_SECRET_KEY".into(),
-            format!("test-key-{}", rand_hex(16)),
-        );
+        vars.insert("INTEG_SECRET_KEY".into(), format!("test-key-{}", rand_hex(16)));
         vars.insert("NO_COLOR".into(), "1".into());
         TestEnv { dir, vars }
     }
@@ -53,10 +47,7 @@ impl TestEnv {
 
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(INTEG);
-        c.args(args)
-            .env_clear()
-            .envs(&self.vars)
-            .stdin(Stdio::null());
+        c.args(args).env_clear().envs(&self.vars).stdin(Stdio::null());
         c
     }
 
@@ -72,12 +63,7 @@ impl TestEnv {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn integ");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
         Run::from(child.wait_with_output().expect("wait integ"))
     }
 
@@ -88,10 +74,7 @@ impl TestEnv {
         let script = self.dir.path().join("browser.sh");
         std::fs::write(
             &script,
-            format!(
-                "#!/bin/sh\nexec curl -sS -L --max-redirs 10 -o '{}' \"$1\"\n",
-                page.display()
-            ),
+            format!("#!/bin/sh\nexec curl -sS -L --max-redirs 10 -o '{}' \"$1\"\n", page.display()),
         )
         .unwrap();
         make_executable(&script);
@@ -107,9 +90,7 @@ pub fn make_executable(p: &Path) {
 
 pub fn rand_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf))
-        .expect("urandom");
+    std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf)).expect("urandom");
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -134,25 +115,16 @@ impl From<Output> for Run {
 impl Run {
     #[track_caller]
     pub fn ok(self) -> Self {
-        assert_eq!(
-            self.code, 0,
-            "expected success\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self
     }
     #[track_caller]
     pub fn code(self, code: i32) -> Self {
-        assert_eq!(
-            self.code, code,
-            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self
     }
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }
 
@@ -177,11 +149,8 @@ impl Fakes {
             .expect("start integ-fakes");
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("fakes banner");
-        let v: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("fakes banner {line:?}: {e}"));
+        BufReader::new(stdout).read_line(&mut line).expect("fakes banner");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("fakes banner {line:?}: {e}"));
         let base_url = v["base_url"].as_str().unwrap().to_string();
         let env = v["env"]
             .as_object()
@@ -190,12 +159,7 @@ impl Fakes {
             .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
             .collect();
         let stdin = child.stdin.take();
-        Fakes {
-            child,
-            _stdin: stdin,
-            base_url,
-            env,
-        }
+        Fakes { child, _stdin: stdin, base_url, env }
     }
 
     /// Point a test environment at this fake.
@@ -205,12 +169,7 @@ impl Fakes {
         }
     }
 
-    fn call(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<&serde_json::Value>,
-    ) -> serde_json::Value {
+    fn call(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> serde_json::Value {
         let url = format!("{}{path}", self.base_url);
         let mut args = vec!["-sS", "-X", method, "-H", "content-type: application/json"];
         let body_text = body.map(|b| b.to_string());
@@ -220,11 +179,7 @@ impl Fakes {
         }
         args.push(&url);
         let out = Command::new("curl").args(&args).output().expect("curl");
-        assert!(
-            out.status.success(),
-            "control call {path} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "control call {path} failed: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
     }
 
@@ -246,9 +201,5 @@ impl Drop for Fakes {
 
 /// A free loopback port (there is a small window before it is used; good enough for tests).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

@@ -13,12 +13,7 @@ use crate::foundation::{contains, walk};
 fn setup(extra: &[&str]) -> (TestEnv, Fakes) {
     let jobber = format!("http://localhost:{}/callback/jobber", free_port());
     let calendly = format!("http://localhost:{}/callback/calendly", free_port());
-    let mut args = vec![
-        "--jobber-redirect-uri",
-        &jobber,
-        "--calendly-redirect-uri",
-        &calendly,
-    ];
+    let mut args = vec!["--jobber-redirect-uri", &jobber, "--calendly-redirect-uri", &calendly];
     args.extend_from_slice(extra);
     let fakes = Fakes::start(&args);
     let mut env = TestEnv::new();
@@ -36,35 +31,20 @@ fn full_flow_for_every_provider() {
     let page = env.curl_browser();
     for provider in ["jobber", "google", "microsoft", "calendly"] {
         let run = connect(&env, provider).ok();
-        assert!(
-            run.stderr.contains("Connected"),
-            "{provider}: {}",
-            run.stderr
-        );
+        assert!(run.stderr.contains("Connected"), "{provider}: {}", run.stderr);
         let html = std::fs::read_to_string(&page).unwrap();
-        assert!(
-            html.contains("<title>integ: connected</title>"),
-            "{provider}: {html}"
-        );
+        assert!(html.contains("<title>integ: connected</title>"), "{provider}: {html}");
     }
     let status = env.run(&["status", "--json"]).ok().json();
     let list = status.as_array().unwrap();
     assert_eq!(list.len(), 4, "{status}");
     for c in list {
         assert_eq!(c["state"], "connected");
-        assert!(
-            c["token_expires_at"]
-                .as_str()
-                .is_some_and(|t| t.ends_with('Z')),
-            "{c}"
-        );
+        assert!(c["token_expires_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{c}");
     }
     let stats = fakes.get("/_fake/stats");
     for provider in ["jobber", "google", "microsoft", "calendly"] {
-        assert_eq!(
-            stats[provider]["code_exchanges_ok"], 1,
-            "{provider}: {stats}"
-        );
+        assert_eq!(stats[provider]["code_exchanges_ok"], 1, "{provider}: {stats}");
     }
     // The human table lists them too.
     let table = env.run(&["status"]).ok().stdout;
@@ -103,11 +83,7 @@ exec curl -sS -o '{page}' "$loc"
     connect(&env, "google").ok();
     let probes = std::fs::read_to_string(&log).unwrap();
     assert_eq!(probes, "favicon 404\nforged 400\nnostate 400\n");
-    assert!(
-        std::fs::read_to_string(&page)
-            .unwrap()
-            .contains("integ: connected")
-    );
+    assert!(std::fs::read_to_string(&page).unwrap().contains("integ: connected"));
     assert_eq!(fakes.get("/_fake/stats")["google"]["code_exchanges_ok"], 1);
 }
 
@@ -116,21 +92,11 @@ fn denial_ends_the_flow_with_exit_1() {
     let (mut env, fakes) = setup(&[]);
     let page = env.curl_browser();
     for provider in ["jobber", "google", "microsoft", "calendly"] {
-        fakes.post(
-            &format!("/_fake/{provider}/consent"),
-            serde_json::json!({"mode": "deny"}),
-        );
+        fakes.post(&format!("/_fake/{provider}/consent"), serde_json::json!({"mode": "deny"}));
         let run = connect(&env, provider).code(1);
-        assert!(
-            run.stderr.contains("authorization denied"),
-            "{provider}: {}",
-            run.stderr
-        );
+        assert!(run.stderr.contains("authorization denied"), "{provider}: {}", run.stderr);
         let html = std::fs::read_to_string(&page).unwrap();
-        assert!(
-            html.contains("integ: authorization failed"),
-            "{provider}: {html}"
-        );
+        assert!(html.contains("integ: authorization failed"), "{provider}: {html}");
     }
     assert_eq!(env.run(&["status", "--json"]).ok().stdout.trim(), "[]");
 }
@@ -151,17 +117,10 @@ fn busy_port_names_the_port_and_setting() {
     let (mut env, _fakes) = setup(&[]);
     let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = holder.local_addr().unwrap().port();
-    env.set(
-        "JOBBER_REDIRECT_URI",
-        format!("http://127.0.0.1:{port}/callback/jobber"),
-    );
+    env.set("JOBBER_REDIRECT_URI", format!("http://127.0.0.1:{port}/callback/jobber"));
     env.set("BROWSER", "/bin/true");
     let run = env.run(&["connect", "jobber", "--timeout", "5"]).code(2);
-    assert!(
-        run.stderr.contains(&format!("port {port}")),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains(&format!("port {port}")), "{}", run.stderr);
     assert!(run.stderr.contains("JOBBER_REDIRECT_URI"), "{}", run.stderr);
 }
 
@@ -170,16 +129,9 @@ fn unregistered_redirect_uri_gives_a_clear_error() {
     let (mut env, _fakes) = setup(&[]);
     env.curl_browser();
     // Not the URI registered at the fake: Jobber shows an error page and never redirects.
-    env.set(
-        "JOBBER_REDIRECT_URI",
-        format!("http://localhost:{}/callback/jobber", free_port()),
-    );
+    env.set("JOBBER_REDIRECT_URI", format!("http://localhost:{}/callback/jobber", free_port()));
     let run = env.run(&["connect", "jobber", "--timeout", "3"]).code(1);
-    assert!(
-        run.stderr.contains("redirect_uri_mismatch"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("redirect_uri_mismatch"), "{}", run.stderr);
     assert!(run.stderr.contains("register"), "{}", run.stderr);
 }
 
@@ -211,27 +163,16 @@ fn pasted_redirect_address_completes_the_flow() {
     }
     let url = url.unwrap_or_else(|| panic!("no URL printed:\n{seen}"));
     // The user's laptop: approve, and read the address the browser ends on without loading it.
-    let out = Command::new("curl")
-        .args(["-sS", "-o", "/dev/null", "-w", "%{redirect_url}", &url])
-        .output()
-        .unwrap();
+    let out = Command::new("curl").args(["-sS", "-o", "/dev/null", "-w", "%{redirect_url}", &url]).output().unwrap();
     let landed = String::from_utf8(out.stdout).unwrap();
     assert!(landed.contains("code="), "{landed}");
-    child
-        .stdin
-        .as_mut()
-        .unwrap()
-        .write_all(format!("  {landed}  \n").as_bytes())
-        .unwrap();
+    child.stdin.as_mut().unwrap().write_all(format!("  {landed}  \n").as_bytes()).unwrap();
     let status = child.wait().unwrap();
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     assert!(status.success(), "{seen}{rest}");
     assert!(rest.contains("Connected"), "{rest}");
-    assert_eq!(
-        fakes.get("/_fake/stats")["microsoft"]["code_exchanges_ok"],
-        1
-    );
+    assert_eq!(fakes.get("/_fake/stats")["microsoft"]["code_exchanges_ok"], 1);
 }
 
 #[test]
@@ -243,51 +184,20 @@ fn several_accounts_and_reconnect_replaces_tokens() {
         "/_fake/google/login",
         serde_json::json!({"id": "second-user", "name": "Second", "email": "second@example.com"}),
     );
-    env.run(&[
-        "connect",
-        "google",
-        "--account",
-        "second",
-        "--timeout",
-        "30",
-    ])
-    .ok();
+    env.run(&["connect", "google", "--account", "second", "--timeout", "30"]).ok();
     let list = env.run(&["status", "--json"]).ok().json();
     assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
     // Acting on one needs --account now.
-    let run = env
-        .run(&["refresh", "google", "--account", "nobody"])
-        .code(2);
-    assert!(
-        run.stderr.contains("no google account 'nobody'"),
-        "{}",
-        run.stderr
-    );
+    let run = env.run(&["refresh", "google", "--account", "nobody"]).code(2);
+    assert!(run.stderr.contains("no google account 'nobody'"), "{}", run.stderr);
     // Signing in as someone else under an existing name is refused, nothing changes.
     fakes.post(
         "/_fake/google/login",
         serde_json::json!({"id": "third-user", "name": "Third", "email": "third@example.com"}),
     );
-    let run = env
-        .run(&[
-            "connect",
-            "google",
-            "--account",
-            "second",
-            "--timeout",
-            "30",
-        ])
-        .code(1);
+    let run = env.run(&["connect", "google", "--account", "second", "--timeout", "30"]).code(1);
     assert!(run.stderr.contains("nothing was changed"), "{}", run.stderr);
-    assert_eq!(
-        env.run(&["status", "--json"])
-            .ok()
-            .json()
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(env.run(&["status", "--json"]).ok().json().as_array().unwrap().len(), 2);
 }
 
 #[test]
@@ -318,46 +228,25 @@ fn ten_concurrent_refreshes_make_one_request() {
     std::thread::sleep(Duration::from_millis(300));
     fakes.post("/_fake/stats/reset", serde_json::json!({}));
     let children: Vec<_> = (0..10)
-        .map(|_| {
-            env.cmd(&["refresh", "jobber"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
+        .map(|_| env.cmd(&["refresh", "jobber"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap())
         .collect();
     std::thread::sleep(Duration::from_millis(1500));
     kill(holder.id());
     let _ = holder.wait();
     for child in children {
         let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
     let stats = fakes.get("/_fake/stats");
-    assert_eq!(
-        stats["jobber"]["token_requests"]["refresh_token"], 1,
-        "{stats}"
-    );
+    assert_eq!(stats["jobber"]["token_requests"]["refresh_token"], 1, "{stats}");
     assert_eq!(stats["jobber"]["refresh_ok"], 1, "{stats}");
-    assert_eq!(
-        env.run(&["status", "--json"]).ok().json()[0]["state"],
-        "connected"
-    );
+    assert_eq!(env.run(&["status", "--json"]).ok().json()[0]["state"], "connected");
 }
 
 fn refresh_lock(env: &TestEnv, provider: &str) -> std::path::PathBuf {
     walk(&env.home().join("locks"))
         .into_iter()
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(&format!("refresh-{provider}-"))
-        })
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("refresh-{provider}-")))
         .expect("refresh lock file")
 }
 
@@ -369,25 +258,13 @@ fn refused_refresh_marks_reconnect_needed_and_keeps_tokens() {
     let before = std::fs::read(env.home().join("secrets.enc")).unwrap();
     fakes.post("/_fake/calendly/disconnect", serde_json::json!({}));
     let run = env.run(&["refresh", "calendly", "--force"]).code(4);
-    assert!(
-        run.stderr.contains("integ connect calendly"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("integ connect calendly"), "{}", run.stderr);
     let status = env.run(&["status", "--json"]);
     assert_eq!(status.code, 4);
     assert_eq!(status.json()[0]["state"], "reconnect_needed");
-    assert!(
-        status.json()[0]["action"]
-            .as_str()
-            .unwrap()
-            .contains("integ connect calendly")
-    );
+    assert!(status.json()[0]["action"].as_str().unwrap().contains("integ connect calendly"));
     // The tokens were not deleted (the secret file is unchanged).
-    assert_eq!(
-        std::fs::read(env.home().join("secrets.enc")).unwrap(),
-        before
-    );
+    assert_eq!(std::fs::read(env.home().join("secrets.enc")).unwrap(), before);
     // Connecting again heals it.
     connect(&env, "calendly").ok();
     env.run(&["status"]).ok();
@@ -403,40 +280,25 @@ fn killed_lock_holder_does_not_block_the_next_refresh() {
     // Another process holds the lock, then dies by SIGKILL.
     let mut holder = hold_lock(&lock);
     std::thread::sleep(Duration::from_millis(300));
-    let waiter = env
-        .cmd(&["refresh", "microsoft", "--force"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let waiter =
+        env.cmd(&["refresh", "microsoft", "--force"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(500));
     kill(holder.id());
     let _ = holder.wait();
     let start = Instant::now();
     let out = waiter.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(start.elapsed() < Duration::from_secs(10));
 }
 
 /// Another process holding the lock: a shell that takes an flock on the file and becomes
 /// `sleep`, so killing that one pid releases it the way a crashed integ would.
 fn hold_lock(lock: &std::path::Path) -> std::process::Child {
-    Command::new("sh")
-        .args(["-c", "exec 9>>\"$0\"; flock 9; exec sleep 60"])
-        .arg(lock)
-        .spawn()
-        .unwrap()
+    Command::new("sh").args(["-c", "exec 9>>\"$0\"; flock 9; exec sleep 60"]).arg(lock).spawn().unwrap()
 }
 
 fn kill(pid: u32) {
-    let status = Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
     assert!(status.success());
 }
 
@@ -452,11 +314,7 @@ fn disconnect_revokes_and_removes_secrets() {
         assert!(run.stderr.contains("Disconnected"), "{}", run.stderr);
     }
     let run = env.run(&["disconnect", "microsoft", "--purge"]).ok();
-    assert!(
-        run.stderr.contains("no revocation endpoint"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("no revocation endpoint"), "{}", run.stderr);
     let stats = fakes.get("/_fake/stats");
     assert_eq!(stats["google"]["revocations"], 1, "{stats}");
     assert_eq!(stats["calendly"]["revocations"], 1, "{stats}");
@@ -479,19 +337,10 @@ fn disconnect_with_provider_unreachable_changes_nothing() {
     let run = env.run(&["disconnect", "google"]).code(1);
     assert!(run.stderr.contains("nothing was changed"), "{}", run.stderr);
     assert!(run.stderr.contains("--local-only"), "{}", run.stderr);
-    assert_eq!(
-        std::fs::read(env.home().join("secrets.enc")).unwrap(),
-        before
-    );
-    assert_eq!(
-        env.run(&["status", "--json"]).ok().json()[0]["state"],
-        "connected"
-    );
+    assert_eq!(std::fs::read(env.home().join("secrets.enc")).unwrap(), before);
+    assert_eq!(env.run(&["status", "--json"]).ok().json()[0]["state"], "connected");
     env.run(&["disconnect", "google", "--local-only"]).ok();
-    assert_eq!(
-        env.run(&["status", "--json"]).ok().json()[0]["state"],
-        "disconnected"
-    );
+    assert_eq!(env.run(&["status", "--json"]).ok().json()[0]["state"], "disconnected");
 }
 
 #[test]
@@ -528,10 +377,7 @@ fn no_secret_leaks_anywhere() {
     let run = env.run(&["doctor", "-vvv"]);
     output.push_str(&run.stdout);
     output.push_str(&run.stderr);
-    assert!(
-        output.contains("TRACE") || output.contains("DEBUG"),
-        "trace logging was on"
-    );
+    assert!(output.contains("TRACE") || output.contains("DEBUG"), "trace logging was on");
     let issued = fakes.get("/_fake/issued");
     let mut secrets: Vec<String> = issued["all"]
         .as_array()
@@ -540,22 +386,13 @@ fn no_secret_leaks_anywhere() {
         .filter_map(|v| v.as_str().map(str::to_string))
         .filter(|s| s.len() >= 8)
         .collect();
-    for var in [
-        "JOBBER_CLIENT_SECRET",
-        "GOOGLE_CLIENT_SECRET",
-        "CALENDLY_CLIENT_SECRET",
-    ] {
+    for var in ["JOBBER_CLIENT_SECRET", "GOOGLE_CLIENT_SECRET", "CALENDLY_CLIENT_SECRET"] {
         secrets.push(env.vars[var].clone());
     }
-    assert!(
-        secrets.len() > 20,
-        "the fake reported what it issued: {issued}"
-    );
+    assert!(secrets.len() > 20, "the fake reported what it issued: {issued}");
     let cmdlines = std::fs::read_to_string(&cmdline_log).unwrap();
-    let mut places: Vec<(String, Vec<u8>)> = vec![
-        ("output".into(), output.into_bytes()),
-        ("cmdline".into(), cmdlines.into_bytes()),
-    ];
+    let mut places: Vec<(String, Vec<u8>)> =
+        vec![("output".into(), output.into_bytes()), ("cmdline".into(), cmdlines.into_bytes())];
     for f in walk(&env.home()) {
         if f.file_name().is_some_and(|n| n == "secrets.enc") {
             continue; // encrypted: the one place tokens belong
@@ -564,25 +401,17 @@ fn no_secret_leaks_anywhere() {
     }
     for (name, bytes) in &places {
         for s in &secrets {
-            assert!(
-                !contains(bytes, s.as_bytes()),
-                "a secret ({}...) leaked into {name}",
-                &s[..6]
-            );
+            assert!(!contains(bytes, s.as_bytes()), "a secret ({}...) leaked into {name}", &s[..6]);
         }
     }
 }
 
 #[test]
 fn headless_chromium_completes_the_flow() {
-    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists());
+    let chromium =
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| std::path::Path::new(p).exists());
     let Some(chromium) = chromium else {
-        assert!(
-            std::env::var("INTEG_TEST_REQUIRE_KEYRING").is_err(),
-            "CI installs chromium; it is missing"
-        );
+        assert!(std::env::var("INTEG_TEST_REQUIRE_KEYRING").is_err(), "CI installs chromium; it is missing");
         eprintln!("skipping: chromium is not installed");
         return;
     };
@@ -611,10 +440,7 @@ fn headless_chromium_completes_the_flow() {
         if text.contains("integ: connected") {
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "Chromium did not render the success page: {text}"
-        );
+        assert!(Instant::now() < deadline, "Chromium did not render the success page: {text}");
         std::thread::sleep(Duration::from_millis(200));
     }
 }

@@ -29,17 +29,9 @@ fn doctor_reports_the_secret_backend_and_probe() {
     assert!(out.contains("write, read and delete probe passed"), "{out}");
     let json = env.run(&["doctor", "--json"]).ok().json();
     let checks = json.as_array().unwrap();
-    assert!(
-        checks
-            .iter()
-            .any(|c| c["check"] == "database" && c["level"] == "OK")
-    );
+    assert!(checks.iter().any(|c| c["check"] == "database" && c["level"] == "OK"));
     // The database doctor created is private.
-    let mode = std::fs::metadata(env.home().join("integ.db"))
-        .unwrap()
-        .permissions()
-        .mode()
-        & 0o777;
+    let mode = std::fs::metadata(env.home().join("integ.db")).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     let dmode = std::fs::metadata(env.home()).unwrap().permissions().mode() & 0o777;
     assert_eq!(dmode, 0o700);
@@ -61,8 +53,7 @@ fn newer_database_is_refused_and_left_byte_for_byte() {
     let db = env.home().join("integ.db");
     {
         let c = rusqlite::Connection::open(&db).unwrap();
-        c.execute_batch("CREATE TABLE connections (x); PRAGMA user_version = 42;")
-            .unwrap();
+        c.execute_batch("CREATE TABLE connections (x); PRAGMA user_version = 42;").unwrap();
     }
     let before = std::fs::read(&db).unwrap();
     let run = env.run(&["status"]).code(2);
@@ -77,59 +68,32 @@ fn newer_database_is_refused_and_left_byte_for_byte() {
 #[test]
 fn config_layers_and_redacts_secrets() {
     let mut env = TestEnv::new();
-    env.run(&["config", "set", "jobber.client_id", "from-file"])
-        .ok();
+    env.run(&["config", "set", "jobber.client_id", "from-file"]).ok();
     let run = env.run(&["config", "get", "jobber.client_id"]).ok();
     assert_eq!(run.stdout.trim(), "from-file");
     env.set("JOBBER_CLIENT_ID", "from-env");
-    assert_eq!(
-        env.run(&["config", "get", "jobber.client_id"])
-            .ok()
-            .stdout
-            .trim(),
-        "from-env"
-    );
+    assert_eq!(env.run(&["config", "get", "jobber.client_id"]).ok().stdout.trim(), "from-env");
 
     // A secret is refused as an argument, accepted on stdin, stored in the secret store only.
     let secret = format!("sekrit-{}", crate::common::rand_hex(12));
-    let run = env
-        .run(&["config", "set", "jobber.client_secret", &secret])
-        .code(2);
+    let run = env.run(&["config", "set", "jobber.client_secret", &secret]).code(2);
     assert!(run.stderr.contains("cannot be given as an argument"));
-    env.run_stdin(
-        &["config", "set", "jobber.client_secret"],
-        &format!("{secret}\n"),
-    )
-    .ok();
+    env.run_stdin(&["config", "set", "jobber.client_secret"], &format!("{secret}\n")).ok();
     let list = env.run(&["config", "list"]).ok();
     assert!(list.stdout.contains("(redacted)"), "{}", list.stdout);
     let json = env.run(&["config", "list", "--json"]).ok().json();
-    let row = json
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["key"] == "jobber.client_secret")
-        .unwrap()
-        .clone();
+    let row = json.as_array().unwrap().iter().find(|r| r["key"] == "jobber.client_secret").unwrap().clone();
     assert_eq!(row["value"], "(redacted)");
     assert_eq!(row["source"], "secret store");
     for file in walk(&env.home()) {
         let bytes = std::fs::read(&file).unwrap();
-        assert!(
-            !contains(&bytes, secret.as_bytes()),
-            "secret found in {}",
-            file.display()
-        );
+        assert!(!contains(&bytes, secret.as_bytes()), "secret found in {}", file.display());
     }
     // Another process reads it back (file store persistence across processes).
     let run = env.run(&["config", "get", "jobber.client_secret"]).ok();
     assert!(run.stderr.contains("set (secret store)"), "{}", run.stderr);
     assert!(!run.stdout.contains(&secret) && !run.stderr.contains(&secret));
-    let cfg_mode = std::fs::metadata(env.home().join("config.toml"))
-        .unwrap()
-        .permissions()
-        .mode()
-        & 0o777;
+    let cfg_mode = std::fs::metadata(env.home().join("config.toml")).unwrap().permissions().mode() & 0o777;
     assert_eq!(cfg_mode, 0o600);
 }
 
@@ -139,28 +103,14 @@ fn bad_configuration_is_exit_2_naming_the_variable() {
     env.set("INTEG_GOOGLE_TOKEN_URL", "http://example.com/token");
     env.set("GOOGLE_CLIENT_ID", "x");
     env.set("GOOGLE_CLIENT_SECRET", "y");
-    let run = env
-        .run(&["connect", "google", "--no-browser", "--timeout", "1"])
-        .code(2);
+    let run = env.run(&["connect", "google", "--no-browser", "--timeout", "1"]).code(2);
     assert!(run.stderr.contains("google.token_url"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("INTEG_GOOGLE_TOKEN_URL"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("INTEG_GOOGLE_TOKEN_URL"), "{}", run.stderr);
     std::fs::create_dir_all(env.home()).unwrap();
-    std::fs::write(
-        env.home().join("config.toml"),
-        "[jobber]\nclient_secret = \"oops\"\n",
-    )
-    .unwrap();
+    std::fs::write(env.home().join("config.toml"), "[jobber]\nclient_secret = \"oops\"\n").unwrap();
     env.unset("INTEG_GOOGLE_TOKEN_URL");
     let run = env.run(&["config", "list"]).code(2);
-    assert!(
-        run.stderr.contains("plain text") && !run.stderr.contains("oops"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("plain text") && !run.stderr.contains("oops"), "{}", run.stderr);
 }
 
 #[test]
@@ -195,10 +145,7 @@ fn completions_in_the_repo_are_current() {
         ("powershell", "_integ.ps1"),
         ("elvish", "integ.elv"),
     ] {
-        let out = std::process::Command::new(INTEG)
-            .args(["completions", shell])
-            .output()
-            .unwrap();
+        let out = std::process::Command::new(INTEG).args(["completions", shell]).output().unwrap();
         assert!(out.status.success());
         let want = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
         assert_eq!(

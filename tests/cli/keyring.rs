@@ -15,10 +15,7 @@ fn keyring_env(backend: &str) -> TestEnv {
     let mut env = TestEnv::new();
     env.set("INTEG_SECRET_STORE", "keyring");
     env.set("INTEG_KEYRING_BACKEND", backend);
-    env.set(
-        "INTEG_KEYRING_SERVICE",
-        format!("integ-test-{}", rand_hex(6)),
-    );
+    env.set("INTEG_KEYRING_SERVICE", format!("integ-test-{}", rand_hex(6)));
     env.unset("INTEG_SECRET_KEY");
     if let Ok(addr) = std::env::var("DBUS_SESSION_BUS_ADDRESS") {
         env.set("DBUS_SESSION_BUS_ADDRESS", addr);
@@ -29,32 +26,18 @@ fn keyring_env(backend: &str) -> TestEnv {
 fn cross_process(backend: &str, expect_in_doctor: &str) {
     let env = keyring_env(backend);
     let secret = format!("kr-secret-{}", rand_hex(16));
-    let written = env.run_stdin(
-        &["config", "set", "google.client_secret"],
-        &format!("{secret}\n"),
-    );
+    let written = env.run_stdin(&["config", "set", "google.client_secret"], &format!("{secret}\n"));
     if written.code != 0 && !require() {
-        eprintln!(
-            "skipping: {backend} keyring unavailable here: {}",
-            written.stderr
-        );
+        eprintln!("skipping: {backend} keyring unavailable here: {}", written.stderr);
         return;
     }
     let _ = written.ok();
     // A second process reads it.
     let read = env.run(&["config", "get", "google.client_secret"]).ok();
-    assert!(
-        read.stderr.contains("set (secret store)"),
-        "{}",
-        read.stderr
-    );
+    assert!(read.stderr.contains("set (secret store)"), "{}", read.stderr);
     assert!(!read.stdout.contains(&secret) && !read.stderr.contains(&secret));
     let doctor = env.run(&["doctor"]);
-    assert!(
-        doctor.stdout.contains(expect_in_doctor),
-        "{}",
-        doctor.stdout
-    );
+    assert!(doctor.stdout.contains(expect_in_doctor), "{}", doctor.stdout);
     assert!(doctor.stdout.contains("probe passed"), "{}", doctor.stdout);
     // And a third deletes it; a fourth sees it gone.
     env.run(&["config", "unset", "google.client_secret"]).ok();
@@ -80,26 +63,13 @@ fn keyutils_persists_across_processes() {
 fn keyring_unavailable_fails_closed_and_points_at_the_file_store() {
     let mut env = keyring_env("secret-service");
     env.unset("DBUS_SESSION_BUS_ADDRESS");
-    env.set(
-        "DBUS_SESSION_BUS_ADDRESS",
-        "unix:path=/nonexistent/integ-test-bus",
-    );
-    let run = env
-        .run_stdin(&["config", "set", "google.client_secret"], "value\n")
-        .code(2);
+    env.set("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/integ-test-bus");
+    let run = env.run_stdin(&["config", "set", "google.client_secret"], "value\n").code(2);
     assert!(run.stderr.contains("keyring"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("INTEG_SECRET_STORE=file"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("INTEG_SECRET_STORE=file"), "{}", run.stderr);
     // Nothing was written anywhere in plain text.
     for f in crate::foundation::walk(&env.home()) {
         let bytes = std::fs::read(&f).unwrap();
-        assert!(
-            !crate::foundation::contains(&bytes, b"value\n"),
-            "{}",
-            f.display()
-        );
+        assert!(!crate::foundation::contains(&bytes, b"value\n"), "{}", f.display());
     }
 }

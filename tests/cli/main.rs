@@ -5,3 +5,4 @@ mod common;
 mod connect;
 mod foundation;
 mod keyring;
+// mod sync; (enabled once the fake Jobber API serves jobs)

@@ -15,11 +15,7 @@ pub fn app(settings: &Settings, secret: Option<SecretString>) -> Result<OAuthApp
         provider: p,
         client_id: required(settings, p, "client_id")?,
         // A web app authenticates with HTTP Basic; a native app (no secret) sends client_id.
-        client_auth: if secret.is_some() {
-            ClientAuth::Basic
-        } else {
-            ClientAuth::Public
-        },
+        client_auth: if secret.is_some() { ClientAuth::Basic } else { ClientAuth::Public },
         client_secret: secret,
         auth_url: url_setting(settings, p, "auth_url")?,
         token_url: url_setting(settings, p, "token_url")?,
@@ -44,42 +40,22 @@ pub fn api_url(settings: &Settings) -> Result<String> {
     url_setting(settings, Provider::Calendly, "api_url")
 }
 
-pub async fn identity(
-    http: &reqwest::Client,
-    api_url: &str,
-    token: &SecretString,
-) -> Result<Identity, ApiError> {
+pub async fn identity(http: &reqwest::Client, api_url: &str, token: &SecretString) -> Result<Identity, ApiError> {
     let url = format!("{}/users/me", api_url.trim_end_matches('/'));
     let body = api::json(http.get(url), token).await?;
-    let r = body
-        .get("resource")
-        .ok_or_else(|| ApiError::Malformed("/users/me has no resource".into()))?;
-    let uri = r
-        .get("uri")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| ApiError::Malformed("/users/me has no uri".into()))?;
-    let name = r
-        .get("email")
-        .or_else(|| r.get("name"))
-        .and_then(|v| v.as_str())
-        .unwrap_or(uri);
-    Ok(Identity {
-        id: uri.to_string(),
-        name: name.to_string(),
-    })
+    let r = body.get("resource").ok_or_else(|| ApiError::Malformed("/users/me has no resource".into()))?;
+    let uri =
+        r.get("uri").and_then(|v| v.as_str()).ok_or_else(|| ApiError::Malformed("/users/me has no uri".into()))?;
+    let name = r.get("email").or_else(|| r.get("name")).and_then(|v| v.as_str()).unwrap_or(uri);
+    Ok(Identity { id: uri.to_string(), name: name.to_string() })
 }
 
 /// Revoke a token; Calendly demands id and secret for this.
-pub async fn revoke(
-    http: &reqwest::Client,
-    app: &OAuthApp,
-    token: &SecretString,
-) -> Result<(), ApiError> {
+pub async fn revoke(http: &reqwest::Client, app: &OAuthApp, token: &SecretString) -> Result<(), ApiError> {
     let Some(secret) = &app.client_secret else {
         return Err(ApiError::Status {
             status: 0,
-            message: "Calendly's revoke endpoint needs the client secret, and none is configured"
-                .into(),
+            message: "Calendly's revoke endpoint needs the client secret, and none is configured".into(),
         });
     };
     let url = app.revoke_url.as_deref().unwrap_or_default();
@@ -97,9 +73,6 @@ pub async fn revoke(
     let body: Option<serde_json::Value> = resp.json().await.ok();
     match status {
         200..=299 => Ok(()),
-        _ => Err(ApiError::Status {
-            status,
-            message: api::error_message(body.as_ref()),
-        }),
+        _ => Err(ApiError::Status { status, message: api::error_message(body.as_ref()) }),
     }
 }

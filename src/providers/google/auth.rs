@@ -30,10 +30,7 @@ pub fn app(settings: &Settings, secret: Option<SecretString>) -> Result<OAuthApp
         },
         bare_callback_is_denial: false,
         // Ask for a refresh token even when the user consented before.
-        extra_auth_params: vec![
-            ("access_type", "offline".into()),
-            ("prompt", "consent".into()),
-        ],
+        extra_auth_params: vec![("access_type", "offline".into()), ("prompt", "consent".into())],
         refresh_sends_scope: false,
     })
 }
@@ -49,31 +46,19 @@ pub async fn identity(
         && let Some(sub) = claims.get("sub").and_then(|v| v.as_str())
     {
         let name = claims.get("email").and_then(|v| v.as_str()).unwrap_or(sub);
-        return Ok(Identity {
-            id: sub.to_string(),
-            name: name.to_string(),
-        });
+        return Ok(Identity { id: sub.to_string(), name: name.to_string() });
     }
     let url = format!("{}/oauth2/v3/userinfo", app.api_url.trim_end_matches('/'));
     let body = api::json(http.get(url), token).await?;
-    let sub = body
-        .get("sub")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| ApiError::Malformed("userinfo has no sub".into()))?;
+    let sub =
+        body.get("sub").and_then(|v| v.as_str()).ok_or_else(|| ApiError::Malformed("userinfo has no sub".into()))?;
     let name = body.get("email").and_then(|v| v.as_str()).unwrap_or(sub);
-    Ok(Identity {
-        id: sub.to_string(),
-        name: name.to_string(),
-    })
+    Ok(Identity { id: sub.to_string(), name: name.to_string() })
 }
 
 /// Revoke a token (the refresh token kills the whole grant). A 400 `invalid_token` means it
 /// was already dead, which counts as done.
-pub async fn revoke(
-    http: &reqwest::Client,
-    app: &OAuthApp,
-    token: &SecretString,
-) -> Result<(), ApiError> {
+pub async fn revoke(http: &reqwest::Client, app: &OAuthApp, token: &SecretString) -> Result<(), ApiError> {
     let url = app.revoke_url.as_deref().unwrap_or_default();
     let resp = http
         .post(url)
@@ -85,17 +70,7 @@ pub async fn revoke(
     let body: Option<serde_json::Value> = resp.json().await.ok();
     match status {
         200..=299 => Ok(()),
-        400 if body
-            .as_ref()
-            .and_then(|b| b.get("error"))
-            .and_then(|e| e.as_str())
-            == Some("invalid_token") =>
-        {
-            Ok(())
-        }
-        _ => Err(ApiError::Status {
-            status,
-            message: api::error_message(body.as_ref()),
-        }),
+        400 if body.as_ref().and_then(|b| b.get("error")).and_then(|e| e.as_str()) == Some("invalid_token") => Ok(()),
+        _ => Err(ApiError::Status { status, message: api::error_message(body.as_ref()) }),
     }
 }

@@ -47,43 +47,22 @@ pub async fn graphql(
         .header("X-JOBBER-GRAPHQL-VERSION", version)
         .json(&serde_json::json!({ "query": query }));
     let body = api::json(req, token).await.map_err(|e| match e {
-        ApiError::Status { message, .. } if is_disconnected(&message) => {
-            ApiError::Disconnected(message)
-        }
+        ApiError::Status { message, .. } if is_disconnected(&message) => ApiError::Disconnected(message),
         other => other,
     })?;
-    if let Some(errors) = body
-        .get("errors")
-        .and_then(|e| e.as_array())
-        .filter(|a| !a.is_empty())
-    {
-        let msg = errors
-            .iter()
-            .filter_map(|e| e.get("message").and_then(|m| m.as_str()))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let code = errors[0]
-            .pointer("/extensions/code")
-            .and_then(|c| c.as_str())
-            .unwrap_or("");
+    if let Some(errors) = body.get("errors").and_then(|e| e.as_array()).filter(|a| !a.is_empty()) {
+        let msg =
+            errors.iter().filter_map(|e| e.get("message").and_then(|m| m.as_str())).collect::<Vec<_>>().join("; ");
+        let code = errors[0].pointer("/extensions/code").and_then(|c| c.as_str()).unwrap_or("");
         if code == "UNAUTHENTICATED" {
             return Err(ApiError::Unauthorized);
         }
-        return Err(ApiError::Status {
-            status: 200,
-            message: format!("GraphQL error: {msg}"),
-        });
+        return Err(ApiError::Status { status: 200, message: format!("GraphQL error: {msg}") });
     }
-    if let Some(msg) = body
-        .get("message")
-        .and_then(|m| m.as_str())
-        .filter(|m| is_disconnected(m))
-    {
+    if let Some(msg) = body.get("message").and_then(|m| m.as_str()).filter(|m| is_disconnected(m)) {
         return Err(ApiError::Disconnected(msg.to_string()));
     }
-    body.get("data")
-        .cloned()
-        .ok_or_else(|| ApiError::Malformed("no data in the GraphQL response".into()))
+    body.get("data").cloned().ok_or_else(|| ApiError::Malformed("no data in the GraphQL response".into()))
 }
 
 fn is_disconnected(message: &str) -> bool {
@@ -96,24 +75,12 @@ pub async fn identity(
     version: &str,
     token: &SecretString,
 ) -> Result<Identity, ApiError> {
-    let data = graphql(
-        http,
-        app,
-        version,
-        token,
-        "query Account { account { id name } }",
-    )
-    .await?;
+    let data = graphql(http, app, version, token, "query Account { account { id name } }").await?;
     let id = data.pointer("/account/id").and_then(|v| v.as_str());
     let name = data.pointer("/account/name").and_then(|v| v.as_str());
     match (id, name) {
-        (Some(id), name) => Ok(Identity {
-            id: id.to_string(),
-            name: name.unwrap_or(id).to_string(),
-        }),
-        _ => Err(ApiError::Malformed(
-            "account { id name } missing from the answer".into(),
-        )),
+        (Some(id), name) => Ok(Identity { id: id.to_string(), name: name.unwrap_or(id).to_string() }),
+        _ => Err(ApiError::Malformed("account { id name } missing from the answer".into())),
     }
 }
 
@@ -132,22 +99,12 @@ pub async fn disconnect(
         "mutation Disconnect { appDisconnect { app { name } userErrors { message } } }",
     )
     .await?;
-    let errors = data
-        .pointer("/appDisconnect/userErrors")
-        .and_then(|e| e.as_array())
-        .cloned()
-        .unwrap_or_default();
+    let errors = data.pointer("/appDisconnect/userErrors").and_then(|e| e.as_array()).cloned().unwrap_or_default();
     if errors.is_empty() {
         Ok(())
     } else {
-        let msg = errors
-            .iter()
-            .filter_map(|e| e.get("message").and_then(|m| m.as_str()))
-            .collect::<Vec<_>>()
-            .join("; ");
-        Err(ApiError::Status {
-            status: 200,
-            message: format!("appDisconnect refused: {msg}"),
-        })
+        let msg =
+            errors.iter().filter_map(|e| e.get("message").and_then(|m| m.as_str())).collect::<Vec<_>>().join("; ");
+        Err(ApiError::Status { status: 200, message: format!("appDisconnect refused: {msg}") })
     }
 }

@@ -9,26 +9,20 @@ use crate::providers::api::{self, ApiError, Identity};
 use crate::providers::{Provider, required, scopes, url_setting};
 
 /// Where a user removes integ's access, since Microsoft has no revocation endpoint.
-pub const CONSENT_PAGE: &str = "https://myapps.microsoft.com (work or school) or https://account.live.com/consent/Manage (personal)";
+pub const CONSENT_PAGE: &str =
+    "https://myapps.microsoft.com (work or school) or https://account.live.com/consent/Manage (personal)";
 
 pub fn app(settings: &Settings) -> Result<OAuthApp> {
     let p = Provider::Microsoft;
-    let tenant = settings
-        .provider(p, "tenant_id")
-        .unwrap_or("common")
-        .to_string();
+    let tenant = settings.provider(p, "tenant_id").unwrap_or("common").to_string();
     let redirect = crate::providers::parse_redirect(settings, p)?;
     Ok(OAuthApp {
         provider: p,
         client_id: required(settings, p, "client_id")?,
         client_secret: None,
         client_auth: ClientAuth::Public,
-        auth_url: url_setting(settings, p, "auth_url")?
-            .replace("%7Btenant%7D", &tenant)
-            .replace("{tenant}", &tenant),
-        token_url: url_setting(settings, p, "token_url")?
-            .replace("%7Btenant%7D", &tenant)
-            .replace("{tenant}", &tenant),
+        auth_url: url_setting(settings, p, "auth_url")?.replace("%7Btenant%7D", &tenant).replace("{tenant}", &tenant),
+        token_url: url_setting(settings, p, "token_url")?.replace("%7Btenant%7D", &tenant).replace("{tenant}", &tenant),
         revoke_url: None,
         api_url: url_setting(settings, p, "api_url")?,
         scopes: scopes(settings, p),
@@ -45,23 +39,13 @@ pub fn app(settings: &Settings) -> Result<OAuthApp> {
     })
 }
 
-pub async fn identity(
-    http: &reqwest::Client,
-    app: &OAuthApp,
-    token: &SecretString,
-) -> Result<Identity, ApiError> {
+pub async fn identity(http: &reqwest::Client, app: &OAuthApp, token: &SecretString) -> Result<Identity, ApiError> {
     let url = format!("{}/me", app.api_url.trim_end_matches('/'));
     let body = api::json(http.get(url), token).await?;
-    let id = body
-        .get("id")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| ApiError::Malformed("/me has no id".into()))?;
+    let id = body.get("id").and_then(|v| v.as_str()).ok_or_else(|| ApiError::Malformed("/me has no id".into()))?;
     let name = ["mail", "userPrincipalName", "displayName"]
         .iter()
         .find_map(|k| body.get(*k).and_then(|v| v.as_str()))
         .unwrap_or(id);
-    Ok(Identity {
-        id: id.to_string(),
-        name: name.to_string(),
-    })
+    Ok(Identity { id: id.to_string(), name: name.to_string() })
 }

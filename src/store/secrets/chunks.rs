@@ -69,13 +69,9 @@ fn parse_header<'a>(key: &str, head: &'a [u8]) -> Result<Option<ChunkHeader<'a>>
     let Some(rest) = head.strip_prefix(CHUNK_PREFIX.as_bytes()) else {
         return Ok(None);
     };
-    let bad = |reason: &str| SecretError::BadEntry {
-        key: key.to_owned(),
-        reason: reason.to_owned(),
-    };
+    let bad = |reason: &str| SecretError::BadEntry { key: key.to_owned(), reason: reason.to_owned() };
     let mut fields = rest.splitn(3, |&b| b == b':');
-    let (Some(count), Some(digest), Some(first)) = (fields.next(), fields.next(), fields.next())
-    else {
+    let (Some(count), Some(digest), Some(first)) = (fields.next(), fields.next(), fields.next()) else {
         return Err(bad("its chunk header is incomplete"));
     };
     let entries = std::str::from_utf8(count)
@@ -87,11 +83,7 @@ fn parse_header<'a>(key: &str, head: &'a [u8]) -> Result<Option<ChunkHeader<'a>>
         .ok()
         .filter(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()))
         .ok_or_else(|| bad("its chunk header has an invalid checksum"))?;
-    Ok(Some(ChunkHeader {
-        entries,
-        digest,
-        first,
-    }))
+    Ok(Some(ChunkHeader { entries, digest, first }))
 }
 
 /// How many entries `key` currently occupies, as far as its first entry tells. Damaged or
@@ -100,21 +92,13 @@ fn entry_count(raw: &dyn RawEntries, key: &str) -> Result<usize, SecretError> {
     let Some(head) = raw.get(key)? else {
         return Ok(1);
     };
-    Ok(parse_header(key, &head)
-        .ok()
-        .flatten()
-        .map_or(1, |h| h.entries))
+    Ok(parse_header(key, &head).ok().flatten().map_or(1, |h| h.entries))
 }
 
 /// Removes the chunks `key#from` and up: first those the old header knew about (`known_end`
 /// exclusive), from the top down so an interrupted removal leaves no gap, then any further
 /// consecutive ones a crash may have left.
-fn remove_chunks_from(
-    raw: &dyn RawEntries,
-    key: &str,
-    from: usize,
-    known_end: usize,
-) -> Result<(), SecretError> {
+fn remove_chunks_from(raw: &dyn RawEntries, key: &str, from: usize, known_end: usize) -> Result<(), SecretError> {
     for index in (from..known_end).rev() {
         raw.delete(&chunk_name(key, index))?;
     }
@@ -125,11 +109,7 @@ fn remove_chunks_from(
     Ok(())
 }
 
-pub(super) fn write_value(
-    raw: &dyn RawEntries,
-    key: &str,
-    value: &[u8],
-) -> Result<(), SecretError> {
+pub(super) fn write_value(raw: &dyn RawEntries, key: &str, value: &[u8]) -> Result<(), SecretError> {
     let old_entries = entry_count(raw, key)?;
     let escape = value.is_empty() || value.starts_with(RESERVED_PREFIX.as_bytes());
     let single_len = value.len() + if escape { ESCAPE_PREFIX.len() } else { 0 };
@@ -161,33 +141,23 @@ pub(super) fn write_value(
     remove_chunks_from(raw, key, new_entries, old_entries)
 }
 
-pub(super) fn read_value(
-    raw: &dyn RawEntries,
-    key: &str,
-) -> Result<Option<Zeroizing<Vec<u8>>>, SecretError> {
+pub(super) fn read_value(raw: &dyn RawEntries, key: &str) -> Result<Option<Zeroizing<Vec<u8>>>, SecretError> {
     let Some(head) = raw.get(key)? else {
         return Ok(None);
     };
-    let bad = |reason: String| SecretError::BadEntry {
-        key: key.to_owned(),
-        reason,
-    };
+    let bad = |reason: String| SecretError::BadEntry { key: key.to_owned(), reason };
     if let Some(header) = parse_header(key, &head)? {
         let mut value = Zeroizing::new(Vec::with_capacity(header.entries * MAX_ENTRY_BYTES));
         value.extend_from_slice(header.first);
         for index in 1..header.entries {
             let name = chunk_name(key, index);
-            let part = raw
-                .get(&name)?
-                .ok_or_else(|| bad(format!("its part {name} is missing")))?;
+            let part = raw.get(&name)?.ok_or_else(|| bad(format!("its part {name} is missing")))?;
             value.extend_from_slice(&part);
         }
         if sha256_hex(&value) != header.digest {
-            return Err(bad(
-                "its parts do not match its checksum (a write was interrupted, or another \
+            return Err(bad("its parts do not match its checksum (a write was interrupted, or another \
                             program changed them)"
-                    .into(),
-            ));
+                .into()));
         }
         return Ok(Some(value));
     }
@@ -195,9 +165,7 @@ pub(super) fn read_value(
         return Ok(Some(Zeroizing::new(rest.to_vec())));
     }
     if head.starts_with(RESERVED_PREFIX.as_bytes()) {
-        return Err(bad(
-            "it is in a format this integ does not know (written by a newer version?)".into(),
-        ));
+        return Err(bad("it is in a format this integ does not know (written by a newer version?)".into()));
     }
     Ok(Some(head))
 }
@@ -227,10 +195,7 @@ pub(super) mod tests {
             self.0.lock().unwrap().keys().cloned().collect()
         }
         pub(in super::super) fn raw_set(&self, name: &str, value: &[u8]) {
-            self.0
-                .lock()
-                .unwrap()
-                .insert(name.to_owned(), value.to_vec());
+            self.0.lock().unwrap().insert(name.to_owned(), value.to_vec());
         }
         pub(in super::super) fn raw_get(&self, name: &str) -> Vec<u8> {
             self.0.lock().unwrap()[name].clone()
@@ -239,20 +204,10 @@ pub(super) mod tests {
 
     impl RawEntries for MemEntries {
         fn get(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, SecretError> {
-            Ok(self
-                .0
-                .lock()
-                .unwrap()
-                .get(name)
-                .cloned()
-                .map(Zeroizing::new))
+            Ok(self.0.lock().unwrap().get(name).cloned().map(Zeroizing::new))
         }
         fn set(&self, name: &str, value: &[u8]) -> Result<(), SecretError> {
-            assert!(
-                value.len() <= MAX_ENTRY_BYTES,
-                "entry {name} has {} bytes",
-                value.len()
-            );
+            assert!(value.len() <= MAX_ENTRY_BYTES, "entry {name} has {} bytes", value.len());
             assert!(!value.is_empty(), "keyutils cannot store empty entries");
             self.raw_set(name, value);
             Ok(())
@@ -267,16 +222,12 @@ pub(super) mod tests {
     }
 
     fn get(mem: &MemEntries, key: &str) -> Option<String> {
-        read_value(mem, key)
-            .unwrap()
-            .map(|v| String::from_utf8(v.to_vec()).unwrap())
+        read_value(mem, key).unwrap().map(|v| String::from_utf8(v.to_vec()).unwrap())
     }
 
     /// Values that differ from position to position, so a misplaced chunk shows.
     pub(in super::super) fn long_value(len: usize) -> String {
-        (0..len)
-            .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
-            .collect()
+        (0..len).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect()
     }
 
     #[test]
@@ -285,10 +236,7 @@ pub(super) mod tests {
         set(&mem, "jobber/1/tokens", "{\"access\":\"x\"}");
         assert_eq!(mem.names(), ["jobber/1/tokens"]);
         assert_eq!(mem.raw_get("jobber/1/tokens"), b"{\"access\":\"x\"}");
-        assert_eq!(
-            get(&mem, "jobber/1/tokens").as_deref(),
-            Some("{\"access\":\"x\"}")
-        );
+        assert_eq!(get(&mem, "jobber/1/tokens").as_deref(), Some("{\"access\":\"x\"}"));
         assert_eq!(get(&mem, "other"), None);
     }
 
@@ -344,10 +292,7 @@ pub(super) mod tests {
             assert_eq!(get(&mem, "k").as_deref(), Some(value), "value {value:?}");
         }
         // An escaped value exactly at the limit still fits in one entry.
-        let at_limit = format!(
-            "integ-{}",
-            "x".repeat(MAX_ENTRY_BYTES - ESCAPE_PREFIX.len() - 6)
-        );
+        let at_limit = format!("integ-{}", "x".repeat(MAX_ENTRY_BYTES - ESCAPE_PREFIX.len() - 6));
         set(&mem, "k", &at_limit);
         assert_eq!(mem.names(), ["k"]);
         assert_eq!(get(&mem, "k").as_deref(), Some(at_limit.as_str()));
@@ -366,10 +311,7 @@ pub(super) mod tests {
         part[10] ^= 1;
         mem.raw_set("k#1", &part);
         let err = read_value(&mem, "k").unwrap_err();
-        assert!(
-            matches!(&err, SecretError::BadEntry { key, .. } if key == "k"),
-            "{err}"
-        );
+        assert!(matches!(&err, SecretError::BadEntry { key, .. } if key == "k"), "{err}");
         assert!(err.to_string().contains("checksum"), "{err}");
 
         mem.0.lock().unwrap().remove("k#2");
@@ -377,15 +319,9 @@ pub(super) mod tests {
         assert!(err.to_string().contains("k#2 is missing"), "{err}");
 
         mem.raw_set("k", b"integ-chunked:v1:99999:abc:");
-        assert!(matches!(
-            read_value(&mem, "k"),
-            Err(SecretError::BadEntry { .. })
-        ));
+        assert!(matches!(read_value(&mem, "k"), Err(SecretError::BadEntry { .. })));
         mem.raw_set("k", b"integ-unknown:x");
-        assert!(matches!(
-            read_value(&mem, "k"),
-            Err(SecretError::BadEntry { .. })
-        ));
+        assert!(matches!(read_value(&mem, "k"), Err(SecretError::BadEntry { .. })));
 
         // Writing and deleting still work over the damage, and sweep the leftovers.
         set(&mem, "k", "fresh");

@@ -93,19 +93,13 @@ impl FileStore {
     }
 
     fn corrupt(&self, reason: impl Into<String>) -> SecretError {
-        SecretError::Corrupt {
-            path: self.path.clone(),
-            reason: reason.into(),
-        }
+        SecretError::Corrupt { path: self.path.clone(), reason: reason.into() }
     }
 
     fn cipher(&self, salt: &Salt) -> Result<XChaCha20Poly1305, SecretError> {
         // A poisoned lock only means another thread panicked while deriving; the map itself
         // holds nothing half-written.
-        let mut keys = self
-            .keys
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut keys = self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(key) = keys.get(salt) {
             return Ok(XChaCha20Poly1305::new(Key::from_slice(key.as_slice())));
         }
@@ -113,11 +107,7 @@ impl FileStore {
             .map_err(|e| self.corrupt(format!("invalid key derivation parameters: {e}")))?;
         let mut key: DerivedKey = Zeroizing::new([0; 32]);
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-            .hash_password_into(
-                self.passphrase.expose_secret().as_bytes(),
-                salt,
-                key.as_mut_slice(),
-            )
+            .hash_password_into(self.passphrase.expose_secret().as_bytes(), salt, key.as_mut_slice())
             .map_err(|e| self.corrupt(format!("key derivation failed: {e}")))?;
         let cipher = XChaCha20Poly1305::new(Key::from_slice(key.as_slice()));
         keys.insert(*salt, key);
@@ -157,22 +147,11 @@ impl FileStore {
 
         let mut plaintext = Zeroizing::new(ciphertext.to_vec());
         self.cipher(&salt)?
-            .decrypt_in_place_detached(
-                nonce,
-                &header[..AAD_LEN],
-                &mut plaintext,
-                Tag::from_slice(tag),
-            )
-            .map_err(|_| SecretError::Decrypt {
-                path: self.path.clone(),
-            })?;
+            .decrypt_in_place_detached(nonce, &header[..AAD_LEN], &mut plaintext, Tag::from_slice(tag))
+            .map_err(|_| SecretError::Decrypt { path: self.path.clone() })?;
         let map: BTreeMap<String, String> = serde_json::from_slice(&plaintext)
             .map_err(|_| self.corrupt("its decrypted contents are not a JSON object of strings"))?;
-        let entries = Entries(
-            map.into_iter()
-                .map(|(k, v)| (k, Zeroizing::new(v)))
-                .collect(),
-        );
+        let entries = Entries(map.into_iter().map(|(k, v)| (k, Zeroizing::new(v))).collect());
         Ok(Some((salt, entries)))
     }
 
@@ -180,20 +159,10 @@ impl FileStore {
     fn save(&self, salt: &Salt, entries: &Entries) -> Result<(), SecretError> {
         let cipher = self.cipher(salt)?;
         // Sized up front so serialising never reallocates and leaves plaintext copies behind.
-        let estimate: usize = entries
-            .0
-            .iter()
-            .map(|(k, v)| 2 * (k.len() + v.len()) + 8)
-            .sum::<usize>()
-            + 16;
+        let estimate: usize = entries.0.iter().map(|(k, v)| 2 * (k.len() + v.len()) + 8).sum::<usize>() + 16;
         let mut buffer = Zeroizing::new(Vec::with_capacity(estimate));
-        let map: BTreeMap<&str, &str> = entries
-            .0
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        serde_json::to_writer(&mut *buffer, &map)
-            .map_err(|e| self.corrupt(format!("could not encode it: {e}")))?;
+        let map: BTreeMap<&str, &str> = entries.0.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        serde_json::to_writer(&mut *buffer, &map).map_err(|e| self.corrupt(format!("could not encode it: {e}")))?;
 
         let mut nonce = [0u8; NONCE_LEN];
         OsRng.fill_bytes(&mut nonce);
@@ -224,9 +193,7 @@ impl FileStore {
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options
-            .open(&self.lock_path)
-            .map_err(io_error(&self.lock_path))?;
+        let file = options.open(&self.lock_path).map_err(io_error(&self.lock_path))?;
         file.lock().map_err(to_error)?;
         Ok(file)
     }
@@ -262,10 +229,7 @@ impl SecretStore for FileStore {
         let Some((_, entries)) = self.load()? else {
             return Ok(None);
         };
-        Ok(entries
-            .0
-            .get(key)
-            .map(|value| SecretString::from(value.as_str())))
+        Ok(entries.0.get(key).map(|value| SecretString::from(value.as_str())))
     }
 
     fn set(&self, key: &str, value: &SecretString) -> Result<(), SecretError> {
@@ -307,14 +271,8 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SecretError> {
     let dir = parent_dir(path).unwrap_or(Path::new("."));
     create_private_dir(dir).map_err(io_error(dir))?;
-    let name = path
-        .file_name()
-        .map_or_else(|| "secrets".into(), |n| n.to_string_lossy());
-    let temp = dir.join(format!(
-        ".{name}.{}.{:016x}.tmp",
-        std::process::id(),
-        OsRng.next_u64()
-    ));
+    let name = path.file_name().map_or_else(|| "secrets".into(), |n| n.to_string_lossy());
+    let temp = dir.join(format!(".{name}.{}.{:016x}.tmp", std::process::id(), OsRng.next_u64()));
 
     let result = (|| {
         let mut options = OpenOptions::new();
@@ -335,9 +293,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SecretError> {
     // Make the rename itself durable. Windows cannot open directories this way and does not
     // need it.
     #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_error(dir))?;
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io_error(dir))?;
     Ok(())
 }
 
@@ -366,10 +322,7 @@ mod tests {
     }
 
     fn get(store: &FileStore, key: &str) -> Option<String> {
-        store
-            .get(key)
-            .unwrap()
-            .map(|s| s.expose_secret().to_owned())
+        store.get(key).unwrap().map(|s| s.expose_secret().to_owned())
     }
 
     fn secret(s: &str) -> SecretString {
@@ -382,41 +335,24 @@ mod tests {
         let first = store(dir.path(), "correct horse");
         assert_eq!(get(&first, "a"), None);
         assert!(!first.delete("a").unwrap());
-        assert!(
-            !first.path.exists(),
-            "reading or deleting nothing must not create the file"
-        );
+        assert!(!first.path.exists(), "reading or deleting nothing must not create the file");
 
-        first
-            .set("jobber/1/tokens", &secret("{\"access_token\":\"tok-1\"}"))
-            .unwrap();
+        first.set("jobber/1/tokens", &secret("{\"access_token\":\"tok-1\"}")).unwrap();
         first.set("google/client_secret", &secret("cs")).unwrap();
         first.set("google/client_secret", &secret("cs-2")).unwrap();
-        assert_eq!(
-            get(&first, "jobber/1/tokens").as_deref(),
-            Some("{\"access_token\":\"tok-1\"}")
-        );
+        assert_eq!(get(&first, "jobber/1/tokens").as_deref(), Some("{\"access_token\":\"tok-1\"}"));
 
         // A new instance is what the next process sees.
         let second = store(dir.path(), "correct horse");
-        assert_eq!(
-            get(&second, "google/client_secret").as_deref(),
-            Some("cs-2")
-        );
+        assert_eq!(get(&second, "google/client_secret").as_deref(), Some("cs-2"));
         assert!(second.delete("google/client_secret").unwrap());
         assert_eq!(get(&first, "google/client_secret"), None);
-        assert_eq!(
-            get(&first, "jobber/1/tokens").as_deref(),
-            Some("{\"access_token\":\"tok-1\"}")
-        );
+        assert_eq!(get(&first, "jobber/1/tokens").as_deref(), Some("{\"access_token\":\"tok-1\"}"));
 
         let on_disk = fs::read(&first.path).unwrap();
         assert!(on_disk.starts_with(MAGIC));
         for needle in [&b"tok-1"[..], b"jobber", b"access_token", b"correct horse"] {
-            assert!(
-                !on_disk.windows(needle.len()).any(|w| w == needle),
-                "plaintext on disk"
-            );
+            assert!(!on_disk.windows(needle.len()).any(|w| w == needle), "plaintext on disk");
         }
         let leftovers: Vec<_> = fs::read_dir(first.path.parent().unwrap())
             .unwrap()
@@ -436,11 +372,7 @@ mod tests {
         let two = fs::read(&s.path).unwrap();
         assert_eq!(one[..AAD_LEN], two[..AAD_LEN]);
         assert_ne!(one[AAD_LEN..HEADER_LEN], two[AAD_LEN..HEADER_LEN]);
-        assert_eq!(
-            s.keys.lock().unwrap().len(),
-            1,
-            "the key is derived once per salt"
-        );
+        assert_eq!(s.keys.lock().unwrap().len(), 1, "the key is derived once per salt");
     }
 
     #[test]
@@ -451,38 +383,25 @@ mod tests {
             assert!(matches!(err, SecretError::NoKey), "{err}");
         }
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
-        let err = super::super::open(&settings(dir.path(), None))
-            .err()
-            .unwrap();
+        let err = super::super::open(&settings(dir.path(), None)).err().unwrap();
         assert!(matches!(err, SecretError::NoKey));
     }
 
     #[test]
     fn wrong_key_is_a_decrypt_error_and_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        store(dir.path(), "right")
-            .set("a", &secret("value"))
-            .unwrap();
+        store(dir.path(), "right").set("a", &secret("value")).unwrap();
         let path = dir.path().join("state/secrets.enc");
         let before = fs::read(&path).unwrap();
 
         let wrong = store(dir.path(), "wrong");
         assert!(matches!(wrong.get("a"), Err(SecretError::Decrypt { .. })));
-        assert!(matches!(
-            wrong.set("b", &secret("x")),
-            Err(SecretError::Decrypt { .. })
-        ));
-        assert!(matches!(
-            wrong.delete("a"),
-            Err(SecretError::Decrypt { .. })
-        ));
+        assert!(matches!(wrong.set("b", &secret("x")), Err(SecretError::Decrypt { .. })));
+        assert!(matches!(wrong.delete("a"), Err(SecretError::Decrypt { .. })));
         assert_eq!(fs::read(&path).unwrap(), before);
 
         let message = wrong.get("a").unwrap_err().to_string();
-        assert!(
-            !message.contains("wrong\"") && !message.contains("value"),
-            "{message}"
-        );
+        assert!(!message.contains("wrong\"") && !message.contains("value"), "{message}");
     }
 
     #[test]
@@ -519,13 +438,7 @@ mod tests {
             // A fresh instance, as a new process would be, and the one that wrote the file.
             for s in [&store(dir.path(), "k"), &original] {
                 let err = s.get("a").unwrap_err();
-                assert!(
-                    matches!(
-                        err,
-                        SecretError::Decrypt { .. } | SecretError::Corrupt { .. }
-                    ),
-                    "{what}: {err}"
-                );
+                assert!(matches!(err, SecretError::Decrypt { .. } | SecretError::Corrupt { .. }), "{what}: {err}");
                 assert!(s.set("b", &secret("x")).is_err(), "{what}: set must fail");
                 assert!(s.delete("a").is_err(), "{what}: delete must fail");
                 assert_eq!(fs::read(&path).unwrap(), bad, "{what}: file changed");
@@ -563,8 +476,7 @@ mod tests {
                     // Each thread its own instance, like separate processes.
                     let s = store(root, "shared");
                     for i in 0..per_thread {
-                        s.set(&format!("t{t}/k{i}"), &secret(&format!("v{t}-{i}")))
-                            .unwrap();
+                        s.set(&format!("t{t}/k{i}"), &secret(&format!("v{t}-{i}"))).unwrap();
                     }
                     s.delete(&format!("t{t}/k0")).unwrap();
                 });
@@ -574,11 +486,7 @@ mod tests {
         for t in 0..threads {
             assert_eq!(get(&s, &format!("t{t}/k0")), None);
             for i in 1..per_thread {
-                assert_eq!(
-                    get(&s, &format!("t{t}/k{i}")),
-                    Some(format!("v{t}-{i}")),
-                    "t{t}/k{i}"
-                );
+                assert_eq!(get(&s, &format!("t{t}/k{i}")), Some(format!("v{t}-{i}")), "t{t}/k{i}");
             }
         }
     }
@@ -589,9 +497,6 @@ mod tests {
         let s = store(dir.path(), "passphrase-xyz");
         s.set("a", &secret("token-xyz")).unwrap();
         let debug = format!("{s:?} {:?}", settings(dir.path(), Some("passphrase-xyz")));
-        assert!(
-            !debug.contains("passphrase-xyz") && !debug.contains("token-xyz"),
-            "{debug}"
-        );
+        assert!(!debug.contains("passphrase-xyz") && !debug.contains("token-xyz"), "{debug}");
     }
 }

@@ -57,23 +57,12 @@ impl KeyringStore {
     /// keyring yet; fails only when this platform has no such implementation.
     pub fn open(settings: &SecretSettings) -> Result<Self, SecretError> {
         let kind = OsKind::choose(settings.keyring_backend)?;
-        let keyring = OsKeyring {
-            kind,
-            service: settings.service.clone(),
-        };
-        Ok(Self::with_keyring(
-            Arc::new(keyring),
-            kind.describe(),
-            settings.timeout,
-        ))
+        let keyring = OsKeyring { kind, service: settings.service.clone() };
+        Ok(Self::with_keyring(Arc::new(keyring), kind.describe(), settings.timeout))
     }
 
     fn with_keyring(keyring: Arc<dyn Keyring>, description: String, timeout: Duration) -> Self {
-        KeyringStore {
-            keyring,
-            description,
-            timeout,
-        }
+        KeyringStore { keyring, description, timeout }
     }
 
     /// Runs `op` on a fresh thread and waits at most `self.timeout` for it. On timeout the
@@ -92,17 +81,13 @@ impl KeyringStore {
                 // The receiver is gone only if the caller already gave up on this call.
                 let _ = tx.send(result);
             })
-            .map_err(|e| {
-                SecretError::Keyring(format!(
-                    "could not start a thread for the keyring call: {e}"
-                ))
-            })?;
+            .map_err(|e| SecretError::Keyring(format!("could not start a thread for the keyring call: {e}")))?;
         match rx.recv_timeout(self.timeout) {
             Ok(result) => result,
             Err(mpsc::RecvTimeoutError::Timeout) => Err(SecretError::Timeout(self.timeout)),
-            Err(mpsc::RecvTimeoutError::Disconnected) => Err(SecretError::Keyring(
-                "the keyring call failed unexpectedly (the worker thread panicked)".into(),
-            )),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(SecretError::Keyring("the keyring call failed unexpectedly (the worker thread panicked)".into()))
+            }
         }
     }
 }
@@ -118,10 +103,8 @@ impl SecretStore for KeyringStore {
         let Some(bytes) = self.call(move |raw| read_value(raw, &owned))? else {
             return Ok(None);
         };
-        let text = std::str::from_utf8(&bytes).map_err(|_| SecretError::BadEntry {
-            key: key.to_owned(),
-            reason: "it is not valid UTF-8 text".into(),
-        })?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| SecretError::BadEntry { key: key.to_owned(), reason: "it is not valid UTF-8 text".into() })?;
         Ok(Some(SecretString::from(text)))
     }
 
@@ -175,9 +158,7 @@ impl OsKind {
             #[cfg(target_os = "linux")]
             KeyringBackend::Keyutils => Ok(OsKind::Keyutils),
             #[cfg(not(target_os = "linux"))]
-            KeyringBackend::Keyutils => {
-                Err(unavailable("the keyutils keyring backend (Linux only)"))
-            }
+            KeyringBackend::Keyutils => Err(unavailable("the keyutils keyring backend (Linux only)")),
             #[cfg(any(target_os = "macos", target_os = "ios", target_os = "windows"))]
             KeyringBackend::Default => Ok(OsKind::Native),
             #[cfg(not(any(
@@ -210,9 +191,7 @@ impl OsKind {
 
 #[cfg(not(target_os = "linux"))]
 fn unavailable(what: &str) -> SecretError {
-    SecretError::KeyringUnavailable {
-        reason: format!("{what} is not available on this operating system"),
-    }
+    SecretError::KeyringUnavailable { reason: format!("{what} is not available on this operating system") }
 }
 
 /// One service in one real keyring.
@@ -231,11 +210,7 @@ impl Keyring for OsKeyring {
             #[cfg(any(target_os = "macos", target_os = "ios", target_os = "windows"))]
             OsKind::Native => Home::Native,
         };
-        Ok(Box::new(OsEntries {
-            kind: self.kind,
-            service: self.service.clone(),
-            home,
-        }))
+        Ok(Box::new(OsEntries { kind: self.kind, service: self.service.clone(), home }))
     }
 }
 
@@ -281,10 +256,8 @@ impl OsEntries {
     fn entry(&self, name: &str) -> Result<::keyring::Entry, SecretError> {
         let built: Result<::keyring::Entry, ::keyring::Error> = match &self.home {
             #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
-            Home::SecretService => {
-                ::keyring::secret_service::SsCredential::new_with_target(None, &self.service, name)
-                    .map(|c| ::keyring::Entry::new_with_credential(Box::new(c)))
-            }
+            Home::SecretService => ::keyring::secret_service::SsCredential::new_with_target(None, &self.service, name)
+                .map(|c| ::keyring::Entry::new_with_credential(Box::new(c))),
             #[cfg(target_os = "linux")]
             Home::Keyutils(base) => {
                 let mut credential = base.clone();
@@ -295,20 +268,14 @@ impl OsEntries {
             // Named explicitly, like the others, so nothing that changes the crate's default
             // builder can redirect us to its mock.
             #[cfg(target_os = "macos")]
-            Home::Native => {
-                ::keyring::macos::MacCredential::new_with_target(None, &self.service, name)
-                    .map(|c| ::keyring::Entry::new_with_credential(Box::new(c)))
-            }
+            Home::Native => ::keyring::macos::MacCredential::new_with_target(None, &self.service, name)
+                .map(|c| ::keyring::Entry::new_with_credential(Box::new(c))),
             #[cfg(target_os = "ios")]
-            Home::Native => {
-                ::keyring::ios::IosCredential::new_with_target(None, &self.service, name)
-                    .map(|c| ::keyring::Entry::new_with_credential(Box::new(c)))
-            }
+            Home::Native => ::keyring::ios::IosCredential::new_with_target(None, &self.service, name)
+                .map(|c| ::keyring::Entry::new_with_credential(Box::new(c))),
             #[cfg(target_os = "windows")]
-            Home::Native => {
-                ::keyring::windows::WinCredential::new_with_target(None, &self.service, name)
-                    .map(|c| ::keyring::Entry::new_with_credential(Box::new(c)))
-            }
+            Home::Native => ::keyring::windows::WinCredential::new_with_target(None, &self.service, name)
+                .map(|c| ::keyring::Entry::new_with_credential(Box::new(c))),
         };
         built.map_err(|e| map_error(self.kind, e))
     }
@@ -326,9 +293,7 @@ impl RawEntries for OsEntries {
     fn set(&self, name: &str, value: &[u8]) -> Result<(), SecretError> {
         // Bytes rather than a password string: Windows would store a string as UTF-16, doubling
         // its size against the entry limit.
-        self.entry(name)?
-            .set_secret(value)
-            .map_err(|e| map_error(self.kind, e))
+        self.entry(name)?.set_secret(value).map_err(|e| map_error(self.kind, e))
     }
 
     fn delete(&self, name: &str) -> Result<bool, SecretError> {
@@ -348,12 +313,10 @@ fn map_error(kind: OsKind, error: ::keyring::Error) -> SecretError {
         K::PlatformFailure(inner) | K::NoStorageAccess(inner) => classify(kind, inner.as_ref()),
         K::NoEntry => SecretError::Keyring("the entry does not exist".into()),
         K::BadEncoding(_) => SecretError::Keyring("the entry is not valid UTF-8".into()),
-        K::TooLong(attribute, limit) => SecretError::Keyring(format!(
-            "the {attribute} is longer than the keyring's limit of {limit}"
-        )),
-        K::Invalid(attribute, reason) => {
-            SecretError::Keyring(format!("invalid {attribute}: {reason}"))
+        K::TooLong(attribute, limit) => {
+            SecretError::Keyring(format!("the {attribute} is longer than the keyring's limit of {limit}"))
         }
+        K::Invalid(attribute, reason) => SecretError::Keyring(format!("invalid {attribute}: {reason}")),
         K::Ambiguous(matches) => SecretError::Keyring(format!(
             "{} keyring entries match one key; remove the duplicates (e.g. with seahorse or secret-tool)",
             matches.len()
@@ -412,10 +375,7 @@ fn classify(kind: OsKind, inner: &(dyn std::error::Error + Send + Sync + 'static
 fn classify_secret_service(text: &str, io: Option<std::io::ErrorKind>) -> SecretError {
     use std::io::ErrorKind;
     let unavailable = |reason: String| SecretError::KeyringUnavailable { reason };
-    if text.contains("object locked")
-        || text.contains("IsLocked")
-        || text.contains("prompt dismissed")
-    {
+    if text.contains("object locked") || text.contains("IsLocked") || text.contains("prompt dismissed") {
         return SecretError::KeyringLocked;
     }
     if text.contains("ServiceUnknown") || text.contains("org.freedesktop.secrets") {
@@ -436,10 +396,7 @@ fn classify_secret_service(text: &str, io: Option<std::io::ErrorKind>) -> Secret
     }
     let refused = io == Some(ErrorKind::ConnectionRefused) || text.contains("Connection refused");
     let unreachable = text.contains("no secret service provider or dbus session found");
-    if refused
-        || unreachable
-        || matches!(io, Some(ErrorKind::NotFound | ErrorKind::PermissionDenied))
-    {
+    if refused || unreachable || matches!(io, Some(ErrorKind::NotFound | ErrorKind::PermissionDenied)) {
         return unavailable(session_bus_problem(refused));
     }
     SecretError::Keyring(format!("Secret Service: {text}"))
@@ -450,9 +407,7 @@ fn classify_secret_service(text: &str, io: Option<std::io::ErrorKind>) -> Secret
 #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
 fn session_bus_problem(refused: bool) -> String {
     let fix = "under cron, ssh or in a container, run integ inside `dbus-run-session`";
-    let address = std::env::var("DBUS_SESSION_BUS_ADDRESS")
-        .ok()
-        .filter(|a| !a.is_empty());
+    let address = std::env::var("DBUS_SESSION_BUS_ADDRESS").ok().filter(|a| !a.is_empty());
     let socket = match &address {
         Some(address) => address
             .split(';')
@@ -461,9 +416,7 @@ fn session_bus_problem(refused: bool) -> String {
             .map(str::to_owned),
         // zbus's fallback when the variable is unset.
         None => {
-            let dir = std::env::var("XDG_RUNTIME_DIR")
-                .ok()
-                .filter(|d| !d.is_empty());
+            let dir = std::env::var("XDG_RUNTIME_DIR").ok().filter(|d| !d.is_empty());
             Some(dir.unwrap_or_else(|| format!("/run/user/{}", current_uid())) + "/bus")
         }
     };
@@ -479,9 +432,7 @@ fn session_bus_problem(refused: bool) -> String {
         (None, false) => "the address cannot be used".to_owned(),
     };
     match address {
-        None => format!(
-            "there is no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and {what} ({fix})"
-        ),
+        None => format!("there is no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and {what} ({fix})"),
         Some(address) => {
             format!("cannot connect to the D-Bus session bus at {address}: {what} ({fix})")
         }
@@ -498,9 +449,7 @@ fn current_uid() -> String {
 /// linux-keyutils prints its error variants by name, e.g. `PermissionDenied` or `Unknown(38)`.
 #[cfg(target_os = "linux")]
 fn classify_keyutils(text: &str) -> SecretError {
-    let unavailable = |reason: &str| SecretError::KeyringUnavailable {
-        reason: reason.to_owned(),
-    };
+    let unavailable = |reason: &str| SecretError::KeyringUnavailable { reason: reason.to_owned() };
     if text.contains("PermissionDenied") {
         unavailable(
             "the kernel refused the keyutils call (EPERM); containers often block the keyctl \
@@ -537,11 +486,7 @@ mod tests {
 
     fn mem_store() -> (MemEntries, KeyringStore) {
         let mem = MemEntries::default();
-        let store = KeyringStore::with_keyring(
-            Arc::new(mem.clone()),
-            "memory".into(),
-            Duration::from_secs(10),
-        );
+        let store = KeyringStore::with_keyring(Arc::new(mem.clone()), "memory".into(), Duration::from_secs(10));
         (mem, store)
     }
 
@@ -550,10 +495,7 @@ mod tests {
     }
 
     fn get(store: &KeyringStore, key: &str) -> Option<String> {
-        store
-            .get(key)
-            .unwrap()
-            .map(|s| s.expose_secret().to_owned())
+        store.get(key).unwrap().map(|s| s.expose_secret().to_owned())
     }
 
     #[test]
@@ -572,10 +514,7 @@ mod tests {
     #[test]
     fn keys_with_the_chunk_separator_are_refused() {
         let (_, store) = mem_store();
-        assert!(matches!(
-            store.set("a#1", &secret("x")),
-            Err(SecretError::Keyring(_))
-        ));
+        assert!(matches!(store.set("a#1", &secret("x")), Err(SecretError::Keyring(_))));
         assert!(matches!(store.get(""), Err(SecretError::Keyring(_))));
     }
 
@@ -602,34 +541,21 @@ mod tests {
 
     #[test]
     fn a_keyring_that_does_not_answer_times_out() {
-        let store =
-            KeyringStore::with_keyring(Arc::new(Stuck), "stuck".into(), Duration::from_millis(100));
+        let store = KeyringStore::with_keyring(Arc::new(Stuck), "stuck".into(), Duration::from_millis(100));
         let started = std::time::Instant::now();
         let err = store.get("k").unwrap_err();
-        assert!(
-            matches!(err, SecretError::Timeout(d) if d == Duration::from_millis(100)),
-            "{err}"
-        );
+        assert!(matches!(err, SecretError::Timeout(d) if d == Duration::from_millis(100)), "{err}");
         assert!(started.elapsed() < Duration::from_secs(2));
-        assert!(matches!(
-            store.set("k", &secret("x")),
-            Err(SecretError::Timeout(_))
-        ));
+        assert!(matches!(store.set("k", &secret("x")), Err(SecretError::Timeout(_))));
     }
 
     #[cfg(target_os = "linux")]
     #[test]
     fn keyutils_errors_name_the_cause() {
         let err = classify_keyutils("PermissionDenied");
-        assert!(
-            matches!(&err, SecretError::KeyringUnavailable { reason } if reason.contains("EPERM")),
-            "{err}"
-        );
+        assert!(matches!(&err, SecretError::KeyringUnavailable { reason } if reason.contains("EPERM")), "{err}");
         let err = classify_keyutils("Unknown(38)");
-        assert!(
-            matches!(&err, SecretError::KeyringUnavailable { reason } if reason.contains("ENOSYS")),
-            "{err}"
-        );
+        assert!(matches!(&err, SecretError::KeyringUnavailable { reason } if reason.contains("ENOSYS")), "{err}");
     }
 
     #[cfg(target_os = "linux")]
@@ -645,10 +571,7 @@ mod tests {
             matches!(&no_provider, SecretError::KeyringUnavailable { reason } if reason.contains("no Secret Service provider")),
             "{no_provider}"
         );
-        let refused = classify_secret_service(
-            "zbus error: I/O error",
-            Some(std::io::ErrorKind::ConnectionRefused),
-        );
+        let refused = classify_secret_service("zbus error: I/O error", Some(std::io::ErrorKind::ConnectionRefused));
         assert!(
             matches!(&refused, SecretError::KeyringUnavailable { reason } if reason.contains("refused")),
             "{refused}"
@@ -694,37 +617,18 @@ mod tests {
     fn exercise_real_keyring(backend: KeyringBackend) {
         let settings = real_settings(backend);
         let store = super::super::open(&settings).unwrap();
-        eprintln!(
-            "testing {} with service {}",
-            store.describe(),
-            settings.service
-        );
+        eprintln!("testing {} with service {}", store.describe(), settings.service);
         let _cleanup = Cleanup(store.as_ref(), &["small", "big"]);
 
-        assert_eq!(
-            store
-                .get("small")
-                .unwrap()
-                .map(|s| s.expose_secret().to_owned()),
-            None
-        );
+        assert_eq!(store.get("small").unwrap().map(|s| s.expose_secret().to_owned()), None);
         store.set("small", &secret("token-1")).unwrap();
-        assert_eq!(
-            store.get("small").unwrap().unwrap().expose_secret(),
-            "token-1"
-        );
+        assert_eq!(store.get("small").unwrap().unwrap().expose_secret(), "token-1");
         store.set("small", &secret("token-2")).unwrap();
-        assert_eq!(
-            store.get("small").unwrap().unwrap().expose_secret(),
-            "token-2"
-        );
+        assert_eq!(store.get("small").unwrap().unwrap().expose_secret(), "token-2");
 
         // A second store is what the next process sees.
         let other = super::super::open(&settings).unwrap();
-        assert_eq!(
-            other.get("small").unwrap().unwrap().expose_secret(),
-            "token-2"
-        );
+        assert_eq!(other.get("small").unwrap().unwrap().expose_secret(), "token-2");
 
         let big = long_value(9000);
         store.set("big", &secret(&big)).unwrap();

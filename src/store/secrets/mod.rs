@@ -85,17 +85,12 @@ pub enum SecretError {
     Keyring(String),
     #[error("no key for the encrypted secret file")]
     NoKey,
-    #[error(
-        "the secret file {path} could not be decrypted: the key is wrong or the file was tampered with"
-    )]
+    #[error("the secret file {path} could not be decrypted: the key is wrong or the file was tampered with")]
     Decrypt { path: PathBuf },
     #[error("the secret file {path} is damaged: {reason}")]
     Corrupt { path: PathBuf, reason: String },
     #[error("could not access the secret file {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("the secret entry {key} is damaged: {reason}")]
     BadEntry { key: String, reason: String },
 }
@@ -115,9 +110,9 @@ impl From<SecretError> for crate::error::Error {
             SecretError::NoKey => Error::config(e.to_string()).hint(
                 "set INTEG_SECRET_KEY to a long passphrase, or name a key file with `secret_key_file` in config.toml",
             ),
-            SecretError::Decrypt { .. } => Error::config(e.to_string()).hint(
-                "check INTEG_SECRET_KEY (or the key file); nothing was changed",
-            ),
+            SecretError::Decrypt { .. } => {
+                Error::config(e.to_string()).hint("check INTEG_SECRET_KEY (or the key file); nothing was changed")
+            }
             SecretError::Corrupt { .. } | SecretError::BadEntry { .. } => Error::failure(e.to_string())
                 .hint("restore the file from a backup, or move it aside and run `integ connect` again"),
             SecretError::Io { .. } => Error::failure(e.to_string()),

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Benchmark `integ sync jobs` against the local fakes; prints a Markdown report.
+
+Measures, for the integ process only (os.wait4 rusage of that child, not the fake):
+  (a) CPU time per job and jobs per second with no latency and no cost budget (restore rate
+      1e9) over 20,000 jobs;
+  (b) with the real cost model (10,000-point bucket) and a scaled-up restore rate: wall time
+      against the cost-bound minimum (total query cost - 10,000) / restore rate, and the number
+      of THROTTLED answers;
+  (c) peak memory (max RSS) at 2,000 and 20,000 jobs.
+
+Usage: scripts/bench.py [--jobs 20000] [--small 2000] [--restore 50000] [--release]
+Needs curl (the browser stand-in). Not a test: the numbers vary with the machine; compare
+ratios measured in one run.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def build(release):
+    cmd = ["cargo", "build", "--quiet", "--bins"] + (["--release"] if release else [])
+    subprocess.run(cmd, cwd=ROOT, check=True)
+    return os.path.join(ROOT, "target", "release" if release else "debug")
+
+
+def free_port():
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Fake:
+    def __init__(self, bindir, args):
+        self.proc = subprocess.Popen(
+            [os.path.join(bindir, "integ-fakes"), "serve", "--port", "0", "--exit-on-stdin-eof"] + args,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        )
+        banner = json.loads(self.proc.stdout.readline())
+        self.base = banner["base_url"]
+        self.env = banner["env"]
+
+    def get(self, path):
+        with urllib.request.urlopen(self.base + path) as r:
+            return json.load(r)
+
+    def post(self, path, body):
+        req = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"content-type": "application/json"})
+        with urllib.request.urlopen(req) as r:
+            return json.load(r)
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def run_measured(cmd, env):
+    """Run cmd; return (exit code, wall s, user+sys CPU s, max RSS KiB, stderr)."""
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = proc.stderr.read().decode()
+    _, status, ru = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - start
+    return os.waitstatus_to_exitcode(status), wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, err
+
+
+def scenario(bindir, jobs, restore, latency_ms=0):
+    port = free_port()
+    redirect = f"http://localhost:{port}/callback/jobber"
+    args = ["--jobber-redirect-uri", redirect, "--jobber-seed-jobs", str(jobs),
+            "--jobber-restore-rate", str(restore), "--jobber-request-limit", "100000000"]
+    if latency_ms:
+        args += ["--latency-ms", str(latency_ms)]
+    fake = Fake(bindir, args)
+    tmp = tempfile.mkdtemp(prefix="integ-bench-")
+    browser = os.path.join(tmp, "browser")
+    with open(browser, "w") as f:
+        f.write('#!/bin/sh\nexec curl -sS -L -o /dev/null "$1"\n')
+    os.chmod(browser, 0o755)
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": tmp, "INTEG_HOME": os.path.join(tmp, "home"),
+           "INTEG_SECRET_STORE": "file", "INTEG_SECRET_KEY": "bench-key", "BROWSER": browser}
+    env.update(fake.env)
+    integ = os.path.join(bindir, "integ")
+    subprocess.run([integ, "connect", "jobber"], env=env, check=True, stderr=subprocess.DEVNULL)
+    fake.post("/_fake/stats/reset", {})
+    code, wall, cpu, rss, err = run_measured([integ, "sync", "jobs"], env)
+    if code != 0:
+        sys.exit(f"sync failed ({code}):\n{err}")
+    stats = fake.get("/_fake/stats")["jobber"]
+    fake.close()
+    return {"jobs": jobs, "wall": wall, "cpu": cpu, "rss_kib": rss, "stats": stats, "summary": err.strip()}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jobs", type=int, default=20000)
+    ap.add_argument("--small", type=int, default=2000)
+    ap.add_argument("--restore", type=float, default=50000)
+    ap.add_argument("--release", action="store_true")
+    a = ap.parse_args()
+    bindir = build(a.release)
+    profile = "release" if a.release else "debug"
+
+    big = scenario(bindir, a.jobs, 1e9)
+    small = scenario(bindir, a.small, 1e9)
+    paced = scenario(bindir, a.jobs, a.restore)
+    cost = paced["stats"].get("actual_cost") or paced["stats"].get("total_cost") or 0
+    minimum = max(cost - 10000, 0) / a.restore
+
+    print(f"## `integ sync jobs` ({profile} build, {os.cpu_count()} cores)\n")
+    print("| Measure | Value | Target |")
+    print("|---|---|---|")
+    print(f"| (a) CPU per job, {a.jobs} jobs, no budget | {big['cpu'] / a.jobs * 1e6:.1f} µs | ≤ 20 µs |")
+    print(f"| (a) jobs per second (wall) | {a.jobs / big['wall']:.0f} | |")
+    print(f"| (a) requests | {big['stats'].get('api_calls')} | |")
+    print(f"| (b) wall time with the cost model, restore {a.restore:.0f}/s | {paced['wall']:.1f} s | |")
+    print(f"| (b) cost-bound minimum (({cost:.0f} − 10,000) / {a.restore:.0f}) | {minimum:.1f} s | |")
+    ratio = paced['wall'] / minimum if minimum else float('nan')
+    print(f"| (b) wall / minimum | {ratio:.3f} | ≤ 1.10 |")
+    print(f"| (b) THROTTLED answers | {paced['stats'].get('throttled')} | 0 |")
+    print(f"| (c) peak RSS, {a.small} jobs | {small['rss_kib'] / 1024:.1f} MiB | < 64 MiB |")
+    print(f"| (c) peak RSS, {a.jobs} jobs | {big['rss_kib'] / 1024:.1f} MiB | < 64 MiB, flat |")
+    print()
+    print("Summaries:")
+    for s in (big, small, paced):
+        print(f"- {s['jobs']} jobs: {s['summary'].splitlines()[-1] if s['summary'] else ''}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,278 @@
+//! `integ sync [jobs] [--account NAME] [--full] [--wait SECS]`: pull every connected account's
+//! streams into SQLite. One account's failure does not stop the others; the exit code says what
+//! happened (0 ok, 3 some failed, 4 some need reconnecting, 5 a run holds the lock).
+//!
+//! A progress bar shows on a terminal; otherwise (or with `--quiet`) one summary line per
+//! stream, and `--json` prints the summaries as one JSON array.
+
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{SyncArgs, SyncStream};
+use crate::context::{Context, timestamp};
+use crate::error::{Done, Error, Kind, Result};
+use crate::http::{Http, RetryPolicy};
+use crate::oauth::session::Session;
+use crate::providers::Provider;
+use crate::providers::jobber::api::JobberApi;
+use crate::store::connections::{self, Connection, State};
+use crate::store::lock::FileLock;
+use crate::store::runs::{self, Counts};
+use crate::sync::{self, Finish, JobberOptions, Observer};
+
+/// Retries one run may spend across all its requests.
+const RETRY_BUDGET: u32 = 200;
+
+pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
+    // Unattended runs write to logs: every line gets the time.
+    ctx.ui.timestamps = !ctx.ui.stderr_is_terminal;
+    let deadline = args.max_duration.map(|d| Instant::now() + d);
+    let providers: &[Provider] = match args.stream {
+        Some(SyncStream::Jobs) | None => &[Provider::Jobber],
+    };
+    let mut targets = Vec::new();
+    for p in providers {
+        match &args.account {
+            Some(name) => {
+                if let Ok(c) = super::select::one(ctx.db()?, *p, Some(name)) {
+                    targets.push(c);
+                }
+            }
+            None => targets
+                .extend(connections::list(ctx.db()?, Some(*p))?.into_iter().filter(|c| c.state != State::Disconnected)),
+        }
+    }
+    if targets.is_empty() {
+        return Err(match &args.account {
+            Some(name) => Error::config(format!("no connected account named '{name}' has these streams")),
+            None => Error::config("no connected account to sync"),
+        }
+        .hint("run `integ connect jobber` first; `integ status` lists the connections"));
+    }
+    let mut summaries = Vec::new();
+    let mut failures: Vec<Error> = Vec::new();
+    let mut ok = 0;
+    for c in targets {
+        if sync::out_of_time(deadline) {
+            ctx.ui.warn(format!("--max-duration reached; the {} is left for the next run", c.describe()));
+            continue;
+        }
+        match sync_connection(ctx, &c, &args, deadline, &mut summaries).await {
+            Ok(()) => ok += 1,
+            Err(e) => {
+                ctx.ui.error(&e);
+                failures.push(e);
+            }
+        }
+    }
+    if ctx.ui.json {
+        ctx.ui.json_value(&serde_json::to_value(&summaries)?)?;
+    }
+    Ok(outcome(&failures, ok))
+}
+
+/// The exit code of a run over several accounts.
+fn outcome(failures: &[Error], ok: usize) -> Done {
+    if failures.is_empty() {
+        return Done::Ok;
+    }
+    if failures.iter().any(|e| e.kind == Kind::Reconnect) {
+        return Done::With(Kind::Reconnect);
+    }
+    if ok > 0 {
+        return Done::With(Kind::Partial);
+    }
+    if failures.iter().all(|e| e.kind == Kind::Locked) {
+        return Done::With(Kind::Locked);
+    }
+    Done::With(failures[0].kind)
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Summary {
+    provider: Provider,
+    account: String,
+    stream: String,
+    outcome: String,
+    #[serde(flatten)]
+    counts: Counts,
+    retries: u64,
+    waited_secs: f64,
+    duration_secs: f64,
+    error: Option<String>,
+}
+
+impl Summary {
+    fn line(&self) -> String {
+        format!(
+            "{} '{}' {}: {} fetched, {} inserted, {} updated, {} deleted; {} requests, {} throttle waits, {:.1} s waiting; {:.1} s",
+            self.provider,
+            self.account,
+            self.stream,
+            self.counts.fetched,
+            self.counts.inserted,
+            self.counts.updated,
+            self.counts.deleted,
+            self.counts.requests,
+            self.counts.throttle_waits,
+            self.waited_secs,
+            self.duration_secs
+        )
+    }
+}
+
+/// The lock that keeps two runs off one account.
+fn lock_name(c: &Connection) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(c.account_id.as_bytes());
+    format!("sync-{}-{}", c.provider, d.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+async fn sync_connection(
+    ctx: &mut Context,
+    c: &Connection,
+    args: &SyncArgs,
+    deadline: Option<Instant>,
+    out: &mut Vec<Summary>,
+) -> Result<()> {
+    let lock_path = ctx.paths.lock_file(&lock_name(c));
+    let wait = Duration::from_secs(args.wait.unwrap_or(0));
+    let _lock = FileLock::acquire(&lock_path, wait).await?.ok_or_else(|| {
+        Error::locked(format!("another integ sync is running for the {}", c.describe()))
+            .hint("let it finish, or pass --wait SECS to wait for it")
+    })?;
+    let settings = ctx.settings()?;
+    let opts = JobberOptions {
+        full: args.full,
+        sweep_every: Duration::from_secs(
+            24 * 3600 * settings.get("jobber.sweep_days").and_then(|v| v.parse::<u64>().ok()).unwrap_or(7),
+        ),
+        overlap: Duration::from_secs(
+            60 * settings.get("jobber.overlap_minutes").and_then(|v| v.parse::<u64>().ok()).unwrap_or(60),
+        ),
+        graphql_version: settings.get("jobber.graphql_version").unwrap_or_default().to_string(),
+        deadline,
+    };
+    let client = crate::http::client()?;
+    let mut session = Session::open(ctx, c.clone(), client.clone())?;
+    let app = session.app().cloned().ok_or_else(sync::jobs::no_app)?;
+    let http = Http::new(client, RetryPolicy::default(), RETRY_BUDGET);
+    let api = JobberApi::new(&http, &app.api_url, &opts.graphql_version);
+    let observer = Bar::new(&ctx.ui, c);
+    for stream in [sync::jobs::CLIENTS, sync::jobs::JOBS] {
+        let started = Instant::now();
+        let before = http.stats();
+        let db = ctx.db()?;
+        let run_id = runs::start(db, c.id, stream, &timestamp(jiff::Timestamp::now()))?;
+        let mut counts = Counts::default();
+        let result = if stream == sync::jobs::CLIENTS {
+            sync::jobs::sync_clients(&mut session, db, &api, &opts, &observer, &mut counts).await
+        } else {
+            sync::jobs::sync_jobs(&mut session, db, &http, &api, &opts, &observer, &mut counts).await
+        };
+        let stats = http.stats();
+        counts.requests = stats.requests - before.requests;
+        counts.throttle_waits = stats.throttle_waits - before.throttle_waits;
+        let (outcome, error) = match &result {
+            Ok(Finish::Complete) => ("ok", None),
+            Ok(Finish::Paused) => {
+                ("partial", Some("stopped by --max-duration; the next run continues from here".to_string()))
+            }
+            Err(e) => ("failed", Some(e.message.clone())),
+        };
+        if let Err(e) = runs::finish(db, run_id, &counts, outcome, error.as_deref(), &timestamp(jiff::Timestamp::now()))
+        {
+            tracing::warn!("could not record the run: {e}");
+        }
+        let summary = Summary {
+            provider: c.provider,
+            account: c.label.clone(),
+            stream: stream.into(),
+            outcome: outcome.into(),
+            counts,
+            retries: stats.retries - before.retries,
+            waited_secs: ((stats.waited_secs - before.waited_secs) * 10.0).round() / 10.0,
+            duration_secs: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+            error,
+        };
+        tracing::info!("{}", summary.line());
+        if !ctx.ui.json {
+            // One line per stream even under --quiet: it is the run's record in a cron log.
+            observer.say(&summary.line());
+        }
+        out.push(summary);
+        match result {
+            Err(e) => {
+                observer.finish();
+                return Err(e);
+            }
+            Ok(Finish::Paused) => {
+                observer.say("--max-duration reached; progress is saved and the next run continues");
+                break;
+            }
+            Ok(Finish::Complete) => {}
+        }
+    }
+    observer.finish();
+    Ok(())
+}
+
+/// A progress bar on a terminal; nothing otherwise.
+struct Bar {
+    ui: crate::ui::Ui,
+    bar: Option<ProgressBar>,
+    started: Instant,
+    name: String,
+}
+
+impl Bar {
+    fn new(ui: &crate::ui::Ui, c: &Connection) -> Bar {
+        let name = format!("{} '{}'", c.provider, c.label);
+        let bar = (ui.stderr_is_terminal && !ui.quiet && !ui.json).then(|| {
+            let b = ProgressBar::new_spinner();
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            b.enable_steady_tick(Duration::from_millis(120));
+            b.set_message(format!("{name}: starting"));
+            b
+        });
+        Bar { ui: ui.clone(), bar, started: Instant::now(), name }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+
+    /// Print a line above the bar (or plainly, timestamped off a terminal, without one).
+    fn say(&self, line: &str) {
+        match &self.bar {
+            Some(b) => b.println(line),
+            None => self.ui.always(line),
+        }
+    }
+}
+
+impl Observer for Bar {
+    fn page(&self, fetched: u64, waited: Duration) {
+        if let Some(b) = &self.bar {
+            let secs = self.started.elapsed().as_secs_f64().max(0.001);
+            b.set_message(format!(
+                "{}: {fetched} records, {:.0}/s, {:.1} s waiting for the budget",
+                self.name,
+                fetched as f64 / secs,
+                waited.as_secs_f64()
+            ));
+        }
+    }
+
+    fn note(&self, message: &str) {
+        match &self.bar {
+            Some(b) => b.println(format!("{}: {message}", self.name)),
+            None => tracing::info!("{}: {message}", self.name),
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! The Jobber streams: `clients` (incremental on Jobber's `updatedAt` filter) and `jobs`.
+//!
+//! Jobs have no `updatedAt` filter, so an incremental round pages newest-change-first and stops
+//! once past the saved watermark minus an overlap. A full round (`--full`, or on its own every
+//! few days) pages by job number instead, so edits during the round don't move jobs past the
+//! cursor, records which sweep saw each job, and in the transaction that completes it marks the
+//! jobs it did not see as deleted. A round that did not finish marks nothing. The round's
+//! position travels in the cursor, committed with each page, so a killed run resumes it.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::{Counts, Finish, JobberOptions, Observer, out_of_time};
+use crate::context::timestamp;
+use crate::error::{Error, Result};
+use crate::http::Http;
+use crate::oauth::session::Session;
+use crate::providers::jobber::api::{self, JobOrder, JobberApi};
+use crate::providers::jobber::model::{Client, Job, JobDetails};
+use crate::store::db::{Db, DbError};
+use crate::store::jobs::{self as rows, ClientRow, JobRow, LineItemRow, VisitRow, Written};
+use crate::store::runs;
+
+pub const JOBS: &str = "jobs";
+pub const CLIENTS: &str = "clients";
+
+/// The saved state of the jobs stream.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct JobsCursor {
+    /// Everything changed at or before this was seen by a completed round.
+    watermark: Option<String>,
+    /// The last completed full sweep.
+    sweep: i64,
+    last_sweep_at: Option<String>,
+    /// A round in progress.
+    round: Option<Round>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Round {
+    full: bool,
+    /// The sweep number a full round stamps on the jobs it sees.
+    sweep: i64,
+    started_at: String,
+    after: Option<String>,
+    max_seen: Option<String>,
+    /// An incremental round stops at the first job changed before this.
+    stop_before: Option<String>,
+}
+
+/// The saved state of the clients stream.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct ClientsCursor {
+    watermark: Option<String>,
+    round: Option<ClientsRound>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ClientsRound {
+    since: Option<String>,
+    after: Option<String>,
+    max_seen: Option<String>,
+}
+
+fn now() -> String {
+    timestamp(Timestamp::now())
+}
+
+fn minus(ts: &str, d: Duration) -> Option<String> {
+    let t: Timestamp = ts.parse().ok()?;
+    let span = jiff::SignedDuration::try_from(d).ok()?;
+    t.checked_sub(span).ok().map(timestamp)
+}
+
+fn max_str(a: Option<String>, b: Option<&str>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b > a.as_str() { b.to_string() } else { a }),
+        (a, b) => a.or(b.map(str::to_string)),
+    }
+}
+
+fn load<T: Default + for<'de> Deserialize<'de>>(db: &Db, cid: i64, stream: &str) -> Result<T> {
+    match runs::cursor(db, cid, stream)? {
+        None => Ok(T::default()),
+        // An unreadable cursor (from an older integ) means starting over, not failing forever.
+        Some(text) => Ok(serde_json::from_str(&text).unwrap_or_default()),
+    }
+}
+
+/// Sync the clients of one Jobber account.
+pub async fn sync_clients(
+    session: &mut Session,
+    db: &mut Db,
+    api: &JobberApi<'_>,
+    opts: &JobberOptions,
+    observer: &dyn Observer,
+    counts: &mut Counts,
+) -> Result<Finish> {
+    let cid = session.connection.id;
+    let mut cur: ClientsCursor = load(db, cid, CLIENTS)?;
+    if opts.full {
+        cur.round = None;
+        cur.watermark = None;
+    }
+    let mut round = cur.round.take().unwrap_or_else(|| ClientsRound {
+        since: cur.watermark.as_deref().and_then(|w| minus(w, opts.overlap)),
+        after: None,
+        max_seen: None,
+    });
+    loop {
+        let (after, since) = (round.after.clone(), round.since.clone());
+        let (clients, page) = session
+            .call(db, "could not read Jobber clients", |t| {
+                let (after, since) = (after.clone(), since.clone());
+                async move { api.clients_page(&t, after.as_deref(), since.as_deref()).await }
+            })
+            .await?;
+        let complete = !page.has_next_page;
+        let stamp = now();
+        let rows: Vec<ClientRow> = clients.iter().map(|(c, raw)| client_row(c, raw)).collect();
+        round.after = page.end_cursor.clone();
+        for (c, _) in &clients {
+            round.max_seen = max_str(round.max_seen.take(), c.updated_at.as_deref());
+        }
+        let mut next = cur.clone();
+        if complete {
+            next.watermark = max_str(next.watermark.take(), round.max_seen.as_deref());
+            next.round = None;
+        } else {
+            next.round = Some(round.clone());
+        }
+        let cursor = serde_json::to_string(&next)?;
+        let written = db.write(|tx| -> Result<Vec<Written>, DbError> {
+            let w = rows.iter().map(|r| rows::upsert_client(tx, cid, r, &stamp)).collect::<Result<Vec<_>, _>>()?;
+            runs::save_cursor(tx, cid, CLIENTS, Some(&cursor), &stamp, complete)?;
+            Ok(w)
+        })?;
+        tally(counts, &written);
+        cur = next;
+        observer.page(counts.fetched, Duration::ZERO);
+        if complete {
+            return Ok(Finish::Complete);
+        }
+        if out_of_time(opts.deadline) {
+            return Ok(Finish::Paused);
+        }
+    }
+}
+
+/// Sync the jobs of one Jobber account (see the module docs for rounds).
+pub async fn sync_jobs(
+    session: &mut Session,
+    db: &mut Db,
+    http: &Http,
+    api: &JobberApi<'_>,
+    opts: &JobberOptions,
+    observer: &dyn Observer,
+    counts: &mut Counts,
+) -> Result<Finish> {
+    let cid = session.connection.id;
+    let mut cur: JobsCursor = load(db, cid, JOBS)?;
+    let now_ts = Timestamp::now();
+    let sweep_due = match cur.last_sweep_at.as_deref().and_then(|s| s.parse::<Timestamp>().ok()) {
+        None => true,
+        Some(t) => now_ts.as_second() - t.as_second() >= opts.sweep_every.as_secs() as i64,
+    };
+    let want_full = opts.full || cur.watermark.is_none() || sweep_due;
+    let mut round = match cur.round.take() {
+        // Resume a round in progress, unless --full asks for a sweep and it isn't one.
+        Some(r) if r.full || !opts.full => r,
+        _ => Round {
+            full: want_full,
+            sweep: if want_full { cur.sweep + 1 } else { 0 },
+            started_at: now(),
+            after: None,
+            max_seen: None,
+            stop_before: if want_full { None } else { cur.watermark.as_deref().and_then(|w| minus(w, opts.overlap)) },
+        },
+    };
+    if round.full {
+        observer.note("full sweep: every job is read and jobs that no longer exist are marked deleted");
+    }
+    let order = if round.full { JobOrder::Number } else { JobOrder::Changed };
+    loop {
+        let after = round.after.clone();
+        let size = api.jobs_page_size();
+        let (jobs, page) = session
+            .call(db, "could not read Jobber jobs", |t| {
+                let after = after.clone();
+                async move { api.jobs_page(&t, order, after.as_deref(), size).await }
+            })
+            .await?;
+        // Details only for jobs that are new or changed (all of them in a full sweep).
+        let ids: Vec<&str> = jobs.iter().map(|(j, _)| j.id.as_str()).collect();
+        let stored = rows::stored_updated_at(db, cid, &ids)?;
+        let need: Vec<String> = jobs
+            .iter()
+            .zip(&stored)
+            .filter(|((j, _), s)| round.full || s.as_deref() != j.updated_at.as_deref() || s.is_none())
+            .map(|((j, _), _)| j.id.clone())
+            .collect();
+        let mut details = std::collections::HashMap::with_capacity(need.len());
+        let batch = api.details_batch();
+        for chunk in need.chunks(batch) {
+            let chunk = chunk.to_vec();
+            let got = session
+                .call(db, "could not read Jobber job details", |t| {
+                    let chunk = chunk.clone();
+                    async move { api.details(&t, &chunk).await }
+                })
+                .await?;
+            details.extend(got);
+        }
+        let reached_old = !round.full
+            && round
+                .stop_before
+                .as_deref()
+                .is_some_and(|stop| jobs.last().is_some_and(|(j, _)| j.updated_at.as_deref().is_none_or(|u| u < stop)));
+        let complete = !page.has_next_page || reached_old;
+        round.after = page.end_cursor.clone();
+        for (j, _) in &jobs {
+            round.max_seen = max_str(round.max_seen.take(), j.updated_at.as_deref());
+        }
+        let stamp = now();
+        let mut next = cur.clone();
+        if complete {
+            // After a sweep, the next incremental round goes back to when the sweep started, so
+            // edits made during it are picked up.
+            let mark = if round.full { Some(round.started_at.as_str()) } else { round.max_seen.as_deref() };
+            next.watermark = max_str(next.watermark.take(), mark);
+            if round.full {
+                next.sweep = round.sweep;
+                next.last_sweep_at = Some(stamp.clone());
+            }
+            next.round = None;
+        } else {
+            next.round = Some(round.clone());
+        }
+        let cursor = serde_json::to_string(&next)?;
+        let job_rows: Vec<(JobRow, Option<Details>)> =
+            jobs.iter().map(|(j, raw)| (job_row(j, raw), details.get(&j.id).map(detail_rows))).collect();
+        let sweep = if round.full { round.sweep } else { 0 };
+        let (written, deleted) = db.write(|tx| -> Result<(Vec<Written>, u64), DbError> {
+            let mut w = Vec::with_capacity(job_rows.len());
+            for (row, det) in &job_rows {
+                w.push(rows::upsert_job(tx, cid, row, &stamp, sweep)?);
+                if let Some((items, visits)) = det {
+                    rows::replace_details(tx, cid, &row.id, items, visits)?;
+                }
+            }
+            let deleted =
+                if complete && round.full { rows::mark_unswept_deleted(tx, cid, round.sweep, &stamp)? } else { 0 };
+            runs::save_cursor(tx, cid, JOBS, Some(&cursor), &stamp, complete)?;
+            Ok((w, deleted))
+        })?;
+        tally(counts, &written);
+        counts.deleted += deleted;
+        cur = next;
+        let stats = http.stats();
+        observer.page(counts.fetched, Duration::from_secs_f64(stats.waited_secs));
+        if complete {
+            if deleted > 0 {
+                observer.note(&format!("{deleted} job(s) no longer exist in Jobber and were marked deleted"));
+            }
+            return Ok(Finish::Complete);
+        }
+        if out_of_time(opts.deadline) {
+            return Ok(Finish::Paused);
+        }
+    }
+}
+
+/// A job's line items and visits, ready to write.
+type Details = (Vec<LineItemRow>, Vec<VisitRow>);
+
+fn tally(counts: &mut Counts, written: &[Written]) {
+    for w in written {
+        counts.fetched += 1;
+        match w {
+            Written::Inserted => counts.inserted += 1,
+            Written::Updated => counts.updated += 1,
+            Written::Unchanged => {}
+        }
+    }
+}
+
+fn job_row(j: &Job, raw: &serde_json::Value) -> JobRow {
+    let address = j.property.as_ref().and_then(|p| p.address.as_ref());
+    JobRow {
+        id: j.id.clone(),
+        job_number: j.job_number,
+        title: j.title.clone(),
+        status: j.job_status.clone(),
+        job_type: j.job_type.clone(),
+        instructions: j.instructions.clone(),
+        total: j.total,
+        start_at: j.start_at.clone(),
+        end_at: j.end_at.clone(),
+        completed_at: j.completed_at.clone(),
+        created_at: j.created_at.clone(),
+        updated_at: j.updated_at.clone(),
+        client_id: j.client.as_ref().map(|c| c.id.clone()),
+        client_name: j.client.as_ref().and_then(|c| c.name.clone()),
+        property_id: j.property.as_ref().map(|p| p.id.clone()),
+        street1: address.and_then(|a| a.street1.clone()),
+        street2: address.and_then(|a| a.street2.clone()),
+        city: address.and_then(|a| a.city.clone()),
+        province: address.and_then(|a| a.province.clone()),
+        postal_code: address.and_then(|a| a.postal_code.clone()),
+        country: address.and_then(|a| a.country.clone()),
+        web_url: j.jobber_web_uri.clone(),
+        raw_json: raw.to_string(),
+    }
+}
+
+fn detail_rows(d: &JobDetails) -> Details {
+    let items = d
+        .line_items
+        .iter()
+        .map(|(i, raw)| LineItemRow {
+            id: i.id.clone(),
+            name: i.name.clone(),
+            description: i.description.clone(),
+            quantity: i.quantity,
+            unit_price: i.unit_price,
+            total_price: i.total_price,
+            taxable: i.taxable,
+            raw_json: raw.to_string(),
+        })
+        .collect();
+    let visits = d
+        .visits
+        .iter()
+        .map(|(v, raw)| {
+            let mut raw = raw.clone();
+            if let Some(o) = raw.as_object_mut() {
+                o.remove("assignedUsers");
+            }
+            VisitRow {
+                id: v.id.clone(),
+                title: v.title.clone(),
+                start_at: v.start_at.clone(),
+                end_at: v.end_at.clone(),
+                completed_at: v.completed_at.clone(),
+                is_complete: v.is_complete,
+                status: v.visit_status.clone(),
+                raw_json: raw.to_string(),
+                assignees: api::assignees(v),
+            }
+        })
+        .collect();
+    (items, visits)
+}
+
+fn client_row(c: &Client, raw: &serde_json::Value) -> ClientRow {
+    ClientRow {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        company_name: c.company_name.clone(),
+        is_company: c.is_company,
+        is_archived: c.is_archived,
+        created_at: c.created_at.clone(),
+        updated_at: c.updated_at.clone(),
+        web_url: c.jobber_web_uri.clone(),
+        raw_json: raw.to_string(),
+    }
+}
+
+/// The error for an account whose Jobber API settings are missing.
+pub fn no_app() -> Error {
+    Error::config("this Jobber connection has no OAuth application configured")
+        .hint("set JOBBER_CLIENT_ID and JOBBER_CLIENT_SECRET (see `integ doctor`)")
+}
