@@ -286,6 +286,18 @@ pub fn resolvers<'a>() -> Resolvers<ApiCtx<'a>> {
         .on("Job", "lineItems", job_line_items)
         .on("Job", "visits", job_visits)
         .on("Visit", "assignedUsers", visit_users)
+        .on("JobConnection", "edges", edges)
+        .on("ClientConnection", "edges", edges)
+        .on("JobLineItemConnection", "edges", edges)
+        .on("VisitConnection", "edges", edges)
+        .on("UserConnection", "edges", edges)
+}
+
+/// `edges { cursor node }` of any connection value built here: its nodes with `_cursors`.
+fn edges(_: &mut ApiCtx<'_>, parent: &Value, _: &Args) -> Result<Value, String> {
+    let nodes = parent.get("nodes").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    let cursors = parent.get("_cursors").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    Ok(Value::Array(nodes.iter().zip(cursors).map(|(n, c)| json!({ "cursor": c, "node": n })).collect()))
 }
 
 type Args = Map<String, Value>;
@@ -301,20 +313,12 @@ fn job_node(j: &crate::jobber_data::Job) -> Value {
 }
 
 /// A connection value from a page of nodes. `_args` lets the lazy `totalCount` resolver
-/// count with the same filter, only when it is selected.
+/// count with the same filter, and `_cursors` the lazy `edges` resolver pair cursors with
+/// nodes, only when they are selected.
 fn page_value(nodes: Vec<Value>, p: &crate::jobber_page::Page, args: &Args) -> Value {
-    let edges: Vec<Value> = nodes.iter().zip(&p.cursors).map(|(n, c)| json!({ "cursor": c, "node": n })).collect();
-    json!({
-        "nodes": nodes,
-        "edges": edges,
-        "pageInfo": {
-            "hasNextPage": p.has_next,
-            "hasPreviousPage": p.has_prev,
-            "startCursor": p.cursors.first(),
-            "endCursor": p.cursors.last(),
-        },
-        "_args": args,
-    })
+    let mut m = conn_value(nodes, &p.cursors, p.has_next, p.has_prev);
+    m.insert("_args".into(), Value::Object(args.clone()));
+    Value::Object(m)
 }
 
 fn job_order_index(d: &AccountData, order: Order) -> &std::collections::BTreeSet<Key> {
@@ -415,11 +419,8 @@ fn job_property(c: &mut ApiCtx<'_>, parent: &Value, _: &Args) -> Result<Value, S
 }
 
 fn job_line_items(c: &mut ApiCtx<'_>, parent: &Value, args: &Args) -> Result<Value, String> {
-    let items: Vec<Value> = hidden(parent, "_id")
-        .and_then(|id| c.data.jobs.get(&id))
-        .map(|j| j.line_items.iter().map(crate::jobber_data::line_item_json).collect())
-        .unwrap_or_default();
-    connection(&items, args)
+    let items = hidden(parent, "_id").and_then(|id| c.data.jobs.get(&id)).map_or(&[][..], |j| &j.line_items[..]);
+    connection_of(items.len(), args, |i| crate::jobber_data::line_item_json(&items[i]))
 }
 
 fn job_visits(c: &mut ApiCtx<'_>, parent: &Value, args: &Args) -> Result<Value, String> {
@@ -431,7 +432,7 @@ fn job_visits(c: &mut ApiCtx<'_>, parent: &Value, args: &Args) -> Result<Value, 
     };
     let has = |k: &str| f.is_some_and(|f| f.get(k).is_some_and(|v| !v.is_null()));
     let (start, end, done) = (range("startAt"), range("endAt"), range("completedAt"));
-    let visits: Vec<Value> = hidden(parent, "_id")
+    let visits: Vec<&crate::jobber_data::Visit> = hidden(parent, "_id")
         .and_then(|id| c.data.jobs.get(&id))
         .map(|j| {
             j.visits
@@ -439,32 +440,37 @@ fn job_visits(c: &mut ApiCtx<'_>, parent: &Value, args: &Args) -> Result<Value, 
                 .filter(|v| !has("startAt") || start.contains(v.start_at))
                 .filter(|v| !has("endAt") || end.contains(v.end_at))
                 .filter(|v| !has("completedAt") || done.contains(v.completed_at))
-                .map(|v| {
-                    let mut m = visit_scalars(v);
-                    m.insert("_users".into(), json!(v.assigned));
-                    Value::Object(m)
-                })
                 .collect()
         })
         .unwrap_or_default();
-    connection(&visits, args)
+    connection_of(visits.len(), args, |i| {
+        let mut m = visit_scalars(visits[i]);
+        m.insert("_users".into(), json!(visits[i].assigned));
+        Value::Object(m)
+    })
 }
 
 fn visit_users(c: &mut ApiCtx<'_>, parent: &Value, args: &Args) -> Result<Value, String> {
-    let users: Vec<Value> = parent
+    let users: Vec<u64> = parent
         .get("_users")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_u64).map(|u| c.data.user_json(u)).collect())
+        .map(|a| a.iter().filter_map(Value::as_u64).collect())
         .unwrap_or_default();
-    connection(&users, args)
+    connection_of(users.len(), args, |i| c.data.user_json(users[i]))
 }
 
 /// Relay-style paging over `items` for a connection field's `first`/`after`/`last`/`before`
 /// arguments. Cursors are base64 of the position, like Jobber's (`MjU` = "25").
-/// Returns `{nodes, edges, pageInfo, totalCount}`; the executor picks what was selected.
-/// (Nested connections: line items, visits, assigned users. With neither `first` nor `last`,
-/// at most [`DEFAULT_PAGE`] items.)
+/// Returns `{nodes, pageInfo, totalCount}` (plus `_cursors` for the lazy `edges`); the
+/// executor picks what was selected. (Nested connections: line items, visits, assigned
+/// users. With neither `first` nor `last`, at most [`DEFAULT_PAGE`] items.)
+#[cfg(test)]
 pub fn connection(items: &[Value], args: &Map<String, Value>) -> Result<Value, String> {
+    connection_of(items.len(), args, |i| items[i].clone())
+}
+
+/// [`connection`] over `len` items, building the JSON (`node(i)`) of the page's items only.
+pub fn connection_of(len: usize, args: &Map<String, Value>, node: impl Fn(usize) -> Value) -> Result<Value, String> {
     let decode = |k: &str| -> Result<Option<usize>, String> {
         match args.get(k).and_then(Value::as_str) {
             None => Ok(None),
@@ -485,15 +491,15 @@ pub fn connection(items: &[Value], args: &Map<String, Value>) -> Result<Value, S
         }
     };
     // Positions are 1-based, so cursor "25" is the 25th item.
-    let mut start = decode("after")?.unwrap_or(0).min(items.len());
-    let mut end = decode("before")?.map_or(items.len(), |b| b.saturating_sub(1).min(items.len()));
+    let mut start = decode("after")?.unwrap_or(0).min(len);
+    let mut end = decode("before")?.map_or(len, |b| b.saturating_sub(1).min(len));
     if end < start {
         end = start;
     }
-    if let Some(f) = count("first")? {
+    let (first, last) = (count("first")?, count("last")?);
+    if let Some(f) = first {
         end = end.min(start + f);
     }
-    let (first, last) = (count("first")?, count("last")?);
     if first.is_none() && last.is_none() {
         end = end.min(start + DEFAULT_PAGE);
     }
@@ -501,20 +507,28 @@ pub fn connection(items: &[Value], args: &Map<String, Value>) -> Result<Value, S
         start = start.max(end.saturating_sub(l));
     }
     let cursor = |i: usize| base64::engine::general_purpose::STANDARD_NO_PAD.encode((i + 1).to_string());
-    let page = &items[start..end];
-    let edges: Vec<Value> =
-        page.iter().enumerate().map(|(i, n)| json!({ "cursor": cursor(start + i), "node": n })).collect();
-    Ok(json!({
-        "nodes": page,
-        "edges": edges,
-        "pageInfo": {
-            "hasNextPage": end < items.len(),
-            "hasPreviousPage": start > 0,
-            "startCursor": if page.is_empty() { Value::Null } else { json!(cursor(start)) },
-            "endCursor": if page.is_empty() { Value::Null } else { json!(cursor(end - 1)) },
-        },
-        "totalCount": items.len(),
-    }))
+    let nodes: Vec<Value> = (start..end).map(node).collect();
+    let cursors: Vec<String> = (start..end).map(cursor).collect();
+    let mut m = conn_value(nodes, &cursors, end < len, start > 0);
+    m.insert("totalCount".into(), json!(len));
+    Ok(Value::Object(m))
+}
+
+/// `{nodes, pageInfo, _cursors}`, moving the nodes in (`json!` would deep-copy them).
+fn conn_value(nodes: Vec<Value>, cursors: &[String], has_next: bool, has_prev: bool) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("nodes".into(), Value::Array(nodes));
+    m.insert(
+        "pageInfo".into(),
+        json!({
+            "hasNextPage": has_next,
+            "hasPreviousPage": has_prev,
+            "startCursor": cursors.first(),
+            "endCursor": cursors.last(),
+        }),
+    );
+    m.insert("_cursors".into(), json!(cursors));
+    m
 }
 
 #[cfg(test)]

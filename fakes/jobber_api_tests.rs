@@ -588,3 +588,43 @@ fn each_account_has_its_own_data() {
     let t2 = ctl(&mut st, "GET", "/_fake/jobber/truth", json!({}));
     assert_eq!(t2["account"], second);
 }
+
+/// The client's page and details queries (copied from integ's providers/jobber/api.rs) must
+/// validate; also a timing probe (`cargo test --release ... -- --ignored --nocapture`).
+const CLIENT_PAGE: &str = "query JobsPage($first: Int!, $after: String) { jobs(first: $first, after: $after, sort: [{key: UPDATED_AT, direction: DESCENDING}]) { nodes { id jobNumber title jobStatus jobType instructions total startAt endAt completedAt createdAt updatedAt jobberWebUri client { id name } property { id address { street1 street2 city province postalCode country } } } pageInfo { hasNextPage endCursor } } }";
+const CLIENT_DETAILS: &str = "query JobDetails($ids: [EncodedId!], $first: Int!) { jobs(first: $first, filter: {ids: $ids}) { nodes { id lineItems(first: 20) { nodes { id name description quantity unitPrice totalPrice taxable } pageInfo { hasNextPage endCursor } } visits(first: 10) { nodes { id title startAt endAt completedAt isComplete visitStatus assignedUsers(first: 10) { nodes { id name { full } } pageInfo { hasNextPage endCursor } } } pageInfo { hasNextPage endCursor } } } pageInfo { hasNextPage endCursor } } }";
+const CLIENT_CLIENTS: &str = "query ClientsPage($first: Int!, $after: String, $since: ISO8601DateTime) { clients(first: $first, after: $after, filter: {updatedAt: {after: $since}}) { nodes { id name companyName isCompany isArchived createdAt updatedAt jobberWebUri } pageInfo { hasNextPage endCursor } } }";
+
+#[test]
+fn the_clients_queries_run() {
+    let (mut st, at) = seeded(300, &[]);
+    let v = gql(&mut st, &at, CLIENT_PAGE, json!({"first": 100}));
+    assert_eq!(v["extensions"]["cost"]["requestedQueryCost"], 100 * 22 + 2);
+    let ids: Vec<Value> =
+        v["data"]["jobs"]["nodes"].as_array().unwrap()[..10].iter().map(|n| n["id"].clone()).collect();
+    let v = gql(&mut st, &at, CLIENT_DETAILS, json!({"ids": ids, "first": 10}));
+    assert!(v.get("errors").is_none(), "{v}");
+    assert_eq!(v["data"]["jobs"]["nodes"].as_array().unwrap().len(), 10);
+    let v = gql(&mut st, &at, CLIENT_CLIENTS, json!({"first": 100, "since": "2000-01-01T00:00:00Z"}));
+    assert_eq!(v["data"]["clients"]["nodes"].as_array().unwrap().len(), 75);
+}
+
+#[test]
+#[ignore = "timing probe"]
+fn timing_of_the_clients_queries() {
+    let (mut st, at) = seeded(3000, &[]);
+    let v = gql(&mut st, &at, CLIENT_PAGE, json!({"first": 100}));
+    let ids: Vec<Value> =
+        v["data"]["jobs"]["nodes"].as_array().unwrap()[..11].iter().map(|n| n["id"].clone()).collect();
+    for (name, q, vars) in [
+        ("page of 100", CLIENT_PAGE, json!({"first": 100})),
+        ("details of 11", CLIENT_DETAILS, json!({"ids": ids, "first": 11})),
+    ] {
+        let n = 50;
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            st.handle(&gql_req(&at, q, vars.clone()));
+        }
+        eprintln!("{name}: {:?} per request", t.elapsed() / n);
+    }
+}

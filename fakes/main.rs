@@ -347,7 +347,7 @@ fn worker(server: &tiny_http::Server, state: &Mutex<State>, verbose: bool) {
             // Path only: query strings carry codes and states.
             eprintln!("integ-fakes: {} {} -> {}", req.method, req.path, resp.status);
         }
-        let _ = rq.respond(resp.into_tiny());
+        faults::send(rq, resp);
     }
 }
 

@@ -8,11 +8,12 @@
 //! scalar and enum values produced.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use serde_json::{Map, Value, json};
 
 use super::schema::{Schema, TypeDef};
-use super::syntax::{AstValue, Directive, Document, Field, Selection, TypeRef};
+use super::syntax::{AstValue, Directive, Document, Field, SdlField, Selection, TypeRef};
 use super::validate::{Prepared, error_at};
 
 /// Produces one field's value. An `Err` becomes a GraphQL error at that path and a `null`.
@@ -20,7 +21,8 @@ pub type ResolveFn<C> = fn(&mut C, &Value, &Map<String, Value>) -> Result<Value,
 
 /// Field resolvers keyed by `(type, field)`.
 pub struct Resolvers<C> {
-    map: HashMap<(String, String), ResolveFn<C>>,
+    /// type → field → resolver (looked up without allocating, once per produced field).
+    map: HashMap<String, HashMap<String, ResolveFn<C>>>,
 }
 
 impl<C> Default for Resolvers<C> {
@@ -31,18 +33,18 @@ impl<C> Default for Resolvers<C> {
 
 impl<C> Resolvers<C> {
     pub fn on(mut self, type_name: &str, field: &str, f: ResolveFn<C>) -> Self {
-        self.map.insert((type_name.to_string(), field.to_string()), f);
+        self.map.entry(type_name.to_string()).or_default().insert(field.to_string(), f);
         self
     }
 
     fn get(&self, type_name: &str, field: &str) -> Option<&ResolveFn<C>> {
-        self.map.get(&(type_name.to_string(), field.to_string()))
+        self.map.get(type_name)?.get(field)
     }
 
     /// Every registered resolver names a field the schema has (checked by tests).
     #[cfg(test)]
     pub fn check_against(&self, schema: &Schema) -> Result<(), String> {
-        for (t, f) in self.map.keys() {
+        for (t, f) in self.map.iter().flat_map(|(t, m)| m.keys().map(move |f| (t, f))) {
             if schema.field(t, f).is_none() {
                 return Err(format!("resolver for unknown field {t}.{f}"));
             }
@@ -93,7 +95,7 @@ pub fn collect_fields<'d>(
 fn collect_into<'d>(
     doc: &'d Document,
     type_name: &str,
-    sels: &'d [Selection],
+    sels: impl IntoIterator<Item = &'d Selection>,
     vars: &Map<String, Value>,
     out: &mut Vec<(String, Vec<&'d Field>)>,
     visited: &mut Vec<String>,
@@ -136,6 +138,32 @@ fn collect_into<'d>(
     }
 }
 
+/// What a field's named type is, looked up once per plan instead of once per value.
+enum Kind<'a> {
+    Object,
+    Enum(&'a [String]),
+    Leaf,
+}
+
+/// One response key of a selection set on one type, resolved against the schema once per
+/// execution and reused for every object of that selection (a page of 100 jobs plans its
+/// fields once, not 100 times).
+struct Planned<'a, C> {
+    key: String,
+    /// `None` for `__typename`.
+    def: Option<&'a SdlField>,
+    name: &'a str,
+    pos: super::syntax::Pos,
+    resolver: Option<ResolveFn<C>>,
+    args: Map<String, Value>,
+    /// The merged sub-selection of every field with this response key.
+    sub: Vec<&'a Selection>,
+    kind: Kind<'a>,
+    owner: &'a str,
+}
+
+type Plan<'a, C> = Rc<Vec<Planned<'a, C>>>;
+
 struct Exec<'a, C> {
     schema: &'a Schema,
     resolvers: &'a Resolvers<C>,
@@ -144,6 +172,8 @@ struct Exec<'a, C> {
     vars: &'a Map<String, Value>,
     errors: Vec<Value>,
     cost: u64,
+    /// Plans by (selection list address, its length, type name address).
+    plans: HashMap<(usize, usize, usize), Plan<'a, C>>,
 }
 
 /// A non-null position received null: the error is recorded, the parent must become null.
@@ -157,40 +187,51 @@ pub fn execute<C>(schema: &Schema, resolvers: &Resolvers<C>, ctx: &mut C, prepar
         super::syntax::OpKind::Mutation => "Mutation",
         super::syntax::OpKind::Subscription => "Subscription",
     };
-    let mut ex = Exec { schema, resolvers, ctx, doc: &prepared.doc, vars: &prepared.vars, errors: Vec::new(), cost: 0 };
+    let mut ex = Exec {
+        schema,
+        resolvers,
+        ctx,
+        doc: &prepared.doc,
+        vars: &prepared.vars,
+        errors: Vec::new(),
+        cost: 0,
+        plans: HashMap::new(),
+    };
     let mut path = Vec::new();
-    let data = match ex.object(root, &op.selection, &Value::Object(Map::new()), &mut path) {
+    let top: Vec<&Selection> = op.selection.iter().collect();
+    let data = match ex.object(root, &top, &Value::Object(Map::new()), &mut path) {
         Ok(m) => Value::Object(m),
         Err(Bubble) => Value::Null,
     };
     ExecResult { data, errors: ex.errors, actual_cost: ex.cost }
 }
 
-impl<C> Exec<'_, C> {
-    fn object(
-        &mut self,
-        type_name: &str,
-        sels: &[Selection],
-        parent: &Value,
-        path: &mut Vec<Value>,
-    ) -> Result<Map<String, Value>, Bubble> {
-        let doc = self.doc;
-        let fields = collect_fields(doc, type_name, sels, self.vars);
-        let mut out = Map::new();
+impl<'a, C> Exec<'a, C> {
+    /// The plan of `sels` on `type_name`, built on first use. `sels` always lives as long as
+    /// the execution (the root list, or a plan's `sub`), so its address identifies it.
+    fn plan(&mut self, type_name: &'a str, sels: &[&'a Selection]) -> Plan<'a, C> {
+        let k = (sels.as_ptr() as usize, sels.len(), type_name.as_ptr() as usize);
+        if let Some(p) = self.plans.get(&k) {
+            return Rc::clone(p);
+        }
+        let schema = self.schema;
+        let mut fields = Vec::new();
+        collect_into(self.doc, type_name, sels.iter().copied(), self.vars, &mut fields, &mut Vec::new());
+        let mut plan = Vec::with_capacity(fields.len());
         for (key, group) in fields {
             let Some(first) = group.first().copied() else {
                 continue;
             };
-            if first.name == "__typename" {
-                out.insert(key, json!(type_name));
-                continue;
-            }
-            let schema = self.schema;
-            let Some(def) = schema.field(type_name, &first.name) else {
-                continue;
+            let def = if first.name == "__typename" {
+                None
+            } else {
+                match schema.field(type_name, &first.name) {
+                    Some(d) => Some(d),
+                    None => continue,
+                }
             };
             let mut args = Map::new();
-            for a in &def.args {
+            for a in def.map_or(&[][..], |d| &d.args[..]) {
                 match first.arg(&a.name) {
                     Some(AstValue::Var(n)) if !self.vars.contains_key(n) => {
                         if let Some(d) = &a.default {
@@ -207,24 +248,64 @@ impl<C> Exec<'_, C> {
                     }
                 }
             }
-            path.push(json!(key));
-            let raw = match self.resolvers.get(type_name, &first.name) {
-                Some(f) => f(self.ctx, parent, &args),
-                None => Ok(parent.get(&first.name).cloned().unwrap_or(Value::Null)),
+            let kind = match def.map(|d| schema.get(d.ty.named())) {
+                Some(Some(TypeDef::Object(_))) => Kind::Object,
+                Some(Some(TypeDef::Enum(values))) => Kind::Enum(values),
+                _ => Kind::Leaf,
             };
-            let sub: Vec<Selection> = group.iter().flat_map(|f| f.selection.iter().cloned()).collect();
+            plan.push(Planned {
+                key,
+                def,
+                name: &first.name,
+                pos: first.pos,
+                resolver: self.resolvers.get(type_name, &first.name).copied(),
+                args,
+                sub: group.iter().flat_map(|f| f.selection.iter()).collect(),
+                kind,
+                owner: type_name,
+            });
+        }
+        let plan = Rc::new(plan);
+        self.plans.insert(k, Rc::clone(&plan));
+        plan
+    }
+
+    fn object(
+        &mut self,
+        type_name: &'a str,
+        sels: &[&'a Selection],
+        parent: &Value,
+        path: &mut Vec<Value>,
+    ) -> Result<Map<String, Value>, Bubble> {
+        let plan = self.plan(type_name, sels);
+        let mut out = Map::new();
+        for p in plan.iter() {
+            let Some(def) = p.def else {
+                out.insert(p.key.clone(), json!(type_name));
+                continue;
+            };
+            path.push(Value::String(p.key.clone()));
+            // Fields without a resolver are read from the parent in place (no copy).
+            let produced: Result<Value, String>;
+            let raw: Result<&Value, &String> = match p.resolver {
+                Some(f) => {
+                    produced = f(self.ctx, parent, &p.args);
+                    produced.as_ref()
+                }
+                None => Ok(parent.get(p.name).unwrap_or(&Value::Null)),
+            };
             let res = match raw {
-                Ok(v) => self.complete(&def.ty, &v, &sub, path, type_name, &first.name, first.pos),
+                Ok(v) => self.complete(p, &def.ty, v, path),
                 Err(msg) => {
-                    self.errors.push(error_at(&msg, Some(first.pos), None, None));
+                    self.errors.push(error_at(msg, Some(p.pos), None, None));
                     self.set_last_path(path);
-                    self.complete(&def.ty, &Value::Null, &sub, path, type_name, &first.name, first.pos)
+                    self.complete(p, &def.ty, &Value::Null, path)
                 }
             };
             path.pop();
             match res {
                 Ok(v) => {
-                    out.insert(key, v);
+                    out.insert(p.key.clone(), v);
                 }
                 Err(Bubble) => return Err(Bubble),
             }
@@ -238,30 +319,26 @@ impl<C> Exec<'_, C> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn complete(
         &mut self,
-        ty: &TypeRef,
+        p: &Planned<'a, C>,
+        ty: &'a TypeRef,
         v: &Value,
-        sels: &[Selection],
         path: &mut Vec<Value>,
-        parent_type: &str,
-        field: &str,
-        pos: super::syntax::Pos,
     ) -> Result<Value, Bubble> {
         match ty {
             TypeRef::NonNull(inner) => {
-                let r = self.complete_inner(inner, v, sels, path, parent_type, field, pos)?;
+                let r = self.complete_inner(p, inner, v, path)?;
                 if r.is_null() {
                     let already = self
                         .errors
                         .last()
                         .and_then(|e| e.get("path"))
-                        .is_some_and(|p| p.as_array().is_some_and(|p| p.as_slice() == path.as_slice()));
+                        .is_some_and(|x| x.as_array().is_some_and(|x| x.as_slice() == path.as_slice()));
                     if !already {
                         self.errors.push(error_at(
-                            &format!("Cannot return null for non-nullable field {parent_type}.{field}"),
-                            Some(pos),
+                            &format!("Cannot return null for non-nullable field {}.{}", p.owner, p.name),
+                            Some(p.pos),
                             None,
                             None,
                         ));
@@ -271,59 +348,55 @@ impl<C> Exec<'_, C> {
                 }
                 Ok(r)
             }
-            other => Ok(self.complete_inner(other, v, sels, path, parent_type, field, pos).unwrap_or(Value::Null)),
+            other => Ok(self.complete_inner(p, other, v, path).unwrap_or(Value::Null)),
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn complete_inner(
         &mut self,
-        ty: &TypeRef,
+        p: &Planned<'a, C>,
+        ty: &'a TypeRef,
         v: &Value,
-        sels: &[Selection],
         path: &mut Vec<Value>,
-        parent_type: &str,
-        field: &str,
-        pos: super::syntax::Pos,
     ) -> Result<Value, Bubble> {
         if v.is_null() {
             return Ok(Value::Null);
         }
         match ty {
-            TypeRef::NonNull(_) => self.complete(ty, v, sels, path, parent_type, field, pos),
+            TypeRef::NonNull(_) => self.complete(p, ty, v, path),
             TypeRef::List(inner) => {
                 let Some(items) = v.as_array() else {
-                    self.internal(path, pos, &format!("{parent_type}.{field} expected a list"));
+                    self.internal(path, p.pos, &format!("{}.{} expected a list", p.owner, p.name));
                     return Ok(Value::Null);
                 };
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
                     path.push(json!(i));
-                    let r = self.complete(inner, item, sels, path, parent_type, field, pos);
+                    let r = self.complete(p, inner, item, path);
                     path.pop();
                     out.push(r?);
                 }
                 Ok(Value::Array(out))
             }
-            TypeRef::Named(name) => match self.schema.get(name) {
-                Some(TypeDef::Object(_)) => {
+            TypeRef::Named(name) => match p.kind {
+                Kind::Object => {
                     if !v.is_object() {
-                        self.internal(path, pos, &format!("{parent_type}.{field} expected an object"));
+                        self.internal(path, p.pos, &format!("{}.{} expected an object", p.owner, p.name));
                         return Ok(Value::Null);
                     }
-                    self.object(name, sels, v, path).map(Value::Object)
+                    self.object(name, &p.sub, v, path).map(Value::Object)
                 }
-                Some(TypeDef::Enum(values)) => match v.as_str() {
+                Kind::Enum(values) => match v.as_str() {
                     Some(s) if values.iter().any(|x| x == s) => {
                         self.cost += 1;
                         Ok(v.clone())
                     }
                     _ => {
-                        self.internal(path, pos, &format!("{parent_type}.{field}: {v} is not a valid {name}"));
+                        self.internal(path, p.pos, &format!("{}.{}: {v} is not a valid {name}", p.owner, p.name));
                         Ok(Value::Null)
                     }
                 },
-                _ => {
+                Kind::Leaf => {
                     self.cost += 1;
                     Ok(v.clone())
                 }
