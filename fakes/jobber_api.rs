@@ -15,7 +15,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use crate::graphql::{Resolvers, Schema};
-use crate::jobber_data::{Key, job_scalars, visit_scalars};
+use crate::jobber_data::{Key, client_field, job_field, line_item_field, property_field, user_field, visit_field};
 use crate::jobber_page::{
     ClientFilter, CursorMode, DEFAULT_PAGE, JobFilter, Order, Range, Window, page, parse_time, sort_arg,
 };
@@ -227,7 +227,20 @@ pub fn encoded_id_ok(v: &Value) -> bool {
 
 /// `gid://Jobber/{kind}/{n}` as an EncodedId.
 pub fn encode_id(kind: &str, n: u64) -> String {
-    base64::engine::general_purpose::STANDARD.encode(format!("gid://Jobber/{kind}/{n}"))
+    // Built on the stack: answers encode several ids per row.
+    let mut buf = [0u8; 64];
+    let prefix = b"gid://Jobber/";
+    let digits = n.to_string();
+    let len = prefix.len() + kind.len() + 1 + digits.len();
+    if len > buf.len() {
+        return base64::engine::general_purpose::STANDARD.encode(format!("gid://Jobber/{kind}/{n}"));
+    }
+    let mut at = 0;
+    for part in [&prefix[..], kind.as_bytes(), b"/", digits.as_bytes()] {
+        buf[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+    base64::engine::general_purpose::STANDARD.encode(&buf[..at])
 }
 
 /// The number of a `gid://Jobber/{kind}/{n}` EncodedId, if it is one of that kind.
@@ -286,6 +299,12 @@ pub fn resolvers<'a>() -> Resolvers<ApiCtx<'a>> {
         .on("Job", "lineItems", job_line_items)
         .on("Job", "visits", job_visits)
         .on("Visit", "assignedUsers", visit_users)
+        .fields("Job", job_get)
+        .fields("Client", client_get)
+        .fields("Property", property_get)
+        .fields("JobLineItem", line_item_get)
+        .fields("Visit", visit_get)
+        .fields("User", user_get)
         .on("JobConnection", "edges", edges)
         .on("ClientConnection", "edges", edges)
         .on("JobLineItemConnection", "edges", edges)
@@ -302,14 +321,46 @@ fn edges(_: &mut ApiCtx<'_>, parent: &Value, _: &Args) -> Result<Value, String> 
 
 type Args = Map<String, Value>;
 
-/// A job as resolvers pass it on: its scalar fields plus hidden `_id`, `_client` and
-/// `_property` for the nested resolvers (never selectable: no such fields in the schema).
-fn job_node(j: &crate::jobber_data::Job) -> Value {
-    let mut m = job_scalars(j);
-    m.insert("_id".into(), json!(j.id));
-    m.insert("_client".into(), json!(j.client));
-    m.insert("_property".into(), json!(j.property));
-    Value::Object(m)
+/// Objects travel through the executor as handles, not JSON objects: a job, client,
+/// property or user is its numeric id; a line item or visit is `job id << 16 | position`.
+/// The `fields` getters below produce the selected fields from the row.
+fn child(job: u64, i: usize) -> Value {
+    Value::from(job << 16 | i as u64)
+}
+
+fn split(v: &Value) -> Option<(u64, usize)> {
+    let n = v.as_u64()?;
+    Some((n >> 16, (n & 0xffff) as usize))
+}
+
+fn job_of<'d>(d: &'d AccountData, parent: &Value) -> Option<&'d crate::jobber_data::Job> {
+    d.jobs.get(&parent.as_u64()?)
+}
+
+fn job_get(c: &mut ApiCtx<'_>, parent: &Value, name: &str) -> Option<Value> {
+    job_field(job_of(c.data, parent)?, name)
+}
+
+fn client_get(c: &mut ApiCtx<'_>, parent: &Value, name: &str) -> Option<Value> {
+    client_field(c.data.clients.get(&parent.as_u64()?)?, name)
+}
+
+fn property_get(c: &mut ApiCtx<'_>, parent: &Value, name: &str) -> Option<Value> {
+    property_field(c.data.properties.get(&parent.as_u64()?)?, name)
+}
+
+fn line_item_get(c: &mut ApiCtx<'_>, parent: &Value, name: &str) -> Option<Value> {
+    let (job, i) = split(parent)?;
+    line_item_field(c.data.jobs.get(&job)?.line_items.get(i)?, name)
+}
+
+fn visit_get(c: &mut ApiCtx<'_>, parent: &Value, name: &str) -> Option<Value> {
+    let (job, i) = split(parent)?;
+    visit_field(c.data.jobs.get(&job)?.visits.get(i)?, name)
+}
+
+fn user_get(c: &mut ApiCtx<'_>, parent: &Value, name: &str) -> Option<Value> {
+    user_field(c.data, parent.as_u64()?, name)
 }
 
 /// A connection value from a page of nodes. `_args` lets the lazy `totalCount` resolver
@@ -354,7 +405,7 @@ fn jobs(c: &mut ApiCtx<'_>, _: &Value, args: &Args) -> Result<Value, String> {
         None => job_order_index(d, order),
     };
     let p = page(index, order.tag(), desc, &keep, &Window::from_args(args)?, c.cursors)?;
-    let nodes = p.keys.iter().filter_map(|k| d.jobs.get(&k.1)).map(job_node).collect();
+    let nodes = p.keys.iter().map(|k| Value::from(k.1)).collect();
     Ok(page_value(nodes, &p, args))
 }
 
@@ -378,7 +429,7 @@ fn jobs_total(c: &mut ApiCtx<'_>, parent: &Value, _: &Args) -> Result<Value, Str
 
 fn job(c: &mut ApiCtx<'_>, _: &Value, args: &Args) -> Result<Value, String> {
     let id = args.get("id").and_then(Value::as_str).and_then(|s| decode_id(s, "Job"));
-    Ok(id.and_then(|id| c.data.jobs.get(&id)).map_or(Value::Null, job_node))
+    Ok(id.filter(|id| c.data.jobs.contains_key(id)).map_or(Value::Null, Value::from))
 }
 
 fn clients(c: &mut ApiCtx<'_>, _: &Value, args: &Args) -> Result<Value, String> {
@@ -391,7 +442,7 @@ fn clients(c: &mut ApiCtx<'_>, _: &Value, args: &Args) -> Result<Value, String> 
         _ => &d.clients_by_created,
     };
     let p = page(index, order.tag(), desc, &keep, &Window::from_args(args)?, c.cursors)?;
-    let nodes = p.keys.iter().filter_map(|k| d.clients.get(&k.1)).map(crate::jobber_data::client_json).collect();
+    let nodes = p.keys.iter().map(|k| Value::from(k.1)).collect();
     Ok(page_value(nodes, &p, args))
 }
 
@@ -403,24 +454,21 @@ fn clients_total(c: &mut ApiCtx<'_>, parent: &Value, _: &Args) -> Result<Value, 
 
 fn client(c: &mut ApiCtx<'_>, _: &Value, args: &Args) -> Result<Value, String> {
     let id = args.get("id").and_then(Value::as_str).and_then(|s| decode_id(s, "Client"));
-    Ok(id.map_or(Value::Null, |id| c.data.client_json(id)))
-}
-
-fn hidden(parent: &Value, k: &str) -> Option<u64> {
-    parent.get(k).and_then(Value::as_u64)
+    Ok(id.filter(|id| c.data.clients.contains_key(id)).map_or(Value::Null, Value::from))
 }
 
 fn job_client(c: &mut ApiCtx<'_>, parent: &Value, _: &Args) -> Result<Value, String> {
-    Ok(hidden(parent, "_client").map_or(Value::Null, |id| c.data.client_json(id)))
+    Ok(job_of(c.data, parent).map_or(Value::Null, |j| Value::from(j.client)))
 }
 
 fn job_property(c: &mut ApiCtx<'_>, parent: &Value, _: &Args) -> Result<Value, String> {
-    Ok(c.data.property_json(hidden(parent, "_property")))
+    let p = job_of(c.data, parent).and_then(|j| j.property).filter(|p| c.data.properties.contains_key(p));
+    Ok(p.map_or(Value::Null, Value::from))
 }
 
 fn job_line_items(c: &mut ApiCtx<'_>, parent: &Value, args: &Args) -> Result<Value, String> {
-    let items = hidden(parent, "_id").and_then(|id| c.data.jobs.get(&id)).map_or(&[][..], |j| &j.line_items[..]);
-    connection_of(items.len(), args, |i| crate::jobber_data::line_item_json(&items[i]))
+    let Some(j) = job_of(c.data, parent) else { return connection_of(0, args, |_| Value::Null) };
+    connection_of(j.line_items.len(), args, |i| child(j.id, i))
 }
 
 fn job_visits(c: &mut ApiCtx<'_>, parent: &Value, args: &Args) -> Result<Value, String> {
@@ -432,31 +480,24 @@ fn job_visits(c: &mut ApiCtx<'_>, parent: &Value, args: &Args) -> Result<Value, 
     };
     let has = |k: &str| f.is_some_and(|f| f.get(k).is_some_and(|v| !v.is_null()));
     let (start, end, done) = (range("startAt"), range("endAt"), range("completedAt"));
-    let visits: Vec<&crate::jobber_data::Visit> = hidden(parent, "_id")
-        .and_then(|id| c.data.jobs.get(&id))
-        .map(|j| {
-            j.visits
-                .iter()
-                .filter(|v| !has("startAt") || start.contains(v.start_at))
-                .filter(|v| !has("endAt") || end.contains(v.end_at))
-                .filter(|v| !has("completedAt") || done.contains(v.completed_at))
-                .collect()
+    let Some(j) = job_of(c.data, parent) else { return connection_of(0, args, |_| Value::Null) };
+    // Positions of the visits that pass the filter.
+    let kept: Vec<usize> = (0..j.visits.len())
+        .filter(|i| {
+            let v = &j.visits[*i];
+            (!has("startAt") || start.contains(v.start_at))
+                && (!has("endAt") || end.contains(v.end_at))
+                && (!has("completedAt") || done.contains(v.completed_at))
         })
-        .unwrap_or_default();
-    connection_of(visits.len(), args, |i| {
-        let mut m = visit_scalars(visits[i]);
-        m.insert("_users".into(), json!(visits[i].assigned));
-        Value::Object(m)
-    })
+        .collect();
+    connection_of(kept.len(), args, |i| child(j.id, kept[i]))
 }
 
 fn visit_users(c: &mut ApiCtx<'_>, parent: &Value, args: &Args) -> Result<Value, String> {
-    let users: Vec<u64> = parent
-        .get("_users")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_u64).collect())
-        .unwrap_or_default();
-    connection_of(users.len(), args, |i| c.data.user_json(users[i]))
+    let users: &[u64] = split(parent)
+        .and_then(|(job, i)| c.data.jobs.get(&job)?.visits.get(i))
+        .map_or(&[], |v| &v.assigned[..]);
+    connection_of(users.len(), args, |i| Value::from(users[i]))
 }
 
 /// Relay-style paging over `items` for a connection field's `first`/`after`/`last`/`before`

@@ -7,6 +7,7 @@
 //! Null propagation and leaf checks follow the GraphQL spec; the actual cost is the number of
 //! scalar and enum values produced.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -19,21 +20,33 @@ use super::validate::{Prepared, error_at};
 /// Produces one field's value. An `Err` becomes a GraphQL error at that path and a `null`.
 pub type ResolveFn<C> = fn(&mut C, &Value, &Map<String, Value>) -> Result<Value, String>;
 
-/// Field resolvers keyed by `(type, field)`.
+/// Produces a field of an object the resolvers represent by a handle (e.g. `{"_id": 7}`),
+/// given the field's name; `None` falls back to reading the parent. Only selected fields are
+/// ever produced, and their values are moved into the answer, not copied.
+pub type FieldFn<C> = fn(&mut C, &Value, &str) -> Option<Value>;
+
+/// Field resolvers keyed by `(type, field)`, plus per-type field getters.
 pub struct Resolvers<C> {
     /// type → field → resolver (looked up without allocating, once per produced field).
     map: HashMap<String, HashMap<String, ResolveFn<C>>>,
+    getters: HashMap<String, FieldFn<C>>,
 }
 
 impl<C> Default for Resolvers<C> {
     fn default() -> Self {
-        Resolvers { map: HashMap::new() }
+        Resolvers { map: HashMap::new(), getters: HashMap::new() }
     }
 }
 
 impl<C> Resolvers<C> {
     pub fn on(mut self, type_name: &str, field: &str, f: ResolveFn<C>) -> Self {
         self.map.entry(type_name.to_string()).or_default().insert(field.to_string(), f);
+        self
+    }
+
+    /// The field getter of every object of `type_name` (fields with their own resolver excepted).
+    pub fn fields(mut self, type_name: &str, f: FieldFn<C>) -> Self {
+        self.getters.insert(type_name.to_string(), f);
         self
     }
 
@@ -47,6 +60,11 @@ impl<C> Resolvers<C> {
         for (t, f) in self.map.iter().flat_map(|(t, m)| m.keys().map(move |f| (t, f))) {
             if schema.field(t, f).is_none() {
                 return Err(format!("resolver for unknown field {t}.{f}"));
+            }
+        }
+        for t in self.getters.keys() {
+            if !schema.has_object(t) {
+                return Err(format!("field getter for unknown type {t}"));
             }
         }
         Ok(())
@@ -149,17 +167,37 @@ enum Kind<'a> {
 /// execution and reused for every object of that selection (a page of 100 jobs plans its
 /// fields once, not 100 times).
 struct Planned<'a, C> {
-    key: String,
+    key: Rc<str>,
     /// `None` for `__typename`.
     def: Option<&'a SdlField>,
     name: &'a str,
     pos: super::syntax::Pos,
     resolver: Option<ResolveFn<C>>,
+    getter: Option<FieldFn<C>>,
     args: Map<String, Value>,
     /// The merged sub-selection of every field with this response key.
     sub: Vec<&'a Selection>,
     kind: Kind<'a>,
+    /// The field's type has a field getter, so its objects may be handles of any shape
+    /// (a row id as a number, say) rather than JSON objects.
+    handles: bool,
     owner: &'a str,
+}
+
+/// A response path segment; converted to JSON only when an error needs it.
+#[derive(Clone, PartialEq)]
+enum Seg {
+    Key(Rc<str>),
+    Index(usize),
+}
+
+fn path_json(path: &[Seg]) -> Vec<Value> {
+    path.iter()
+        .map(|s| match s {
+            Seg::Key(k) => Value::String(k.to_string()),
+            Seg::Index(i) => json!(i),
+        })
+        .collect()
 }
 
 type Plan<'a, C> = Rc<Vec<Planned<'a, C>>>;
@@ -178,6 +216,8 @@ struct Exec<'a, C> {
 
 /// A non-null position received null: the error is recorded, the parent must become null.
 struct Bubble;
+
+static NULL: Value = Value::Null;
 
 /// Run a prepared operation. Root fields of a mutation run in order, like every field here.
 pub fn execute<C>(schema: &Schema, resolvers: &Resolvers<C>, ctx: &mut C, prepared: &Prepared) -> ExecResult {
@@ -254,14 +294,16 @@ impl<'a, C> Exec<'a, C> {
                 _ => Kind::Leaf,
             };
             plan.push(Planned {
-                key,
+                key: key.into(),
                 def,
                 name: &first.name,
                 pos: first.pos,
                 resolver: self.resolvers.get(type_name, &first.name).copied(),
+                getter: self.resolvers.getters.get(type_name).copied(),
                 args,
                 sub: group.iter().flat_map(|f| f.selection.iter()).collect(),
                 kind,
+                handles: def.is_some_and(|d| self.resolvers.getters.contains_key(d.ty.named())),
                 owner: type_name,
             });
         }
@@ -275,37 +317,38 @@ impl<'a, C> Exec<'a, C> {
         type_name: &'a str,
         sels: &[&'a Selection],
         parent: &Value,
-        path: &mut Vec<Value>,
+        path: &mut Vec<Seg>,
     ) -> Result<Map<String, Value>, Bubble> {
         let plan = self.plan(type_name, sels);
         let mut out = Map::new();
         for p in plan.iter() {
             let Some(def) = p.def else {
-                out.insert(p.key.clone(), json!(type_name));
+                out.insert(p.key.to_string(), json!(type_name));
                 continue;
             };
-            path.push(Value::String(p.key.clone()));
-            // Fields without a resolver are read from the parent in place (no copy).
-            let produced: Result<Value, String>;
-            let raw: Result<&Value, &String> = match p.resolver {
-                Some(f) => {
-                    produced = f(self.ctx, parent, &p.args);
-                    produced.as_ref()
-                }
-                None => Ok(parent.get(p.name).unwrap_or(&Value::Null)),
+            path.push(Seg::Key(Rc::clone(&p.key)));
+            // Produced values are moved into the answer; fields read from the parent are
+            // borrowed and copied only at the leaves.
+            let raw: Result<Cow<'_, Value>, String> = match (p.resolver, p.getter) {
+                (Some(f), _) => f(self.ctx, parent, &p.args).map(Cow::Owned),
+                (None, Some(g)) => Ok(match g(self.ctx, parent, p.name) {
+                    Some(v) => Cow::Owned(v),
+                    None => Cow::Borrowed(parent.get(p.name).unwrap_or(&NULL)),
+                }),
+                (None, None) => Ok(Cow::Borrowed(parent.get(p.name).unwrap_or(&NULL))),
             };
             let res = match raw {
                 Ok(v) => self.complete(p, &def.ty, v, path),
                 Err(msg) => {
-                    self.errors.push(error_at(msg, Some(p.pos), None, None));
+                    self.errors.push(error_at(&msg, Some(p.pos), None, None));
                     self.set_last_path(path);
-                    self.complete(p, &def.ty, &Value::Null, path)
+                    self.complete(p, &def.ty, Cow::Borrowed(&NULL), path)
                 }
             };
             path.pop();
             match res {
                 Ok(v) => {
-                    out.insert(p.key.clone(), v);
+                    out.insert(p.key.to_string(), v);
                 }
                 Err(Bubble) => return Err(Bubble),
             }
@@ -313,9 +356,9 @@ impl<'a, C> Exec<'a, C> {
         Ok(out)
     }
 
-    fn set_last_path(&mut self, path: &[Value]) {
+    fn set_last_path(&mut self, path: &[Seg]) {
         if let Some(Value::Object(e)) = self.errors.last_mut() {
-            e.insert("path".into(), Value::Array(path.to_vec()));
+            e.insert("path".into(), Value::Array(path_json(path)));
         }
     }
 
@@ -323,8 +366,8 @@ impl<'a, C> Exec<'a, C> {
         &mut self,
         p: &Planned<'a, C>,
         ty: &'a TypeRef,
-        v: &Value,
-        path: &mut Vec<Value>,
+        v: Cow<'_, Value>,
+        path: &mut Vec<Seg>,
     ) -> Result<Value, Bubble> {
         match ty {
             TypeRef::NonNull(inner) => {
@@ -334,7 +377,7 @@ impl<'a, C> Exec<'a, C> {
                         .errors
                         .last()
                         .and_then(|e| e.get("path"))
-                        .is_some_and(|x| x.as_array().is_some_and(|x| x.as_slice() == path.as_slice()));
+                        .is_some_and(|x| x.as_array().is_some_and(|x| *x == path_json(path)));
                     if !already {
                         self.errors.push(error_at(
                             &format!("Cannot return null for non-nullable field {}.{}", p.owner, p.name),
@@ -356,8 +399,8 @@ impl<'a, C> Exec<'a, C> {
         &mut self,
         p: &Planned<'a, C>,
         ty: &'a TypeRef,
-        v: &Value,
-        path: &mut Vec<Value>,
+        v: Cow<'_, Value>,
+        path: &mut Vec<Seg>,
     ) -> Result<Value, Bubble> {
         if v.is_null() {
             return Ok(Value::Null);
@@ -365,13 +408,17 @@ impl<'a, C> Exec<'a, C> {
         match ty {
             TypeRef::NonNull(_) => self.complete(p, ty, v, path),
             TypeRef::List(inner) => {
-                let Some(items) = v.as_array() else {
-                    self.internal(path, p.pos, &format!("{}.{} expected a list", p.owner, p.name));
-                    return Ok(Value::Null);
+                let items: Vec<Cow<'_, Value>> = match v {
+                    Cow::Owned(Value::Array(items)) => items.into_iter().map(Cow::Owned).collect(),
+                    Cow::Borrowed(Value::Array(items)) => items.iter().map(Cow::Borrowed).collect(),
+                    _ => {
+                        self.internal(path, p.pos, &format!("{}.{} expected a list", p.owner, p.name));
+                        return Ok(Value::Null);
+                    }
                 };
                 let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    path.push(json!(i));
+                for (i, item) in items.into_iter().enumerate() {
+                    path.push(Seg::Index(i));
                     let r = self.complete(p, inner, item, path);
                     path.pop();
                     out.push(r?);
@@ -380,16 +427,16 @@ impl<'a, C> Exec<'a, C> {
             }
             TypeRef::Named(name) => match p.kind {
                 Kind::Object => {
-                    if !v.is_object() {
+                    if !v.is_object() && !p.handles {
                         self.internal(path, p.pos, &format!("{}.{} expected an object", p.owner, p.name));
                         return Ok(Value::Null);
                     }
-                    self.object(name, &p.sub, v, path).map(Value::Object)
+                    self.object(name, &p.sub, &v, path).map(Value::Object)
                 }
                 Kind::Enum(values) => match v.as_str() {
                     Some(s) if values.iter().any(|x| x == s) => {
                         self.cost += 1;
-                        Ok(v.clone())
+                        Ok(v.into_owned())
                     }
                     _ => {
                         self.internal(path, p.pos, &format!("{}.{}: {v} is not a valid {name}", p.owner, p.name));
@@ -398,14 +445,14 @@ impl<'a, C> Exec<'a, C> {
                 },
                 Kind::Leaf => {
                     self.cost += 1;
-                    Ok(v.clone())
+                    Ok(v.into_owned())
                 }
             },
         }
     }
 
     /// A resolver returned the wrong shape: a bug in the fake, reported as a GraphQL error.
-    fn internal(&mut self, path: &[Value], pos: super::syntax::Pos, msg: &str) {
+    fn internal(&mut self, path: &[Seg], pos: super::syntax::Pos, msg: &str) {
         self.errors.push(error_at(&format!("Internal error: {msg}"), Some(pos), None, None));
         self.set_last_path(path);
     }
