@@ -14,7 +14,7 @@
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
-use crate::graphql::{Resolvers, Schema};
+use crate::graphql::{Out, Resolvers, Schema};
 use crate::jobber_data::{Key, client_field, job_field, line_item_field, property_field, user_field, visit_field};
 use crate::jobber_page::{
     ClientFilter, CursorMode, DEFAULT_PAGE, JobFilter, Order, Range, Window, page, parse_time, sort_arg,
@@ -228,15 +228,23 @@ pub fn encoded_id_ok(v: &Value) -> bool {
 /// `gid://Jobber/{kind}/{n}` as an EncodedId.
 pub fn encode_id(kind: &str, n: u64) -> String {
     // Built on the stack: answers encode several ids per row.
-    let mut buf = [0u8; 64];
-    let prefix = b"gid://Jobber/";
-    let digits = n.to_string();
-    let len = prefix.len() + kind.len() + 1 + digits.len();
-    if len > buf.len() {
-        return base64::engine::general_purpose::STANDARD.encode(format!("gid://Jobber/{kind}/{n}"));
+    let mut digits = [0u8; 20];
+    let mut d = digits.len();
+    let mut v = n;
+    loop {
+        d -= 1;
+        digits[d] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
     }
+    let mut buf = [0u8; 64];
     let mut at = 0;
-    for part in [&prefix[..], kind.as_bytes(), b"/", digits.as_bytes()] {
+    for part in [&b"gid://Jobber/"[..], kind.as_bytes(), b"/", &digits[d..]] {
+        if at + part.len() > buf.len() {
+            return base64::engine::general_purpose::STANDARD.encode(format!("gid://Jobber/{kind}/{n}"));
+        }
         buf[at..at + part.len()].copy_from_slice(part);
         at += part.len();
     }
@@ -337,29 +345,29 @@ fn job_of<'d>(d: &'d AccountData, parent: &Value) -> Option<&'d crate::jobber_da
     d.jobs.get(&parent.as_u64()?)
 }
 
-fn job_get(c: &mut ApiCtx<'_>, parent: &Value, name: &str) -> Option<Value> {
+fn job_get<'r>(c: &'r ApiCtx<'_>, parent: &Value, name: &str) -> Option<Out<'r>> {
     job_field(job_of(c.data, parent)?, name)
 }
 
-fn client_get(c: &mut ApiCtx<'_>, parent: &Value, name: &str) -> Option<Value> {
+fn client_get<'r>(c: &'r ApiCtx<'_>, parent: &Value, name: &str) -> Option<Out<'r>> {
     client_field(c.data.clients.get(&parent.as_u64()?)?, name)
 }
 
-fn property_get(c: &mut ApiCtx<'_>, parent: &Value, name: &str) -> Option<Value> {
+fn property_get<'r>(c: &'r ApiCtx<'_>, parent: &Value, name: &str) -> Option<Out<'r>> {
     property_field(c.data.properties.get(&parent.as_u64()?)?, name)
 }
 
-fn line_item_get(c: &mut ApiCtx<'_>, parent: &Value, name: &str) -> Option<Value> {
+fn line_item_get<'r>(c: &'r ApiCtx<'_>, parent: &Value, name: &str) -> Option<Out<'r>> {
     let (job, i) = split(parent)?;
     line_item_field(c.data.jobs.get(&job)?.line_items.get(i)?, name)
 }
 
-fn visit_get(c: &mut ApiCtx<'_>, parent: &Value, name: &str) -> Option<Value> {
+fn visit_get<'r>(c: &'r ApiCtx<'_>, parent: &Value, name: &str) -> Option<Out<'r>> {
     let (job, i) = split(parent)?;
     visit_field(c.data.jobs.get(&job)?.visits.get(i)?, name)
 }
 
-fn user_get(c: &mut ApiCtx<'_>, parent: &Value, name: &str) -> Option<Value> {
+fn user_get<'r>(c: &'r ApiCtx<'_>, parent: &Value, name: &str) -> Option<Out<'r>> {
     user_field(c.data, parent.as_u64()?, name)
 }
 
@@ -494,9 +502,8 @@ fn job_visits(c: &mut ApiCtx<'_>, parent: &Value, args: &Args) -> Result<Value, 
 }
 
 fn visit_users(c: &mut ApiCtx<'_>, parent: &Value, args: &Args) -> Result<Value, String> {
-    let users: &[u64] = split(parent)
-        .and_then(|(job, i)| c.data.jobs.get(&job)?.visits.get(i))
-        .map_or(&[], |v| &v.assigned[..]);
+    let users: &[u64] =
+        split(parent).and_then(|(job, i)| c.data.jobs.get(&job)?.visits.get(i)).map_or(&[], |v| &v.assigned[..]);
     connection_of(users.len(), args, |i| Value::from(users[i]))
 }
 
@@ -608,7 +615,7 @@ mod tests {
         let p = prepare(&s, "query { account { id name } }", None, None).unwrap();
         assert_eq!(p.requested_cost, 2);
         let r = execute(&s, &resolvers(), &mut c, &p);
-        assert_eq!(r.data, json!({"account": {"id": "Z2lkOi8vSm9iYmVyL0FjY291bnQvMQ==", "name": "Acme"}}));
+        assert_eq!(r.data(), json!({"account": {"id": "Z2lkOi8vSm9iYmVyL0FjY291bnQvMQ==", "name": "Acme"}}));
         assert!(!c.disconnect);
         let p = prepare(
             &s,
@@ -619,7 +626,7 @@ mod tests {
         .unwrap();
         let r = execute(&s, &resolvers(), &mut c, &p);
         assert_eq!(
-            r.data,
+            r.data(),
             json!({"appDisconnect": {"app": {"name": "integ", "author": "integ authors"}, "userErrors": []}})
         );
         assert!(c.disconnect);

@@ -14,6 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::graphql::Out;
+
 use crate::jobber_api::encode_id;
 
 /// A position in an index: the sort value (a timestamp or a job number) and the row id.
@@ -501,98 +503,98 @@ impl<'a> UserOut<'a> {
 // that an answer builds only the selected fields. They must agree with the serde views
 // above, which the ground truth uses: the API tests compare every field of several jobs.
 
-fn opt_str(v: &Option<String>) -> Value {
-    v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
+fn opt_str(v: &Option<String>) -> Out<'_> {
+    v.as_deref().map_or(Out::Null, Out::Str)
 }
 
-fn opt_num(v: Option<f64>) -> Value {
-    v.map_or(Value::Null, Value::from)
+fn opt_num(v: Option<f64>) -> Out<'static> {
+    v.map_or(Out::Null, Out::Float)
 }
 
-fn opt_time(v: Option<i64>) -> Value {
-    v.map_or(Value::Null, |t| Value::String(iso(t)))
+fn opt_time(v: Option<i64>) -> Out<'static> {
+    v.map_or(Out::Null, |t| Out::String(iso(t)))
 }
 
-pub fn job_field(j: &Job, name: &str) -> Option<Value> {
+pub fn job_field<'r>(j: &'r Job, name: &str) -> Option<Out<'r>> {
     Some(match name {
-        "id" => Value::String(encode_id("Job", j.id)),
-        "jobNumber" => Value::from(j.job_number),
+        "id" => Out::String(encode_id("Job", j.id)),
+        "jobNumber" => Out::Int(j.job_number),
         "title" => opt_str(&j.title),
-        "jobStatus" => Value::String(j.job_status.clone()),
-        "jobType" => Value::String(j.job_type.clone()),
+        "jobStatus" => Out::Str(&j.job_status),
+        "jobType" => Out::Str(&j.job_type),
         "billingType" => opt_str(&j.billing_type),
         "instructions" => opt_str(&j.instructions),
-        "total" => Value::from(j.total),
+        "total" => Out::Float(j.total),
         "invoicedTotal" => opt_num(j.invoiced_total),
         "uninvoicedTotal" => opt_num(j.uninvoiced_total),
         "startAt" => opt_time(j.start_at),
         "endAt" => opt_time(j.end_at),
         "completedAt" => opt_time(j.completed_at),
-        "createdAt" => Value::String(iso(j.created_at)),
-        "updatedAt" => Value::String(iso(j.updated_at)),
-        "jobberWebUri" => Value::String(format!("https://secure.getjobber.com/work_orders/{}", j.id)),
+        "createdAt" => Out::String(iso(j.created_at)),
+        "updatedAt" => Out::String(iso(j.updated_at)),
+        "jobberWebUri" => Out::String(format!("https://secure.getjobber.com/work_orders/{}", j.id)),
         _ => return None,
     })
 }
 
-pub fn client_field(c: &Client, name: &str) -> Option<Value> {
+pub fn client_field<'r>(c: &'r Client, name: &str) -> Option<Out<'r>> {
     Some(match name {
-        "id" => Value::String(encode_id("Client", c.id)),
-        "name" => Value::String(c.name()),
+        "id" => Out::String(encode_id("Client", c.id)),
+        "name" => Out::String(c.name()),
         "firstName" => opt_str(&c.first_name),
         "lastName" => opt_str(&c.last_name),
         "companyName" => opt_str(&c.company_name),
-        "isCompany" => Value::Bool(c.is_company),
-        "isArchived" => Value::Bool(c.is_archived),
-        "isLead" => Value::Bool(c.is_lead),
-        "createdAt" => Value::String(iso(c.created_at)),
-        "updatedAt" => Value::String(iso(c.updated_at)),
-        "jobberWebUri" => Value::String(format!("https://secure.getjobber.com/clients/{}", c.id)),
+        "isCompany" => Out::Bool(c.is_company),
+        "isArchived" => Out::Bool(c.is_archived),
+        "isLead" => Out::Bool(c.is_lead),
+        "createdAt" => Out::String(iso(c.created_at)),
+        "updatedAt" => Out::String(iso(c.updated_at)),
+        "jobberWebUri" => Out::String(format!("https://secure.getjobber.com/clients/{}", c.id)),
         _ => return None,
     })
 }
 
 /// `address` comes back whole (a small object the executor reads from).
-pub fn property_field(p: &Property, name: &str) -> Option<Value> {
+pub fn property_field<'r>(p: &'r Property, name: &str) -> Option<Out<'r>> {
     match name {
-        "id" => Some(Value::String(encode_id("Property", p.id))),
-        "address" => Some(to_value(PropertyOut::new(p).address)),
+        "id" => Some(Out::String(encode_id("Property", p.id))),
+        "address" => Some(Out::Value(to_value(PropertyOut::new(p).address))),
         _ => None,
     }
 }
 
-pub fn line_item_field(l: &LineItem, name: &str) -> Option<Value> {
+pub fn line_item_field<'r>(l: &'r LineItem, name: &str) -> Option<Out<'r>> {
     Some(match name {
-        "id" => Value::String(encode_id("LineItem", l.id)),
-        "name" => Value::String(l.name.clone()),
+        "id" => Out::String(encode_id("LineItem", l.id)),
+        "name" => Out::Str(&l.name),
         "description" => opt_str(&l.description),
-        "quantity" | "qty" => Value::from(l.quantity),
-        "unitPrice" | "unitCost" => Value::from(l.unit_price),
-        "totalPrice" | "cost" => Value::from(l.total_price),
-        "taxable" => Value::Bool(l.taxable),
+        "quantity" | "qty" => Out::Float(l.quantity),
+        "unitPrice" | "unitCost" => Out::Float(l.unit_price),
+        "totalPrice" | "cost" => Out::Float(l.total_price),
+        "taxable" => Out::Bool(l.taxable),
         _ => return None,
     })
 }
 
-pub fn visit_field(v: &Visit, name: &str) -> Option<Value> {
+pub fn visit_field<'r>(v: &'r Visit, name: &str) -> Option<Out<'r>> {
     Some(match name {
-        "id" => Value::String(encode_id("Visit", v.id)),
+        "id" => Out::String(encode_id("Visit", v.id)),
         "title" => opt_str(&v.title),
         "startAt" => opt_time(v.start_at),
         "endAt" => opt_time(v.end_at),
         "completedAt" => opt_time(v.completed_at),
-        "isComplete" => Value::Bool(v.is_complete),
-        "visitStatus" => Value::String(v.visit_status.clone()),
+        "isComplete" => Out::Bool(v.is_complete),
+        "visitStatus" => Out::Str(&v.visit_status),
         _ => return None,
     })
 }
 
 /// `name` comes back whole (`{first, last, full}`).
-pub fn user_field(d: &AccountData, id: u64, name: &str) -> Option<Value> {
+pub fn user_field(d: &AccountData, id: u64, name: &str) -> Option<Out<'static>> {
     let u = UserOut::new(d, id);
     match name {
-        "id" => Some(Value::String(u.id)),
-        "name" => Some(to_value(u.name)),
+        "id" => Some(Out::String(u.id)),
+        "name" => Some(Out::Value(to_value(u.name))),
         _ => None,
     }
 }
@@ -714,22 +716,22 @@ mod tests {
             }
         };
         for j in d.jobs.values() {
-            same(to_value(JobOut::new(j)), &|k| job_field(j, k));
+            same(to_value(JobOut::new(j)), &|k| job_field(j, k).map(Out::into_value));
             for l in &j.line_items {
-                same(to_value(LineItemOut::new(l)), &|k| line_item_field(l, k));
+                same(to_value(LineItemOut::new(l)), &|k| line_item_field(l, k).map(Out::into_value));
             }
             for v in &j.visits {
-                same(to_value(VisitOut::new(v)), &|k| visit_field(v, k));
+                same(to_value(VisitOut::new(v)), &|k| visit_field(v, k).map(Out::into_value));
                 for u in &v.assigned {
-                    same(to_value(UserOut::new(&d, *u)), &|k| user_field(&d, *u, k));
+                    same(to_value(UserOut::new(&d, *u)), &|k| user_field(&d, *u, k).map(Out::into_value));
                 }
             }
         }
         for c in d.clients.values() {
-            same(to_value(ClientOut::new(c)), &|k| client_field(c, k));
+            same(to_value(ClientOut::new(c)), &|k| client_field(c, k).map(Out::into_value));
         }
         for p in d.properties.values() {
-            same(to_value(PropertyOut::new(p)), &|k| property_field(p, k));
+            same(to_value(PropertyOut::new(p)), &|k| property_field(p, k).map(Out::into_value));
         }
         assert_eq!(job_field(&job(1, 1, 0), "lineItems"), None);
     }

@@ -20,10 +20,50 @@ use super::validate::{Prepared, error_at};
 /// Produces one field's value. An `Err` becomes a GraphQL error at that path and a `null`.
 pub type ResolveFn<C> = fn(&mut C, &Value, &Map<String, Value>) -> Result<Value, String>;
 
-/// Produces a field of an object the resolvers represent by a handle (e.g. `{"_id": 7}`),
-/// given the field's name; `None` falls back to reading the parent. Only selected fields are
-/// ever produced, and their values are moved into the answer, not copied.
-pub type FieldFn<C> = fn(&mut C, &Value, &str) -> Option<Value>;
+/// Produces a field of an object the resolvers represent by a handle (a row id, say), given
+/// the field's name; `None` falls back to reading the parent. Only selected fields are ever
+/// produced; scalars borrowed from the context are written out without a copy.
+pub type FieldFn<C> = for<'r> fn(&'r C, &Value, &str) -> Option<Out<'r>>;
+
+/// A value a field getter produces.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Out<'r> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(&'r str),
+    String(String),
+    /// Anything else, objects included (completed against the selection like any value).
+    Value(Value),
+}
+
+impl Out<'_> {
+    pub fn into_value(self) -> Value {
+        match self {
+            Out::Null => Value::Null,
+            Out::Bool(b) => Value::Bool(b),
+            Out::Int(i) => Value::from(i),
+            Out::Float(f) => Value::from(f),
+            Out::Str(s) => Value::String(s.to_string()),
+            Out::String(s) => Value::String(s),
+            Out::Value(v) => v,
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        // Writing to a Vec cannot fail.
+        let _ = match self {
+            Out::Null => serde_json::to_writer(out, &()),
+            Out::Bool(b) => serde_json::to_writer(out, b),
+            Out::Int(i) => serde_json::to_writer(out, i),
+            Out::Float(f) => serde_json::to_writer(out, &Value::from(*f)),
+            Out::Str(s) => serde_json::to_writer(out, s),
+            Out::String(s) => serde_json::to_writer(out, s),
+            Out::Value(v) => serde_json::to_writer(out, v),
+        };
+    }
+}
 
 /// Field resolvers keyed by `(type, field)`, plus per-type field getters.
 pub struct Resolvers<C> {
@@ -73,10 +113,19 @@ impl<C> Resolvers<C> {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExecResult {
-    /// The `data` object, or `null` when a non-null root field failed.
-    pub data: Value,
+    /// The `data` object as JSON text (fields in query order), or `null` when a non-null
+    /// root field failed.
+    pub data_json: String,
     pub errors: Vec<Value>,
     pub actual_cost: u64,
+}
+
+impl ExecResult {
+    /// `data` as a value (tests).
+    #[cfg(test)]
+    pub fn data(&self) -> Value {
+        serde_json::from_str(&self.data_json).unwrap_or(Value::Null)
+    }
 }
 
 /// Whether `@skip` / `@include` leave this selection in.
@@ -101,7 +150,7 @@ fn included(dirs: &[Directive], vars: &Map<String, Value>) -> bool {
 pub fn collect_fields<'d>(
     doc: &'d Document,
     type_name: &str,
-    sels: &'d [Selection],
+    sels: impl IntoIterator<Item = &'d Selection>,
     vars: &Map<String, Value>,
 ) -> Vec<(String, Vec<&'d Field>)> {
     let mut out: Vec<(String, Vec<&'d Field>)> = Vec::new();
@@ -212,6 +261,9 @@ struct Exec<'a, C> {
     cost: u64,
     /// Plans by (selection list address, its length, type name address).
     plans: HashMap<(usize, usize, usize), Plan<'a, C>>,
+    /// The answer's `data`, written as JSON while executing: no value tree is built. A
+    /// field that must become null (a non-null child failed) is cut back to its start.
+    out: Vec<u8>,
 }
 
 /// A non-null position received null: the error is recorded, the parent must become null.
@@ -236,14 +288,17 @@ pub fn execute<C>(schema: &Schema, resolvers: &Resolvers<C>, ctx: &mut C, prepar
         errors: Vec::new(),
         cost: 0,
         plans: HashMap::new(),
+        out: Vec::with_capacity(4096),
     };
     let mut path = Vec::new();
     let top: Vec<&Selection> = op.selection.iter().collect();
-    let data = match ex.object(root, &top, &Value::Object(Map::new()), &mut path) {
-        Ok(m) => Value::Object(m),
-        Err(Bubble) => Value::Null,
-    };
-    ExecResult { data, errors: ex.errors, actual_cost: ex.cost }
+    if ex.object(root, &top, &Value::Object(Map::new()), &mut path).is_err() {
+        ex.out.clear();
+        ex.out.extend_from_slice(b"null");
+    }
+    // Only valid UTF-8 was written (JSON punctuation, names, serde_json output).
+    let data_json = String::from_utf8(ex.out).unwrap_or_else(|_| "null".into());
+    ExecResult { data_json, errors: ex.errors, actual_cost: ex.cost }
 }
 
 impl<'a, C> Exec<'a, C> {
@@ -318,42 +373,65 @@ impl<'a, C> Exec<'a, C> {
         sels: &[&'a Selection],
         parent: &Value,
         path: &mut Vec<Seg>,
-    ) -> Result<Map<String, Value>, Bubble> {
+    ) -> Result<(), Bubble> {
         let plan = self.plan(type_name, sels);
-        let mut out = Map::new();
-        for p in plan.iter() {
+        self.out.push(b'{');
+        for (n, p) in plan.iter().enumerate() {
+            if n > 0 {
+                self.out.push(b',');
+            }
+            // Response keys are GraphQL names: nothing to escape.
+            self.out.push(b'"');
+            self.out.extend_from_slice(p.key.as_bytes());
+            self.out.extend_from_slice(b"\":");
             let Some(def) = p.def else {
-                out.insert(p.key.to_string(), json!(type_name));
+                self.write(&json!(type_name));
                 continue;
             };
             path.push(Seg::Key(Rc::clone(&p.key)));
-            // Produced values are moved into the answer; fields read from the parent are
-            // borrowed and copied only at the leaves.
+            // Produced values are used where they are; fields read from the parent too.
             let raw: Result<Cow<'_, Value>, String> = match (p.resolver, p.getter) {
                 (Some(f), _) => f(self.ctx, parent, &p.args).map(Cow::Owned),
-                (None, Some(g)) => Ok(match g(self.ctx, parent, p.name) {
-                    Some(v) => Cow::Owned(v),
-                    None => Cow::Borrowed(parent.get(p.name).unwrap_or(&NULL)),
-                }),
+                (None, Some(g)) => match g(&*self.ctx, parent, p.name) {
+                    None => Ok(Cow::Borrowed(parent.get(p.name).unwrap_or(&NULL))),
+                    Some(Out::Null) => Ok(Cow::Borrowed(&NULL)),
+                    Some(Out::Value(v)) => Ok(Cow::Owned(v)),
+                    Some(leaf) => {
+                        // A scalar or enum straight from the row: written, never copied.
+                        let fits = match (&p.kind, &leaf) {
+                            (Kind::Enum(values), Out::Str(s)) => values.iter().any(|x| x == s),
+                            (Kind::Enum(_) | Kind::Object, _) => false,
+                            (Kind::Leaf, _) => !matches!(def.ty.nullable(), TypeRef::List(_)),
+                        };
+                        if fits {
+                            self.cost += 1;
+                            leaf.write(&mut self.out);
+                            path.pop();
+                            continue;
+                        }
+                        Ok(Cow::Owned(leaf.into_value()))
+                    }
+                },
                 (None, None) => Ok(Cow::Borrowed(parent.get(p.name).unwrap_or(&NULL))),
             };
             let res = match raw {
-                Ok(v) => self.complete(p, &def.ty, v, path),
+                Ok(v) => self.complete(p, &def.ty, &v, path),
                 Err(msg) => {
                     self.errors.push(error_at(&msg, Some(p.pos), None, None));
                     self.set_last_path(path);
-                    self.complete(p, &def.ty, Cow::Borrowed(&NULL), path)
+                    self.complete(p, &def.ty, &NULL, path)
                 }
             };
             path.pop();
-            match res {
-                Ok(v) => {
-                    out.insert(p.key.to_string(), v);
-                }
-                Err(Bubble) => return Err(Bubble),
-            }
+            res?;
         }
-        Ok(out)
+        self.out.push(b'}');
+        Ok(())
+    }
+
+    fn write(&mut self, v: &Value) {
+        // Writing a Value to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut self.out, v);
     }
 
     fn set_last_path(&mut self, path: &[Seg]) {
@@ -362,17 +440,15 @@ impl<'a, C> Exec<'a, C> {
         }
     }
 
-    fn complete(
-        &mut self,
-        p: &Planned<'a, C>,
-        ty: &'a TypeRef,
-        v: Cow<'_, Value>,
-        path: &mut Vec<Seg>,
-    ) -> Result<Value, Bubble> {
+    /// Write the value of a field of type `ty`. `Err(Bubble)`: a non-null position got
+    /// null; the nearest nullable ancestor cuts its output back and writes `null`.
+    fn complete(&mut self, p: &Planned<'a, C>, ty: &'a TypeRef, v: &Value, path: &mut Vec<Seg>) -> Result<(), Bubble> {
+        let mark = self.out.len();
         match ty {
             TypeRef::NonNull(inner) => {
-                let r = self.complete_inner(p, inner, v, path)?;
-                if r.is_null() {
+                let wrote_null = self.complete_inner(p, inner, v, path)?;
+                if wrote_null {
+                    self.out.truncate(mark);
                     let already = self
                         .errors
                         .last()
@@ -389,63 +465,76 @@ impl<'a, C> Exec<'a, C> {
                     }
                     return Err(Bubble);
                 }
-                Ok(r)
+                Ok(())
             }
-            other => Ok(self.complete_inner(p, other, v, path).unwrap_or(Value::Null)),
+            other => {
+                if self.complete_inner(p, other, v, path).is_err() {
+                    self.out.truncate(mark);
+                    self.out.extend_from_slice(b"null");
+                }
+                Ok(())
+            }
         }
     }
 
+    /// Write the value; `Ok(true)` when that was `null`.
     fn complete_inner(
         &mut self,
         p: &Planned<'a, C>,
         ty: &'a TypeRef,
-        v: Cow<'_, Value>,
+        v: &Value,
         path: &mut Vec<Seg>,
-    ) -> Result<Value, Bubble> {
+    ) -> Result<bool, Bubble> {
         if v.is_null() {
-            return Ok(Value::Null);
+            self.out.extend_from_slice(b"null");
+            return Ok(true);
         }
         match ty {
-            TypeRef::NonNull(_) => self.complete(p, ty, v, path),
+            TypeRef::NonNull(_) => self.complete(p, ty, v, path).map(|()| false),
             TypeRef::List(inner) => {
-                let items: Vec<Cow<'_, Value>> = match v {
-                    Cow::Owned(Value::Array(items)) => items.into_iter().map(Cow::Owned).collect(),
-                    Cow::Borrowed(Value::Array(items)) => items.iter().map(Cow::Borrowed).collect(),
-                    _ => {
-                        self.internal(path, p.pos, &format!("{}.{} expected a list", p.owner, p.name));
-                        return Ok(Value::Null);
-                    }
+                let Some(items) = v.as_array() else {
+                    self.internal(path, p.pos, &format!("{}.{} expected a list", p.owner, p.name));
+                    self.out.extend_from_slice(b"null");
+                    return Ok(true);
                 };
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.into_iter().enumerate() {
+                self.out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(b',');
+                    }
                     path.push(Seg::Index(i));
                     let r = self.complete(p, inner, item, path);
                     path.pop();
-                    out.push(r?);
+                    r?;
                 }
-                Ok(Value::Array(out))
+                self.out.push(b']');
+                Ok(false)
             }
             TypeRef::Named(name) => match p.kind {
                 Kind::Object => {
                     if !v.is_object() && !p.handles {
                         self.internal(path, p.pos, &format!("{}.{} expected an object", p.owner, p.name));
-                        return Ok(Value::Null);
+                        self.out.extend_from_slice(b"null");
+                        return Ok(true);
                     }
-                    self.object(name, &p.sub, &v, path).map(Value::Object)
+                    self.object(name, &p.sub, v, path).map(|()| false)
                 }
                 Kind::Enum(values) => match v.as_str() {
                     Some(s) if values.iter().any(|x| x == s) => {
                         self.cost += 1;
-                        Ok(v.into_owned())
+                        self.write(v);
+                        Ok(false)
                     }
                     _ => {
                         self.internal(path, p.pos, &format!("{}.{}: {v} is not a valid {name}", p.owner, p.name));
-                        Ok(Value::Null)
+                        self.out.extend_from_slice(b"null");
+                        Ok(true)
                     }
                 },
                 Kind::Leaf => {
                     self.cost += 1;
-                    Ok(v.into_owned())
+                    self.write(v);
+                    Ok(false)
                 }
             },
         }
@@ -506,7 +595,7 @@ mod tests {
     #[test]
     fn executes_with_aliases_fragments_and_typename() {
         let (r, _) = run("{ a: account { id ...F __typename } } fragment F on Account { name status }");
-        assert_eq!(r.data, json!({"a": {"id": "A1", "name": "Acme", "status": "active", "__typename": "Account"}}));
+        assert_eq!(r.data(), json!({"a": {"id": "A1", "name": "Acme", "status": "active", "__typename": "Account"}}));
         assert!(r.errors.is_empty());
         assert_eq!(r.actual_cost, 3);
     }
@@ -514,7 +603,7 @@ mod tests {
     #[test]
     fn resolver_errors_null_the_field() {
         let (r, _) = run("{ account { id } maybe { id } }");
-        assert_eq!(r.data, json!({"account": {"id": "A1"}, "maybe": null}));
+        assert_eq!(r.data(), json!({"account": {"id": "A1"}, "maybe": null}));
         assert_eq!(r.errors[0]["message"], "Not allowed");
         assert_eq!(r.errors[0]["path"], json!(["maybe"]));
     }
@@ -523,18 +612,18 @@ mod tests {
     fn null_in_non_null_position_bubbles_to_the_nearest_nullable() {
         // items[1].title is null but String!: the Item! fails, so the nullable list is null.
         let (r, _) = run("{ items(first: 2) { id title } }");
-        assert_eq!(r.data, json!({"items": null}));
+        assert_eq!(r.data(), json!({"items": null}));
         assert_eq!(r.errors[0]["message"], "Cannot return null for non-nullable field Item.title");
         assert_eq!(r.errors[0]["path"], json!(["items", 1, "title"]));
         // A non-null root field nulls all of data.
         let (r, _) = run("{ account { id } strict { id } }");
-        assert_eq!(r.data, Value::Null);
+        assert_eq!(r.data(), Value::Null);
     }
 
     #[test]
     fn mutations_run_against_the_context() {
         let (r, ctx) = run("mutation { a: bump b: bump }");
-        assert_eq!(r.data, json!({"a": 1, "b": 2}));
+        assert_eq!(r.data(), json!({"a": 1, "b": 2}));
         assert_eq!(ctx.bumps, 2);
     }
 }

@@ -9,7 +9,9 @@ mod schema;
 mod syntax;
 mod validate;
 
-pub use exec::{Resolvers, execute};
+pub use exec::{Out, Resolvers, execute};
 pub use schema::Schema;
 pub use syntax::Selection;
-pub use validate::{error_at, prepare};
+#[cfg(test)]
+pub use validate::prepare;
+pub use validate::{QueryCache, error_at, prepare_cached};
