@@ -1,11 +1,17 @@
-//! Execution of a prepared operation over JSON values.
+//! Execution of a prepared operation, writing the answer's `data` as JSON text.
 //!
-//! Objects are `serde_json::Value`s. A field is produced by its registered resolver, or else
-//! read from the parent object under the field's name. Resolvers get the provider's context
-//! (`C`), the parent value and the coerced arguments, so a nested connection such as
-//! `job.lineItems(first: 5)` is just a resolver on `Job.lineItems` that reads the parent's `id`.
-//! Null propagation and leaf checks follow the GraphQL spec; the actual cost is the number of
-//! scalar and enum values produced.
+//! Objects are `serde_json::Value`s or handles (a row id). A field is produced by its
+//! registered resolver, else by its type's field getter ([`Resolvers::fields`]), else read
+//! from the parent object under the field's name. Resolvers get the provider's context (`C`),
+//! the parent value and the coerced arguments, so a nested connection such as
+//! `job.lineItems(first: 5)` is just a resolver on `Job.lineItems` that reads its parent.
+//! Null propagation and leaf checks follow the GraphQL spec (a field that must become null
+//! is cut back out of the text); fields come out in query order; the actual cost is the
+//! number of scalar and enum values produced.
+//!
+//! Speed matters here (benchmarks run the client against this): each selection set is
+//! planned once per execution, not once per object, and no value tree is built for the
+//! answer.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
