@@ -673,3 +673,17 @@ fn timing_of_the_clients_queries() {
         eprintln!("  prepare {:?} execute {:?} serialize {:?}", tp / n, te / n, ts / n);
     }
 }
+
+#[test]
+fn cost_of_the_clients_details_query() {
+    let (mut st, at) = seeded(30, &[]);
+    let v = gql(&mut st, &at, CLIENT_PAGE, json!({"first": 11}));
+    let ids: Vec<Value> = v["data"]["jobs"]["nodes"].as_array().unwrap().iter().map(|n| n["id"].clone()).collect();
+    let v = gql(&mut st, &at, CLIENT_DETAILS, json!({"ids": ids, "first": 11}));
+    // Per job: id 1 + lineItems 20 × 7 + 2 + visits 10 × (7 + 10 × 2 + 2) + 2 = 435.
+    assert_eq!(v["extensions"]["cost"]["requestedQueryCost"], 11 * 435 + 2);
+    // Fields come out in query order, as GraphQL specifies.
+    let r = st.handle(&gql_req(&at, "{ jobs(first: 1) { nodes { title id } } }", json!({})));
+    let text = String::from_utf8(r.body).unwrap();
+    assert!(text.starts_with("{\"data\":{\"jobs\":{\"nodes\":[{\"title\":"), "{text}");
+}
