@@ -35,6 +35,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand sync 'Pull data from every connected account into the database'
             cand jobs 'Read synced Jobber jobs from the local database'
             cand status 'Show every connection, its token expiry, last syncs and what needs doing'
+            cand schedule 'Print or install a cron, systemd or launchd schedule that runs `integ sync`'
             cand doctor 'Check the configuration, database, secret store and credentials'
             cand config 'Read and change settings'
             cand completions 'Print shell completions'
@@ -169,6 +170,24 @@ set edit:completion:arg-completer[integ] = {|@words|
         &'integ;status'= {
             cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;schedule'= {
+            cand --every 'How often to run (e.g. 15m, 1h)'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --cron 'A crontab line (the default on Linux)'
+            cand --systemd 'A systemd user service and timer'
+            cand --launchd 'A launchd agent (the default on macOS)'
+            cand --install 'Install it for the current user instead of printing it'
             cand --json 'Print machine-readable JSON on stdout (errors too)'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
@@ -329,6 +348,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand sync 'Pull data from every connected account into the database'
             cand jobs 'Read synced Jobber jobs from the local database'
             cand status 'Show every connection, its token expiry, last syncs and what needs doing'
+            cand schedule 'Print or install a cron, systemd or launchd schedule that runs `integ sync`'
             cand doctor 'Check the configuration, database, secret store and credentials'
             cand config 'Read and change settings'
             cand completions 'Print shell completions'
@@ -352,6 +372,8 @@ set edit:completion:arg-completer[integ] = {|@words|
         &'integ;help;jobs;show'= {
         }
         &'integ;help;status'= {
+        }
+        &'integ;help;schedule'= {
         }
         &'integ;help;doctor'= {
         }

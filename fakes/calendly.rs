@@ -1,7 +1,8 @@
 //! Fake Calendly: OAuth 2.1 (exact redirect match, HTTPS-only in Production, PKCE S256,
 //! web apps authenticate with HTTP Basic and native apps with `client_id`, single-use refresh
 //! tokens, 8 token requests per user per minute, revoke and introspect needing the secret)
-//! and the API base standing in for `https://api.calendly.com` (`/users/me` for now).
+//! and the API base standing in for `https://api.calendly.com` (`/users/me`; scheduled events
+//! in `crate::calendar::calendly`).
 //!
 //! Paths under `/calendly`: `GET /oauth/authorize`, `POST /oauth/token`,
 //! `POST /oauth/revoke`, `POST /oauth/introspect`, `/api/...` (the API base).
@@ -81,6 +82,8 @@ pub struct Calendly {
     pub cfg: CalendlyConfig,
     pub c: Common,
     api_times: HashMap<String, VecDeque<f64>>,
+    /// Scheduled events (`scheduled_events...`).
+    pub cal: crate::calendar::calendly::CalendlyCal,
 }
 
 pub fn default_user() -> User {
@@ -105,7 +108,12 @@ fn api_error(status: u16, title: &str, message: &str) -> Resp {
 impl Calendly {
     pub fn new(cfg: CalendlyConfig) -> Calendly {
         let secret = cfg.client_secret.clone();
-        Calendly { cfg, c: Common::new(default_user(), Some(&secret)), api_times: HashMap::new() }
+        Calendly {
+            cfg,
+            c: Common::new(default_user(), Some(&secret)),
+            api_times: HashMap::new(),
+            cal: crate::calendar::calendly::CalendlyCal::new(Default::default()),
+        }
     }
 
     pub fn handle(&mut self, env: &Env, req: &Req, rest: &str) -> Resp {
@@ -477,12 +485,18 @@ impl Calendly {
                 .with_header("X-RateLimit-Remaining", &remaining.to_string())
                 .with_header("X-RateLimit-Reset", &reset.to_string())
         };
-        if let Err(wait) = hit {
+        let calendar = crate::calendar::calendly::CalendlyCal::serves(path.trim_end_matches('/'));
+        let forced = calendar && self.cal.take_throttle();
+        if let Err(wait) = hit.and(if forced { Err(60.0) } else { Ok(()) }) {
             self.c.stats.rate_limited += 1;
             let r = api_error(429, "Too Many Requests", "You have exceeded the rate limit. Please try again later.");
             return headers(r, 0, wait.ceil() as u64);
         }
-        let resp = self.route_api(env, req, path, &g);
+        let resp = if calendar {
+            self.cal.handle(&mut self.c.stats, env, req, path, &g)
+        } else {
+            self.route_api(env, req, path, &g)
+        };
         headers(resp, remaining, reset)
     }
 

@@ -118,6 +118,9 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, rest: &str) -> Resp {
             ["jobber", "seed" | "truth" | "jobs" | "mutate" | "clients" | "token" | "cursors", ..],
         ) => crate::jobber_control::handle(st, env, req, &parts[1..], &body),
         ("GET" | "POST", ["faults" | "latency"]) => crate::faults::control(st, method, &parts, &body),
+        (m, [p, rest @ ..]) if crate::calendar::control::owns(p, rest) => {
+            crate::calendar::control::handle(st, env, req, m, p, rest, &body)
+        }
         (m, [p, action]) if PROVIDERS.contains(p) => provider_action(st, m, p, action, &body),
         _ => not_found(),
     }

@@ -442,6 +442,10 @@ pub struct Stats {
     pub rate_limited: u64,
     /// Jobber `THROTTLED` answers (HTTP 200).
     pub throttled: u64,
+    /// Calendar API requests by endpoint (`events.list`, `calendarView.delta`, ...).
+    pub endpoints: BTreeMap<String, u64>,
+    /// Event-listing requests (every page) by calendar id.
+    pub calendars: BTreeMap<String, u64>,
 }
 
 /// Every secret byte string the fake issued or saw, so tests can grep logs and files for it.

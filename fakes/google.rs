@@ -1,6 +1,7 @@
 //! Fake Google: OAuth for a Desktop client (any loopback port, secret required though not
 //! confidential, S256 PKCE, no refresh-token rotation, revocation) and the API base standing
-//! in for `https://www.googleapis.com` (`/oauth2/v3/userinfo` for now; Calendar later).
+//! in for `https://www.googleapis.com` (`/oauth2/v3/userinfo`, and Calendar v3 in
+//! `crate::calendar::google`).
 //!
 //! Paths under `/google`: `GET /o/oauth2/v2/auth`, `POST /token`, `POST /revoke`,
 //! `/api/...` (the API base).
@@ -53,6 +54,8 @@ pub struct Google {
     pub c: Common,
     /// Scopes the user unticks on the granular consent screen.
     pub untick: Vec<String>,
+    /// Calendar API v3 data (`calendar/v3/...`).
+    pub cal: crate::calendar::google::GoogleCal,
 }
 
 pub fn default_user() -> User {
@@ -83,7 +86,7 @@ fn api_error(code: u16, status: &str, message: &str, item: (&str, &str), extra: 
 impl Google {
     pub fn new(cfg: GoogleConfig) -> Google {
         let c = Common::new(default_user(), Some(&cfg.client_secret));
-        Google { cfg, c, untick: Vec::new() }
+        Google { cfg, c, untick: Vec::new(), cal: crate::calendar::google::GoogleCal::new(Default::default()) }
     }
 
     pub fn handle(&mut self, env: &Env, req: &Req, rest: &str) -> Resp {
@@ -472,6 +475,9 @@ impl Google {
                 &api_error(500, "INTERNAL", "Backend Error", ("Backend Error", "backendError"), Map::new()),
             );
         };
+        if let Some(rest) = path.strip_prefix("calendar/v3/") {
+            return self.cal.handle(&mut self.c.stats, env, req, rest, &g);
+        }
         match (req.method.as_str(), path) {
             ("GET" | "POST", "oauth2/v3/userinfo") => {
                 let has = |s: &str| g.scope.iter().any(|x| x == s);

@@ -11,7 +11,7 @@ fn state(extra: &[&str]) -> State {
     let mut argv = vec!["integ-fakes", "serve"];
     argv.extend_from_slice(extra);
     let cli = crate::Cli::try_parse_from(argv).unwrap();
-    let crate::Command::Serve(args) = cli.command;
+    let crate::Command::Serve(args) = cli.command else { panic!("serve") };
     crate::build_state(&args, "http://127.0.0.1:5".into()).unwrap()
 }
 
@@ -561,7 +561,7 @@ fn serve_flags_seed_and_configure_faults() {
     assert!(
         crate::Cli::try_parse_from(["integ-fakes", "serve", "--faults-kinds", "boom"])
             .map(|c| {
-                let crate::Command::Serve(a) = c.command;
+                let crate::Command::Serve(a) = c.command else { panic!("serve") };
                 crate::build_state(&a, String::new()).is_err()
             })
             .unwrap_or(true)

@@ -12,6 +12,8 @@
 //! views), `jobber_gen` (seeding, random changes), `jobber_page` (cursors, filters),
 //! `jobber_api` (schema, resolvers), `jobber_control` (`/_fake/jobber/...` data endpoints).
 
+mod browse;
+mod calendar;
 mod calendly;
 mod control;
 mod core;
@@ -54,6 +56,14 @@ struct Cli {
 enum Command {
     /// Serve all four fakes on 127.0.0.1 until killed
     Serve(Box<ServeArgs>),
+    /// Act as a browser: GET a loopback URL, follow redirects, save the final page
+    Browse {
+        /// The URL to open (integ passes the authorization URL)
+        url: String,
+        /// Where to save the final page (default: discard)
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -67,8 +77,9 @@ struct ServeArgs {
     /// Exit when standard input reaches end of file (ties the fake's life to its parent)
     #[arg(long)]
     exit_on_stdin_eof: bool,
-    /// Worker threads answering requests
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Worker threads answering requests (more than 4 lets Graph's mailbox-concurrency
+    /// throttle trigger)
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     threads: u16,
     /// Access-token lifetime in seconds for every provider (default: each provider's own)
     #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
@@ -173,6 +184,19 @@ struct ServeArgs {
     /// API requests per user per minute (500 paid, 50 free)
     #[arg(long, default_value_t = 500)]
     calendly_api_rate_limit: usize,
+
+    /// Events seeded into each Google user's calendars (fixtures first, then pseudo-random)
+    #[arg(long, default_value_t = 0)]
+    google_seed_events: usize,
+    /// Events seeded into each Microsoft user's calendars
+    #[arg(long, default_value_t = 0)]
+    microsoft_seed_events: usize,
+    /// Scheduled events seeded for each Calendly user
+    #[arg(long, default_value_t = 0)]
+    calendly_seed_events: usize,
+    /// Seed of the generated calendar data (same seed, same data)
+    #[arg(long, default_value_t = 1)]
+    calendar_seed: u64,
 }
 
 fn grant_status(s: &str) -> Result<u16, String> {
@@ -188,6 +212,22 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => match serve(*args, cli.verbose) {
             Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("integ-fakes: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Browse { url, out } => match browse::browse(&url) {
+            Ok((_status, body)) => {
+                // Like a browser, showing an error page is still a success.
+                if let Some(path) = out
+                    && let Err(e) = std::fs::write(&path, &body)
+                {
+                    eprintln!("integ-fakes: cannot write {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+                ExitCode::SUCCESS
+            }
             Err(e) => {
                 eprintln!("integ-fakes: {e}");
                 ExitCode::FAILURE
@@ -272,12 +312,47 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
         api_rate_limit: a.calendly_api_rate_limit,
         pkce: a.pkce,
     });
+    let (mut google, mut microsoft, mut calendly) = (google, microsoft, calendly);
+    let seed = |events| calendar::SeedCfg { events, seed: a.calendar_seed };
+    google.cal.seed = seed(a.google_seed_events);
+    microsoft.cal.seed = seed(a.microsoft_seed_events);
+    calendly.cal.seed = seed(a.calendly_seed_events);
+    // Seed the default users now, so the first API request does not pay for it.
+    google.cal.store(&google.c.user.clone());
+    microsoft.cal.store(&microsoft.c.user.clone());
+    calendly.cal.store(&calendly.c.user.clone());
     Ok(State { base, clock, jobber, google, microsoft, calendly, faults })
 }
 
+/// Turn off Nagle's algorithm on the listening socket; Linux copies the setting to every
+/// accepted connection. tiny_http writes a response head and body separately, and with Nagle
+/// the body's last segment waits for the client's delayed ACK: 40 ms a request, which would
+/// make every benchmark measure the fake instead of integ. Real APIs don't add that delay.
+#[cfg(target_os = "linux")]
+fn no_delay(listener: &std::net::TcpListener) {
+    use std::os::fd::AsRawFd;
+    unsafe extern "C" {
+        fn setsockopt(fd: i32, level: i32, name: i32, value: *const std::ffi::c_void, len: u32) -> i32;
+    }
+    const IPPROTO_TCP: i32 = 6;
+    const TCP_NODELAY: i32 = 1;
+    let one: i32 = 1;
+    // SAFETY: a valid socket fd, a pointer to a live i32 and its size.
+    let rc = unsafe { setsockopt(listener.as_raw_fd(), IPPROTO_TCP, TCP_NODELAY, (&one as *const i32).cast(), 4) };
+    if rc != 0 {
+        eprintln!("integ-fakes: could not set TCP_NODELAY; responses may be slow");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn no_delay(_: &std::net::TcpListener) {}
+
 fn serve(args: ServeArgs, verbose: bool) -> Result<(), String> {
-    let server = tiny_http::Server::http(("127.0.0.1", args.port))
+    let listener = std::net::TcpListener::bind(("127.0.0.1", args.port))
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+    no_delay(&listener);
+    let server = tiny_http::Server::from_listener(listener, None)
+        .map_err(|e| format!("cannot serve on 127.0.0.1:{}: {e}", args.port))?;
     let addr = server.server_addr().to_ip().ok_or("the server has no IP address")?;
     let base = format!("http://127.0.0.1:{}", addr.port());
     let state = build_state(&args, base)?;
@@ -287,12 +362,14 @@ fn serve(args: ServeArgs, verbose: bool) -> Result<(), String> {
         std::fs::write(path, state::env_file(&vars)).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     let server = Arc::new(server);
+    let inflight = state.microsoft.cal.inflight.clone();
     let state = Arc::new(Mutex::new(state));
     let mut workers = Vec::new();
     for _ in 0..args.threads {
         let server = Arc::clone(&server);
         let state = Arc::clone(&state);
-        workers.push(std::thread::spawn(move || worker(&server, &state, verbose)));
+        let inflight = inflight.clone();
+        workers.push(std::thread::spawn(move || worker(&server, &state, &inflight, verbose)));
     }
     {
         let mut out = std::io::stdout().lock();
@@ -315,7 +392,7 @@ fn serve(args: ServeArgs, verbose: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn worker(server: &tiny_http::Server, state: &Mutex<State>, verbose: bool) {
+fn worker(server: &tiny_http::Server, state: &Mutex<State>, inflight: &calendar::graph::InFlight, verbose: bool) {
     loop {
         let mut rq = match server.recv() {
             Ok(rq) => rq,
@@ -325,6 +402,8 @@ fn worker(server: &tiny_http::Server, state: &Mutex<State>, verbose: bool) {
             }
         };
         let req = http::Req::read(&mut rq);
+        // Graph's per-mailbox concurrency counts a request from arrival to answer (latency too).
+        let _busy = inflight.enter(&req);
         let (resp, delivery) = {
             let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| st.serve(&req))).unwrap_or_else(|_| {
@@ -364,7 +443,7 @@ mod tests {
     #[test]
     fn default_state_builds_and_lists_every_env_var() {
         let cli = Cli::try_parse_from(["integ-fakes", "serve"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else { panic!("serve") };
         let st = build_state(&args, "http://127.0.0.1:5".into()).unwrap();
         let env = st.env_vars();
         for k in [
@@ -402,7 +481,7 @@ mod tests {
     #[test]
     fn bad_flags_are_refused() {
         let cli = Cli::try_parse_from(["integ-fakes", "serve", "--microsoft-redirect-path", "cb"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else { panic!("serve") };
         assert!(build_state(&args, String::new()).is_err());
         assert!(Cli::try_parse_from(["integ-fakes", "serve", "--jobber-invalid-grant-status", "500"]).is_err());
         assert!(Cli::try_parse_from(["integ-fakes", "serve", "--jobber-rotation", "maybe"]).is_err());
@@ -410,7 +489,7 @@ mod tests {
 
     fn state() -> State {
         let cli = Cli::try_parse_from(["integ-fakes", "serve"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else { panic!("serve") };
         build_state(&args, "http://127.0.0.1:5".into()).unwrap()
     }
 

@@ -1,6 +1,7 @@
 //! Fake Microsoft identity platform v2.0 (public desktop client: no secret ever, PKCE,
 //! port-ignoring loopback redirects, `offline_access` for refresh tokens, random 60–90 min
-//! access tokens, a new refresh token per refresh) and Microsoft Graph (`/me`).
+//! access tokens, a new refresh token per refresh) and Microsoft Graph (`/me`; calendars in
+//! `crate::calendar::graph`).
 //!
 //! Paths under `/microsoft`: `GET /{tenant}/oauth2/v2.0/authorize`,
 //! `POST /{tenant}/oauth2/v2.0/token`, `/graph/v1.0/...` (the Graph base).
@@ -58,6 +59,8 @@ pub struct Microsoft {
     pub cfg: MicrosoftConfig,
     pub old_refresh: OldRefresh,
     pub c: Common,
+    /// Graph calendars and `calendarView/delta`.
+    pub cal: crate::calendar::graph::GraphCal,
 }
 
 pub fn default_user() -> User {
@@ -137,7 +140,12 @@ fn graph_error(status: u16, code: &str, message: &str, now: i64) -> Resp {
 
 impl Microsoft {
     pub fn new(cfg: MicrosoftConfig, old_refresh: OldRefresh) -> Microsoft {
-        Microsoft { cfg, old_refresh, c: Common::new(default_user(), None) }
+        Microsoft {
+            cfg,
+            old_refresh,
+            c: Common::new(default_user(), None),
+            cal: crate::calendar::graph::GraphCal::new(Default::default()),
+        }
     }
 
     pub fn handle(&mut self, env: &Env, req: &Req, rest: &str) -> Resp {
@@ -646,6 +654,9 @@ impl Microsoft {
             return graph_error(500, "generalException", "An internal error occurred.", now);
         };
         let path = path.trim_end_matches('/');
+        if crate::calendar::graph::GraphCal::serves(path) {
+            return self.cal.handle(&mut self.c, env, req, path, &g);
+        }
         match (req.method.as_str(), path) {
             ("GET", "me") => {
                 let ok = g.scope.iter().any(|s| {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The no-account demo: run integ's main job against the local provider fakes (the same ones the
-# tests use) on a machine with no account and no network. Needs curl, which plays the browser.
+# tests use) on a machine with no account and no network: connect Jobber through the real
+# loopback listener and redirect, sync its jobs, then show status and a few jobs. The fakes'
+# own `browse` command plays the browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,25 +21,24 @@ export INTEG_HOME="$work/home"
 export INTEG_SECRET_STORE=file
 export INTEG_SECRET_KEY="demo-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
 
-"$bin/integ-fakes" serve --port 0 --env-file "$work/fakes.env" >"$work/fakes.out" &
+# 300 jobs; the cost bucket restores 20x faster than Jobber's so the demo takes seconds.
+"$bin/integ-fakes" serve --port 0 --env-file "$work/fakes.env" \
+    --jobber-seed-jobs 300 --jobber-restore-rate 10000 >"$work/fakes.out" &
 fakes_pid=$!
 for _ in $(seq 1 100); do [ -s "$work/fakes.env" ] && break; sleep 0.05; done
 # shellcheck disable=SC1091
 . "$work/fakes.env"
 
 # The "browser": follows the fake's redirect to integ's loopback listener, like a real one.
-cat >"$work/browser" <<SH
-#!/bin/sh
-exec curl -sS -L --max-redirs 10 -o "$work/page.html" "\$1"
-SH
-chmod +x "$work/browser"
-export BROWSER="$work/browser"
+export BROWSER="$bin/integ-fakes browse --out $work/page.html"
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 step "$bin/integ" connect jobber
+step "$bin/integ" sync jobs
 step "$bin/integ" connect google
-step "$bin/integ" refresh --force
 step "$bin/integ" status
-step "$bin/integ" doctor
+step "$bin/integ" jobs list --status upcoming
+step "$bin/integ" jobs show "$("$bin/integ" jobs list --json | grep -m1 -o '"job_number": [0-9]*' | grep -o '[0-9]*$')"
+
 echo
 echo "The browser stand-in ended on integ's page: $(grep -o '<title>[^<]*</title>' "$work/page.html")"

@@ -56,6 +56,8 @@ pub enum Command {
     Jobs(JobsCommand),
     /// Show every connection, its token expiry, last syncs and what needs doing
     Status(StatusArgs),
+    /// Print or install a cron, systemd or launchd schedule that runs `integ sync`
+    Schedule(ScheduleArgs),
     /// Check the configuration, database, secret store and credentials
     Doctor(DoctorArgs),
     /// Read and change settings
@@ -202,6 +204,44 @@ pub struct JobsShowArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// How often to run (e.g. 15m, 1h)
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub every: std::time::Duration,
+    /// A crontab line (the default on Linux)
+    #[arg(long, group = "format")]
+    pub cron: bool,
+    /// A systemd user service and timer
+    #[arg(long, group = "format")]
+    pub systemd: bool,
+    /// A launchd agent (the default on macOS)
+    #[arg(long, group = "format")]
+    pub launchd: bool,
+    /// Install it for the current user instead of printing it
+    #[arg(long)]
+    pub install: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleKind {
+    Cron,
+    Systemd,
+    Launchd,
+}
+
+impl ScheduleArgs {
+    pub fn kind(&self) -> ScheduleKind {
+        if self.systemd {
+            ScheduleKind::Systemd
+        } else if self.launchd || (!self.cron && cfg!(target_os = "macos")) {
+            ScheduleKind::Launchd
+        } else {
+            ScheduleKind::Cron
+        }
+    }
+}
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {}

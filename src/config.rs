@@ -250,6 +250,13 @@ pub const KEYS: &[KeyDef] = &[
     key("google.client_id", Some("GOOGLE_CLIENT_ID"), None, Check::Text, "Google Desktop-app client id"),
     secret("google.client_secret", "GOOGLE_CLIENT_SECRET", "Google Desktop-app client secret"),
     key(
+        "google.app_status",
+        Some("INTEG_GOOGLE_APP_STATUS"),
+        Some("production"),
+        Check::OneOf(&["production", "testing"]),
+        "publishing status of the Google app; Testing apps lose refresh tokens after 7 days",
+    ),
+    key(
         "google.auth_url",
         Some("INTEG_GOOGLE_AUTH_URL"),
         Some("https://accounts.google.com/o/oauth2/v2/auth"),

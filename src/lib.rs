@@ -76,17 +76,45 @@ fn init_tracing(global: &cli::GlobalArgs, env: &config::Env) {
         (None, 2, _) => "info,integ=debug".to_string(),
         (None, _, _) => "info,integ=trace".to_string(),
     };
-    let filter = format!("{base},hyper=info,hyper_util=info,h2=info,rustls=info,reqwest=info,zbus=info,tiny_http=info");
-    let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("warn"));
+    // At trace, HTTP and TLS internals print raw headers (tokens): cap them whatever is asked.
+    const CAPS: &str = "hyper=info,hyper_util=info,h2=info,rustls=info,reqwest=info,zbus=info,tiny_http=info";
+    let filter = |base: &str| EnvFilter::try_new(format!("{base},{CAPS}")).unwrap_or_else(|_| EnvFilter::new("warn"));
     let ansi = match global.color {
         cli::ColorChoice::Always => true,
         cli::ColorChoice::Never => false,
         cli::ColorChoice::Auto => env.get("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
         .with_target(true)
-        .try_init();
+        .with_filter(filter(&base));
+    // The log file gets info and up from integ even when the terminal shows only warnings.
+    let file = global.log_file.as_ref().and_then(|path| {
+        let opened = open_log(path);
+        if let Err(e) = &opened {
+            eprintln!("warning: cannot open the log file {}: {e}", path.display());
+        }
+        let level =
+            if env.get("RUST_LOG").is_some() || global.verbose > 0 { base.clone() } else { "warn,integ=info".into() };
+        opened.ok().map(|f| {
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::sync::Mutex::new(f))
+                .with_ansi(false)
+                .with_target(true)
+                .with_filter(filter(&level))
+        })
+    });
+    let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(stderr).with(file));
+}
+
+/// Open a log file for appending, created 0600.
+fn open_log(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)
 }

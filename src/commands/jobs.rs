@@ -115,17 +115,27 @@ impl Listing for Shown {
         let mut t = Ui::table(&["FIELD", "VALUE"]);
         let j = &self.job;
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-        let address = ["street1", "street2", "province", "postal_code", "country"]
-            .iter()
-            .filter_map(|k| self.extra.get(*k).and_then(|v| v.as_str()))
-            .collect::<Vec<_>>();
+        let field = |k: &str| self.extra.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let address = [
+            field("street1"),
+            field("street2"),
+            j.city.clone(),
+            field("province"),
+            field("postal_code"),
+            field("country"),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
         let mut rows = vec![
             ("job", format!("#{} {}", j.job_number.unwrap_or_default(), opt(&j.title))),
             ("id", j.id.clone()),
             ("status", opt(&j.status)),
             ("type", opt(&j.job_type)),
             ("client", opt(&j.client_name)),
-            ("address", [address.join(", "), opt(&j.city)].join(" ").trim().to_string()),
+            ("address", address),
             ("start", opt(&j.start_at)),
             ("end", opt(&j.end_at)),
             ("completed", opt(&j.completed_at)),

@@ -7,6 +7,7 @@ mod disconnect;
 mod doctor;
 mod jobs;
 mod refresh;
+mod schedule;
 mod select;
 mod status;
 mod sync;
@@ -22,6 +23,7 @@ pub async fn run(ctx: &mut Context, command: Command) -> Result<Done> {
         Command::Refresh(args) => refresh::run(ctx, args).await,
         Command::Sync(args) => sync::run(ctx, args).await,
         Command::Jobs(cmd) => jobs::run(ctx, cmd),
+        Command::Schedule(args) => schedule::run(ctx, args),
         Command::Status(args) => status::run(ctx, args),
         Command::Doctor(args) => doctor::run(ctx, args),
         Command::Config(cmd) => config::run(ctx, cmd),

@@ -1,13 +1,15 @@
 //! `integ status`: every connection, its token expiry, the last run of each stream and the
-//! next thing the user must do. Exit 4 when any connection needs reconnecting, so a monitor can
-//! alert on the exit code alone.
+//! next thing the user must do. The exit code lets a monitor alert on it alone: 4 when a
+//! connection needs reconnecting, 2 when the secret store cannot be read (keyring locked, no
+//! D-Bus), 3 when a stream's last run failed, 0 otherwise.
 
 use comfy_table::Table;
 
 use crate::cli::StatusArgs;
 use crate::context::Context;
 use crate::error::{Done, Kind, Result};
-use crate::store::connections::{self, State};
+use crate::providers::Provider;
+use crate::store::connections::{self, Connection, State};
 use crate::store::runs::{self, StreamStatus};
 use crate::ui::{Listing, Ui};
 
@@ -40,11 +42,16 @@ impl Listing for StatusList {
                 e.streams
                     .iter()
                     .map(|s| {
+                        let when = s.last_run_finished_at.as_deref().or(s.last_run_started_at.as_deref()).unwrap_or("");
+                        let took = s.duration_secs.map(|d| format!(", {d} s")).unwrap_or_default();
                         format!(
-                            "{}: {} {}",
+                            "{}: {} {when} ({} fetched, {} new, {} changed, {} deleted{took})",
                             s.stream,
                             s.outcome.as_deref().unwrap_or("-"),
-                            s.last_run_finished_at.as_deref().or(s.last_run_started_at.as_deref()).unwrap_or("")
+                            s.fetched,
+                            s.inserted,
+                            s.updated,
+                            s.deleted
                         )
                     })
                     .collect::<Vec<_>>()
@@ -69,14 +76,80 @@ impl Listing for StatusList {
     }
 }
 
+/// Refresh tokens that die when unused: warn this long before.
+const IDLE_WARNING_DAYS: i64 = 30;
+
+/// The next thing to do for a connection, most urgent first.
+fn next_action(c: &Connection, streams: &[StreamStatus], google_testing: bool, now: jiff::Timestamp) -> Option<String> {
+    let days_since = |t: Option<&str>| {
+        t.and_then(|t| t.parse::<jiff::Timestamp>().ok()).map(|t| (now.as_second() - t.as_second()) / 86_400)
+    };
+    let reconnect = format!("run `integ connect {} --account '{}'`", c.provider, c.label);
+    match c.state {
+        State::ReconnectNeeded => return Some(reconnect),
+        State::Disconnected => return None,
+        State::Connected => {}
+    }
+    let idle = days_since(c.last_refresh_at.as_deref().or(Some(c.created_at.as_str()))).unwrap_or(0);
+    if c.provider == Provider::Google && google_testing {
+        let age = days_since(Some(c.created_at.as_str())).unwrap_or(0);
+        return Some(format!(
+            "refresh token ages out in {} day(s): the Google app is in Testing mode; publish it, then {reconnect}",
+            (7 - age).max(0)
+        ));
+    }
+    let idle_limit = match c.provider {
+        Provider::Microsoft => Some(90),
+        Provider::Google => Some(180),
+        _ => None,
+    };
+    if let Some(limit) = idle_limit
+        && idle >= limit - IDLE_WARNING_DAYS
+    {
+        return Some(format!(
+            "refresh token dies after {limit} idle days ({} left): run `integ refresh {}` or schedule `integ sync`",
+            (limit - idle).max(0),
+            c.provider
+        ));
+    }
+    if let Some(failed) = streams.iter().find(|s| s.outcome.as_deref() == Some("failed")) {
+        return Some(format!(
+            "last {} sync failed: {}; run `integ sync` to retry",
+            failed.stream,
+            failed.error.as_deref().unwrap_or("see the log")
+        ));
+    }
+    if c.provider == Provider::Jobber && streams.is_empty() {
+        return Some("run `integ sync jobs`".into());
+    }
+    None
+}
+
 pub fn run(ctx: &mut Context, _args: StatusArgs) -> Result<Done> {
     let mut entries = Vec::new();
+    let google_testing =
+        ctx.settings().ok().and_then(|s| s.get("google.app_status").map(|v| v == "testing")).unwrap_or(false);
+    let now = jiff::Timestamp::now();
+    let mut store_problem = None;
     if let Some(db) = ctx.existing_db()? {
-        for c in connections::list(db, None)? {
+        let list = connections::list(db, None)?;
+        // Can the tokens be read? A locked keyring under cron shows up here, not mid-sync.
+        if let Some(first) = list.iter().find(|c| c.state != State::Disconnected) {
+            let key = first.secret_key();
+            if let Err(e) = ctx.secrets().and_then(|s| s.get(&key).map_err(Into::into)) {
+                store_problem = Some(e);
+            }
+        }
+        let db = ctx.db()?;
+        for c in list {
             let streams = runs::streams(db, c.id)?;
-            let action = match c.state {
-                State::ReconnectNeeded => Some(format!("run `integ connect {} --account '{}'`", c.provider, c.label)),
-                _ => None,
+            let action = match &store_problem {
+                Some(e) if c.state != State::Disconnected => Some(format!(
+                    "the secret store cannot be read ({}): {}",
+                    e.message,
+                    e.hint.as_deref().unwrap_or("see `integ doctor`")
+                )),
+                _ => next_action(&c, &streams, google_testing, now),
             };
             entries.push(Entry {
                 provider: c.provider.name().to_string(),
@@ -93,10 +166,22 @@ pub fn run(ctx: &mut Context, _args: StatusArgs) -> Result<Done> {
         }
     }
     let reconnect = entries.iter().filter(|e| e.state == State::ReconnectNeeded).count();
+    let failed = entries
+        .iter()
+        .filter(|e| e.state == State::Connected && e.streams.iter().any(|s| s.outcome.as_deref() == Some("failed")))
+        .count();
     ctx.ui.data(&StatusList(entries))?;
     if reconnect > 0 {
         ctx.ui.warn(format!("{reconnect} connection(s) need reconnecting; see the ACTION column"));
         return Ok(Done::With(Kind::Reconnect));
+    }
+    if let Some(e) = store_problem {
+        ctx.ui.warn(format!("the secret store cannot be read: {}", e.message));
+        return Ok(Done::With(Kind::Config));
+    }
+    if failed > 0 {
+        ctx.ui.warn(format!("{failed} connection(s) had a failed sync; see the ACTION column"));
+        return Ok(Done::With(Kind::Partial));
     }
     Ok(Done::Ok)
 }

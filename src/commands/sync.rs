@@ -13,7 +13,7 @@ use crate::cli::{SyncArgs, SyncStream};
 use crate::context::{Context, timestamp};
 use crate::error::{Done, Error, Kind, Result};
 use crate::http::{Http, RetryPolicy};
-use crate::oauth::session::Session;
+use crate::oauth::session::{RefreshMode, Session};
 use crate::providers::Provider;
 use crate::providers::jobber::api::JobberApi;
 use crate::store::connections::{self, Connection, State};
@@ -43,7 +43,13 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
                 .extend(connections::list(ctx.db()?, Some(*p))?.into_iter().filter(|c| c.state != State::Disconnected)),
         }
     }
-    if targets.is_empty() {
+    let keepalive = if args.stream.is_none() { keepalive_targets(ctx, args.account.as_deref())? } else { Vec::new() };
+    let any_connected = connections::list(ctx.db()?, None)?.iter().any(|c| c.state != State::Disconnected);
+    if targets.is_empty() && keepalive.is_empty() && args.stream.is_none() && args.account.is_none() && any_connected {
+        ctx.ui.info("nothing to sync: no connected account has a stream yet, and no token needs keeping alive");
+        return Ok(Done::Ok);
+    }
+    if targets.is_empty() && keepalive.is_empty() {
         return Err(match &args.account {
             Some(name) => Error::config(format!("no connected account named '{name}' has these streams")),
             None => Error::config("no connected account to sync"),
@@ -66,10 +72,46 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
             }
         }
     }
+    for c in keepalive {
+        if let Err(e) = keep_alive(ctx, &c).await {
+            ctx.ui.error(&e);
+            failures.push(e);
+        } else {
+            ok += 1;
+        }
+    }
     if ctx.ui.json {
         ctx.ui.json_value(&serde_json::to_value(&summaries)?)?;
     }
     Ok(outcome(&failures, ok))
+}
+
+/// Refresh tokens that die when unused (Google after 6 months, Microsoft after 90 days) once they
+/// are this old, so a scheduled `integ sync` keeps idle connections alive.
+const KEEPALIVE_AFTER_DAYS: i64 = 7;
+
+/// Connections whose refresh tokens age out when idle and have not been refreshed lately.
+fn keepalive_targets(ctx: &mut Context, account: Option<&str>) -> Result<Vec<Connection>> {
+    let now = jiff::Timestamp::now().as_second();
+    let list = connections::list(ctx.db()?, None)?;
+    Ok(list
+        .into_iter()
+        .filter(|c| c.state == State::Connected && matches!(c.provider, Provider::Google | Provider::Microsoft))
+        .filter(|c| account.is_none_or(|a| super::select::matches(c, a)))
+        .filter(|c| {
+            let last = c.last_refresh_at.as_deref().unwrap_or(&c.created_at);
+            last.parse::<jiff::Timestamp>()
+                .map(|t| now - t.as_second() >= KEEPALIVE_AFTER_DAYS * 86_400)
+                .unwrap_or(true)
+        })
+        .collect())
+}
+
+async fn keep_alive(ctx: &mut Context, c: &Connection) -> Result<()> {
+    let mut session = Session::open(ctx, c.clone(), crate::http::client()?)?;
+    session.refresh(ctx.db()?, RefreshMode::KeepAlive).await?;
+    ctx.ui.info(format!("kept the {} alive (tokens refreshed)", c.describe()));
+    Ok(())
 }
 
 /// The exit code of a run over several accounts.

@@ -13,6 +13,8 @@ pub struct StreamStatus {
     pub last_run_started_at: Option<String>,
     pub last_run_finished_at: Option<String>,
     pub outcome: Option<String>,
+    /// Seconds the last run took.
+    pub duration_secs: Option<i64>,
     pub fetched: i64,
     pub inserted: i64,
     pub updated: i64,
@@ -34,7 +36,8 @@ pub fn streams(db: &Db, connection_id: i64) -> Result<Vec<StreamStatus>, DbError
                      SELECT max(id) FROM sync_runs WHERE connection_id = ?1 AND stream = r.stream))
              SELECT n.stream, s.last_attempt_at, s.last_success_at, l.started_at, l.finished_at, l.outcome,
                     coalesce(l.fetched, 0), coalesce(l.inserted, 0), coalesce(l.updated, 0),
-                    coalesce(l.deleted, 0), l.error
+                    coalesce(l.deleted, 0), l.error,
+                    CAST(strftime('%s', l.finished_at) AS INTEGER) - CAST(strftime('%s', l.started_at) AS INTEGER)
              FROM names n
              LEFT JOIN sync_state s ON s.connection_id = ?1 AND s.stream = n.stream
              LEFT JOIN last l ON l.stream = n.stream
@@ -50,6 +53,7 @@ pub fn streams(db: &Db, connection_id: i64) -> Result<Vec<StreamStatus>, DbError
                 last_run_started_at: r.get(3)?,
                 last_run_finished_at: r.get(4)?,
                 outcome: r.get(5)?,
+                duration_secs: r.get(11)?,
                 fetched: r.get(6)?,
                 inserted: r.get(7)?,
                 updated: r.get(8)?,

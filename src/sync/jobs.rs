@@ -286,7 +286,7 @@ fn tally(counts: &mut Counts, written: &[Written]) {
     }
 }
 
-fn job_row(j: &Job, raw: &serde_json::Value) -> JobRow {
+fn job_row(j: &Job, raw: &str) -> JobRow {
     let address = j.property.as_ref().and_then(|p| p.address.as_ref());
     JobRow {
         id: j.id.clone(),
@@ -333,28 +333,22 @@ fn detail_rows(d: &JobDetails) -> Details {
     let visits = d
         .visits
         .iter()
-        .map(|(v, raw)| {
-            let mut raw = raw.clone();
-            if let Some(o) = raw.as_object_mut() {
-                o.remove("assignedUsers");
-            }
-            VisitRow {
-                id: v.id.clone(),
-                title: v.title.clone(),
-                start_at: v.start_at.clone(),
-                end_at: v.end_at.clone(),
-                completed_at: v.completed_at.clone(),
-                is_complete: v.is_complete,
-                status: v.visit_status.clone(),
-                raw_json: raw.to_string(),
-                assignees: api::assignees(v),
-            }
+        .map(|(v, raw)| VisitRow {
+            id: v.id.clone(),
+            title: v.title.clone(),
+            start_at: v.start_at.clone(),
+            end_at: v.end_at.clone(),
+            completed_at: v.completed_at.clone(),
+            is_complete: v.is_complete,
+            status: v.visit_status.clone(),
+            raw_json: raw.clone(),
+            assignees: api::assignees(v),
         })
         .collect();
     (items, visits)
 }
 
-fn client_row(c: &Client, raw: &serde_json::Value) -> ClientRow {
+fn client_row(c: &Client, raw: &str) -> ClientRow {
     ClientRow {
         id: c.id.clone(),
         name: c.name.clone(),

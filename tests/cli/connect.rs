@@ -21,6 +21,20 @@ fn setup(extra: &[&str]) -> (TestEnv, Fakes) {
     (env, fakes)
 }
 
+/// integ may exit before the browser stand-in has finished writing the page it was shown.
+#[track_caller]
+fn wait_for_page(page: &std::path::Path, marker: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let html = std::fs::read_to_string(page).unwrap_or_default();
+        if html.contains(marker) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: the browser never showed {marker:?}: {html}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn connect(env: &TestEnv, provider: &str) -> crate::common::Run {
     env.run(&["connect", provider, "--timeout", "30"])
 }
@@ -32,8 +46,8 @@ fn full_flow_for_every_provider() {
     for provider in ["jobber", "google", "microsoft", "calendly"] {
         let run = connect(&env, provider).ok();
         assert!(run.stderr.contains("Connected"), "{provider}: {}", run.stderr);
-        let html = std::fs::read_to_string(&page).unwrap();
-        assert!(html.contains("<title>integ: connected</title>"), "{provider}: {html}");
+        wait_for_page(&page, "<title>integ: connected</title>", provider);
+        let _ = std::fs::remove_file(&page);
     }
     let status = env.run(&["status", "--json"]).ok().json();
     let list = status.as_array().unwrap();
@@ -83,7 +97,7 @@ exec curl -sS -o '{page}' "$loc"
     connect(&env, "google").ok();
     let probes = std::fs::read_to_string(&log).unwrap();
     assert_eq!(probes, "favicon 404\nforged 400\nnostate 400\n");
-    assert!(std::fs::read_to_string(&page).unwrap().contains("integ: connected"));
+    wait_for_page(&page, "integ: connected", "google");
     assert_eq!(fakes.get("/_fake/stats")["google"]["code_exchanges_ok"], 1);
 }
 
@@ -95,8 +109,8 @@ fn denial_ends_the_flow_with_exit_1() {
         fakes.post(&format!("/_fake/{provider}/consent"), serde_json::json!({"mode": "deny"}));
         let run = connect(&env, provider).code(1);
         assert!(run.stderr.contains("authorization denied"), "{provider}: {}", run.stderr);
-        let html = std::fs::read_to_string(&page).unwrap();
-        assert!(html.contains("integ: authorization failed"), "{provider}: {html}");
+        wait_for_page(&page, "integ: authorization failed", provider);
+        let _ = std::fs::remove_file(&page);
     }
     assert_eq!(env.run(&["status", "--json"]).ok().stdout.trim(), "[]");
 }

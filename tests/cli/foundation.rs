@@ -174,3 +174,21 @@ pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+#[test]
+fn one_sqlite_and_one_tls_stack_in_the_dependency_tree() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["tree", "--offline", "-e", "normal", "--prefix", "none", "--format", "{p}"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo tree");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut sqlite: Vec<&str> = text.lines().filter(|l| l.starts_with("libsqlite3-sys ")).collect();
+    sqlite.sort();
+    sqlite.dedup();
+    assert_eq!(sqlite.len(), 1, "exactly one SQLite: {sqlite:?}");
+    for banned in ["openssl-sys ", "native-tls ", "aws-lc-sys "] {
+        assert!(!text.lines().any(|l| l.starts_with(banned)), "{banned}is in the tree: one TLS stack (rustls) only");
+    }
+}

@@ -5,4 +5,5 @@ mod common;
 mod connect;
 mod foundation;
 mod keyring;
-// mod sync; (enabled once the fake Jobber API serves jobs)
+mod sync;
+mod unattended;

@@ -13,6 +13,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::model::{self, Client, Connection, Job, JobDetails, LineItem, PageInfo, Visit};
@@ -23,8 +25,8 @@ use crate::providers::api::ApiError;
 pub const JOBS_PAGE: u32 = 100;
 pub const CLIENTS_PAGE: u32 = 100;
 /// Nested page sizes in the details query.
-const LINE_ITEMS_FIRST: u32 = 20;
-const VISITS_FIRST: u32 = 10;
+const LINE_ITEMS_FIRST: u32 = 30;
+const VISITS_FIRST: u32 = 12;
 const ASSIGNEES_FIRST: u32 = 10;
 /// Target requested cost of one details query, as a share of the bucket.
 const DETAILS_SHARE: f64 = 0.5;
@@ -143,6 +145,37 @@ impl Bucket {
     }
 }
 
+/// A GraphQL answer, read once: `data` stays raw text (borrowed from the body) until the
+/// caller deserializes exactly the types it needs, so a page is parsed once, not three times.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+    #[serde(default)]
+    errors: Option<Vec<Value>>,
+    #[serde(default)]
+    extensions: Option<Value>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+impl Envelope<'_> {
+    fn parse(body: &[u8]) -> Option<Envelope<'_>> {
+        serde_json::from_slice(body).ok()
+    }
+    fn has_data(&self) -> bool {
+        self.data.is_some_and(|d| d.get() != "null")
+    }
+    fn errors(&self) -> &[Value] {
+        self.errors.as_deref().unwrap_or_default()
+    }
+    fn as_value(&self) -> Value {
+        json!({ "extensions": self.extensions, "message": self.message, "error": self.error })
+    }
+}
+
 /// Read `extensions.cost` of an answer.
 fn cost_of(body: &Value) -> Option<(f64, Bucket)> {
     let cost = body.pointer("/extensions/cost")?;
@@ -159,10 +192,8 @@ fn cost_of(body: &Value) -> Option<(f64, Bucket)> {
     ))
 }
 
-fn is_throttled(body: &Value) -> bool {
-    body.get("errors").and_then(|e| e.as_array()).is_some_and(|errs| {
-        errs.iter().any(|e| e.pointer("/extensions/code").and_then(|c| c.as_str()) == Some("THROTTLED"))
-    })
+fn is_throttled(errors: &[Value]) -> bool {
+    errors.iter().any(|e| e.pointer("/extensions/code").and_then(|c| c.as_str()) == Some("THROTTLED"))
 }
 
 /// One Jobber account's API, with its cost model.
@@ -222,10 +253,11 @@ impl<'a> JobberApi<'a> {
         if resp.status != 200 {
             return Verdict::Done;
         }
-        let Some(body) = resp.json() else {
+        let Some(env) = Envelope::parse(&resp.body) else {
             // A cut-off or HTML answer with a 200: transient.
             return Verdict::Retry(None);
         };
+        let body = env.as_value();
         if let Some((requested, bucket)) = cost_of(&body) {
             if let Ok(mut b) = self.bucket.lock() {
                 *b = Some(bucket);
@@ -234,7 +266,7 @@ impl<'a> JobberApi<'a> {
                 *r = Some(requested);
             }
         }
-        if is_throttled(&body) {
+        if is_throttled(env.errors()) {
             let requested = body.pointer("/extensions/cost/requestedQueryCost").and_then(|v| v.as_f64()).unwrap_or(0.0);
             let wait = cost_of(&body)
                 .map(|(_, b)| b.wait_for(requested))
@@ -243,9 +275,7 @@ impl<'a> JobberApi<'a> {
             tracing::warn!(requested, "Jobber answered THROTTLED; waiting {} ms", wait.as_millis());
             return Verdict::Throttled(wait);
         }
-        let has_errors = body.get("errors").and_then(|e| e.as_array()).is_some_and(|a| !a.is_empty());
-        let partial = body.get("data").is_some_and(|d| !d.is_null());
-        if has_errors && partial {
+        if !env.errors().is_empty() && env.has_data() {
             // Partial data with errors: the page failed as a whole; worth another try.
             return Verdict::Retry(None);
         }
@@ -260,7 +290,7 @@ impl<'a> JobberApi<'a> {
         query: &str,
         variables: Value,
         estimate: f64,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<String, ApiError> {
         if estimate > self.bucket_max() {
             return Err(ApiError::Status {
                 status: 0,
@@ -285,20 +315,23 @@ impl<'a> JobberApi<'a> {
                 |r| self.judge(r),
             )
             .await?;
-        let parsed = resp.json();
         if resp.status == 401 {
             return Err(ApiError::Unauthorized);
         }
-        if let Some(msg) = parsed.as_ref().and_then(disconnected_message) {
+        let env = Envelope::parse(&resp.body);
+        let small = env.as_ref().map(Envelope::as_value);
+        if let Some(msg) = small.as_ref().and_then(disconnected_message) {
             return Err(ApiError::Disconnected(msg));
         }
         if resp.status != 200 {
             return Err(ApiError::Status {
                 status: resp.status,
-                message: crate::providers::api::error_message(parsed.as_ref()),
+                message: crate::providers::api::error_message(resp.json().as_ref()),
             });
         }
-        let body = parsed.ok_or_else(|| ApiError::Malformed(format!("{what}: the answer is not JSON")))?;
+        let (Some(env), Some(body)) = (env, small) else {
+            return Err(ApiError::Malformed(format!("{what}: the answer is not JSON")));
+        };
         if let Some(versioning) = body.pointer("/extensions/versioning") {
             if let Some(w) = versioning.get("warning").and_then(|w| w.as_str()) {
                 tracing::warn!("Jobber API version warning: {w}");
@@ -316,7 +349,8 @@ impl<'a> JobberApi<'a> {
                 });
             }
         }
-        if let Some(errors) = body.get("errors").and_then(|e| e.as_array()).filter(|a| !a.is_empty()) {
+        let errors = env.errors();
+        if !errors.is_empty() {
             let msg =
                 errors.iter().filter_map(|e| e.get("message").and_then(|m| m.as_str())).collect::<Vec<_>>().join("; ");
             if errors.iter().any(|e| e.pointer("/extensions/code").and_then(|c| c.as_str()) == Some("UNAUTHENTICATED"))
@@ -331,27 +365,33 @@ impl<'a> JobberApi<'a> {
             }
             return Err(ApiError::Status { status: 200, message: format!("GraphQL error: {msg}") });
         }
-        body.get("data")
-            .cloned()
-            .filter(|d| !d.is_null())
+        env.data
+            .filter(|d| d.get() != "null")
+            .map(|d| d.get().to_string())
             .ok_or_else(|| ApiError::Malformed(format!("{what}: no data")))
     }
 
-    /// One page of jobs in the given order.
+    /// One page of jobs in the given order, each job with its raw JSON.
     pub async fn jobs_page(
         &self,
         token: &SecretString,
         order: JobOrder,
         after: Option<&str>,
         first: u32,
-    ) -> Result<(Vec<(Job, Value)>, PageInfo), ApiError> {
+    ) -> Result<(Vec<(Job, String)>, PageInfo), ApiError> {
         let per_job = self.page_per_job.lock().map(|c| *c).unwrap_or(25.0);
         let estimate = per_job * first as f64 + 3.0;
         let data = self
             .query(token, "Jobber jobs page", &jobs_query(order), json!({ "first": first, "after": after }), estimate)
             .await?;
         self.learn(&self.page_per_job, first);
-        parse_connection(&data, "/jobs")
+        #[derive(Deserialize)]
+        struct Data<'a> {
+            #[serde(borrow)]
+            jobs: RawConnection<'a>,
+        }
+        let d: Data<'_> = serde_json::from_str(&data).map_err(|e| ApiError::Malformed(format!("jobs page: {e}")))?;
+        d.jobs.typed()
     }
 
     /// Remember the real requested cost per job of the last query of a kind.
@@ -377,53 +417,54 @@ impl<'a> JobberApi<'a> {
             .query(token, "Jobber job details", &details_query(), json!({ "ids": ids, "first": ids.len() }), estimate)
             .await?;
         self.learn(&self.details_per_job, ids.len() as u32);
-        let nodes = data.pointer("/jobs/nodes").and_then(|n| n.as_array()).cloned().unwrap_or_default();
-        let mut out = Vec::with_capacity(nodes.len());
-        for node in nodes {
-            let Some(id) = node.get("id").and_then(|v| v.as_str()).map(str::to_string) else {
-                continue;
-            };
-            let mut d = JobDetails::default();
-            let li = node.get("lineItems").cloned().unwrap_or(Value::Null);
-            let (items, mut li_page) = parse_nested::<LineItem>(&li)?;
-            d.line_items = items;
-            while li_page.has_next_page {
-                let data = self
-                    .query(
-                        token,
-                        "Jobber line items",
-                        &more_line_items_query(),
-                        json!({ "id": id, "after": li_page.end_cursor }),
-                        50.0 * 8.0 + 5.0,
-                    )
-                    .await?;
-                let (more, page) = parse_nested::<LineItem>(data.pointer("/job/lineItems").unwrap_or(&Value::Null))?;
-                d.line_items.extend(more);
-                li_page = page;
+        #[derive(Deserialize)]
+        struct Node<'a> {
+            id: String,
+            #[serde(borrow, rename = "lineItems", default)]
+            line_items: Option<RawConnection<'a>>,
+            #[serde(borrow, default)]
+            visits: Option<RawConnection<'a>>,
+        }
+        #[derive(Deserialize)]
+        struct Jobs<'a> {
+            #[serde(borrow)]
+            nodes: Vec<Node<'a>>,
+        }
+        #[derive(Deserialize)]
+        struct Data<'a> {
+            #[serde(borrow)]
+            jobs: Jobs<'a>,
+        }
+        let d: Data<'_> = serde_json::from_str(&data).map_err(|e| ApiError::Malformed(format!("job details: {e}")))?;
+        let mut out = Vec::with_capacity(d.jobs.nodes.len());
+        for node in d.jobs.nodes {
+            let mut details = JobDetails::default();
+            let (items, mut page) = RawConnection::typed_or_empty::<LineItem>(node.line_items)?;
+            details.line_items = items;
+            while page.has_next_page {
+                let vars = json!({ "id": node.id, "after": page.end_cursor });
+                let data =
+                    self.query(token, "Jobber line items", &more_line_items_query(), vars, 50.0 * 8.0 + 5.0).await?;
+                let (more, next) = more_of::<LineItem>(&data, "lineItems")?;
+                details.line_items.extend(more);
+                page = next;
             }
-            let vi = node.get("visits").cloned().unwrap_or(Value::Null);
-            let (visits, mut vi_page) = parse_nested::<Visit>(&vi)?;
-            d.visits = visits;
-            while vi_page.has_next_page {
-                let data = self
-                    .query(
-                        token,
-                        "Jobber visits",
-                        &more_visits_query(),
-                        json!({ "id": id, "after": vi_page.end_cursor }),
-                        20.0 * (8.0 + ASSIGNEES_FIRST as f64 * 3.0 + 3.0) + 5.0,
-                    )
-                    .await?;
-                let (more, page) = parse_nested::<Visit>(data.pointer("/job/visits").unwrap_or(&Value::Null))?;
-                d.visits.extend(more);
-                vi_page = page;
+            let (visits, mut page) = RawConnection::typed_or_empty::<Visit>(node.visits)?;
+            details.visits = visits;
+            while page.has_next_page {
+                let vars = json!({ "id": node.id, "after": page.end_cursor });
+                let estimate = 20.0 * (8.0 + ASSIGNEES_FIRST as f64 * 3.0 + 3.0) + 5.0;
+                let data = self.query(token, "Jobber visits", &more_visits_query(), vars, estimate).await?;
+                let (more, next) = more_of::<Visit>(&data, "visits")?;
+                details.visits.extend(more);
+                page = next;
             }
-            for (v, _) in &d.visits {
+            for (v, _) in &details.visits {
                 if v.assigned_users.as_ref().and_then(|u| u.page_info.as_ref()).is_some_and(|p| p.has_next_page) {
                     tracing::warn!(visit = %v.id, "a visit has more than {ASSIGNEES_FIRST} assigned users; the rest are not stored");
                 }
             }
-            out.push((id, d));
+            out.push((node.id, details));
         }
         Ok(out)
     }
@@ -434,7 +475,7 @@ impl<'a> JobberApi<'a> {
         token: &SecretString,
         after: Option<&str>,
         since: Option<&str>,
-    ) -> Result<(Vec<(Client, Value)>, PageInfo), ApiError> {
+    ) -> Result<(Vec<(Client, String)>, PageInfo), ApiError> {
         let mut vars = json!({ "first": CLIENTS_PAGE, "after": after });
         if let Some(s) = since {
             vars["since"] = json!(s);
@@ -442,7 +483,13 @@ impl<'a> JobberApi<'a> {
         let data = self
             .query(token, "Jobber clients page", &clients_query(since.is_some()), vars, CLIENTS_PAGE as f64 * 9.0 + 3.0)
             .await?;
-        parse_connection(&data, "/clients")
+        #[derive(Deserialize)]
+        struct Data<'a> {
+            #[serde(borrow)]
+            clients: RawConnection<'a>,
+        }
+        let d: Data<'_> = serde_json::from_str(&data).map_err(|e| ApiError::Malformed(format!("clients page: {e}")))?;
+        d.clients.typed()
     }
 }
 
@@ -454,25 +501,56 @@ fn disconnected_message(body: &Value) -> Option<String> {
     (msg.contains("disconnected this app") || msg.contains("account is not active")).then(|| msg.to_string())
 }
 
-fn parse_connection<T: serde::de::DeserializeOwned>(
-    data: &Value,
-    at: &str,
-) -> Result<(Vec<(T, Value)>, PageInfo), ApiError> {
-    let conn = data.pointer(at).ok_or_else(|| ApiError::Malformed(format!("{at} missing from the answer")))?;
-    let nodes = model::nodes_with_raw::<T>(conn.get("nodes").unwrap_or(&Value::Null)).map_err(ApiError::Malformed)?;
-    let page: PageInfo = serde_json::from_value(conn.get("pageInfo").cloned().unwrap_or(Value::Null))
-        .map_err(|e| ApiError::Malformed(format!("pageInfo: {e}")))?;
-    Ok((nodes, page))
+/// A connection whose nodes are still raw JSON text borrowed from the answer.
+#[derive(Deserialize)]
+struct RawConnection<'a> {
+    #[serde(borrow)]
+    nodes: Vec<&'a RawValue>,
+    #[serde(rename = "pageInfo", default)]
+    page_info: Option<PageInfo>,
 }
 
-fn parse_nested<T: serde::de::DeserializeOwned>(conn: &Value) -> Result<(Vec<(T, Value)>, PageInfo), ApiError> {
-    if conn.is_null() {
-        return Ok((Vec::new(), PageInfo { has_next_page: false, end_cursor: None }));
+impl RawConnection<'_> {
+    /// Each node typed, beside its raw text (kept for the `raw_json` columns).
+    fn typed<T: serde::de::DeserializeOwned>(self) -> Result<(Vec<(T, String)>, PageInfo), ApiError> {
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|n| {
+                serde_json::from_str::<T>(n.get())
+                    .map(|t| (t, n.get().to_string()))
+                    .map_err(|e| ApiError::Malformed(format!("unexpected node shape: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let page = self.page_info.unwrap_or(PageInfo { has_next_page: false, end_cursor: None });
+        Ok((nodes, page))
     }
-    let nodes = model::nodes_with_raw::<T>(conn.get("nodes").unwrap_or(&Value::Null)).map_err(ApiError::Malformed)?;
-    let page = serde_json::from_value::<PageInfo>(conn.get("pageInfo").cloned().unwrap_or(Value::Null))
-        .unwrap_or(PageInfo { has_next_page: false, end_cursor: None });
-    Ok((nodes, page))
+
+    fn typed_or_empty<T: serde::de::DeserializeOwned>(
+        conn: Option<Self>,
+    ) -> Result<(Vec<(T, String)>, PageInfo), ApiError> {
+        match conn {
+            Some(c) => c.typed(),
+            None => Ok((Vec::new(), PageInfo { has_next_page: false, end_cursor: None })),
+        }
+    }
+}
+
+/// The next nested page from a `job(id:) { <field>(...) }` query.
+fn more_of<T: serde::de::DeserializeOwned>(data: &str, field: &str) -> Result<(Vec<(T, String)>, PageInfo), ApiError> {
+    #[derive(Deserialize)]
+    struct Data<'a> {
+        #[serde(borrow)]
+        job: Option<std::collections::HashMap<String, &'a RawValue>>,
+    }
+    let d: Data<'_> = serde_json::from_str(data).map_err(|e| ApiError::Malformed(format!("job: {e}")))?;
+    let Some(raw) = d.job.as_ref().and_then(|j| j.get(field)) else {
+        // The job vanished meanwhile: nothing more to read.
+        return Ok((Vec::new(), PageInfo { has_next_page: false, end_cursor: None }));
+    };
+    let conn: RawConnection<'_> =
+        serde_json::from_str(raw.get()).map_err(|e| ApiError::Malformed(format!("{field}: {e}")))?;
+    conn.typed()
 }
 
 /// Users of a visit as (id, full name).

@@ -1,5 +1,5 @@
 //! The shapes of Jobber's GraphQL answers that integ reads. Unknown fields are ignored, every
-//! nullable field is an `Option`, and each node keeps its raw JSON for the `raw_json` column.
+//! nullable field is an `Option`; the raw JSON of each node travels beside it as text.
 
 use serde::Deserialize;
 
@@ -101,8 +101,8 @@ pub struct Visit {
 /// Line items and visits of one job, gathered over as many queries as they need.
 #[derive(Debug, Clone, Default)]
 pub struct JobDetails {
-    pub line_items: Vec<(LineItem, serde_json::Value)>,
-    pub visits: Vec<(Visit, serde_json::Value)>,
+    pub line_items: Vec<(LineItem, String)>,
+    pub visits: Vec<(Visit, String)>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -116,18 +116,4 @@ pub struct Client {
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
     pub jobber_web_uri: Option<String>,
-}
-
-/// Parse a list of nodes, keeping each node's raw JSON beside it.
-pub fn nodes_with_raw<T: serde::de::DeserializeOwned>(
-    nodes: &serde_json::Value,
-) -> Result<Vec<(T, serde_json::Value)>, String> {
-    let arr = nodes.as_array().ok_or("nodes is not a list")?;
-    arr.iter()
-        .map(|n| {
-            serde_json::from_value::<T>(n.clone())
-                .map(|t| (t, n.clone()))
-                .map_err(|e| format!("unexpected node shape: {e}"))
-        })
-        .collect()
 }

@@ -1,0 +1,326 @@
+//! `integ schedule [--every 15m] [--cron|--systemd|--launchd] [--install]`: print (and with
+//! `--install`, install for the current user) a crontab line, a systemd user service and timer,
+//! or a launchd agent that runs `integ sync` with this home, this secret store and a log file.
+//!
+//! The secret key itself is never written into a schedule: cron tables and unit files are not
+//! secret stores. A file store must use a key file (`secret_key_file`); a keyring needs a D-Bus
+//! session, which cron does not have.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::cli::{ScheduleArgs, ScheduleKind};
+use crate::context::Context;
+use crate::error::{Done, Error, Result};
+use crate::store::secrets::StoreKind;
+
+/// Marks the crontab line integ manages, so reinstalling replaces it.
+const CRON_MARK: &str = "# integ sync (managed by `integ schedule`)";
+const UNIT: &str = "integ-sync";
+const LAUNCHD_LABEL: &str = "dev.integ.sync";
+
+/// Everything a scheduled run needs.
+struct Job {
+    exe: PathBuf,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    every: Duration,
+    log: PathBuf,
+}
+
+pub fn run(ctx: &mut Context, a: ScheduleArgs) -> Result<Done> {
+    let kind = a.kind();
+    let job = job(ctx, a.every)?;
+    let text = match kind {
+        ScheduleKind::Cron => cron_line(&job)?,
+        ScheduleKind::Systemd => format!(
+            "# ~/.config/systemd/user/{UNIT}.service\n{}\n# ~/.config/systemd/user/{UNIT}.timer\n{}",
+            systemd_service(&job),
+            systemd_timer(&job)
+        ),
+        ScheduleKind::Launchd => launchd_plist(&job),
+    };
+    if !a.install {
+        ctx.ui.line(text.trim_end())?;
+        ctx.ui.info(match kind {
+            ScheduleKind::Cron => "Add this line with `crontab -e`, or run `integ schedule --cron --install`.",
+            ScheduleKind::Systemd => {
+                "Save these two files, then `systemctl --user enable --now integ-sync.timer`; or use --install."
+            }
+            ScheduleKind::Launchd => {
+                "Save this as ~/Library/LaunchAgents/dev.integ.sync.plist and `launchctl load -w` it; or use --install."
+            }
+        });
+        return Ok(Done::Ok);
+    }
+    match kind {
+        ScheduleKind::Cron => install_cron(&job)?,
+        ScheduleKind::Systemd => install_systemd(ctx, &job)?,
+        ScheduleKind::Launchd => install_launchd(ctx, &job)?,
+    }
+    ctx.ui.success(format!("integ sync is scheduled every {}; its log is {}", human(job.every), job.log.display()));
+    Ok(Done::Ok)
+}
+
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    if s.is_multiple_of(3600) {
+        format!("{}h", s / 3600)
+    } else if s.is_multiple_of(60) {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+fn job(ctx: &mut Context, every: Duration) -> Result<Job> {
+    if every < Duration::from_secs(60) {
+        return Err(Error::config("--every must be at least 1m").hint("for example --every 15m"));
+    }
+    let exe = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .map_err(|e| Error::failure("cannot find the integ executable").cause(e))?;
+    let settings = ctx.settings()?.clone();
+    let mut env = Vec::new();
+    if let Some(home) = &ctx.paths.home {
+        env.push(("INTEG_HOME".to_string(), home.display().to_string()));
+    }
+    for var in ["INTEG_SECRET_STORE", "INTEG_KEYRING_BACKEND", "INTEG_KEYRING_SERVICE", "INTEG_SECRET_KEY_FILE"] {
+        if let Some(v) = ctx.env.get(var) {
+            env.push((var.to_string(), v.to_string()));
+        }
+    }
+    match settings.secret_store() {
+        StoreKind::File => {
+            if settings.get("secret_key_file").is_none() {
+                return Err(Error::config("the file store's key comes from INTEG_SECRET_KEY, which a schedule must not contain")
+                    .hint("write the passphrase to a file only you can read (chmod 600) and run `integ config set secret_key_file PATH`"));
+            }
+        }
+        StoreKind::Keyring => {
+            ctx.ui.warn(
+                "the keyring needs a D-Bus session: cron has none (use the file store: INTEG_SECRET_STORE=file with \
+                 secret_key_file), and a systemd user timer has one only while you are logged in or lingering \
+                 (`loginctl enable-linger`)",
+            );
+        }
+    }
+    // Each run stops a minute before the next is due, so runs never pile up.
+    let budget = every.saturating_sub(Duration::from_secs(60)).max(Duration::from_secs(30));
+    let log = log_path(ctx);
+    let args = vec![
+        "sync".to_string(),
+        "--quiet".to_string(),
+        "--max-duration".to_string(),
+        format!("{}s", budget.as_secs()),
+        "--log-file".to_string(),
+        log.display().to_string(),
+    ];
+    Ok(Job { exe, args, env, every, log })
+}
+
+fn log_path(ctx: &Context) -> PathBuf {
+    match &ctx.paths.home {
+        Some(h) => h.join("sync.log"),
+        None => ctx.paths.lock_dir.parent().unwrap_or(Path::new(".")).join("sync.log"),
+    }
+}
+
+/// Quote for a POSIX shell (cron runs its lines with /bin/sh).
+fn sh(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-=:,@%+".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+fn cron_line(job: &Job) -> Result<String> {
+    let secs = job.every.as_secs();
+    let when = if secs.is_multiple_of(3600) && 24 % (secs / 3600) == 0 {
+        format!("0 */{} * * *", secs / 3600)
+    } else if secs.is_multiple_of(60) && 60 % (secs / 60) == 0 {
+        format!("*/{} * * * *", secs / 60)
+    } else {
+        return Err(Error::config(format!("cron cannot run something every {}", human(job.every)))
+            .hint("use a number of minutes that divides 60 (5m, 10m, 15m, 30m) or hours that divide 24"));
+    };
+    let env: Vec<String> = job.env.iter().map(|(k, v)| format!("{k}={}", sh(v))).collect();
+    let args: Vec<String> = job.args.iter().map(|a| sh(a)).collect();
+    Ok(format!(
+        "{when} {}{}{} {} >/dev/null 2>&1 {CRON_MARK}",
+        env.join(" "),
+        if env.is_empty() { "" } else { " " },
+        sh(&job.exe.display().to_string()),
+        args.join(" ")
+    ))
+}
+
+/// systemd quoting for Environment= and ExecStart=.
+fn sd(s: &str) -> String {
+    if s.chars().any(|c| c.is_whitespace() || c == '"' || c == '\\' || c == '%') {
+        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%"))
+    } else {
+        s.to_string()
+    }
+}
+
+fn systemd_service(job: &Job) -> String {
+    let env: String = job.env.iter().map(|(k, v)| format!("Environment={}\n", sd(&format!("{k}={v}")))).collect();
+    let args: Vec<String> = job.args.iter().map(|a| sd(a)).collect();
+    format!(
+        "[Unit]\nDescription=integ sync (Jobber jobs and calendars into SQLite)\nAfter=network-online.target\n\n\
+         [Service]\nType=oneshot\n{env}ExecStart={} {}\n# Exit codes: 3 partial, 4 reconnect needed, 5 another run held the lock.\nSuccessExitStatus=5\n",
+        sd(&job.exe.display().to_string()),
+        args.join(" ")
+    )
+}
+
+fn systemd_timer(job: &Job) -> String {
+    format!(
+        "[Unit]\nDescription=Run integ sync every {}\n\n[Timer]\nOnBootSec=2min\nOnUnitActiveSec={}s\nRandomizedDelaySec=30\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n",
+        human(job.every),
+        job.every.as_secs()
+    )
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn launchd_plist(job: &Job) -> String {
+    let mut args = format!("    <string>{}</string>\n", xml(&job.exe.display().to_string()));
+    for a in &job.args {
+        args.push_str(&format!("    <string>{}</string>\n", xml(a)));
+    }
+    let mut env = String::new();
+    for (k, v) in &job.env {
+        env.push_str(&format!("    <key>{}</key><string>{}</string>\n", xml(k), xml(v)));
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \
+         \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n<plist version=\"1.0\">\n<dict>\n  <key>Label</key><string>{LAUNCHD_LABEL}</string>\n  \
+         <key>ProgramArguments</key>\n  <array>\n{args}  </array>\n  <key>EnvironmentVariables</key>\n  <dict>\n{env}  </dict>\n  \
+         <key>StartInterval</key><integer>{}</integer>\n  <key>RunAtLoad</key><true/>\n</dict>\n</plist>\n",
+        job.every.as_secs()
+    )
+}
+
+fn run_tool(cmd: &mut Command, what: &str, hint: &str) -> Result<String> {
+    let out = cmd
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .output()
+        .map_err(|e| Error::failure(format!("cannot run {what}")).cause(e).hint(hint.to_string()))?;
+    if !out.status.success() {
+        return Err(Error::failure(format!("{what} failed"))
+            .cause(String::from_utf8_lossy(&out.stderr).trim().to_string())
+            .hint(hint.to_string()));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn install_cron(job: &Job) -> Result<()> {
+    let line = cron_line(job)?;
+    // No crontab yet is not an error.
+    let current =
+        Command::new("crontab").arg("-l").stderr(Stdio::null()).output().map_err(|e| {
+            Error::failure("cannot run crontab").cause(e).hint("install cron (Debian: apt install cron)")
+        })?;
+    let mut table: Vec<String> = String::from_utf8_lossy(&current.stdout)
+        .lines()
+        .filter(|l| !l.contains(CRON_MARK))
+        .map(str::to_string)
+        .collect();
+    table.push(line);
+    let mut child = Command::new("crontab")
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::failure("cannot run crontab").cause(e))?;
+    if let Some(stdin) = child.stdin.as_mut() {
+        use std::io::Write;
+        stdin.write_all(format!("{}\n", table.join("\n")).as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        return Err(Error::failure("crontab refused the new table")
+            .cause(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+    }
+    Ok(())
+}
+
+fn user_config_dir(ctx: &Context) -> PathBuf {
+    ctx.env
+        .get("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| ctx.env.get("HOME").map(|h| Path::new(h).join(".config")))
+        .unwrap_or_else(|| PathBuf::from(".config"))
+}
+
+fn install_systemd(ctx: &Context, job: &Job) -> Result<()> {
+    let dir = user_config_dir(ctx).join("systemd/user");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join(format!("{UNIT}.service")), systemd_service(job))?;
+    std::fs::write(dir.join(format!("{UNIT}.timer")), systemd_timer(job))?;
+    let hint = "is a systemd user instance running? (`systemctl --user status`; on a server, `loginctl enable-linger`)";
+    run_tool(Command::new("systemctl").args(["--user", "daemon-reload"]), "systemctl --user daemon-reload", hint)?;
+    run_tool(
+        Command::new("systemctl").args(["--user", "enable", "--now", &format!("{UNIT}.timer")]),
+        "systemctl --user enable",
+        hint,
+    )?;
+    Ok(())
+}
+
+fn install_launchd(ctx: &Context, job: &Job) -> Result<()> {
+    let home = ctx.env.get("HOME").ok_or_else(|| Error::config("HOME is not set"))?;
+    let path = Path::new(home).join("Library/LaunchAgents").join(format!("{LAUNCHD_LABEL}.plist"));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&path, launchd_plist(job))?;
+    let _ = Command::new("launchctl").arg("unload").arg(&path).stderr(Stdio::null()).status();
+    run_tool(
+        Command::new("launchctl").arg("load").arg("-w").arg(&path),
+        "launchctl load",
+        "check the plist with `plutil -lint`",
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(every: u64) -> Job {
+        Job {
+            exe: PathBuf::from("/opt/my tools/integ"),
+            args: vec!["sync".into(), "--log-file".into(), "/home/a b/sync.log".into()],
+            env: vec![("INTEG_HOME".into(), "/home/a b/.integ".into())],
+            every: Duration::from_secs(every),
+            log: PathBuf::from("/home/a b/sync.log"),
+        }
+    }
+
+    #[test]
+    fn cron_lines_quote_and_pick_the_schedule() {
+        let line = cron_line(&job(900)).unwrap();
+        assert!(line.starts_with("*/15 * * * * INTEG_HOME='/home/a b/.integ' '/opt/my tools/integ' sync"), "{line}");
+        assert!(line.ends_with(CRON_MARK));
+        assert!(cron_line(&job(7200)).unwrap().starts_with("0 */2 * * *"));
+        assert!(cron_line(&job(7 * 60)).is_err());
+    }
+
+    #[test]
+    fn systemd_and_launchd_carry_the_command() {
+        let svc = systemd_service(&job(900));
+        assert!(svc.contains("Environment=\"INTEG_HOME=/home/a b/.integ\""), "{svc}");
+        assert!(svc.contains("ExecStart=\"/opt/my tools/integ\" sync"), "{svc}");
+        assert!(systemd_timer(&job(900)).contains("OnUnitActiveSec=900s"));
+        let plist = launchd_plist(&job(900));
+        assert!(plist.contains("<string>/opt/my tools/integ</string>") && plist.contains("<integer>900</integer>"));
+    }
+}
