@@ -176,7 +176,7 @@ fn stored_details(conn: &Connection) -> Vec<String> {
         .prepare(
             "SELECT v.job_id, v.id, v.title, v.start_at, v.end_at, v.completed_at, v.is_complete, v.status,
                     (SELECT group_concat(a.user_id || '=' || coalesce(a.user_name, ''), ',') FROM
-                       (SELECT * FROM job_visit_assignees a WHERE a.connection_id = v.connection_id AND a.visit_id = v.id ORDER BY a.user_id) a)
+                       (SELECT * FROM job_visit_assignees a WHERE a.connection_id = v.connection_id AND a.job_id = v.job_id AND a.visit_id = v.id ORDER BY a.user_id) a)
              FROM job_visits v JOIN jobs j ON j.connection_id = v.connection_id AND j.id = v.job_id
              WHERE j.deleted_at IS NULL",
         )
