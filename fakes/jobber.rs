@@ -14,7 +14,7 @@ use crate::core::{
     AtCheck, AuthCode, CodeError, Common, Env, PkceError, RtState, User, b64url, hex, jwt, oauth_error,
     pkce_from_authorize, rand_bytes, verify_pkce, window_hit,
 };
-use crate::graphql::{Schema, Selection, error_at, execute, prepare};
+use crate::graphql::{QueryCache, Schema, Selection, error_at, execute, prepare_cached};
 use crate::http::{Req, Resp, append_query};
 use crate::jobber_api::{self, AccountData, ApiCtx};
 use crate::jobber_page::CursorMode;
@@ -84,6 +84,7 @@ pub struct Jobber {
     /// Set by the fault injector for one request: answer THROTTLED whatever the bucket.
     pub force_throttle: bool,
     pub api_stats: ApiStats,
+    queries: QueryCache,
 }
 
 /// GraphQL counters added to the Jobber entry of `/_fake/stats`.
@@ -117,6 +118,7 @@ impl Jobber {
             cursors: CursorMode::Key,
             force_throttle: false,
             api_stats: ApiStats::default(),
+            queries: QueryCache::default(),
         })
     }
 
@@ -503,7 +505,7 @@ impl Jobber {
             );
         };
         let op_name = body.get("operationName").and_then(Value::as_str);
-        let prepared = match prepare(&self.schema, query, body.get("variables"), op_name) {
+        let prepared = match prepare_cached(&self.schema, &mut self.queries, query, body.get("variables"), op_name) {
             Ok(p) => p,
             Err(errors) => {
                 let ext = self.extensions(&user.id, env.now, 0, 0, &versioning);
@@ -553,13 +555,22 @@ impl Jobber {
             self.c.store.revoke_user(Some(&user.id), "disconnected");
         }
         let ext = self.extensions(&user.id, env.now, requested, result.actual_cost, &versioning);
-        let mut out = Map::new();
+        // `data` arrives as JSON text; the envelope is put around it.
+        let mut body = String::with_capacity(result.data_json.len() + 512);
+        body.push('{');
         if !result.errors.is_empty() {
-            out.insert("errors".into(), Value::Array(result.errors));
+            body.push_str("\"errors\":");
+            body.push_str(&Value::Array(result.errors).to_string());
+            body.push(',');
         }
-        out.insert("data".into(), result.data);
-        out.insert("extensions".into(), ext);
-        Resp::json(200, &Value::Object(out))
+        body.push_str("\"data\":");
+        body.push_str(&result.data_json);
+        body.push_str(",\"extensions\":");
+        body.push_str(&ext.to_string());
+        body.push('}');
+        let mut resp = Resp::json(200, &Value::Null);
+        resp.body = body.into_bytes();
+        resp
     }
 
     /// Restore the account's bucket up to `now` and return what is available.

@@ -14,8 +14,8 @@
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
-use crate::graphql::{Resolvers, Schema};
-use crate::jobber_data::{Key, job_scalars, visit_scalars};
+use crate::graphql::{Out, Resolvers, Schema};
+use crate::jobber_data::{Key, client_field, job_field, line_item_field, property_field, user_field, visit_field};
 use crate::jobber_page::{
     ClientFilter, CursorMode, DEFAULT_PAGE, JobFilter, Order, Range, Window, page, parse_time, sort_arg,
 };
@@ -227,7 +227,28 @@ pub fn encoded_id_ok(v: &Value) -> bool {
 
 /// `gid://Jobber/{kind}/{n}` as an EncodedId.
 pub fn encode_id(kind: &str, n: u64) -> String {
-    base64::engine::general_purpose::STANDARD.encode(format!("gid://Jobber/{kind}/{n}"))
+    // Built on the stack: answers encode several ids per row.
+    let mut digits = [0u8; 20];
+    let mut d = digits.len();
+    let mut v = n;
+    loop {
+        d -= 1;
+        digits[d] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let mut buf = [0u8; 64];
+    let mut at = 0;
+    for part in [&b"gid://Jobber/"[..], kind.as_bytes(), b"/", &digits[d..]] {
+        if at + part.len() > buf.len() {
+            return base64::engine::general_purpose::STANDARD.encode(format!("gid://Jobber/{kind}/{n}"));
+        }
+        buf[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+    base64::engine::general_purpose::STANDARD.encode(&buf[..at])
 }
 
 /// The number of a `gid://Jobber/{kind}/{n}` EncodedId, if it is one of that kind.
@@ -286,35 +307,77 @@ pub fn resolvers<'a>() -> Resolvers<ApiCtx<'a>> {
         .on("Job", "lineItems", job_line_items)
         .on("Job", "visits", job_visits)
         .on("Visit", "assignedUsers", visit_users)
+        .fields("Job", job_get)
+        .fields("Client", client_get)
+        .fields("Property", property_get)
+        .fields("JobLineItem", line_item_get)
+        .fields("Visit", visit_get)
+        .fields("User", user_get)
+        .on("JobConnection", "edges", edges)
+        .on("ClientConnection", "edges", edges)
+        .on("JobLineItemConnection", "edges", edges)
+        .on("VisitConnection", "edges", edges)
+        .on("UserConnection", "edges", edges)
+}
+
+/// `edges { cursor node }` of any connection value built here: its nodes with `_cursors`.
+fn edges(_: &mut ApiCtx<'_>, parent: &Value, _: &Args) -> Result<Value, String> {
+    let nodes = parent.get("nodes").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    let cursors = parent.get("_cursors").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    Ok(Value::Array(nodes.iter().zip(cursors).map(|(n, c)| json!({ "cursor": c, "node": n })).collect()))
 }
 
 type Args = Map<String, Value>;
 
-/// A job as resolvers pass it on: its scalar fields plus hidden `_id`, `_client` and
-/// `_property` for the nested resolvers (never selectable: no such fields in the schema).
-fn job_node(j: &crate::jobber_data::Job) -> Value {
-    let mut m = job_scalars(j);
-    m.insert("_id".into(), json!(j.id));
-    m.insert("_client".into(), json!(j.client));
-    m.insert("_property".into(), json!(j.property));
-    Value::Object(m)
+/// Objects travel through the executor as handles, not JSON objects: a job, client,
+/// property or user is its numeric id; a line item or visit is `job id << 16 | position`.
+/// The `fields` getters below produce the selected fields from the row.
+fn child(job: u64, i: usize) -> Value {
+    Value::from(job << 16 | i as u64)
+}
+
+fn split(v: &Value) -> Option<(u64, usize)> {
+    let n = v.as_u64()?;
+    Some((n >> 16, (n & 0xffff) as usize))
+}
+
+fn job_of<'d>(d: &'d AccountData, parent: &Value) -> Option<&'d crate::jobber_data::Job> {
+    d.jobs.get(&parent.as_u64()?)
+}
+
+fn job_get<'r>(c: &'r ApiCtx<'_>, parent: &Value, name: &str) -> Option<Out<'r>> {
+    job_field(job_of(c.data, parent)?, name)
+}
+
+fn client_get<'r>(c: &'r ApiCtx<'_>, parent: &Value, name: &str) -> Option<Out<'r>> {
+    client_field(c.data.clients.get(&parent.as_u64()?)?, name)
+}
+
+fn property_get<'r>(c: &'r ApiCtx<'_>, parent: &Value, name: &str) -> Option<Out<'r>> {
+    property_field(c.data.properties.get(&parent.as_u64()?)?, name)
+}
+
+fn line_item_get<'r>(c: &'r ApiCtx<'_>, parent: &Value, name: &str) -> Option<Out<'r>> {
+    let (job, i) = split(parent)?;
+    line_item_field(c.data.jobs.get(&job)?.line_items.get(i)?, name)
+}
+
+fn visit_get<'r>(c: &'r ApiCtx<'_>, parent: &Value, name: &str) -> Option<Out<'r>> {
+    let (job, i) = split(parent)?;
+    visit_field(c.data.jobs.get(&job)?.visits.get(i)?, name)
+}
+
+fn user_get<'r>(c: &'r ApiCtx<'_>, parent: &Value, name: &str) -> Option<Out<'r>> {
+    user_field(c.data, parent.as_u64()?, name)
 }
 
 /// A connection value from a page of nodes. `_args` lets the lazy `totalCount` resolver
-/// count with the same filter, only when it is selected.
+/// count with the same filter, and `_cursors` the lazy `edges` resolver pair cursors with
+/// nodes, only when they are selected.
 fn page_value(nodes: Vec<Value>, p: &crate::jobber_page::Page, args: &Args) -> Value {
-    let edges: Vec<Value> = nodes.iter().zip(&p.cursors).map(|(n, c)| json!({ "cursor": c, "node": n })).collect();
-    json!({
-        "nodes": nodes,
-        "edges": edges,
-        "pageInfo": {
-            "hasNextPage": p.has_next,
-            "hasPreviousPage": p.has_prev,
-            "startCursor": p.cursors.first(),
-            "endCursor": p.cursors.last(),
-        },
-        "_args": args,
-    })
+    let mut m = conn_value(nodes, &p.cursors, p.has_next, p.has_prev);
+    m.insert("_args".into(), Value::Object(args.clone()));
+    Value::Object(m)
 }
 
 fn job_order_index(d: &AccountData, order: Order) -> &std::collections::BTreeSet<Key> {
@@ -350,7 +413,7 @@ fn jobs(c: &mut ApiCtx<'_>, _: &Value, args: &Args) -> Result<Value, String> {
         None => job_order_index(d, order),
     };
     let p = page(index, order.tag(), desc, &keep, &Window::from_args(args)?, c.cursors)?;
-    let nodes = p.keys.iter().filter_map(|k| d.jobs.get(&k.1)).map(job_node).collect();
+    let nodes = p.keys.iter().map(|k| Value::from(k.1)).collect();
     Ok(page_value(nodes, &p, args))
 }
 
@@ -374,7 +437,7 @@ fn jobs_total(c: &mut ApiCtx<'_>, parent: &Value, _: &Args) -> Result<Value, Str
 
 fn job(c: &mut ApiCtx<'_>, _: &Value, args: &Args) -> Result<Value, String> {
     let id = args.get("id").and_then(Value::as_str).and_then(|s| decode_id(s, "Job"));
-    Ok(id.and_then(|id| c.data.jobs.get(&id)).map_or(Value::Null, job_node))
+    Ok(id.filter(|id| c.data.jobs.contains_key(id)).map_or(Value::Null, Value::from))
 }
 
 fn clients(c: &mut ApiCtx<'_>, _: &Value, args: &Args) -> Result<Value, String> {
@@ -387,7 +450,7 @@ fn clients(c: &mut ApiCtx<'_>, _: &Value, args: &Args) -> Result<Value, String> 
         _ => &d.clients_by_created,
     };
     let p = page(index, order.tag(), desc, &keep, &Window::from_args(args)?, c.cursors)?;
-    let nodes = p.keys.iter().filter_map(|k| d.clients.get(&k.1)).map(crate::jobber_data::client_json).collect();
+    let nodes = p.keys.iter().map(|k| Value::from(k.1)).collect();
     Ok(page_value(nodes, &p, args))
 }
 
@@ -399,27 +462,21 @@ fn clients_total(c: &mut ApiCtx<'_>, parent: &Value, _: &Args) -> Result<Value, 
 
 fn client(c: &mut ApiCtx<'_>, _: &Value, args: &Args) -> Result<Value, String> {
     let id = args.get("id").and_then(Value::as_str).and_then(|s| decode_id(s, "Client"));
-    Ok(id.map_or(Value::Null, |id| c.data.client_json(id)))
-}
-
-fn hidden(parent: &Value, k: &str) -> Option<u64> {
-    parent.get(k).and_then(Value::as_u64)
+    Ok(id.filter(|id| c.data.clients.contains_key(id)).map_or(Value::Null, Value::from))
 }
 
 fn job_client(c: &mut ApiCtx<'_>, parent: &Value, _: &Args) -> Result<Value, String> {
-    Ok(hidden(parent, "_client").map_or(Value::Null, |id| c.data.client_json(id)))
+    Ok(job_of(c.data, parent).map_or(Value::Null, |j| Value::from(j.client)))
 }
 
 fn job_property(c: &mut ApiCtx<'_>, parent: &Value, _: &Args) -> Result<Value, String> {
-    Ok(c.data.property_json(hidden(parent, "_property")))
+    let p = job_of(c.data, parent).and_then(|j| j.property).filter(|p| c.data.properties.contains_key(p));
+    Ok(p.map_or(Value::Null, Value::from))
 }
 
 fn job_line_items(c: &mut ApiCtx<'_>, parent: &Value, args: &Args) -> Result<Value, String> {
-    let items: Vec<Value> = hidden(parent, "_id")
-        .and_then(|id| c.data.jobs.get(&id))
-        .map(|j| j.line_items.iter().map(crate::jobber_data::line_item_json).collect())
-        .unwrap_or_default();
-    connection(&items, args)
+    let Some(j) = job_of(c.data, parent) else { return connection_of(0, args, |_| Value::Null) };
+    connection_of(j.line_items.len(), args, |i| child(j.id, i))
 }
 
 fn job_visits(c: &mut ApiCtx<'_>, parent: &Value, args: &Args) -> Result<Value, String> {
@@ -431,40 +488,37 @@ fn job_visits(c: &mut ApiCtx<'_>, parent: &Value, args: &Args) -> Result<Value, 
     };
     let has = |k: &str| f.is_some_and(|f| f.get(k).is_some_and(|v| !v.is_null()));
     let (start, end, done) = (range("startAt"), range("endAt"), range("completedAt"));
-    let visits: Vec<Value> = hidden(parent, "_id")
-        .and_then(|id| c.data.jobs.get(&id))
-        .map(|j| {
-            j.visits
-                .iter()
-                .filter(|v| !has("startAt") || start.contains(v.start_at))
-                .filter(|v| !has("endAt") || end.contains(v.end_at))
-                .filter(|v| !has("completedAt") || done.contains(v.completed_at))
-                .map(|v| {
-                    let mut m = visit_scalars(v);
-                    m.insert("_users".into(), json!(v.assigned));
-                    Value::Object(m)
-                })
-                .collect()
+    let Some(j) = job_of(c.data, parent) else { return connection_of(0, args, |_| Value::Null) };
+    // Positions of the visits that pass the filter.
+    let kept: Vec<usize> = (0..j.visits.len())
+        .filter(|i| {
+            let v = &j.visits[*i];
+            (!has("startAt") || start.contains(v.start_at))
+                && (!has("endAt") || end.contains(v.end_at))
+                && (!has("completedAt") || done.contains(v.completed_at))
         })
-        .unwrap_or_default();
-    connection(&visits, args)
+        .collect();
+    connection_of(kept.len(), args, |i| child(j.id, kept[i]))
 }
 
 fn visit_users(c: &mut ApiCtx<'_>, parent: &Value, args: &Args) -> Result<Value, String> {
-    let users: Vec<Value> = parent
-        .get("_users")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_u64).map(|u| c.data.user_json(u)).collect())
-        .unwrap_or_default();
-    connection(&users, args)
+    let users: &[u64] =
+        split(parent).and_then(|(job, i)| c.data.jobs.get(&job)?.visits.get(i)).map_or(&[], |v| &v.assigned[..]);
+    connection_of(users.len(), args, |i| Value::from(users[i]))
 }
 
 /// Relay-style paging over `items` for a connection field's `first`/`after`/`last`/`before`
 /// arguments. Cursors are base64 of the position, like Jobber's (`MjU` = "25").
-/// Returns `{nodes, edges, pageInfo, totalCount}`; the executor picks what was selected.
-/// (Nested connections: line items, visits, assigned users. With neither `first` nor `last`,
-/// at most [`DEFAULT_PAGE`] items.)
+/// Returns `{nodes, pageInfo, totalCount}` (plus `_cursors` for the lazy `edges`); the
+/// executor picks what was selected. (Nested connections: line items, visits, assigned
+/// users. With neither `first` nor `last`, at most [`DEFAULT_PAGE`] items.)
+#[cfg(test)]
 pub fn connection(items: &[Value], args: &Map<String, Value>) -> Result<Value, String> {
+    connection_of(items.len(), args, |i| items[i].clone())
+}
+
+/// [`connection`] over `len` items, building the JSON (`node(i)`) of the page's items only.
+pub fn connection_of(len: usize, args: &Map<String, Value>, node: impl Fn(usize) -> Value) -> Result<Value, String> {
     let decode = |k: &str| -> Result<Option<usize>, String> {
         match args.get(k).and_then(Value::as_str) {
             None => Ok(None),
@@ -485,15 +539,15 @@ pub fn connection(items: &[Value], args: &Map<String, Value>) -> Result<Value, S
         }
     };
     // Positions are 1-based, so cursor "25" is the 25th item.
-    let mut start = decode("after")?.unwrap_or(0).min(items.len());
-    let mut end = decode("before")?.map_or(items.len(), |b| b.saturating_sub(1).min(items.len()));
+    let mut start = decode("after")?.unwrap_or(0).min(len);
+    let mut end = decode("before")?.map_or(len, |b| b.saturating_sub(1).min(len));
     if end < start {
         end = start;
     }
-    if let Some(f) = count("first")? {
+    let (first, last) = (count("first")?, count("last")?);
+    if let Some(f) = first {
         end = end.min(start + f);
     }
-    let (first, last) = (count("first")?, count("last")?);
     if first.is_none() && last.is_none() {
         end = end.min(start + DEFAULT_PAGE);
     }
@@ -501,20 +555,28 @@ pub fn connection(items: &[Value], args: &Map<String, Value>) -> Result<Value, S
         start = start.max(end.saturating_sub(l));
     }
     let cursor = |i: usize| base64::engine::general_purpose::STANDARD_NO_PAD.encode((i + 1).to_string());
-    let page = &items[start..end];
-    let edges: Vec<Value> =
-        page.iter().enumerate().map(|(i, n)| json!({ "cursor": cursor(start + i), "node": n })).collect();
-    Ok(json!({
-        "nodes": page,
-        "edges": edges,
-        "pageInfo": {
-            "hasNextPage": end < items.len(),
-            "hasPreviousPage": start > 0,
-            "startCursor": if page.is_empty() { Value::Null } else { json!(cursor(start)) },
-            "endCursor": if page.is_empty() { Value::Null } else { json!(cursor(end - 1)) },
-        },
-        "totalCount": items.len(),
-    }))
+    let nodes: Vec<Value> = (start..end).map(node).collect();
+    let cursors: Vec<String> = (start..end).map(cursor).collect();
+    let mut m = conn_value(nodes, &cursors, end < len, start > 0);
+    m.insert("totalCount".into(), json!(len));
+    Ok(Value::Object(m))
+}
+
+/// `{nodes, pageInfo, _cursors}`, moving the nodes in (`json!` would deep-copy them).
+fn conn_value(nodes: Vec<Value>, cursors: &[String], has_next: bool, has_prev: bool) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("nodes".into(), Value::Array(nodes));
+    m.insert(
+        "pageInfo".into(),
+        json!({
+            "hasNextPage": has_next,
+            "hasPreviousPage": has_prev,
+            "startCursor": cursors.first(),
+            "endCursor": cursors.last(),
+        }),
+    );
+    m.insert("_cursors".into(), json!(cursors));
+    m
 }
 
 #[cfg(test)]
@@ -553,7 +615,7 @@ mod tests {
         let p = prepare(&s, "query { account { id name } }", None, None).unwrap();
         assert_eq!(p.requested_cost, 2);
         let r = execute(&s, &resolvers(), &mut c, &p);
-        assert_eq!(r.data, json!({"account": {"id": "Z2lkOi8vSm9iYmVyL0FjY291bnQvMQ==", "name": "Acme"}}));
+        assert_eq!(r.data(), json!({"account": {"id": "Z2lkOi8vSm9iYmVyL0FjY291bnQvMQ==", "name": "Acme"}}));
         assert!(!c.disconnect);
         let p = prepare(
             &s,
@@ -564,7 +626,7 @@ mod tests {
         .unwrap();
         let r = execute(&s, &resolvers(), &mut c, &p);
         assert_eq!(
-            r.data,
+            r.data(),
             json!({"appDisconnect": {"app": {"name": "integ", "author": "integ authors"}, "userErrors": []}})
         );
         assert!(c.disconnect);

@@ -588,3 +588,102 @@ fn each_account_has_its_own_data() {
     let t2 = ctl(&mut st, "GET", "/_fake/jobber/truth", json!({}));
     assert_eq!(t2["account"], second);
 }
+
+/// The client's page and details queries (copied from integ's providers/jobber/api.rs) must
+/// validate; also a timing probe (`cargo test --release ... -- --ignored --nocapture`).
+const CLIENT_PAGE: &str = "query JobsPage($first: Int!, $after: String) { jobs(first: $first, after: $after, sort: [{key: UPDATED_AT, direction: DESCENDING}]) { nodes { id jobNumber title jobStatus jobType instructions total startAt endAt completedAt createdAt updatedAt jobberWebUri client { id name } property { id address { street1 street2 city province postalCode country } } } pageInfo { hasNextPage endCursor } } }";
+const CLIENT_DETAILS: &str = "query JobDetails($ids: [EncodedId!], $first: Int!) { jobs(first: $first, filter: {ids: $ids}) { nodes { id lineItems(first: 20) { nodes { id name description quantity unitPrice totalPrice taxable } pageInfo { hasNextPage endCursor } } visits(first: 10) { nodes { id title startAt endAt completedAt isComplete visitStatus assignedUsers(first: 10) { nodes { id name { full } } pageInfo { hasNextPage endCursor } } } pageInfo { hasNextPage endCursor } } } pageInfo { hasNextPage endCursor } } }";
+const CLIENT_CLIENTS: &str = "query ClientsPage($first: Int!, $after: String, $since: ISO8601DateTime) { clients(first: $first, after: $after, filter: {updatedAt: {after: $since}}) { nodes { id name companyName isCompany isArchived createdAt updatedAt jobberWebUri } pageInfo { hasNextPage endCursor } } }";
+
+#[test]
+fn the_clients_queries_run() {
+    let (mut st, at) = seeded(300, &[]);
+    let v = gql(&mut st, &at, CLIENT_PAGE, json!({"first": 100}));
+    assert_eq!(v["extensions"]["cost"]["requestedQueryCost"], 100 * 22 + 2);
+    let ids: Vec<Value> =
+        v["data"]["jobs"]["nodes"].as_array().unwrap()[..10].iter().map(|n| n["id"].clone()).collect();
+    let v = gql(&mut st, &at, CLIENT_DETAILS, json!({"ids": ids, "first": 10}));
+    assert!(v.get("errors").is_none(), "{v}");
+    assert_eq!(v["data"]["jobs"]["nodes"].as_array().unwrap().len(), 10);
+    let v = gql(&mut st, &at, CLIENT_CLIENTS, json!({"first": 100, "since": "2000-01-01T00:00:00Z"}));
+    assert_eq!(v["data"]["clients"]["nodes"].as_array().unwrap().len(), 75);
+}
+
+/// CPU seconds of this thread (Linux), so that a loaded machine does not skew the probe.
+fn thread_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<f64> = after.split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
+    // utime and stime are fields 14 and 15 (1-based), i.e. 11 and 12 after the ')'.
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+}
+
+#[test]
+#[ignore = "timing probe"]
+fn timing_of_the_clients_queries() {
+    let (mut st, at) = seeded(3000, &[]);
+    let v = gql(&mut st, &at, CLIENT_PAGE, json!({"first": 100}));
+    let ids: Vec<Value> =
+        v["data"]["jobs"]["nodes"].as_array().unwrap()[..11].iter().map(|n| n["id"].clone()).collect();
+    for (name, q, vars) in [
+        ("account", "{ account { id } }", json!({})),
+        ("page of 100", CLIENT_PAGE, json!({"first": 100})),
+        ("details of 11", CLIENT_DETAILS, json!({"ids": ids, "first": 11})),
+    ] {
+        if std::env::var("PROBE").is_ok_and(|p| !name.starts_with(&p)) {
+            continue;
+        }
+        let n = 500;
+        let (t, cpu) = (std::time::Instant::now(), thread_cpu());
+        for _ in 0..n {
+            st.handle(&gql_req(&at, q, vars.clone()));
+        }
+        eprintln!(
+            "{name}: {:?} wall, {:.0} µs CPU per request",
+            t.elapsed() / n,
+            (thread_cpu() - cpu) * 1e6 / f64::from(n)
+        );
+        // The parts: parse + validate + cost, execute, serialize.
+        let schema = crate::jobber_api::schema().unwrap();
+        let acc = st.jobber.accounts.values_mut().next().unwrap();
+        let mut ctx = crate::jobber_api::ApiCtx {
+            account_id: "a",
+            account_name: "n",
+            data: &mut acc.data,
+            cursors: crate::jobber_page::CursorMode::Key,
+            app_id: String::new(),
+            app_name: "",
+            app_author: "",
+            disconnect: false,
+        };
+        let (mut tp, mut te, mut ts) =
+            (std::time::Duration::ZERO, std::time::Duration::ZERO, std::time::Duration::ZERO);
+        for _ in 0..n {
+            let t = std::time::Instant::now();
+            let p = crate::graphql::prepare(&schema, q, Some(&vars), None).unwrap();
+            tp += t.elapsed();
+            let t = std::time::Instant::now();
+            let r = crate::graphql::execute(&schema, &crate::jobber_api::resolvers(), &mut ctx, &p);
+            te += t.elapsed();
+            let t = std::time::Instant::now();
+            let b = r.data_json.clone().into_bytes();
+            ts += t.elapsed();
+            assert!(!b.is_empty());
+        }
+        eprintln!("  prepare {:?} execute {:?} serialize {:?}", tp / n, te / n, ts / n);
+    }
+}
+
+#[test]
+fn cost_of_the_clients_details_query() {
+    let (mut st, at) = seeded(30, &[]);
+    let v = gql(&mut st, &at, CLIENT_PAGE, json!({"first": 11}));
+    let ids: Vec<Value> = v["data"]["jobs"]["nodes"].as_array().unwrap().iter().map(|n| n["id"].clone()).collect();
+    let v = gql(&mut st, &at, CLIENT_DETAILS, json!({"ids": ids, "first": 11}));
+    // Per job: id 1 + lineItems 20 × 7 + 2 + visits 10 × (7 + 10 × 2 + 2) + 2 = 435.
+    assert_eq!(v["extensions"]["cost"]["requestedQueryCost"], 11 * 435 + 2);
+    // Fields come out in query order, as GraphQL specifies.
+    let r = st.handle(&gql_req(&at, "{ jobs(first: 1) { nodes { title id } } }", json!({})));
+    let text = String::from_utf8(r.body).unwrap();
+    assert!(text.starts_with("{\"data\":{\"jobs\":{\"nodes\":[{\"title\":"), "{text}");
+}

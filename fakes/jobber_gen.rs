@@ -40,6 +40,12 @@ impl Rng {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
     }
 
+    /// 1..=max, roughly exponential with the given mean above 1 (long tail to `max`).
+    pub fn skewed(&mut self, max: usize, mean: f64) -> usize {
+        let u = ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+        (1 + (-u.ln() * mean) as usize).min(max)
+    }
+
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
@@ -358,17 +364,25 @@ pub fn new_job(rng: &mut Rng, next: &mut Counters, users: &[u64], s: JobSpec) ->
         Some((_, e)) if done => Some((e + rng.range(0, 3 * HOUR)).min(now - 60)),
         _ => None,
     };
+    // Most jobs have a handful of line items, a few many (up to 30), some none; a few
+    // more than 50 so that nested paging is needed.
     let n_items = if s.many_items {
         rng.range(51, 81) as usize
     } else if rng.chance(0.1) {
         0
     } else {
-        rng.range(1, 31) as usize
+        rng.skewed(30, 4.0)
     };
     let items = line_items(rng, n_items, &mut next.line_item);
+    // One-off jobs have a visit or two, recurring ones up to 12, unscheduled ones at most one.
     let n_visits = match span {
-        None => rng.below(3) as usize,
-        Some(_) => rng.below(13) as usize,
+        None => rng.below(2) as usize,
+        Some(_) if recurring => rng.range(3, 13) as usize,
+        Some(_) => match rng.below(10) {
+            0 => 0,
+            1 | 2 => 2,
+            _ => 1,
+        },
     };
     let vs = if users.is_empty() { Vec::new() } else { visits(rng, n_visits, span, done, now, users, &mut next.visit) };
     let total_cents: i64 = items.iter().map(|l| (l.total_price * 100.0).round() as i64).sum();
@@ -654,6 +668,10 @@ mod tests {
         assert!(jobs.iter().any(|j| j.line_items.is_empty()));
         assert!(jobs.iter().all(|j| j.visits.len() <= 12));
         assert!(jobs.iter().any(|j| j.visits.len() >= 10));
+        // Skewed: most jobs have a handful of line items.
+        let small = jobs.iter().filter(|j| j.line_items.len() <= 10).count();
+        assert!(small > jobs.len() * 3 / 4, "{small}");
+        assert!(jobs.iter().any(|j| (21..=30).contains(&j.line_items.len())));
         assert!(jobs.iter().any(|j| j.start_at.is_none()));
         assert!(jobs.iter().any(|j| j.completed_at.is_some()));
         assert!(jobs.iter().any(|j| j.instructions.is_none()));

@@ -426,7 +426,7 @@ fn worker(server: &tiny_http::Server, state: &Mutex<State>, inflight: &calendar:
             // Path only: query strings carry codes and states.
             eprintln!("integ-fakes: {} {} -> {}", req.method, req.path, resp.status);
         }
-        let _ = rq.respond(resp.into_tiny());
+        faults::send(rq, resp);
     }
 }
 

@@ -418,6 +418,15 @@ impl OpKind {
             OpKind::Subscription => "subscription",
         }
     }
+
+    /// The schema type an operation of this kind starts from.
+    pub fn root(self) -> &'static str {
+        match self {
+            OpKind::Query => "Query",
+            OpKind::Mutation => "Mutation",
+            OpKind::Subscription => "Subscription",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

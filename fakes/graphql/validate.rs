@@ -1,7 +1,8 @@
 //! Static validation of a request against the schema, variable coercion and the query's
 //! requested cost. Nothing here runs a resolver: an invalid query has no side effects.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
@@ -12,7 +13,7 @@ use super::syntax::{AstValue, Directive, Document, OpKind, Operation, Pos, Selec
 /// A request that passed parsing, validation and variable coercion.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    pub doc: Document,
+    pub doc: Arc<Document>,
     pub op_index: usize,
     pub vars: Map<String, Value>,
     pub requested_cost: u64,
@@ -45,12 +46,57 @@ pub const DEFAULT_CONNECTION_SIZE: u64 = 100;
 
 /// Parse, validate and coerce variables. Errors are GraphQL error objects; the response
 /// then has `errors` and no `data`.
+#[cfg(test)]
 pub fn prepare(
     schema: &Schema,
     query: &str,
     variables: Option<&Value>,
     operation_name: Option<&str>,
 ) -> Result<Prepared, Vec<Value>> {
+    prepare_cached(schema, &mut QueryCache::default(), query, variables, operation_name)
+}
+
+/// Documents that passed validation, by query text and operation name: a client sends the
+/// same few queries over and over, so only variables and cost are worked out per request.
+#[derive(Debug, Default)]
+pub struct QueryCache {
+    docs: HashMap<(String, Option<String>), (Arc<Document>, usize)>,
+}
+
+/// Entries kept before the cache starts over (a client sends a handful of distinct queries).
+const CACHE_MAX: usize = 256;
+
+/// [`prepare`], reusing the parsed and validated document of a query seen before.
+pub fn prepare_cached(
+    schema: &Schema,
+    cache: &mut QueryCache,
+    query: &str,
+    variables: Option<&Value>,
+    operation_name: Option<&str>,
+) -> Result<Prepared, Vec<Value>> {
+    let key = (query.to_string(), operation_name.map(String::from));
+    let (doc, op_index) = match cache.docs.get(&key) {
+        Some((doc, i)) => (Arc::clone(doc), *i),
+        None => {
+            let (doc, i) = parse_and_validate(schema, query, operation_name)?;
+            if cache.docs.len() >= CACHE_MAX {
+                cache.docs.clear();
+            }
+            cache.docs.insert(key, (Arc::clone(&doc), i));
+            (doc, i)
+        }
+    };
+    let op = &doc.operations[op_index];
+    let vars = coerce_variables(schema, op, variables)?;
+    let requested_cost = selection_cost(schema, &doc, op.kind.root(), &op.selection, &vars);
+    Ok(Prepared { doc, op_index, vars, requested_cost })
+}
+
+fn parse_and_validate(
+    schema: &Schema,
+    query: &str,
+    operation_name: Option<&str>,
+) -> Result<(Arc<Document>, usize), Vec<Value>> {
     let doc = parse_document(query).map_err(|e| vec![error_at(&e.message, Some(e.pos), None, None)])?;
     let op_index = pick_operation(&doc, operation_name)?;
     let op = &doc.operations[op_index];
@@ -78,10 +124,7 @@ pub fn prepare(
     if !errors.is_empty() {
         return Err(errors);
     }
-
-    let vars = coerce_variables(schema, op, variables)?;
-    let requested_cost = selection_cost(schema, &doc, root, &op.selection, &vars);
-    Ok(Prepared { doc, op_index, vars, requested_cost })
+    Ok((Arc::new(doc), op_index))
 }
 
 fn pick_operation(doc: &Document, name: Option<&str>) -> Result<usize, Vec<Value>> {
@@ -518,11 +561,11 @@ fn invalid_variable(d: &super::syntax::VarDef, value: &Value, problems: Vec<Valu
 /// Requested cost of a selection on `type_name`: 1 per scalar or enum field, objects free,
 /// connections (`*Connection` types) charge `first`/`last` (or 100) times the cost of their
 /// `nodes`/`edges`, plus the rest (`pageInfo`, `totalCount`) once.
-pub fn selection_cost(
+pub fn selection_cost<'d>(
     schema: &Schema,
-    doc: &Document,
+    doc: &'d Document,
     type_name: &str,
-    sels: &[Selection],
+    sels: impl IntoIterator<Item = &'d Selection>,
     vars: &Map<String, Value>,
 ) -> u64 {
     let mut total: u64 = 0;
@@ -533,16 +576,17 @@ pub fn selection_cost(
     total
 }
 
-fn merged_selection(fields: &[&super::syntax::Field]) -> Vec<Selection> {
-    fields.iter().flat_map(|f| f.selection.iter().cloned()).collect()
+/// The sub-selections of every field with one response key, borrowed (no copies).
+fn merged_selection<'d>(fields: &[&'d super::syntax::Field]) -> impl Iterator<Item = &'d Selection> + Clone {
+    fields.iter().copied().flat_map(|f| f.selection.iter())
 }
 
-fn field_cost(
+fn field_cost<'d>(
     schema: &Schema,
-    doc: &Document,
+    doc: &'d Document,
     type_name: &str,
     f: &super::syntax::Field,
-    all: &[&super::syntax::Field],
+    all: &[&'d super::syntax::Field],
     vars: &Map<String, Value>,
 ) -> u64 {
     if f.name == "__typename" {
@@ -557,7 +601,7 @@ fn field_cost(
     }
     let sels = merged_selection(all);
     if !named.ends_with("Connection") {
-        return selection_cost(schema, doc, named, &sels, vars);
+        return selection_cost(schema, doc, named, sels, vars);
     }
     let size = ["first", "last"]
         .iter()
@@ -569,7 +613,7 @@ fn field_cost(
         .map(|n| n.max(0) as u64)
         .unwrap_or(DEFAULT_CONNECTION_SIZE);
     let (mut per_node, mut once) = (0u64, 0u64);
-    for (_, children) in collect_fields(doc, named, &sels, vars) {
+    for (_, children) in collect_fields(doc, named, sels, vars) {
         let Some(c) = children.first() else { continue };
         let cost = field_cost(schema, doc, named, c, &children, vars);
         if c.name == "nodes" || c.name == "edges" {
