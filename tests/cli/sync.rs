@@ -360,7 +360,8 @@ fn faults_end_with_the_same_data() {
 #[test]
 fn killed_syncs_resume_without_loss_or_duplicates() {
     let kills: usize = std::env::var("INTEG_TEST_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(6);
-    let (env, fakes) = jobber(600, &["--jobber-restore-rate", "200000"]);
+    // A little latency, so a run is still going when the kill lands.
+    let (env, fakes) = jobber(600, &["--jobber-restore-rate", "200000", "--latency-ms", "20"]);
     let mut rng = 12345u64 ^ std::process::id() as u64;
     let tokens_before = std::fs::read(env.home().join("secrets.enc")).unwrap().len();
     for _ in 0..kills {
