@@ -166,22 +166,26 @@ pub fn upsert_job(tx: &Transaction<'_>, cid: i64, j: &JobRow, now: &str, sweep: 
     Ok(written)
 }
 
-/// Replace a job's line items and visits (with their crews) by what Jobber returned.
+/// Replace a job's line items and visits (with their crews) by what Jobber returned. `fresh`
+/// says the job was not stored before, so it has nothing to delete.
 pub fn replace_details(
     tx: &Transaction<'_>,
+    fresh: bool,
     cid: i64,
     job_id: &str,
     items: &[LineItemRow],
     visits: &[VisitRow],
 ) -> Result<(), DbError> {
-    tx.prepare_cached("DELETE FROM job_line_items WHERE connection_id = ?1 AND job_id = ?2")
-        .map_err(classify)?
-        .execute(params![cid, job_id])
-        .map_err(classify)?;
-    tx.prepare_cached("DELETE FROM job_visits WHERE connection_id = ?1 AND job_id = ?2")
-        .map_err(classify)?
-        .execute(params![cid, job_id])
-        .map_err(classify)?;
+    if !fresh {
+        tx.prepare_cached("DELETE FROM job_line_items WHERE connection_id = ?1 AND job_id = ?2")
+            .map_err(classify)?
+            .execute(params![cid, job_id])
+            .map_err(classify)?;
+        tx.prepare_cached("DELETE FROM job_visits WHERE connection_id = ?1 AND job_id = ?2")
+            .map_err(classify)?
+            .execute(params![cid, job_id])
+            .map_err(classify)?;
+    }
     let mut li = tx
         .prepare_cached(
             "INSERT OR REPLACE INTO job_line_items (connection_id, job_id, id, position, name, description, quantity,
@@ -212,7 +216,8 @@ pub fn replace_details(
         .map_err(classify)?;
     let mut crew = tx
         .prepare_cached(
-            "INSERT OR REPLACE INTO job_visit_assignees (connection_id, visit_id, user_id, user_name) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR REPLACE INTO job_visit_assignees (connection_id, job_id, visit_id, user_id, user_name)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )
         .map_err(classify)?;
     for v in visits {
@@ -230,7 +235,7 @@ pub fn replace_details(
         ])
         .map_err(classify)?;
         for (uid, name) in &v.assignees {
-            crew.execute(params![cid, v.id, uid, name]).map_err(classify)?;
+            crew.execute(params![cid, job_id, v.id, uid, name]).map_err(classify)?;
         }
     }
     Ok(())
@@ -402,7 +407,7 @@ pub fn show(db: &Db, connection: Option<i64>, key: &str) -> Result<Option<(JobVi
         .prepare(
             "SELECT v.id, v.title, v.start_at, v.end_at, v.completed_at, v.status,
                     (SELECT group_concat(coalesce(a.user_name, a.user_id), ', ') FROM job_visit_assignees a
-                     WHERE a.connection_id = v.connection_id AND a.visit_id = v.id)
+                     WHERE a.connection_id = v.connection_id AND a.job_id = v.job_id AND a.visit_id = v.id)
              FROM job_visits v WHERE v.connection_id = ?1 AND v.job_id = ?2 ORDER BY v.start_at, v.id",
         )
         .map_err(classify)?;

@@ -245,10 +245,11 @@ pub async fn sync_jobs(
         let (written, deleted) = db.write(|tx| -> Result<(Vec<Written>, u64), DbError> {
             let mut w = Vec::with_capacity(job_rows.len());
             for (row, det) in &job_rows {
-                w.push(rows::upsert_job(tx, cid, row, &stamp, sweep)?);
+                let written = rows::upsert_job(tx, cid, row, &stamp, sweep)?;
                 if let Some((items, visits)) = det {
-                    rows::replace_details(tx, cid, &row.id, items, visits)?;
+                    rows::replace_details(tx, written == Written::Inserted, cid, &row.id, items, visits)?;
                 }
+                w.push(written);
             }
             let deleted =
                 if complete && round.full { rows::mark_unswept_deleted(tx, cid, round.sweep, &stamp)? } else { 0 };

@@ -176,7 +176,7 @@ fn stored_details(conn: &Connection) -> Vec<String> {
         .prepare(
             "SELECT v.job_id, v.id, v.title, v.start_at, v.end_at, v.completed_at, v.is_complete, v.status,
                     (SELECT group_concat(a.user_id || '=' || coalesce(a.user_name, ''), ',') FROM
-                       (SELECT * FROM job_visit_assignees a WHERE a.connection_id = v.connection_id AND a.visit_id = v.id ORDER BY a.user_id) a)
+                       (SELECT * FROM job_visit_assignees a WHERE a.connection_id = v.connection_id AND a.job_id = v.job_id AND a.visit_id = v.id ORDER BY a.user_id) a)
              FROM job_visits v JOIN jobs j ON j.connection_id = v.connection_id AND j.id = v.job_id
              WHERE j.deleted_at IS NULL",
         )
@@ -360,7 +360,8 @@ fn faults_end_with_the_same_data() {
 #[test]
 fn killed_syncs_resume_without_loss_or_duplicates() {
     let kills: usize = std::env::var("INTEG_TEST_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(6);
-    let (env, fakes) = jobber(600, &["--jobber-restore-rate", "200000"]);
+    // A little latency, so a run is still going when the kill lands.
+    let (env, fakes) = jobber(600, &["--jobber-restore-rate", "200000", "--latency-ms", "20"]);
     let mut rng = 12345u64 ^ std::process::id() as u64;
     let tokens_before = std::fs::read(env.home().join("secrets.enc")).unwrap().len();
     for _ in 0..kills {

@@ -145,12 +145,12 @@ impl Bucket {
     }
 }
 
-/// A GraphQL answer, read once: `data` stays raw text (borrowed from the body) until the
-/// caller deserializes exactly the types it needs, so a page is parsed once, not three times.
+/// A GraphQL answer, read once (while judging it for retries): `data` stays raw text until the
+/// caller deserializes exactly the types it needs, so a page is scanned once, not three times.
 #[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow, default)]
-    data: Option<&'a RawValue>,
+struct Envelope {
+    #[serde(default)]
+    data: Option<Box<RawValue>>,
     #[serde(default)]
     errors: Option<Vec<Value>>,
     #[serde(default)]
@@ -161,12 +161,12 @@ struct Envelope<'a> {
     error: Option<Value>,
 }
 
-impl Envelope<'_> {
-    fn parse(body: &[u8]) -> Option<Envelope<'_>> {
+impl Envelope {
+    fn parse(body: &[u8]) -> Option<Envelope> {
         serde_json::from_slice(body).ok()
     }
     fn has_data(&self) -> bool {
-        self.data.is_some_and(|d| d.get() != "null")
+        self.data.as_ref().is_some_and(|d| d.get() != "null")
     }
     fn errors(&self) -> &[Value] {
         self.errors.as_deref().unwrap_or_default()
@@ -208,6 +208,8 @@ pub struct JobberApi<'a> {
     page_per_job: Mutex<f64>,
     /// `requestedQueryCost` of the last answer.
     last_requested: Mutex<Option<f64>>,
+    /// The last 200 answer, parsed by `judge` and handed to `query`.
+    last_answer: Mutex<Option<Envelope>>,
 }
 
 impl<'a> JobberApi<'a> {
@@ -220,6 +222,7 @@ impl<'a> JobberApi<'a> {
             details_per_job: Mutex::new(estimate_details_per_job()),
             page_per_job: Mutex::new(estimate_jobs_page(1) - 3.0),
             last_requested: Mutex::new(None),
+            last_answer: Mutex::new(None),
         }
     }
 
@@ -258,6 +261,11 @@ impl<'a> JobberApi<'a> {
             return Verdict::Retry(None);
         };
         let body = env.as_value();
+        let throttled = is_throttled(env.errors());
+        let partial = !env.errors().is_empty() && env.has_data();
+        if let Ok(mut slot) = self.last_answer.lock() {
+            *slot = Some(env);
+        }
         if let Some((requested, bucket)) = cost_of(&body) {
             if let Ok(mut b) = self.bucket.lock() {
                 *b = Some(bucket);
@@ -266,7 +274,7 @@ impl<'a> JobberApi<'a> {
                 *r = Some(requested);
             }
         }
-        if is_throttled(env.errors()) {
+        if throttled {
             let requested = body.pointer("/extensions/cost/requestedQueryCost").and_then(|v| v.as_f64()).unwrap_or(0.0);
             let wait = cost_of(&body)
                 .map(|(_, b)| b.wait_for(requested))
@@ -275,7 +283,7 @@ impl<'a> JobberApi<'a> {
             tracing::warn!(requested, "Jobber answered THROTTLED; waiting {} ms", wait.as_millis());
             return Verdict::Throttled(wait);
         }
-        if !env.errors().is_empty() && env.has_data() {
+        if partial {
             // Partial data with errors: the page failed as a whole; worth another try.
             return Verdict::Retry(None);
         }
@@ -290,7 +298,7 @@ impl<'a> JobberApi<'a> {
         query: &str,
         variables: Value,
         estimate: f64,
-    ) -> Result<String, ApiError> {
+    ) -> Result<Box<RawValue>, ApiError> {
         if estimate > self.bucket_max() {
             return Err(ApiError::Status {
                 status: 0,
@@ -318,7 +326,11 @@ impl<'a> JobberApi<'a> {
         if resp.status == 401 {
             return Err(ApiError::Unauthorized);
         }
-        let env = Envelope::parse(&resp.body);
+        // A 200 was parsed by `judge` already; other statuses are parsed here (small bodies).
+        let env = match resp.status {
+            200 => self.last_answer.lock().ok().and_then(|mut a| a.take()),
+            _ => Envelope::parse(&resp.body),
+        };
         let small = env.as_ref().map(Envelope::as_value);
         if let Some(msg) = small.as_ref().and_then(disconnected_message) {
             return Err(ApiError::Disconnected(msg));
@@ -365,10 +377,7 @@ impl<'a> JobberApi<'a> {
             }
             return Err(ApiError::Status { status: 200, message: format!("GraphQL error: {msg}") });
         }
-        env.data
-            .filter(|d| d.get() != "null")
-            .map(|d| d.get().to_string())
-            .ok_or_else(|| ApiError::Malformed(format!("{what}: no data")))
+        env.data.filter(|d| d.get() != "null").ok_or_else(|| ApiError::Malformed(format!("{what}: no data")))
     }
 
     /// One page of jobs in the given order, each job with its raw JSON.
@@ -390,7 +399,8 @@ impl<'a> JobberApi<'a> {
             #[serde(borrow)]
             jobs: RawConnection<'a>,
         }
-        let d: Data<'_> = serde_json::from_str(&data).map_err(|e| ApiError::Malformed(format!("jobs page: {e}")))?;
+        let d: Data<'_> =
+            serde_json::from_str(data.get()).map_err(|e| ApiError::Malformed(format!("jobs page: {e}")))?;
         d.jobs.typed()
     }
 
@@ -435,7 +445,8 @@ impl<'a> JobberApi<'a> {
             #[serde(borrow)]
             jobs: Jobs<'a>,
         }
-        let d: Data<'_> = serde_json::from_str(&data).map_err(|e| ApiError::Malformed(format!("job details: {e}")))?;
+        let d: Data<'_> =
+            serde_json::from_str(data.get()).map_err(|e| ApiError::Malformed(format!("job details: {e}")))?;
         let mut out = Vec::with_capacity(d.jobs.nodes.len());
         for node in d.jobs.nodes {
             let mut details = JobDetails::default();
@@ -445,7 +456,7 @@ impl<'a> JobberApi<'a> {
                 let vars = json!({ "id": node.id, "after": page.end_cursor });
                 let data =
                     self.query(token, "Jobber line items", &more_line_items_query(), vars, 50.0 * 8.0 + 5.0).await?;
-                let (more, next) = more_of::<LineItem>(&data, "lineItems")?;
+                let (more, next) = more_of::<LineItem>(data.get(), "lineItems")?;
                 details.line_items.extend(more);
                 page = next;
             }
@@ -455,7 +466,7 @@ impl<'a> JobberApi<'a> {
                 let vars = json!({ "id": node.id, "after": page.end_cursor });
                 let estimate = 20.0 * (8.0 + ASSIGNEES_FIRST as f64 * 3.0 + 3.0) + 5.0;
                 let data = self.query(token, "Jobber visits", &more_visits_query(), vars, estimate).await?;
-                let (more, next) = more_of::<Visit>(&data, "visits")?;
+                let (more, next) = more_of::<Visit>(data.get(), "visits")?;
                 details.visits.extend(more);
                 page = next;
             }
@@ -488,7 +499,8 @@ impl<'a> JobberApi<'a> {
             #[serde(borrow)]
             clients: RawConnection<'a>,
         }
-        let d: Data<'_> = serde_json::from_str(&data).map_err(|e| ApiError::Malformed(format!("clients page: {e}")))?;
+        let d: Data<'_> =
+            serde_json::from_str(data.get()).map_err(|e| ApiError::Malformed(format!("clients page: {e}")))?;
         d.clients.typed()
     }
 }

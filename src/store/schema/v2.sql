@@ -62,10 +62,10 @@ CREATE TABLE job_line_items (
     total_price   REAL,
     taxable       INTEGER,
     raw_json      TEXT NOT NULL,
-    PRIMARY KEY (connection_id, id),
+    -- Clustered by job: a job's items are replaced together, so one b-tree serves both.
+    PRIMARY KEY (connection_id, job_id, id),
     FOREIGN KEY (connection_id, job_id) REFERENCES jobs (connection_id, id) ON DELETE CASCADE
-);
-CREATE INDEX job_line_items_by_job ON job_line_items (connection_id, job_id);
+) WITHOUT ROWID;
 
 CREATE TABLE job_visits (
     connection_id INTEGER NOT NULL,
@@ -78,17 +78,17 @@ CREATE TABLE job_visits (
     is_complete   INTEGER,
     status        TEXT,
     raw_json      TEXT NOT NULL,
-    PRIMARY KEY (connection_id, id),
+    PRIMARY KEY (connection_id, job_id, id),
     FOREIGN KEY (connection_id, job_id) REFERENCES jobs (connection_id, id) ON DELETE CASCADE
-);
-CREATE INDEX job_visits_by_job ON job_visits (connection_id, job_id);
+) WITHOUT ROWID;
 
 -- The crew: users assigned to each visit.
 CREATE TABLE job_visit_assignees (
     connection_id INTEGER NOT NULL,
+    job_id        TEXT NOT NULL,
     visit_id      TEXT NOT NULL,
     user_id       TEXT NOT NULL,
     user_name     TEXT,
-    PRIMARY KEY (connection_id, visit_id, user_id),
-    FOREIGN KEY (connection_id, visit_id) REFERENCES job_visits (connection_id, id) ON DELETE CASCADE
-);
+    PRIMARY KEY (connection_id, job_id, visit_id, user_id),
+    FOREIGN KEY (connection_id, job_id, visit_id) REFERENCES job_visits (connection_id, job_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
