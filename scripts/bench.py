@@ -104,12 +104,45 @@ def scenario(bindir, jobs, restore, latency_ms=0):
     return {"jobs": jobs, "wall": wall, "cpu": cpu, "rss_kib": rss, "stats": stats, "summary": err.strip()}
 
 
+def events_scenario(bindir, provider, events):
+    """Full sync of `events` seeded events of one provider, then a no-change incremental."""
+    args = [f"--{provider}-seed-events", str(events), "--calendly-api-rate-limit", "100000000"]
+    fake = Fake(bindir, args)
+    tmp = tempfile.mkdtemp(prefix="integ-bench-")
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": tmp, "INTEG_HOME": os.path.join(tmp, "home"),
+           "INTEG_SECRET_STORE": "file", "INTEG_SECRET_KEY": "bench-key",
+           "BROWSER": f"{os.path.join(bindir, 'integ-fakes')} browse"}
+    env.update(fake.env)
+    integ = os.path.join(bindir, "integ")
+    subprocess.run([integ, "connect", provider], env=env, check=True, stderr=subprocess.DEVNULL)
+    # Sync every calendar, not only the primary one.
+    cals = json.loads(subprocess.run([integ, "calendars", "list", "--json"], env=env, check=True,
+                                     capture_output=True).stdout)
+    for c in cals:
+        subprocess.run([integ, "calendars", "select", c["id"], "--provider", provider], env=env, check=True,
+                       stderr=subprocess.DEVNULL)
+    code, wall, cpu, rss, err = run_measured([integ, "sync", "events"], env)
+    if code != 0:
+        sys.exit(f"events sync failed ({code}):\n{err}")
+    import sqlite3
+    db = sqlite3.connect(os.path.join(tmp, "home", "integ.db"))
+    stored = db.execute("select count(*) from events").fetchone()[0]
+    fake.post("/_fake/stats/reset", {})
+    code2, wall2, cpu2, _, err2 = run_measured([integ, "sync", "events"], env)
+    stats = fake.get("/_fake/stats")[provider]
+    requests = sum(v for k, v in stats.get("endpoints", {}).items())
+    fake.close()
+    return {"provider": provider, "seeded": events, "stored": stored, "calendars": len(cals), "wall": wall,
+            "cpu": cpu, "rss_kib": rss, "nochange_requests": requests, "nochange_wall": wall2}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=20000)
     ap.add_argument("--small", type=int, default=2000)
     ap.add_argument("--restore", type=float, default=50000)
     ap.add_argument("--release", action="store_true")
+    ap.add_argument("--events", type=int, default=50000, help="events seeded per calendar provider (0 skips)")
     a = ap.parse_args()
     bindir = build(a.release)
     profile = "release" if a.release else "debug"
@@ -133,6 +166,16 @@ def main():
     print(f"| (b) THROTTLED answers | {paced['stats'].get('throttled')} | 0 |")
     print(f"| (c) peak RSS, {a.small} jobs | {small['rss_kib'] / 1024:.1f} MiB | < 64 MiB |")
     print(f"| (c) peak RSS, {a.jobs} jobs | {big['rss_kib'] / 1024:.1f} MiB | < 64 MiB, flat |")
+    if a.events:
+        print()
+        print(f"## `integ sync events` ({profile} build), {a.events} seeded events per provider\n")
+        print("| Provider | Calendars | Events stored (in the window) | Wall | Events/s | CPU per event | Peak RSS | No-change incremental: requests, wall |")
+        print("|---|---|---|---|---|---|---|---|")
+        for p in ("google", "microsoft", "calendly"):
+            r = events_scenario(bindir, p, a.events)
+            print(f"| {p} | {r['calendars']} | {r['stored']} | {r['wall']:.1f} s | {r['stored'] / r['wall']:.0f} | "
+                  f"{r['cpu'] / max(r['stored'], 1) * 1e6:.1f} µs | {r['rss_kib'] / 1024:.1f} MiB | "
+                  f"{r['nochange_requests']}, {r['nochange_wall']:.2f} s |")
     print()
     print("Summaries:")
     for s in (big, small, paced):
