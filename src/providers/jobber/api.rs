@@ -29,7 +29,7 @@ const LINE_ITEMS_FIRST: u32 = 30;
 const VISITS_FIRST: u32 = 12;
 const ASSIGNEES_FIRST: u32 = 10;
 /// Target requested cost of one details query, as a share of the bucket.
-const DETAILS_SHARE: f64 = 0.5;
+const DETAILS_SHARE: f64 = 0.8;
 
 const JOB_FIELDS: &str = "id jobNumber title jobStatus jobType instructions total startAt endAt completedAt \
      createdAt updatedAt jobberWebUri client { id name } \
