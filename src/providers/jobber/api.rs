@@ -28,8 +28,10 @@ pub const CLIENTS_PAGE: u32 = 100;
 const LINE_ITEMS_FIRST: u32 = 30;
 const VISITS_FIRST: u32 = 12;
 const ASSIGNEES_FIRST: u32 = 10;
-/// Target requested cost of one details query, as a share of the bucket.
-const DETAILS_SHARE: f64 = 0.8;
+/// Target requested cost of one details query, as a share of the bucket. Larger shares mean
+/// fewer requests but worse pacing: waiting until the bucket holds 80% of its size wastes the
+/// restore rate near the cap (measured: wall/minimum 1.17 at 0.8 against 1.006 at 0.5).
+const DETAILS_SHARE: f64 = 0.5;
 
 const JOB_FIELDS: &str = "id jobNumber title jobStatus jobType instructions total startAt endAt completedAt \
      createdAt updatedAt jobberWebUri client { id name } \
