@@ -203,3 +203,64 @@ impl Drop for Fakes {
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
+
+/// The test's database, opened directly (as a report would).
+pub fn db(env: &TestEnv) -> rusqlite::Connection {
+    rusqlite::Connection::open(env.home().join("integ.db")).unwrap()
+}
+
+/// Percent-encode everything but RFC 3986 unreserved characters (for ids in fake URLs).
+pub fn pct_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The fields of an event in the calendar fakes' truth, in `events` column order.
+pub const EVENT_FIELDS: [&str; 15] = [
+    "calendar_id",
+    "id",
+    "title",
+    "description",
+    "location",
+    "status",
+    "all_day",
+    "start",
+    "end",
+    "time_zone",
+    "series_id",
+    "original_start",
+    "organizer",
+    "attendees_count",
+    "updated",
+];
+
+/// Another process holding a lock file: a shell that takes an flock on it and becomes `sleep`,
+/// so killing that one pid releases it the way a crashed integ would.
+pub fn hold_lock(lock: &Path) -> Child {
+    Command::new("sh").args(["-c", "exec 9>>\"$0\"; flock 9; exec sleep 60"]).arg(lock).spawn().unwrap()
+}
+
+/// SIGKILL a process.
+pub fn kill(pid: u32) {
+    let status = Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+/// A fresh environment wired to a new fake started with `fake_args`, adjusted by `setup`, and
+/// `provider` connected through the real browser flow (curl plays the browser).
+pub fn connected(provider: &str, fake_args: &[&str], setup: impl FnOnce(&mut TestEnv)) -> (TestEnv, Fakes) {
+    let fakes = Fakes::start(fake_args);
+    let mut env = TestEnv::new();
+    fakes.apply(&mut env);
+    setup(&mut env);
+    env.curl_browser();
+    env.run(&["connect", provider, "--timeout", "30"]).ok();
+    (env, fakes)
+}

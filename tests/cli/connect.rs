@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{Fakes, TestEnv, free_port, make_executable};
+use crate::common::{Fakes, TestEnv, free_port, hold_lock, kill, make_executable};
 use crate::foundation::{contains, walk};
 
 /// A test environment wired to a fresh fake, with Jobber's and Calendly's registered redirect
@@ -303,17 +303,6 @@ fn killed_lock_holder_does_not_block_the_next_refresh() {
     let out = waiter.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(start.elapsed() < Duration::from_secs(10));
-}
-
-/// Another process holding the lock: a shell that takes an flock on the file and becomes
-/// `sleep`, so killing that one pid releases it the way a crashed integ would.
-fn hold_lock(lock: &std::path::Path) -> std::process::Child {
-    Command::new("sh").args(["-c", "exec 9>>\"$0\"; flock 9; exec sleep 60"]).arg(lock).spawn().unwrap()
-}
-
-fn kill(pid: u32) {
-    let status = Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
-    assert!(status.success());
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::common::{Fakes, Run, TestEnv, free_port};
+use crate::common::{EVENT_FIELDS, Fakes, Run, TestEnv, connected, db, free_port};
 
 /// A Calendly account connected through the browser flow, against a fake seeded with `events`
 /// scheduled events. The API rate limit is raised unless `extra` sets it.
@@ -24,22 +24,13 @@ fn calendly(events: usize, extra: &[&str]) -> (TestEnv, Fakes) {
         args.extend_from_slice(&["--calendly-api-rate-limit", "100000"]);
     }
     args.extend_from_slice(extra);
-    let fakes = Fakes::start(&args);
-    let mut env = TestEnv::new();
-    fakes.apply(&mut env);
-    env.curl_browser();
-    env.run(&["connect", "calendly", "--timeout", "30"]).ok();
-    (env, fakes)
+    connected("calendly", &args, |_| {})
 }
 
 fn sync(env: &TestEnv, args: &[&str]) -> Run {
     let mut all = vec!["sync", "events", "--provider", "calendly"];
     all.extend_from_slice(args);
     env.run(&all)
-}
-
-fn db(env: &TestEnv) -> Connection {
-    Connection::open(env.home().join("integ.db")).unwrap()
 }
 
 fn user_uri(fakes: &Fakes) -> String {
@@ -75,23 +66,7 @@ fn text(v: &rusqlite::types::Value) -> Option<String> {
 
 type Row = BTreeMap<&'static str, Option<String>>;
 
-const FIELDS: [&str; 15] = [
-    "calendar_id",
-    "id",
-    "title",
-    "description",
-    "location",
-    "status",
-    "all_day",
-    "start",
-    "end",
-    "time_zone",
-    "series_id",
-    "original_start",
-    "organizer",
-    "attendees_count",
-    "updated",
-];
+const FIELDS: [&str; 15] = EVENT_FIELDS;
 
 /// Live Calendly events in the database, in the truth's field names.
 fn stored(conn: &Connection) -> BTreeMap<String, Row> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::{Value, json};
 
-use crate::common::{Fakes, Run, TestEnv};
+use crate::common::{EVENT_FIELDS, Fakes, Run, TestEnv, connected, db, pct_encode as enc};
 
 /// A connected Google account against a fake seeded with `events` events, with a sync window
 /// of `past` days back and `future` days ahead.
@@ -17,24 +17,16 @@ pub fn google(events: usize, past: u32, future: u32, extra: &[&str]) -> (TestEnv
     let seed = events.to_string();
     let mut args = vec!["--google-seed-events", seed.as_str(), "--calendar-seed", "7"];
     args.extend_from_slice(extra);
-    let fakes = Fakes::start(&args);
-    let mut env = TestEnv::new();
-    fakes.apply(&mut env);
-    env.set("INTEG_EVENTS_PAST_DAYS", past.to_string());
-    env.set("INTEG_EVENTS_FUTURE_DAYS", future.to_string());
-    env.curl_browser();
-    env.run(&["connect", "google", "--timeout", "30"]).ok();
-    (env, fakes)
+    connected("google", &args, |env| {
+        env.set("INTEG_EVENTS_PAST_DAYS", past.to_string());
+        env.set("INTEG_EVENTS_FUTURE_DAYS", future.to_string());
+    })
 }
 
 pub fn sync(env: &TestEnv, args: &[&str]) -> Run {
     let mut all = vec!["sync", "events"];
     all.extend_from_slice(args);
     env.run(&all)
-}
-
-fn db(env: &TestEnv) -> Connection {
-    Connection::open(env.home().join("integ.db")).unwrap()
 }
 
 /// Select every calendar of the account (the primary one is selected on its own).
@@ -47,18 +39,6 @@ fn select_all(env: &TestEnv) -> Vec<String> {
     ids
 }
 
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 fn stats(fakes: &Fakes) -> Value {
     fakes.get("/_fake/stats")["google"].clone()
 }
@@ -69,23 +49,7 @@ fn reset_stats(fakes: &Fakes) {
 
 type Row = BTreeMap<&'static str, Option<String>>;
 
-const FIELDS: [&str; 15] = [
-    "calendar_id",
-    "id",
-    "title",
-    "description",
-    "location",
-    "status",
-    "all_day",
-    "start",
-    "end",
-    "time_zone",
-    "series_id",
-    "original_start",
-    "organizer",
-    "attendees_count",
-    "updated",
-];
+const FIELDS: [&str; 15] = EVENT_FIELDS;
 
 fn text(v: &Value) -> Option<String> {
     match v {

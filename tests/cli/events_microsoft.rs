@@ -9,38 +9,20 @@ use std::time::Duration;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::common::{Fakes, Run, TestEnv};
+use crate::common::{EVENT_FIELDS, Fakes, Run, TestEnv, connected, db, pct_encode as pct};
 
 /// A connected Microsoft account against a fake seeded with `events` events.
 fn microsoft(events: usize, extra: &[&str]) -> (TestEnv, Fakes) {
     let seed = events.to_string();
     let mut args = vec!["--microsoft-seed-events", seed.as_str()];
     args.extend_from_slice(extra);
-    let fakes = Fakes::start(&args);
-    let mut env = TestEnv::new();
-    fakes.apply(&mut env);
-    env.curl_browser();
-    env.run(&["connect", "microsoft", "--timeout", "30"]).ok();
-    (env, fakes)
+    connected("microsoft", &args, |_| {})
 }
 
 fn sync(env: &TestEnv, args: &[&str]) -> Run {
     let mut all = vec!["sync", "events", "--provider", "microsoft"];
     all.extend_from_slice(args);
     env.run(&all)
-}
-
-fn db(env: &TestEnv) -> Connection {
-    Connection::open(env.home().join("integ.db")).unwrap()
-}
-
-fn pct(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Each synced calendar and the window its cursor froze.
@@ -72,23 +54,7 @@ fn truth(fakes: &Fakes, cal: &str, start: &str, end: &str) -> Vec<Value> {
 
 type Row = BTreeMap<&'static str, Value>;
 
-const FIELDS: [&str; 15] = [
-    "calendar_id",
-    "id",
-    "title",
-    "description",
-    "location",
-    "status",
-    "all_day",
-    "start",
-    "end",
-    "time_zone",
-    "series_id",
-    "original_start",
-    "organizer",
-    "attendees_count",
-    "updated",
-];
+const FIELDS: [&str; 15] = EVENT_FIELDS;
 
 /// The live events of a calendar, keyed by id, in the truth's shape.
 fn stored(conn: &Connection, cal: &str) -> BTreeMap<String, Row> {

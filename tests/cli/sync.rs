@@ -9,7 +9,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use serde_json::Value;
 
-use crate::common::{Fakes, Run, TestEnv, free_port};
+use crate::common::{Fakes, Run, TestEnv, connected, db, free_port, hold_lock};
 
 /// A connected Jobber account against a fake seeded with `jobs` jobs.
 pub fn jobber(jobs: usize, extra: &[&str]) -> (TestEnv, Fakes) {
@@ -17,22 +17,13 @@ pub fn jobber(jobs: usize, extra: &[&str]) -> (TestEnv, Fakes) {
     let seed = jobs.to_string();
     let mut args = vec!["--jobber-redirect-uri", redirect.as_str(), "--jobber-seed-jobs", seed.as_str()];
     args.extend_from_slice(extra);
-    let fakes = Fakes::start(&args);
-    let mut env = TestEnv::new();
-    fakes.apply(&mut env);
-    env.curl_browser();
-    env.run(&["connect", "jobber", "--timeout", "30"]).ok();
-    (env, fakes)
+    connected("jobber", &args, |_| {})
 }
 
 pub fn sync(env: &TestEnv, args: &[&str]) -> Run {
     let mut all = vec!["sync", "jobs"];
     all.extend_from_slice(args);
     env.run(&all)
-}
-
-fn db(env: &TestEnv) -> Connection {
-    Connection::open(env.home().join("integ.db")).unwrap()
 }
 
 fn s(v: &Value) -> Option<String> {
@@ -399,11 +390,7 @@ fn second_run_for_the_same_account_exits_5() {
         .into_iter()
         .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("sync-jobber-"))
         .expect("sync lock file");
-    let mut holder = std::process::Command::new("sh")
-        .args(["-c", "exec 9>>\"$0\"; flock 9; exec sleep 60"])
-        .arg(&lock)
-        .spawn()
-        .unwrap();
+    let mut holder = hold_lock(&lock);
     std::thread::sleep(Duration::from_millis(300));
     let run = sync(&env, &[]).code(5);
     assert!(run.stderr.contains("another integ sync is running"), "{}", run.stderr);
