@@ -37,16 +37,7 @@ impl Context {
 
     /// The layered settings; a broken config.toml or environment is a configuration error.
     pub fn settings(&mut self) -> Result<&Settings> {
-        if self.settings.is_none() {
-            self.settings = Some(Settings::load(&self.paths, &self.env));
-        }
-        match self.settings.as_ref() {
-            Some(Ok(s)) => Ok(s),
-            Some(Err(e)) => {
-                Err(Error { kind: e.kind, message: e.message.clone(), hint: e.hint.clone(), causes: e.causes.clone() })
-            }
-            None => unreachable!("settings were loaded just above"),
-        }
+        self.settings.get_or_insert_with(|| Settings::load(&self.paths, &self.env)).as_ref().map_err(Error::clone)
     }
 
     /// The database, opened (and migrated) on first use.

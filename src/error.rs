@@ -34,7 +34,7 @@ impl Kind {
 }
 
 /// An error with a kind, a message, an optional hint and the chain of causes.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Error {
     pub kind: Kind,
     pub message: String,

@@ -156,6 +156,16 @@ impl Http {
         Http { client, policy, budget: AtomicU32::new(retry_budget), stats: Mutex::new(Stats::default()) }
     }
 
+    /// A request with the Bearer token that asks for JSON: how every provider API call starts.
+    pub fn authorized(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        token: &secrecy::SecretString,
+    ) -> reqwest::RequestBuilder {
+        bearer(self.client.request(method, url), token)
+    }
+
     pub fn stats(&self) -> Stats {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
@@ -245,6 +255,12 @@ impl Http {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// Add the Bearer token and ask for JSON.
+pub fn bearer(req: reqwest::RequestBuilder, token: &secrecy::SecretString) -> reqwest::RequestBuilder {
+    use secrecy::ExposeSecret;
+    req.bearer_auth(token.expose_secret()).header(reqwest::header::ACCEPT, "application/json")
 }
 
 /// 5xx and 429 are retried unless the provider judged otherwise; returns the wait and why.

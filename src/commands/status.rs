@@ -84,7 +84,7 @@ fn next_action(c: &Connection, streams: &[StreamStatus], google_testing: bool, n
     let days_since = |t: Option<&str>| {
         t.and_then(|t| t.parse::<jiff::Timestamp>().ok()).map(|t| (now.as_second() - t.as_second()) / 86_400)
     };
-    let reconnect = format!("run `integ connect {} --account '{}'`", c.provider, c.label);
+    let reconnect = crate::oauth::session::reconnect_hint(c);
     match c.state {
         State::ReconnectNeeded => return Some(reconnect),
         State::Disconnected => return None,

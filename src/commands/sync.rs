@@ -176,13 +176,7 @@ impl Summary {
     }
 }
 
-/// The lock that keeps two runs off one account.
-fn lock_name(c: &Connection) -> String {
-    use sha2::Digest;
-    let d = sha2::Sha256::digest(c.account_id.as_bytes());
-    format!("sync-{}-{}", c.provider, d.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>())
-}
-
+/// Sync one account's streams under its sync lock, which keeps two runs off one account.
 async fn sync_connection(
     ctx: &mut Context,
     c: &Connection,
@@ -190,7 +184,7 @@ async fn sync_connection(
     deadline: Option<Instant>,
     out: &mut Vec<Summary>,
 ) -> Result<()> {
-    let lock_path = ctx.paths.lock_file(&lock_name(c));
+    let lock_path = ctx.paths.lock_file(&c.lock_name("sync"));
     let wait = Duration::from_secs(args.wait.unwrap_or(0));
     let _lock = FileLock::acquire(&lock_path, wait).await?.ok_or_else(|| {
         Error::locked(format!("another integ sync is running for the {}", c.describe()))
@@ -220,8 +214,8 @@ async fn sync_connection(
     let http = Http::new(client, RetryPolicy::default(), RETRY_BUDGET);
     let api = match c.provider {
         Provider::Jobber => {
-            let app = session.app().cloned().ok_or_else(sync::jobs::no_app)?;
-            Some(JobberApi::new(&http, &app.api_url, &opts.graphql_version))
+            let api_url = session.api_url()?;
+            Some(JobberApi::new(&http, &api_url, &opts.graphql_version))
         }
         _ => None,
     };

@@ -74,7 +74,7 @@ impl Session {
             GrantKind::Oauth => Some(crate::providers::app(ctx, connection.provider)?),
             GrantKind::PersonalAccessToken => None,
         };
-        let lock_path = ctx.paths.lock_file(&lock_name(&connection));
+        let lock_path = ctx.paths.lock_file(&connection.lock_name("refresh"));
         let api_url = match &app {
             Some(a) => Some(a.api_url.clone()),
             None => ctx.settings()?.provider(connection.provider, "api_url").map(str::to_string),
@@ -87,8 +87,14 @@ impl Session {
     }
 
     /// The API base URL, with or without an OAuth application.
-    pub fn api_url(&self) -> Option<&str> {
-        self.api_url.as_deref()
+    /// The provider's API base (from the OAuth app, or the `<provider>.api_url` setting for a
+    /// personal-access-token connection).
+    pub fn api_url(&self) -> Result<String> {
+        let p = self.connection.provider;
+        self.api_url.clone().ok_or_else(|| {
+            Error::config(format!("no {} API URL is configured", p.display_name()))
+                .hint(format!("set INTEG_{}_API_URL, or run `integ config set {p}.api_url URL`", p.env_prefix()))
+        })
     }
 
     pub fn http(&self) -> &reqwest::Client {
@@ -246,14 +252,6 @@ impl Session {
 /// `integ connect <provider> --account '<label>'`.
 pub fn reconnect_hint(c: &Connection) -> String {
     format!("run `integ connect {} --account '{}'`", c.provider, c.label)
-}
-
-/// The lock file name of one connection's refresh.
-fn lock_name(c: &Connection) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(c.account_id.as_bytes());
-    let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("refresh-{}-{short}", c.provider)
 }
 
 /// Read a connection's tokens; missing tokens mean the connection must be made again.

@@ -1,7 +1,7 @@
 //! Small helpers shared by the providers' API calls: authorized JSON requests and the errors
 //! every provider can answer with. Response bodies are parsed, never logged.
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use crate::error::Error;
 
@@ -40,12 +40,8 @@ impl ApiError {
 
 /// A JSON request with a Bearer token; returns the parsed body of a 2xx answer.
 pub async fn json(req: reqwest::RequestBuilder, token: &SecretString) -> Result<serde_json::Value, ApiError> {
-    let resp = req
-        .bearer_auth(token.expose_secret())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| ApiError::Transport(crate::http::describe(&e)))?;
+    let resp =
+        crate::http::bearer(req, token).send().await.map_err(|e| ApiError::Transport(crate::http::describe(&e)))?;
     let status = resp.status().as_u16();
     let bytes = resp.bytes().await.map_err(|e| ApiError::Transport(crate::http::describe(&e)))?;
     if status == 401 {

@@ -54,6 +54,15 @@ impl Connection {
     pub fn secret_key(&self) -> String {
         token_key(self.provider, &self.account_id)
     }
+    /// The name of one of this connection's lock files, e.g. `sync-jobber-1a2b3c4d5e6f7a8b`:
+    /// the account id hashed, because ids may hold characters a file name cannot.
+    pub fn lock_name(&self, purpose: &str) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(self.account_id.as_bytes());
+        let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        format!("{purpose}-{}-{short}", self.provider)
+    }
+
     /// "jobber account 'Acme Lawn' (label)" for messages.
     pub fn describe(&self) -> String {
         if self.label == self.account_name {

@@ -3,8 +3,8 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
+pub use super::Written;
 use super::db::{Db, DbError, classify};
-pub use super::jobs::Written;
 
 /// A calendar as a provider lists it.
 #[derive(Debug, Clone, Default)]

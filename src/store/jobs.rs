@@ -73,13 +73,7 @@ pub struct ClientRow {
     pub raw_json: String,
 }
 
-/// What a write did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Written {
-    Inserted,
-    Updated,
-    Unchanged,
-}
+pub use super::Written;
 
 /// The stored `updated_at` of jobs, to decide which need their details fetched.
 pub fn stored_updated_at(db: &Db, connection_id: i64, ids: &[&str]) -> Result<Vec<Option<String>>, DbError> {

@@ -9,3 +9,11 @@ pub mod jobs;
 pub mod lock;
 pub mod runs;
 pub mod secrets;
+
+/// What an upsert did to a row (for the inserted/updated counts of a run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Inserted,
+    Updated,
+    Unchanged,
+}

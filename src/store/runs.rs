@@ -112,6 +112,23 @@ pub struct Counts {
     pub throttle_waits: u64,
 }
 
+impl Counts {
+    /// Count one row write as inserted or updated.
+    pub fn written(&mut self, w: super::Written) {
+        match w {
+            super::Written::Inserted => self.inserted += 1,
+            super::Written::Updated => self.updated += 1,
+            super::Written::Unchanged => {}
+        }
+    }
+
+    /// Count a page of fetched records and how each was written.
+    pub fn page(&mut self, written: &[super::Written]) {
+        self.fetched += written.len() as u64;
+        written.iter().for_each(|w| self.written(*w));
+    }
+}
+
 /// Open a `sync_runs` row; runs of this stream left `running` by a killed process (the caller
 /// holds the sync lock, so none is really running) become `interrupted`.
 pub fn start(db: &mut Db, connection_id: i64, stream: &str, now: &str) -> Result<i64, DbError> {

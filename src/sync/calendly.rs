@@ -108,16 +108,9 @@ fn load(db: &Db, cid: i64, stream: &str) -> Result<Cursor> {
     }
 }
 
-fn api_url(session: &Session) -> Result<String> {
-    session.api_url().map(str::to_string).ok_or_else(|| {
-        Error::config("no Calendly API URL is configured")
-            .hint("set INTEG_CALENDLY_API_URL, or run `integ config set calendly.api_url URL`")
-    })
-}
-
 /// The account's one pseudo-calendar, from `GET /users/me`.
 pub async fn list_calendars(session: &mut Session, db: &mut Db, http: &Http) -> Result<Vec<CalendarRow>> {
-    let base = api_url(session)?;
+    let base = session.api_url()?;
     let api = CalendlyApi::new(http, &base);
     let api = &api;
     let me = session.call(db, "could not read the Calendly user", |t| async move { api.me(&t).await }).await?;
@@ -145,7 +138,7 @@ pub async fn sync_calendars(
     observer: &dyn Observer,
     counts: &mut Counts,
 ) -> Result<Finish> {
-    let base = api_url(session)?;
+    let base = session.api_url()?;
     let api = CalendlyApi::new(http, &base);
     for cal in calendars {
         let (finish, resumed) = sync_one(session, db, http, &api, cal, opts, observer, counts).await?;
@@ -268,7 +261,7 @@ async fn sync_one(
             runs::save_cursor(tx, cid, &stream, Some(&cursor), &stamp, complete)?;
             Ok((w, deleted))
         })?;
-        tally(counts, &written);
+        counts.page(&written);
         counts.deleted += deleted;
         cur = saved;
         observer.page(counts.fetched, Duration::from_secs_f64(http.stats().waited_secs));
@@ -287,17 +280,6 @@ async fn sync_one(
         next = page.next;
         if out_of_time(opts.deadline) {
             return Ok((Finish::Paused, resumed));
-        }
-    }
-}
-
-fn tally(counts: &mut Counts, written: &[Written]) {
-    for w in written {
-        counts.fetched += 1;
-        match w {
-            Written::Inserted => counts.inserted += 1,
-            Written::Updated => counts.updated += 1,
-            Written::Unchanged => {}
         }
     }
 }

@@ -449,14 +449,9 @@ fn write_changes(
     Ok(())
 }
 
-fn no_app() -> Error {
-    Error::config("this Google connection has no OAuth application configured")
-        .hint("set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET (see `integ doctor`)")
-}
-
 /// The account's calendar list (hidden and deleted entries are not listed).
 pub async fn list_calendars(session: &mut Session, db: &mut Db, http: &Http) -> Result<Vec<CalendarRow>> {
-    let api_url = session.app().map(|a| a.api_url.clone()).ok_or_else(no_app)?;
+    let api_url = session.api_url()?;
     let api = CalendarApi::new(http, &api_url);
     let api = &api;
     let mut rows = Vec::new();
@@ -505,7 +500,7 @@ pub async fn sync_calendars(
     observer: &dyn Observer,
     counts: &mut Counts,
 ) -> Result<Finish> {
-    let api_url = session.app().map(|a| a.api_url.clone()).ok_or_else(no_app)?;
+    let api_url = session.api_url()?;
     let api = CalendarApi::new(http, &api_url);
     let api = &api;
     let cid = session.connection.id;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Counts, Finish, JobberOptions, Observer, out_of_time};
 use crate::context::timestamp;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::Http;
 use crate::oauth::session::Session;
 use crate::providers::jobber::api::{self, JobOrder, JobberApi};
@@ -137,7 +137,7 @@ pub async fn sync_clients(
             runs::save_cursor(tx, cid, CLIENTS, Some(&cursor), &stamp, complete)?;
             Ok(w)
         })?;
-        tally(counts, &written);
+        counts.page(&written);
         cur = next;
         observer.page(counts.fetched, Duration::ZERO);
         if complete {
@@ -256,7 +256,7 @@ pub async fn sync_jobs(
             runs::save_cursor(tx, cid, JOBS, Some(&cursor), &stamp, complete)?;
             Ok((w, deleted))
         })?;
-        tally(counts, &written);
+        counts.page(&written);
         counts.deleted += deleted;
         cur = next;
         let stats = http.stats();
@@ -275,17 +275,6 @@ pub async fn sync_jobs(
 
 /// A job's line items and visits, ready to write.
 type Details = (Vec<LineItemRow>, Vec<VisitRow>);
-
-fn tally(counts: &mut Counts, written: &[Written]) {
-    for w in written {
-        counts.fetched += 1;
-        match w {
-            Written::Inserted => counts.inserted += 1,
-            Written::Updated => counts.updated += 1,
-            Written::Unchanged => {}
-        }
-    }
-}
 
 fn job_row(j: &Job, raw: &str) -> JobRow {
     let address = j.property.as_ref().and_then(|p| p.address.as_ref());
@@ -361,10 +350,4 @@ fn client_row(c: &Client, raw: &str) -> ClientRow {
         web_url: c.jobber_web_uri.clone(),
         raw_json: raw.to_string(),
     }
-}
-
-/// The error for an account whose Jobber API settings are missing.
-pub fn no_app() -> Error {
-    Error::config("this Jobber connection has no OAuth application configured")
-        .hint("set JOBBER_CLIENT_ID and JOBBER_CLIENT_SECRET (see `integ doctor`)")
 }

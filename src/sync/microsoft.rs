@@ -288,13 +288,7 @@ impl CalRun<'_> {
             runs::save_cursor(tx, cid, &self.stream, Some(&json), &stamp, complete)?;
             Ok((written, deleted))
         })?;
-        for w in written {
-            match w {
-                Written::Inserted => counts.inserted += 1,
-                Written::Updated => counts.updated += 1,
-                Written::Unchanged => {}
-            }
-        }
+        written.into_iter().for_each(|w| counts.written(w));
         counts.deleted += deleted;
         Ok(())
     }
@@ -402,14 +396,9 @@ fn event_row(e: &graph::Event, raw: &Value) -> Result<EventRow, String> {
     Ok(row)
 }
 
-fn no_app() -> Error {
-    Error::config("this Microsoft connection has no OAuth application configured")
-        .hint("set MICROSOFT_CLIENT_ID (see `integ doctor`)")
-}
-
 pub async fn list_calendars(session: &mut Session, db: &mut Db, http: &Http) -> Result<Vec<CalendarRow>> {
-    let app = session.app().cloned().ok_or_else(no_app)?;
-    let graph = Graph::new(http, &app.api_url);
+    let api_url = session.api_url()?;
+    let graph = Graph::new(http, &api_url);
     let g = &graph;
     let mut url = graph.calendars_url();
     let mut found: Vec<(graph::Calendar, Value)> = Vec::new();
@@ -555,8 +544,8 @@ pub async fn sync_calendars(
     observer: &dyn Observer,
     counts: &mut Counts,
 ) -> Result<Finish> {
-    let app = session.app().cloned().ok_or_else(no_app)?;
-    let graph = Graph::new(http, &app.api_url);
+    let api_url = session.api_url()?;
+    let graph = Graph::new(http, &api_url);
     let cid = session.connection.id;
     let mut runs = calendars.iter().map(|c| CalRun::load(db, cid, c, opts, &graph)).collect::<Result<Vec<_>>>()?;
     let token = session.access_token(db).await?;

@@ -10,7 +10,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -152,18 +152,7 @@ impl<'a> CalendlyApi<'a> {
         self.pace().await;
         let resp = self
             .http
-            .execute(
-                what,
-                || {
-                    self.http
-                        .client
-                        .get(url)
-                        .query(query)
-                        .bearer_auth(token.expose_secret())
-                        .header(reqwest::header::ACCEPT, "application/json")
-                },
-                |r| self.judge(r),
-            )
+            .execute(what, || self.http.authorized(reqwest::Method::GET, url, token).query(query), |r| self.judge(r))
             .await?;
         let body = resp.json();
         match resp.status {

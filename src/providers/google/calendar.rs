@@ -9,7 +9,7 @@
 
 use std::cell::Cell;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
@@ -204,18 +204,7 @@ impl<'a> CalendarApi<'a> {
         };
         let resp = self
             .http
-            .execute(
-                what,
-                || {
-                    self.http
-                        .client
-                        .get(url)
-                        .query(params)
-                        .bearer_auth(token.expose_secret())
-                        .header(reqwest::header::ACCEPT, "application/json")
-                },
-                judge,
-            )
+            .execute(what, || self.http.authorized(reqwest::Method::GET, url, token).query(params), judge)
             .await?;
         if resp.status == 401 {
             return Err(ApiError::Unauthorized);

@@ -12,7 +12,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -315,11 +315,8 @@ impl<'a> JobberApi<'a> {
                 what,
                 || {
                     self.http
-                        .client
-                        .post(&self.url)
-                        .bearer_auth(token.expose_secret())
+                        .authorized(reqwest::Method::POST, &self.url, token)
                         .header("X-JOBBER-GRAPHQL-VERSION", &self.version)
-                        .header(reqwest::header::ACCEPT, "application/json")
                         .json(&body)
                 },
                 |r| self.judge(r),
@@ -512,7 +509,7 @@ fn disconnected_message(body: &Value) -> Option<String> {
         .get("message")
         .and_then(|m| m.as_str())
         .or_else(|| body.pointer("/error/message").and_then(|m| m.as_str()))?;
-    (msg.contains("disconnected this app") || msg.contains("account is not active")).then(|| msg.to_string())
+    super::auth::is_disconnected(msg).then(|| msg.to_string())
 }
 
 /// A connection whose nodes are still raw JSON text borrowed from the answer.

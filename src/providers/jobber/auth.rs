@@ -65,7 +65,9 @@ pub async fn graphql(
     body.get("data").cloned().ok_or_else(|| ApiError::Malformed("no data in the GraphQL response".into()))
 }
 
-fn is_disconnected(message: &str) -> bool {
+/// Jobber's words for an app the user disconnected or an account that is no longer active:
+/// either means the connection must be made again.
+pub(crate) fn is_disconnected(message: &str) -> bool {
     message.contains("disconnected this app") || message.contains("account is not active")
 }
 

@@ -13,7 +13,7 @@
 //! means the calendar is gone; 429 (and a 503 with `Retry-After`) waits the decimal seconds
 //! Graph asks for.
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -210,10 +210,7 @@ impl<'a> Graph<'a> {
                 what,
                 || {
                     self.http
-                        .client
-                        .get(url)
-                        .bearer_auth(token.expose_secret())
-                        .header(reqwest::header::ACCEPT, "application/json")
+                        .authorized(reqwest::Method::GET, url, token)
                         .header("Prefer", "IdType=\"ImmutableId\"")
                         .header("Prefer", &page)
                         .header("Prefer", "outlook.body-content-type=\"text\"")
