@@ -47,6 +47,8 @@ pub async fn run(ctx: &mut Context, args: DisconnectArgs) -> Result<Done> {
     let db = ctx.db()?;
     if args.purge {
         db.write(|tx| -> Result<()> {
+            // The Jobber child tables have no foreign keys to cascade through.
+            crate::store::jobs::delete_details(tx, "connection_id = ?1", [connection.id])?;
             tx.execute("DELETE FROM sync_runs WHERE connection_id = ?1", [connection.id])?;
             tx.execute("DELETE FROM connections WHERE id = ?1", [connection.id])?;
             Ok(())

@@ -1,236 +1,314 @@
 //! Writing and reading the Jobber tables (`jobs`, `clients`, `job_line_items`, `job_visits`,
 //! `job_visit_assignees`). Every write happens inside the caller's transaction, so a page of
 //! rows and the sync cursor that covers them commit together.
+//!
+//! Writes are the hot path of `sync jobs` (about a dozen rows per job), so a page is written by
+//! one [`JobWriter`] holding its prepared statements, the rows borrow from the parsed answer,
+//! what is already stored is read for a whole page in one statement, and the child rows are
+//! keyed by the job's integer `key`, so a new job's children are appended, not scattered.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use std::collections::HashMap;
+
+use rusqlite::{CachedStatement, OptionalExtension, Transaction, params};
 
 use super::db::{Db, DbError, classify};
 
-/// A job row as written (plain values; the provider layer maps from Jobber's shapes).
+/// A job row as written (plain values borrowed from the parsed answer).
 #[derive(Debug, Clone, Default)]
-pub struct JobRow {
-    pub id: String,
+pub struct JobRow<'a> {
+    pub id: &'a str,
     pub job_number: Option<i64>,
-    pub title: Option<String>,
-    pub status: Option<String>,
-    pub job_type: Option<String>,
-    pub instructions: Option<String>,
+    pub title: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub job_type: Option<&'a str>,
+    pub instructions: Option<&'a str>,
     pub total: Option<f64>,
-    pub start_at: Option<String>,
-    pub end_at: Option<String>,
-    pub completed_at: Option<String>,
-    pub created_at: Option<String>,
-    pub updated_at: Option<String>,
-    pub client_id: Option<String>,
-    pub client_name: Option<String>,
-    pub property_id: Option<String>,
-    pub street1: Option<String>,
-    pub street2: Option<String>,
-    pub city: Option<String>,
-    pub province: Option<String>,
-    pub postal_code: Option<String>,
-    pub country: Option<String>,
-    pub web_url: Option<String>,
-    pub raw_json: String,
+    pub start_at: Option<&'a str>,
+    pub end_at: Option<&'a str>,
+    pub completed_at: Option<&'a str>,
+    pub created_at: Option<&'a str>,
+    pub updated_at: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+    pub client_name: Option<&'a str>,
+    pub property_id: Option<&'a str>,
+    pub street1: Option<&'a str>,
+    pub street2: Option<&'a str>,
+    pub city: Option<&'a str>,
+    pub province: Option<&'a str>,
+    pub postal_code: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub web_url: Option<&'a str>,
+    pub raw_json: &'a str,
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct LineItemRow {
-    pub id: String,
-    pub name: Option<String>,
-    pub description: Option<String>,
+pub struct LineItemRow<'a> {
+    pub id: &'a str,
+    pub name: Option<&'a str>,
+    pub description: Option<&'a str>,
     pub quantity: Option<f64>,
     pub unit_price: Option<f64>,
     pub total_price: Option<f64>,
     pub taxable: Option<bool>,
-    pub raw_json: String,
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct VisitRow {
-    pub id: String,
-    pub title: Option<String>,
-    pub start_at: Option<String>,
-    pub end_at: Option<String>,
-    pub completed_at: Option<String>,
+pub struct VisitRow<'a> {
+    pub id: &'a str,
+    pub title: Option<&'a str>,
+    pub start_at: Option<&'a str>,
+    pub end_at: Option<&'a str>,
+    pub completed_at: Option<&'a str>,
     pub is_complete: Option<bool>,
-    pub status: Option<String>,
-    pub raw_json: String,
+    pub status: Option<&'a str>,
     /// (user id, full name)
-    pub assignees: Vec<(String, Option<String>)>,
+    pub assignees: Vec<(&'a str, Option<&'a str>)>,
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct ClientRow {
-    pub id: String,
-    pub name: Option<String>,
-    pub company_name: Option<String>,
+pub struct ClientRow<'a> {
+    pub id: &'a str,
+    pub name: Option<&'a str>,
+    pub company_name: Option<&'a str>,
     pub is_company: Option<bool>,
     pub is_archived: Option<bool>,
-    pub created_at: Option<String>,
-    pub updated_at: Option<String>,
-    pub web_url: Option<String>,
-    pub raw_json: String,
+    pub created_at: Option<&'a str>,
+    pub updated_at: Option<&'a str>,
+    pub web_url: Option<&'a str>,
+    pub raw_json: &'a str,
 }
 
 pub use super::Written;
 
-/// The stored `updated_at` of jobs, to decide which need their details fetched.
-pub fn stored_updated_at(db: &Db, connection_id: i64, ids: &[&str]) -> Result<Vec<Option<String>>, DbError> {
+/// What is stored of a job, read before a page is written.
+#[derive(Debug, Clone)]
+pub struct StoredJob {
+    pub key: i64,
+    pub updated_at: Option<String>,
+    pub deleted: bool,
+    pub raw_json: String,
+}
+
+/// The stored jobs among `ids` (one statement for the whole page), by id.
+pub fn stored_jobs(db: &Db, connection_id: i64, ids: &[&str]) -> Result<HashMap<String, StoredJob>, DbError> {
+    let list =
+        serde_json::to_string(ids).map_err(|e| DbError::Sqlite(rusqlite::Error::ToSqlConversionFailure(e.into())))?;
     let mut stmt = db
         .conn()
-        .prepare_cached("SELECT updated_at, deleted_at IS NOT NULL FROM jobs WHERE connection_id = ?1 AND id = ?2")
+        .prepare_cached(
+            "SELECT j.id, j.key, j.updated_at, j.deleted_at IS NOT NULL, j.raw_json
+             FROM jobs j WHERE j.connection_id = ?1 AND j.id IN (SELECT value FROM json_each(?2))",
+        )
         .map_err(classify)?;
-    ids.iter()
-        .map(|id| {
-            stmt.query_row(params![connection_id, id], |r| {
-                let deleted: bool = r.get(1)?;
-                // A job marked deleted that shows up again needs everything fetched anew.
-                Ok(if deleted { None } else { r.get::<_, Option<String>>(0)? })
-            })
-            .optional()
-            .map(Option::flatten)
-            .map_err(classify)
+    let rows = stmt
+        .query_map(params![connection_id, list], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                StoredJob { key: r.get(1)?, updated_at: r.get(2)?, deleted: r.get(3)?, raw_json: r.get(4)? },
+            ))
         })
-        .collect()
-}
-
-/// Insert or update one job; `sweep` > 0 records that a full sweep saw it.
-pub fn upsert_job(tx: &Transaction<'_>, cid: i64, j: &JobRow, now: &str, sweep: i64) -> Result<Written, DbError> {
-    let existing: Option<(Option<String>, String, bool)> = tx
-        .prepare_cached(
-            "SELECT updated_at, raw_json, deleted_at IS NOT NULL FROM jobs WHERE connection_id = ?1 AND id = ?2",
-        )
-        .map_err(classify)?
-        .query_row(params![cid, j.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()
         .map_err(classify)?;
-    let written = match &existing {
-        None => Written::Inserted,
-        Some((_, raw, deleted)) if !deleted && *raw == j.raw_json => Written::Unchanged,
-        Some(_) => Written::Updated,
-    };
-    tx.prepare_cached(
-        "INSERT INTO jobs (connection_id, id, job_number, title, status, job_type, instructions, total, start_at,
-            end_at, completed_at, created_at, updated_at, client_id, client_name, property_id, street1, street2, city,
-            province, postal_code, country, web_url, raw_json, first_seen_at, last_seen_at, deleted_at, sweep)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
-                 ?23, ?24, ?25, ?25, NULL, ?26)
-         ON CONFLICT (connection_id, id) DO UPDATE SET
-            job_number = excluded.job_number, title = excluded.title, status = excluded.status,
-            job_type = excluded.job_type, instructions = excluded.instructions, total = excluded.total,
-            start_at = excluded.start_at, end_at = excluded.end_at, completed_at = excluded.completed_at,
-            created_at = excluded.created_at, updated_at = excluded.updated_at, client_id = excluded.client_id,
-            client_name = excluded.client_name, property_id = excluded.property_id, street1 = excluded.street1,
-            street2 = excluded.street2, city = excluded.city, province = excluded.province,
-            postal_code = excluded.postal_code, country = excluded.country, web_url = excluded.web_url,
-            raw_json = excluded.raw_json, last_seen_at = excluded.last_seen_at, deleted_at = NULL,
-            sweep = max(jobs.sweep, excluded.sweep)",
-    )
-    .map_err(classify)?
-    .execute(params![
-        cid,
-        j.id,
-        j.job_number,
-        j.title,
-        j.status,
-        j.job_type,
-        j.instructions,
-        j.total,
-        j.start_at,
-        j.end_at,
-        j.completed_at,
-        j.created_at,
-        j.updated_at,
-        j.client_id,
-        j.client_name,
-        j.property_id,
-        j.street1,
-        j.street2,
-        j.city,
-        j.province,
-        j.postal_code,
-        j.country,
-        j.web_url,
-        j.raw_json,
-        now,
-        sweep,
-    ])
-    .map_err(classify)?;
-    Ok(written)
+    rows.collect::<rusqlite::Result<HashMap<_, _>>>().map_err(classify)
 }
 
-/// Replace a job's line items and visits (with their crews) by what Jobber returned. `fresh`
-/// says the job was not stored before, so it has nothing to delete.
-pub fn replace_details(
-    tx: &Transaction<'_>,
-    fresh: bool,
+/// Writes the jobs of one page inside the page's transaction, with its statements prepared once.
+pub struct JobWriter<'t> {
     cid: i64,
-    job_id: &str,
-    items: &[LineItemRow],
-    visits: &[VisitRow],
-) -> Result<(), DbError> {
-    if !fresh {
-        tx.prepare_cached("DELETE FROM job_line_items WHERE connection_id = ?1 AND job_id = ?2")
-            .map_err(classify)?
-            .execute(params![cid, job_id])
-            .map_err(classify)?;
-        tx.prepare_cached("DELETE FROM job_visits WHERE connection_id = ?1 AND job_id = ?2")
-            .map_err(classify)?
-            .execute(params![cid, job_id])
-            .map_err(classify)?;
-    }
-    let mut li = tx
-        .prepare_cached(
-            "INSERT OR REPLACE INTO job_line_items (connection_id, job_id, id, position, name, description, quantity,
-                unit_price, total_price, taxable, raw_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )
-        .map_err(classify)?;
-    for (pos, i) in items.iter().enumerate() {
-        li.execute(params![
+    now: &'t str,
+    sweep: i64,
+    insert: CachedStatement<'t>,
+    update: CachedStatement<'t>,
+    touch: CachedStatement<'t>,
+    item: CachedStatement<'t>,
+    visit: CachedStatement<'t>,
+    crew: CachedStatement<'t>,
+    tx: &'t Transaction<'t>,
+}
+
+const JOB_VALUES: &str = "job_number = ?3, title = ?4, status = ?5, job_type = ?6, instructions = ?7, total = ?8,
+    start_at = ?9, end_at = ?10, completed_at = ?11, created_at = ?12, updated_at = ?13, client_id = ?14,
+    client_name = ?15, property_id = ?16, street1 = ?17, street2 = ?18, city = ?19, province = ?20,
+    postal_code = ?21, country = ?22, web_url = ?23, raw_json = ?24";
+
+impl<'t> JobWriter<'t> {
+    /// `sweep` > 0 records that this full sweep saw the jobs written.
+    pub fn new(tx: &'t Transaction<'t>, cid: i64, now: &'t str, sweep: i64) -> Result<JobWriter<'t>, DbError> {
+        let prep = |sql: &str| tx.prepare_cached(sql).map_err(classify);
+        Ok(JobWriter {
             cid,
-            job_id,
-            i.id,
-            pos as i64,
-            i.name,
-            i.description,
-            i.quantity,
-            i.unit_price,
-            i.total_price,
-            i.taxable,
-            i.raw_json
-        ])
-        .map_err(classify)?;
+            now,
+            sweep,
+            insert: prep(
+                "INSERT INTO jobs (connection_id, id, job_number, title, status, job_type, instructions, total,
+                    start_at, end_at, completed_at, created_at, updated_at, client_id, client_name, property_id,
+                    street1, street2, city, province, postal_code, country, web_url, raw_json, first_seen_at,
+                    last_seen_at, sweep)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                    ?21, ?22, ?23, ?24, ?25, ?25, ?26)",
+            )?,
+            update: prep(&format!(
+                "UPDATE jobs SET {JOB_VALUES}, last_seen_at = ?25, deleted_at = NULL, sweep = max(sweep, ?26)
+                 WHERE key = ?1 AND id = ?2"
+            ))?,
+            touch: prep("UPDATE jobs SET last_seen_at = ?2, sweep = max(sweep, ?3) WHERE key = ?1")?,
+            item: prep(
+                "INSERT OR REPLACE INTO job_line_items (job_key, id, connection_id, job_id, position, name,
+                    description, quantity, unit_price, total_price, taxable)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?,
+            visit: prep(
+                "INSERT OR REPLACE INTO job_visits (job_key, id, connection_id, job_id, title, start_at, end_at,
+                    completed_at, is_complete, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?,
+            crew: prep(
+                "INSERT OR REPLACE INTO job_visit_assignees (job_key, visit_id, user_id, connection_id, job_id,
+                    user_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?,
+            tx,
+        })
     }
-    let mut vi = tx
-        .prepare_cached(
-            "INSERT OR REPLACE INTO job_visits (connection_id, job_id, id, title, start_at, end_at, completed_at,
-                is_complete, status, raw_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )
-        .map_err(classify)?;
-    let mut crew = tx
-        .prepare_cached(
-            "INSERT OR REPLACE INTO job_visit_assignees (connection_id, job_id, visit_id, user_id, user_name)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .map_err(classify)?;
-    for v in visits {
-        vi.execute(params![
-            cid,
-            job_id,
-            v.id,
-            v.title,
-            v.start_at,
-            v.end_at,
-            v.completed_at,
-            v.is_complete,
-            v.status,
-            v.raw_json
-        ])
-        .map_err(classify)?;
-        for (uid, name) in &v.assignees {
-            crew.execute(params![cid, job_id, v.id, uid, name]).map_err(classify)?;
+
+    /// Insert or update one job; `stored` is what [`stored_jobs`] found for it. Returns what
+    /// was done and the job's key.
+    pub fn job(&mut self, j: &JobRow<'_>, stored: Option<&StoredJob>) -> Result<(Written, i64), DbError> {
+        if let Some(s) = stored {
+            if !s.deleted && s.raw_json == j.raw_json {
+                let n = self.touch.execute(params![s.key, self.now, self.sweep]).map_err(classify)?;
+                if n == 1 {
+                    return Ok((Written::Unchanged, s.key));
+                }
+            } else {
+                let n = self
+                    .update
+                    .execute(params![
+                        s.key,
+                        j.id,
+                        j.job_number,
+                        j.title,
+                        j.status,
+                        j.job_type,
+                        j.instructions,
+                        j.total,
+                        j.start_at,
+                        j.end_at,
+                        j.completed_at,
+                        j.created_at,
+                        j.updated_at,
+                        j.client_id,
+                        j.client_name,
+                        j.property_id,
+                        j.street1,
+                        j.street2,
+                        j.city,
+                        j.province,
+                        j.postal_code,
+                        j.country,
+                        j.web_url,
+                        j.raw_json,
+                        self.now,
+                        self.sweep,
+                    ])
+                    .map_err(classify)?;
+                if n == 1 {
+                    return Ok((Written::Updated, s.key));
+                }
+            }
+            // The row went away since it was read (only a purge can do that): insert it anew.
         }
+        self.insert
+            .execute(params![
+                self.cid,
+                j.id,
+                j.job_number,
+                j.title,
+                j.status,
+                j.job_type,
+                j.instructions,
+                j.total,
+                j.start_at,
+                j.end_at,
+                j.completed_at,
+                j.created_at,
+                j.updated_at,
+                j.client_id,
+                j.client_name,
+                j.property_id,
+                j.street1,
+                j.street2,
+                j.city,
+                j.province,
+                j.postal_code,
+                j.country,
+                j.web_url,
+                j.raw_json,
+                self.now,
+                self.sweep,
+            ])
+            .map_err(classify)?;
+        Ok((Written::Inserted, self.tx.last_insert_rowid()))
+    }
+
+    /// Replace a job's line items and visits (with their crews) by what Jobber returned. `fresh`
+    /// says the job was just inserted, so it has nothing to delete.
+    pub fn details(
+        &mut self,
+        key: i64,
+        fresh: bool,
+        job_id: &str,
+        items: &[LineItemRow<'_>],
+        visits: &[VisitRow<'_>],
+    ) -> Result<(), DbError> {
+        if !fresh {
+            delete_details(self.tx, "job_key = ?1", params![key])?;
+        }
+        for (pos, i) in items.iter().enumerate() {
+            self.item
+                .execute(params![
+                    key,
+                    i.id,
+                    self.cid,
+                    job_id,
+                    pos as i64,
+                    i.name,
+                    i.description,
+                    i.quantity,
+                    i.unit_price,
+                    i.total_price,
+                    i.taxable
+                ])
+                .map_err(classify)?;
+        }
+        for v in visits {
+            self.visit
+                .execute(params![
+                    key,
+                    v.id,
+                    self.cid,
+                    job_id,
+                    v.title,
+                    v.start_at,
+                    v.end_at,
+                    v.completed_at,
+                    v.is_complete,
+                    v.status
+                ])
+                .map_err(classify)?;
+            for (uid, name) in &v.assignees {
+                self.crew.execute(params![key, v.id, uid, self.cid, job_id, name]).map_err(classify)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Delete the line items, visits and crews matching `filter` (the child tables have no foreign
+/// keys, so this is how they go with their job or account).
+pub fn delete_details(tx: &Transaction<'_>, filter: &str, args: impl rusqlite::Params + Copy) -> Result<(), DbError> {
+    for table in ["job_line_items", "job_visits", "job_visit_assignees"] {
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE {filter}"))
+            .map_err(classify)?
+            .execute(args)
+            .map_err(classify)?;
     }
     Ok(())
 }
@@ -246,7 +324,7 @@ pub fn mark_unswept_deleted(tx: &Transaction<'_>, cid: i64, sweep: i64, now: &st
     .map_err(classify)
 }
 
-pub fn upsert_client(tx: &Transaction<'_>, cid: i64, c: &ClientRow, now: &str) -> Result<Written, DbError> {
+pub fn upsert_client(tx: &Transaction<'_>, cid: i64, c: &ClientRow<'_>, now: &str) -> Result<Written, DbError> {
     let existing: Option<String> = tx
         .prepare_cached("SELECT raw_json FROM clients WHERE connection_id = ?1 AND id = ?2")
         .map_err(classify)?
@@ -350,7 +428,7 @@ pub fn list(
 pub fn show(db: &Db, connection: Option<i64>, key: &str) -> Result<Option<(JobView, serde_json::Value)>, DbError> {
     let number: Option<i64> = key.trim_start_matches('#').parse().ok();
     let sql = format!(
-        "SELECT {VIEW_COLUMNS}, j.connection_id, j.instructions, j.street1, j.street2, j.province, j.postal_code, j.country
+        "SELECT {VIEW_COLUMNS}, j.key, j.instructions, j.street1, j.street2, j.province, j.postal_code, j.country
          FROM jobs j JOIN connections c ON c.id = j.connection_id
          WHERE (?1 IS NULL OR j.connection_id = ?1) AND (j.id = ?2 OR j.job_number = ?3)
          ORDER BY j.deleted_at IS NOT NULL, j.updated_at DESC LIMIT 1"
@@ -359,7 +437,7 @@ pub fn show(db: &Db, connection: Option<i64>, key: &str) -> Result<Option<(JobVi
         .conn()
         .query_row(&sql, params![connection, key, number], |r| {
             let v = view(r)?;
-            let cid: i64 = r.get(15)?;
+            let job_key: i64 = r.get(15)?;
             let extra = serde_json::json!({
                 "instructions": r.get::<_, Option<String>>(16)?,
                 "street1": r.get::<_, Option<String>>(17)?,
@@ -368,11 +446,11 @@ pub fn show(db: &Db, connection: Option<i64>, key: &str) -> Result<Option<(JobVi
                 "postal_code": r.get::<_, Option<String>>(20)?,
                 "country": r.get::<_, Option<String>>(21)?,
             });
-            Ok((v, cid, extra))
+            Ok((v, job_key, extra))
         })
         .optional()
         .map_err(classify)?;
-    let Some((job, cid, mut extra)) = found else {
+    let Some((job, job_key, mut extra)) = found else {
         return Ok(None);
     };
     let mut items = Vec::new();
@@ -380,11 +458,11 @@ pub fn show(db: &Db, connection: Option<i64>, key: &str) -> Result<Option<(JobVi
         .conn()
         .prepare(
             "SELECT id, name, description, quantity, unit_price, total_price FROM job_line_items
-             WHERE connection_id = ?1 AND job_id = ?2 ORDER BY position",
+             WHERE job_key = ?1 ORDER BY position",
         )
         .map_err(classify)?;
     let rows = stmt
-        .query_map(params![cid, job.id], |r| {
+        .query_map(params![job_key], |r| {
             Ok(serde_json::json!({
                 "id": r.get::<_, String>(0)?, "name": r.get::<_, Option<String>>(1)?,
                 "description": r.get::<_, Option<String>>(2)?, "quantity": r.get::<_, Option<f64>>(3)?,
@@ -401,12 +479,12 @@ pub fn show(db: &Db, connection: Option<i64>, key: &str) -> Result<Option<(JobVi
         .prepare(
             "SELECT v.id, v.title, v.start_at, v.end_at, v.completed_at, v.status,
                     (SELECT group_concat(coalesce(a.user_name, a.user_id), ', ') FROM job_visit_assignees a
-                     WHERE a.connection_id = v.connection_id AND a.job_id = v.job_id AND a.visit_id = v.id)
-             FROM job_visits v WHERE v.connection_id = ?1 AND v.job_id = ?2 ORDER BY v.start_at, v.id",
+                     WHERE a.job_key = v.job_key AND a.visit_id = v.id)
+             FROM job_visits v WHERE v.job_key = ?1 ORDER BY v.start_at, v.id",
         )
         .map_err(classify)?;
     let rows = stmt
-        .query_map(params![cid, job.id], |r| {
+        .query_map(params![job_key], |r| {
             Ok(serde_json::json!({
                 "id": r.get::<_, String>(0)?, "title": r.get::<_, Option<String>>(1)?,
                 "start_at": r.get::<_, Option<String>>(2)?, "end_at": r.get::<_, Option<String>>(3)?,

@@ -194,12 +194,15 @@ pub async fn sync_jobs(
             .await?;
         // Details only for jobs that are new or changed (all of them in a full sweep).
         let ids: Vec<&str> = jobs.iter().map(|(j, _)| j.id.as_str()).collect();
-        let stored = rows::stored_updated_at(db, cid, &ids)?;
+        let stored = rows::stored_jobs(db, cid, &ids)?;
+        // A job marked deleted that shows up again needs everything fetched anew.
         let need: Vec<String> = jobs
             .iter()
-            .zip(&stored)
-            .filter(|((j, _), s)| round.full || s.as_deref() != j.updated_at.as_deref() || s.is_none())
-            .map(|((j, _), _)| j.id.clone())
+            .filter(|(j, _)| {
+                round.full
+                    || stored.get(&j.id).is_none_or(|s| s.deleted || s.updated_at.as_deref() != j.updated_at.as_deref())
+            })
+            .map(|(j, _)| j.id.clone())
             .collect();
         let mut details = std::collections::HashMap::with_capacity(need.len());
         let batch = api.details_batch();
@@ -239,18 +242,21 @@ pub async fn sync_jobs(
             next.round = Some(round.clone());
         }
         let cursor = serde_json::to_string(&next)?;
-        let job_rows: Vec<(JobRow, Option<Details>)> =
-            jobs.iter().map(|(j, raw)| (job_row(j, raw), details.get(&j.id).map(detail_rows))).collect();
         let sweep = if round.full { round.sweep } else { 0 };
         let (written, deleted) = db.write(|tx| -> Result<(Vec<Written>, u64), DbError> {
-            let mut w = Vec::with_capacity(job_rows.len());
-            for (row, det) in &job_rows {
-                let written = rows::upsert_job(tx, cid, row, &stamp, sweep)?;
-                if let Some((items, visits)) = det {
-                    rows::replace_details(tx, written == Written::Inserted, cid, &row.id, items, visits)?;
+            let mut w = Vec::with_capacity(jobs.len());
+            let mut writer = rows::JobWriter::new(tx, cid, &stamp, sweep)?;
+            let mut items = Vec::new();
+            let mut visits = Vec::new();
+            for (j, raw) in &jobs {
+                let (written, key) = writer.job(&job_row(j, raw), stored.get(&j.id))?;
+                if let Some(d) = details.get(&j.id) {
+                    detail_rows(d, &mut items, &mut visits);
+                    writer.details(key, written == Written::Inserted, &j.id, &items, &visits)?;
                 }
                 w.push(written);
             }
+            drop(writer);
             let deleted =
                 if complete && round.full { rows::mark_unswept_deleted(tx, cid, round.sweep, &stamp)? } else { 0 };
             runs::save_cursor(tx, cid, JOBS, Some(&cursor), &stamp, complete)?;
@@ -273,81 +279,70 @@ pub async fn sync_jobs(
     }
 }
 
-/// A job's line items and visits, ready to write.
-type Details = (Vec<LineItemRow>, Vec<VisitRow>);
-
-fn job_row(j: &Job, raw: &str) -> JobRow {
+fn job_row<'a>(j: &'a Job, raw: &'a str) -> JobRow<'a> {
     let address = j.property.as_ref().and_then(|p| p.address.as_ref());
     JobRow {
-        id: j.id.clone(),
+        id: &j.id,
         job_number: j.job_number,
-        title: j.title.clone(),
-        status: j.job_status.clone(),
-        job_type: j.job_type.clone(),
-        instructions: j.instructions.clone(),
+        title: j.title.as_deref(),
+        status: j.job_status.as_deref(),
+        job_type: j.job_type.as_deref(),
+        instructions: j.instructions.as_deref(),
         total: j.total,
-        start_at: j.start_at.clone(),
-        end_at: j.end_at.clone(),
-        completed_at: j.completed_at.clone(),
-        created_at: j.created_at.clone(),
-        updated_at: j.updated_at.clone(),
-        client_id: j.client.as_ref().map(|c| c.id.clone()),
-        client_name: j.client.as_ref().and_then(|c| c.name.clone()),
-        property_id: j.property.as_ref().map(|p| p.id.clone()),
-        street1: address.and_then(|a| a.street1.clone()),
-        street2: address.and_then(|a| a.street2.clone()),
-        city: address.and_then(|a| a.city.clone()),
-        province: address.and_then(|a| a.province.clone()),
-        postal_code: address.and_then(|a| a.postal_code.clone()),
-        country: address.and_then(|a| a.country.clone()),
-        web_url: j.jobber_web_uri.clone(),
-        raw_json: raw.to_string(),
+        start_at: j.start_at.as_deref(),
+        end_at: j.end_at.as_deref(),
+        completed_at: j.completed_at.as_deref(),
+        created_at: j.created_at.as_deref(),
+        updated_at: j.updated_at.as_deref(),
+        client_id: j.client.as_ref().map(|c| c.id.as_str()),
+        client_name: j.client.as_ref().and_then(|c| c.name.as_deref()),
+        property_id: j.property.as_ref().map(|p| p.id.as_str()),
+        street1: address.and_then(|a| a.street1.as_deref()),
+        street2: address.and_then(|a| a.street2.as_deref()),
+        city: address.and_then(|a| a.city.as_deref()),
+        province: address.and_then(|a| a.province.as_deref()),
+        postal_code: address.and_then(|a| a.postal_code.as_deref()),
+        country: address.and_then(|a| a.country.as_deref()),
+        web_url: j.jobber_web_uri.as_deref(),
+        raw_json: raw,
     }
 }
 
-fn detail_rows(d: &JobDetails) -> Details {
-    let items = d
-        .line_items
-        .iter()
-        .map(|(i, raw)| LineItemRow {
-            id: i.id.clone(),
-            name: i.name.clone(),
-            description: i.description.clone(),
-            quantity: i.quantity,
-            unit_price: i.unit_price,
-            total_price: i.total_price,
-            taxable: i.taxable,
-            raw_json: raw.to_string(),
-        })
-        .collect();
-    let visits = d
-        .visits
-        .iter()
-        .map(|(v, raw)| VisitRow {
-            id: v.id.clone(),
-            title: v.title.clone(),
-            start_at: v.start_at.clone(),
-            end_at: v.end_at.clone(),
-            completed_at: v.completed_at.clone(),
-            is_complete: v.is_complete,
-            status: v.visit_status.clone(),
-            raw_json: raw.clone(),
-            assignees: api::assignees(v),
-        })
-        .collect();
-    (items, visits)
+/// A job's line items and visits as rows, into buffers reused from job to job.
+fn detail_rows<'a>(d: &'a JobDetails, items: &mut Vec<LineItemRow<'a>>, visits: &mut Vec<VisitRow<'a>>) {
+    items.clear();
+    items.extend(d.line_items.iter().map(|i| LineItemRow {
+        id: &i.id,
+        name: i.name.as_deref(),
+        description: i.description.as_deref(),
+        quantity: i.quantity,
+        unit_price: i.unit_price,
+        total_price: i.total_price,
+        taxable: i.taxable,
+    }));
+    visits.clear();
+    visits.extend(d.visits.iter().map(|v| VisitRow {
+        id: &v.id,
+        title: v.title.as_deref(),
+        start_at: v.start_at.as_deref(),
+        end_at: v.end_at.as_deref(),
+        completed_at: v.completed_at.as_deref(),
+        is_complete: v.is_complete,
+        status: v.visit_status.as_deref(),
+        assignees: api::assignees(v),
+    }));
 }
 
-fn client_row(c: &Client, raw: &str) -> ClientRow {
+fn client_row<'a>(c: &'a Client, raw: &'a str) -> ClientRow<'a> {
     ClientRow {
-        id: c.id.clone(),
-        name: c.name.clone(),
-        company_name: c.company_name.clone(),
+        id: &c.id,
+        name: c.name.as_deref(),
+        company_name: c.company_name.as_deref(),
         is_company: c.is_company,
         is_archived: c.is_archived,
-        created_at: c.created_at.clone(),
-        updated_at: c.updated_at.clone(),
-        web_url: c.jobber_web_uri.clone(),
-        raw_json: raw.to_string(),
+        created_at: c.created_at.as_deref(),
+        updated_at: c.updated_at.as_deref(),
+        web_url: c.jobber_web_uri.as_deref(),
+        raw_json: raw,
     }
 }

@@ -415,4 +415,37 @@ fn jobs_list_and_show_read_the_database() {
     env.run(&["jobs", "show", "999999999"]).code(1);
     let table = env.run(&["jobs", "list"]).ok().stdout;
     assert!(table.contains("TITLE"), "{table}");
+    // `show` reads a job's children through its key: the same rows as the tables hold.
+    let (id, items, visits): (String, usize, usize) = db(&env)
+        .query_row(
+            "SELECT j.id, (SELECT count(*) FROM job_line_items li WHERE li.connection_id = j.connection_id AND li.job_id = j.id),
+                    (SELECT count(*) FROM job_visits v WHERE v.connection_id = j.connection_id AND v.job_id = j.id)
+             FROM jobs j ORDER BY 2 DESC, 3 DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(items > 0);
+    let shown = env.run(&["jobs", "show", &id, "--json"]).ok().json();
+    assert_eq!(shown["line_items"].as_array().unwrap().len(), items);
+    assert_eq!(shown["visits"].as_array().unwrap().len(), visits);
+}
+
+#[test]
+fn purge_deletes_every_jobber_row() {
+    let (env, _fakes) = jobber(30, &["--jobber-restore-rate", "1000000"]);
+    sync(&env, &[]).ok();
+    let count = |table: &str| -> i64 {
+        db(&env).query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+    };
+    let tables = ["jobs", "clients", "job_line_items", "job_visits", "job_visit_assignees", "sync_runs"];
+    for t in tables {
+        assert!(count(t) > 0, "{t} is filled by the sync");
+    }
+    env.run(&["disconnect", "jobber", "--purge"]).ok();
+    for t in tables {
+        assert_eq!(count(t), 0, "{t} is emptied by --purge");
+    }
+    let check: String = db(&env).query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
 }

@@ -147,12 +147,15 @@ impl Bucket {
     }
 }
 
-/// A GraphQL answer, read once (while judging it for retries): `data` stays raw text until the
-/// caller deserializes exactly the types it needs, so a page is scanned once, not three times.
+/// A GraphQL answer, read once while judging it for retries, straight into the types the caller
+/// asked for (`D`), so a page is scanned once. Only when `data` is not of that shape (partial
+/// data beside errors, or an unexpected answer) is it read a second time, shape-blind, to tell
+/// which.
 #[derive(Deserialize)]
-struct Envelope {
+#[serde(bound = "D: Deserialize<'de>")]
+struct Envelope<D> {
     #[serde(default)]
-    data: Option<Box<RawValue>>,
+    data: Option<D>,
     #[serde(default)]
     errors: Option<Vec<Value>>,
     #[serde(default)]
@@ -163,18 +166,39 @@ struct Envelope {
     error: Option<Value>,
 }
 
-impl Envelope {
-    fn parse(body: &[u8]) -> Option<Envelope> {
-        serde_json::from_slice(body).ok()
+/// What `judge` made of a 200 answer, handed to `query`.
+struct Answer<D> {
+    env: Envelope<D>,
+    /// Why `data` did not have the expected shape (it is then `None`).
+    shape: Option<String>,
+}
+
+impl<D: serde::de::DeserializeOwned> Answer<D> {
+    /// `None` when the body is not JSON at all (cut off, or an HTML page).
+    fn parse(body: &[u8]) -> Option<Answer<D>> {
+        // UTF-8 is checked once for the whole body, not string by string.
+        let body = std::str::from_utf8(body).ok()?;
+        match serde_json::from_str::<Envelope<D>>(body) {
+            Ok(env) => Some(Answer { env, shape: None }),
+            Err(typed) => {
+                let loose: Envelope<serde::de::IgnoredAny> = serde_json::from_str(body).ok()?;
+                let shape = loose.data.is_some().then(|| typed.to_string());
+                let Envelope { errors, extensions, message, error, .. } = loose;
+                Some(Answer { env: Envelope { data: None, errors, extensions, message, error }, shape })
+            }
+        }
     }
+}
+
+impl<D> Answer<D> {
     fn has_data(&self) -> bool {
-        self.data.as_ref().is_some_and(|d| d.get() != "null")
+        self.env.data.is_some() || self.shape.is_some()
     }
     fn errors(&self) -> &[Value] {
-        self.errors.as_deref().unwrap_or_default()
+        self.env.errors.as_deref().unwrap_or_default()
     }
     fn as_value(&self) -> Value {
-        json!({ "extensions": self.extensions, "message": self.message, "error": self.error })
+        json!({ "extensions": self.env.extensions, "message": self.env.message, "error": self.env.error })
     }
 }
 
@@ -210,8 +234,6 @@ pub struct JobberApi<'a> {
     page_per_job: Mutex<f64>,
     /// `requestedQueryCost` of the last answer.
     last_requested: Mutex<Option<f64>>,
-    /// The last 200 answer, parsed by `judge` and handed to `query`.
-    last_answer: Mutex<Option<Envelope>>,
 }
 
 impl<'a> JobberApi<'a> {
@@ -224,7 +246,6 @@ impl<'a> JobberApi<'a> {
             details_per_job: Mutex::new(estimate_details_per_job()),
             page_per_job: Mutex::new(estimate_jobs_page(1) - 3.0),
             last_requested: Mutex::new(None),
-            last_answer: Mutex::new(None),
         }
     }
 
@@ -254,19 +275,19 @@ impl<'a> JobberApi<'a> {
         }
     }
 
-    fn judge(&self, resp: &Response) -> Verdict {
+    fn judge<D: serde::de::DeserializeOwned>(&self, resp: &Response, answer: &Mutex<Option<Answer<D>>>) -> Verdict {
         if resp.status != 200 {
             return Verdict::Done;
         }
-        let Some(env) = Envelope::parse(&resp.body) else {
+        let Some(parsed) = Answer::<D>::parse(&resp.body) else {
             // A cut-off or HTML answer with a 200: transient.
             return Verdict::Retry(None);
         };
-        let body = env.as_value();
-        let throttled = is_throttled(env.errors());
-        let partial = !env.errors().is_empty() && env.has_data();
-        if let Ok(mut slot) = self.last_answer.lock() {
-            *slot = Some(env);
+        let body = parsed.as_value();
+        let throttled = is_throttled(parsed.errors());
+        let partial = !parsed.errors().is_empty() && parsed.has_data();
+        if let Ok(mut slot) = answer.lock() {
+            *slot = Some(parsed);
         }
         if let Some((requested, bucket)) = cost_of(&body) {
             if let Ok(mut b) = self.bucket.lock() {
@@ -292,15 +313,15 @@ impl<'a> JobberApi<'a> {
         Verdict::Done
     }
 
-    /// Send one query; returns `data`. Errors are classified for the caller.
-    pub async fn query(
+    /// Send one query; returns `data` read as `D`. Errors are classified for the caller.
+    pub async fn query<D: serde::de::DeserializeOwned>(
         &self,
         token: &SecretString,
         what: &str,
         query: &str,
         variables: Value,
         estimate: f64,
-    ) -> Result<Box<RawValue>, ApiError> {
+    ) -> Result<D, ApiError> {
         if estimate > self.bucket_max() {
             return Err(ApiError::Status {
                 status: 0,
@@ -309,6 +330,7 @@ impl<'a> JobberApi<'a> {
         }
         self.pace(estimate).await;
         let body = json!({ "query": query, "variables": variables });
+        let answer = Mutex::new(None);
         let resp = self
             .http
             .execute(
@@ -319,18 +341,18 @@ impl<'a> JobberApi<'a> {
                         .header("X-JOBBER-GRAPHQL-VERSION", &self.version)
                         .json(&body)
                 },
-                |r| self.judge(r),
+                |r| self.judge::<D>(r, &answer),
             )
             .await?;
         if resp.status == 401 {
             return Err(ApiError::Unauthorized);
         }
         // A 200 was parsed by `judge` already; other statuses are parsed here (small bodies).
-        let env = match resp.status {
-            200 => self.last_answer.lock().ok().and_then(|mut a| a.take()),
-            _ => Envelope::parse(&resp.body),
+        let env: Option<Answer<D>> = match resp.status {
+            200 => answer.into_inner().ok().flatten(),
+            _ => Answer::parse(&resp.body),
         };
-        let small = env.as_ref().map(Envelope::as_value);
+        let small = env.as_ref().map(Answer::as_value);
         if let Some(msg) = small.as_ref().and_then(disconnected_message) {
             return Err(ApiError::Disconnected(msg));
         }
@@ -376,7 +398,10 @@ impl<'a> JobberApi<'a> {
             }
             return Err(ApiError::Status { status: 200, message: format!("GraphQL error: {msg}") });
         }
-        env.data.filter(|d| d.get() != "null").ok_or_else(|| ApiError::Malformed(format!("{what}: no data")))
+        if let Some(shape) = env.shape {
+            return Err(ApiError::Malformed(format!("{what}: unexpected answer: {shape}")));
+        }
+        env.env.data.ok_or_else(|| ApiError::Malformed(format!("{what}: no data")))
     }
 
     /// One page of jobs in the given order, each job with its raw JSON.
@@ -389,18 +414,15 @@ impl<'a> JobberApi<'a> {
     ) -> Result<(Vec<(Job, String)>, PageInfo), ApiError> {
         let per_job = self.page_per_job.lock().map(|c| *c).unwrap_or(25.0);
         let estimate = per_job * first as f64 + 3.0;
-        let data = self
+        #[derive(Deserialize)]
+        struct Data {
+            jobs: RawNodes,
+        }
+        let data: Data = self
             .query(token, "Jobber jobs page", &jobs_query(order), json!({ "first": first, "after": after }), estimate)
             .await?;
         self.learn(&self.page_per_job, first);
-        #[derive(Deserialize)]
-        struct Data<'a> {
-            #[serde(borrow)]
-            jobs: RawConnection<'a>,
-        }
-        let d: Data<'_> =
-            serde_json::from_str(data.get()).map_err(|e| ApiError::Malformed(format!("jobs page: {e}")))?;
-        d.jobs.typed()
+        data.jobs.typed()
     }
 
     /// Remember the real requested cost per job of the last query of a kind.
@@ -422,54 +444,56 @@ impl<'a> JobberApi<'a> {
     pub async fn details(&self, token: &SecretString, ids: &[String]) -> Result<Vec<(String, JobDetails)>, ApiError> {
         let per_job = self.details_per_job.lock().map(|c| *c).unwrap_or(500.0);
         let estimate = per_job * ids.len() as f64 + 3.0;
-        let data = self
+        #[derive(Deserialize)]
+        struct Node {
+            id: String,
+            #[serde(rename = "lineItems", default)]
+            line_items: Option<Connection<LineItem>>,
+            #[serde(default)]
+            visits: Option<Connection<Visit>>,
+        }
+        #[derive(Deserialize)]
+        struct Data {
+            jobs: Connection<Node>,
+        }
+        let data: Data = self
             .query(token, "Jobber job details", &details_query(), json!({ "ids": ids, "first": ids.len() }), estimate)
             .await?;
         self.learn(&self.details_per_job, ids.len() as u32);
-        #[derive(Deserialize)]
-        struct Node<'a> {
-            id: String,
-            #[serde(borrow, rename = "lineItems", default)]
-            line_items: Option<RawConnection<'a>>,
-            #[serde(borrow, default)]
-            visits: Option<RawConnection<'a>>,
-        }
-        #[derive(Deserialize)]
-        struct Jobs<'a> {
-            #[serde(borrow)]
-            nodes: Vec<Node<'a>>,
-        }
-        #[derive(Deserialize)]
-        struct Data<'a> {
-            #[serde(borrow)]
-            jobs: Jobs<'a>,
-        }
-        let d: Data<'_> =
-            serde_json::from_str(data.get()).map_err(|e| ApiError::Malformed(format!("job details: {e}")))?;
-        let mut out = Vec::with_capacity(d.jobs.nodes.len());
-        for node in d.jobs.nodes {
-            let mut details = JobDetails::default();
-            let (items, mut page) = RawConnection::typed_or_empty::<LineItem>(node.line_items)?;
-            details.line_items = items;
+        let mut out = Vec::with_capacity(data.jobs.nodes.len());
+        for node in data.jobs.nodes {
+            let (line_items, mut page) = split(node.line_items);
+            let mut details = JobDetails { line_items, visits: Vec::new() };
             while page.has_next_page {
+                #[derive(Deserialize)]
+                struct Items {
+                    #[serde(rename = "lineItems")]
+                    line_items: Option<Connection<LineItem>>,
+                }
                 let vars = json!({ "id": node.id, "after": page.end_cursor });
-                let data =
+                let data: JobData<Items> =
                     self.query(token, "Jobber line items", &more_line_items_query(), vars, 50.0 * 8.0 + 5.0).await?;
-                let (more, next) = more_of::<LineItem>(data.get(), "lineItems")?;
+                // The job vanished meanwhile: nothing more to read.
+                let (more, next) = split(data.job.and_then(|j| j.line_items));
                 details.line_items.extend(more);
                 page = next;
             }
-            let (visits, mut page) = RawConnection::typed_or_empty::<Visit>(node.visits)?;
+            let (visits, mut page) = split(node.visits);
             details.visits = visits;
             while page.has_next_page {
+                #[derive(Deserialize)]
+                struct Visits {
+                    visits: Option<Connection<Visit>>,
+                }
                 let vars = json!({ "id": node.id, "after": page.end_cursor });
                 let estimate = 20.0 * (8.0 + ASSIGNEES_FIRST as f64 * 3.0 + 3.0) + 5.0;
-                let data = self.query(token, "Jobber visits", &more_visits_query(), vars, estimate).await?;
-                let (more, next) = more_of::<Visit>(data.get(), "visits")?;
+                let data: JobData<Visits> =
+                    self.query(token, "Jobber visits", &more_visits_query(), vars, estimate).await?;
+                let (more, next) = split(data.job.and_then(|j| j.visits));
                 details.visits.extend(more);
                 page = next;
             }
-            for (v, _) in &details.visits {
+            for v in &details.visits {
                 if v.assigned_users.as_ref().and_then(|u| u.page_info.as_ref()).is_some_and(|p| p.has_next_page) {
                     tracing::warn!(visit = %v.id, "a visit has more than {ASSIGNEES_FIRST} assigned users; the rest are not stored");
                 }
@@ -490,17 +514,14 @@ impl<'a> JobberApi<'a> {
         if let Some(s) = since {
             vars["since"] = json!(s);
         }
-        let data = self
+        #[derive(Deserialize)]
+        struct Data {
+            clients: RawNodes,
+        }
+        let data: Data = self
             .query(token, "Jobber clients page", &clients_query(since.is_some()), vars, CLIENTS_PAGE as f64 * 9.0 + 3.0)
             .await?;
-        #[derive(Deserialize)]
-        struct Data<'a> {
-            #[serde(borrow)]
-            clients: RawConnection<'a>,
-        }
-        let d: Data<'_> =
-            serde_json::from_str(data.get()).map_err(|e| ApiError::Malformed(format!("clients page: {e}")))?;
-        d.clients.typed()
+        data.clients.typed()
     }
 }
 
@@ -512,64 +533,50 @@ fn disconnected_message(body: &Value) -> Option<String> {
     super::auth::is_disconnected(msg).then(|| msg.to_string())
 }
 
-/// A connection whose nodes are still raw JSON text borrowed from the answer.
+/// A connection whose nodes are kept as raw JSON text (for the `raw_json` columns).
 #[derive(Deserialize)]
-struct RawConnection<'a> {
-    #[serde(borrow)]
-    nodes: Vec<&'a RawValue>,
+struct RawNodes {
+    nodes: Vec<Box<RawValue>>,
     #[serde(rename = "pageInfo", default)]
     page_info: Option<PageInfo>,
 }
 
-impl RawConnection<'_> {
-    /// Each node typed, beside its raw text (kept for the `raw_json` columns).
+impl RawNodes {
+    /// Each node typed, beside its raw text.
     fn typed<T: serde::de::DeserializeOwned>(self) -> Result<(Vec<(T, String)>, PageInfo), ApiError> {
         let nodes = self
             .nodes
-            .iter()
+            .into_iter()
             .map(|n| {
-                serde_json::from_str::<T>(n.get())
-                    .map(|t| (t, n.get().to_string()))
-                    .map_err(|e| ApiError::Malformed(format!("unexpected node shape: {e}")))
+                let t = serde_json::from_str::<T>(n.get())
+                    .map_err(|e| ApiError::Malformed(format!("unexpected node shape: {e}")))?;
+                Ok((t, Box::<str>::from(n).into_string()))
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        let page = self.page_info.unwrap_or(PageInfo { has_next_page: false, end_cursor: None });
-        Ok((nodes, page))
-    }
-
-    fn typed_or_empty<T: serde::de::DeserializeOwned>(
-        conn: Option<Self>,
-    ) -> Result<(Vec<(T, String)>, PageInfo), ApiError> {
-        match conn {
-            Some(c) => c.typed(),
-            None => Ok((Vec::new(), PageInfo { has_next_page: false, end_cursor: None })),
-        }
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok((nodes, self.page_info.unwrap_or(PageInfo { has_next_page: false, end_cursor: None })))
     }
 }
 
-/// The next nested page from a `job(id:) { <field>(...) }` query.
-fn more_of<T: serde::de::DeserializeOwned>(data: &str, field: &str) -> Result<(Vec<(T, String)>, PageInfo), ApiError> {
-    #[derive(Deserialize)]
-    struct Data<'a> {
-        #[serde(borrow)]
-        job: Option<std::collections::HashMap<String, &'a RawValue>>,
+/// `{ job: ... }`, the answer of the nested-page queries.
+#[derive(Deserialize)]
+struct JobData<T> {
+    job: Option<T>,
+}
+
+/// A nested connection's nodes and page info (an absent connection is an empty last page).
+fn split<T>(conn: Option<Connection<T>>) -> (Vec<T>, PageInfo) {
+    match conn {
+        Some(c) => (c.nodes, c.page_info.unwrap_or(PageInfo { has_next_page: false, end_cursor: None })),
+        None => (Vec::new(), PageInfo { has_next_page: false, end_cursor: None }),
     }
-    let d: Data<'_> = serde_json::from_str(data).map_err(|e| ApiError::Malformed(format!("job: {e}")))?;
-    let Some(raw) = d.job.as_ref().and_then(|j| j.get(field)) else {
-        // The job vanished meanwhile: nothing more to read.
-        return Ok((Vec::new(), PageInfo { has_next_page: false, end_cursor: None }));
-    };
-    let conn: RawConnection<'_> =
-        serde_json::from_str(raw.get()).map_err(|e| ApiError::Malformed(format!("{field}: {e}")))?;
-    conn.typed()
 }
 
 /// Users of a visit as (id, full name).
-pub fn assignees(v: &Visit) -> Vec<(String, Option<String>)> {
+pub fn assignees(v: &Visit) -> Vec<(&str, Option<&str>)> {
     v.assigned_users
         .as_ref()
         .map(|c: &Connection<model::User>| {
-            c.nodes.iter().map(|u| (u.id.clone(), u.name.as_ref().and_then(|n| n.full.clone()))).collect()
+            c.nodes.iter().map(|u| (u.id.as_str(), u.name.as_ref().and_then(|n| n.full.as_deref()))).collect()
         })
         .unwrap_or_default()
 }

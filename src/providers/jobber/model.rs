@@ -101,8 +101,8 @@ pub struct Visit {
 /// Line items and visits of one job, gathered over as many queries as they need.
 #[derive(Debug, Clone, Default)]
 pub struct JobDetails {
-    pub line_items: Vec<(LineItem, String)>,
-    pub visits: Vec<(Visit, String)>,
+    pub line_items: Vec<LineItem>,
+    pub visits: Vec<Visit>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
