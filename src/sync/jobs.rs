@@ -5,9 +5,11 @@
 //! few days) pages by job number instead, so edits during the round don't move jobs past the
 //! cursor, records which sweep saw each job, and in the transaction that completes it marks the
 //! jobs it did not see as deleted. A round that did not finish marks nothing. The round's
-//! position travels in the cursor, committed with each page, so a killed run resumes it.
+//! position travels in the cursor, committed in the same transaction as the pages it covers (a
+//! few pages at a time, see [`Pending`]), so a killed run resumes it.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -20,7 +22,7 @@ use crate::oauth::session::Session;
 use crate::providers::jobber::api::{self, JobOrder, JobberApi};
 use crate::providers::jobber::model::{Client, Job, JobDetails};
 use crate::store::db::{Db, DbError};
-use crate::store::jobs::{self as rows, ClientRow, JobRow, LineItemRow, VisitRow, Written};
+use crate::store::jobs::{self as rows, ClientRow, JobRow, LineItemRow, StoredJob, VisitRow, Written};
 use crate::store::runs;
 
 pub const JOBS: &str = "jobs";
@@ -183,6 +185,7 @@ pub async fn sync_jobs(
         observer.note("full sweep: every job is read and jobs that no longer exist are marked deleted");
     }
     let order = if round.full { JobOrder::Number } else { JobOrder::Changed };
+    let mut pending = Pending::default();
     loop {
         let after = round.after.clone();
         let size = api.jobs_page_size();
@@ -192,19 +195,25 @@ pub async fn sync_jobs(
                 async move { api.jobs_page(&t, order, after.as_deref(), size).await }
             })
             .await?;
-        // Details only for jobs that are new or changed (all of them in a full sweep).
-        let ids: Vec<&str> = jobs.iter().map(|(j, _)| j.id.as_str()).collect();
-        let stored = rows::stored_jobs(db, cid, &ids)?;
+        // Details only for jobs that are new or changed (all of them in a full sweep). A job
+        // already pending from an earlier page (pages shift when jobs are added meanwhile) is
+        // read again in full.
+        let unseen: Vec<&str> =
+            jobs.iter().map(|(j, _)| j.id.as_str()).filter(|id| !pending.at.contains_key(*id)).collect();
+        pending.stored.extend(rows::stored_jobs(db, cid, &unseen)?);
         // A job marked deleted that shows up again needs everything fetched anew.
         let need: Vec<String> = jobs
             .iter()
             .filter(|(j, _)| {
                 round.full
-                    || stored.get(&j.id).is_none_or(|s| s.deleted || s.updated_at.as_deref() != j.updated_at.as_deref())
+                    || pending.at.contains_key(&j.id)
+                    || pending
+                        .stored
+                        .get(&j.id)
+                        .is_none_or(|s| s.deleted || s.updated_at.as_deref() != j.updated_at.as_deref())
             })
             .map(|(j, _)| j.id.clone())
             .collect();
-        let mut details = std::collections::HashMap::with_capacity(need.len());
         let batch = api.details_batch();
         for chunk in need.chunks(batch) {
             let chunk = chunk.to_vec();
@@ -214,7 +223,7 @@ pub async fn sync_jobs(
                     async move { api.details(&t, &chunk).await }
                 })
                 .await?;
-            details.extend(got);
+            pending.details.extend(got);
         }
         let reached_old = !round.full
             && round
@@ -225,6 +234,11 @@ pub async fn sync_jobs(
         round.after = page.end_cursor.clone();
         for (j, _) in &jobs {
             round.max_seen = max_str(round.max_seen.take(), j.updated_at.as_deref());
+        }
+        pending.add(jobs);
+        let pause = !complete && out_of_time(opts.deadline);
+        if !(complete || pause || pending.due()) {
+            continue;
         }
         let stamp = now();
         let mut next = cur.clone();
@@ -244,13 +258,13 @@ pub async fn sync_jobs(
         let cursor = serde_json::to_string(&next)?;
         let sweep = if round.full { round.sweep } else { 0 };
         let (written, deleted) = db.write(|tx| -> Result<(Vec<Written>, u64), DbError> {
-            let mut w = Vec::with_capacity(jobs.len());
+            let mut w = Vec::with_capacity(pending.jobs.len());
             let mut writer = rows::JobWriter::new(tx, cid, &stamp, sweep)?;
             let mut items = Vec::new();
             let mut visits = Vec::new();
-            for (j, raw) in &jobs {
-                let (written, key) = writer.job(&job_row(j, raw), stored.get(&j.id))?;
-                if let Some(d) = details.get(&j.id) {
+            for (j, raw) in &pending.jobs {
+                let (written, key) = writer.job(&job_row(j, raw), pending.stored.get(&j.id))?;
+                if let Some(d) = pending.details.get(&j.id) {
                     detail_rows(d, &mut items, &mut visits);
                     writer.details(key, written == Written::Inserted, &j.id, &items, &visits)?;
                 }
@@ -263,7 +277,10 @@ pub async fn sync_jobs(
             Ok((w, deleted))
         })?;
         counts.page(&written);
+        // A job read twice was fetched twice.
+        counts.fetched += pending.repeats;
         counts.deleted += deleted;
+        pending = Pending::default();
         cur = next;
         let stats = http.stats();
         observer.page(counts.fetched, Duration::from_secs_f64(stats.waited_secs));
@@ -273,9 +290,52 @@ pub async fn sync_jobs(
             }
             return Ok(Finish::Complete);
         }
-        if out_of_time(opts.deadline) {
+        if pause {
             return Ok(Finish::Paused);
         }
+    }
+}
+
+/// Pages read but not yet written. Several pages go into one transaction, with the cursor after
+/// the last of them: each commit rewrites the b-tree pages it touches, so fewer, larger commits
+/// write less (measured in BENCHMARKS.md). A kill loses at most these pages, which the next run
+/// reads again from the committed cursor.
+#[derive(Default)]
+struct Pending {
+    jobs: Vec<(Job, String)>,
+    /// Index in `jobs` by job id.
+    at: HashMap<String, usize>,
+    stored: HashMap<String, StoredJob>,
+    details: HashMap<String, JobDetails>,
+    /// Jobs read a second time (the later read replaces the earlier one).
+    repeats: u64,
+    since: Option<Instant>,
+}
+
+/// Write once this many jobs are pending...
+const WRITE_JOBS: usize = 500;
+/// ...or once the oldest pending page is this old (when the cost budget paces the reads).
+const WRITE_AFTER: Duration = Duration::from_secs(2);
+
+impl Pending {
+    fn add(&mut self, jobs: Vec<(Job, String)>) {
+        self.since.get_or_insert_with(Instant::now);
+        for job in jobs {
+            match self.at.get(&job.0.id) {
+                Some(&i) => {
+                    self.jobs[i] = job;
+                    self.repeats += 1;
+                }
+                None => {
+                    self.at.insert(job.0.id.clone(), self.jobs.len());
+                    self.jobs.push(job);
+                }
+            }
+        }
+    }
+
+    fn due(&self) -> bool {
+        self.jobs.len() >= WRITE_JOBS || self.since.is_some_and(|t| t.elapsed() >= WRITE_AFTER)
     }
 }
 
