@@ -26,8 +26,14 @@ struct Job {
     updated: String,
     raw: String,
     items: Vec<(String, String, f64)>,
-    visits: Vec<(String, String, Vec<(String, String)>)>,
+    visits: Vec<Visit>,
 }
+
+/// A visit's id, title and crew (user id, name).
+type Visit = (String, String, Vec<(String, String)>);
+
+/// One way of writing the jobs into a folder.
+type WritePath = fn(&std::path::Path, &[Job]);
 
 /// Deterministic jobs with the fake's spread of children.
 fn jobs(n: usize) -> Vec<Job> {
@@ -239,7 +245,7 @@ fn main() {
     let rows: usize =
         data.iter().map(|j| 1 + j.items.len() + j.visits.iter().map(|v| 1 + v.2.len()).sum::<usize>()).sum();
     println!("{n} jobs, {:.1} rows per job", rows as f64 / n as f64);
-    let paths: [(&str, fn(&std::path::Path, &[Job])); 2] = [("integ", integ_path), ("floor", floor_path)];
+    let paths: [(&str, WritePath); 2] = [("integ", integ_path), ("floor", floor_path)];
     for (name, path) in paths {
         let dir = tempfile::tempdir().unwrap();
         let (c0, t0) = (cpu(), Instant::now());
