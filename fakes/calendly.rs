@@ -486,8 +486,8 @@ impl Calendly {
                 .with_header("X-RateLimit-Reset", &reset.to_string())
         };
         let calendar = crate::calendar::calendly::CalendlyCal::serves(path.trim_end_matches('/'));
-        let forced = calendar && self.cal.take_throttle();
-        if let Err(wait) = hit.and(if forced { Err(60.0) } else { Ok(()) }) {
+        let forced = if calendar { self.cal.take_throttle() } else { None };
+        if let Err(wait) = hit.and(forced.map_or(Ok(()), |reset| Err(reset as f64))) {
             self.c.stats.rate_limited += 1;
             let r = api_error(429, "Too Many Requests", "You have exceeded the rate limit. Please try again later.");
             return headers(r, 0, wait.ceil() as u64);

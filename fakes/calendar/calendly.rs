@@ -78,8 +78,10 @@ impl Bookings {
 pub struct CalendlyCal {
     pub seed: SeedCfg,
     pub users: HashMap<String, Bookings>,
-    /// The next N scheduled-events requests get 429.
+    /// The next N scheduled-events requests get 429...
     pub throttle_next: u32,
+    /// ...saying `X-RateLimit-Reset: throttle_reset` (60, a full window, unless the test asks).
+    pub throttle_reset: u64,
 }
 
 pub fn new_uuid() -> String {
@@ -232,7 +234,7 @@ struct PageTok {
 
 impl CalendlyCal {
     pub fn new(seed: SeedCfg) -> CalendlyCal {
-        CalendlyCal { seed, users: HashMap::new(), throttle_next: 0 }
+        CalendlyCal { seed, users: HashMap::new(), throttle_next: 0, throttle_reset: 60 }
     }
 
     pub fn store(&mut self, u: &User) -> &mut Bookings {
@@ -245,13 +247,13 @@ impl CalendlyCal {
         path == "scheduled_events" || path.starts_with("scheduled_events/")
     }
 
-    /// Take one forced 429 if the control API asked for it.
-    pub fn take_throttle(&mut self) -> bool {
+    /// Take one forced 429 if the control API asked for it: the seconds its reset header says.
+    pub fn take_throttle(&mut self) -> Option<u64> {
         if self.throttle_next > 0 {
             self.throttle_next -= 1;
-            return true;
+            return Some(self.throttle_reset);
         }
-        false
+        None
     }
 
     pub fn handle(&mut self, stats: &mut Stats, env: &Env, req: &Req, path: &str, g: &Grant) -> Resp {

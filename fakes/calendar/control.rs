@@ -29,7 +29,8 @@
 //!   `POST microsoft/invalidate-delta {calendar?, mode?: syncStateNotFound|resyncRequired}`.
 //! - `POST {p}/throttle {next: N, kind}`: Google kind `403|429|500`; Graph kind `429|503`,
 //!   `code?`, `retry_after?` (default "2.128"), `concurrency_limit?`,
-//!   `concurrency_retry_after?`; Calendly: next N requests get 429.
+//!   `concurrency_retry_after?`; Calendly: next N requests get 429 with
+//!   `X-RateLimit-Reset: reset?` (default 60, a full window).
 //! - `POST {google|microsoft}/paging {mode?: mixed|plain|empty-first, duplicates?: bool}`.
 //! - `POST {p}/token {scope?, ttl?}`: an access token for the current user (test shortcut).
 
@@ -579,8 +580,10 @@ fn throttle(st: &mut State, p: &str, body: &Value) -> Resp {
             )
         }
         _ => {
+            let reset = body.get("reset").and_then(Value::as_u64).unwrap_or(60);
             st.calendly.cal.throttle_next = n as u32;
-            Resp::json(200, &json!({ "provider": p, "next": n, "status": 429 }))
+            st.calendly.cal.throttle_reset = reset;
+            Resp::json(200, &json!({ "provider": p, "next": n, "status": 429, "reset": reset }))
         }
     }
 }
