@@ -153,7 +153,7 @@ fn integ_path(dir: &std::path::Path, jobs: &[Job]) {
                     .collect();
                 w.details(key, true, &j.id, &items, &visits)?;
             }
-            Ok(())
+            w.finish()
         })
         .unwrap();
     }

@@ -119,7 +119,7 @@ impl Db {
         // pages commit after commit, and each checkpoint copies them into the file again.
         conn.pragma_update(None, "wal_autocheckpoint", 8192).map_err(classify)?;
         // Every statement a sync repeats stays prepared.
-        conn.set_prepared_statement_cache_capacity(64);
+        conn.set_prepared_statement_cache_capacity(128);
         let mut db = Db { conn, path: path.to_path_buf() };
         db.migrate()?;
         Ok(db)

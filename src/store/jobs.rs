@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{CachedStatement, OptionalExtension, Transaction, params};
 
 use super::db::{Db, DbError, classify};
@@ -111,18 +112,91 @@ pub fn stored_jobs(db: &Db, connection_id: i64, ids: &[&str]) -> Result<HashMap<
     rows.collect::<rusqlite::Result<HashMap<_, _>>>().map_err(classify)
 }
 
-/// Writes the jobs of one page inside the page's transaction, with its statements prepared once.
-pub struct JobWriter<'t> {
+/// Writes the jobs of a transaction, with its statements prepared once. Child rows are bound
+/// into multi-row INSERTs ([`Batched`]) across jobs; [`JobWriter::finish`] writes the rest and
+/// must be called before the transaction commits.
+pub struct JobWriter<'t, 'a> {
     cid: i64,
     now: &'t str,
     sweep: i64,
     insert: CachedStatement<'t>,
     update: CachedStatement<'t>,
     touch: CachedStatement<'t>,
-    item: CachedStatement<'t>,
-    visit: CachedStatement<'t>,
-    crew: CachedStatement<'t>,
+    items: Batched<'t, 'a>,
+    visits: Batched<'t, 'a>,
+    crews: Batched<'t, 'a>,
     tx: &'t Transaction<'t>,
+}
+
+/// Rows per multi-row INSERT: one statement step does the work of this many, which saves the
+/// per-statement cost (cursor opening, reset, halt) that dominated single-row inserts.
+const BATCH_ROWS: usize = 32;
+
+/// The rows of one child table, buffered as values borrowed from the answer and written
+/// `BATCH_ROWS` at a time.
+struct Batched<'t, 'a> {
+    tx: &'t Transaction<'t>,
+    /// `INSERT OR REPLACE INTO table (columns) VALUES`, without the tuples.
+    head: &'static str,
+    columns: usize,
+    full: CachedStatement<'t>,
+    values: Vec<ValueRef<'a>>,
+}
+
+impl<'t, 'a> Batched<'t, 'a> {
+    fn new(tx: &'t Transaction<'t>, head: &'static str, columns: usize) -> Result<Batched<'t, 'a>, DbError> {
+        let full = tx.prepare_cached(&Self::sql(head, columns, BATCH_ROWS)).map_err(classify)?;
+        Ok(Batched { tx, head, columns, full, values: Vec::with_capacity(columns * BATCH_ROWS) })
+    }
+
+    fn sql(head: &str, columns: usize, rows: usize) -> String {
+        let tuple = format!("({})", vec!["?"; columns].join(", "));
+        format!("{head} {}", vec![tuple; rows].join(", "))
+    }
+
+    fn push(&mut self, row: &[ValueRef<'a>]) -> Result<(), DbError> {
+        debug_assert_eq!(row.len(), self.columns);
+        self.values.extend_from_slice(row);
+        if self.values.len() == self.columns * BATCH_ROWS {
+            Self::run(&mut self.full, &self.values)?;
+            self.values.clear();
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), DbError> {
+        if !self.values.is_empty() {
+            let rows = self.values.len() / self.columns;
+            let mut stmt = self.tx.prepare_cached(&Self::sql(self.head, self.columns, rows)).map_err(classify)?;
+            Self::run(&mut stmt, &self.values)?;
+            self.values.clear();
+        }
+        Ok(())
+    }
+
+    fn run(stmt: &mut rusqlite::Statement<'_>, values: &[ValueRef<'a>]) -> Result<(), DbError> {
+        for (i, v) in values.iter().enumerate() {
+            stmt.raw_bind_parameter(i + 1, ToSqlOutput::Borrowed(*v)).map_err(classify)?;
+        }
+        stmt.raw_execute().map_err(classify)?;
+        Ok(())
+    }
+}
+
+fn text(s: &str) -> ValueRef<'_> {
+    ValueRef::Text(s.as_bytes())
+}
+
+fn opt_text(s: Option<&str>) -> ValueRef<'_> {
+    s.map_or(ValueRef::Null, text)
+}
+
+fn opt_real(f: Option<f64>) -> ValueRef<'static> {
+    f.map_or(ValueRef::Null, ValueRef::Real)
+}
+
+fn opt_bool(b: Option<bool>) -> ValueRef<'static> {
+    b.map_or(ValueRef::Null, |b| ValueRef::Integer(b as i64))
 }
 
 const JOB_VALUES: &str = "job_number = ?3, title = ?4, status = ?5, job_type = ?6, instructions = ?7, total = ?8,
@@ -130,9 +204,9 @@ const JOB_VALUES: &str = "job_number = ?3, title = ?4, status = ?5, job_type = ?
     client_name = ?15, property_id = ?16, street1 = ?17, street2 = ?18, city = ?19, province = ?20,
     postal_code = ?21, country = ?22, web_url = ?23, raw_json = ?24";
 
-impl<'t> JobWriter<'t> {
+impl<'t, 'a> JobWriter<'t, 'a> {
     /// `sweep` > 0 records that this full sweep saw the jobs written.
-    pub fn new(tx: &'t Transaction<'t>, cid: i64, now: &'t str, sweep: i64) -> Result<JobWriter<'t>, DbError> {
+    pub fn new(tx: &'t Transaction<'t>, cid: i64, now: &'t str, sweep: i64) -> Result<JobWriter<'t, 'a>, DbError> {
         let prep = |sql: &str| tx.prepare_cached(sql).map_err(classify);
         Ok(JobWriter {
             cid,
@@ -151,18 +225,23 @@ impl<'t> JobWriter<'t> {
                  WHERE key = ?1 AND id = ?2"
             ))?,
             touch: prep("UPDATE jobs SET last_seen_at = ?2, sweep = max(sweep, ?3) WHERE key = ?1")?,
-            item: prep(
+            items: Batched::new(
+                tx,
                 "INSERT OR REPLACE INTO job_line_items (job_key, id, connection_id, job_id, position, name,
-                    description, quantity, unit_price, total_price, taxable)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    description, quantity, unit_price, total_price, taxable) VALUES",
+                11,
             )?,
-            visit: prep(
+            visits: Batched::new(
+                tx,
                 "INSERT OR REPLACE INTO job_visits (job_key, id, connection_id, job_id, title, start_at, end_at,
-                    completed_at, is_complete, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    completed_at, is_complete, status) VALUES",
+                10,
             )?,
-            crew: prep(
+            crews: Batched::new(
+                tx,
                 "INSERT OR REPLACE INTO job_visit_assignees (job_key, visit_id, user_id, connection_id, job_id,
-                    user_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    user_name) VALUES",
+                6,
             )?,
             tx,
         })
@@ -249,55 +328,60 @@ impl<'t> JobWriter<'t> {
     }
 
     /// Replace a job's line items and visits (with their crews) by what Jobber returned. `fresh`
-    /// says the job was just inserted, so it has nothing to delete.
+    /// says the job was just inserted, so it has nothing to delete. The new rows are written by
+    /// the time [`JobWriter::finish`] returns.
     pub fn details(
         &mut self,
         key: i64,
         fresh: bool,
-        job_id: &str,
-        items: &[LineItemRow<'_>],
-        visits: &[VisitRow<'_>],
+        job_id: &'a str,
+        items: &[LineItemRow<'a>],
+        visits: &[VisitRow<'a>],
     ) -> Result<(), DbError> {
         if !fresh {
             delete_details(self.tx, "job_key = ?1", params![key])?;
         }
+        let (key, cid, job) = (ValueRef::Integer(key), ValueRef::Integer(self.cid), text(job_id));
         for (pos, i) in items.iter().enumerate() {
-            self.item
-                .execute(params![
-                    key,
-                    i.id,
-                    self.cid,
-                    job_id,
-                    pos as i64,
-                    i.name,
-                    i.description,
-                    i.quantity,
-                    i.unit_price,
-                    i.total_price,
-                    i.taxable
-                ])
-                .map_err(classify)?;
+            self.items.push(&[
+                key,
+                text(i.id),
+                cid,
+                job,
+                ValueRef::Integer(pos as i64),
+                opt_text(i.name),
+                opt_text(i.description),
+                opt_real(i.quantity),
+                opt_real(i.unit_price),
+                opt_real(i.total_price),
+                opt_bool(i.taxable),
+            ])?;
         }
         for v in visits {
-            self.visit
-                .execute(params![
-                    key,
-                    v.id,
-                    self.cid,
-                    job_id,
-                    v.title,
-                    v.start_at,
-                    v.end_at,
-                    v.completed_at,
-                    v.is_complete,
-                    v.status
-                ])
-                .map_err(classify)?;
+            self.visits.push(&[
+                key,
+                text(v.id),
+                cid,
+                job,
+                opt_text(v.title),
+                opt_text(v.start_at),
+                opt_text(v.end_at),
+                opt_text(v.completed_at),
+                opt_bool(v.is_complete),
+                opt_text(v.status),
+            ])?;
             for (uid, name) in &v.assignees {
-                self.crew.execute(params![key, v.id, uid, self.cid, job_id, name]).map_err(classify)?;
+                self.crews.push(&[key, text(v.id), text(uid), cid, job, opt_text(*name)])?;
             }
         }
         Ok(())
+    }
+
+    /// Write the child rows still buffered. Call before committing.
+    pub fn finish(mut self) -> Result<(), DbError> {
+        self.items.flush()?;
+        self.visits.flush()?;
+        self.crews.flush()
     }
 }
 

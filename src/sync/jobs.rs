@@ -270,7 +270,7 @@ pub async fn sync_jobs(
                 }
                 w.push(written);
             }
-            drop(writer);
+            writer.finish()?;
             let deleted =
                 if complete && round.full { rows::mark_unswept_deleted(tx, cid, round.sweep, &stamp)? } else { 0 };
             runs::save_cursor(tx, cid, JOBS, Some(&cursor), &stamp, complete)?;
