@@ -151,7 +151,7 @@ fn integ_path(dir: &std::path::Path, jobs: &[Job]) {
                         assignees: crew.iter().map(|(u, n)| (u.as_str(), Some(n.as_str()))).collect(),
                     })
                     .collect();
-                w.details(key, true, &j.id, &items, &visits)?;
+                w.details(key, true, &items, &visits)?;
             }
             w.finish()
         })
@@ -166,19 +166,18 @@ fn floor_path(dir: &std::path::Path, jobs: &[Job]) {
          CREATE TABLE jobs (connection_id, id, job_number, title, status, job_type, instructions, total, start_at,
             end_at, completed_at, created_at, updated_at, client_id, client_name, property_id, street1, street2, city,
             province, postal_code, country, web_url, raw_json, first_seen_at, last_seen_at, sweep);
-         CREATE TABLE items (job_key, id, connection_id, job_id, position, name, description, quantity, unit_price,
+         CREATE TABLE items (job_key, id, connection_id, position, name, description, quantity, unit_price,
             total_price, taxable);
-         CREATE TABLE visits (job_key, id, connection_id, job_id, title, start_at, end_at, completed_at, is_complete,
-            status);
-         CREATE TABLE crew (job_key, visit_id, user_id, connection_id, job_id, user_name);",
+         CREATE TABLE visits (job_key, id, connection_id, title, start_at, end_at, completed_at, is_complete, status);
+         CREATE TABLE crew (job_key, visit_id, user_id, connection_id, user_name);",
     )
     .unwrap();
     let tx = c.transaction().unwrap();
     {
         let mut job = tx.prepare("INSERT INTO jobs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?25, ?26)").unwrap();
-        let mut item = tx.prepare("INSERT INTO items VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)").unwrap();
-        let mut visit = tx.prepare("INSERT INTO visits VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)").unwrap();
-        let mut crew = tx.prepare("INSERT INTO crew VALUES (?1, ?2, ?3, ?4, ?5, ?6)").unwrap();
+        let mut item = tx.prepare("INSERT INTO items VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)").unwrap();
+        let mut visit = tx.prepare("INSERT INTO visits VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)").unwrap();
+        let mut crew = tx.prepare("INSERT INTO crew VALUES (?1, ?2, ?3, ?4, ?5)").unwrap();
         for j in jobs {
             job.execute(params![
                 1,
@@ -211,7 +210,7 @@ fn floor_path(dir: &std::path::Path, jobs: &[Job]) {
             .unwrap();
             let key = tx.last_insert_rowid();
             for (pos, (id, name, q)) in j.items.iter().enumerate() {
-                item.execute(params![key, id, 1, j.id, pos as i64, name, "Includes delivery", q, 40.0, q * 40.0, true])
+                item.execute(params![key, id, 1, pos as i64, name, "Includes delivery", q, 40.0, q * 40.0, true])
                     .unwrap();
             }
             for (id, title, members) in &j.visits {
@@ -220,7 +219,6 @@ fn floor_path(dir: &std::path::Path, jobs: &[Job]) {
                         key,
                         id,
                         1,
-                        j.id,
                         title,
                         "2026-03-01T14:00:00Z",
                         "2026-03-01T15:00:00Z",
@@ -230,7 +228,7 @@ fn floor_path(dir: &std::path::Path, jobs: &[Job]) {
                     ])
                     .unwrap();
                 for (u, n) in members {
-                    crew.execute(params![key, id, u, 1, j.id, n]).unwrap();
+                    crew.execute(params![key, id, u, 1, n]).unwrap();
                 }
             }
         }

@@ -243,7 +243,7 @@ mod tests {
         let items: Vec<(String, String, f64)> = c
             .prepare(
                 "SELECT j.id, li.name, li.quantity FROM job_line_items li JOIN jobs j ON j.key = li.job_key
-                 WHERE li.job_id = j.id AND li.connection_id = 7 ORDER BY li.position",
+                 WHERE li.connection_id = 7 ORDER BY li.position",
             )
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))

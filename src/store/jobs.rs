@@ -227,21 +227,21 @@ impl<'t, 'a> JobWriter<'t, 'a> {
             touch: prep("UPDATE jobs SET last_seen_at = ?2, sweep = max(sweep, ?3) WHERE key = ?1")?,
             items: Batched::new(
                 tx,
-                "INSERT OR REPLACE INTO job_line_items (job_key, id, connection_id, job_id, position, name,
+                "INSERT OR REPLACE INTO job_line_items (job_key, id, connection_id, position, name,
                     description, quantity, unit_price, total_price, taxable) VALUES",
-                11,
+                10,
             )?,
             visits: Batched::new(
                 tx,
-                "INSERT OR REPLACE INTO job_visits (job_key, id, connection_id, job_id, title, start_at, end_at,
+                "INSERT OR REPLACE INTO job_visits (job_key, id, connection_id, title, start_at, end_at,
                     completed_at, is_complete, status) VALUES",
-                10,
+                9,
             )?,
             crews: Batched::new(
                 tx,
-                "INSERT OR REPLACE INTO job_visit_assignees (job_key, visit_id, user_id, connection_id, job_id,
-                    user_name) VALUES",
-                6,
+                "INSERT OR REPLACE INTO job_visit_assignees (job_key, visit_id, user_id, connection_id, user_name)
+                    VALUES",
+                5,
             )?,
             tx,
         })
@@ -334,20 +334,18 @@ impl<'t, 'a> JobWriter<'t, 'a> {
         &mut self,
         key: i64,
         fresh: bool,
-        job_id: &'a str,
         items: &[LineItemRow<'a>],
         visits: &[VisitRow<'a>],
     ) -> Result<(), DbError> {
         if !fresh {
             delete_details(self.tx, "job_key = ?1", params![key])?;
         }
-        let (key, cid, job) = (ValueRef::Integer(key), ValueRef::Integer(self.cid), text(job_id));
+        let (key, cid) = (ValueRef::Integer(key), ValueRef::Integer(self.cid));
         for (pos, i) in items.iter().enumerate() {
             self.items.push(&[
                 key,
                 text(i.id),
                 cid,
-                job,
                 ValueRef::Integer(pos as i64),
                 opt_text(i.name),
                 opt_text(i.description),
@@ -362,7 +360,6 @@ impl<'t, 'a> JobWriter<'t, 'a> {
                 key,
                 text(v.id),
                 cid,
-                job,
                 opt_text(v.title),
                 opt_text(v.start_at),
                 opt_text(v.end_at),
@@ -371,7 +368,7 @@ impl<'t, 'a> JobWriter<'t, 'a> {
                 opt_text(v.status),
             ])?;
             for (uid, name) in &v.assignees {
-                self.crews.push(&[key, text(v.id), text(uid), cid, job, opt_text(*name)])?;
+                self.crews.push(&[key, text(v.id), text(uid), cid, opt_text(*name)])?;
             }
         }
         Ok(())

@@ -266,7 +266,7 @@ pub async fn sync_jobs(
                 let (written, key) = writer.job(&job_row(j, raw), pending.stored.get(&j.id))?;
                 if let Some(d) = pending.details.get(&j.id) {
                     detail_rows(d, &mut items, &mut visits);
-                    writer.details(key, written == Written::Inserted, &j.id, &items, &visits)?;
+                    writer.details(key, written == Written::Inserted, &items, &visits)?;
                 }
                 w.push(written);
             }

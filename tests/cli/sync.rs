@@ -141,8 +141,8 @@ fn stored_details(conn: &Connection) -> Vec<String> {
     let mut out = Vec::new();
     let mut stmt = conn
         .prepare(
-            "SELECT li.job_id, li.position, li.id, li.name, li.description, li.quantity, li.unit_price, li.total_price, li.taxable
-             FROM job_line_items li JOIN jobs j ON j.connection_id = li.connection_id AND j.id = li.job_id
+            "SELECT j.id, li.position, li.id, li.name, li.description, li.quantity, li.unit_price, li.total_price, li.taxable
+             FROM job_line_items li JOIN jobs j ON j.key = li.job_key AND j.connection_id = li.connection_id
              WHERE j.deleted_at IS NULL",
         )
         .unwrap();
@@ -165,10 +165,10 @@ fn stored_details(conn: &Connection) -> Vec<String> {
     out.extend(rows.map(Result::unwrap));
     let mut stmt = conn
         .prepare(
-            "SELECT v.job_id, v.id, v.title, v.start_at, v.end_at, v.completed_at, v.is_complete, v.status,
+            "SELECT j.id, v.id, v.title, v.start_at, v.end_at, v.completed_at, v.is_complete, v.status,
                     (SELECT group_concat(a.user_id || '=' || coalesce(a.user_name, ''), ',') FROM
-                       (SELECT * FROM job_visit_assignees a WHERE a.connection_id = v.connection_id AND a.job_id = v.job_id AND a.visit_id = v.id ORDER BY a.user_id) a)
-             FROM job_visits v JOIN jobs j ON j.connection_id = v.connection_id AND j.id = v.job_id
+                       (SELECT * FROM job_visit_assignees a WHERE a.connection_id = v.connection_id AND a.job_key = v.job_key AND a.visit_id = v.id ORDER BY a.user_id) a)
+             FROM job_visits v JOIN jobs j ON j.key = v.job_key AND j.connection_id = v.connection_id
              WHERE j.deleted_at IS NULL",
         )
         .unwrap();
@@ -418,8 +418,8 @@ fn jobs_list_and_show_read_the_database() {
     // `show` reads a job's children through its key: the same rows as the tables hold.
     let (id, items, visits): (String, usize, usize) = db(&env)
         .query_row(
-            "SELECT j.id, (SELECT count(*) FROM job_line_items li WHERE li.connection_id = j.connection_id AND li.job_id = j.id),
-                    (SELECT count(*) FROM job_visits v WHERE v.connection_id = j.connection_id AND v.job_id = j.id)
+            "SELECT j.id, (SELECT count(*) FROM job_line_items li WHERE li.job_key = j.key),
+                    (SELECT count(*) FROM job_visits v WHERE v.job_key = j.key)
              FROM jobs j ORDER BY 2 DESC, 3 DESC LIMIT 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),

@@ -4,8 +4,8 @@
 -- stored. The child tables are clustered by it instead of by the job's text id: a sync writes
 -- jobs in the order it reads them, so new jobs' line items, visits and crews are appended at the
 -- end of their b-trees (integer comparisons, few pages touched) instead of scattered across
--- them. `connection_id` and `job_id` stay on every child row, so joins on Jobber's ids keep
--- working; `job_key = jobs.key` is the fast join.
+-- them. A child row refers to its job by `job_key = jobs.key` (the job's Jobber id is on the
+-- job; repeating it on every child row only cost space and time); `connection_id` stays.
 --
 -- The child tables lose `raw_json`: the query selects exactly the fields that have columns, so
 -- it repeated them. They also lose their foreign keys (the per-row parent lookup and statement
@@ -55,7 +55,6 @@ CREATE TABLE job_line_items_v4 (
     job_key       INTEGER NOT NULL,  -- jobs.key
     id            TEXT NOT NULL,
     connection_id INTEGER NOT NULL,
-    job_id        TEXT NOT NULL,
     position      INTEGER NOT NULL,
     name          TEXT,
     description   TEXT,
@@ -65,9 +64,9 @@ CREATE TABLE job_line_items_v4 (
     taxable       INTEGER,
     PRIMARY KEY (job_key, id)
 ) WITHOUT ROWID;
-INSERT INTO job_line_items_v4 (job_key, id, connection_id, job_id, position, name, description, quantity,
+INSERT INTO job_line_items_v4 (job_key, id, connection_id, position, name, description, quantity,
     unit_price, total_price, taxable)
-SELECT j.key, li.id, li.connection_id, li.job_id, li.position, li.name, li.description, li.quantity, li.unit_price,
+SELECT j.key, li.id, li.connection_id, li.position, li.name, li.description, li.quantity, li.unit_price,
     li.total_price, li.taxable
 FROM job_line_items li JOIN jobs_v4 j ON j.connection_id = li.connection_id AND j.id = li.job_id;
 
@@ -75,7 +74,6 @@ CREATE TABLE job_visits_v4 (
     job_key       INTEGER NOT NULL,
     id            TEXT NOT NULL,
     connection_id INTEGER NOT NULL,
-    job_id        TEXT NOT NULL,
     title         TEXT,
     start_at      TEXT,
     end_at        TEXT,
@@ -84,9 +82,9 @@ CREATE TABLE job_visits_v4 (
     status        TEXT,
     PRIMARY KEY (job_key, id)
 ) WITHOUT ROWID;
-INSERT INTO job_visits_v4 (job_key, id, connection_id, job_id, title, start_at, end_at, completed_at,
+INSERT INTO job_visits_v4 (job_key, id, connection_id, title, start_at, end_at, completed_at,
     is_complete, status)
-SELECT j.key, v.id, v.connection_id, v.job_id, v.title, v.start_at, v.end_at, v.completed_at, v.is_complete, v.status
+SELECT j.key, v.id, v.connection_id, v.title, v.start_at, v.end_at, v.completed_at, v.is_complete, v.status
 FROM job_visits v JOIN jobs_v4 j ON j.connection_id = v.connection_id AND j.id = v.job_id;
 
 CREATE TABLE job_visit_assignees_v4 (
@@ -94,12 +92,11 @@ CREATE TABLE job_visit_assignees_v4 (
     visit_id      TEXT NOT NULL,
     user_id       TEXT NOT NULL,
     connection_id INTEGER NOT NULL,
-    job_id        TEXT NOT NULL,
     user_name     TEXT,
     PRIMARY KEY (job_key, visit_id, user_id)
 ) WITHOUT ROWID;
-INSERT INTO job_visit_assignees_v4 (job_key, visit_id, user_id, connection_id, job_id, user_name)
-SELECT j.key, a.visit_id, a.user_id, a.connection_id, a.job_id, a.user_name
+INSERT INTO job_visit_assignees_v4 (job_key, visit_id, user_id, connection_id, user_name)
+SELECT j.key, a.visit_id, a.user_id, a.connection_id, a.user_name
 FROM job_visit_assignees a JOIN jobs_v4 j ON j.connection_id = a.connection_id AND j.id = a.job_id;
 
 DROP TABLE job_visit_assignees;
