@@ -118,6 +118,10 @@ impl Db {
         // Checkpoint every ~32 MiB of WAL rather than every 4 MiB: a sync rewrites the same index
         // pages commit after commit, and each checkpoint copies them into the file again.
         conn.pragma_update(None, "wal_autocheckpoint", 8192).map_err(classify)?;
+        // Statement journals (a multi-row INSERT keeps one to undo itself) and sort spills stay
+        // in memory: with the default, SQLite spilled them to files in /var/tmp, a third of a
+        // sync's write system calls (measured with strace).
+        conn.pragma_update(None, "temp_store", "MEMORY").map_err(classify)?;
         // Every statement a sync repeats stays prepared.
         conn.set_prepared_statement_cache_capacity(128);
         let mut db = Db { conn, path: path.to_path_buf() };
