@@ -2,7 +2,8 @@
 //!
 //! Applies to the providers' API endpoints (`/jobber/api/graphql`, `/google/api/...`,
 //! `/microsoft/graph/...`, `/calendly/api/...`) and, with `"token": true`, to their token and
-//! revoke endpoints; never to authorize pages or `/_fake`. With probability `rate` per
+//! revoke endpoints; never to authorize pages or `/_fake`. After the first `after` matching
+//! requests (default 0; a failure in the middle of a run), with probability `rate` per
 //! request one of the configured kinds is picked (among those that make sense for that
 //! endpoint: `graphql_partial` and `throttled` only for Jobber's GraphQL):
 //!
@@ -45,6 +46,10 @@ pub struct Faults {
     pub provider: Option<String>,
     /// Also the token and revoke endpoints.
     pub token: bool,
+    /// Leave this many matching requests alone before faults start (a failure mid-run).
+    pub after: u64,
+    /// Matching requests seen since the configuration.
+    seen: u64,
     /// Added to every API response.
     pub latency_ms: u64,
     rng: Rng,
@@ -60,6 +65,8 @@ impl Default for Faults {
             seed: 0,
             provider: None,
             token: false,
+            after: 0,
+            seen: 0,
             latency_ms: 0,
             rng: Rng::new(0),
             injected: BTreeMap::new(),
@@ -80,7 +87,7 @@ impl Faults {
     /// Replace the configuration from a control body (absent fields take their defaults;
     /// the latency is kept).
     pub fn configure(&mut self, body: &Value) -> Result<(), String> {
-        const KEYS: [&str; 6] = ["rate", "kinds", "slow_ms", "seed", "provider", "token"];
+        const KEYS: [&str; 7] = ["rate", "kinds", "slow_ms", "seed", "provider", "token", "after"];
         if let Some(k) = body.as_object().and_then(|o| o.keys().find(|k| !KEYS.contains(&k.as_str()))) {
             return Err(format!("unknown key \"{k}\"; known: {}", KEYS.join(", ")));
         }
@@ -120,6 +127,8 @@ impl Faults {
         self.seed = seed;
         self.provider = provider;
         self.token = body.get("token").and_then(Value::as_bool).unwrap_or(false);
+        self.after = body.get("after").and_then(Value::as_u64).unwrap_or(0);
+        self.seen = 0;
         self.rng = Rng::new(seed);
         Ok(())
     }
@@ -132,6 +141,7 @@ impl Faults {
             "seed": self.seed,
             "provider": self.provider,
             "token": self.token,
+            "after": self.after,
         })
     }
 
@@ -152,6 +162,10 @@ impl Faults {
     /// Decide the fault (if any) for one request to `provider`'s API or token endpoint.
     fn pick(&mut self, provider: &str, token: bool) -> Option<String> {
         if self.rate <= 0.0 || (token && !self.token) || self.provider.as_deref().is_some_and(|p| p != provider) {
+            return None;
+        }
+        self.seen += 1;
+        if self.seen <= self.after {
             return None;
         }
         let graphql = provider == "jobber" && !token;

@@ -187,101 +187,24 @@ pub async fn sync_jobs(
     let order = if round.full { JobOrder::Number } else { JobOrder::Changed };
     let mut pending = Pending::default();
     loop {
-        let after = round.after.clone();
-        let size = api.jobs_page_size();
-        let (jobs, page) = session
-            .call(db, "could not read Jobber jobs", |t| {
-                let after = after.clone();
-                async move { api.jobs_page(&t, order, after.as_deref(), size).await }
-            })
-            .await?;
-        // Details only for jobs that are new or changed (all of them in a full sweep). A job
-        // already pending from an earlier page (pages shift when jobs are added meanwhile) is
-        // read again in full.
-        let unseen: Vec<&str> =
-            jobs.iter().map(|(j, _)| j.id.as_str()).filter(|id| !pending.at.contains_key(*id)).collect();
-        pending.stored.extend(rows::stored_jobs(db, cid, &unseen)?);
-        // A job marked deleted that shows up again needs everything fetched anew.
-        let need: Vec<String> = jobs
-            .iter()
-            .filter(|(j, _)| {
-                round.full
-                    || pending.at.contains_key(&j.id)
-                    || pending
-                        .stored
-                        .get(&j.id)
-                        .is_none_or(|s| s.deleted || s.updated_at.as_deref() != j.updated_at.as_deref())
-            })
-            .map(|(j, _)| j.id.clone())
-            .collect();
-        let batch = api.details_batch();
-        for chunk in need.chunks(batch) {
-            let chunk = chunk.to_vec();
-            let got = session
-                .call(db, "could not read Jobber job details", |t| {
-                    let chunk = chunk.clone();
-                    async move { api.details(&t, &chunk).await }
-                })
-                .await?;
-            pending.details.extend(got);
-        }
-        let reached_old = !round.full
-            && round
-                .stop_before
-                .as_deref()
-                .is_some_and(|stop| jobs.last().is_some_and(|(j, _)| j.updated_at.as_deref().is_none_or(|u| u < stop)));
-        let complete = !page.has_next_page || reached_old;
-        round.after = page.end_cursor.clone();
-        for (j, _) in &jobs {
-            round.max_seen = max_str(round.max_seen.take(), j.updated_at.as_deref());
-        }
-        pending.add(jobs);
+        let complete = match read_page(session, db, api, order, &mut round, &mut pending).await {
+            Ok(complete) => complete,
+            Err(e) => {
+                // What was read before the failure is written, so the next run goes on from there.
+                if !pending.jobs.is_empty() {
+                    let wrote = write_pending(db, cid, &mut cur, &round, &mut pending, false, counts);
+                    if let Err(w) = wrote {
+                        tracing::warn!("could not write the pages read before the failure: {w}");
+                    }
+                }
+                return Err(e);
+            }
+        };
         let pause = !complete && out_of_time(opts.deadline);
         if !(complete || pause || pending.due()) {
             continue;
         }
-        let stamp = now();
-        let mut next = cur.clone();
-        if complete {
-            // After a sweep, the next incremental round goes back to when the sweep started, so
-            // edits made during it are picked up.
-            let mark = if round.full { Some(round.started_at.as_str()) } else { round.max_seen.as_deref() };
-            next.watermark = max_str(next.watermark.take(), mark);
-            if round.full {
-                next.sweep = round.sweep;
-                next.last_sweep_at = Some(stamp.clone());
-            }
-            next.round = None;
-        } else {
-            next.round = Some(round.clone());
-        }
-        let cursor = serde_json::to_string(&next)?;
-        let sweep = if round.full { round.sweep } else { 0 };
-        let (written, deleted) = db.write(|tx| -> Result<(Vec<Written>, u64), DbError> {
-            let mut w = Vec::with_capacity(pending.jobs.len());
-            let mut writer = rows::JobWriter::new(tx, cid, &stamp, sweep)?;
-            let mut items = Vec::new();
-            let mut visits = Vec::new();
-            for (j, raw) in &pending.jobs {
-                let (written, key) = writer.job(&job_row(j, raw), pending.stored.get(&j.id))?;
-                if let Some(d) = pending.details.get(&j.id) {
-                    detail_rows(d, &mut items, &mut visits);
-                    writer.details(key, written == Written::Inserted, &items, &visits)?;
-                }
-                w.push(written);
-            }
-            writer.finish()?;
-            let deleted =
-                if complete && round.full { rows::mark_unswept_deleted(tx, cid, round.sweep, &stamp)? } else { 0 };
-            runs::save_cursor(tx, cid, JOBS, Some(&cursor), &stamp, complete)?;
-            Ok((w, deleted))
-        })?;
-        counts.page(&written);
-        // A job read twice was fetched twice.
-        counts.fetched += pending.repeats;
-        counts.deleted += deleted;
-        pending = Pending::default();
-        cur = next;
+        let deleted = write_pending(db, cid, &mut cur, &round, &mut pending, complete, counts)?;
         let stats = http.stats();
         observer.page(counts.fetched, Duration::from_secs_f64(stats.waited_secs));
         if complete {
@@ -294,6 +217,127 @@ pub async fn sync_jobs(
             return Ok(Finish::Paused);
         }
     }
+}
+
+/// Read one page of jobs, and the details of those that need them, into `pending`; advances
+/// `round` past it. Returns whether the round is complete.
+async fn read_page(
+    session: &mut Session,
+    db: &mut Db,
+    api: &JobberApi<'_>,
+    order: JobOrder,
+    round: &mut Round,
+    pending: &mut Pending,
+) -> Result<bool> {
+    let cid = session.connection.id;
+    let after = round.after.clone();
+    let size = api.jobs_page_size();
+    let (jobs, page) = session
+        .call(db, "could not read Jobber jobs", |t| {
+            let after = after.clone();
+            async move { api.jobs_page(&t, order, after.as_deref(), size).await }
+        })
+        .await?;
+    // Details only for jobs that are new or changed (all of them in a full sweep). A job
+    // already pending from an earlier page (pages shift when jobs are added meanwhile) is read
+    // again in full.
+    let unseen: Vec<&str> =
+        jobs.iter().map(|(j, _)| j.id.as_str()).filter(|id| !pending.at.contains_key(*id)).collect();
+    pending.stored.extend(rows::stored_jobs(db, cid, &unseen)?);
+    // A job marked deleted that shows up again needs everything fetched anew.
+    let need: Vec<String> = jobs
+        .iter()
+        .filter(|(j, _)| {
+            round.full
+                || pending.at.contains_key(&j.id)
+                || pending
+                    .stored
+                    .get(&j.id)
+                    .is_none_or(|s| s.deleted || s.updated_at.as_deref() != j.updated_at.as_deref())
+        })
+        .map(|(j, _)| j.id.clone())
+        .collect();
+    let mut details = HashMap::with_capacity(need.len());
+    let batch = api.details_batch();
+    for chunk in need.chunks(batch) {
+        let chunk = chunk.to_vec();
+        let got = session
+            .call(db, "could not read Jobber job details", |t| {
+                let chunk = chunk.clone();
+                async move { api.details(&t, &chunk).await }
+            })
+            .await?;
+        details.extend(got);
+    }
+    // The page counts only once all of it is read: `pending` and `round` move together.
+    pending.details.extend(details);
+    let reached_old = !round.full
+        && round
+            .stop_before
+            .as_deref()
+            .is_some_and(|stop| jobs.last().is_some_and(|(j, _)| j.updated_at.as_deref().is_none_or(|u| u < stop)));
+    round.after = page.end_cursor.clone();
+    for (j, _) in &jobs {
+        round.max_seen = max_str(round.max_seen.take(), j.updated_at.as_deref());
+    }
+    pending.add(jobs);
+    Ok(!page.has_next_page || reached_old)
+}
+
+/// Write the pending pages and the cursor after them in one transaction, and count them;
+/// returns how many jobs a completed sweep marked deleted.
+fn write_pending(
+    db: &mut Db,
+    cid: i64,
+    cur: &mut JobsCursor,
+    round: &Round,
+    pending: &mut Pending,
+    complete: bool,
+    counts: &mut Counts,
+) -> Result<u64> {
+    let stamp = now();
+    let mut next = cur.clone();
+    if complete {
+        // After a sweep, the next incremental round goes back to when the sweep started, so
+        // edits made during it are picked up.
+        let mark = if round.full { Some(round.started_at.as_str()) } else { round.max_seen.as_deref() };
+        next.watermark = max_str(next.watermark.take(), mark);
+        if round.full {
+            next.sweep = round.sweep;
+            next.last_sweep_at = Some(stamp.clone());
+        }
+        next.round = None;
+    } else {
+        next.round = Some(round.clone());
+    }
+    let cursor = serde_json::to_string(&next)?;
+    let sweep = if round.full { round.sweep } else { 0 };
+    let (written, deleted) = db.write(|tx| -> Result<(Vec<Written>, u64), DbError> {
+        let mut w = Vec::with_capacity(pending.jobs.len());
+        let mut writer = rows::JobWriter::new(tx, cid, &stamp, sweep)?;
+        let mut items = Vec::new();
+        let mut visits = Vec::new();
+        for (j, raw) in &pending.jobs {
+            let (written, key) = writer.job(&job_row(j, raw), pending.stored.get(&j.id))?;
+            if let Some(d) = pending.details.get(&j.id) {
+                detail_rows(d, &mut items, &mut visits);
+                writer.details(key, written == Written::Inserted, &items, &visits)?;
+            }
+            w.push(written);
+        }
+        writer.finish()?;
+        let deleted =
+            if complete && round.full { rows::mark_unswept_deleted(tx, cid, round.sweep, &stamp)? } else { 0 };
+        runs::save_cursor(tx, cid, JOBS, Some(&cursor), &stamp, complete)?;
+        Ok((w, deleted))
+    })?;
+    counts.page(&written);
+    // A job read twice was fetched twice.
+    counts.fetched += pending.repeats;
+    counts.deleted += deleted;
+    *pending = Pending::default();
+    *cur = next;
+    Ok(deleted)
 }
 
 /// Pages read but not yet written. Several pages go into one transaction, with the cursor after

@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use rusqlite::Connection;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::common::{Fakes, Run, TestEnv, connected, db, free_port, hold_lock};
 
@@ -295,11 +295,11 @@ fn full_sync_equals_ground_truth() {
 #[test]
 fn incremental_then_sweep_finds_changes_and_deletions() {
     let (env, fakes) = jobber(200, &["--jobber-restore-rate", "1000000"]);
-    fakes.post("/_fake/stats/reset", serde_json::json!({}));
+    fakes.post("/_fake/stats/reset", json!({}));
     sync(&env, &[]).ok();
     let full_calls = fakes.get("/_fake/stats")["jobber"]["api_calls"].as_u64().unwrap();
-    fakes.post("/_fake/jobber/mutate", serde_json::json!({"edit": 15, "add": 7, "delete": 5, "seed": 3}));
-    fakes.post("/_fake/stats/reset", serde_json::json!({}));
+    fakes.post("/_fake/jobber/mutate", json!({"edit": 15, "add": 7, "delete": 5, "seed": 3}));
+    fakes.post("/_fake/stats/reset", json!({}));
     sync(&env, &[]).ok();
     // The incremental run read only the changed head of the list and the details of the ~22
     // changed jobs, not all 200 jobs.
@@ -334,13 +334,13 @@ fn faults_end_with_the_same_data() {
     let (env, fakes) = jobber(250, &["--jobber-restore-rate", "1000000"]);
     fakes.post(
         "/_fake/faults",
-        serde_json::json!({"rate": 0.2, "kinds": ["500", "502", "503", "reset", "slow", "truncated", "html", "graphql_partial", "throttled", "429"], "slow_ms": 300, "seed": 11, "provider": "jobber"}),
+        json!({"rate": 0.2, "kinds": ["500", "502", "503", "reset", "slow", "truncated", "html", "graphql_partial", "throttled", "429"], "slow_ms": 300, "seed": 11, "provider": "jobber"}),
     );
     let run = sync(&env, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    fakes.post("/_fake/jobber/mutate", serde_json::json!({"edit": 10, "add": 5, "delete": 4, "seed": 5}));
+    fakes.post("/_fake/jobber/mutate", json!({"edit": 10, "add": 5, "delete": 4, "seed": 5}));
     sync(&env, &["--full"]).ok();
-    fakes.post("/_fake/faults", serde_json::json!({"rate": 0}));
+    fakes.post("/_fake/faults", json!({"rate": 0}));
     assert_matches_truth(&env, &fakes);
     let stats = fakes.get("/_fake/stats");
     assert!(stats.to_string().contains("fault"), "faults were injected: {stats}");
@@ -429,6 +429,25 @@ fn jobs_list_and_show_read_the_database() {
     let shown = env.run(&["jobs", "show", &id, "--json"]).ok().json();
     assert_eq!(shown["line_items"].as_array().unwrap().len(), items);
     assert_eq!(shown["visits"].as_array().unwrap().len(), visits);
+}
+
+#[test]
+fn a_failure_mid_run_keeps_the_pages_read_before_it() {
+    // 450 jobs fit one write (500), so only the failure path writes them before the end.
+    let (env, fakes) = jobber(450, &["--jobber-restore-rate", "1000000"]);
+    // About 30 requests in (two clients pages, a jobs page and its details, part of the next
+    // page's details), every Jobber request starts failing.
+    fakes.post("/_fake/faults", json!({"rate": 1, "kinds": ["500"], "provider": "jobber", "after": 30}));
+    let run = sync(&env, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let kept: i64 = db(&env).query_row("SELECT count(*) FROM jobs", [], |r| r.get(0)).unwrap();
+    assert!(kept > 0 && kept < 450 && kept % 100 == 0, "whole pages kept: {kept}");
+    let cursor: String =
+        db(&env).query_row("SELECT cursor FROM sync_state WHERE stream = 'jobs'", [], |r| r.get(0)).unwrap();
+    assert!(cursor.contains("\"round\""), "the round goes on from the kept pages: {cursor}");
+    fakes.post("/_fake/faults", json!({"rate": 0}));
+    sync(&env, &[]).ok();
+    assert_matches_truth(&env, &fakes);
 }
 
 #[test]
