@@ -83,6 +83,9 @@ pub struct Jobber {
     pub cursors: CursorMode,
     /// Set by the fault injector for one request: answer THROTTLED whatever the bucket.
     pub force_throttle: bool,
+    /// Jobs to delete once `api_calls` reaches a count: (count, account, job id). A deletion
+    /// in the middle of a client's scan, which shifts offset cursors.
+    pub scheduled_deletes: Vec<(u64, String, u64)>,
     pub api_stats: ApiStats,
     queries: QueryCache,
 }
@@ -115,8 +118,9 @@ impl Jobber {
             c,
             accounts: HashMap::new(),
             schema: jobber_api::schema()?,
-            cursors: CursorMode::Key,
+            cursors: CursorMode::Offset,
             force_throttle: false,
+            scheduled_deletes: Vec::new(),
             api_stats: ApiStats::default(),
             queries: QueryCache::default(),
         })
@@ -440,6 +444,14 @@ impl Jobber {
 
     fn graphql(&mut self, env: &Env, req: &Req) -> Resp {
         self.c.stats.api_calls += 1;
+        let calls = self.c.stats.api_calls;
+        let (due, later): (Vec<_>, Vec<_>) = self.scheduled_deletes.drain(..).partition(|(at, ..)| *at <= calls);
+        self.scheduled_deletes = later;
+        for (_, account, job) in due {
+            if let Some(d) = self.data_mut(&account) {
+                d.remove_job(job);
+            }
+        }
         let Some(token) = req.bearer() else {
             return self.unauthorized(oauth_error("invalid_request", "An access token is required."));
         };

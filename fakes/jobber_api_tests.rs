@@ -125,7 +125,7 @@ fn a_full_scan_returns_every_job_exactly_once_in_order() {
 
 #[test]
 fn edits_and_deletes_between_pages_follow_the_key_cursor() {
-    let (mut st, at) = seeded(500, &[]);
+    let (mut st, at) = seeded(500, &["--jobber-cursors", "key"]);
     let before = scan(&mut st, &at, |_, _| {});
     let ids: Vec<String> = before.iter().map(|s| s.0.clone()).collect();
     // After page 1 (rows 0..50): edit row 3 (already seen), row 60 (not yet seen) and the

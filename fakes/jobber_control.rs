@@ -3,6 +3,8 @@
 //!
 //! Every call acts on one account: `"account"` in the body (or `?account=` on a GET),
 //! default the current login user's. Ids in paths and bodies are EncodedIds or plain numbers.
+//! `POST jobs/<id>/delete {"after_requests": N}` deletes the job only when the N-th GraphQL
+//! request from now arrives: a deletion in the middle of a client's scan.
 
 use serde_json::{Value, json};
 
@@ -50,6 +52,20 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, parts: &[&str], body: &Value
         Ok(id) => id,
         Err(e) => return Resp::json(404, &json!({ "error": e })),
     };
+    // `{"after_requests": N}`: delete the job when the N-th GraphQL request from now arrives.
+    if let ("POST", ["jobs", rest @ .., "delete"]) = (method, parts)
+        && !rest.is_empty()
+        && let Some(n) = body.get("after_requests").and_then(Value::as_u64)
+    {
+        let raw = rest.join("/");
+        let job = st.jobber.data_mut(&id).and_then(|d| id_of(&json!(raw), "Job").filter(|j| d.jobs.contains_key(j)));
+        let Some(job) = job else {
+            return not_found("job");
+        };
+        let at = st.jobber.c.stats.api_calls + n;
+        st.jobber.scheduled_deletes.push((at, id.clone(), job));
+        return Resp::json(200, &json!({ "scheduled": encode_id("Job", job), "at_api_call": at }));
+    }
     let now = env.now_secs();
     let Some(d) = st.jobber.data_mut(&id) else {
         return not_found("account");

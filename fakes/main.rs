@@ -116,8 +116,9 @@ struct ServeArgs {
     /// Random seed of the generated Jobber data
     #[arg(long, default_value_t = 0)]
     jobber_seed: u64,
-    /// How jobs/clients cursors encode a position: the row's sort key, or Jobber's offset
-    #[arg(long, value_enum, default_value_t = jobber_page::CursorMode::Key)]
+    /// How jobs/clients cursors encode a position: Jobber's offset (the default, faithful:
+    /// deletions and edits shift later rows), or the row's sort key
+    #[arg(long, value_enum, default_value_t = jobber_page::CursorMode::Offset)]
     jobber_cursors: jobber_page::CursorMode,
 
     /// Probability of an injected fault per API request (0 = none)

@@ -394,6 +394,31 @@ pub fn delete_details(tx: &Transaction<'_>, filter: &str, args: impl rusqlite::P
     Ok(())
 }
 
+/// Live jobs of the connection that sweep `sweep` has not seen (yet).
+pub fn unswept(db: &Db, cid: i64, sweep: i64) -> Result<Vec<String>, DbError> {
+    let mut stmt = db
+        .conn()
+        .prepare_cached("SELECT id FROM jobs WHERE connection_id = ?1 AND deleted_at IS NULL AND sweep < ?2")
+        .map_err(classify)?;
+    let rows = stmt.query_map(params![cid, sweep], |r| r.get(0)).map_err(classify)?;
+    rows.collect::<rusqlite::Result<Vec<String>>>().map_err(classify)
+}
+
+/// Record that sweep `sweep` found the jobs `ids` (checked one by one, off its pages).
+pub fn mark_swept(tx: &Transaction<'_>, cid: i64, ids: &[String], sweep: i64) -> Result<(), DbError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let list =
+        serde_json::to_string(ids).map_err(|e| DbError::Sqlite(rusqlite::Error::ToSqlConversionFailure(e.into())))?;
+    tx.execute(
+        "UPDATE jobs SET sweep = max(sweep, ?3) WHERE connection_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+        params![cid, list, sweep],
+    )
+    .map_err(classify)?;
+    Ok(())
+}
+
 /// Mark as deleted every live job of the connection that the completed sweep `sweep` did not
 /// see. Only ever called in the transaction that completes a full sweep.
 pub fn mark_unswept_deleted(tx: &Transaction<'_>, cid: i64, sweep: i64, now: &str) -> Result<u64, DbError> {

@@ -187,12 +187,20 @@ pub async fn sync_jobs(
     let order = if round.full { JobOrder::Number } else { JobOrder::Changed };
     let mut pending = Pending::default();
     loop {
-        let complete = match read_page(session, db, api, order, &mut round, &mut pending).await {
+        let mut found = Vec::new();
+        let read = async {
+            let complete = read_page(session, db, api, order, &mut round, &mut pending).await?;
+            if complete && round.full {
+                found = off_the_pages(session, db, api, &round, &pending).await?;
+            }
+            Ok::<_, crate::error::Error>(complete)
+        };
+        let complete = match read.await {
             Ok(complete) => complete,
             Err(e) => {
                 // What was read before the failure is written, so the next run goes on from there.
                 if !pending.jobs.is_empty() {
-                    let wrote = write_pending(db, cid, &mut cur, &round, &mut pending, false, counts);
+                    let wrote = write_pending(db, cid, &mut cur, &round, &mut pending, false, &[], counts);
                     if let Err(w) = wrote {
                         tracing::warn!("could not write the pages read before the failure: {w}");
                     }
@@ -204,7 +212,7 @@ pub async fn sync_jobs(
         if !(complete || pause || pending.due()) {
             continue;
         }
-        let deleted = write_pending(db, cid, &mut cur, &round, &mut pending, complete, counts)?;
+        let deleted = write_pending(db, cid, &mut cur, &round, &mut pending, complete, &found, counts)?;
         let stats = http.stats();
         observer.page(counts.fetched, Duration::from_secs_f64(stats.waited_secs));
         if complete {
@@ -284,8 +292,44 @@ async fn read_page(
     Ok(!page.has_next_page || reached_old)
 }
 
+/// The jobs a completing sweep did not see on its pages but that still exist. Jobber's cursors
+/// are offsets: a job deleted (or moved) ahead of the cursor shifts later jobs back, and the one
+/// that would have opened the next page is on no page at all. Before anything is marked
+/// deleted, each such job is looked up by id; only those Jobber no longer has are marked.
+async fn off_the_pages(
+    session: &mut Session,
+    db: &mut Db,
+    api: &JobberApi<'_>,
+    round: &Round,
+    pending: &Pending,
+) -> Result<Vec<String>> {
+    let cid = session.connection.id;
+    let unseen: Vec<String> =
+        rows::unswept(db, cid, round.sweep)?.into_iter().filter(|id| !pending.at.contains_key(id)).collect();
+    let mut found = Vec::new();
+    for chunk in unseen.chunks(100) {
+        let chunk = chunk.to_vec();
+        let got = session
+            .call(db, "could not check which Jobber jobs still exist", |t| {
+                let chunk = chunk.clone();
+                async move { api.existing(&t, &chunk).await }
+            })
+            .await?;
+        found.extend(got);
+    }
+    if !found.is_empty() {
+        tracing::info!(
+            "{} job(s) were on no page of the sweep (jobs changed while it read) but still exist; kept",
+            found.len()
+        );
+    }
+    Ok(found)
+}
+
 /// Write the pending pages and the cursor after them in one transaction, and count them;
-/// returns how many jobs a completed sweep marked deleted.
+/// `found` are jobs a completing sweep found off its pages (see [`off_the_pages`]). Returns how
+/// many jobs a completed sweep marked deleted.
+#[allow(clippy::too_many_arguments)]
 fn write_pending(
     db: &mut Db,
     cid: i64,
@@ -293,6 +337,7 @@ fn write_pending(
     round: &Round,
     pending: &mut Pending,
     complete: bool,
+    found: &[String],
     counts: &mut Counts,
 ) -> Result<u64> {
     let stamp = now();
@@ -326,8 +371,12 @@ fn write_pending(
             w.push(written);
         }
         writer.finish()?;
-        let deleted =
-            if complete && round.full { rows::mark_unswept_deleted(tx, cid, round.sweep, &stamp)? } else { 0 };
+        let deleted = if complete && round.full {
+            rows::mark_swept(tx, cid, found, round.sweep)?;
+            rows::mark_unswept_deleted(tx, cid, round.sweep, &stamp)?
+        } else {
+            0
+        };
         runs::save_cursor(tx, cid, JOBS, Some(&cursor), &stamp, complete)?;
         Ok((w, deleted))
     })?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::common::{Fakes, Run, TestEnv, connected, db, free_port, hold_lock};
+use crate::common::{Fakes, Run, TestEnv, connected, db, free_port, hold_lock, pct_encode};
 
 /// A connected Jobber account against a fake seeded with `jobs` jobs.
 pub fn jobber(jobs: usize, extra: &[&str]) -> (TestEnv, Fakes) {
@@ -316,6 +316,36 @@ fn incremental_then_sweep_finds_changes_and_deletions() {
     let deleted: i64 =
         conn.query_row("SELECT count(*) FROM jobs WHERE deleted_at IS NOT NULL", [], |r| r.get(0)).unwrap();
     assert_eq!(deleted, 5);
+}
+
+#[test]
+fn a_deletion_during_a_sweep_marks_only_that_job() {
+    // Jobber's cursors are offsets: a job deleted ahead of the cursor shifts every later job
+    // back by one, so the job that would have opened the next page is on no page at all.
+    let (env, fakes) = jobber(250, &["--jobber-restore-rate", "1000000"]);
+    sync(&env, &[]).ok();
+    let truth = fakes.get("/_fake/jobber/truth");
+    let lowest = truth["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .min_by_key(|j| j["jobNumber"].as_i64())
+        .map(|j| j["id"].as_str().unwrap().to_string())
+        .unwrap();
+    // Deleted while the sweep reads the details of its first page.
+    fakes.post(&format!("/_fake/jobber/jobs/{}/delete", pct_encode(&lowest)), json!({"after_requests": 5}));
+    sync(&env, &["--full"]).ok();
+    let marked: Vec<String> = db(&env)
+        .prepare("SELECT id FROM jobs WHERE deleted_at IS NOT NULL")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(marked.iter().all(|id| *id == lowest), "live jobs marked deleted: {marked:?}");
+    // The next sweep finds the deleted job gone, and everything matches.
+    sync(&env, &["--full"]).ok();
+    assert_matches_truth(&env, &fakes);
 }
 
 #[test]

@@ -503,6 +503,23 @@ impl<'a> JobberApi<'a> {
         Ok(out)
     }
 
+    /// Which of `ids` (at most 100) still exist: a query for ids only, one point per job.
+    pub async fn existing(&self, token: &SecretString, ids: &[String]) -> Result<Vec<String>, ApiError> {
+        #[derive(Deserialize)]
+        struct Node {
+            id: String,
+        }
+        #[derive(Deserialize)]
+        struct Data {
+            jobs: Connection<Node>,
+        }
+        let query = "query JobsExist($ids: [EncodedId!], $first: Int!) { jobs(first: $first, filter: {ids: $ids}) \
+                     { nodes { id } } }";
+        let vars = json!({ "ids": ids, "first": ids.len() });
+        let data: Data = self.query(token, "Jobber jobs check", query, vars, ids.len() as f64 + 3.0).await?;
+        Ok(data.jobs.nodes.into_iter().map(|n| n.id).collect())
+    }
+
     /// One page of clients, optionally only those updated after `since`.
     pub async fn clients_page(
         &self,
