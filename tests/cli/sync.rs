@@ -387,7 +387,8 @@ fn killed_syncs_resume_without_loss_or_duplicates() {
     let tokens_before = std::fs::read(env.home().join("secrets.enc")).unwrap().len();
     for _ in 0..kills {
         rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let after = Duration::from_millis(100 + (rng >> 33) % 700);
+        // Up to 2.5 s: past the first commits (every 500 jobs or 2 s of pages) as well as before.
+        let after = Duration::from_millis(100 + (rng >> 33) % 2400);
         let mut child = env.cmd(&["sync", "jobs"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         std::thread::sleep(after);
         let _ = child.kill(); // SIGKILL
