@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{CachedStatement, OptionalExtension, Transaction, params};
+use rusqlite::{CachedStatement, OptionalExtension, Transaction, params, params_from_iter};
 
 use super::db::{Db, DbError, classify};
 
@@ -199,6 +199,41 @@ fn opt_bool(b: Option<bool>) -> ValueRef<'static> {
     b.map_or(ValueRef::Null, |b| ValueRef::Integer(b as i64))
 }
 
+/// The parameters of the job statements: `?1` (the key to update, or the connection of an
+/// insert), `?2` the job's id, `?3`..`?24` its columns, `?25` now and `?26` the sweep.
+fn job_params<'p>(first: i64, j: &'p JobRow<'p>, now: &'p str, sweep: i64) -> [ToSqlOutput<'p>; 26] {
+    let int = |i: Option<i64>| ToSqlOutput::Borrowed(i.map_or(ValueRef::Null, ValueRef::Integer));
+    let t = |s: Option<&'p str>| ToSqlOutput::Borrowed(opt_text(s));
+    [
+        ToSqlOutput::Borrowed(ValueRef::Integer(first)),
+        t(Some(j.id)),
+        int(j.job_number),
+        t(j.title),
+        t(j.status),
+        t(j.job_type),
+        t(j.instructions),
+        ToSqlOutput::Borrowed(opt_real(j.total)),
+        t(j.start_at),
+        t(j.end_at),
+        t(j.completed_at),
+        t(j.created_at),
+        t(j.updated_at),
+        t(j.client_id),
+        t(j.client_name),
+        t(j.property_id),
+        t(j.street1),
+        t(j.street2),
+        t(j.city),
+        t(j.province),
+        t(j.postal_code),
+        t(j.country),
+        t(j.web_url),
+        t(Some(j.raw_json)),
+        t(Some(now)),
+        ToSqlOutput::Borrowed(ValueRef::Integer(sweep)),
+    ]
+}
+
 const JOB_VALUES: &str = "job_number = ?3, title = ?4, status = ?5, job_type = ?6, instructions = ?7, total = ?8,
     start_at = ?9, end_at = ?10, completed_at = ?11, created_at = ?12, updated_at = ?13, client_id = ?14,
     client_name = ?15, property_id = ?16, street1 = ?17, street2 = ?18, city = ?19, province = ?20,
@@ -259,34 +294,7 @@ impl<'t, 'a> JobWriter<'t, 'a> {
             } else {
                 let n = self
                     .update
-                    .execute(params![
-                        s.key,
-                        j.id,
-                        j.job_number,
-                        j.title,
-                        j.status,
-                        j.job_type,
-                        j.instructions,
-                        j.total,
-                        j.start_at,
-                        j.end_at,
-                        j.completed_at,
-                        j.created_at,
-                        j.updated_at,
-                        j.client_id,
-                        j.client_name,
-                        j.property_id,
-                        j.street1,
-                        j.street2,
-                        j.city,
-                        j.province,
-                        j.postal_code,
-                        j.country,
-                        j.web_url,
-                        j.raw_json,
-                        self.now,
-                        self.sweep,
-                    ])
+                    .execute(params_from_iter(job_params(s.key, j, self.now, self.sweep)))
                     .map_err(classify)?;
                 if n == 1 {
                     return Ok((Written::Updated, s.key));
@@ -294,36 +302,7 @@ impl<'t, 'a> JobWriter<'t, 'a> {
             }
             // The row went away since it was read (only a purge can do that): insert it anew.
         }
-        self.insert
-            .execute(params![
-                self.cid,
-                j.id,
-                j.job_number,
-                j.title,
-                j.status,
-                j.job_type,
-                j.instructions,
-                j.total,
-                j.start_at,
-                j.end_at,
-                j.completed_at,
-                j.created_at,
-                j.updated_at,
-                j.client_id,
-                j.client_name,
-                j.property_id,
-                j.street1,
-                j.street2,
-                j.city,
-                j.province,
-                j.postal_code,
-                j.country,
-                j.web_url,
-                j.raw_json,
-                self.now,
-                self.sweep,
-            ])
-            .map_err(classify)?;
+        self.insert.execute(params_from_iter(job_params(self.cid, j, self.now, self.sweep))).map_err(classify)?;
         Ok((Written::Inserted, self.tx.last_insert_rowid()))
     }
 
