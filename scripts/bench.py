@@ -10,6 +10,7 @@ Measures, for the integ process only (os.wait4 rusage of that child, not the fak
   (c) peak memory (max RSS) at 2,000 and 20,000 jobs.
 
 Usage: scripts/bench.py [--jobs 20000] [--small 2000] [--restore 50000] [--repeat 3] [--release]
+       scripts/bench.py --release --compare path/to/other/integ   (scenario (a), A/B in one run)
 Needs curl (the browser stand-in). Not a test: the numbers vary with the machine; compare
 ratios measured in one run.
 """
@@ -77,7 +78,7 @@ def run_measured(cmd, env):
     return os.waitstatus_to_exitcode(status), wall, (ru.ru_utime, ru.ru_stime), ru.ru_maxrss, err
 
 
-def scenario(bindir, jobs, restore, latency_ms=0):
+def scenario(bindir, jobs, restore, latency_ms=0, integ=None):
     port = free_port()
     redirect = f"http://localhost:{port}/callback/jobber"
     args = ["--jobber-redirect-uri", redirect, "--jobber-seed-jobs", str(jobs),
@@ -93,7 +94,7 @@ def scenario(bindir, jobs, restore, latency_ms=0):
     env = {"PATH": os.environ.get("PATH", ""), "HOME": tmp, "INTEG_HOME": os.path.join(tmp, "home"),
            "INTEG_SECRET_STORE": "file", "INTEG_SECRET_KEY": "bench-key", "BROWSER": browser}
     env.update(fake.env)
-    integ = os.path.join(bindir, "integ")
+    integ = integ or os.path.join(bindir, "integ")
     subprocess.run([integ, "connect", "jobber"], env=env, check=True, stderr=subprocess.DEVNULL)
     fake.post("/_fake/stats/reset", {})
     code, wall, (user, system), rss, err = run_measured([integ, "sync", "jobs"], env)
@@ -139,6 +140,23 @@ def events_scenario(bindir, provider, events):
             "cpu": cpu, "rss_kib": rss, "nochange_requests": requests, "nochange_wall": wall2}
 
 
+def compare(bindir, other, jobs, repeat):
+    """Scenario (a) for two binaries in one run, alternating, so the machine's drift hits both."""
+    import statistics
+    builds = {"this build": os.path.join(bindir, "integ"), other: os.path.abspath(other)}
+    seen = {name: [] for name in builds}
+    for _ in range(repeat):
+        for name, path in builds.items():
+            seen[name].append(scenario(bindir, jobs, 1e9, integ=path))
+    print(f"## Scenario (a), {jobs} jobs, {repeat} alternating runs each (medians)\n")
+    print("| Build | CPU per job | user | system | wall |")
+    print("|---|---|---|---|---|")
+    for name, runs in seen.items():
+        med = lambda k: statistics.median(r[k] for r in runs)
+        print(f"| {name} | {med('cpu') / jobs * 1e6:.1f} µs | {med('user') / jobs * 1e6:.1f} µs | "
+              f"{med('system') / jobs * 1e6:.1f} µs | {med('wall'):.2f} s |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=20000)
@@ -147,8 +165,12 @@ def main():
     ap.add_argument("--release", action="store_true")
     ap.add_argument("--repeat", type=int, default=3, help="runs of scenario (a); the median is reported")
     ap.add_argument("--events", type=int, default=50000, help="events seeded per calendar provider (0 skips)")
+    ap.add_argument("--compare", metavar="INTEG",
+                    help="only scenario (a): this build and another integ binary, alternating, --repeat runs each")
     a = ap.parse_args()
     bindir = build(a.release)
+    if a.compare:
+        return compare(bindir, a.compare, a.jobs, a.repeat)
     profile = "release" if a.release else "debug"
 
     # (a) is the noisiest figure on a shared machine: run it several times, report the median.
