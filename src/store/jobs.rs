@@ -125,6 +125,8 @@ pub struct JobWriter<'t, 'a> {
     items: Batched<'t, 'a>,
     visits: Batched<'t, 'a>,
     crews: Batched<'t, 'a>,
+    /// `DELETE FROM <child table> WHERE job_key = ?1`, one per table of [`CHILD_TABLES`].
+    clear: Vec<CachedStatement<'t>>,
     tx: &'t Transaction<'t>,
 }
 
@@ -278,6 +280,10 @@ impl<'t, 'a> JobWriter<'t, 'a> {
                     VALUES",
                 5,
             )?,
+            clear: CHILD_TABLES
+                .iter()
+                .map(|t| prep(&format!("DELETE FROM {t} WHERE job_key = ?1")))
+                .collect::<Result<_, _>>()?,
             tx,
         })
     }
@@ -317,7 +323,9 @@ impl<'t, 'a> JobWriter<'t, 'a> {
         visits: &[VisitRow<'a>],
     ) -> Result<(), DbError> {
         if !fresh {
-            delete_details(self.tx, "job_key = ?1", params![key])?;
+            for stmt in &mut self.clear {
+                stmt.execute([key]).map_err(classify)?;
+            }
         }
         let (key, cid) = (ValueRef::Integer(key), ValueRef::Integer(self.cid));
         for (pos, i) in items.iter().enumerate() {
@@ -361,10 +369,13 @@ impl<'t, 'a> JobWriter<'t, 'a> {
     }
 }
 
+/// The tables of a job's line items, visits and crews.
+const CHILD_TABLES: [&str; 3] = ["job_line_items", "job_visits", "job_visit_assignees"];
+
 /// Delete the line items, visits and crews matching `filter` (the child tables have no foreign
 /// keys, so this is how they go with their job or account).
 pub fn delete_details(tx: &Transaction<'_>, filter: &str, args: impl rusqlite::Params + Copy) -> Result<(), DbError> {
-    for table in ["job_line_items", "job_visits", "job_visit_assignees"] {
+    for table in CHILD_TABLES {
         tx.prepare_cached(&format!("DELETE FROM {table} WHERE {filter}"))
             .map_err(classify)?
             .execute(args)
