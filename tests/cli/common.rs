@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 pub const INTEG: &str = env!("CARGO_BIN_EXE_integ");
 pub const FAKES: &str = env!("CARGO_BIN_EXE_integ-fakes");
@@ -245,6 +246,23 @@ pub const EVENT_FIELDS: [&str; 15] = [
 /// so killing that one pid releases it the way a crashed integ would.
 pub fn hold_lock(lock: &Path) -> Child {
     Command::new("sh").args(["-c", "exec 9>>\"$0\"; flock 9; exec sleep 60"]).arg(lock).spawn().unwrap()
+}
+
+/// Start `integ ARGS`, wait until `ready()` holds or `limit` has passed, then SIGKILL it.
+/// Returns whether the kill landed while the run was still going (a run can finish first).
+pub fn kill_when(env: &TestEnv, args: &[&str], limit: Duration, ready: impl Fn() -> bool) -> bool {
+    let mut child = env.cmd(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let start = Instant::now();
+    while start.elapsed() < limit && !ready() {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let running = child.try_wait().unwrap().is_none();
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+    running
 }
 
 /// SIGKILL a process.

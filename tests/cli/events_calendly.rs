@@ -5,13 +5,12 @@
 //! Calendly events are UTC instants: no all-day events, no series, no time zones to get wrong.
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::common::{EVENT_FIELDS, Fakes, Run, TestEnv, connected, db, free_port};
+use crate::common::{EVENT_FIELDS, Fakes, Run, TestEnv, connected, db, free_port, kill_when};
 
 /// A Calendly account connected through the browser flow, against a fake seeded with `events`
 /// scheduled events. The API rate limit is raised unless `extra` sets it.
@@ -364,15 +363,7 @@ fn killed_syncs_resume_without_loss() {
     for _ in 0..6 {
         rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let after = Duration::from_millis(150 + (rng >> 33) % 900);
-        let mut child = env
-            .cmd(&["sync", "events", "--provider", "calendly"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(after);
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
+        kill_when(&env, &["sync", "events", "--provider", "calendly"], after, || false);
     }
     // Change things between the kills and the clean run.
     let conn = db(&env);

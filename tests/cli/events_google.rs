@@ -3,13 +3,12 @@
 //! field by field, after full and incremental rounds, resyncs, throttling, faults and kills.
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::{Value, json};
 
-use crate::common::{EVENT_FIELDS, Fakes, Run, TestEnv, connected, db, pct_encode as enc};
+use crate::common::{EVENT_FIELDS, Fakes, Run, TestEnv, connected, db, kill_when, pct_encode as enc};
 
 /// A connected Google account against a fake seeded with `events` events, with a sync window
 /// of `past` days back and `future` days ahead.
@@ -417,16 +416,6 @@ fn injected_faults_end_with_the_same_data() {
 }
 
 /// Start `integ sync events` and SIGKILL it as soon as `ready` says so (or after `limit`).
-fn kill_when(env: &TestEnv, limit: Duration, ready: impl Fn() -> bool) {
-    let mut child = env.cmd(&["sync", "events"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let start = std::time::Instant::now();
-    while start.elapsed() < limit && !ready() {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = child.kill(); // SIGKILL
-    let _ = child.wait();
-}
-
 #[test]
 fn killed_syncs_resume_without_loss() {
     // Big enough for several 2500-event pages per round, slow enough to be killed mid-round.
@@ -450,7 +439,7 @@ fn killed_syncs_resume_without_loss() {
     let run = sync(&env, &["--max-duration", "1"]).ok();
     assert!(run.stderr.contains("--max-duration reached"), "{}", run.stderr);
     // Killed in the middle of the primary calendar's first round, with pages committed.
-    kill_when(&env, Duration::from_secs(60), mid_round);
+    kill_when(&env, &["sync", "events"], Duration::from_secs(60), mid_round);
     assert!(mid_round(), "the first round was interrupted after a committed page");
     // Meanwhile an event already stored is deleted, another edited, one added: the resumed
     // round will not see the first two again.
@@ -478,7 +467,7 @@ fn killed_syncs_resume_without_loss() {
         if n == 1 {
             fakes.post("/_fake/google/invalidate-sync-tokens", json!({"calendar": me}));
         }
-        kill_when(&env, after, || false);
+        kill_when(&env, &["sync", "events"], after, || false);
     }
     fakes.post(&format!("/_fake/google/events/{}/delete", id_of(&fakes, "Trade show")), json!({}));
     sync(&env, &[]).ok();

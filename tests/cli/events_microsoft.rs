@@ -3,13 +3,12 @@
 //! fake's ground truth for the window the client froze into its cursor, field by field.
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
 use std::time::Duration;
 
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::common::{EVENT_FIELDS, Fakes, Run, TestEnv, connected, db, pct_encode as pct};
+use crate::common::{EVENT_FIELDS, Fakes, Run, TestEnv, connected, db, kill_when, pct_encode as pct};
 
 /// A connected Microsoft account against a fake seeded with `events` events.
 fn microsoft(events: usize, extra: &[&str]) -> (TestEnv, Fakes) {
@@ -556,10 +555,7 @@ fn faults_and_kills_lose_nothing() {
     for _ in 0..5 {
         rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let after = Duration::from_millis(150 + (rng >> 33) % 900);
-        let mut child = env.cmd(&["sync", "events"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        std::thread::sleep(after);
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
+        kill_when(&env, &["sync", "events"], after, || false);
     }
     fakes.post("/_fake/latency", json!({"ms": 0}));
     fakes.post(

@@ -3,13 +3,12 @@
 //! kills.
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
 use std::time::Duration;
 
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::common::{Fakes, Run, TestEnv, connected, db, free_port, hold_lock, pct_encode};
+use crate::common::{Fakes, Run, TestEnv, connected, db, free_port, hold_lock, kill_when, pct_encode};
 
 /// A connected Jobber account against a fake seeded with `jobs` jobs.
 pub fn jobber(jobs: usize, extra: &[&str]) -> (TestEnv, Fakes) {
@@ -376,25 +375,40 @@ fn faults_end_with_the_same_data() {
     assert!(stats.to_string().contains("fault"), "faults were injected: {stats}");
 }
 
-/// SIGKILL a sync at random moments, then run a clean one. `INTEG_TEST_KILLS` sets how many
-/// kills (6 by default; `scripts/fault-suite.sh` runs 50).
+/// SIGKILL syncs mid-run while Jobber changes between the kills, then run clean ones.
+/// `INTEG_TEST_KILLS` sets how many kills (6 by default; `scripts/fault-suite.sh` runs 50).
 #[test]
 fn killed_syncs_resume_without_loss_or_duplicates() {
     let kills: usize = std::env::var("INTEG_TEST_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(6);
-    // A little latency, so a run is still going when the kill lands.
-    let (env, fakes) = jobber(600, &["--jobber-restore-rate", "200000", "--latency-ms", "20"]);
-    let mut rng = 12345u64 ^ std::process::id() as u64;
+    // 1,500 jobs: a round writes three times (every 500 jobs), and a little latency keeps each
+    // run going long enough for kills to land in it.
+    let (env, fakes) = jobber(1500, &["--jobber-restore-rate", "200000", "--latency-ms", "20"]);
     let tokens_before = std::fs::read(env.home().join("secrets.enc")).unwrap().len();
-    for _ in 0..kills {
+    let conn = db(&env);
+    let mid_round = || {
+        conn.query_row("SELECT cursor FROM sync_state WHERE stream = 'jobs'", [], |r| r.get::<_, Option<String>>(0))
+            .ok()
+            .flatten()
+            .is_some_and(|c| c.contains("\"round\":{"))
+    };
+    // The first kill lands in the first sweep, after a write and before its end. (Random kill
+    // times alone can all land after fast runs have finished: CI once saw exactly that.)
+    assert!(kill_when(&env, &["sync", "jobs"], Duration::from_secs(120), mid_round), "the run ended before the kill");
+    assert!(mid_round(), "killed after a committed write, mid-round");
+    let mut rng = 12345u64 ^ std::process::id() as u64;
+    for n in 1..kills {
+        // Jobber changes between the kills: the resumed rounds see edits, additions and deletions.
+        fakes.post("/_fake/jobber/mutate", json!({"edit": 4, "add": 2, "delete": 1, "seed": n}));
         rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        // Up to 2.5 s: past the first commits (every 500 jobs or 2 s of pages) as well as before.
+        // 100 ms to 2.5 s: before the first write (500 jobs or 2 s of pages) as well as after.
         let after = Duration::from_millis(100 + (rng >> 33) % 2400);
-        let mut child = env.cmd(&["sync", "jobs"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        std::thread::sleep(after);
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
+        // Every other run asks for a sweep, so kills also land in sweeps resumed by plain runs.
+        let args: &[&str] = if n % 2 == 1 { &["sync", "jobs", "--full"] } else { &["sync", "jobs"] };
+        kill_when(&env, args, after, || false);
     }
+    // A plain run finishes whatever round was left; a sweep then marks the deleted jobs.
     sync(&env, &[]).ok();
+    sync(&env, &["--full"]).ok();
     assert_matches_truth(&env, &fakes);
     // No token lost: the connection still works and is healthy.
     assert!(std::fs::read(env.home().join("secrets.enc")).unwrap().len() >= tokens_before / 2);
@@ -475,7 +489,7 @@ fn a_failure_mid_run_keeps_the_pages_read_before_it() {
     assert!(kept > 0 && kept < 450 && kept % 100 == 0, "whole pages kept: {kept}");
     let cursor: String =
         db(&env).query_row("SELECT cursor FROM sync_state WHERE stream = 'jobs'", [], |r| r.get(0)).unwrap();
-    assert!(cursor.contains("\"round\""), "the round goes on from the kept pages: {cursor}");
+    assert!(cursor.contains("\"round\":{"), "the round goes on from the kept pages: {cursor}");
     fakes.post("/_fake/faults", json!({"rate": 0}));
     sync(&env, &[]).ok();
     assert_matches_truth(&env, &fakes);
