@@ -243,9 +243,19 @@ pub const EVENT_FIELDS: [&str; 15] = [
 ];
 
 /// Another process holding a lock file: a shell that takes an flock on it and becomes `sleep`,
-/// so killing that one pid releases it the way a crashed integ would.
+/// so killing that one pid releases it the way a crashed integ would. Returns once the lock is
+/// held (the shell says so), not merely once the shell has started.
 pub fn hold_lock(lock: &Path) -> Child {
-    Command::new("sh").args(["-c", "exec 9>>\"$0\"; flock 9; exec sleep 60"]).arg(lock).spawn().unwrap()
+    let mut child = Command::new("sh")
+        .args(["-c", "exec 9>>\"$0\"; flock 9; echo held; exec sleep 60"])
+        .arg(lock)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "held", "the lock holder failed to take {}", lock.display());
+    child
 }
 
 /// Start `integ ARGS`, wait until `ready()` holds or `limit` has passed, then SIGKILL it.

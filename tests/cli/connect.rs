@@ -239,7 +239,6 @@ fn ten_concurrent_refreshes_make_one_request() {
     // Hold the lock while ten keep-alive refreshes start, so they all queue behind one another
     // with the same rotating refresh token in hand; then let them go.
     let mut holder = hold_lock(&lock);
-    std::thread::sleep(Duration::from_millis(300));
     fakes.post("/_fake/stats/reset", serde_json::json!({}));
     let children: Vec<_> = (0..10)
         .map(|_| env.cmd(&["refresh", "jobber"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap())
@@ -293,7 +292,6 @@ fn killed_lock_holder_does_not_block_the_next_refresh() {
     let lock = refresh_lock(&env, "microsoft");
     // Another process holds the lock, then dies by SIGKILL.
     let mut holder = hold_lock(&lock);
-    std::thread::sleep(Duration::from_millis(300));
     let waiter =
         env.cmd(&["refresh", "microsoft", "--force"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(500));

@@ -436,7 +436,6 @@ fn second_run_for_the_same_account_exits_5() {
         .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("sync-jobber-"))
         .expect("sync lock file");
     let mut holder = hold_lock(&lock);
-    std::thread::sleep(Duration::from_millis(300));
     let run = sync(&env, &[]).code(5);
     assert!(run.stderr.contains("another integ sync is running"), "{}", run.stderr);
     let _ = holder.kill();
