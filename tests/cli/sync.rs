@@ -395,7 +395,12 @@ fn killed_syncs_resume_without_loss_or_duplicates() {
     // times alone can all land after fast runs have finished: CI once saw exactly that.)
     assert!(kill_when(&env, &["sync", "jobs"], Duration::from_secs(120), mid_round), "the run ended before the kill");
     assert!(mid_round(), "killed after a committed write, mid-round");
-    let mut rng = 12345u64 ^ std::process::id() as u64;
+    // A different seed each run covers more kill points; a failure prints its seed, and
+    // INTEG_TEST_SEED replays it.
+    let seed: u64 =
+        std::env::var("INTEG_TEST_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(12345 ^ std::process::id() as u64);
+    eprintln!("kill times from INTEG_TEST_SEED={seed}");
+    let mut rng = seed;
     for n in 1..kills {
         // Jobber changes between the kills: the resumed rounds see edits, additions and deletions.
         fakes.post("/_fake/jobber/mutate", json!({"edit": 4, "add": 2, "delete": 1, "seed": n}));
