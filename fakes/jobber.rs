@@ -21,7 +21,6 @@ use crate::jobber_page::CursorMode;
 use crate::redirect;
 
 pub const MAX_COST: f64 = 10_000.0;
-const RATE_WINDOW: f64 = 300.0;
 const DISCONNECTED: &str = "User has disconnected this app from their account. Please delete this token";
 const INACTIVE: &str = "This account is not active";
 const ROTATION_OFF_WARNING: &str = "Refresh token rotation is off. This setting is required for apps to be published in the Jobber App Marketplace. You can turn it on in the Developer Center. https://developer.getjobber.com/apps";
@@ -53,8 +52,10 @@ pub struct JobberConfig {
     pub restore_rate: f64,
     /// Supported `X-JOBBER-GRAPHQL-VERSION` values; the oldest serves unknown ones.
     pub versions: Vec<String>,
-    /// Requests per account per 300 s before HTTP 429.
+    /// Requests per account per `request_window` seconds before HTTP 429.
     pub request_limit: usize,
+    /// The request-rate window in seconds (Jobber: 300).
+    pub request_window: f64,
     /// HTTP status of `invalid_grant` answers (undocumented: 400 like Doorkeeper, or 401).
     pub invalid_grant_status: u16,
     pub app_name: String,
@@ -473,15 +474,15 @@ impl Jobber {
         let Some(user) = self.c.store.grant(grant_id).map(|g| g.user.clone()) else {
             return self.unauthorized(oauth_error("invalid_token", "The access token is invalid"));
         };
-        let limit = self.cfg.request_limit;
+        let (limit, window) = (self.cfg.request_limit, self.cfg.request_window);
         let acc = self.account_mut(&user, env.now, false);
         if !acc.active {
             return Resp::json(403, &json!({ "error": { "message": INACTIVE } }));
         }
-        if let Err(wait) = window_hit(&mut acc.requests, env.now, RATE_WINDOW, limit) {
+        // jobber.md: Retry-After is not documented, so the 429 carries none.
+        if window_hit(&mut acc.requests, env.now, window, limit).is_err() {
             self.c.stats.rate_limited += 1;
-            return Resp::json(429, &json!({ "message": "Too Many Requests" }))
-                .with_header("Retry-After", &format!("{}", wait.ceil() as u64));
+            return Resp::json(429, &json!({ "message": "Too Many Requests" }));
         }
         if req.method != "POST" {
             return Resp::json(405, &json!({ "errors": [{ "message": "Only POST requests are supported" }] }));
@@ -649,6 +650,7 @@ mod tests {
                 restore_rate: 500.0,
                 versions: vec!["2025-04-16".into(), "2026-05-12".into()],
                 request_limit: 2500,
+                request_window: 300.0,
                 invalid_grant_status: 400,
                 app_name: "integ".into(),
                 app_author: "integ".into(),
@@ -930,7 +932,9 @@ mod tests {
         let (at, _) = connect(&mut j);
         assert_eq!(j.graphql(&env(1002.0), &gql(&at, "{ account { id } }")).status, 200);
         assert_eq!(j.graphql(&env(1002.0), &gql(&at, "{ account { id } }")).status, 200);
-        assert_eq!(j.graphql(&env(1002.0), &gql(&at, "{ account { id } }")).status, 429);
+        let refused = j.graphql(&env(1002.0), &gql(&at, "{ account { id } }"));
+        assert_eq!(refused.status, 429);
+        assert_eq!(refused.header("Retry-After"), None, "jobber.md documents no Retry-After");
         assert_eq!(j.graphql(&env(1302.0), &gql(&at, "{ account { id } }")).status, 200);
     }
 }

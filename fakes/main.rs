@@ -104,9 +104,12 @@ struct ServeArgs {
     /// Supported X-JOBBER-GRAPHQL-VERSION values (the oldest serves unknown ones)
     #[arg(long, value_delimiter = ',', default_value = "2025-04-16,2026-05-12")]
     jobber_api_versions: Vec<String>,
-    /// Requests per account per 300 s before HTTP 429
+    /// Requests per account per window before HTTP 429
     #[arg(long, default_value_t = 2500)]
     jobber_request_limit: usize,
+    /// The request-rate window in seconds
+    #[arg(long, default_value_t = 300.0)]
+    jobber_request_window: f64,
     /// HTTP status of invalid_grant answers (undocumented: 400 or 401)
     #[arg(long, default_value_t = 400, value_parser = grant_status)]
     jobber_invalid_grant_status: u16,
@@ -256,6 +259,7 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
             restore_rate: a.jobber_restore_rate,
             versions: a.jobber_api_versions.clone(),
             request_limit: a.jobber_request_limit,
+            request_window: a.jobber_request_window,
             invalid_grant_status: a.jobber_invalid_grant_status,
             app_name: "integ".into(),
             app_author: "integ contributors".into(),

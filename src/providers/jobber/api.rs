@@ -10,6 +10,7 @@
 //! that changed, sized so its requested cost stays well inside the bucket.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
@@ -234,6 +235,8 @@ pub struct JobberApi<'a> {
     page_per_job: Mutex<f64>,
     /// `requestedQueryCost` of the last answer.
     last_requested: Mutex<Option<f64>>,
+    /// HTTP 429s in a row (the request-rate limit), for the growing wait.
+    refusals: AtomicU32,
 }
 
 impl<'a> JobberApi<'a> {
@@ -246,6 +249,7 @@ impl<'a> JobberApi<'a> {
             details_per_job: Mutex::new(estimate_details_per_job()),
             page_per_job: Mutex::new(estimate_jobs_page(1) - 3.0),
             last_requested: Mutex::new(None),
+            refusals: AtomicU32::new(0),
         }
     }
 
@@ -276,9 +280,13 @@ impl<'a> JobberApi<'a> {
     }
 
     fn judge<D: serde::de::DeserializeOwned>(&self, resp: &Response, answer: &Mutex<Option<Answer<D>>>) -> Verdict {
+        if resp.status == 429 {
+            return Verdict::Throttled(self.refused(resp));
+        }
         if resp.status != 200 {
             return Verdict::Done;
         }
+        self.refusals.store(0, Ordering::Relaxed);
         let Some(parsed) = Answer::<D>::parse(&resp.body) else {
             // A cut-off or HTML answer with a 200: transient.
             return Verdict::Retry(None);
@@ -311,6 +319,21 @@ impl<'a> JobberApi<'a> {
             return Verdict::Retry(None);
         }
         Verdict::Done
+    }
+
+    /// The wait after an HTTP 429: Jobber allows 2,500 requests per account in 300 s and
+    /// documents no `Retry-After`. Without one, the waits grow 1, 2, 4 ... 32 s, then 60 s; as
+    /// throttle waits they do not spend the run's retry budget, and the 20 allowed in a row
+    /// (about 15 minutes) outlast the window.
+    fn refused(&self, resp: &Response) -> Duration {
+        let n = self.refusals.fetch_add(1, Ordering::Relaxed);
+        let wait =
+            crate::http::retry_after(&resp.headers).unwrap_or_else(|| Duration::from_secs((1u64 << n.min(6)).min(60)));
+        tracing::warn!(
+            "Jobber refused a request with HTTP 429 (over 2,500 requests in 5 minutes for this account); waiting {} s",
+            wait.as_secs_f64()
+        );
+        wait
     }
 
     /// Send one query; returns `data` read as `D`. Errors are classified for the caller.
