@@ -275,6 +275,13 @@ pub fn kill_when(env: &TestEnv, args: &[&str], limit: Duration, ready: impl Fn()
     running
 }
 
+/// Whether a sync run is recorded as running: killed now, it shows up as interrupted.
+pub fn a_run_is_going(env: &TestEnv) -> bool {
+    db(env)
+        .query_row("SELECT count(*) FROM sync_runs WHERE outcome = 'running'", [], |r| r.get::<_, i64>(0))
+        .is_ok_and(|n| n > 0)
+}
+
 /// SIGKILL a process.
 pub fn kill(pid: u32) {
     let status = Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();

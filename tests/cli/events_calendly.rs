@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::common::{EVENT_FIELDS, Fakes, Run, TestEnv, connected, db, free_port, kill_when};
+use crate::common::{EVENT_FIELDS, Fakes, Run, TestEnv, a_run_is_going, connected, db, free_port, kill_when};
 
 /// A Calendly account connected through the browser flow, against a fake seeded with `events`
 /// scheduled events. The API rate limit is raised unless `extra` sets it.
@@ -360,10 +360,13 @@ fn killed_syncs_resume_without_loss() {
     let (env, fakes) = calendly(3000, &[]);
     fakes.post("/_fake/latency", json!({"ms": 30}));
     let mut rng = 4242u64;
-    for _ in 0..6 {
+    let args = ["sync", "events", "--provider", "calendly"];
+    // The first kill lands in a recorded run whatever the machine's speed; the rest at random.
+    assert!(kill_when(&env, &args, Duration::from_secs(60), || a_run_is_going(&env)), "the run ended first");
+    for _ in 1..6 {
         rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let after = Duration::from_millis(150 + (rng >> 33) % 900);
-        kill_when(&env, &["sync", "events", "--provider", "calendly"], after, || false);
+        kill_when(&env, &args, after, || false);
     }
     // Change things between the kills and the clean run.
     let conn = db(&env);
