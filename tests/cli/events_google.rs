@@ -415,7 +415,6 @@ fn injected_faults_end_with_the_same_data() {
     assert!(f["total"].as_u64().unwrap() > 0, "faults were injected: {f}");
 }
 
-/// Start `integ sync events` and SIGKILL it as soon as `ready` says so (or after `limit`).
 #[test]
 fn killed_syncs_resume_without_loss() {
     // Big enough for several 2500-event pages per round, slow enough to be killed mid-round.
