@@ -275,11 +275,14 @@ pub fn kill_when(env: &TestEnv, args: &[&str], limit: Duration, ready: impl Fn()
     running
 }
 
+/// How many sync runs have this outcome.
+pub fn runs_with_outcome(env: &TestEnv, outcome: &str) -> i64 {
+    db(env).query_row("SELECT count(*) FROM sync_runs WHERE outcome = ?1", [outcome], |r| r.get(0)).unwrap_or(0)
+}
+
 /// Whether a sync run is recorded as running: killed now, it shows up as interrupted.
 pub fn a_run_is_going(env: &TestEnv) -> bool {
-    db(env)
-        .query_row("SELECT count(*) FROM sync_runs WHERE outcome = 'running'", [], |r| r.get::<_, i64>(0))
-        .is_ok_and(|n| n > 0)
+    runs_with_outcome(env, "running") > 0
 }
 
 /// SIGKILL a process.

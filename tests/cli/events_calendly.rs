@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::common::{EVENT_FIELDS, Fakes, Run, TestEnv, a_run_is_going, connected, db, free_port, kill_when};
+use crate::common::{
+    EVENT_FIELDS, Fakes, Run, TestEnv, a_run_is_going, connected, db, free_port, kill_when, runs_with_outcome,
+};
 
 /// A Calendly account connected through the browser flow, against a fake seeded with `events`
 /// scheduled events. The API rate limit is raised unless `extra` sets it.
@@ -384,8 +386,7 @@ fn killed_syncs_resume_without_loss() {
     fakes.post("/_fake/latency", json!({"ms": 0}));
     sync(&env, &[]).ok();
     assert_matches_truth(&env, &fakes);
-    let interrupted: i64 =
-        conn.query_row("SELECT count(*) FROM sync_runs WHERE outcome = 'interrupted'", [], |r| r.get(0)).unwrap();
+    let interrupted = runs_with_outcome(&env, "interrupted");
     assert!(interrupted >= 1, "killed runs are recorded as interrupted");
 }
 

@@ -8,7 +8,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::{Value, json};
 
-use crate::common::{EVENT_FIELDS, Fakes, Run, TestEnv, connected, db, kill_when, pct_encode as enc};
+use crate::common::{
+    EVENT_FIELDS, Fakes, Run, TestEnv, connected, db, kill_when, pct_encode as enc, runs_with_outcome,
+};
 
 /// A connected Google account against a fake seeded with `events` events, with a sync window
 /// of `past` days back and `future` days ahead.
@@ -471,8 +473,7 @@ fn killed_syncs_resume_without_loss() {
     fakes.post(&format!("/_fake/google/events/{}/delete", id_of(&fakes, "Trade show")), json!({}));
     sync(&env, &[]).ok();
     assert_matches_truth(&env, &fakes);
-    let interrupted: i64 =
-        conn.query_row("SELECT count(*) FROM sync_runs WHERE outcome = 'interrupted'", [], |r| r.get(0)).unwrap();
+    let interrupted = runs_with_outcome(&env, "interrupted");
     assert!(interrupted >= 1, "killed runs are recorded as interrupted");
 }
 

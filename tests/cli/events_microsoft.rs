@@ -8,7 +8,9 @@ use std::time::Duration;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::common::{EVENT_FIELDS, Fakes, Run, TestEnv, a_run_is_going, connected, db, kill_when, pct_encode as pct};
+use crate::common::{
+    EVENT_FIELDS, Fakes, Run, TestEnv, a_run_is_going, connected, db, kill_when, pct_encode as pct, runs_with_outcome,
+};
 
 /// A connected Microsoft account against a fake seeded with `events` events.
 fn microsoft(events: usize, extra: &[&str]) -> (TestEnv, Fakes) {
@@ -573,8 +575,7 @@ fn faults_and_kills_lose_nothing() {
     assert_matches_truth(&env, &fakes);
     let injected = fakes.get("/_fake/faults")["total"].as_u64().unwrap();
     assert!(injected > 0, "faults were injected");
-    let interrupted: i64 =
-        db(&env).query_row("SELECT count(*) FROM sync_runs WHERE outcome = 'interrupted'", [], |r| r.get(0)).unwrap();
+    let interrupted = runs_with_outcome(&env, "interrupted");
     assert!(interrupted >= 1, "killed runs are recorded as interrupted");
 }
 

@@ -8,7 +8,9 @@ use std::time::Duration;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::common::{Fakes, Run, TestEnv, connected, db, free_port, hold_lock, kill_when, pct_encode};
+use crate::common::{
+    Fakes, Run, TestEnv, connected, db, free_port, hold_lock, kill_when, pct_encode, runs_with_outcome,
+};
 
 /// A connected Jobber account against a fake seeded with `jobs` jobs.
 pub fn jobber(jobs: usize, extra: &[&str]) -> (TestEnv, Fakes) {
@@ -446,8 +448,7 @@ fn killed_syncs_resume_without_loss_or_duplicates() {
         )
         .unwrap();
     assert_eq!(dupes, 0);
-    let interrupted: i64 =
-        conn.query_row("SELECT count(*) FROM sync_runs WHERE outcome = 'interrupted'", [], |r| r.get(0)).unwrap();
+    let interrupted = runs_with_outcome(&env, "interrupted");
     assert!(interrupted >= 1, "killed runs are recorded as interrupted");
 }
 
