@@ -3,7 +3,7 @@
 //! "everything issued" lists the control API exposes.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use rand::Rng as _;
@@ -14,16 +14,27 @@ use sha2::{Digest as _, Sha256};
 /// Authorization codes live ten minutes at every provider.
 pub const CODE_TTL: i64 = 600;
 
-/// Wall clock plus an offset the control API can advance.
+/// The fake's time: the machine's wall clock, or (with `serve --now`) an instant the fake
+/// starts at and runs forward from at the monotonic clock's pace, so tests pin the date without
+/// stopping time; plus an offset the control API can advance.
 #[derive(Debug, Default)]
 pub struct Clock {
+    start: Option<(f64, Instant)>,
     offset: f64,
 }
 
 impl Clock {
+    /// A clock that reads `at` (epoch seconds) now.
+    pub fn starting_at(at: f64) -> Clock {
+        Clock { start: Some((at, Instant::now())), offset: 0.0 }
+    }
+
     pub fn now_f(&self) -> f64 {
-        let real = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
-        real + self.offset
+        let base = match self.start {
+            Some((at, since)) => at + since.elapsed().as_secs_f64(),
+            None => SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0),
+        };
+        base + self.offset
     }
 
     pub fn now(&self) -> i64 {

@@ -71,6 +71,10 @@ struct ServeArgs {
     /// Port to listen on (0 picks a free one)
     #[arg(long, default_value_t = 0)]
     port: u16,
+    /// Start the fake's clock at this RFC 3339 instant instead of the machine's time; it then
+    /// runs forward at the machine's pace. Seeded data is anchored to it.
+    #[arg(long, value_parser = parse_instant)]
+    now: Option<jiff::Timestamp>,
     /// Also write the client's environment as `export K='V'` lines to this file
     #[arg(long)]
     env_file: Option<PathBuf>,
@@ -203,6 +207,10 @@ struct ServeArgs {
     calendar_seed: u64,
 }
 
+fn parse_instant(s: &str) -> Result<jiff::Timestamp, String> {
+    s.parse::<jiff::Timestamp>().map_err(|e| format!("not an RFC 3339 instant such as 2026-11-21T12:00:00Z: {e}"))
+}
+
 fn grant_status(s: &str) -> Result<u16, String> {
     match s {
         "400" => Ok(400),
@@ -267,7 +275,10 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
         a.jobber_rotation,
     )?;
     jobber.cursors = a.jobber_cursors;
-    let clock = Clock::default();
+    let clock = match a.now {
+        Some(t) => Clock::starting_at(t.as_second() as f64 + f64::from(t.subsec_nanosecond()) / 1e9),
+        None => Clock::default(),
+    };
     if a.jobber_seed_jobs > 0 {
         let now = clock.now_f();
         let id = jobber.account_for(None, now)?;
@@ -318,7 +329,8 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
         pkce: a.pkce,
     });
     let (mut google, mut microsoft, mut calendly) = (google, microsoft, calendly);
-    let seed = |events| calendar::SeedCfg { events, seed: a.calendar_seed };
+    let shift_days = calendar::seed::anchor_shift(clock.now());
+    let seed = |events| calendar::SeedCfg { events, seed: a.calendar_seed, shift_days };
     google.cal.seed = seed(a.google_seed_events);
     microsoft.cal.seed = seed(a.microsoft_seed_events);
     calendly.cal.seed = seed(a.calendly_seed_events);

@@ -89,7 +89,9 @@ impl State {
     }
 
     pub fn startup_line(&self) -> Value {
-        json!({ "base_url": self.base, "env": self.env_vars() })
+        // `now` is the fake's clock as the line is written, so a test harness can run integ on
+        // the same clock (INTEG_TEST_NOW) without asking again.
+        json!({ "base_url": self.base, "env": self.env_vars(), "now": self.clock.now_f() })
     }
 }
 

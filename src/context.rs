@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::providers::Provider;
 use crate::store::db::Db;
 use crate::store::secrets::{self, SecretSettings, SecretStore, StoreKind};
+use crate::time::{Clock, TEST_NOW_VAR};
 use crate::ui::Ui;
 
 /// Deadline for each keyring call (an unlock prompt under cron must become an error).
@@ -23,6 +24,8 @@ pub struct Context {
     pub paths: Paths,
     pub ui: Ui,
     pub global: GlobalArgs,
+    /// The run's one clock: every "now" integ uses comes from here.
+    pub clock: Clock,
     settings: Option<Result<Settings>>,
     db: Option<Db>,
     secrets: Option<Arc<dyn SecretStore>>,
@@ -30,9 +33,11 @@ pub struct Context {
 
 impl Context {
     pub fn new(global: GlobalArgs, env: Env) -> Result<Context> {
-        let ui = Ui::new(&global, &env);
+        let clock = Clock::from_setting(env.get(TEST_NOW_VAR))
+            .map_err(|e| Error::config(e).hint(format!("unset {TEST_NOW_VAR}: it is only for tests")))?;
+        let ui = Ui::new(&global, &env, clock);
         let paths = Paths::resolve(&env)?;
-        Ok(Context { env, paths, ui, global, settings: None, db: None, secrets: None })
+        Ok(Context { env, paths, ui, global, clock, settings: None, db: None, secrets: None })
     }
 
     /// The layered settings; a broken config.toml or environment is a configuration error.
@@ -109,18 +114,13 @@ impl Context {
         Ok(store.get(&client_secret_key(provider))?)
     }
 
-    /// The current time.
+    /// The current time, from the run's clock.
     pub fn now(&self) -> jiff::Timestamp {
-        jiff::Timestamp::now()
+        self.clock.now()
     }
 }
 
 /// The secret-store key of a provider's client secret.
 pub fn client_secret_key(provider: Provider) -> String {
     format!("{}/client_secret", provider.name())
-}
-
-/// RFC 3339 UTC with whole seconds, the form every time in the database takes.
-pub fn timestamp(t: jiff::Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

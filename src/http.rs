@@ -274,15 +274,19 @@ fn default_verdict(resp: &Response, policy: &RetryPolicy) -> Option<(Option<Dura
     }
 }
 
-/// `Retry-After` as seconds (decimals allowed: Graph sends "1.5") or an HTTP date.
+/// `Retry-After` as seconds (decimals allowed: Graph sends "1.5") or an HTTP date. A date is
+/// measured against the same response's `Date` header, the server's own clock, so neither clock
+/// skew nor integ's clock matters; without a `Date` it is not understood (the caller's backoff
+/// applies).
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = v.parse::<f64>() {
         return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
     }
-    let when = jiff::fmt::rfc2822::parse(v).ok()?.timestamp();
-    let now = jiff::Timestamp::now();
-    let secs = (when.as_second() - now.as_second()).max(0) as u64;
+    let http_date = |v: &str| jiff::fmt::rfc2822::parse(v.trim()).ok().map(|z| z.timestamp());
+    let when = http_date(v)?;
+    let sent = http_date(headers.get(reqwest::header::DATE)?.to_str().ok()?)?;
+    let secs = (when.as_second() - sent.as_second()).max(0) as u64;
     Some(Duration::from_secs(secs))
 }
 
@@ -299,6 +303,10 @@ mod tests {
         h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
         h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        assert_eq!(retry_after(&h), None, "a date without the server's Date header is not understood");
+        h.insert(reqwest::header::DATE, HeaderValue::from_static("Wed, 21 Oct 2015 07:27:30 GMT"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(30)));
+        h.insert(reqwest::header::DATE, HeaderValue::from_static("Wed, 21 Oct 2015 07:29:00 GMT"));
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);

@@ -23,6 +23,7 @@ pub mod oauth;
 pub mod providers;
 pub mod store;
 pub mod sync;
+pub mod time;
 pub mod ui;
 
 use clap::Parser;
@@ -42,7 +43,7 @@ pub fn main_entry() -> u8 {
     let mut ctx = match context::Context::new(cli.global.clone(), env) {
         Ok(ctx) => ctx,
         Err(e) => {
-            ui::Ui::new(&cli.global, &config::Env::default()).error(&e);
+            ui::Ui::new(&cli.global, &config::Env::default(), time::Clock::system()).error(&e);
             return e.exit_code();
         }
     };

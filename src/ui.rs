@@ -9,6 +9,7 @@ use comfy_table::{ContentArrangement, Table, presets};
 use crate::cli::{ColorChoice, GlobalArgs};
 use crate::config::Env;
 use crate::error::Error;
+use crate::time::Clock;
 
 /// Something `integ` lists: printable as a table and as JSON.
 pub trait Listing: serde::Serialize {
@@ -31,17 +32,18 @@ pub struct Ui {
     pub stderr_is_terminal: bool,
     /// Start every stderr line with the time (unattended runs writing to a log).
     pub timestamps: bool,
+    clock: Clock,
 }
 
 impl Ui {
-    pub fn new(global: &GlobalArgs, env: &Env) -> Ui {
+    pub fn new(global: &GlobalArgs, env: &Env, clock: Clock) -> Ui {
         let stderr_is_terminal = std::io::stderr().is_terminal();
         let color = match global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => env.get("NO_COLOR").is_none() && stderr_is_terminal && env.get("TERM") != Some("dumb"),
         };
-        Ui { json: global.json, quiet: global.quiet, color, stderr_is_terminal, timestamps: false }
+        Ui { json: global.json, quiet: global.quiet, color, stderr_is_terminal, timestamps: false, clock }
     }
 
     /// A new table in integ's style.
@@ -82,7 +84,7 @@ impl Ui {
 
     /// `2026-11-21T06:30:00Z ` when lines carry timestamps, else nothing.
     pub fn stamp(&self) -> String {
-        if self.timestamps { format!("{} ", crate::context::timestamp(jiff::Timestamp::now())) } else { String::new() }
+        if self.timestamps { format!("{} ", self.clock.stamp()) } else { String::new() }
     }
 
     /// A progress or status message on stderr (silent under `--quiet`).

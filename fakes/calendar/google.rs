@@ -97,7 +97,7 @@ fn seed_store(u: &User, cfg: SeedCfg) -> Store {
         zone_name: &|z, _| z.to_string(),
         new_id: &mut new_id,
     };
-    let evs = super::seed::generate(cfg.events, cfg.seed);
+    let evs = super::seed::shifted(super::seed::generate(cfg.events, cfg.seed), cfg.shift_days);
     super::materialize(&mut s, &mut layout, &evs, &mut rng);
     s
 }

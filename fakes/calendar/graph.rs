@@ -170,7 +170,7 @@ fn seed_store(u: &crate::core::User, cfg: SeedCfg) -> Store {
         },
         new_id: &mut new_id,
     };
-    let evs = super::seed::generate(cfg.events, cfg.seed);
+    let evs = super::seed::shifted(super::seed::generate(cfg.events, cfg.seed), cfg.shift_days);
     let mut r2 = Rng::new(mix(cfg.seed ^ 0x51, &u.id));
     super::materialize(&mut s, &mut layout, &evs, &mut r2);
     s

@@ -29,11 +29,13 @@ use rrule::Orig;
 use seed::{Rng, SeedEv, Start};
 use time::{local_to_instant, zone_or_utc};
 
-/// How many events to seed per provider, and from which seed.
+/// How many events to seed per provider, from which seed, and how far the fixtures move to
+/// stay anchored to the fake's clock (whole weeks, see [`seed::anchor_shift`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SeedCfg {
     pub events: usize,
     pub seed: u64,
+    pub shift_days: i64,
 }
 
 /// First `created` stamp of seeded events (microseconds): 2025-12-01T00:00:00Z.

@@ -1,9 +1,15 @@
-//! Deterministic seed data: the same `(count, seed)` always gives the same events.
+//! Deterministic seed data: the same `(count, seed, anchor)` always gives the same events.
 //!
 //! The first events are fixed fixtures covering the hard cases (series across the 2026 and
 //! 2027 DST switches of America/Denver and Europe/Berlin, cancelled and moved instances,
 //! EXDATEs, single- and multi-day all-day events, all-day series, events far outside any sync
 //! window, several zones); the rest are pseudo-random over 2026-2027 with a few outliers.
+//!
+//! The dates are written for the reference anchor [`REFERENCE_ANCHOR`] (2026-11-21T12:00:00Z),
+//! the instant the test suite pins integ's and the fake's clocks to. A fake whose clock starts
+//! elsewhere (the demo, on the machine's clock) moves every event by the whole number of weeks
+//! between the two ([`anchor_shift`]), so each fixture keeps its place relative to "now" and its
+//! weekday; only the DST cases stop falling on a switch when the anchor is not the reference.
 
 use super::time::day_num;
 
@@ -372,6 +378,66 @@ pub fn bookings(n: usize, seed: u64) -> Vec<SeedBooking> {
     out
 }
 
+/// The instant the fixtures' dates are written for (epoch seconds): 2026-11-21T12:00:00Z.
+pub const REFERENCE_ANCHOR: i64 = 1_795_262_400;
+
+/// Days (a multiple of 7) that move the fixtures from [`REFERENCE_ANCHOR`] to `anchor`.
+pub fn anchor_shift(anchor: i64) -> i64 {
+    let days = (anchor - REFERENCE_ANCHOR).div_euclid(86_400);
+    // Round to the nearest whole week, so weekdays (and BYDAY rules) stay true.
+    (days + 3).div_euclid(7) * 7
+}
+
+/// `evs` moved by `days` (0 leaves them as written), rule dates included.
+pub fn shifted(mut evs: Vec<SeedEv>, days: i64) -> Vec<SeedEv> {
+    if days == 0 {
+        return evs;
+    }
+    for e in &mut evs {
+        e.start = match e.start {
+            Start::Local { day, secs, len } => Start::Local { day: day + days, secs, len },
+            Start::AllDay { day, days: n } => Start::AllDay { day: day + days, days: n },
+        };
+        for rule in &mut e.recurrence {
+            *rule = shift_rule_dates(rule, days);
+        }
+    }
+    evs
+}
+
+/// Bookings moved by `days`.
+pub fn shifted_bookings(mut bs: Vec<SeedBooking>, days: i64) -> Vec<SeedBooking> {
+    for b in &mut bs {
+        b.start += days * 86_400;
+        b.rescheduled_to = b.rescheduled_to.map(|t| t + days * 86_400);
+    }
+    bs
+}
+
+/// Move every `YYYYMMDD` date in an RRULE/EXDATE line (`UNTIL=20260401T160000Z`,
+/// `EXDATE;TZID=..:20260330T180000,20260331T180000`, `RDATE;VALUE=DATE:20261104`) by `days`.
+fn shift_rule_dates(rule: &str, days: i64) -> String {
+    let b = rule.as_bytes();
+    let mut out = String::with_capacity(rule.len());
+    let mut i = 0;
+    while i < b.len() {
+        let starts_date = (i == 0 || !b[i - 1].is_ascii_digit())
+            && i + 8 <= b.len()
+            && b[i..i + 8].iter().all(u8::is_ascii_digit)
+            && b.get(i + 8).is_none_or(|c| matches!(c, b'T' | b',' | b';'));
+        if starts_date {
+            let n = |r: std::ops::Range<usize>| rule[r].parse::<i64>().unwrap_or(0);
+            let (y, m, d) = super::time::ymd(day_num(n(i..i + 4), n(i + 4..i + 6), n(i + 6..i + 8)) + days);
+            out.push_str(&format!("{y:04}{m:02}{d:02}"));
+            i += 8;
+        } else {
+            out.push(b[i] as char);
+            i += 1;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,5 +456,27 @@ mod tests {
         assert_eq!(a[0].title, "Standup (Denver spring DST)");
         assert_eq!(generate(3, 1).len(), 3);
         assert_eq!(bookings(50, 1).len(), 50);
+    }
+
+    #[test]
+    fn fixtures_follow_the_anchor_by_whole_weeks() {
+        assert_eq!(anchor_shift(REFERENCE_ANCHOR), 0);
+        assert_eq!(anchor_shift(REFERENCE_ANCHOR + 86_400), 0);
+        assert_eq!(anchor_shift(REFERENCE_ANCHOR + 5 * 86_400), 7);
+        assert_eq!(anchor_shift(REFERENCE_ANCHOR + 400 * 86_400), 399);
+        assert_eq!(anchor_shift(REFERENCE_ANCHOR - 10 * 86_400), -7);
+        let a = generate(20, 3);
+        let b = shifted(generate(20, 3), 399);
+        for (x, y) in a.iter().zip(&b) {
+            let day = |s: &Start| match *s {
+                Start::Local { day, .. } | Start::AllDay { day, .. } => day,
+            };
+            assert_eq!(day(&y.start) - day(&x.start), 399);
+            assert_eq!(super::super::time::weekday(day(&y.start)), super::super::time::weekday(day(&x.start)));
+        }
+        assert_eq!(b[1].recurrence[0], "RRULE:FREQ=DAILY;UNTIL=20270505T160000Z");
+        assert_eq!(b[1].recurrence[1], "EXDATE;TZID=Europe/Berlin:20270503T180000");
+        assert_eq!(shift_rule_dates("RRULE:FREQ=WEEKLY;BYDAY=FR;COUNT=12", 399), "RRULE:FREQ=WEEKLY;BYDAY=FR;COUNT=12");
+        assert_eq!(shift_rule_dates("EXDATE:20261231T100000Z,20270101T100000Z", 1), "EXDATE:20270101T100000Z,20270102T100000Z");
     }
 }

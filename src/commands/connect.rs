@@ -7,7 +7,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::cli::ConnectArgs;
-use crate::context::{Context, timestamp};
+use crate::context::Context;
+use crate::time::timestamp;
 use crate::error::{Done, Error, Result};
 use crate::oauth::app::OAuthApp;
 use crate::oauth::flow::{self, FlowOptions};
@@ -41,7 +42,7 @@ pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
         let version = ctx.settings()?.provider(Provider::Jobber, "graphql_version").unwrap_or_default().to_string();
         let access = SecretString::from(raw.access_token.secret().clone());
         let identity = identity(&http, &app, &raw, &access, &version).await?;
-        let now = jiff::Timestamp::now();
+        let now = ctx.now();
         // Google omits the refresh token when it already issued one: keep the stored one.
         let previous = store
             .get(&token_key(args.provider, &identity.id))
@@ -59,6 +60,7 @@ pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
         (tokens, identity)
     };
 
+    let now = timestamp(ctx.now());
     let db = ctx.db()?;
     let existing = connections::list(db, Some(args.provider))?;
     let label = args.account.clone().unwrap_or_else(|| {
@@ -86,7 +88,6 @@ pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
     store.set(&token_key(args.provider, &identity.id), &tokens.to_secret()?)?;
     let expires = tokens.expires_at_rfc3339();
     let scopes = tokens.scope.clone().unwrap_or_default();
-    let now = timestamp(jiff::Timestamp::now());
     connections::upsert_connected(
         db,
         &NewConnection {
@@ -193,7 +194,7 @@ async fn personal_access_token(ctx: &mut Context, http: &reqwest::Client) -> Res
         access_token: secrecy::ExposeSecret::expose_secret(&token).to_string(),
         refresh_token: None,
         expires_at: None,
-        obtained_at: jiff::Timestamp::now().as_second(),
+        obtained_at: ctx.now().as_second(),
         scope: None,
     };
     Ok((tokens, identity))

@@ -7,7 +7,8 @@
 //! A token the provider already considers dead counts as revoked.
 
 use crate::cli::DisconnectArgs;
-use crate::context::{Context, timestamp};
+use crate::context::Context;
+use crate::time::timestamp;
 use crate::error::{Done, Error, Result};
 use crate::oauth::session::Session;
 use crate::providers::api::ApiError;
@@ -43,7 +44,7 @@ pub async fn run(ctx: &mut Context, args: DisconnectArgs) -> Result<Done> {
     }
 
     store.delete(&connection.secret_key())?;
-    let now = timestamp(jiff::Timestamp::now());
+    let now = timestamp(ctx.now());
     let db = ctx.db()?;
     if args.purge {
         db.write(|tx| -> Result<()> {

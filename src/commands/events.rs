@@ -80,7 +80,7 @@ fn date(s: &str, flag: &str) -> Result<jiff::civil::Date> {
 /// A local date's start as (UTC instant, date) bounds.
 fn bound(d: jiff::civil::Date, tz: &TimeZone) -> Result<(String, String)> {
     let z = d.to_zoned(tz.clone()).map_err(|e| Error::config(format!("cannot place {d} in the time zone")).cause(e))?;
-    Ok((crate::context::timestamp(z.timestamp()), d.to_string()))
+    Ok((crate::time::timestamp(z.timestamp()), d.to_string()))
 }
 
 fn list(ctx: &mut Context, a: EventsListArgs) -> Result<Done> {
@@ -91,7 +91,7 @@ fn list(ctx: &mut Context, a: EventsListArgs) -> Result<Done> {
         })?,
         None => TimeZone::system(),
     };
-    let today = jiff::Timestamp::now().to_zoned(tz.clone()).date();
+    let today = ctx.now().to_zoned(tz.clone()).date();
     let from = match &a.from {
         Some(s) => date(s, "--from")?,
         None => today,

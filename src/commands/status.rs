@@ -129,7 +129,7 @@ pub fn run(ctx: &mut Context, _args: StatusArgs) -> Result<Done> {
     let mut entries = Vec::new();
     let google_testing =
         ctx.settings().ok().and_then(|s| s.get("google.app_status").map(|v| v == "testing")).unwrap_or(false);
-    let now = jiff::Timestamp::now();
+    let now = ctx.now();
     let mut store_problem = None;
     if let Some(db) = ctx.existing_db()? {
         let list = connections::list(db, None)?;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{SyncArgs, SyncStream};
-use crate::context::{Context, timestamp};
+use crate::context::Context;
 use crate::error::{Done, Error, Kind, Result};
 use crate::http::{Http, RetryPolicy};
 use crate::oauth::session::{RefreshMode, Session};
@@ -104,7 +104,7 @@ const KEEPALIVE_AFTER_DAYS: i64 = 7;
 
 /// Connections whose refresh tokens age out when idle and have not been refreshed lately.
 fn keepalive_targets(ctx: &mut Context, account: Option<&str>) -> Result<Vec<Connection>> {
-    let now = jiff::Timestamp::now().as_second();
+    let now = ctx.now().as_second();
     let list = connections::list(ctx.db()?, None)?;
     Ok(list
         .into_iter()
@@ -190,6 +190,7 @@ async fn sync_connection(
         Error::locked(format!("another integ sync is running for the {}", c.describe()))
             .hint("let it finish, or pass --wait SECS to wait for it")
     })?;
+    let clock = ctx.clock;
     let settings = ctx.settings()?;
     let days = |key: &str, default: u32| settings.get(key).and_then(|v| v.parse::<u32>().ok()).unwrap_or(default);
     let events_opts = EventsOptions {
@@ -197,6 +198,7 @@ async fn sync_connection(
         past_days: days("events.past_days", 30),
         future_days: days("events.future_days", 365),
         deadline,
+        clock,
     };
     let opts = JobberOptions {
         full: args.full,
@@ -228,7 +230,7 @@ async fn sync_connection(
         let started = Instant::now();
         let before = http.stats();
         let db = ctx.db()?;
-        let run_id = runs::start(db, c.id, stream, &timestamp(jiff::Timestamp::now()))?;
+        let run_id = runs::start(db, c.id, stream, &clock.stamp())?;
         let mut counts = Counts::default();
         let result = match (stream, &api) {
             (sync::jobs::CLIENTS, Some(api)) => {
@@ -249,7 +251,7 @@ async fn sync_connection(
             }
             Err(e) => ("failed", Some(e.message.clone())),
         };
-        if let Err(e) = runs::finish(db, run_id, &counts, outcome, error.as_deref(), &timestamp(jiff::Timestamp::now()))
+        if let Err(e) = runs::finish(db, run_id, &counts, outcome, error.as_deref(), &clock.stamp())
         {
             tracing::warn!("could not record the run: {e}");
         }

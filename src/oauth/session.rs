@@ -17,7 +17,8 @@ use secrecy::SecretString;
 use super::app::OAuthApp;
 use super::client;
 use super::token::{GrantKind, TokenSet};
-use crate::context::{Context, timestamp};
+use crate::context::Context;
+use crate::time::{Clock, timestamp};
 use crate::error::{Error, Result};
 use crate::providers::api::ApiError;
 use crate::store::connections::{self, Connection, State};
@@ -63,6 +64,7 @@ pub struct Session {
     /// The provider's API base: the app's, or the setting for connections without an OAuth
     /// application (Calendly personal access tokens).
     api_url: Option<String>,
+    clock: Clock,
 }
 
 impl Session {
@@ -79,7 +81,7 @@ impl Session {
             Some(a) => Some(a.api_url.clone()),
             None => ctx.settings()?.provider(connection.provider, "api_url").map(str::to_string),
         };
-        Ok(Session { connection, app, store, http, lock_path, tokens, api_url })
+        Ok(Session { connection, app, store, http, lock_path, tokens, api_url, clock: ctx.clock })
     }
 
     pub fn app(&self) -> Option<&OAuthApp> {
@@ -101,13 +103,18 @@ impl Session {
         &self.http
     }
 
+    /// The run's clock (sync decisions ask it, through the session they already hold).
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
     pub fn tokens(&self) -> &TokenSet {
         &self.tokens
     }
 
     /// A usable access token, refreshed first if it is about to expire.
     pub async fn access_token(&mut self, db: &mut Db) -> Result<SecretString> {
-        if self.tokens.kind == GrantKind::Oauth && self.tokens.needs_refresh(jiff::Timestamp::now()) {
+        if self.tokens.kind == GrantKind::Oauth && self.tokens.needs_refresh(self.clock.now()) {
             self.refresh(db, RefreshMode::IfExpiring).await?;
         }
         Ok(self.tokens.access())
@@ -157,7 +164,7 @@ impl Session {
             .hint(format!("if nothing else is running, check {}", self.lock_path.display()))
         })?;
         let current = load(&*self.store, &self.connection)?;
-        let now = jiff::Timestamp::now();
+        let now = self.clock.now();
         let skip = match mode {
             RefreshMode::IfExpiring => !current.needs_refresh(now),
             RefreshMode::Unauthorized | RefreshMode::KeepAlive => !current.same_tokens(&before),
@@ -179,7 +186,7 @@ impl Session {
                     if let Some(w) = &raw.warning {
                         tracing::warn!(provider = %self.connection.provider, "token endpoint warning: {w}");
                     }
-                    let now = jiff::Timestamp::now();
+                    let now = self.clock.now();
                     let new = raw.into_token_set(self.connection.provider, now, Some(&current));
                     // Persist before anything else: the old refresh token may already be dead.
                     self.save(&new)?;
@@ -239,7 +246,7 @@ impl Session {
 
     /// Mark the connection "reconnect needed" and build the error that says so.
     fn reconnect_needed(&mut self, db: &mut Db, why: &str) -> Error {
-        let now = timestamp(jiff::Timestamp::now());
+        let now = timestamp(self.clock.now());
         if let Err(e) = connections::set_state(db, self.connection.id, State::ReconnectNeeded, Some(why), &now) {
             tracing::warn!("could not record the reconnect-needed state: {e}");
         }

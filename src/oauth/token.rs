@@ -82,7 +82,7 @@ impl TokenSet {
     }
 
     pub fn expires_at_rfc3339(&self) -> Option<String> {
-        self.expires_at.and_then(|s| Timestamp::from_second(s).ok()).map(crate::context::timestamp)
+        self.expires_at.and_then(|s| Timestamp::from_second(s).ok()).map(crate::time::timestamp)
     }
 
     /// True when both tokens are the same (constant-time is unnecessary: both sides are ours).

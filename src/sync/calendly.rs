@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use super::events::{EventsOptions, stream_of};
 use super::{Counts, Finish, Observer, out_of_time};
-use crate::context::timestamp;
+use crate::time::timestamp;
 use crate::error::{Error, Result};
 use crate::http::Http;
 use crate::oauth::session::Session;
@@ -193,7 +193,7 @@ async fn sync_one(
     let cid = session.connection.id;
     let stream = stream_of(&cal.id);
     let mut cur = load(db, cid, &stream)?;
-    let now = Timestamp::now();
+    let now = opts.clock.now();
     let resumable =
         |r: &Round| !opts.full && parse_ts(&r.started_at).is_some_and(|s| now.duration_since(s) < STALE_ROUND);
     let taken = cur.round.take();
@@ -230,7 +230,7 @@ async fn sync_one(
             .map(|e| event_row(e, &cal.id, own_email.as_deref()))
             .collect::<Result<Vec<EventRow>>>()?;
         let complete = page.next.is_none();
-        let stamp = later(timestamp(Timestamp::now()), Some(&round.started_at));
+        let stamp = later(opts.clock.stamp(), Some(&round.started_at));
         if let Some(last) = rows.last() {
             round.resume_from = last.start_at.clone();
         }
@@ -376,7 +376,7 @@ mod tests {
 
     #[test]
     fn a_new_round_starts_after_every_stamp_written() {
-        let opts = EventsOptions { full: false, past_days: 30, future_days: 365, deadline: None };
+        let opts = EventsOptions { full: false, past_days: 30, future_days: 365, deadline: None, clock: crate::time::Clock::fixed("2026-11-21T12:00:00Z".parse().unwrap()) };
         let now: Timestamp = "2026-11-21T10:00:00Z".parse().unwrap();
         let r = new_round(&Cursor::default(), &opts, now);
         assert_eq!((r.from.as_str(), r.to.as_str()), ("2026-10-22T10:00:00Z", "2027-11-21T10:00:00Z"));

@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use super::{Counts, Finish, Observer};
-use crate::context::timestamp;
+use crate::time::Clock;
 use crate::error::{Error, Result};
 use crate::http::Http;
 use crate::oauth::session::Session;
@@ -34,6 +34,8 @@ pub struct EventsOptions {
     pub past_days: u32,
     pub future_days: u32,
     pub deadline: Option<Instant>,
+    /// The run's clock: the window is measured from its "now".
+    pub clock: Clock,
 }
 
 /// Ask the provider for the account's calendars and store them (the primary one starts
@@ -45,7 +47,7 @@ pub async fn refresh_calendars(session: &mut Session, db: &mut Db, http: &Http) 
         Provider::Calendly => super::calendly::list_calendars(session, db, http).await?,
         Provider::Jobber => return Err(Error::config("Jobber has no calendars; use `integ sync jobs`")),
     };
-    let now = timestamp(jiff::Timestamp::now());
+    let now = session.clock().stamp();
     events::save_calendars(db, session.connection.id, &rows, &now)?;
     Ok(events::calendars(db, Some(session.connection.id), None)?)
 }

@@ -34,7 +34,7 @@ use serde_json::Value;
 
 use super::events::{EventsOptions, stream_of};
 use super::{Counts, Finish, Observer, out_of_time};
-use crate::context::timestamp;
+use crate::time::timestamp;
 use crate::error::{Error, Result};
 use crate::http::Http;
 use crate::oauth::session::Session;
@@ -352,7 +352,7 @@ impl<'v> Round<'v> {
     }
 
     /// Take a page: plan it and apply it (or buffer it). Returns whether the round is over.
-    fn take(&mut self, db: &mut Db, cid: i64, page: EventsPage, counts: &mut Counts) -> Result<bool> {
+    fn take(&mut self, db: &mut Db, cid: i64, page: EventsPage, stamp: &str, counts: &mut Counts) -> Result<bool> {
         self.stored_page = false;
         if let Some(z) = page.time_zone.as_deref().filter(|z| Some(*z) != self.zone_name.as_deref())
             && let Ok(tz) = TimeZone::get(z)
@@ -377,15 +377,14 @@ impl<'v> Round<'v> {
             }
         };
         let text = serde_json::to_string(&next)?;
-        let stamp = timestamp(Timestamp::now());
         let (cal, stream) = (self.cal.id.as_str(), self.stream.as_str());
         let provider = self.cal.provider.as_str();
         match self.apply {
             Apply::Progressive => {
                 let tally = db.write(|tx| -> std::result::Result<Tally, DbError> {
                     let mut t = Tally::default();
-                    write_changes(tx, cid, provider, cal, &changes, &stamp, &mut t)?;
-                    runs::save_cursor(tx, cid, stream, Some(&text), &stamp, complete)?;
+                    write_changes(tx, cid, provider, cal, &changes, stamp, &mut t)?;
+                    runs::save_cursor(tx, cid, stream, Some(&text), stamp, complete)?;
                     Ok(t)
                 })?;
                 tally.into_counts(counts);
@@ -402,7 +401,7 @@ impl<'v> Round<'v> {
                         if wipe {
                             store::wipe_calendar(tx, cid, cal)?;
                         }
-                        write_changes(tx, cid, provider, cal, &buffer, &stamp, &mut t)?;
+                        write_changes(tx, cid, provider, cal, &buffer, stamp, &mut t)?;
                         let seen: HashSet<&str> = buffer
                             .iter()
                             .filter_map(|c| match c {
@@ -411,11 +410,11 @@ impl<'v> Round<'v> {
                             })
                             .collect();
                         for id in before.iter().filter(|id| !seen.contains(id.as_str())) {
-                            if store::mark_deleted(tx, cid, cal, id, &stamp)? {
+                            if store::mark_deleted(tx, cid, cal, id, stamp)? {
                                 t.deleted += 1;
                             }
                         }
-                        runs::save_cursor(tx, cid, stream, Some(&text), &stamp, true)?;
+                        runs::save_cursor(tx, cid, stream, Some(&text), stamp, true)?;
                         Ok(t)
                     })?;
                     tally.into_counts(counts);
@@ -504,7 +503,7 @@ pub async fn sync_calendars(
     let api = CalendarApi::new(http, &api_url);
     let api = &api;
     let cid = session.connection.id;
-    let now = Timestamp::now();
+    let now = opts.clock.now();
     let mut rounds = Vec::with_capacity(calendars.len());
     for cal in calendars {
         let (round, note) = Round::begin(db, cid, cal, opts, now)?;
@@ -557,7 +556,7 @@ pub async fn sync_calendars(
         let r = &mut rounds[i];
         match outcome {
             EventsOutcome::Page(page) => {
-                let complete = r.take(db, cid, page, counts)?;
+                let complete = r.take(db, cid, page, &opts.clock.stamp(), counts)?;
                 observer.page(counts.fetched, Duration::from_secs_f64(http.stats().waited_secs));
                 if !complete || std::mem::take(&mut r.catch_up) {
                     waiting.push_front(i);
@@ -573,7 +572,7 @@ pub async fn sync_calendars(
             EventsOutcome::FullSyncRequired => {
                 observer
                     .note(&format!("'{}': the sync token expired (HTTP 410); reading the calendar again", r.name()));
-                r.resync(Timestamp::now(), opts);
+                r.resync(opts.clock.now(), opts);
                 waiting.push_front(i);
             }
             EventsOutcome::NotFound => {
@@ -678,7 +677,7 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_drifts() {
-        let opts = EventsOptions { full: false, past_days: 30, future_days: 365, deadline: None };
+        let opts = EventsOptions { full: false, past_days: 30, future_days: 365, deadline: None, clock: crate::time::Clock::fixed("2026-11-21T12:00:00Z".parse().unwrap()) };
         let now: Timestamp = "2026-11-21T06:49:30.25Z".parse().unwrap();
         let c = Cursor::fresh(now, &opts);
         assert_eq!((c.time_min.as_str(), c.time_max.as_str()), ("2026-10-22T06:49:30Z", "2027-11-21T06:49:30Z"));

@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::{Counts, Finish, JobberOptions, Observer, out_of_time};
-use crate::context::timestamp;
+use crate::time::timestamp;
 use crate::error::Result;
 use crate::http::Http;
 use crate::oauth::session::Session;
@@ -64,10 +64,6 @@ struct ClientsRound {
     since: Option<String>,
     after: Option<String>,
     max_seen: Option<String>,
-}
-
-fn now() -> String {
-    timestamp(Timestamp::now())
 }
 
 fn minus(ts: &str, d: Duration) -> Option<String> {
@@ -120,7 +116,7 @@ pub async fn sync_clients(
             })
             .await?;
         let complete = !page.has_next_page;
-        let stamp = now();
+        let stamp = session.clock().stamp();
         let rows: Vec<ClientRow> = clients.iter().map(|(c, raw)| client_row(c, raw)).collect();
         round.after = page.end_cursor.clone();
         for (c, _) in &clients {
@@ -163,7 +159,8 @@ pub async fn sync_jobs(
 ) -> Result<Finish> {
     let cid = session.connection.id;
     let mut cur: JobsCursor = load(db, cid, JOBS)?;
-    let now_ts = Timestamp::now();
+    let clock = session.clock();
+    let now_ts = clock.now();
     let sweep_due = match cur.last_sweep_at.as_deref().and_then(|s| s.parse::<Timestamp>().ok()) {
         None => true,
         Some(t) => now_ts.as_second() - t.as_second() >= opts.sweep_every.as_secs() as i64,
@@ -175,7 +172,7 @@ pub async fn sync_jobs(
         _ => Round {
             full: want_full,
             sweep: if want_full { cur.sweep + 1 } else { 0 },
-            started_at: now(),
+            started_at: timestamp(now_ts),
             after: None,
             max_seen: None,
             stop_before: if want_full { None } else { cur.watermark.as_deref().and_then(|w| minus(w, opts.overlap)) },
@@ -200,7 +197,7 @@ pub async fn sync_jobs(
             Err(e) => {
                 // What was read before the failure is written, so the next run goes on from there.
                 if !pending.jobs.is_empty() {
-                    let wrote = write_pending(db, cid, &mut cur, &round, &mut pending, false, &[], counts);
+                    let wrote = write_pending(db, cid, &mut cur, &round, &mut pending, false, &[], &clock.stamp(), counts);
                     if let Err(w) = wrote {
                         tracing::warn!("could not write the pages read before the failure: {w}");
                     }
@@ -212,7 +209,7 @@ pub async fn sync_jobs(
         if !(complete || pause || pending.due()) {
             continue;
         }
-        let deleted = write_pending(db, cid, &mut cur, &round, &mut pending, complete, &found, counts)?;
+        let deleted = write_pending(db, cid, &mut cur, &round, &mut pending, complete, &found, &clock.stamp(), counts)?;
         let stats = http.stats();
         observer.page(counts.fetched, Duration::from_secs_f64(stats.waited_secs));
         if complete {
@@ -338,9 +335,9 @@ fn write_pending(
     pending: &mut Pending,
     complete: bool,
     found: &[String],
+    stamp: &str,
     counts: &mut Counts,
 ) -> Result<u64> {
-    let stamp = now();
     let mut next = cur.clone();
     if complete {
         // After a sweep, the next incremental round goes back to when the sweep started, so
@@ -349,7 +346,7 @@ fn write_pending(
         next.watermark = max_str(next.watermark.take(), mark);
         if round.full {
             next.sweep = round.sweep;
-            next.last_sweep_at = Some(stamp.clone());
+            next.last_sweep_at = Some(stamp.to_string());
         }
         next.round = None;
     } else {
@@ -359,7 +356,7 @@ fn write_pending(
     let sweep = if round.full { round.sweep } else { 0 };
     let (written, deleted) = db.write(|tx| -> Result<(Vec<Written>, u64), DbError> {
         let mut w = Vec::with_capacity(pending.jobs.len());
-        let mut writer = rows::JobWriter::new(tx, cid, &stamp, sweep)?;
+        let mut writer = rows::JobWriter::new(tx, cid, stamp, sweep)?;
         let mut items = Vec::new();
         let mut visits = Vec::new();
         for (j, raw) in &pending.jobs {
@@ -373,11 +370,11 @@ fn write_pending(
         writer.finish()?;
         let deleted = if complete && round.full {
             rows::mark_swept(tx, cid, found, round.sweep)?;
-            rows::mark_unswept_deleted(tx, cid, round.sweep, &stamp)?
+            rows::mark_unswept_deleted(tx, cid, round.sweep, stamp)?
         } else {
             0
         };
-        runs::save_cursor(tx, cid, JOBS, Some(&cursor), &stamp, complete)?;
+        runs::save_cursor(tx, cid, JOBS, Some(&cursor), stamp, complete)?;
         Ok((w, deleted))
     })?;
     counts.page(&written);

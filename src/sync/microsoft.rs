@@ -32,7 +32,7 @@ use tokio::sync::Semaphore;
 
 use super::events::{EventsOptions, stream_of};
 use super::{Counts, Finish, Observer, out_of_time};
-use crate::context::timestamp;
+use crate::time::{Clock, timestamp};
 use crate::error::{Error, Kind, Result};
 use crate::http::Http;
 use crate::oauth::session::Session;
@@ -114,6 +114,7 @@ struct CalRun<'c> {
     /// The window of the replace round in progress (committed with its last page).
     pending_window: Option<Window>,
     resyncs: u32,
+    clock: Clock,
 }
 
 impl<'c> CalRun<'c> {
@@ -122,7 +123,7 @@ impl<'c> CalRun<'c> {
         let stored = runs::cursor(db, cid, &stream)?;
         // An unreadable cursor (an older integ) means starting over with a replace round.
         let parsed: Option<Cursor> = stored.as_deref().map(|t| serde_json::from_str(t).unwrap_or_default());
-        let fresh = Window::around(Timestamp::now(), opts);
+        let fresh = Window::around(opts.clock.now(), opts);
         let mut run = CalRun {
             cid,
             cal,
@@ -132,6 +133,7 @@ impl<'c> CalRun<'c> {
             replace: None,
             pending_window: None,
             resyncs: 0,
+            clock: opts.clock,
         };
         match parsed {
             None => {
@@ -270,7 +272,7 @@ impl CalRun<'_> {
     fn commit(&self, db: &mut Db, ops: &[Op], cursor: &Cursor, wipe: bool, counts: &mut Counts) -> Result<()> {
         let json = serde_json::to_string(cursor)?;
         let complete = cursor.next_link.is_none();
-        let stamp = timestamp(Timestamp::now());
+        let stamp = self.clock.stamp();
         let (cid, cal) = (self.cid, self.cal.id.as_str());
         let (written, deleted) = db.write(|tx| -> Result<(Vec<Written>, u64), DbError> {
             if wipe {
@@ -673,7 +675,7 @@ mod tests {
 
     #[test]
     fn windows_follow_the_settings() {
-        let opts = EventsOptions { full: false, past_days: 30, future_days: 365, deadline: None };
+        let opts = EventsOptions { full: false, past_days: 30, future_days: 365, deadline: None, clock: crate::time::Clock::fixed("2026-11-21T12:00:00Z".parse().unwrap()) };
         let now: Timestamp = "2026-11-21T06:49:30.25Z".parse().unwrap();
         let w = Window::around(now, &opts);
         assert_eq!((w.start.as_str(), w.end.as_str()), ("2026-10-22T06:49:30Z", "2027-11-21T06:49:30Z"));

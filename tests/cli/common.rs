@@ -1,5 +1,12 @@
 //! The test environment: a fresh `INTEG_HOME` per test, the real `integ` binary with a clean
 //! environment, and (where needed) a private instance of the provider fakes.
+//!
+//! Time is an input. Every fake starts its clock at [`ANCHOR`] (`serve --now`) and every integ
+//! process gets the same clock through `INTEG_TEST_NOW`: the anchor plus however long the test
+//! has been running, read from the fake it talks to. So fixtures sit where the tests expect them
+//! whatever the date, and a token that expires in two seconds still expires in two seconds.
+//! libfaketime's variables pass through to integ (the fakes inherit them anyway), which is how
+//! the suite's second pass proves that the machine's date no longer matters.
 
 #![allow(dead_code)]
 
@@ -12,10 +19,39 @@ use std::time::{Duration, Instant};
 pub const INTEG: &str = env!("CARGO_BIN_EXE_integ");
 pub const FAKES: &str = env!("CARGO_BIN_EXE_integ-fakes");
 
+/// The instant the suite's clocks start at; the calendar fixtures are written for it.
+pub const ANCHOR: &str = "2026-11-21T12:00:00Z";
+
+/// The variables through which libfaketime (and its `faketime` wrapper) reaches a process.
+pub fn is_faketime_var(name: &str) -> bool {
+    name == "LD_PRELOAD" || name == "FAKETIME" || name.starts_with("FAKETIME_") || name == "DONT_FAKE_MONOTONIC"
+}
+
+/// A clock shared by a test's integ runs and its fake: `at` (epoch seconds) when `since` was taken.
+#[derive(Debug, Clone, Copy)]
+pub struct TestClock {
+    at: f64,
+    since: Instant,
+}
+
+impl TestClock {
+    pub fn anchored() -> TestClock {
+        let at: jiff::Timestamp = ANCHOR.parse().unwrap();
+        TestClock { at: at.as_second() as f64, since: Instant::now() }
+    }
+
+    pub fn now(&self) -> jiff::Timestamp {
+        let secs = self.at + self.since.elapsed().as_secs_f64();
+        jiff::Timestamp::from_duration(jiff::SignedDuration::from_secs_f64(secs)).unwrap()
+    }
+}
+
 /// A fresh home and environment for one test.
 pub struct TestEnv {
     pub dir: tempfile::TempDir,
     pub vars: BTreeMap<String, String>,
+    /// Where `INTEG_TEST_NOW` comes from (the fake's clock once [`Fakes::apply`] ran).
+    pub clock: TestClock,
 }
 
 impl TestEnv {
@@ -29,7 +65,17 @@ impl TestEnv {
         vars.insert("INTEG_SECRET_STORE".into(), "file".into());
         vars.insert("INTEG_SECRET_KEY".into(), format!("test-key-{}", rand_hex(16)));
         vars.insert("NO_COLOR".into(), "1".into());
-        TestEnv { dir, vars }
+        for (k, v) in std::env::vars() {
+            if is_faketime_var(&k) {
+                vars.insert(k, v);
+            }
+        }
+        TestEnv { dir, vars, clock: TestClock::anchored() }
+    }
+
+    /// The test's "now", as integ's next run will see it.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
     }
 
     pub fn home(&self) -> PathBuf {
@@ -49,6 +95,9 @@ impl TestEnv {
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(INTEG);
         c.args(args).env_clear().envs(&self.vars).stdin(Stdio::null());
+        if !self.vars.contains_key("INTEG_TEST_NOW") {
+            c.env("INTEG_TEST_NOW", self.now().to_string());
+        }
         c
     }
 
@@ -135,13 +184,18 @@ pub struct Fakes {
     _stdin: Option<ChildStdin>,
     pub base_url: String,
     pub env: BTreeMap<String, String>,
+    /// The fake's clock, as its banner gave it.
+    pub clock: TestClock,
 }
 
 impl Fakes {
+    /// Start the fakes at [`ANCHOR`] (unless `extra` gives `--now`).
     pub fn start(extra: &[&str]) -> Fakes {
+        let now: &[&str] = if extra.contains(&"--now") { &[] } else { &["--now", ANCHOR] };
         let mut child = Command::new(FAKES)
             .arg("serve")
             .args(["--port", "0", "--exit-on-stdin-eof"])
+            .args(now)
             .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -152,6 +206,7 @@ impl Fakes {
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("fakes banner");
         let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("fakes banner {line:?}: {e}"));
+        let clock = TestClock { at: v["now"].as_f64().expect("the banner gives the fake's clock"), since: Instant::now() };
         let base_url = v["base_url"].as_str().unwrap().to_string();
         let env = v["env"]
             .as_object()
@@ -160,13 +215,23 @@ impl Fakes {
             .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
             .collect();
         let stdin = child.stdin.take();
-        Fakes { child, _stdin: stdin, base_url, env }
+        Fakes { child, _stdin: stdin, base_url, env, clock }
     }
 
-    /// Point a test environment at this fake.
+    /// Point a test environment at this fake, and at its clock.
     pub fn apply(&self, env: &mut TestEnv) {
         for (k, v) in &self.env {
             env.set(k, v.clone());
+        }
+        env.clock = self.clock;
+    }
+
+    /// Move the fake's clock forward, and the environments that follow it with it.
+    pub fn advance(&mut self, secs: f64, envs: &mut [&mut TestEnv]) {
+        self.post("/_fake/clock/advance", serde_json::json!({ "seconds": secs }));
+        self.clock.at += secs;
+        for e in envs {
+            e.clock = self.clock;
         }
     }
 
