@@ -8,7 +8,8 @@ use crate::http::{Req, Resp};
 use crate::state::State;
 
 fn state(extra: &[&str]) -> State {
-    let mut argv = vec!["integ-fakes", "serve"];
+    // The fixtures' reference instant: these tests don't depend on the day they run.
+    let mut argv = vec!["integ-fakes", "serve", "--now", "2026-11-21T12:00:00Z"];
     argv.extend_from_slice(extra);
     let cli = crate::Cli::try_parse_from(argv).unwrap();
     let crate::Command::Serve(args) = cli.command else { panic!("serve") };

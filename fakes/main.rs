@@ -505,7 +505,7 @@ mod tests {
     }
 
     fn state() -> State {
-        let cli = Cli::try_parse_from(["integ-fakes", "serve"]).unwrap();
+        let cli = Cli::try_parse_from(["integ-fakes", "serve", "--now", "2026-11-21T12:00:00Z"]).unwrap();
         let Command::Serve(args) = cli.command else { panic!("serve") };
         build_state(&args, "http://127.0.0.1:5".into()).unwrap()
     }
@@ -638,8 +638,13 @@ mod tests {
         }
         assert!(all.contains(&"fake-jobber-secret"));
         assert!(all.contains(&"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
+        // `--now` pinned the clock to the fixtures' reference instant; it runs on from there.
+        let before = control(&mut st, "GET", "/_fake/clock", "")["now"].as_i64().unwrap();
+        assert!((1_795_262_400..1_795_262_400 + 60).contains(&before), "{before}");
+        assert!((st.startup_line()["now"].as_f64().unwrap() - before as f64).abs() < 60.0);
         let clock = control(&mut st, "POST", "/_fake/clock/advance", r#"{"seconds":600}"#);
         assert_eq!(clock["offset_seconds"], 600.0);
+        assert!(clock["now"].as_i64().unwrap() >= before + 600);
         control(&mut st, "POST", "/_fake/stats/reset", "");
         assert_eq!(control(&mut st, "GET", "/_fake/stats", "")["jobber"]["api_calls"], 0);
     }

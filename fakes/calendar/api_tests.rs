@@ -11,7 +11,8 @@ use crate::state::State;
 use crate::{Cli, Command, build_state};
 
 fn state(extra: &[&str]) -> State {
-    let mut args = vec!["integ-fakes", "serve"];
+    // The fixtures' reference instant: these tests don't depend on the day they run.
+    let mut args = vec!["integ-fakes", "serve", "--now", "2026-11-21T12:00:00Z"];
     args.extend_from_slice(extra);
     let cli = Cli::try_parse_from(args).unwrap();
     let Command::Serve(a) = cli.command else { panic!("serve") };

@@ -97,6 +97,14 @@ fn check_config(ctx: &mut Context, c: &mut Checks) {
         None => "XDG folders".to_string(),
     };
     c.push(Level::Ok, "paths", format!("{where_}; database {}", ctx.paths.db_file.display()), None);
+    if ctx.clock.is_pinned() {
+        c.push(
+            Level::Warn,
+            "clock",
+            format!("INTEG_TEST_NOW pins the clock: integ thinks it is {}", ctx.clock.stamp()),
+            Some("unset INTEG_TEST_NOW; it is for tests only".into()),
+        );
+    }
     match ctx.settings() {
         Ok(s) if s.config_found => c.push(Level::Ok, "config", format!("{path} is valid"), None),
         Ok(_) => c.push(Level::Ok, "config", format!("no {path}; using defaults and the environment"), None),

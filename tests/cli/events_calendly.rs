@@ -169,7 +169,7 @@ fn full_sync_equals_truth_and_lists_one_calendar() {
     let (from, to) = window(&env, &fakes);
     let (from, to): (jiff::Timestamp, jiff::Timestamp) = (from.parse().unwrap(), to.parse().unwrap());
     assert_eq!(to.duration_since(from).as_hours(), 395 * 24);
-    let now = jiff::Timestamp::now();
+    let now = env.now();
     assert_eq!(to.duration_since(now).as_hours(), 365 * 24 - 1, "the window ends a year from now");
 
     // One pseudo-calendar: the user URI, primary, owned, selected.

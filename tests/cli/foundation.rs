@@ -38,6 +38,19 @@ fn doctor_reports_the_secret_backend_and_probe() {
 }
 
 #[test]
+fn the_clock_is_an_input_and_doctor_says_when_it_is_pinned() {
+    let mut env = TestEnv::new();
+    env.set("INTEG_TEST_NOW", "2031-02-03T04:05:06Z");
+    let json = env.run(&["doctor", "--json"]).ok().json();
+    let clock = json.as_array().unwrap().iter().find(|c| c["check"] == "clock").cloned().expect("a clock check");
+    assert_eq!(clock["level"], "WARN", "{clock}");
+    assert!(clock["detail"].as_str().unwrap().contains("2031-02-03T04:05"), "{clock}");
+    env.set("INTEG_TEST_NOW", "yesterday");
+    let run = env.run(&["status"]).code(2);
+    assert!(run.stderr.contains("INTEG_TEST_NOW") && run.stderr.contains("RFC 3339"), "{}", run.stderr);
+}
+
+#[test]
 fn doctor_fails_without_a_key_for_the_file_store() {
     let mut env = TestEnv::new();
     env.unset("INTEG_SECRET_KEY");

@@ -84,9 +84,9 @@ fn max_duration_stops_cleanly_and_the_next_run_continues() {
 
 #[test]
 fn log_file_is_timestamped_and_free_of_secrets() {
-    let (mut env, fakes) = jobber(30, &["--jobber-restore-rate", "1000000", "--access-ttl", "4"]);
+    let (mut env, mut fakes) = jobber(30, &["--jobber-restore-rate", "1000000", "--access-ttl", "4"]);
     env.set("RUST_LOG", "trace");
-    std::thread::sleep(Duration::from_millis(2500)); // the access token now needs a refresh
+    fakes.advance(2.5, &mut [&mut env]); // the access token now needs a refresh
     let log = env.dir.path().join("logs/sync.log");
     let run = env.run(&["sync", "--log-file", log.to_str().unwrap(), "--json"]).ok();
     let summary = run.json();
@@ -118,8 +118,8 @@ fn log_file_is_timestamped_and_free_of_secrets() {
 #[test]
 fn ten_concurrent_syncs_refresh_once_and_end_0_or_5() {
     // Tokens live 6 s and are refreshed in their last 3 s: by the time the runs start, one is due.
-    let (env, fakes) = jobber(20, &["--jobber-restore-rate", "1000000", "--access-ttl", "6"]);
-    std::thread::sleep(Duration::from_millis(3500));
+    let (mut env, mut fakes) = jobber(20, &["--jobber-restore-rate", "1000000", "--access-ttl", "6"]);
+    fakes.advance(3.5, &mut [&mut env]);
     fakes.post("/_fake/stats/reset", serde_json::json!({}));
     let children: Vec<_> =
         (0..10).map(|_| env.cmd(&["sync"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()).collect();
