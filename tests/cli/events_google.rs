@@ -235,6 +235,36 @@ fn full_sync_equals_truth_across_calendars_zones_and_dst() {
 }
 
 #[test]
+fn events_exactly_on_the_window_edges_follow_googles_bounds() {
+    // integ's clock pinned to the whole second: the window is exactly [anchor - 30 d, anchor + 30 d).
+    let (mut env, fakes) = google(0, 30, 30, &[]);
+    env.set("INTEG_TEST_NOW", crate::common::ANCHOR);
+    let at = |start: &str, end: &str, title: &str| {
+        fakes.post("/_fake/google/events", json!({"title": title, "start": start, "end": end, "time_zone": "UTC"}));
+    };
+    // timeMin bounds an event's end (exclusive), timeMax its start (exclusive).
+    at("2026-10-22T11:00:00", "2026-10-22T12:00:00", "ends on the window's start");
+    at("2026-10-22T11:00:00", "2026-10-22T12:00:01", "ends a second inside");
+    at("2026-12-21T11:59:59", "2026-12-21T13:00:00", "starts a second inside");
+    at("2026-12-21T12:00:00", "2026-12-21T13:00:00", "starts on the window's end");
+    // All-day events across the month ends, inside the window.
+    fakes.post("/_fake/google/events", json!({"title": "month end", "start": "2026-11-30", "end": "2026-12-02"}));
+    sync(&env, &[]).ok();
+    let conn = db(&env);
+    let c = cursor(&conn, &primary(&fakes));
+    assert_eq!((c["time_min"].as_str().unwrap(), c["time_max"].as_str().unwrap()), ("2026-10-22T12:00:00Z", "2026-12-21T12:00:00Z"));
+    let titles: Vec<String> = conn
+        .prepare("SELECT title FROM events WHERE deleted_at IS NULL ORDER BY coalesce(start_at, start_date)")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(titles, ["ends a second inside", "month end", "starts a second inside"]);
+    assert_matches_truth(&env, &fakes);
+}
+
+#[test]
 fn incremental_sync_applies_changes_inside_and_outside_the_window() {
     let (env, fakes) = google(200, 30, 365, &[]);
     sync(&env, &[]).ok();
