@@ -9,6 +9,8 @@
 //! - [`store`] is everything on disk: SQLite ([`store::db`]) and secrets ([`store::secrets`]).
 //!   It knows nothing about HTTP.
 //! - [`error`] decides exit codes in one place.
+//! - [`time`] is the one clock: the context owns it and hands it down; nothing else reads the
+//!   wall clock, and tests pin it with `INTEG_TEST_NOW`.
 //!
 //! Data flows one way: a command asks the lower layers; nothing below `commands` prints.
 //! Start reading at `main.rs`, then [`commands`].

@@ -107,7 +107,8 @@ fn seed_store(u: &User, cfg: SeedCfg) -> Bookings {
     let mut rng = Rng::new(mix(cfg.seed, &u.id));
     let mut s = Bookings::default();
     let created0 = 1_764_547_200_000_000i64;
-    for (i, b) in super::seed::shifted_bookings(bookings(cfg.events, cfg.seed), cfg.shift_days).into_iter().enumerate() {
+    for (i, b) in super::seed::shifted_bookings(bookings(cfg.events, cfg.seed), cfg.shift_days).into_iter().enumerate()
+    {
         let uuid = rng.chars(16, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
         let created = created0 + i as i64 * 600_000_000;
         let updated = created + rng.below(10 * 86400) as i64 * 1_000_000;

@@ -477,6 +477,9 @@ mod tests {
         assert_eq!(b[1].recurrence[0], "RRULE:FREQ=DAILY;UNTIL=20270505T160000Z");
         assert_eq!(b[1].recurrence[1], "EXDATE;TZID=Europe/Berlin:20270503T180000");
         assert_eq!(shift_rule_dates("RRULE:FREQ=WEEKLY;BYDAY=FR;COUNT=12", 399), "RRULE:FREQ=WEEKLY;BYDAY=FR;COUNT=12");
-        assert_eq!(shift_rule_dates("EXDATE:20261231T100000Z,20270101T100000Z", 1), "EXDATE:20270101T100000Z,20270102T100000Z");
+        assert_eq!(
+            shift_rule_dates("EXDATE:20261231T100000Z,20270101T100000Z", 1),
+            "EXDATE:20270101T100000Z,20270102T100000Z"
+        );
     }
 }

@@ -8,7 +8,6 @@ use secrecy::SecretString;
 
 use crate::cli::ConnectArgs;
 use crate::context::Context;
-use crate::time::timestamp;
 use crate::error::{Done, Error, Result};
 use crate::oauth::app::OAuthApp;
 use crate::oauth::flow::{self, FlowOptions};
@@ -16,6 +15,7 @@ use crate::oauth::token::{GrantKind, RawToken, TokenSet};
 use crate::providers::api::Identity;
 use crate::providers::{self, Provider, calendly, google, jobber, microsoft};
 use crate::store::connections::{self, NewConnection, State, token_key};
+use crate::time::timestamp;
 
 pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
     if args.token_stdin && args.provider != Provider::Calendly {

@@ -8,12 +8,12 @@
 
 use crate::cli::DisconnectArgs;
 use crate::context::Context;
-use crate::time::timestamp;
 use crate::error::{Done, Error, Result};
 use crate::oauth::session::Session;
 use crate::providers::api::ApiError;
 use crate::providers::{Provider, calendly, google, jobber, microsoft};
 use crate::store::connections::{self, State};
+use crate::time::timestamp;
 
 pub async fn run(ctx: &mut Context, args: DisconnectArgs) -> Result<Done> {
     let provider = args.target.provider;

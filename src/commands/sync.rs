@@ -251,8 +251,7 @@ async fn sync_connection(
             }
             Err(e) => ("failed", Some(e.message.clone())),
         };
-        if let Err(e) = runs::finish(db, run_id, &counts, outcome, error.as_deref(), &clock.stamp())
-        {
+        if let Err(e) = runs::finish(db, run_id, &counts, outcome, error.as_deref(), &clock.stamp()) {
             tracing::warn!("could not record the run: {e}");
         }
         let summary = Summary {

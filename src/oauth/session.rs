@@ -18,13 +18,13 @@ use super::app::OAuthApp;
 use super::client;
 use super::token::{GrantKind, TokenSet};
 use crate::context::Context;
-use crate::time::{Clock, timestamp};
 use crate::error::{Error, Result};
 use crate::providers::api::ApiError;
 use crate::store::connections::{self, Connection, State};
 use crate::store::db::Db;
 use crate::store::lock::FileLock;
 use crate::store::secrets::SecretStore;
+use crate::time::{Clock, timestamp};
 
 /// How long to wait for another process's refresh before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(60);

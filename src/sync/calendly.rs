@@ -27,7 +27,6 @@ use serde::{Deserialize, Serialize};
 
 use super::events::{EventsOptions, stream_of};
 use super::{Counts, Finish, Observer, out_of_time};
-use crate::time::timestamp;
 use crate::error::{Error, Result};
 use crate::http::Http;
 use crate::oauth::session::Session;
@@ -36,6 +35,7 @@ use crate::providers::calendly::events::{CalendlyApi, Event, Next, Window};
 use crate::store::db::{Db, DbError};
 use crate::store::events::{self, CalendarRow, CalendarView, EventRow, Written};
 use crate::store::runs;
+use crate::time::timestamp;
 
 /// The name of the one pseudo-calendar.
 pub const CALENDAR_NAME: &str = "Scheduled events";
@@ -376,7 +376,13 @@ mod tests {
 
     #[test]
     fn a_new_round_starts_after_every_stamp_written() {
-        let opts = EventsOptions { full: false, past_days: 30, future_days: 365, deadline: None, clock: crate::time::Clock::fixed("2026-11-21T12:00:00Z".parse().unwrap()) };
+        let opts = EventsOptions {
+            full: false,
+            past_days: 30,
+            future_days: 365,
+            deadline: None,
+            clock: crate::time::Clock::fixed("2026-11-21T12:00:00Z".parse().unwrap()),
+        };
         let now: Timestamp = "2026-11-21T10:00:00Z".parse().unwrap();
         let r = new_round(&Cursor::default(), &opts, now);
         assert_eq!((r.from.as_str(), r.to.as_str()), ("2026-10-22T10:00:00Z", "2027-11-21T10:00:00Z"));

@@ -9,13 +9,13 @@
 use std::time::Instant;
 
 use super::{Counts, Finish, Observer};
-use crate::time::Clock;
 use crate::error::{Error, Result};
 use crate::http::Http;
 use crate::oauth::session::Session;
 use crate::providers::Provider;
 use crate::store::db::Db;
 use crate::store::events::{self, CalendarRow, CalendarView};
+use crate::time::Clock;
 
 pub const EVENTS: &str = "events";
 

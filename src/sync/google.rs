@@ -34,7 +34,6 @@ use serde_json::Value;
 
 use super::events::{EventsOptions, stream_of};
 use super::{Counts, Finish, Observer, out_of_time};
-use crate::time::timestamp;
 use crate::error::{Error, Result};
 use crate::http::Http;
 use crate::oauth::session::Session;
@@ -45,6 +44,7 @@ use crate::providers::google::calendar::{
 use crate::store::db::{Db, DbError};
 use crate::store::events::{self as store, CalendarRow, CalendarView, EventRow, Written};
 use crate::store::runs;
+use crate::time::timestamp;
 
 /// Requests in flight at once (one per calendar). Google limits requests per minute per user,
 /// not concurrency; a few at once hide latency without bursting.
@@ -677,7 +677,13 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_drifts() {
-        let opts = EventsOptions { full: false, past_days: 30, future_days: 365, deadline: None, clock: crate::time::Clock::fixed("2026-11-21T12:00:00Z".parse().unwrap()) };
+        let opts = EventsOptions {
+            full: false,
+            past_days: 30,
+            future_days: 365,
+            deadline: None,
+            clock: crate::time::Clock::fixed("2026-11-21T12:00:00Z".parse().unwrap()),
+        };
         let now: Timestamp = "2026-11-21T06:49:30.25Z".parse().unwrap();
         let c = Cursor::fresh(now, &opts);
         assert_eq!((c.time_min.as_str(), c.time_max.as_str()), ("2026-10-22T06:49:30Z", "2027-11-21T06:49:30Z"));

@@ -15,7 +15,6 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::{Counts, Finish, JobberOptions, Observer, out_of_time};
-use crate::time::timestamp;
 use crate::error::Result;
 use crate::http::Http;
 use crate::oauth::session::Session;
@@ -24,6 +23,7 @@ use crate::providers::jobber::model::{Client, Job, JobDetails};
 use crate::store::db::{Db, DbError};
 use crate::store::jobs::{self as rows, ClientRow, JobRow, LineItemRow, StoredJob, VisitRow, Written};
 use crate::store::runs;
+use crate::time::timestamp;
 
 pub const JOBS: &str = "jobs";
 pub const CLIENTS: &str = "clients";
@@ -197,7 +197,8 @@ pub async fn sync_jobs(
             Err(e) => {
                 // What was read before the failure is written, so the next run goes on from there.
                 if !pending.jobs.is_empty() {
-                    let wrote = write_pending(db, cid, &mut cur, &round, &mut pending, false, &[], &clock.stamp(), counts);
+                    let wrote =
+                        write_pending(db, cid, &mut cur, &round, &mut pending, false, &[], &clock.stamp(), counts);
                     if let Err(w) = wrote {
                         tracing::warn!("could not write the pages read before the failure: {w}");
                     }

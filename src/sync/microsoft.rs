@@ -32,7 +32,6 @@ use tokio::sync::Semaphore;
 
 use super::events::{EventsOptions, stream_of};
 use super::{Counts, Finish, Observer, out_of_time};
-use crate::time::{Clock, timestamp};
 use crate::error::{Error, Kind, Result};
 use crate::http::Http;
 use crate::oauth::session::Session;
@@ -42,6 +41,7 @@ use crate::providers::microsoft::zones;
 use crate::store::db::{Db, DbError};
 use crate::store::events::{self as store, CalendarRow, CalendarView, EventRow, Written};
 use crate::store::runs;
+use crate::time::{Clock, timestamp};
 
 const PROVIDER: &str = "microsoft";
 /// Pages of calendars followed before giving up on a list that never ends.
@@ -675,7 +675,13 @@ mod tests {
 
     #[test]
     fn windows_follow_the_settings() {
-        let opts = EventsOptions { full: false, past_days: 30, future_days: 365, deadline: None, clock: crate::time::Clock::fixed("2026-11-21T12:00:00Z".parse().unwrap()) };
+        let opts = EventsOptions {
+            full: false,
+            past_days: 30,
+            future_days: 365,
+            deadline: None,
+            clock: crate::time::Clock::fixed("2026-11-21T12:00:00Z".parse().unwrap()),
+        };
         let now: Timestamp = "2026-11-21T06:49:30.25Z".parse().unwrap();
         let w = Window::around(now, &opts);
         assert_eq!((w.start.as_str(), w.end.as_str()), ("2026-10-22T06:49:30Z", "2027-11-21T06:49:30Z"));

@@ -206,7 +206,8 @@ impl Fakes {
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("fakes banner");
         let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("fakes banner {line:?}: {e}"));
-        let clock = TestClock { at: v["now"].as_f64().expect("the banner gives the fake's clock"), since: Instant::now() };
+        let clock =
+            TestClock { at: v["now"].as_f64().expect("the banner gives the fake's clock"), since: Instant::now() };
         let base_url = v["base_url"].as_str().unwrap().to_string();
         let env = v["env"]
             .as_object()

@@ -252,7 +252,10 @@ fn events_exactly_on_the_window_edges_follow_googles_bounds() {
     sync(&env, &[]).ok();
     let conn = db(&env);
     let c = cursor(&conn, &primary(&fakes));
-    assert_eq!((c["time_min"].as_str().unwrap(), c["time_max"].as_str().unwrap()), ("2026-10-22T12:00:00Z", "2026-12-21T12:00:00Z"));
+    assert_eq!(
+        (c["time_min"].as_str().unwrap(), c["time_max"].as_str().unwrap()),
+        ("2026-10-22T12:00:00Z", "2026-12-21T12:00:00Z")
+    );
     let titles: Vec<String> = conn
         .prepare("SELECT title FROM events WHERE deleted_at IS NULL ORDER BY coalesce(start_at, start_date)")
         .unwrap()
