@@ -18,6 +18,12 @@ pub enum Kind {
     Reconnect,
     /// Another integ process holds the lock (exit 5).
     Locked,
+    /// Stopped by SIGINT (Ctrl-C): exit 130, the shell's 128 + 2.
+    Interrupted,
+    /// Stopped by SIGTERM: exit 143.
+    Terminated,
+    /// Stopped by SIGHUP: exit 129.
+    HungUp,
 }
 
 impl Kind {
@@ -29,6 +35,9 @@ impl Kind {
             Kind::Partial => 3,
             Kind::Reconnect => 4,
             Kind::Locked => 5,
+            Kind::Interrupted => 130,
+            Kind::Terminated => 143,
+            Kind::HungUp => 129,
         }
     }
 }

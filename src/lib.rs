@@ -21,6 +21,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod http;
+pub mod interrupt;
 pub mod oauth;
 pub mod providers;
 pub mod store;
@@ -57,7 +58,49 @@ pub fn main_entry() -> u8 {
             return err.exit_code();
         }
     };
-    match runtime.block_on(commands::run(&mut ctx, cli.command)) {
+    // Commands that talk to providers stop cleanly on a signal, and never inside a token
+    // refresh (see `interrupt`); the local ones keep the default actions.
+    let talks_to_providers = matches!(
+        cli.command,
+        cli::Command::Connect(_)
+            | cli::Command::Disconnect(_)
+            | cli::Command::Refresh(_)
+            | cli::Command::Sync(_)
+            | cli::Command::Calendars(_)
+    );
+    let result = runtime.block_on(async {
+        let signals = if talks_to_providers { interrupt::Signals::install() } else { None };
+        let Some(mut signals) = signals else {
+            return commands::run(&mut ctx, cli.command).await;
+        };
+        let stop = tokio::select! {
+            done = commands::run(&mut ctx, cli.command) => return done,
+            kind = signals.stop_requested() => kind,
+        };
+        // The command was dropped at an await point: no transaction was open. Close the runs it
+        // had started, so `status` says what happened.
+        let signal = match stop {
+            error::Kind::Interrupted => "SIGINT",
+            error::Kind::HungUp => "SIGHUP",
+            _ => "SIGTERM",
+        };
+        let why = format!("stopped by {signal}; the next run continues from the last saved page");
+        let open = interrupt::open_runs();
+        let now = ctx.clock.stamp();
+        if !open.is_empty()
+            && let Ok(db) = ctx.db()
+        {
+            for id in open {
+                if let Err(e) = store::runs::interrupt(db, id, &why, &now) {
+                    tracing::warn!("could not record the interrupted run: {e}");
+                }
+            }
+        }
+        Err(error::Error::new(stop, format!("stopped by {signal}")).hint("nothing was lost; run the command again"))
+    });
+    // Don't wait for a blocking task (a loopback listener, a stdin read) a stop left behind.
+    runtime.shutdown_background();
+    match result {
         Ok(done) => done.exit_code(),
         Err(e) => {
             tracing::debug!(kind = ?e.kind, "command failed");

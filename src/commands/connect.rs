@@ -60,6 +60,10 @@ pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
         (tokens, identity)
     };
 
+    // The lock a refresh takes: a refresh of this account in another process must not overwrite
+    // (or spend) the tokens this connect stores.
+    let lock_path = ctx.paths.lock_file(&connections::lock_name(args.provider, &identity.id, "refresh"));
+    let lock = crate::oauth::session::lock_tokens(&lock_path, &identity.name).await?;
     let now = timestamp(ctx.now());
     let db = ctx.db()?;
     let existing = connections::list(db, Some(args.provider))?;
@@ -100,6 +104,7 @@ pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
         },
         &now,
     )?;
+    drop(lock);
 
     if ctx.ui.json {
         ctx.ui.json_value(&serde_json::json!({
@@ -182,7 +187,10 @@ async fn identity(
 
 async fn personal_access_token(ctx: &mut Context, http: &reqwest::Client) -> Result<(TokenSet, Identity)> {
     ctx.ui.info("Reading a Calendly Personal Access Token from stdin...");
-    let token = flow::read_token_from_stdin()?;
+    // Off the runtime's thread, so a Ctrl-C while waiting for input still stops the command.
+    let token = tokio::task::spawn_blocking(flow::read_token_from_stdin)
+        .await
+        .map_err(|e| Error::failure("cannot read the token from stdin").cause(e))??;
     let api_url = calendly::auth::api_url(ctx.settings()?)?;
     let identity = calendly::auth::identity(http, &api_url, &token).await.map_err(|e| {
         e.into_error("Calendly did not accept the personal access token").hint(

@@ -43,6 +43,10 @@ pub async fn run(ctx: &mut Context, args: DisconnectArgs) -> Result<Done> {
         }
     }
 
+    // Under the refresh lock (taken after the revoke, which may itself refresh): a refresh in
+    // another process either finishes before the tokens go, or finds none.
+    let lock_path = ctx.paths.lock_file(&connection.lock_name("refresh"));
+    let _lock = crate::oauth::session::lock_tokens(&lock_path, &connection.describe()).await?;
     store.delete(&connection.secret_key())?;
     let now = timestamp(ctx.now());
     let db = ctx.db()?;

@@ -231,6 +231,7 @@ async fn sync_connection(
         let before = http.stats();
         let db = ctx.db()?;
         let run_id = runs::start(db, c.id, stream, &clock.stamp())?;
+        crate::interrupt::track_run(run_id);
         let mut counts = Counts::default();
         let result = match (stream, &api) {
             (sync::jobs::CLIENTS, Some(api)) => {
@@ -254,6 +255,7 @@ async fn sync_connection(
         if let Err(e) = runs::finish(db, run_id, &counts, outcome, error.as_deref(), &clock.stamp()) {
             tracing::warn!("could not record the run: {e}");
         }
+        crate::interrupt::untrack_run(run_id);
         let summary = Summary {
             provider: c.provider,
             account: c.label.clone(),

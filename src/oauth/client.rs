@@ -35,9 +35,14 @@ pub enum TokenError {
     /// The server refused (4xx): `invalid_grant`, a reused rotating refresh token, a bad client.
     #[error("the token endpoint refused the request (HTTP {status}{}{})", .error.as_deref().map(|e| format!(", {e}")).unwrap_or_default(), .description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
     Rejected { status: u16, error: Option<String>, description: Option<String> },
-    /// 5xx or an unreadable answer: worth one retry, then give up for this run.
+    /// 408, 425, 429, 5xx or an unreadable answer: the grant is fine; worth one retry (after
+    /// the server's `Retry-After`, capped), then give up for this run.
     #[error("the token endpoint failed (HTTP {status})")]
-    Server { status: u16 },
+    Server { status: u16, retry_after: Option<std::time::Duration> },
+    /// Another answer that says nothing about the grant (a 403, a 404): not retried, and not a
+    /// reason to ask for a reconnect.
+    #[error("the token endpoint answered HTTP {status}{}", .error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default())]
+    Unexpected { status: u16, error: Option<String> },
     #[error("could not reach the token endpoint: {0}")]
     Transport(String),
     #[error("the token endpoint URL is invalid: {0}")]
@@ -52,6 +57,13 @@ impl TokenError {
     /// Whether it is worth one more try.
     pub fn is_transient(&self) -> bool {
         matches!(self, TokenError::Server { .. } | TokenError::Transport(_))
+    }
+    /// The server's `Retry-After`, if it sent one.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            TokenError::Server { retry_after, .. } => *retry_after,
+            _ => None,
+        }
     }
 }
 
@@ -124,7 +136,7 @@ pub async fn exchange_code(
     if app.refresh_sends_scope {
         req = req.add_extra_param("scope", app.scopes.join(" "));
     }
-    let status = Arc::new(Mutex::new(0u16));
+    let status = Arc::new(Mutex::new(Seen::default()));
     let result = req.request_async(&adapter(http, status.clone())).await;
     classify(result, &status)
 }
@@ -137,7 +149,7 @@ pub async fn refresh(app: &OAuthApp, http: &reqwest::Client, refresh_token: &str
     if app.refresh_sends_scope {
         req = req.add_scopes(app.scopes.iter().map(|s| Scope::new(s.clone())));
     }
-    let status = Arc::new(Mutex::new(0u16));
+    let status = Arc::new(Mutex::new(Seen::default()));
     let result = req.request_async(&adapter(http, status.clone())).await;
     classify(result, &status)
 }
@@ -149,7 +161,7 @@ struct HttpError(String);
 /// oauth2's async HTTP client, over our reqwest client, recording the status it saw.
 fn adapter(
     http: &reqwest::Client,
-    status: Arc<Mutex<u16>>,
+    status: Arc<Mutex<Seen>>,
 ) -> impl Fn(oauth2::HttpRequest) -> std::pin::Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, HttpError>> + Send>>
 + '_ {
     move |req: oauth2::HttpRequest| {
@@ -165,7 +177,7 @@ fn adapter(
             let resp = builder.send().await.map_err(|e| HttpError(crate::http::describe(&e)))?;
             let code = resp.status().as_u16();
             if let Ok(mut s) = status.lock() {
-                *s = code;
+                *s = Seen { status: code, retry_after: crate::http::retry_after(resp.headers()) };
             }
             let mut out = oauth2::http::Response::builder().status(code);
             for (name, value) in resp.headers() {
@@ -177,32 +189,49 @@ fn adapter(
     }
 }
 
+/// What the adapter saw of the answer.
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen {
+    status: u16,
+    retry_after: Option<std::time::Duration>,
+}
+
+/// Statuses that say "not now" about the server, never anything about the grant.
+fn is_transient_status(status: u16) -> bool {
+    matches!(status, 408 | 425 | 429) || status >= 500
+}
+
+/// Sort a token-endpoint failure. Only an OAuth `invalid_grant`, or a 400/401 (RFC 6749
+/// 5.2's refusal statuses: Jobber's and Calendly's refusal bodies are undocumented, so the
+/// status decides there), means the grant is dead. A throttle or an outage is transient
+/// whatever its body says; anything else is a plain failure.
 fn classify(
     result: Result<RawToken, RequestTokenError<HttpError, BasicErrorResponse>>,
-    status: &Mutex<u16>,
+    seen: &Mutex<Seen>,
 ) -> Result<RawToken, TokenError> {
-    let status = status.lock().map(|s| *s).unwrap_or(0);
-    match result {
-        Ok(t) => Ok(t),
-        Err(RequestTokenError::Request(e)) => Err(TokenError::Transport(e.0)),
+    let Seen { status, retry_after } = seen.lock().map(|s| *s).unwrap_or_default();
+    let error = match result {
+        Ok(t) => return Ok(t),
+        Err(RequestTokenError::Request(e)) => return Err(TokenError::Transport(e.0)),
         Err(RequestTokenError::ServerResponse(r)) => {
-            let status = if status == 0 { 400 } else { status };
-            if status >= 500 {
-                return Err(TokenError::Server { status });
-            }
-            Err(TokenError::Rejected {
-                status,
-                error: Some(r.error().as_ref().to_string()),
-                description: r.error_description().map(|d| truncate(d, 200)),
-            })
+            Some((r.error().as_ref().to_string(), r.error_description().map(|d| truncate(d, 200))))
         }
-        Err(RequestTokenError::Parse(..) | RequestTokenError::Other(_)) if (400..500).contains(&status) => {
-            Err(TokenError::Rejected { status, error: None, description: None })
-        }
-        Err(RequestTokenError::Parse(..) | RequestTokenError::Other(_)) => {
-            Err(TokenError::Server { status: if status == 0 { 502 } else { status } })
-        }
+        Err(RequestTokenError::Parse(..) | RequestTokenError::Other(_)) => None,
+    };
+    let status = if status == 0 && error.is_some() { 400 } else { status };
+    let invalid_grant = error.as_ref().is_some_and(|(e, _)| e == "invalid_grant");
+    if is_transient_status(status) || status == 0 {
+        return Err(TokenError::Server { status: if status == 0 { 502 } else { status }, retry_after });
     }
+    if invalid_grant || matches!(status, 400 | 401) {
+        let (error, description) = error.map_or((None, None), |(e, d)| (Some(e), d));
+        return Err(TokenError::Rejected { status, error, description });
+    }
+    if (200..300).contains(&status) {
+        // A success status with a body that is not a token answer: the server is broken.
+        return Err(TokenError::Server { status: 502, retry_after: None });
+    }
+    Err(TokenError::Unexpected { status, error: error.map(|(e, _)| e) })
 }
 
 fn truncate(s: &str, n: usize) -> String {

@@ -23,11 +23,21 @@ use crate::providers::api::ApiError;
 use crate::store::connections::{self, Connection, State};
 use crate::store::db::Db;
 use crate::store::lock::FileLock;
-use crate::store::secrets::SecretStore;
+use crate::interrupt::Critical;
+use crate::store::secrets::{Reservation, SecretStore};
 use crate::time::{Clock, timestamp};
 
 /// How long to wait for another process's refresh before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// How long to wait for the secret store (another process's write) before a refresh.
+const STORE_WAIT: Duration = Duration::from_secs(10);
+
+/// How long to keep trying to save a rotated refresh token.
+const SAVE_RETRY_FOR: Duration = Duration::from_secs(60);
+
+/// The longest `Retry-After` from a token endpoint that is waited out within a run.
+const TOKEN_RETRY_AFTER_CAP: Duration = Duration::from_secs(30);
 
 /// Why a refresh is being considered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,14 +165,7 @@ impl Session {
             };
         }
         let before = self.tokens.clone();
-        let _lock = FileLock::acquire(&self.lock_path, LOCK_WAIT).await?.ok_or_else(|| {
-            Error::locked(format!(
-                "another integ process has been refreshing the {} for over {} s",
-                self.connection.describe(),
-                LOCK_WAIT.as_secs()
-            ))
-            .hint(format!("if nothing else is running, check {}", self.lock_path.display()))
-        })?;
+        let _lock = lock_tokens(&self.lock_path, &self.connection.describe()).await?;
         let current = load(&*self.store, &self.connection)?;
         let now = self.clock.now();
         let skip = match mode {
@@ -179,8 +182,21 @@ impl Session {
             return Err(self.reconnect_needed(db, "no refresh token is stored for this connection"));
         };
         let app = self.app.clone().ok_or_else(|| Error::failure("this connection has no OAuth application"))?;
+        // Before spending the refresh token, make sure its successor can be stored; if not, the
+        // old one is still good and the next run can try again.
+        let reservation = self.store.reserve(STORE_WAIT).map_err(|e| {
+            Error::from(e)
+                .context(format!(
+                    "the {} tokens were not refreshed: the secret store cannot be written now",
+                    self.connection.describe()
+                ))
+                .hint("the stored refresh token is still good: fix the secret store or wait for the other process, then run again")
+        })?;
         let mut attempt = 0;
         loop {
+            // From the request until its answer is saved, this process holds the only copy of
+            // the grant: a stop signal waits (see `interrupt`).
+            let critical = Critical::enter();
             match client::refresh(&app, &self.http, &refresh_token).await {
                 Ok(raw) => {
                     if let Some(w) = &raw.warning {
@@ -189,7 +205,9 @@ impl Session {
                     let now = self.clock.now();
                     let new = raw.into_token_set(self.connection.provider, now, Some(&current));
                     // Persist before anything else: the old refresh token may already be dead.
-                    self.save(&new)?;
+                    self.save_rotated(&reservation, &new).await;
+                    drop(reservation);
+                    drop(critical);
                     let expires = new.expires_at_rfc3339();
                     if let Err(e) = connections::record_refresh(
                         db,
@@ -206,9 +224,11 @@ impl Session {
                     return Ok(Refreshed::Now);
                 }
                 Err(e) if e.is_transient() && attempt == 0 => {
+                    drop(critical);
                     attempt += 1;
-                    tracing::info!("refresh failed ({e}); retrying once");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    let wait = e.retry_after().unwrap_or(Duration::from_secs(1)).min(TOKEN_RETRY_AFTER_CAP);
+                    tracing::info!("refresh failed ({e}); retrying once in {} s", wait.as_secs_f32());
+                    tokio::time::sleep(wait).await;
                 }
                 Err(e) if e.is_rejection() => {
                     let reread = load(&*self.store, &self.connection)?;
@@ -229,19 +249,37 @@ impl Session {
         }
     }
 
-    fn save(&self, tokens: &TokenSet) -> Result<()> {
-        let secret = tokens.to_secret()?;
+    /// Save freshly issued tokens. A rotated refresh token exists nowhere else, so this tries
+    /// for about a minute; if the store still refuses, the tokens stay in memory for the rest of
+    /// the run and the loss is logged as an error (the next run will need `integ connect`).
+    async fn save_rotated(&self, reservation: &Reservation, tokens: &TokenSet) {
         let key = self.connection.secret_key();
-        // A rotated refresh token exists nowhere else: try hard before giving up.
-        let mut last = None;
-        for _ in 0..3 {
-            match self.store.set(&key, &secret) {
-                Ok(()) => return Ok(()),
-                Err(e) => last = Some(e),
+        let mut wait = Duration::from_millis(250);
+        let started = std::time::Instant::now();
+        loop {
+            let result = tokens.to_secret().map_err(Error::from).and_then(|secret| {
+                self.store.set_reserved(reservation, &key, &secret).map_err(Error::from)
+            });
+            match result {
+                Ok(()) => return,
+                Err(e) if started.elapsed() + wait <= SAVE_RETRY_FOR => {
+                    tracing::warn!("could not save the refreshed tokens ({e}); retrying in {} ms", wait.as_millis());
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(15));
+                }
+                Err(e) => {
+                    tracing::error!(
+                        provider = %self.connection.provider,
+                        "the refreshed tokens of the {} could not be saved ({e}); they are kept for the rest of this \
+                         run, but the grant will be lost when it ends: run `integ connect {} --account '{}'` afterwards",
+                        self.connection.describe(),
+                        self.connection.provider,
+                        self.connection.label
+                    );
+                    return;
+                }
             }
         }
-        let e: Error = last.map(Into::into).unwrap_or_else(|| Error::failure("secret store write failed"));
-        Err(e.context("the refreshed tokens could not be saved; this connection will need `integ connect` again"))
     }
 
     /// Mark the connection "reconnect needed" and build the error that says so.
@@ -254,6 +292,18 @@ impl Session {
         Error::reconnect(format!("the {} needs to be connected again: {why}", self.connection.describe()))
             .hint(reconnect_hint(&self.connection))
     }
+}
+
+/// Take an account's token lock (refresh, connect and disconnect all do), waiting up to a
+/// minute for another process's refresh.
+pub async fn lock_tokens(path: &std::path::Path, what: &str) -> Result<FileLock> {
+    FileLock::acquire(path, LOCK_WAIT).await?.ok_or_else(|| {
+        Error::locked(format!(
+            "another integ process has been refreshing the tokens of {what} for over {} s",
+            LOCK_WAIT.as_secs()
+        ))
+        .hint(format!("if nothing else is running, check {}", path.display()))
+    })
 }
 
 /// `integ connect <provider> --account '<label>'`.

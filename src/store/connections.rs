@@ -57,10 +57,7 @@ impl Connection {
     /// The name of one of this connection's lock files, e.g. `sync-jobber-1a2b3c4d5e6f7a8b`:
     /// the account id hashed, because ids may hold characters a file name cannot.
     pub fn lock_name(&self, purpose: &str) -> String {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(self.account_id.as_bytes());
-        let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-        format!("{purpose}-{}-{short}", self.provider)
+        lock_name(self.provider, &self.account_id, purpose)
     }
 
     /// "jobber account 'Acme Lawn' (label)" for messages.
@@ -211,4 +208,13 @@ mod tests {
         assert!(all[0].last_error.is_none());
         assert!(list(&db, Some(Provider::Google)).unwrap().is_empty());
     }
+}
+
+/// The lock file name for one account's `purpose` ("refresh", "sync"), before or after its
+/// connection row exists.
+pub fn lock_name(provider: Provider, account_id: &str, purpose: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(account_id.as_bytes());
+    let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("{purpose}-{provider}-{short}")
 }

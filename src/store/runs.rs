@@ -179,3 +179,16 @@ pub fn finish(
         .map_err(classify)
     })
 }
+
+/// Close a `sync_runs` row whose process was stopped by a signal (its counts are unknown).
+pub fn interrupt(db: &mut Db, run: i64, why: &str, now: &str) -> Result<(), DbError> {
+    db.write(|tx| -> Result<(), DbError> {
+        tx.execute(
+            "UPDATE sync_runs SET outcome = 'interrupted', finished_at = ?2, error = ?3
+             WHERE id = ?1 AND outcome = 'running'",
+            params![run, now, why],
+        )
+        .map(|_| ())
+        .map_err(classify)
+    })
+}

@@ -198,10 +198,39 @@ impl FileStore {
         Ok(file)
     }
 
+    /// The lock, if it can be had within `wait`.
+    fn try_lock_for(&self, wait: std::time::Duration) -> Result<Option<File>, SecretError> {
+        let deadline = std::time::Instant::now() + wait;
+        let to_error = io_error(&self.lock_path);
+        if let Some(dir) = parent_dir(&self.lock_path) {
+            create_private_dir(dir).map_err(io_error(dir))?;
+        }
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&self.lock_path).map_err(io_error(&self.lock_path))?;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Some(file)),
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+                Err(std::fs::TryLockError::Error(e)) => return Err(to_error(e)),
+            }
+        }
+    }
+
     /// Applies `change` to the current contents under the lock; writes only if it reports a
     /// change.
     fn update<T>(&self, change: impl FnOnce(&mut Entries) -> (T, bool)) -> Result<T, SecretError> {
         let _lock = self.lock()?;
+        self.update_locked(change)
+    }
+
+    /// `update`, by a caller that holds the lock.
+    fn update_locked<T>(&self, change: impl FnOnce(&mut Entries) -> (T, bool)) -> Result<T, SecretError> {
         // Read after locking: another process may have written since we last looked.
         let (salt, mut entries) = match self.load()? {
             Some(current) => current,
@@ -244,6 +273,35 @@ impl SecretStore for FileStore {
         self.update(|entries| {
             let existed = entries.0.remove(key).is_some();
             (existed, existed)
+        })
+    }
+
+    fn reserve(&self, wait: std::time::Duration) -> Result<super::Reservation, SecretError> {
+        match self.try_lock_for(wait)? {
+            Some(lock) => Ok(super::Reservation { lock: Some(lock) }),
+            None => Err(SecretError::Io {
+                path: self.lock_path.clone(),
+                source: io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    format!("another process has held the lock for over {} s", wait.as_secs()),
+                ),
+            }),
+        }
+    }
+
+    fn set_reserved(
+        &self,
+        reservation: &super::Reservation,
+        key: &str,
+        value: &SecretString,
+    ) -> Result<(), SecretError> {
+        if reservation.lock.is_none() {
+            return self.set(key, value);
+        }
+        let value = Zeroizing::new(value.expose_secret().to_owned());
+        self.update_locked(|entries| {
+            entries.0.insert(key.to_owned(), value);
+            ((), true)
         })
     }
 }

@@ -129,4 +129,29 @@ pub trait SecretStore: Send + Sync {
     fn set(&self, key: &str, value: &SecretString) -> Result<(), SecretError>;
     /// Deletes the entry; returns whether there was one.
     fn delete(&self, key: &str) -> Result<bool, SecretError>;
+
+    /// Make sure a write can happen now, and keep it possible until the reservation is
+    /// dropped. A refresh asks for this before it spends a single-use refresh token: if the
+    /// store can't take the answer, the old token stays good. The file store takes its lock
+    /// (waiting at most `wait`) and holds it; a keyring proves itself with a write and delete.
+    fn reserve(&self, wait: Duration) -> Result<Reservation, SecretError> {
+        let _ = wait;
+        let probe = format!("write-probe-{}", std::process::id());
+        self.set(&probe, &SecretString::from("probe"))?;
+        self.delete(&probe)?;
+        Ok(Reservation { lock: None })
+    }
+
+    /// `set`, under a reservation this store gave.
+    fn set_reserved(&self, reservation: &Reservation, key: &str, value: &SecretString) -> Result<(), SecretError> {
+        let _ = reservation;
+        self.set(key, value)
+    }
+}
+
+/// A write the store has promised to take (see [`SecretStore::reserve`]).
+#[derive(Debug)]
+pub struct Reservation {
+    /// The file store's lock, held until the reservation is dropped.
+    pub(crate) lock: Option<std::fs::File>,
 }
