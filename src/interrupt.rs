@@ -19,6 +19,8 @@ use tokio::sync::Notify;
 use crate::error::Kind;
 
 static CRITICAL: AtomicUsize = AtomicUsize::new(0);
+/// The stop signal received, if any (0 none, else the exit code it asks for).
+static RECEIVED: AtomicUsize = AtomicUsize::new(0);
 static RUNS: Mutex<Vec<i64>> = Mutex::new(Vec::new());
 
 fn left_critical() -> &'static Notify {
@@ -49,6 +51,16 @@ impl Drop for Critical {
 /// Whether a critical section is open right now.
 pub fn in_critical_section() -> bool {
     CRITICAL.load(Ordering::SeqCst) > 0
+}
+
+/// The stop asked for, if a signal arrived (it may have been deferred past the command's end).
+pub fn received() -> Option<Kind> {
+    match RECEIVED.load(Ordering::SeqCst) {
+        130 => Some(Kind::Interrupted),
+        143 => Some(Kind::Terminated),
+        129 => Some(Kind::HungUp),
+        _ => None,
+    }
 }
 
 /// Note a `sync_runs` row this process opened, so a stop can close it as interrupted.
@@ -99,6 +111,7 @@ impl Signals {
             _ = self.hup.recv() => Kind::HungUp,
         };
         tracing::info!(?kind, "stop requested");
+        RECEIVED.store(usize::from(kind.exit_code()), Ordering::SeqCst);
         loop {
             let left = left_critical().notified();
             tokio::pin!(left);

@@ -74,7 +74,12 @@ pub fn main_entry() -> u8 {
             return commands::run(&mut ctx, cli.command).await;
         };
         let stop = tokio::select! {
-            done = commands::run(&mut ctx, cli.command) => return done,
+            done = commands::run(&mut ctx, cli.command) => match interrupt::received() {
+                // A stop deferred by a token refresh: the command got to finish, but the process
+                // was still asked to stop, so it says so (a failure keeps its own message).
+                Some(kind) if done.is_ok() => kind,
+                _ => return done,
+            },
             kind = signals.stop_requested() => kind,
         };
         // The command was dropped at an await point: no transaction was open. Close the runs it

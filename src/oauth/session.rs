@@ -19,11 +19,11 @@ use super::client;
 use super::token::{GrantKind, TokenSet};
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::interrupt::Critical;
 use crate::providers::api::ApiError;
 use crate::store::connections::{self, Connection, State};
 use crate::store::db::Db;
 use crate::store::lock::FileLock;
-use crate::interrupt::Critical;
 use crate::store::secrets::{Reservation, SecretStore};
 use crate::time::{Clock, timestamp};
 
@@ -257,9 +257,10 @@ impl Session {
         let mut wait = Duration::from_millis(250);
         let started = std::time::Instant::now();
         loop {
-            let result = tokens.to_secret().map_err(Error::from).and_then(|secret| {
-                self.store.set_reserved(reservation, &key, &secret).map_err(Error::from)
-            });
+            let result = tokens
+                .to_secret()
+                .map_err(Error::from)
+                .and_then(|secret| self.store.set_reserved(reservation, &key, &secret).map_err(Error::from));
             match result {
                 Ok(()) => return,
                 Err(e) if started.elapsed() + wait <= SAVE_RETRY_FOR => {

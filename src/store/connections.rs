@@ -179,6 +179,15 @@ pub fn set_state(db: &mut Db, id: i64, state: State, error: Option<&str>, now: &
     })
 }
 
+/// The lock file name for one account's `purpose` ("refresh", "sync"), before or after its
+/// connection row exists.
+pub fn lock_name(provider: Provider, account_id: &str, purpose: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(account_id.as_bytes());
+    let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("{purpose}-{provider}-{short}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,13 +217,4 @@ mod tests {
         assert!(all[0].last_error.is_none());
         assert!(list(&db, Some(Provider::Google)).unwrap().is_empty());
     }
-}
-
-/// The lock file name for one account's `purpose` ("refresh", "sync"), before or after its
-/// connection row exists.
-pub fn lock_name(provider: Provider, account_id: &str, purpose: &str) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(account_id.as_bytes());
-    let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("{purpose}-{provider}-{short}")
 }

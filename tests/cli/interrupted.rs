@@ -1,0 +1,135 @@
+//! Stops and interruptions around a token refresh: Jobber and Calendly rotate single-use
+//! refresh tokens, so the answer of a refresh must reach the secret store whatever happens to
+//! the process, and a refresh that could not store its answer must not be started.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::common::{Fakes, TestEnv, a_run_is_going, connected, db, free_port, hold_lock, kill};
+
+fn jobber(extra: &[&str]) -> (TestEnv, Fakes) {
+    let redirect = format!("http://localhost:{}/callback/jobber", free_port());
+    let mut args = vec!["--jobber-redirect-uri", redirect.as_str()];
+    args.extend_from_slice(extra);
+    connected("jobber", &args, |_| {})
+}
+
+fn signal(child: &Child, name: &str) {
+    let ok = std::process::Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status().unwrap();
+    assert!(ok.success());
+}
+
+/// Wait for a child with a deadline (a hang is a failure, not a stuck suite).
+fn wait(mut child: Child, limit: Duration) -> (Option<i32>, String) {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            return (status.code(), String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("integ did not finish within {limit:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn refresh_requests(fakes: &Fakes) -> u64 {
+    fakes.get("/_fake/stats")["jobber"]["token_requests"]["refresh_token"].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn a_stop_while_a_rotated_token_is_in_flight_waits_until_it_is_saved() {
+    for sig in ["TERM", "INT", "HUP"] {
+        let (env, fakes) = jobber(&[]);
+        fakes.post("/_fake/stats/reset", json!({}));
+        // Jobber answers the refresh (and has already retired the old token) 2 s later.
+        fakes.post(
+            "/_fake/faults",
+            json!({"rate": 1.0, "kinds": ["slow"], "slow_ms": 2000, "provider": "jobber", "token": true}),
+        );
+        let child =
+            env.cmd(&["refresh", "jobber", "--force"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let start = Instant::now();
+        while refresh_requests(&fakes) == 0 {
+            assert!(start.elapsed() < Duration::from_secs(20), "the refresh request never arrived");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        signal(&child, sig);
+        let (code, stderr) = wait(child, Duration::from_secs(30));
+        let want = match sig {
+            "TERM" => 143,
+            "INT" => 130,
+            _ => 129,
+        };
+        assert_eq!(code, Some(want), "SIG{sig}: {stderr}");
+        assert!(stderr.contains(&format!("stopped by SIG{sig}")), "{stderr}");
+        // The rotated token was saved: the grant still works without a person.
+        fakes.post("/_fake/faults", json!({"rate": 0.0}));
+        env.run(&["refresh", "jobber", "--force"]).ok();
+        assert_eq!(env.run(&["status", "--json"]).ok().json()[0]["state"], "connected");
+    }
+}
+
+#[test]
+fn a_stop_mid_sync_ends_cleanly_and_records_the_run_as_interrupted() {
+    let seed = ["--jobber-seed-jobs", "400", "--jobber-restore-rate", "1000000", "--latency-ms", "200"];
+    let (env, fakes) = jobber(&seed);
+    let child = env.cmd(&["sync", "jobs"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let start = Instant::now();
+    while !a_run_is_going(&env) {
+        assert!(start.elapsed() < Duration::from_secs(20), "the sync never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&child, "TERM");
+    let (code, stderr) = wait(child, Duration::from_secs(10));
+    assert_eq!(code, Some(143), "{stderr}");
+    let (outcome, error): (String, String) = db(&env)
+        .query_row("SELECT outcome, error FROM sync_runs ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(outcome, "interrupted");
+    assert!(error.contains("SIGTERM"), "{error}");
+    fakes.post("/_fake/latency", json!({"ms": 0}));
+    env.run(&["sync", "jobs"]).ok();
+    let stored: i64 =
+        db(&env).query_row("SELECT count(*) FROM jobs WHERE deleted_at IS NULL", [], |r| r.get(0)).unwrap();
+    assert_eq!(stored, 400);
+}
+
+#[test]
+fn a_secret_store_that_cannot_be_written_now_means_no_refresh_at_all() {
+    let (env, fakes) = jobber(&[]);
+    fakes.post("/_fake/stats/reset", json!({}));
+    // Another process holds the encrypted file's lock (a long `integ config set`, a stuck run).
+    let mut holder = hold_lock(&env.home().join("locks").join("secrets.lock"));
+    let child =
+        env.cmd(&["refresh", "jobber", "--force"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let (code, stderr) = wait(child, Duration::from_secs(40));
+    kill(holder.id());
+    let _ = holder.wait();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("secret store cannot be written now"), "{stderr}");
+    assert_eq!(refresh_requests(&fakes), 0, "the refresh token was not spent");
+    // Nothing was lost: the next run refreshes.
+    env.run(&["refresh", "jobber", "--force"]).ok();
+    assert_eq!(env.run(&["status", "--json"]).ok().json()[0]["state"], "connected");
+}
+
+#[test]
+fn a_throttled_token_endpoint_is_not_a_dead_grant() {
+    let redirect = format!("http://localhost:{}/callback/calendly", free_port());
+    let (env, _fakes) =
+        connected("calendly", &["--calendly-redirect-uri", &redirect, "--calendly-token-rate-limit", "2"], |_| {});
+    env.run(&["refresh", "calendly", "--force"]).ok();
+    // The third token request in a minute gets Calendly's 429.
+    let run = env.run(&["refresh", "calendly", "--force"]).code(1);
+    assert!(run.stderr.contains("429"), "{}", run.stderr);
+    let status = env.run(&["status", "--json"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert_eq!(status.json()[0]["state"], "connected");
+}
