@@ -41,11 +41,15 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(10);
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 /// A request head bigger than this is not a browser following a redirect.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
-/// Connections being read at once; more are closed straight away so that a flood of idle
-/// sockets cannot pile up threads.
+/// Connections being read at once. When all are taken, the oldest that has not sent its
+/// request head is closed to make room, so a flood of idle sockets can neither pile up threads
+/// nor keep the browser's real callback out.
 const MAX_CONNECTIONS: usize = 32;
 /// A pasted line longer than this is not an address.
 const MAX_PASTE_BYTES: u64 = 16 * 1024;
+/// The "declined?" page's text for a bare callback.
+const BARE_DECLINE_TEXT: &str = "the browser came back with no answer, which is how this provider reports a declined \
+                                 request; integ keeps waiting, so if you did not mean to decline, sign in again";
 /// A `state` shorter than this cannot hold 128 bits in base64url (RFC 9700 §4.7.1).
 const MIN_STATE_CHARS: usize = 22;
 /// Provider text kept in [`ListenerError::Denied`], which ends up in a terminal.
@@ -72,7 +76,9 @@ pub struct ListenerConfig {
     /// The random, single-use `state` sent in the authorize request (at least 128 bits).
     pub expected_state: SecretString,
     /// Jobber reports a refusal by sending the browser to the callback with no query string at
-    /// all; with this set, such a request ends the flow as a denial.
+    /// all; with this set, such a request gets the "declined?" page. It carries no state, so
+    /// any local process could send it: the flow keeps waiting for a real answer (until the
+    /// timeout, Ctrl-C, or a code).
     pub bare_callback_is_denial: bool,
     /// How long to wait for the browser or a pasted address before giving up.
     pub overall_timeout: Duration,
@@ -265,6 +271,9 @@ enum Verdict {
         error: String,
         description: Option<String>,
     },
+    /// A bare callback where the provider sends one to say "declined" (Jobber): unauthenticated,
+    /// so it shows the page but does not end the flow.
+    MaybeDeclined,
     /// Not an answer to this run's request; the reason is safe to show.
     Rejected(&'static str),
 }
@@ -279,7 +288,7 @@ struct Waiter<'a> {
 impl Waiter<'_> {
     fn run(&self, sockets: &[TcpListener], tx: &Sender<Event>, rx: &Receiver<Event>) -> Outcome {
         let start = Instant::now();
-        let active = Arc::new(AtomicUsize::new(0));
+        let active = Arc::new(Connections::default());
         loop {
             let elapsed = start.elapsed();
             if elapsed >= self.cfg.overall_timeout {
@@ -304,7 +313,7 @@ impl Waiter<'_> {
 
     /// Hand every pending connection to its own reader thread, so a client that is slow to
     /// send its request never holds up the loop.
-    fn accept_ready(&self, socket: &TcpListener, tx: &Sender<Event>, active: &Arc<AtomicUsize>) {
+    fn accept_ready(&self, socket: &TcpListener, tx: &Sender<Event>, active: &Arc<Connections>) {
         loop {
             match socket.accept() {
                 Ok((stream, _)) => spawn_connection(stream, self.cfg.read_timeout, tx, active),
@@ -355,6 +364,14 @@ impl Waiter<'_> {
                 respond(stream, &pages::failure(&error, description.as_deref()), &[]);
                 Some(Err(ListenerError::Denied { error, description }))
             }
+            Verdict::MaybeDeclined => {
+                respond(stream, &pages::failure("access_denied", Some(BARE_DECLINE_TEXT)), &[]);
+                tracing::warn!(
+                    "the browser came back without an answer (did you decline?); still waiting for the sign-in \
+                     (Ctrl-C to stop)"
+                );
+                None
+            }
             Verdict::Rejected(why) => {
                 tracing::debug!("callback ignored: {why}");
                 respond(stream, &pages::bad_request(), &[]);
@@ -378,6 +395,11 @@ impl Waiter<'_> {
         match judge(url.query(), &self.cfg.expected_state, self.cfg.bare_callback_is_denial) {
             Verdict::Code(code) => Some(Ok(Authorization { code, source: CallbackSource::Pasted })),
             Verdict::Denied { error, description } => Some(Err(ListenerError::Denied { error, description })),
+            // Pasted by the person at the terminal: their word ends the flow.
+            Verdict::MaybeDeclined => Some(Err(ListenerError::Denied {
+                error: "access_denied".to_owned(),
+                description: Some(BARE_DECLINE_TEXT.to_owned()),
+            })),
             Verdict::Rejected(why) => warn(why),
         }
     }
@@ -450,22 +472,48 @@ fn bind_both(cfg: &ListenerConfig) -> Result<Vec<TcpListener>, ListenerError> {
     Err(last_busy.unwrap_or(ListenerError::PortBusy { port: cfg.port, setting: cfg.port_setting_hint.clone() }))
 }
 
-/// Decrements the count of connections being read when the reader thread ends (or never starts).
-struct ActiveGuard(Arc<AtomicUsize>);
+/// The connections whose request head is still being read, oldest first.
+#[derive(Default)]
+struct Connections {
+    next_id: AtomicUsize,
+    open: std::sync::Mutex<std::collections::VecDeque<(usize, TcpStream)>>,
+}
 
-impl Drop for ActiveGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+impl Connections {
+    /// Register a new connection, closing the oldest one still reading when all places are
+    /// taken. `None` if the socket cannot be tracked (then it is not served).
+    fn admit(self: &Arc<Self>, stream: &TcpStream) -> Option<ActiveGuard> {
+        let handle = stream.try_clone().ok()?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        while open.len() >= MAX_CONNECTIONS {
+            if let Some((_, oldest)) = open.pop_front() {
+                tracing::debug!("too many connections still sending their request; closing the oldest");
+                let _ = oldest.shutdown(Shutdown::Both);
+            }
+        }
+        open.push_back((id, handle));
+        Some(ActiveGuard { id, all: Arc::clone(self) })
     }
 }
 
-fn spawn_connection(stream: TcpStream, read_timeout: Duration, tx: &Sender<Event>, active: &Arc<AtomicUsize>) {
-    if active.fetch_add(1, Ordering::AcqRel) >= MAX_CONNECTIONS {
-        active.fetch_sub(1, Ordering::AcqRel);
-        tracing::debug!("too many open connections; closing a new one");
-        return;
+/// Removes a connection from [`Connections`] when its reader thread ends (or never starts).
+struct ActiveGuard {
+    id: usize,
+    all: Arc<Connections>,
+}
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        let mut open = self.all.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.retain(|(id, _)| *id != self.id);
     }
-    let guard = ActiveGuard(Arc::clone(active));
+}
+
+fn spawn_connection(stream: TcpStream, read_timeout: Duration, tx: &Sender<Event>, active: &Arc<Connections>) {
+    let Some(guard) = active.admit(&stream) else {
+        return;
+    };
     let tx = tx.clone();
     let spawned = thread::Builder::new().name("integ-callback-conn".to_owned()).spawn(move || {
         let _guard = guard;
@@ -601,18 +649,7 @@ fn is_bare(query: Option<&str>) -> bool {
 /// Decide what a callback's query string means for this run.
 fn judge(query: Option<&str>, expected_state: &SecretString, bare_is_denial: bool) -> Verdict {
     let Some(query) = query.filter(|q| !q.is_empty()) else {
-        return if bare_is_denial {
-            Verdict::Denied {
-                error: "access_denied".to_owned(),
-                description: Some(
-                    "the browser came back with no answer, which is how this provider reports \
-                     a declined request"
-                        .to_owned(),
-                ),
-            }
-        } else {
-            Verdict::Rejected("it carries no state")
-        };
+        return if bare_is_denial { Verdict::MaybeDeclined } else { Verdict::Rejected("it carries no state") };
     };
     let (mut state, mut code, mut error, mut description) = (None, None, None, None);
     for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
@@ -800,26 +837,50 @@ mod tests {
     }
 
     #[test]
-    fn bare_callback_is_a_denial_when_configured() {
+    fn a_bare_callback_shows_the_declined_page_but_the_flow_waits_for_a_real_answer() {
         let mut cfg = config();
         cfg.bare_callback_is_denial = true;
         let (port, waiter) = start(cfg, None);
+        // Any local process can send this (it carries no state), so it must not end the flow.
         let page = get(port, PATH);
         assert_eq!(page.status, 200);
         assert!(page.body.contains("<title>integ: authorization failed</title>"));
-        match waiter.join().expect("join") {
-            Err(ListenerError::Denied { error, .. }) => assert_eq!(error, "access_denied"),
-            other => panic!("expected Denied, got {other:?}"),
-        }
+        assert_eq!(get(port, &format!("{PATH}?")).status, 200);
+        assert_eq!(callback(port, "c").status, 200);
+        assert_eq!(code_of(waiter.join().expect("join")).0, "c");
     }
 
     #[test]
-    fn bare_callback_with_an_empty_query_is_a_denial_too() {
+    fn only_bare_callbacks_end_in_the_timeout() {
         let mut cfg = config();
         cfg.bare_callback_is_denial = true;
+        cfg.overall_timeout = Duration::from_millis(800);
         let (port, waiter) = start(cfg, None);
-        assert_eq!(get(port, &format!("{PATH}?")).status, 200);
+        assert_eq!(get(port, PATH).status, 200);
+        assert!(matches!(waiter.join().expect("join"), Err(ListenerError::Timeout { .. })));
+    }
+
+    #[test]
+    fn a_pasted_bare_callback_is_the_users_own_denial() {
+        let mut cfg = config();
+        cfg.bare_callback_is_denial = true;
+        let paste = format!("http://127.0.0.1:1{PATH}\n");
+        let (_port, waiter) = start(cfg, Some(Box::new(io::Cursor::new(paste.into_bytes()))));
         assert!(matches!(waiter.join().expect("join"), Err(ListenerError::Denied { .. })));
+    }
+
+    #[test]
+    fn a_flood_of_idle_sockets_does_not_keep_the_callback_out() {
+        let mut cfg = config();
+        cfg.read_timeout = Duration::from_secs(30);
+        let (port, waiter) = start(cfg, None);
+        let idle: Vec<TcpStream> = (0..MAX_CONNECTIONS + 8)
+            .map(|_| TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect"))
+            .collect();
+        thread::sleep(Duration::from_millis(300));
+        assert_eq!(callback(port, "c").status, 200);
+        assert_eq!(code_of(waiter.join().expect("join")).0, "c");
+        drop(idle);
     }
 
     #[test]
@@ -840,7 +901,8 @@ mod tests {
         assert_eq!(send_raw(addr, &img).status, 400);
         let nav = format!("GET {PATH} HTTP/1.1\r\nHost: localhost:{port}\r\nSec-Fetch-Mode: navigate\r\n\r\n");
         assert_eq!(send_raw(addr, &nav).status, 200);
-        assert!(matches!(waiter.join().expect("join"), Err(ListenerError::Denied { .. })));
+        assert_eq!(callback(port, "c").status, 200);
+        assert_eq!(code_of(waiter.join().expect("join")).0, "c");
     }
 
     #[test]
@@ -1128,7 +1190,7 @@ mod tests {
         // An error beats a code: RFC 6749 §4.1.2.1 responses carry one or the other.
         assert!(matches!(judged(&format!("code=x&error=server_error&state={STATE}")), Verdict::Denied { .. }));
         assert!(matches!(judge(None, &state, false), Verdict::Rejected(_)));
-        assert!(matches!(judge(None, &state, true), Verdict::Denied { .. }));
+        assert!(matches!(judge(None, &state, true), Verdict::MaybeDeclined));
     }
 
     #[test]

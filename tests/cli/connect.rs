@@ -105,13 +105,20 @@ exec curl -sS -o '{page}' "$loc"
 fn denial_ends_the_flow_with_exit_1() {
     let (mut env, fakes) = setup(&[]);
     let page = env.curl_browser();
-    for provider in ["jobber", "google", "microsoft", "calendly"] {
+    for provider in ["google", "microsoft", "calendly"] {
         fakes.post(&format!("/_fake/{provider}/consent"), serde_json::json!({"mode": "deny"}));
         let run = connect(&env, provider).code(1);
         assert!(run.stderr.contains("authorization denied"), "{provider}: {}", run.stderr);
         wait_for_page(&page, "integ: authorization failed", provider);
         let _ = std::fs::remove_file(&page);
     }
+    // Jobber says "declined" with a bare callback, which any local process could send: the
+    // browser shows the declined page, and integ keeps waiting for a real answer.
+    fakes.post("/_fake/jobber/consent", serde_json::json!({"mode": "deny"}));
+    let run = env.run(&["connect", "jobber", "--timeout", "3"]).code(1);
+    assert!(run.stderr.contains("did you decline?"), "{}", run.stderr);
+    assert!(run.stderr.contains("within 3 s"), "{}", run.stderr);
+    wait_for_page(&page, "integ: authorization failed", "jobber");
     assert_eq!(env.run(&["status", "--json"]).ok().stdout.trim(), "[]");
 }
 
