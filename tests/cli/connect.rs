@@ -430,7 +430,10 @@ fn headless_chromium_completes_the_flow() {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nexec '{chromium}' --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+            // Chromium is the one program here that does not run under libfaketime (the suite's
+            // second pass): it starts outside it. integ and the fakes still run under it.
+            "#!/bin/sh\nunset LD_PRELOAD FAKETIME FAKETIME_NO_CACHE FAKETIME_DONT_RESET DONT_FAKE_MONOTONIC\n\
+             exec '{chromium}' --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
              --disable-background-networking --disable-component-update --disable-sync --disable-dev-shm-usage \
              --user-data-dir='{}' --dump-dom \"$1\" > '{}' 2>/dev/null\n",
             profile.display(),
