@@ -372,6 +372,15 @@ mod tests {
     use clap::CommandFactory;
 
     #[test]
+    fn huge_durations_are_refused_not_overflowed() {
+        for bad in ["9999999999999999h", "18446744073709551615s", "5124095576030432m", "0", "2x", ""] {
+            assert!(super::parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(super::parse_duration("15m"), Ok(std::time::Duration::from_secs(900)));
+        assert_eq!(super::parse_duration("2h"), Ok(std::time::Duration::from_secs(7200)));
+    }
+
+    #[test]
     fn command_tree_is_consistent() {
         super::Cli::command().debug_assert();
     }

@@ -700,6 +700,25 @@ mod tests {
     }
 
     #[test]
+    fn counts_are_bounded_to_what_their_users_can_hold() {
+        // Each count setting is read as a u32 and multiplied into seconds: a value past what
+        // that holds used to pass validation and be ignored (u32) or overflow (× 86,400).
+        for (var, key) in [
+            ("INTEG_EVENTS_PAST_DAYS", "events.past_days"),
+            ("INTEG_EVENTS_FUTURE_DAYS", "events.future_days"),
+            ("INTEG_JOBBER_SWEEP_DAYS", "jobber.sweep_days"),
+            ("INTEG_JOBBER_OVERLAP_MINUTES", "jobber.overlap_minutes"),
+        ] {
+            for bad in ["4294967296", "300000000000000", "18446744073709551615", "0", "-1", "1e3"] {
+                let err = settings("", &[(var, bad)]).unwrap_err();
+                assert!(err.message.contains(key), "{var}={bad}: {}", err.message);
+            }
+            let ok = settings("", &[(var, "1")]).unwrap();
+            assert_eq!(ok.get(key), Some("1"));
+        }
+    }
+
+    #[test]
     fn bad_choice_names_options() {
         let err = settings("", &[("INTEG_SECRET_STORE", "plaintext")]).unwrap_err();
         assert!(err.message.contains("keyring, file"), "{}", err.message);

@@ -313,6 +313,24 @@ mod tests {
     }
 
     #[test]
+    fn absurd_retry_after_values_neither_panic_nor_ask_for_long_waits() {
+        let mut h = HeaderMap::new();
+        for v in ["1e300", "99999999999999999999999", "inf", "18446744073709551616", "1.8e19"] {
+            h.insert(RETRY_AFTER, HeaderValue::from_static(v));
+            let got = retry_after(&h);
+            assert!(got.is_some_and(|d| d <= Duration::from_secs(15 * 60)), "{v}: {got:?}");
+        }
+        for v in ["-1", "NaN", "-inf", "-0.5"] {
+            h.insert(RETRY_AFTER, HeaderValue::from_static(v));
+            assert_eq!(retry_after(&h), None, "{v}");
+        }
+        // A date far in the future, measured against the server's own Date.
+        h.insert(RETRY_AFTER, HeaderValue::from_static("Fri, 31 Dec 9999 23:59:59 GMT"));
+        h.insert(reqwest::header::DATE, HeaderValue::from_static("Wed, 21 Oct 2015 07:27:30 GMT"));
+        assert!(retry_after(&h).is_some_and(|d| d <= Duration::from_secs(15 * 60)));
+    }
+
+    #[test]
     fn backoff_grows_and_is_capped() {
         let p = RetryPolicy { base: Duration::from_millis(100), cap: Duration::from_secs(2), ..Default::default() };
         for _ in 0..50 {

@@ -256,6 +256,40 @@ mod tests {
     }
 
     #[test]
+    fn absurd_expires_in_values_are_not_trusted() {
+        let now = Timestamp::from_second(1_700_000_000).unwrap();
+        let hour = now.as_second() + 3600;
+        // Huge, negative, zero or non-finite: "unknown", so the one-hour default (and a refresh on
+        // a 401) applies; none may wrap into a past expiry (a refresh before every call) or panic.
+        for v in [
+            serde_json::json!(1e300),
+            serde_json::json!(-1),
+            serde_json::json!(0),
+            serde_json::json!(i64::MAX),
+            serde_json::json!(i64::MIN),
+            serde_json::json!(u64::MAX),
+            serde_json::json!("9223372036854775807"),
+            serde_json::json!("-3600"),
+            serde_json::json!(100_000_000),
+        ] {
+            let t = raw(serde_json::json!({"access_token": "a", "expires_in": v.clone()}));
+            assert_eq!(t.expiry(Provider::Google, now), hour, "{v}");
+            assert_eq!(t.expiry(Provider::Jobber, now), hour, "{v}");
+            let set = t.into_token_set(Provider::Microsoft, now, None);
+            assert!(!set.needs_refresh(now), "{v}");
+        }
+        // A JWT exp far in the future or in the past is not trusted either.
+        for exp in [i64::MAX, 0, -1] {
+            let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{{\"exp\":{exp}}}"));
+            let t = raw(serde_json::json!({"access_token": format!("e30.{payload}.c2ln")}));
+            assert_eq!(t.expiry(Provider::Jobber, now), hour, "exp {exp}");
+        }
+        // Jobber's expires_at string likewise.
+        let t = raw(serde_json::json!({"access_token": "opaque", "expires_at": "9999-12-31 23:59:59 UTC"}));
+        assert_eq!(t.expiry(Provider::Jobber, now), hour);
+    }
+
+    #[test]
     fn refresh_keeps_old_refresh_token_when_none_returned() {
         let now = Timestamp::from_second(1000).unwrap();
         let old = raw(serde_json::json!({"access_token": "a1", "refresh_token": "r1", "expires_in": 10}))

@@ -620,3 +620,32 @@ pub fn assignees(v: &Visit) -> Vec<(&str, Option<&str>)> {
         })
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod number_tests {
+    use super::*;
+
+    fn bucket(available: f64, restore_rate: f64) -> Bucket {
+        Bucket { max: 10_000.0, available, restore_rate, at: Instant::now() }
+    }
+
+    #[test]
+    fn absurd_costs_and_rates_neither_panic_nor_ask_for_long_waits() {
+        let ceiling = Duration::from_secs(15 * 60);
+        // A huge requested cost (THROTTLED's wait is computed from it).
+        assert!(bucket(0.0, 500.0).wait_for(1e300) <= ceiling);
+        assert!(bucket(0.0, 500.0).wait_for(f64::INFINITY) <= ceiling);
+        assert!(bucket(0.0, 500.0).wait_for(f64::NAN) <= ceiling);
+        // A tiny restore rate: (903 − 0) / 1e-6 s is about 29 years.
+        assert!(bucket(0.0, 1e-6).wait_for(903.0) <= ceiling);
+        assert!(bucket(f64::NEG_INFINITY, 500.0).wait_for(903.0) <= ceiling);
+        assert!(bucket(-1e308, 1e-300).wait_for(1e308) <= ceiling);
+        // cost_of keeps what it reads usable.
+        let body = json!({"extensions": {"cost": {"requestedQueryCost": 1e300, "throttleStatus":
+            {"maximumAvailable": -5, "currentlyAvailable": 1e300, "restoreRate": 0}}}});
+        if let Some((requested, b)) = cost_of(&body) {
+            assert!(requested.is_finite() && b.max.is_finite() && b.max > 0.0, "{requested} {b:?}");
+            assert!(b.wait_for(requested) <= ceiling);
+        }
+    }
+}
