@@ -42,6 +42,9 @@ pub enum TokenError {
     Transport(String),
     #[error("the token endpoint URL is invalid: {0}")]
     Config(String),
+    /// An answer far larger than any token set: a provider error, not worth a retry.
+    #[error("the token endpoint's answer is too large (over {} KiB)", crate::http::SMALL_BODY >> 10)]
+    TooLarge,
 }
 
 impl TokenError {
@@ -143,8 +146,12 @@ pub async fn refresh(app: &OAuthApp, http: &reqwest::Client, refresh_token: &str
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct HttpError(String);
+enum HttpError {
+    #[error("{0}")]
+    Transport(String),
+    #[error("the answer is too large")]
+    TooLarge,
+}
 
 /// oauth2's async HTTP client, over our reqwest client, recording the status it saw.
 fn adapter(
@@ -162,7 +169,7 @@ fn adapter(
             for (name, value) in &parts.headers {
                 builder = builder.header(name, value);
             }
-            let resp = builder.send().await.map_err(|e| HttpError(crate::http::describe(&e)))?;
+            let resp = builder.send().await.map_err(|e| HttpError::Transport(crate::http::describe(&e)))?;
             let code = resp.status().as_u16();
             if let Ok(mut s) = status.lock() {
                 *s = code;
@@ -171,8 +178,12 @@ fn adapter(
             for (name, value) in resp.headers() {
                 out = out.header(name, value);
             }
-            let bytes = resp.bytes().await.map_err(|e| HttpError(crate::http::describe(&e)))?;
-            out.body(bytes.to_vec()).map_err(|e| HttpError(e.to_string()))
+            // A token set is a few KB: a larger answer is refused before it fills memory.
+            let bytes = crate::http::read_body(resp, crate::http::SMALL_BODY).await.map_err(|e| match e {
+                crate::http::BodyError::TooLarge { .. } => HttpError::TooLarge,
+                crate::http::BodyError::Transport(e) => HttpError::Transport(e),
+            })?;
+            out.body(bytes.to_vec()).map_err(|e| HttpError::Transport(e.to_string()))
         })
     }
 }
@@ -184,7 +195,8 @@ fn classify(
     let status = status.lock().map(|s| *s).unwrap_or(0);
     match result {
         Ok(t) => Ok(t),
-        Err(RequestTokenError::Request(e)) => Err(TokenError::Transport(e.0)),
+        Err(RequestTokenError::Request(HttpError::TooLarge)) => Err(TokenError::TooLarge),
+        Err(RequestTokenError::Request(HttpError::Transport(e))) => Err(TokenError::Transport(e)),
         Err(RequestTokenError::ServerResponse(r)) => {
             let status = if status == 0 { 400 } else { status };
             if status >= 500 {

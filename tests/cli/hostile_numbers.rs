@@ -50,56 +50,53 @@ impl Hostile {
     }
 }
 
+/// One request per connection: every answer closes it.
 fn serve(stream: TcpStream, respond: &dyn Fn(&str, &str) -> Reply, hits: &AtomicU64, sent: &AtomicU64) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut out = stream;
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    let request_line = line.trim().to_string();
+    let mut length = 0usize;
     loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 {
             return;
         }
-        let request_line = line.trim().to_string();
-        let mut length = 0usize;
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+        if h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':')
+            && k.eq_ignore_ascii_case("content-length")
+        {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0u8; length];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    hits.fetch_add(1, Ordering::SeqCst);
+    match respond(&request_line, &String::from_utf8_lossy(&body)) {
+        Reply::Bytes(b) => {
+            let _ = out.write_all(&b);
+        }
+        Reply::Stream { head, total } => {
+            if out.write_all(head.as_bytes()).is_err() {
                 return;
             }
-            if h.trim().is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':')
-                && k.eq_ignore_ascii_case("content-length")
-            {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0u8; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        hits.fetch_add(1, Ordering::SeqCst);
-        match respond(&request_line, &String::from_utf8_lossy(&body)) {
-            Reply::Bytes(b) => {
-                let _ = out.write_all(&b);
-                return;
-            }
-            Reply::Stream { head, total } => {
-                if out.write_all(head.as_bytes()).is_err() {
+            let chunk = vec![b' '; 64 * 1024];
+            let mut done = 0u64;
+            while done < total {
+                let n = chunk.len().min((total - done) as usize);
+                if out.write_all(&chunk[..n]).is_err() {
                     return;
                 }
-                let chunk = vec![b' '; 64 * 1024];
-                let mut done = 0u64;
-                while done < total {
-                    let n = chunk.len().min((total - done) as usize);
-                    if out.write_all(&chunk[..n]).is_err() {
-                        return;
-                    }
-                    done += n as u64;
-                    sent.fetch_add(n as u64, Ordering::SeqCst);
-                }
-                return;
+                done += n as u64;
+                sent.fetch_add(n as u64, Ordering::SeqCst);
             }
         }
     }
@@ -189,7 +186,8 @@ fn a_huge_retry_after_from_google_neither_panics_nor_outlasts_max_duration() {
 
 #[test]
 fn a_huge_retry_after_from_graph_neither_panics_nor_outlasts_max_duration() {
-    let hostile = Hostile::start(|_, _| reply("503 Service Unavailable", &[("retry-after", "99999999999999999999999")], ""));
+    let hostile =
+        Hostile::start(|_, _| reply("503 Service Unavailable", &[("retry-after", "99999999999999999999999")], ""));
     let (env, _fakes) = calendar_account("microsoft", &hostile);
     let (run, took) = run_within(
         &env,
@@ -273,7 +271,8 @@ fn a_repeating_google_calendar_list_page_token_ends_with_an_error() {
     });
     let (env, _fakes) = calendar_account("google", &hostile);
     let (run, _) = run_within(&env, &["calendars", "list", "--provider", "google"], Duration::from_secs(30));
-    let run = run.code(1);
+    // Exit 3: the list shows what is stored, and says this account's listing failed.
+    let run = run.code(3);
     assert!(run.stderr.contains("page token") && run.stderr.contains("repeat"), "{}", run.stderr);
     assert!(hostile.hits() <= 3, "{} requests for a list that repeats itself", hostile.hits());
 }
@@ -281,10 +280,12 @@ fn a_repeating_google_calendar_list_page_token_ends_with_an_error() {
 #[test]
 fn a_huge_declared_body_is_refused_before_reading_and_not_retried() {
     // 3 GiB announced; the server would send it all if asked.
-    let hostile = Hostile::start(|_, _| Reply::Stream {
+    let hostile = Hostile::start(|_, _| {
+        Reply::Stream {
         head: "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 3221225472\r\nconnection: close\r\n\r\n"
             .into(),
         total: 3 << 30,
+    }
     });
     let (env, _fakes) = calendar_account("google", &hostile);
     let (run, _) = run_within(&env, &["sync", "events", "--provider", "google"], Duration::from_secs(60));
@@ -302,8 +303,7 @@ fn an_endless_undeclared_body_is_cut_at_the_cap_and_not_retried() {
         total: 512 << 20,
     });
     let (env, _fakes) = calendar_account("microsoft", &hostile);
-    let (run, _) =
-        run_within(&env, &["sync", "events", "--provider", "microsoft"], Duration::from_secs(120));
+    let (run, _) = run_within(&env, &["sync", "events", "--provider", "microsoft"], Duration::from_secs(120));
     let run = run.code(1);
     assert!(run.stderr.contains("too large"), "{}", run.stderr);
     assert_eq!(hostile.hits(), 1, "a too-large answer is not retried");
