@@ -10,8 +10,9 @@
 //!
 //! Every number a provider sends that becomes a wait (`Retry-After`, a rate-limit reset, a cost
 //! budget's restore time) goes through [`bounded_secs`]: no value, however large, negative or
-//! malformed, panics or asks for more than [`MAX_WAIT`], and no wait or request runs past the
-//! run's deadline (`--max-duration`, [`Http::with_deadline`]). Every body is read against a cap
+//! malformed, panics or asks for more than [`MAX_WAIT`], and no wait runs past the run's
+//! deadline (`--max-duration`, [`Http::with_deadline`]): a retry or a pacing wait that would end
+//! after it stops the stream there instead. Every body is read against a cap
 //! ([`SMALL_BODY`] for token and identity calls, [`PAGE_BODY`] for API pages), refused early on
 //! its `Content-Length`; a too-large answer is an error that is not retried. [`Pages`] bounds
 //! every pagination loop.
@@ -196,7 +197,7 @@ pub enum HttpError {
     /// Not retried: a provider that sends this much once will again.
     #[error("{what}: {detail}")]
     TooLarge { what: String, detail: String },
-    /// A wait or request would end after the run's deadline (`--max-duration`).
+    /// A wait would end after the run's deadline (`--max-duration`).
     #[error("{what}: --max-duration reached ({detail})")]
     OutOfTime { what: String, detail: String },
     /// A pagination loop that repeats itself or never ends.
@@ -232,9 +233,9 @@ pub struct Http {
     pub policy: RetryPolicy,
     budget: AtomicU32,
     stats: Mutex<Stats>,
-    /// The run's deadline: no wait and no request goes past it.
+    /// The run's deadline: no wait goes past it.
     deadline: Option<Instant>,
-    /// Set when the deadline cut a wait or a request short.
+    /// Set when the deadline cut a wait short.
     out_of_time: AtomicBool,
 }
 
@@ -256,8 +257,8 @@ impl Http {
         self
     }
 
-    /// Whether the deadline cut a wait or a request short: the stream stopped for want of
-    /// time, not because the provider failed.
+    /// Whether the deadline cut a wait short: the stream stopped for want of time, not because
+    /// the provider failed.
     pub fn ran_out_of_time(&self) -> bool {
         self.out_of_time.load(Ordering::Relaxed)
     }
@@ -332,14 +333,9 @@ impl Http {
                 s.requests += 1;
             }
             let started = Instant::now();
-            let mut req = make();
-            if let Some(left) = self.remaining() {
-                if left.is_zero() {
-                    return Err(self.out_of_time(what, "no time left for another request".into()));
-                }
-                req = req.timeout(left.min(REQUEST_TIMEOUT));
-            }
-            let outcome = match req.send().await {
+            // A request under way at the deadline is let finish (within REQUEST_TIMEOUT), so the
+            // page it brings is committed; only waits, and retries after them, are cut short.
+            let outcome = match make().send().await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();

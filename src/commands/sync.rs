@@ -264,7 +264,7 @@ async fn sync_connection(
                 std::panic::resume_unwind(panic);
             }
         };
-        // The deadline cut a wait or a request short: the stream paused, it did not fail
+        // The deadline cut a wait short: the stream paused, it did not fail
         // (every page read so far is committed with its cursor).
         let result = match result {
             Err(e) if http.ran_out_of_time() => {
