@@ -366,3 +366,19 @@ fn a_panic_during_a_sync_is_a_failed_run_and_exit_1() {
     assert_eq!(runs_with_outcome(&env, "running"), 0, "the run must not stay 'running'");
     assert_eq!(runs_with_outcome(&env, "failed"), 1);
 }
+
+#[test]
+fn a_huge_token_answer_is_refused_not_retried_and_not_a_dead_grant() {
+    // 2 MiB of "token": over the 1 MiB cap of token answers.
+    let hostile = Hostile::start(|_, _| {
+        let body = format!(r#"{{"access_token": "{}", "expires_in": 3600}}"#, "a".repeat(2 << 20));
+        reply("200 OK", &[("content-type", "application/json")], &body)
+    });
+    let (mut env, _fakes) = calendar_account("google", &hostile);
+    env.set("INTEG_GOOGLE_TOKEN_URL", format!("{}/token", hostile.url));
+    let (run, _) = run_within(&env, &["refresh", "--force"], Duration::from_secs(60));
+    assert_no_panic(&run);
+    let run = run.code(1);
+    assert!(run.stderr.contains("too large"), "{}", run.stderr);
+    assert_eq!(hostile.hits(), 1, "a too-large answer is not retried");
+}
