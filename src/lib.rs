@@ -8,7 +8,10 @@
 //!   config.toml → environment), and lazily opened database and secret store.
 //! - [`store`] is everything on disk: SQLite ([`store::db`]) and secrets ([`store::secrets`]).
 //!   It knows nothing about HTTP.
-//! - [`error`] decides exit codes in one place.
+//! - [`error`] decides exit codes in one place; a panic is reported plainly and exits 1
+//!   ([`main_entry`]).
+//! - [`http`] is the one door to the providers: every body is read against a cap, every wait a
+//!   provider asks for is bounded (and cut at `--max-duration`), every page loop is bounded.
 //! - [`time`] is the one clock: the context owns it and hands it down; nothing else reads the
 //!   wall clock, and tests pin it with `INTEG_TEST_NOW`.
 //!
