@@ -144,7 +144,7 @@ pub struct SyncArgs {
     pub full: bool,
     /// If another run holds an account's lock, wait up to this many seconds instead of
     /// exiting with code 5
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(..=MAX_WAIT_SECS))]
     pub wait: Option<u64>,
     /// Stop cleanly after this long (e.g. 10m, 90s), progress committed, so runs never pile
     /// up; the next run continues where this one stopped
@@ -152,7 +152,12 @@ pub struct SyncArgs {
     pub max_duration: Option<std::time::Duration>,
 }
 
-/// `90`, `90s`, `15m`, `2h`.
+/// The longest `--max-duration`: a year (8,784 h).
+pub const MAX_DURATION_SECS: u64 = 366 * 86_400;
+/// The longest `--wait` for a lock: a day.
+pub const MAX_WAIT_SECS: u64 = 86_400;
+
+/// `90`, `90s`, `15m`, `2h`, at most a year.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
@@ -160,16 +165,18 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         None => (s, "s"),
     };
     let n: u64 = num.parse().map_err(|_| format!("'{s}' is not a duration like 90s, 15m or 2h"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
         _ => return Err(format!("'{s}' is not a duration like 90s, 15m or 2h")),
     };
-    if secs == 0 {
-        return Err("the duration must be more than zero".into());
+    let secs = n.checked_mul(unit).filter(|s| *s <= MAX_DURATION_SECS);
+    match secs {
+        Some(0) => Err("the duration must be more than zero".into()),
+        Some(secs) => Ok(std::time::Duration::from_secs(secs)),
+        None => Err(format!("'{s}' is longer than a year, the most integ accepts")),
     }
-    Ok(std::time::Duration::from_secs(secs))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -370,6 +377,15 @@ pub struct AccountArgs {
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
+
+    #[test]
+    fn huge_durations_are_refused_not_overflowed() {
+        for bad in ["9999999999999999h", "18446744073709551615s", "5124095576030432m", "0", "2x", ""] {
+            assert!(super::parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(super::parse_duration("15m"), Ok(std::time::Duration::from_secs(900)));
+        assert_eq!(super::parse_duration("2h"), Ok(std::time::Duration::from_secs(7200)));
+    }
 
     #[test]
     fn command_tree_is_consistent() {

@@ -117,8 +117,9 @@ pub enum Check {
     RedirectUri,
     OneOf(&'static [&'static str]),
     Date,
-    /// A whole number of at least 1.
-    Count,
+    /// A whole number from 1 to the given bound, which fits a u32 (what [`Settings::count`]
+    /// reads), so every use can widen it and multiply without overflow.
+    Count(u32),
 }
 
 /// One setting.
@@ -150,6 +151,12 @@ const fn secret(key: &'static str, env: &'static str, help: &'static str) -> Key
 /// most 18 months and silently serves the oldest supported one after that, so this is a recent
 /// version named in jobber.md (2026-05-12), not the 2025 example.
 pub const JOBBER_GRAPHQL_VERSION: &str = "2026-05-12";
+
+/// Bounds of the count settings: generous, but far from where days × 86,400 or a timestamp
+/// window could overflow.
+pub const MAX_WINDOW_DAYS: u32 = 36_525;
+pub const MAX_SWEEP_DAYS: u32 = 3_650;
+pub const MAX_OVERLAP_MINUTES: u32 = 30 * 24 * 60;
 
 /// Every setting integ knows. `integ config list` prints them in this order.
 pub const KEYS: &[KeyDef] = &[
@@ -237,15 +244,15 @@ pub const KEYS: &[KeyDef] = &[
         "jobber.overlap_minutes",
         Some("INTEG_JOBBER_OVERLAP_MINUTES"),
         Some("60"),
-        Check::Count,
-        "how far below the last watermark an incremental jobs scan reaches",
+        Check::Count(MAX_OVERLAP_MINUTES),
+        "how far below the last watermark an incremental jobs scan reaches (at most 30 days)",
     ),
     key(
         "jobber.sweep_days",
         Some("INTEG_JOBBER_SWEEP_DAYS"),
         Some("7"),
-        Check::Count,
-        "a full jobs sweep (which finds deleted jobs) runs on its own after this many days",
+        Check::Count(MAX_SWEEP_DAYS),
+        "a full jobs sweep (which finds deleted jobs) runs on its own after this many days (at most 3650)",
     ),
     key("google.client_id", Some("GOOGLE_CLIENT_ID"), None, Check::Text, "Google Desktop-app client id"),
     secret("google.client_secret", "GOOGLE_CLIENT_SECRET", "Google Desktop-app client secret"),
@@ -253,15 +260,15 @@ pub const KEYS: &[KeyDef] = &[
         "events.past_days",
         Some("INTEG_EVENTS_PAST_DAYS"),
         Some("30"),
-        Check::Count,
-        "the sync window reaches this many days back",
+        Check::Count(MAX_WINDOW_DAYS),
+        "the sync window reaches this many days back (at most 36525, a century)",
     ),
     key(
         "events.future_days",
         Some("INTEG_EVENTS_FUTURE_DAYS"),
         Some("365"),
-        Check::Count,
-        "the sync window reaches this many days ahead",
+        Check::Count(MAX_WINDOW_DAYS),
+        "the sync window reaches this many days ahead (at most 36525, a century)",
     ),
     key(
         "google.app_status",
@@ -483,6 +490,11 @@ impl Settings {
         self.values.get(key).and_then(|v| v.value.as_deref())
     }
 
+    /// A count setting, read the way [`Check::Count`] validated it.
+    pub fn count(&self, key: &str) -> Option<u32> {
+        self.get(key).and_then(|v| v.parse().ok())
+    }
+
     pub fn value(&self, key: &str) -> Option<&Value> {
         self.values.get(key)
     }
@@ -530,9 +542,9 @@ pub fn check(def: &KeyDef, value: &str) -> std::result::Result<(), String> {
         Check::Date => jiff::civil::Date::strptime("%Y-%m-%d", value)
             .map(|_| ())
             .map_err(|_| format!("'{value}' is not a date like 2026-05-12")),
-        Check::Count => match value.parse::<u64>() {
-            Ok(n) if n >= 1 => Ok(()),
-            _ => Err(format!("'{value}' is not a whole number of at least 1")),
+        Check::Count(max) => match value.parse::<u32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(()),
+            _ => Err(format!("'{value}' is not a whole number from 1 to {max}")),
         },
         Check::Url => check_url(value, false),
         Check::RedirectUri => check_url(value, true),
@@ -700,6 +712,25 @@ mod tests {
     }
 
     #[test]
+    fn counts_are_bounded_to_what_their_users_can_hold() {
+        // Each count setting is read as a u32 and multiplied into seconds: a value past what
+        // that holds used to pass validation and be ignored (u32) or overflow (× 86,400).
+        for (var, key) in [
+            ("INTEG_EVENTS_PAST_DAYS", "events.past_days"),
+            ("INTEG_EVENTS_FUTURE_DAYS", "events.future_days"),
+            ("INTEG_JOBBER_SWEEP_DAYS", "jobber.sweep_days"),
+            ("INTEG_JOBBER_OVERLAP_MINUTES", "jobber.overlap_minutes"),
+        ] {
+            for bad in ["4294967296", "300000000000000", "18446744073709551615", "0", "-1", "1e3"] {
+                let err = settings("", &[(var, bad)]).unwrap_err();
+                assert!(err.message.contains(key), "{var}={bad}: {}", err.message);
+            }
+            let ok = settings("", &[(var, "1")]).unwrap();
+            assert_eq!(ok.get(key), Some("1"));
+        }
+    }
+
+    #[test]
     fn bad_choice_names_options() {
         let err = settings("", &[("INTEG_SECRET_STORE", "plaintext")]).unwrap_err();
         assert!(err.message.contains("keyring, file"), "{}", err.message);
@@ -732,5 +763,33 @@ mod tests {
         write_config_value(&path, key_def("jobber.client_id").unwrap(), None).unwrap();
         let (t, _) = read_config_file(&path).unwrap();
         assert!(!t.contains_key("jobber"));
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+            /// Any value of a count setting is refused or read back as the same u32 in range.
+            #[test]
+            fn count_values_are_refused_or_read_consistently(
+                value in prop_oneof![any::<u64>().prop_map(|n| n.to_string()), any::<i64>().prop_map(|n| n.to_string()),
+                                     "[ -~]{0,12}"],
+            ) {
+                for def in KEYS.iter().filter(|d| matches!(d.check, Check::Count(_))) {
+                    let Check::Count(max) = def.check else { unreachable!() };
+                    let env = Env::from_pairs([(def.env.unwrap(), value.as_str())]);
+                    match Settings::from_layers(&toml::Table::new(), false, &env) {
+                        Ok(s) => {
+                            let n = s.count(def.key);
+                            prop_assert!(n.is_some_and(|n| (1..=max).contains(&n)), "{} = {value}: {n:?}", def.key);
+                        }
+                        Err(e) => prop_assert!(e.message.contains(def.key)),
+                    }
+                }
+            }
+        }
     }
 }

@@ -8,7 +8,10 @@
 //!   config.toml → environment), and lazily opened database and secret store.
 //! - [`store`] is everything on disk: SQLite ([`store::db`]) and secrets ([`store::secrets`]).
 //!   It knows nothing about HTTP.
-//! - [`error`] decides exit codes in one place.
+//! - [`error`] decides exit codes in one place; a panic is reported plainly and exits 1
+//!   ([`main_entry`]).
+//! - [`http`] is the one door to the providers: every body is read against a cap, every wait a
+//!   provider asks for is bounded (and cut at `--max-duration`), every page loop is bounded.
 //! - [`time`] is the one clock: the context owns it and hands it down; nothing else reads the
 //!   wall clock, and tests pin it with `INTEG_TEST_NOW`.
 //!
@@ -32,7 +35,33 @@ pub mod ui;
 use clap::Parser;
 
 /// Run integ with the process's arguments and environment; returns the exit code.
+///
+/// A panic (a bug) never ends the process with Rust's 101 and its message: [`panic_hook`]
+/// prints a plain error, `sync` records the run it was in as failed, and the exit code is 1.
 pub fn main_entry() -> u8 {
+    std::panic::set_hook(Box::new(panic_hook));
+    std::panic::catch_unwind(run_main).unwrap_or(error::Kind::Failure.exit_code())
+}
+
+/// Report a panic without its payload or any value: a message built from a provider's answer
+/// or a token could be in it. Only where in integ's code it happened is shown. Writes ignore
+/// errors (a closed stderr must not panic again inside the hook, which would abort).
+pub fn panic_hook(info: &std::panic::PanicHookInfo<'_>) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(panic_report(info.location()).as_bytes());
+}
+
+/// The text [`panic_hook`] prints.
+pub fn panic_report(location: Option<&std::panic::Location<'_>>) -> String {
+    let at = location.map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+    format!(
+        "error: integ stopped on an internal error (a bug){at}; progress committed so far is kept\n\
+         hint: run it again; if this happens again, report it with `integ --version` and the command \
+         (details are left out on purpose: they could hold private data)\n"
+    )
+}
+
+fn run_main() -> u8 {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -168,4 +197,16 @@ fn open_log(path: &std::path::Path) -> std::io::Result<std::fs::File> {
         std::fs::create_dir_all(dir)?;
     }
     std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_panic_report_names_the_place_and_nothing_else() {
+        let here = std::panic::Location::caller();
+        let text = super::panic_report(Some(here));
+        assert!(text.starts_with("error: integ stopped on an internal error (a bug) at src/lib.rs:"), "{text}");
+        assert!(text.contains("\nhint: "), "{text}");
+        assert!(super::panic_report(None).starts_with("error: integ stopped on an internal error (a bug);"));
+    }
 }

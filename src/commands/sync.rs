@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{SyncArgs, SyncStream};
@@ -28,7 +29,9 @@ const RETRY_BUDGET: u32 = 200;
 pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
     // Unattended runs write to logs: every line gets the time.
     ctx.ui.timestamps = !ctx.ui.stderr_is_terminal;
-    let deadline = args.max_duration.map(|d| Instant::now() + d);
+    // `--max-duration` is at most a year (cli.rs), so this cannot overflow; if it ever did, no
+    // deadline is better than a panic.
+    let deadline = args.max_duration.and_then(|d| Instant::now().checked_add(d));
     let providers: Vec<Provider> = match args.stream {
         Some(SyncStream::Jobs) => vec![Provider::Jobber],
         Some(SyncStream::Events) => vec![Provider::Google, Provider::Microsoft, Provider::Calendly],
@@ -191,29 +194,28 @@ async fn sync_connection(
             .hint("let it finish, or pass --wait SECS to wait for it")
     })?;
     let clock = ctx.clock;
+    #[cfg(debug_assertions)]
+    let planted_panic = ctx.env.get("INTEG_DEBUG_PANIC") == Some("sync");
     let settings = ctx.settings()?;
-    let days = |key: &str, default: u32| settings.get(key).and_then(|v| v.parse::<u32>().ok()).unwrap_or(default);
+    // Counts are validated (1 to a bound that fits a u32) where settings load; the defaults
+    // here are for a value that is somehow absent, and u32 × 86,400 cannot overflow a u64.
     let events_opts = EventsOptions {
         full: args.full,
-        past_days: days("events.past_days", 30),
-        future_days: days("events.future_days", 365),
+        past_days: settings.count("events.past_days").unwrap_or(30),
+        future_days: settings.count("events.future_days").unwrap_or(365),
         deadline,
         clock,
     };
     let opts = JobberOptions {
         full: args.full,
-        sweep_every: Duration::from_secs(
-            24 * 3600 * settings.get("jobber.sweep_days").and_then(|v| v.parse::<u64>().ok()).unwrap_or(7),
-        ),
-        overlap: Duration::from_secs(
-            60 * settings.get("jobber.overlap_minutes").and_then(|v| v.parse::<u64>().ok()).unwrap_or(60),
-        ),
+        sweep_every: Duration::from_secs(u64::from(settings.count("jobber.sweep_days").unwrap_or(7)) * 86_400),
+        overlap: Duration::from_secs(u64::from(settings.count("jobber.overlap_minutes").unwrap_or(60)) * 60),
         graphql_version: settings.get("jobber.graphql_version").unwrap_or_default().to_string(),
         deadline,
     };
     let client = crate::http::client()?;
     let mut session = Session::open(ctx, c.clone(), client.clone())?;
-    let http = Http::new(client, RetryPolicy::default(), RETRY_BUDGET);
+    let http = Http::new(client, RetryPolicy::default(), RETRY_BUDGET).with_deadline(deadline);
     let api = match c.provider {
         Provider::Jobber => {
             let api_url = session.api_url()?;
@@ -233,14 +235,44 @@ async fn sync_connection(
         let run_id = runs::start(db, c.id, stream, &clock.stamp())?;
         crate::interrupt::track_run(run_id);
         let mut counts = Counts::default();
-        let result = match (stream, &api) {
-            (sync::jobs::CLIENTS, Some(api)) => {
-                sync::jobs::sync_clients(&mut session, db, api, &opts, &observer, &mut counts).await
+        let work = async {
+            #[cfg(debug_assertions)]
+            if planted_panic {
+                panic!("planted panic (INTEG_DEBUG_PANIC=sync)");
             }
-            (sync::jobs::JOBS, Some(api)) => {
-                sync::jobs::sync_jobs(&mut session, db, &http, api, &opts, &observer, &mut counts).await
+            match (stream, &api) {
+                (sync::jobs::CLIENTS, Some(api)) => {
+                    sync::jobs::sync_clients(&mut session, db, api, &opts, &observer, &mut counts).await
+                }
+                (sync::jobs::JOBS, Some(api)) => {
+                    sync::jobs::sync_jobs(&mut session, db, &http, api, &opts, &observer, &mut counts).await
+                }
+                _ => sync::events::sync_events(&mut session, db, &http, &events_opts, &observer, &mut counts).await,
             }
-            _ => sync::events::sync_events(&mut session, db, &http, &events_opts, &observer, &mut counts).await,
+        };
+        // A panic (a bug) must not leave the run 'running': record it as failed, then let the
+        // panic go on to `main_entry`, which ends the process with exit 1. Any transaction open
+        // at the panic was rolled back as it unwound.
+        let result = match std::panic::AssertUnwindSafe(work).catch_unwind().await {
+            Ok(result) => result,
+            Err(panic) => {
+                let db = ctx.db()?;
+                let error = "integ stopped on an internal error (a bug)";
+                if let Err(e) = runs::finish(db, run_id, &counts, "failed", Some(error), &clock.stamp()) {
+                    tracing::warn!("could not record the run: {e}");
+                }
+                observer.finish();
+                std::panic::resume_unwind(panic);
+            }
+        };
+        // The deadline cut a wait short: the stream paused, it did not fail
+        // (every page read so far is committed with its cursor).
+        let result = match result {
+            Err(e) if http.ran_out_of_time() => {
+                tracing::info!("--max-duration reached while waiting on the provider: {}", e.message);
+                Ok(Finish::Paused)
+            }
+            other => other,
         };
         let stats = http.stats();
         counts.requests = stats.requests - before.requests;

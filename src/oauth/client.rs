@@ -47,6 +47,9 @@ pub enum TokenError {
     Transport(String),
     #[error("the token endpoint URL is invalid: {0}")]
     Config(String),
+    /// An answer far larger than any token set: a provider error, not worth a retry.
+    #[error("the token endpoint's answer is too large (over {} KiB)", crate::http::SMALL_BODY >> 10)]
+    TooLarge,
 }
 
 impl TokenError {
@@ -155,8 +158,12 @@ pub async fn refresh(app: &OAuthApp, http: &reqwest::Client, refresh_token: &str
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct HttpError(String);
+enum HttpError {
+    #[error("{0}")]
+    Transport(String),
+    #[error("the answer is too large")]
+    TooLarge,
+}
 
 /// oauth2's async HTTP client, over our reqwest client, recording the status it saw.
 fn adapter(
@@ -174,7 +181,7 @@ fn adapter(
             for (name, value) in &parts.headers {
                 builder = builder.header(name, value);
             }
-            let resp = builder.send().await.map_err(|e| HttpError(crate::http::describe(&e)))?;
+            let resp = builder.send().await.map_err(|e| HttpError::Transport(crate::http::describe(&e)))?;
             let code = resp.status().as_u16();
             if let Ok(mut s) = status.lock() {
                 *s = Seen { status: code, retry_after: crate::http::retry_after(resp.headers()) };
@@ -183,8 +190,12 @@ fn adapter(
             for (name, value) in resp.headers() {
                 out = out.header(name, value);
             }
-            let bytes = resp.bytes().await.map_err(|e| HttpError(crate::http::describe(&e)))?;
-            out.body(bytes.to_vec()).map_err(|e| HttpError(e.to_string()))
+            // A token set is a few KB: a larger answer is refused before it fills memory.
+            let bytes = crate::http::read_body(resp, crate::http::SMALL_BODY).await.map_err(|e| match e {
+                crate::http::BodyError::TooLarge { .. } => HttpError::TooLarge,
+                crate::http::BodyError::Transport(e) => HttpError::Transport(e),
+            })?;
+            out.body(bytes.to_vec()).map_err(|e| HttpError::Transport(e.to_string()))
         })
     }
 }
@@ -212,7 +223,8 @@ fn classify(
     let Seen { status, retry_after } = seen.lock().map(|s| *s).unwrap_or_default();
     let error = match result {
         Ok(t) => return Ok(t),
-        Err(RequestTokenError::Request(e)) => return Err(TokenError::Transport(e.0)),
+        Err(RequestTokenError::Request(HttpError::TooLarge)) => return Err(TokenError::TooLarge),
+        Err(RequestTokenError::Request(HttpError::Transport(e))) => return Err(TokenError::Transport(e)),
         Err(RequestTokenError::ServerResponse(r)) => {
             Some((r.error().as_ref().to_string(), r.error_description().map(|d| truncate(d, 200))))
         }

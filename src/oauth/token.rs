@@ -75,10 +75,10 @@ impl TokenSet {
         let Some(exp) = self.expires_at else {
             return false;
         };
-        let lifetime = (exp - self.obtained_at).max(0);
+        let lifetime = exp.saturating_sub(self.obtained_at).max(0);
         let margin = REFRESH_MARGIN.as_secs() as i64;
         let margin = margin.min(lifetime / 2);
-        now.as_second() + margin >= exp
+        now.as_second().saturating_add(margin) >= exp
     }
 
     pub fn expires_at_rfc3339(&self) -> Option<String> {
@@ -147,7 +147,7 @@ impl oauth2::TokenResponse for RawToken {
         &self.bearer
     }
     fn expires_in(&self) -> Option<Duration> {
-        self.expires_in_secs().map(|s| Duration::from_secs(s.max(0) as u64))
+        self.expires_in_secs().map(|s| Duration::from_secs(s.unsigned_abs()))
     }
     fn refresh_token(&self) -> Option<&oauth2::RefreshToken> {
         self.refresh_token.as_ref()
@@ -157,27 +157,48 @@ impl oauth2::TokenResponse for RawToken {
     }
 }
 
+/// The longest access-token lifetime believed. Real ones last an hour or two; one that claims
+/// more than a year is a broken or hostile answer.
+pub const MAX_LIFETIME_SECS: i64 = 366 * 86_400;
+/// The lifetime assumed when the answer gives none that can be believed.
+pub const DEFAULT_LIFETIME_SECS: i64 = 3600;
+
 impl RawToken {
-    /// `expires_in` as seconds; some servers send it as a string.
+    /// `expires_in` as seconds, when it is a lifetime that can be believed (1 s to
+    /// [`MAX_LIFETIME_SECS`]); some servers send it as a string, a few as a decimal.
+    ///
+    /// An absurd value (zero, negative, huge, not a number) is read as "unknown", not as an
+    /// error: by then a rotating provider (Jobber, Calendly) has already spent the old refresh
+    /// token, so refusing the answer would lose the grant. Unknown means the one-hour default;
+    /// a token that dies sooner is refreshed on its first 401, one that lives longer is merely
+    /// refreshed early. Trusting the value instead would wrap the expiry (a refresh before
+    /// every call) or push it past any refresh.
     pub fn expires_in_secs(&self) -> Option<i64> {
-        match &self.expires_in {
-            Some(serde_json::Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-            Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+        let secs = match &self.expires_in {
+            Some(serde_json::Value::Number(n)) => {
+                n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite() && f.abs() < 1e15).map(|f| f as i64))
+            }
+            Some(serde_json::Value::String(s)) => s.trim().parse::<i64>().ok(),
             _ => None,
-        }
+        }?;
+        (1..=MAX_LIFETIME_SECS).contains(&secs).then_some(secs)
     }
 
     /// When the access token expires. Jobber: the JWT's `exp`, then `expires_in`, then
-    /// `expires_at`, then 60 minutes. Others: `expires_in`, then one hour.
+    /// `expires_at`, then 60 minutes. Others: `expires_in`, then one hour. An absolute expiry
+    /// outside (now, now + [`MAX_LIFETIME_SECS`]] is not believed (see [`Self::expires_in_secs`]).
     pub fn expiry(&self, provider: Provider, now: Timestamp) -> i64 {
-        let from_in = self.expires_in_secs().map(|s| now.as_second() + s);
+        let now = now.as_second();
+        let believable = |at: i64| at > now && at - now <= MAX_LIFETIME_SECS;
+        let from_in = self.expires_in_secs().map(|s| now.saturating_add(s));
         let found = match provider {
             Provider::Jobber => jwt_exp(self.access_token.secret())
+                .filter(|at| believable(*at))
                 .or(from_in)
-                .or_else(|| self.expires_at.as_deref().and_then(parse_jobber_expires_at)),
+                .or_else(|| self.expires_at.as_deref().and_then(parse_jobber_expires_at).filter(|at| believable(*at))),
             _ => from_in,
         };
-        found.unwrap_or(now.as_second() + 3600)
+        found.unwrap_or(now.saturating_add(DEFAULT_LIFETIME_SECS))
     }
 
     /// Build what is stored: keep the old refresh token when the response carries none
@@ -234,12 +255,14 @@ mod tests {
 
     #[test]
     fn jobber_expiry_prefers_jwt_exp() {
-        let now = Timestamp::from_second(1_700_000_000).unwrap();
+        // An hour before the JWT's exp (expiries more than a year ahead are not believed).
+        let now = Timestamp::from_second(1_774_558_000).unwrap();
         // header {"alg":"HS256"}, payload {"exp":1774561600}
         let t = raw(serde_json::json!({
             "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjE3NzQ1NjE2MDB9.c2ln",
-            "refresh_token": "r", "expires_at": "2024-04-09 21:04:31 UTC"}));
+            "refresh_token": "r", "expires_at": "2026-03-26 21:46:40 UTC"}));
         assert_eq!(t.expiry(Provider::Jobber, now), 1_774_561_600);
+        let now = Timestamp::from_second(1_712_693_071).unwrap();
         let t = raw(serde_json::json!({"access_token": "opaque", "expires_at": "2024-04-09 21:04:31 UTC"}));
         assert_eq!(t.expiry(Provider::Jobber, now), 1_712_696_671);
         let t = raw(serde_json::json!({"access_token": "opaque"}));
@@ -253,6 +276,40 @@ mod tests {
         assert_eq!(t.expiry(Provider::Google, now), 4599);
         let t = raw(serde_json::json!({"access_token": "a", "expires_in": "7200"}));
         assert_eq!(t.expiry(Provider::Calendly, now), 8200);
+    }
+
+    #[test]
+    fn absurd_expires_in_values_are_not_trusted() {
+        let now = Timestamp::from_second(1_700_000_000).unwrap();
+        let hour = now.as_second() + 3600;
+        // Huge, negative, zero or non-finite: "unknown", so the one-hour default (and a refresh on
+        // a 401) applies; none may wrap into a past expiry (a refresh before every call) or panic.
+        for v in [
+            serde_json::json!(1e300),
+            serde_json::json!(-1),
+            serde_json::json!(0),
+            serde_json::json!(i64::MAX),
+            serde_json::json!(i64::MIN),
+            serde_json::json!(u64::MAX),
+            serde_json::json!("9223372036854775807"),
+            serde_json::json!("-3600"),
+            serde_json::json!(100_000_000),
+        ] {
+            let t = raw(serde_json::json!({"access_token": "a", "expires_in": v.clone()}));
+            assert_eq!(t.expiry(Provider::Google, now), hour, "{v}");
+            assert_eq!(t.expiry(Provider::Jobber, now), hour, "{v}");
+            let set = t.into_token_set(Provider::Microsoft, now, None);
+            assert!(!set.needs_refresh(now), "{v}");
+        }
+        // A JWT exp far in the future or in the past is not trusted either.
+        for exp in [i64::MAX, 0, -1] {
+            let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{{\"exp\":{exp}}}"));
+            let t = raw(serde_json::json!({"access_token": format!("e30.{payload}.c2ln")}));
+            assert_eq!(t.expiry(Provider::Jobber, now), hour, "exp {exp}");
+        }
+        // Jobber's expires_at string likewise.
+        let t = raw(serde_json::json!({"access_token": "opaque", "expires_at": "9999-12-31 23:59:59 UTC"}));
+        assert_eq!(t.expiry(Provider::Jobber, now), hour);
     }
 
     #[test]
@@ -301,5 +358,54 @@ mod tests {
         assert!(!d.contains("SECRET"), "{d}");
         let r = raw(serde_json::json!({"access_token": "SECRET-A", "refresh_token": "SECRET-R"}));
         assert!(!format!("{r:?}").contains("SECRET"));
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn number() -> impl Strategy<Value = serde_json::Value> {
+            prop_oneof![
+                any::<i64>().prop_map(|i| serde_json::json!(i)),
+                any::<u64>().prop_map(|i| serde_json::json!(i)),
+                any::<f64>().prop_map(|f| serde_json::json!(f)),
+                "[ -~]{0,24}".prop_map(serde_json::Value::String),
+                any::<i64>().prop_map(|i| serde_json::Value::String(i.to_string())),
+                Just(serde_json::Value::Null),
+                Just(serde_json::json!([1])),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            /// Whatever a token endpoint says about lifetimes, the expiry is believable: after now
+            /// and at most a year ahead, so a token is neither refreshed on every call nor never.
+            #[test]
+            fn token_numbers_never_panic_and_give_a_sane_expiry(
+                expires_in in number(),
+                expires_at in proptest::option::of("[ -~]{0,30}"),
+                exp in proptest::option::of(any::<i64>()),
+                now in 0i64..4_000_000_000,
+            ) {
+                let now = Timestamp::from_second(now).unwrap();
+                let access = match exp {
+                    Some(exp) => {
+                        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{{\"exp\":{exp}}}"));
+                        format!("e30.{payload}.c2ln")
+                    }
+                    None => "opaque".into(),
+                };
+                let t = raw(serde_json::json!({"access_token": access, "expires_in": expires_in, "expires_at": expires_at}));
+                let _ = oauth2::TokenResponse::expires_in(&t);
+                for p in [Provider::Jobber, Provider::Google, Provider::Microsoft, Provider::Calendly] {
+                    let at = t.expiry(p, now);
+                    prop_assert!(at > now.as_second() && at - now.as_second() <= MAX_LIFETIME_SECS, "{p:?} {at}");
+                    let set = t.clone().into_token_set(p, now, None);
+                    let _ = set.needs_refresh(now);
+                    let _ = set.expires_at_rfc3339();
+                }
+            }
+        }
     }
 }

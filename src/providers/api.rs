@@ -43,7 +43,8 @@ pub async fn json(req: reqwest::RequestBuilder, token: &SecretString) -> Result<
     let resp =
         crate::http::bearer(req, token).send().await.map_err(|e| ApiError::Transport(crate::http::describe(&e)))?;
     let status = resp.status().as_u16();
-    let bytes = resp.bytes().await.map_err(|e| ApiError::Transport(crate::http::describe(&e)))?;
+    // Identity and small API answers: a few KB.
+    let bytes = read_small(resp).await?;
     if status == 401 {
         return Err(ApiError::Unauthorized);
     }
@@ -52,6 +53,15 @@ pub async fn json(req: reqwest::RequestBuilder, token: &SecretString) -> Result<
         return Err(ApiError::Status { status, message: error_message(body.as_ref()) });
     }
     body.ok_or_else(|| ApiError::Malformed(format!("HTTP {status} with a body that is not JSON")))
+}
+
+/// Read a small answer (identity, revocation, a single object) against [`crate::http::SMALL_BODY`];
+/// a larger one is a provider error, not retried.
+pub async fn read_small(resp: reqwest::Response) -> Result<bytes::Bytes, ApiError> {
+    crate::http::read_body(resp, crate::http::SMALL_BODY).await.map_err(|e| match e {
+        crate::http::BodyError::TooLarge { .. } => ApiError::Malformed(e.to_string()),
+        crate::http::BodyError::Transport(e) => ApiError::Transport(e),
+    })
 }
 
 /// The human message inside the error shapes the four providers use.

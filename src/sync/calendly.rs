@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use super::events::{EventsOptions, stream_of};
 use super::{Counts, Finish, Observer, out_of_time};
 use crate::error::{Error, Result};
-use crate::http::Http;
+use crate::http::{Http, Pages};
 use crate::oauth::session::Session;
 use crate::providers::Provider;
 use crate::providers::calendly::events::{CalendlyApi, Event, Next, Window};
@@ -215,6 +215,7 @@ async fn sync_one(
     };
     let (window, api) = (&window, api);
     let mut next: Option<Next> = None;
+    let mut pages = Pages::new("could not list Calendly scheduled events");
     loop {
         let at = next.clone();
         let page = session
@@ -273,9 +274,9 @@ async fn sync_one(
             }
             return Ok((Finish::Complete, resumed));
         }
-        if page.next == next {
-            return Err(Error::failure("Calendly returned the same page token twice; stopping the scan")
-                .hint("run again later; progress so far is kept"));
+        match &page.next {
+            Some(Next::Token(t) | Next::Url(t)) => pages.next(t)?,
+            None => {}
         }
         next = page.next;
         if out_of_time(opts.deadline) {

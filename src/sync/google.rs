@@ -35,7 +35,7 @@ use serde_json::Value;
 use super::events::{EventsOptions, stream_of};
 use super::{Counts, Finish, Observer, out_of_time};
 use crate::error::{Error, Result};
-use crate::http::Http;
+use crate::http::{Http, Pages};
 use crate::oauth::session::Session;
 use crate::providers::api::ApiError;
 use crate::providers::google::calendar::{
@@ -288,6 +288,8 @@ struct Round<'v> {
     /// The round began in an earlier run: once it ends, an incremental round follows at once,
     /// since changes made in between to pages already read are only in the next round.
     catch_up: bool,
+    /// The page tokens of this run, so a server going round in circles is stopped.
+    pages: Pages,
 }
 
 impl<'v> Round<'v> {
@@ -332,6 +334,7 @@ impl<'v> Round<'v> {
                 resynced: false,
                 stored_page,
                 catch_up,
+                pages: Pages::new(format!("{WHAT}: calendar '{}'", cal.name.as_deref().unwrap_or(&cal.id))),
             },
             note,
         ))
@@ -349,6 +352,7 @@ impl<'v> Round<'v> {
         self.resynced = true;
         self.stored_page = false;
         self.catch_up = false;
+        self.pages.restart();
     }
 
     /// Take a page: plan it and apply it (or buffer it). Returns whether the round is over.
@@ -367,6 +371,7 @@ impl<'v> Round<'v> {
         let mut next = self.cursor.clone();
         let complete = match page.next_page_token {
             Some(t) => {
+                self.pages.next(&t)?;
                 next.page_token = Some(t);
                 false
             }
@@ -455,6 +460,7 @@ pub async fn list_calendars(session: &mut Session, db: &mut Db, http: &Http) -> 
     let api = &api;
     let mut rows = Vec::new();
     let mut page_token: Option<String> = None;
+    let mut pages = Pages::new("could not list the Google calendars");
     loop {
         let pt = page_token.clone();
         let page = session
@@ -472,7 +478,10 @@ pub async fn list_calendars(session: &mut Session, db: &mut Db, http: &Http) -> 
             id: c.id,
         }));
         match page.next_page_token {
-            Some(t) => page_token = Some(t),
+            Some(t) => {
+                pages.next(&t)?;
+                page_token = Some(t);
+            }
             None => return Ok(rows),
         }
     }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Counts, Finish, JobberOptions, Observer, out_of_time};
 use crate::error::Result;
-use crate::http::Http;
+use crate::http::{Http, Pages};
 use crate::oauth::session::Session;
 use crate::providers::jobber::api::{self, JobOrder, JobberApi};
 use crate::providers::jobber::model::{Client, Job, JobDetails};
@@ -107,6 +107,7 @@ pub async fn sync_clients(
         after: None,
         max_seen: None,
     });
+    let mut pages = Pages::new("Jobber clients");
     loop {
         let (after, since) = (round.after.clone(), round.since.clone());
         let (clients, page) = session
@@ -116,6 +117,9 @@ pub async fn sync_clients(
             })
             .await?;
         let complete = !page.has_next_page;
+        if !complete {
+            pages.next(page.end_cursor.as_deref().unwrap_or_default())?;
+        }
         let stamp = session.clock().stamp();
         let rows: Vec<ClientRow> = clients.iter().map(|(c, raw)| client_row(c, raw)).collect();
         round.after = page.end_cursor.clone();
@@ -183,10 +187,11 @@ pub async fn sync_jobs(
     }
     let order = if round.full { JobOrder::Number } else { JobOrder::Changed };
     let mut pending = Pending::default();
+    let mut pages = Pages::new("Jobber jobs");
     loop {
         let mut found = Vec::new();
         let read = async {
-            let complete = read_page(session, db, api, order, &mut round, &mut pending).await?;
+            let complete = read_page(session, db, api, order, &mut round, &mut pending, &mut pages).await?;
             if complete && round.full {
                 found = off_the_pages(session, db, api, &round, &pending).await?;
             }
@@ -234,6 +239,7 @@ async fn read_page(
     order: JobOrder,
     round: &mut Round,
     pending: &mut Pending,
+    pages: &mut Pages,
 ) -> Result<bool> {
     let cid = session.connection.id;
     let after = round.after.clone();
@@ -287,7 +293,12 @@ async fn read_page(
         round.max_seen = max_str(round.max_seen.take(), j.updated_at.as_deref());
     }
     pending.add(jobs);
-    Ok(!page.has_next_page || reached_old)
+    let complete = !page.has_next_page || reached_old;
+    if !complete {
+        // After the page is taken in, so a failure here still writes it.
+        pages.next(page.end_cursor.as_deref().unwrap_or_default())?;
+    }
+    Ok(complete)
 }
 
 /// The jobs a completing sweep did not see on its pages but that still exist. Jobber's cursors

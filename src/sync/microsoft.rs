@@ -33,7 +33,7 @@ use tokio::sync::Semaphore;
 use super::events::{EventsOptions, stream_of};
 use super::{Counts, Finish, Observer, out_of_time};
 use crate::error::{Error, Kind, Result};
-use crate::http::Http;
+use crate::http::{Http, Pages};
 use crate::oauth::session::Session;
 use crate::providers::api::ApiError;
 use crate::providers::microsoft::graph::{self, Delta, Graph, Item, MAX_IN_FLIGHT, Page};
@@ -45,7 +45,7 @@ use crate::time::{Clock, timestamp};
 
 const PROVIDER: &str = "microsoft";
 /// Pages of calendars followed before giving up on a list that never ends.
-const MAX_CALENDAR_PAGES: usize = 1000;
+const MAX_CALENDAR_PAGES: u32 = 1000;
 /// Resync signals accepted for one calendar in one run before failing it.
 const MAX_RESYNCS: u32 = 3;
 
@@ -115,6 +115,8 @@ struct CalRun<'c> {
     pending_window: Option<Window>,
     resyncs: u32,
     clock: Clock,
+    /// The `nextLink`s of this run, so a server going round in circles is stopped.
+    pages: Pages,
 }
 
 impl<'c> CalRun<'c> {
@@ -134,6 +136,10 @@ impl<'c> CalRun<'c> {
             pending_window: None,
             resyncs: 0,
             clock: opts.clock,
+            pages: Pages::new(format!(
+                "could not read the Outlook calendar '{}'",
+                cal.name.as_deref().unwrap_or(&cal.id)
+            )),
         };
         match parsed {
             None => {
@@ -175,6 +181,7 @@ impl<'c> CalRun<'c> {
         self.url = graph.delta_url(&self.cal.id, &window.start, &window.end).map_err(|e| e.into_error("Graph"))?;
         // Only the commit at the end of the round replaces the stored window.
         self.replace = Some(Vec::new());
+        self.pages.restart();
         self.pending_window = Some(window);
         Ok(())
     }
@@ -234,6 +241,9 @@ impl CalRun<'_> {
         })?;
         counts.fetched += page.items.len() as u64;
         let complete = page.next_link.is_none();
+        if let Some(next) = &page.next_link {
+            self.pages.next(next)?;
+        }
         if let Some(buffer) = &mut self.replace {
             buffer.extend(ops);
             if let Some(next) = page.next_link {
@@ -404,7 +414,8 @@ pub async fn list_calendars(session: &mut Session, db: &mut Db, http: &Http) -> 
     let g = &graph;
     let mut url = graph.calendars_url();
     let mut found: Vec<(graph::Calendar, Value)> = Vec::new();
-    for _ in 0..MAX_CALENDAR_PAGES {
+    let mut pages = Pages::with_max("could not list the Outlook calendars", MAX_CALENDAR_PAGES);
+    loop {
         let page = session
             .call(db, "could not list the Outlook calendars", |t| {
                 let url = url.clone();
@@ -413,11 +424,13 @@ pub async fn list_calendars(session: &mut Session, db: &mut Db, http: &Http) -> 
             .await?;
         found.extend(page.calendars);
         match page.next_link {
-            Some(next) => url = next,
+            Some(next) => {
+                pages.next(&next)?;
+                url = next;
+            }
             None => return Ok(calendar_rows(found)),
         }
     }
-    Err(Error::failure("the Outlook calendar list never ended"))
 }
 
 /// Rows for the calendars; without `isDefaultCalendar` (older mailboxes) the default one is

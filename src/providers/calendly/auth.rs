@@ -70,7 +70,8 @@ pub async fn revoke(http: &reqwest::Client, app: &OAuthApp, token: &SecretString
         .await
         .map_err(|e| ApiError::Transport(crate::http::describe(&e)))?;
     let status = resp.status().as_u16();
-    let body: Option<serde_json::Value> = resp.json().await.ok();
+    let body: Option<serde_json::Value> =
+        api::read_small(resp).await.ok().and_then(|b| serde_json::from_slice(&b).ok());
     match status {
         200..=299 => Ok(()),
         _ => Err(ApiError::Status { status, message: api::error_message(body.as_ref()) }),

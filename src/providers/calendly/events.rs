@@ -91,7 +91,7 @@ pub fn throttle_wait(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     if let Some(d) = crate::http::retry_after(headers) {
         return Some(d);
     }
-    header_secs(headers, "x-ratelimit-reset").map(Duration::from_secs_f64)
+    header_secs(headers, "x-ratelimit-reset").and_then(|s| crate::http::bounded_secs(s, crate::http::MAX_WAIT))
 }
 
 fn header_secs(headers: &reqwest::header::HeaderMap, name: &str) -> Option<f64> {
@@ -116,7 +116,10 @@ impl<'a> CalendlyApi<'a> {
                 && let Some(reset) = header_secs(&r.headers, "x-ratelimit-reset")
                 && let Ok(mut p) = self.pause_until.lock()
             {
-                *p = Some(Instant::now() + Duration::from_secs_f64(reset.max(1.0)));
+                // Calendly's windows are a minute long; a reset past the wait cap is not believed
+                // further than the cap (and the run's deadline cuts it shorter).
+                let wait = crate::http::bounded_secs(reset.max(1.0), crate::http::MAX_WAIT).unwrap_or(Duration::ZERO);
+                *p = Instant::now().checked_add(wait);
             }
             if r.json().is_none() {
                 // A cut-off or HTML answer with a 2xx: transient.
@@ -126,17 +129,17 @@ impl<'a> CalendlyApi<'a> {
         Verdict::Done
     }
 
-    /// Wait out a spent rate-limit minute before asking again.
-    async fn pace(&self) {
+    /// Wait out a spent rate-limit minute before asking again (never past the run's deadline).
+    async fn pace(&self, what: &str) -> Result<(), ApiError> {
         let until = self.pause_until.lock().ok().and_then(|mut p| p.take());
         if let Some(until) = until {
             let wait = until.saturating_duration_since(Instant::now());
             if !wait.is_zero() {
                 tracing::info!("Calendly's rate limit is spent for this minute; waiting {} s", wait.as_secs_f64());
-                self.http.note_wait(wait, true);
-                tokio::time::sleep(wait).await;
+                self.http.pace(what, wait).await?;
             }
         }
+        Ok(())
     }
 
     /// GET a URL (with query pairs) and return the JSON of a 2xx answer. `scope` names what a
@@ -149,7 +152,7 @@ impl<'a> CalendlyApi<'a> {
         token: &SecretString,
         scope: &str,
     ) -> Result<Value, ApiError> {
-        self.pace().await;
+        self.pace(what).await?;
         let resp = self
             .http
             .execute(what, || self.http.authorized(reqwest::Method::GET, url, token).query(query), |r| self.judge(r))
@@ -292,5 +295,50 @@ mod tests {
         h.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static("2.5"));
         assert_eq!(throttle_wait(&h), Some(Duration::from_millis(2500)));
         assert_eq!(throttle_wait(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn absurd_resets_are_capped_not_panics() {
+        let mut h = HeaderMap::new();
+        for v in ["1e300", "18446744073709551616", "1.7976931348623157e308"] {
+            h.insert("x-ratelimit-reset", HeaderValue::from_str(v).unwrap());
+            assert_eq!(throttle_wait(&h), Some(crate::http::MAX_WAIT), "{v}");
+        }
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+            #[test]
+            fn rate_limit_headers_never_panic(reset in "[ -~]{0,30}", f in any::<f64>(), retry in "[ -~]{0,30}") {
+                let mut h = HeaderMap::new();
+                for (name, v) in [("x-ratelimit-reset", reset.clone()), ("x-ratelimit-remaining", f.to_string()),
+                                  ("retry-after", retry.clone())] {
+                    if let Ok(v) = HeaderValue::from_str(&v) {
+                        h.insert(name, v);
+                    }
+                }
+                if let Some(d) = throttle_wait(&h) {
+                    prop_assert!(d <= crate::http::MAX_WAIT);
+                }
+                h.insert("x-ratelimit-reset", HeaderValue::from_str(&f.to_string()).unwrap());
+                if let Some(d) = throttle_wait(&h) {
+                    prop_assert!(d <= crate::http::MAX_WAIT);
+                }
+            }
+
+            #[test]
+            fn pages_never_panic(token in proptest::option::of("[ -~]{0,20}"), url in proptest::option::of("[ -~]{0,40}"),
+                                 n in 0usize..3, junk in any::<i64>()) {
+                let items: Vec<Value> = (0..n).map(|i| json!({"uri": format!("u{i}"), "start_time": junk,
+                    "end_time": "2026-03-04T15:30:00Z", "status": junk})).collect();
+                let body = json!({"collection": items, "pagination": {"next_page_token": token, "next_page": url}});
+                let _ = parse_page(&body);
+            }
+        }
     }
 }

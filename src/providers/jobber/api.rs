@@ -19,12 +19,14 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::model::{self, Client, Connection, Job, JobDetails, LineItem, PageInfo, Visit};
-use crate::http::{Http, Response, Verdict};
+use crate::http::{Http, Pages, Response, Verdict};
 use crate::providers::api::ApiError;
 
 /// Jobs per page; the cost of one page is about 25 points per job.
 pub const JOBS_PAGE: u32 = 100;
 pub const CLIENTS_PAGE: u32 = 100;
+/// Pages of one job's line items or visits read in one run (50,000 line items, 20,000 visits).
+const NESTED_PAGES: u32 = 1_000;
 /// Nested page sizes in the details query.
 const LINE_ITEMS_FIRST: u32 = 30;
 const VISITS_FIRST: u32 = 12;
@@ -138,14 +140,29 @@ impl Bucket {
     fn available_now(&self) -> f64 {
         (self.available + self.restore_rate * self.at.elapsed().as_secs_f64()).min(self.max)
     }
-    /// How long until `cost` points are available (a little slack for clock skew).
+    /// How long until `cost` points are available (a little slack for clock skew), at most
+    /// [`crate::http::MAX_WAIT`] whatever the figures say.
     fn wait_for(&self, cost: f64) -> Duration {
         let short = cost - self.available_now();
-        if short <= 0.0 || self.restore_rate <= 0.0 {
+        // Written so that NaN (from a figure no clamp caught) means no wait, never a panic.
+        let positive = |x: f64| x > 0.0;
+        if !positive(short) || !positive(self.restore_rate) {
             return Duration::ZERO;
         }
-        Duration::from_secs_f64(short / self.restore_rate + 0.05)
+        crate::http::bounded_secs(short / self.restore_rate + 0.05, crate::http::MAX_WAIT).unwrap_or(Duration::ZERO)
     }
+}
+
+/// Jobber's bucket holds 10,000 points restoring 500 a second; a figure far outside what any
+/// account has (negative, NaN, infinite, a bucket of 10^300 points) is not trusted.
+const MAX_POINTS: f64 = 1e9;
+/// The slowest restore rate believed, in points a second; slower ones are read as this, which
+/// with the wait cap keeps any pacing wait within minutes.
+const MIN_RESTORE_RATE: f64 = 1.0;
+
+/// A number from a cost envelope, if it is one integ can compute with.
+fn points(v: Option<&Value>) -> Option<f64> {
+    v?.as_f64().filter(|f| f.is_finite()).map(|f| f.clamp(0.0, MAX_POINTS))
 }
 
 /// A GraphQL answer, read once while judging it for retries, straight into the types the caller
@@ -203,17 +220,18 @@ impl<D> Answer<D> {
     }
 }
 
-/// Read `extensions.cost` of an answer.
+/// Read `extensions.cost` of an answer, each figure clamped to what a real account can have.
 fn cost_of(body: &Value) -> Option<(f64, Bucket)> {
     let cost = body.pointer("/extensions/cost")?;
-    let requested = cost.get("requestedQueryCost")?.as_f64()?;
+    let requested = points(cost.get("requestedQueryCost"))?;
     let ts = cost.get("throttleStatus")?;
+    let max = points(ts.get("maximumAvailable"))?.max(1.0);
     Some((
         requested,
         Bucket {
-            max: ts.get("maximumAvailable")?.as_f64()?,
-            available: ts.get("currentlyAvailable")?.as_f64()?,
-            restore_rate: ts.get("restoreRate")?.as_f64()?,
+            max,
+            available: points(ts.get("currentlyAvailable"))?.min(max),
+            restore_rate: points(ts.get("restoreRate"))?.max(MIN_RESTORE_RATE),
             at: Instant::now(),
         },
     ))
@@ -269,14 +287,14 @@ impl<'a> JobberApi<'a> {
         (((self.bucket_max() * 0.5) / per_job).floor() as u32).clamp(1, JOBS_PAGE)
     }
 
-    /// Wait until the modelled bucket can afford `cost`.
-    async fn pace(&self, cost: f64) {
+    /// Wait until the modelled bucket can afford `cost` (never past the run's deadline).
+    async fn pace(&self, what: &str, cost: f64) -> Result<(), ApiError> {
         let wait = self.bucket.lock().ok().and_then(|b| b.as_ref().map(|b| b.wait_for(cost))).unwrap_or_default();
         if !wait.is_zero() {
             tracing::debug!(wait_ms = wait.as_millis() as u64, cost, "waiting for the Jobber cost budget");
-            self.http.note_wait(wait, true);
-            tokio::time::sleep(wait).await;
+            self.http.pace(what, wait).await?;
         }
+        Ok(())
     }
 
     fn judge<D: serde::de::DeserializeOwned>(&self, resp: &Response, answer: &Mutex<Option<Answer<D>>>) -> Verdict {
@@ -306,7 +324,7 @@ impl<'a> JobberApi<'a> {
             }
         }
         if throttled {
-            let requested = body.pointer("/extensions/cost/requestedQueryCost").and_then(|v| v.as_f64()).unwrap_or(0.0);
+            let requested = points(body.pointer("/extensions/cost/requestedQueryCost")).unwrap_or(0.0);
             let wait = cost_of(&body)
                 .map(|(_, b)| b.wait_for(requested))
                 .filter(|w| !w.is_zero())
@@ -345,13 +363,13 @@ impl<'a> JobberApi<'a> {
         variables: Value,
         estimate: f64,
     ) -> Result<D, ApiError> {
-        if estimate > self.bucket_max() {
+        if estimate.is_nan() || estimate > self.bucket_max() {
             return Err(ApiError::Status {
                 status: 0,
                 message: format!("{what} would cost {estimate} points, more than Jobber's bucket holds"),
             });
         }
-        self.pace(estimate).await;
+        self.pace(what, estimate).await?;
         let body = json!({ "query": query, "variables": variables });
         let answer = Mutex::new(None);
         let resp = self
@@ -487,7 +505,9 @@ impl<'a> JobberApi<'a> {
         for node in data.jobs.nodes {
             let (line_items, mut page) = split(node.line_items);
             let mut details = JobDetails { line_items, visits: Vec::new() };
+            let mut pages = Pages::with_max("Jobber line items of a job", NESTED_PAGES);
             while page.has_next_page {
+                pages.next(page.end_cursor.as_deref().unwrap_or_default())?;
                 #[derive(Deserialize)]
                 struct Items {
                     #[serde(rename = "lineItems")]
@@ -503,7 +523,9 @@ impl<'a> JobberApi<'a> {
             }
             let (visits, mut page) = split(node.visits);
             details.visits = visits;
+            let mut pages = Pages::with_max("Jobber visits of a job", NESTED_PAGES);
             while page.has_next_page {
+                pages.next(page.end_cursor.as_deref().unwrap_or_default())?;
                 #[derive(Deserialize)]
                 struct Visits {
                     visits: Option<Connection<Visit>>,
@@ -619,4 +641,72 @@ pub fn assignees(v: &Visit) -> Vec<(&str, Option<&str>)> {
             c.nodes.iter().map(|u| (u.id.as_str(), u.name.as_ref().and_then(|n| n.full.as_deref()))).collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::*;
+
+    fn bucket(available: f64, restore_rate: f64) -> Bucket {
+        Bucket { max: 10_000.0, available, restore_rate, at: Instant::now() }
+    }
+
+    #[test]
+    fn absurd_costs_and_rates_neither_panic_nor_ask_for_long_waits() {
+        let ceiling = Duration::from_secs(15 * 60);
+        // A huge requested cost (THROTTLED's wait is computed from it).
+        assert!(bucket(0.0, 500.0).wait_for(1e300) <= ceiling);
+        assert!(bucket(0.0, 500.0).wait_for(f64::INFINITY) <= ceiling);
+        assert!(bucket(0.0, 500.0).wait_for(f64::NAN) <= ceiling);
+        // A tiny restore rate: (903 − 0) / 1e-6 s is about 29 years.
+        assert!(bucket(0.0, 1e-6).wait_for(903.0) <= ceiling);
+        assert!(bucket(f64::NEG_INFINITY, 500.0).wait_for(903.0) <= ceiling);
+        assert!(bucket(-1e308, 1e-300).wait_for(1e308) <= ceiling);
+        // cost_of keeps what it reads usable.
+        let body = json!({"extensions": {"cost": {"requestedQueryCost": 1e300, "throttleStatus":
+            {"maximumAvailable": -5, "currentlyAvailable": 1e300, "restoreRate": 0}}}});
+        if let Some((requested, b)) = cost_of(&body) {
+            assert!(requested.is_finite() && b.max.is_finite() && b.max > 0.0, "{requested} {b:?}");
+            assert!(b.wait_for(requested) <= ceiling);
+        }
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn figure() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                any::<f64>().prop_map(|f| json!(f)),
+                any::<i64>().prop_map(|i| json!(i)),
+                any::<u64>().prop_map(|i| json!(i)),
+                Just(Value::Null),
+                "[ -~]{0,10}".prop_map(Value::String),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            /// Any cost envelope: no panic, and every wait it leads to stays within the cap.
+            #[test]
+            fn cost_envelopes_never_panic_nor_ask_for_long_waits(
+                requested in figure(), max in figure(), available in figure(), rate in figure(),
+                throttled in any::<bool>(), cost in any::<f64>(),
+            ) {
+                let body = json!({"data": null, "errors": if throttled { json!([{"extensions": {"code": "THROTTLED"}}]) } else { json!([]) },
+                    "extensions": {"cost": {"requestedQueryCost": requested, "throttleStatus":
+                        {"maximumAvailable": max, "currentlyAvailable": available, "restoreRate": rate}}}});
+                let ceiling = crate::http::MAX_WAIT;
+                if let Some((requested, b)) = cost_of(&body) {
+                    prop_assert!(requested.is_finite() && b.max.is_finite() && b.available.is_finite());
+                    prop_assert!(b.wait_for(requested) <= ceiling);
+                    prop_assert!(b.wait_for(cost) <= ceiling);
+                }
+                let text = body.to_string();
+                let parsed = Answer::<serde::de::IgnoredAny>::parse(text.as_bytes());
+                prop_assert!(parsed.is_some());
+            }
+        }
+    }
 }
