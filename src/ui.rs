@@ -1,7 +1,17 @@
 //! Output: data to stdout (a table, or JSON under `--json`), everything else to stderr.
 //! One printer takes any value that is both a table and serializable, so every listing has
 //! both forms.
+//!
+//! Provider text is hostile until shown otherwise: an invited event's title can hold escape
+//! sequences that retitle the terminal, clear it or write the clipboard (OSC 52), and bidi
+//! controls that make text read differently than it is. So every human-readable thing printed
+//! here (tables, messages, warnings, errors), terminal or not, passes through [`clean`]: C0 and
+//! C1 controls, DEL and the bidi controls are shown escaped, as `\u{1b}`. CSV cells go through
+//! [`csv_row`]: the same escaping, and a leading `'` on a cell a spreadsheet would take for a
+//! formula. `--json` is exact: JSON escaping is already safe and the text is the provider's.
+//! Nothing here panics on a closed stdout or stderr.
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
 use comfy_table::{ContentArrangement, Table, presets};
@@ -11,12 +21,90 @@ use crate::config::Env;
 use crate::error::Error;
 use crate::time::Clock;
 
+/// Whether `c` must not reach a terminal as it is: a C0 or C1 control or DEL (Unicode `Cc`),
+/// or a character that changes the direction or order in which text is shown (the embeddings,
+/// overrides and isolates U+202A–U+202E and U+2066–U+2069, the marks U+200E, U+200F and
+/// U+061C) or breaks a line where a terminal does not expect it (U+2028, U+2029).
+pub fn is_hostile(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{2028}' | '\u{2029}'
+        )
+}
+
+/// `text` safe to print as one line: every [`is_hostile`] character (line breaks too) is
+/// shown as its escape, `\u{1b}`, so what the provider sent stays visible and does nothing.
+pub fn clean(text: &str) -> Cow<'_, str> {
+    neutralise(text, false)
+}
+
+/// Like [`clean`], but a line feed stays a line break (a table cell or a block of lines may
+/// span several; `\r\n` counts as one).
+pub fn clean_lines(text: &str) -> Cow<'_, str> {
+    neutralise(text, true)
+}
+
+fn neutralise(text: &str, keep_newlines: bool) -> Cow<'_, str> {
+    if !text.chars().any(is_hostile) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if keep_newlines && (c == '\n' || (c == '\r' && chars.peek() == Some(&'\n'))) {
+            if c == '\n' {
+                out.push('\n');
+            }
+        } else if is_hostile(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One CSV record (RFC 4180, no line terminator) whose cells a spreadsheet shows as text: a
+/// cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'` (OWASP's
+/// advice against CSV injection), controls are escaped as by [`clean_lines`], and a cell with
+/// a comma, a quote or a line break is quoted.
+pub fn csv_row<S: AsRef<str>>(cells: &[S]) -> String {
+    cells.iter().map(|c| csv_cell(c.as_ref())).collect::<Vec<_>>().join(",")
+}
+
+fn csv_cell(text: &str) -> String {
+    let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let cell = clean_lines(text);
+    let cell = if formula { Cow::Owned(format!("'{cell}")) } else { cell };
+    if cell.contains([',', '"', '\n', '\r']) { format!("\"{}\"", cell.replace('"', "\"\"")) } else { cell.into_owned() }
+}
+
+/// The table with every header and cell passed through [`clean_lines`], laid out again in
+/// integ's style. Cells are plain text: styling set on a cell does not survive.
+fn cleaned(table: &Table) -> Table {
+    let row = |r: &comfy_table::Row| -> Vec<String> {
+        r.cell_iter().map(|c| clean_lines(&c.content()).into_owned()).collect()
+    };
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    if let Some(header) = table.header() {
+        t.set_header(row(header));
+    }
+    for r in table.row_iter() {
+        t.add_row(row(r));
+    }
+    t
+}
+
 /// Something `integ` lists: printable as a table and as JSON.
 pub trait Listing: serde::Serialize {
     fn table(&self) -> Table;
-    /// The human form; a table unless the listing reads better as lines.
+    /// The human form; a table unless the listing reads better as lines. The printer escapes
+    /// control and bidi characters in whatever this returns; the default also does so cell by
+    /// cell before the layout, so columns stay aligned.
     fn human(&self) -> String {
-        self.table().to_string()
+        cleaned(&self.table()).to_string()
     }
     /// What to say instead of an empty table (JSON still prints `[]`).
     fn empty_message(&self) -> Option<String> {
@@ -66,7 +154,7 @@ impl Ui {
             }
             msg
         } else {
-            value.human()
+            clean_lines(&value.human()).into_owned()
         };
         writeln!(out, "{text}").map_err(broken_pipe)
     }
@@ -90,50 +178,65 @@ impl Ui {
     /// A progress or status message on stderr (silent under `--quiet`).
     pub fn info(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}{}", self.stamp(), msg.as_ref());
+            self.say("", msg.as_ref());
         }
     }
 
     /// A line on stderr that shows even under `--quiet` (a run's summary for a cron log).
     pub fn always(&self, msg: impl AsRef<str>) {
-        eprintln!("{}{}", self.stamp(), msg.as_ref());
+        self.say("", msg.as_ref());
     }
 
     /// A warning on stderr (silent under `--quiet`, which means errors only).
     pub fn warn(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}{} {}", self.stamp(), self.paint("warning:", "33"), msg.as_ref());
+            self.say(&format!("{} ", self.paint("warning:", "33")), msg.as_ref());
         }
     }
 
     /// A final success line on stderr.
     pub fn success(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}{} {}", self.stamp(), self.paint("✓", "32"), msg.as_ref());
+            self.say(&format!("{} ", self.paint("✓", "32")), msg.as_ref());
         }
+    }
+
+    /// One message line on stderr: the stamp, integ's own label, then `msg` made safe.
+    fn say(&self, label: &str, msg: &str) {
+        stderr_line(&format!("{}{label}{}", self.stamp(), clean(msg)));
     }
 
     /// Print an error: `error:` / `caused by:` / `hint:` on stderr, or JSON on stdout.
     pub fn error(&self, err: &Error) {
         if self.json {
             if let Ok(text) = serde_json::to_string_pretty(&err.to_json()) {
-                println!("{text}");
+                let _ = writeln!(std::io::stdout().lock(), "{text}");
             }
             return;
         }
-        let mut e = std::io::stderr().lock();
-        let _ = writeln!(e, "{}{} {}", self.stamp(), self.paint("error:", "1;31"), err.message);
+        let _ = self.write_error(&mut std::io::stderr().lock(), err);
+    }
+
+    fn write_error(&self, e: &mut impl Write, err: &Error) -> std::io::Result<()> {
+        writeln!(e, "{}{} {}", self.stamp(), self.paint("error:", "1;31"), clean(&err.message))?;
         for cause in &err.causes {
-            let _ = writeln!(e, "  {} {cause}", self.paint("caused by:", "2"));
+            writeln!(e, "  {} {}", self.paint("caused by:", "2"), clean(cause))?;
         }
         if let Some(hint) = &err.hint {
-            let _ = writeln!(e, "{} {hint}", self.paint("hint:", "1;36"));
+            writeln!(e, "{} {}", self.paint("hint:", "1;36"), clean(hint))?;
         }
+        Ok(())
     }
 
     pub fn paint(&self, text: &str, ansi: &str) -> String {
         if self.color { format!("\x1b[{ansi}m{text}\x1b[0m") } else { text.to_string() }
     }
+}
+
+/// Write one line of integ's own text to stderr. A closed or full stderr is not worth a crash
+/// (`eprintln!` panics when it cannot write): the line is dropped.
+pub fn stderr_line(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 /// A closed stdout (`integ status | head -1`) is not worth an error message.
