@@ -144,3 +144,16 @@ fn open_log(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     }
     std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn http_internals_are_capped_by_prefix() {
+        for t in ["hyper", "hyper_util::client::legacy::pool", "h2::proto", "rustls::conn", "reqwest::connect"] {
+            assert!(super::capped(t), "{t}");
+        }
+        for t in ["integ", "integ::http", "hyperx", "h2o", "tokio"] {
+            assert!(!super::capped(t), "{t}");
+        }
+    }
+}

