@@ -90,6 +90,7 @@ fn init_tracing(global: &cli::GlobalArgs, env: &config::Env) {
     use tracing_subscriber::layer::SubscriberExt;
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .fmt_fields(ui::CleanFields)
         // Its own complaint about a failed write is an `eprintln!`, which panics on a closed stderr.
         .log_internal_errors(false)
         .with_ansi(ansi)
@@ -106,6 +107,7 @@ fn init_tracing(global: &cli::GlobalArgs, env: &config::Env) {
         opened.ok().map(|f| {
             tracing_subscriber::fmt::layer()
                 .with_writer(std::sync::Mutex::new(f))
+                .fmt_fields(ui::CleanFields)
                 .log_internal_errors(false)
                 .with_ansi(false)
                 .with_target(true)

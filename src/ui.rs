@@ -97,6 +97,25 @@ fn cleaned(table: &Table) -> Table {
     t
 }
 
+/// Log fields (the message too) as tracing-subscriber writes them, then passed through
+/// [`clean`]: log lines quote provider text (calendar names in notes, error bodies in run
+/// summaries), and tracing-subscriber escapes only some terminal controls, not carriage returns,
+/// line feeds or bidi controls, which forge or disguise log lines.
+pub struct CleanFields;
+
+impl<'w> tracing_subscriber::fmt::FormatFields<'w> for CleanFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        mut writer: tracing_subscriber::fmt::format::Writer<'w>,
+        fields: R,
+    ) -> std::fmt::Result {
+        let mut raw = String::new();
+        tracing_subscriber::fmt::format::DefaultFields::new()
+            .format_fields(tracing_subscriber::fmt::format::Writer::new(&mut raw), fields)?;
+        std::fmt::Write::write_str(&mut writer, &clean(&raw))
+    }
+}
+
 /// Something `integ` lists: printable as a table and as JSON.
 pub trait Listing: serde::Serialize {
     fn table(&self) -> Table;
@@ -328,6 +347,35 @@ mod tests {
         assert!(tame(&text, true), "{text}");
         assert_eq!(text.lines().count(), 3, "a provider's line break can't forge a line:\n{text}");
         assert!(text.contains(r"Google said: \u{1b}]52;c;ZXZpbA==\u{7}\u{a}hint: run curl"), "{text}");
+    }
+
+    #[test]
+    fn log_fields_are_cleaned() {
+        #[derive(Clone, Default)]
+        struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let out = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || out.clone())
+            .with_ansi(false)
+            .fmt_fields(CleanFields)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(calendar = "Crew\u{202e}", "note: \x1b]0;x\x07 done\r\n2026-01-01 ERROR forged");
+        });
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(tame(text.trim_end(), false), "{text}");
+        assert!(text.contains(r"done\u{d}\u{a}2026-01-01 ERROR forged") && text.contains(r"Crew\u{202e}"), "{text}");
     }
 
     /// A listing of arbitrary provider text, as the commands build them.
