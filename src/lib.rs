@@ -15,9 +15,12 @@
 //! - [`time`] is the one clock: the context owns it and hands it down; nothing else reads the
 //!   wall clock, and tests pin it with `INTEG_TEST_NOW`.
 //!
+//! - [`child`] builds every process integ starts, without integ's secrets in its environment.
+//!
 //! Data flows one way: a command asks the lower layers; nothing below `commands` prints.
 //! Start reading at `main.rs`, then [`commands`].
 
+pub mod child;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -147,7 +150,6 @@ fn run_main() -> u8 {
 /// Logs go to stderr. `-v` raises integ's level; `RUST_LOG` takes any filter. HTTP and TLS
 /// internals are capped at info whatever is asked, because at trace they print raw headers.
 fn init_tracing(global: &cli::GlobalArgs, env: &config::Env) {
-    use tracing_subscriber::EnvFilter;
     let base = match (env.get("RUST_LOG"), global.verbose, global.quiet) {
         (Some(filter), _, _) => filter.to_string(),
         (None, _, true) => "error".to_string(),
@@ -156,9 +158,6 @@ fn init_tracing(global: &cli::GlobalArgs, env: &config::Env) {
         (None, 2, _) => "info,integ=debug".to_string(),
         (None, _, _) => "info,integ=trace".to_string(),
     };
-    // At trace, HTTP and TLS internals print raw headers (tokens): cap them whatever is asked.
-    const CAPS: &str = "hyper=info,hyper_util=info,h2=info,rustls=info,reqwest=info,zbus=info,tiny_http=info";
-    let filter = |base: &str| EnvFilter::try_new(format!("{base},{CAPS}")).unwrap_or_else(|_| EnvFilter::new("warn"));
     let ansi = match global.color {
         cli::ColorChoice::Always => true,
         cli::ColorChoice::Never => false,
@@ -168,26 +167,52 @@ fn init_tracing(global: &cli::GlobalArgs, env: &config::Env) {
     use tracing_subscriber::layer::SubscriberExt;
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .fmt_fields(ui::CleanFields)
+        // Its own complaint about a failed write is an `eprintln!`, which panics on a closed stderr.
+        .log_internal_errors(false)
         .with_ansi(ansi)
         .with_target(true)
-        .with_filter(filter(&base));
+        .with_filter(capped_filter(&base));
     // The log file gets info and up from integ even when the terminal shows only warnings.
     let file = global.log_file.as_ref().and_then(|path| {
         let opened = open_log(path);
         if let Err(e) = &opened {
-            eprintln!("warning: cannot open the log file {}: {e}", path.display());
+            ui::stderr_line(&format!("warning: cannot open the log file {}: {e}", path.display()));
         }
         let level =
             if env.get("RUST_LOG").is_some() || global.verbose > 0 { base.clone() } else { "warn,integ=info".into() };
         opened.ok().map(|f| {
             tracing_subscriber::fmt::layer()
                 .with_writer(std::sync::Mutex::new(f))
+                .fmt_fields(ui::CleanFields)
+                .log_internal_errors(false)
                 .with_ansi(false)
                 .with_target(true)
-                .with_filter(filter(&level))
+                .with_filter(capped_filter(&level))
         })
     });
     let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(stderr).with(file));
+}
+
+/// Targets whose events above info would print raw headers (tokens): HTTP and TLS internals.
+const CAPPED: [&str; 7] = ["hyper", "hyper_util", "h2", "rustls", "reqwest", "zbus", "tiny_http"];
+
+/// `base` (a `RUST_LOG`-style filter) with [`CAPPED`] held at info whatever it says. The
+/// EnvFilter directives switch those targets off cheaply; the second filter drops what a more
+/// specific directive (`hyper_util::client::legacy::pool=trace`) would let through.
+fn capped_filter<S: tracing::Subscriber>(base: &str) -> impl tracing_subscriber::layer::Filter<S> + use<S> {
+    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::filter::FilterExt;
+    let caps = CAPPED.map(|t| format!("{t}=info")).join(",");
+    let env = EnvFilter::try_new(format!("{base},{caps}")).unwrap_or_else(|_| EnvFilter::new("warn"));
+    env.and(tracing_subscriber::filter::filter_fn(|meta| {
+        *meta.level() <= tracing::Level::INFO || !capped(meta.target())
+    }))
+}
+
+/// Whether `target` is one of [`CAPPED`] or inside one (`hyper_util::client`, not `hyperx`).
+fn capped(target: &str) -> bool {
+    CAPPED.iter().any(|t| target.strip_prefix(t).is_some_and(|rest| rest.is_empty() || rest.starts_with("::")))
 }
 
 /// Open a log file for appending, created 0600.
@@ -208,5 +233,15 @@ mod tests {
         assert!(text.starts_with("error: integ stopped on an internal error (a bug) at src/lib.rs:"), "{text}");
         assert!(text.contains("\nhint: "), "{text}");
         assert!(super::panic_report(None).starts_with("error: integ stopped on an internal error (a bug);"));
+    }
+
+    #[test]
+    fn http_internals_are_capped_by_prefix() {
+        for t in ["hyper", "hyper_util::client::legacy::pool", "h2::proto", "rustls::conn", "reqwest::connect"] {
+            assert!(super::capped(t), "{t}");
+        }
+        for t in ["integ", "integ::http", "hyperx", "h2o", "tokio"] {
+            assert!(!super::capped(t), "{t}");
+        }
     }
 }

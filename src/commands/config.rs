@@ -120,7 +120,7 @@ fn unset(ctx: &mut Context, a: ConfigGetArgs) -> Result<Done> {
 fn read_secret_from_stdin(def: &KeyDef) -> Result<SecretString> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        eprintln!("Paste the value of {} and press Enter:", def.key);
+        crate::ui::stderr_line(&format!("Paste the value of {} and press Enter:", def.key));
     }
     let mut line = String::new();
     stdin.lock().read_line(&mut line).map_err(|e| Error::failure("cannot read the secret from stdin").cause(e))?;

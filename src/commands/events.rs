@@ -137,7 +137,7 @@ fn list(ctx: &mut Context, a: EventsListArgs) -> Result<Done> {
                 e.location.clone().unwrap_or_default(),
                 e.series_id.clone().unwrap_or_default(),
             ];
-            out.push_str(&fields.iter().map(|f| super::jobs::csv_field(f)).collect::<Vec<_>>().join(","));
+            out.push_str(&crate::ui::csv_row(&fields));
             out.push('\n');
         }
         ctx.ui.line(out.trim_end())?;

@@ -87,7 +87,7 @@ fn list(ctx: &mut Context, a: JobsListArgs) -> Result<Done> {
                 j.updated_at.clone().unwrap_or_default(),
                 j.web_url.clone().unwrap_or_default(),
             ];
-            out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+            out.push_str(&crate::ui::csv_row(&fields));
             out.push('\n');
         }
         ctx.ui.line(out.trim_end())?;
@@ -95,11 +95,6 @@ fn list(ctx: &mut Context, a: JobsListArgs) -> Result<Done> {
     }
     ctx.ui.data(&Jobs(found))?;
     Ok(Done::Ok)
-}
-
-/// RFC 4180 quoting.
-pub(crate) fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
 #[derive(serde::Serialize)]

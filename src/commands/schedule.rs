@@ -4,10 +4,16 @@
 //!
 //! The secret key itself is never written into a schedule: cron tables and unit files are not
 //! secret stores. A file store must use a key file (`secret_key_file`); a keyring needs a D-Bus
-//! session, which cron does not have.
+//! session, which cron does not have. The tools run here get no secrets in their environment.
+//!
+//! Every value is quoted for what reads it: cron turns an unescaped `%` into a line break before
+//! the shell sees the line, systemd expands `%` specifiers in unit files and `$` variables in
+//! `ExecStart=`. A value with a control character (a line break would start a new cron entry or
+//! unit directive) is refused.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
 use std::time::Duration;
 
 use crate::cli::{ScheduleArgs, ScheduleKind};
@@ -117,7 +123,26 @@ fn job(ctx: &mut Context, every: Duration) -> Result<Job> {
         "--log-file".to_string(),
         log.display().to_string(),
     ];
-    Ok(Job { exe, args, env, every, log })
+    let job = Job { exe, args, env, every, log };
+    check_printable(&job)?;
+    Ok(job)
+}
+
+/// A line break in a path would end a cron entry or a unit-file directive early, and what
+/// follows would be read as one of its own: refuse any control character.
+fn check_printable(job: &Job) -> Result<()> {
+    let exe = job.exe.display().to_string();
+    let values = job.env.iter().map(|(_, v)| v.as_str()).chain(job.args.iter().map(String::as_str));
+    for value in values.chain([exe.as_str()]) {
+        if value.chars().any(char::is_control) {
+            return Err(Error::config(format!(
+                "cannot write a schedule for a path with a control character: {}",
+                crate::ui::clean(value)
+            ))
+            .hint("use an INTEG_HOME and log path without line breaks or other control characters"));
+        }
+    }
+    Ok(())
 }
 
 fn log_path(ctx: &Context) -> PathBuf {
@@ -146,33 +171,53 @@ fn cron_line(job: &Job) -> Result<String> {
         return Err(Error::config(format!("cron cannot run something every {}", human(job.every)))
             .hint("use a number of minutes that divides 60 (5m, 10m, 15m, 30m) or hours that divide 24"));
     };
-    let env: Vec<String> = job.env.iter().map(|(k, v)| format!("{k}={}", sh(v))).collect();
-    let args: Vec<String> = job.args.iter().map(|a| sh(a)).collect();
+    let env: Vec<String> = job.env.iter().map(|(k, v)| format!("{k}={}", cron_word(v))).collect();
+    let args: Vec<String> = job.args.iter().map(|a| cron_word(a)).collect();
     Ok(format!(
         "{when} {}{}{} {} >/dev/null 2>&1 {CRON_MARK}",
         env.join(" "),
         if env.is_empty() { "" } else { " " },
-        sh(&job.exe.display().to_string()),
+        cron_word(&job.exe.display().to_string()),
         args.join(" ")
     ))
 }
 
-/// systemd quoting for Environment= and ExecStart=.
-fn sd(s: &str) -> String {
-    if s.chars().any(|c| c.is_whitespace() || c == '"' || c == '\\' || c == '%') {
-        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%"))
-    } else {
-        s.to_string()
+/// One shell word in a crontab line. cron turns a `%` into a line break unless a backslash
+/// escapes it (and drops that backslash), so each `%` is written `\%` outside the shell's
+/// quotes: after cron it is a bare `%`, which the shell leaves alone. A cron that does not
+/// treat `%` specially hands `\%` to the shell, which reads it as `%` too. The piece before a
+/// `%` never ends in a backslash of the value's own (`sh` quotes a backslash), so no `\\%`
+/// can appear.
+fn cron_word(s: &str) -> String {
+    if !s.contains('%') {
+        return sh(s);
     }
+    s.split('%').map(|piece| if piece.is_empty() { String::new() } else { sh(piece) }).collect::<Vec<_>>().join("\\%")
+}
+
+/// systemd quoting for `Environment=`: a word in double quotes when it needs any, with C-style
+/// backslash escapes, and `%` doubled because systemd expands `%` specifiers everywhere.
+fn sd(s: &str) -> String {
+    let specifiers = s.replace('%', "%%");
+    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || "\"'\\;".contains(c)) {
+        format!("\"{}\"", specifiers.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        specifiers
+    }
+}
+
+/// systemd quoting for `ExecStart=`, which also expands `$VAR` and `${VAR}`: `$` is `$$`.
+fn sd_exec(s: &str) -> String {
+    sd(s).replace('$', "$$")
 }
 
 fn systemd_service(job: &Job) -> String {
     let env: String = job.env.iter().map(|(k, v)| format!("Environment={}\n", sd(&format!("{k}={v}")))).collect();
-    let args: Vec<String> = job.args.iter().map(|a| sd(a)).collect();
+    let args: Vec<String> = job.args.iter().map(|a| sd_exec(a)).collect();
     format!(
         "[Unit]\nDescription=integ sync (Jobber jobs and calendars into SQLite)\nAfter=network-online.target\n\n\
          [Service]\nType=oneshot\n{env}ExecStart={} {}\n# Exit codes: 3 partial, 4 reconnect needed, 5 another run held the lock.\nSuccessExitStatus=5\n",
-        sd(&job.exe.display().to_string()),
+        sd_exec(&job.exe.display().to_string()),
         args.join(" ")
     )
 }
@@ -225,7 +270,7 @@ fn install_cron(job: &Job) -> Result<()> {
     let line = cron_line(job)?;
     // No crontab yet is not an error.
     let current =
-        Command::new("crontab").arg("-l").stderr(Stdio::null()).output().map_err(|e| {
+        crate::child::command("crontab").arg("-l").stderr(Stdio::null()).output().map_err(|e| {
             Error::failure("cannot run crontab").cause(e).hint("install cron (Debian: apt install cron)")
         })?;
     let mut table: Vec<String> = String::from_utf8_lossy(&current.stdout)
@@ -234,7 +279,7 @@ fn install_cron(job: &Job) -> Result<()> {
         .map(str::to_string)
         .collect();
     table.push(line);
-    let mut child = Command::new("crontab")
+    let mut child = crate::child::command("crontab")
         .arg("-")
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
@@ -266,9 +311,13 @@ fn install_systemd(ctx: &Context, job: &Job) -> Result<()> {
     std::fs::write(dir.join(format!("{UNIT}.service")), systemd_service(job))?;
     std::fs::write(dir.join(format!("{UNIT}.timer")), systemd_timer(job))?;
     let hint = "is a systemd user instance running? (`systemctl --user status`; on a server, `loginctl enable-linger`)";
-    run_tool(Command::new("systemctl").args(["--user", "daemon-reload"]), "systemctl --user daemon-reload", hint)?;
     run_tool(
-        Command::new("systemctl").args(["--user", "enable", "--now", &format!("{UNIT}.timer")]),
+        crate::child::command("systemctl").args(["--user", "daemon-reload"]),
+        "systemctl --user daemon-reload",
+        hint,
+    )?;
+    run_tool(
+        crate::child::command("systemctl").args(["--user", "enable", "--now", &format!("{UNIT}.timer")]),
         "systemctl --user enable",
         hint,
     )?;
@@ -282,9 +331,9 @@ fn install_launchd(ctx: &Context, job: &Job) -> Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     std::fs::write(&path, launchd_plist(job))?;
-    let _ = Command::new("launchctl").arg("unload").arg(&path).stderr(Stdio::null()).status();
+    let _ = crate::child::command("launchctl").arg("unload").arg(&path).stderr(Stdio::null()).status();
     run_tool(
-        Command::new("launchctl").arg("load").arg("-w").arg(&path),
+        crate::child::command("launchctl").arg("load").arg("-w").arg(&path),
         "launchctl load",
         "check the plist with `plutil -lint`",
     )?;
@@ -322,5 +371,164 @@ mod tests {
         assert!(systemd_timer(&job(900)).contains("OnUnitActiveSec=900s"));
         let plist = launchd_plist(&job(900));
         assert!(plist.contains("<string>/opt/my tools/integ</string>") && plist.contains("<integer>900</integer>"));
+    }
+
+    /// What cron (Vixie, cronie) does to a command before the shell sees it: up to the first
+    /// `%` not escaped by a backslash; `\%` becomes `%`, other backslashes stay.
+    fn cron(command: &str) -> String {
+        let mut out = String::new();
+        let mut escaped = false;
+        for c in command.chars() {
+            if escaped {
+                if c == '%' {
+                    out.pop();
+                }
+                out.push(c);
+                escaped = false;
+                continue;
+            }
+            if c == '%' {
+                break;
+            }
+            escaped = c == '\\';
+            out.push(c);
+        }
+        out
+    }
+
+    /// POSIX shell word splitting for what `sh` and `cron_word` write: single quotes, backslash
+    /// escapes and plain characters.
+    fn shell(line: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut word: Option<String> = None;
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                ' ' => words.extend(word.take()),
+                '\'' => {
+                    let w = word.get_or_insert_with(String::new);
+                    for c in chars.by_ref() {
+                        if c == '\'' {
+                            break;
+                        }
+                        w.push(c);
+                    }
+                }
+                '\\' => word.get_or_insert_with(String::new).extend(chars.next()),
+                c => word.get_or_insert_with(String::new).push(c),
+            }
+        }
+        words.extend(word);
+        words
+    }
+
+    /// systemd's reading of an `ExecStart=` line: specifiers (`%%`), then words with double
+    /// quotes and C escapes, then `$$` in each word.
+    fn systemd_exec(line: &str) -> Vec<String> {
+        systemd_words(&line.replace("%%", "%")).into_iter().map(|w| w.replace("$$", "$")).collect()
+    }
+
+    fn systemd_words(line: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut word: Option<String> = None;
+        let mut quote: Option<char> = None;
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match (quote, c) {
+                (None, ' ') => words.extend(word.take()),
+                (None, '"' | '\'') => {
+                    quote = Some(c);
+                    word.get_or_insert_with(String::new);
+                }
+                (Some(q), c) if c == q => quote = None,
+                (_, '\\') => word.get_or_insert_with(String::new).extend(chars.next()),
+                (_, c) => word.get_or_insert_with(String::new).push(c),
+            }
+        }
+        words.extend(word);
+        words
+    }
+
+    #[test]
+    fn percent_survives_cron_and_dollar_survives_systemd() {
+        let mut j = job(900);
+        j.exe = PathBuf::from("/opt/100%/$HOME/integ");
+        j.env = vec![("INTEG_HOME".into(), "/home/%a\\%b%%/$x '".into())];
+        j.args = vec!["--log-file".into(), "/home/%d/${USER}/sync.log".into()];
+        let line = cron_line(&j).unwrap();
+        let command = cron(line.splitn(6, ' ').nth(5).unwrap());
+        assert!(command.ends_with(CRON_MARK), "{line}");
+        let words = shell(&command);
+        assert_eq!(words[0], "INTEG_HOME=/home/%a\\%b%%/$x '", "{line}");
+        assert_eq!(words[1..4], ["/opt/100%/$HOME/integ", "--log-file", "/home/%d/${USER}/sync.log"], "{line}");
+
+        let svc = systemd_service(&j);
+        let exec = svc.lines().find_map(|l| l.strip_prefix("ExecStart=")).unwrap();
+        assert_eq!(systemd_exec(exec), ["/opt/100%/$HOME/integ", "--log-file", "/home/%d/${USER}/sync.log"], "{exec}");
+        let env = svc.lines().find_map(|l| l.strip_prefix("Environment=")).unwrap();
+        assert_eq!(systemd_words(&env.replace("%%", "%")), ["INTEG_HOME=/home/%a\\%b%%/$x '"], "{env}");
+    }
+
+    #[test]
+    fn cron_words_mean_the_same_to_a_real_shell() {
+        for value in ["/a b/100%", "%", "%%x%", "it's 50%", "\\%", "a\\", "$HOME `x` \"q\"", "", "-x"] {
+            let command = cron(&format!("printf '%s\\0' {}", cron_word(value)).replace("'%s", "'\\%s"));
+            let out = std::process::Command::new("sh").arg("-c").arg(&command).output().unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{value}\0"), "{command}");
+        }
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        let mut j = job(900);
+        j.env = vec![("INTEG_HOME".into(), "/home/a\n* * * * * evil".into())];
+        let err = check_printable(&j).unwrap_err();
+        assert_eq!(err.kind, crate::error::Kind::Config);
+        assert!(!err.message.contains('\n'), "{}", err.message);
+        assert!(check_printable(&job(900)).is_ok());
+    }
+
+    /// Paths as people (and attackers) name them: no control characters, anything else.
+    fn value() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let interesting = prop_oneof![
+            Just('%'),
+            Just('$'),
+            Just('\\'),
+            Just('\''),
+            Just('"'),
+            Just(' '),
+            Just(';'),
+            Just('{'),
+            Just('a'),
+            Just('/'),
+            any::<char>().prop_filter("no control characters", |c| !c.is_control()),
+        ];
+        proptest::collection::vec(interesting, 0..20).prop_map(|cs| cs.into_iter().collect())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_printable_value_round_trips(home in value(), exe in value(), log in value()) {
+            let j = Job {
+                exe: PathBuf::from(format!("/{exe}")),
+                args: vec!["sync".into(), "--log-file".into(), log.clone()],
+                env: vec![("INTEG_HOME".into(), home.clone())],
+                every: Duration::from_secs(900),
+                log: PathBuf::from(&log),
+            };
+            let line = cron_line(&j).unwrap();
+            let command = cron(line.splitn(6, ' ').nth(5).unwrap());
+            proptest::prop_assert!(command.ends_with(CRON_MARK), "{}", line);
+            let words = shell(&command);
+            proptest::prop_assert_eq!(&words[0], &format!("INTEG_HOME={home}"));
+            proptest::prop_assert_eq!(&words[1..5], &[format!("/{exe}"), "sync".into(), "--log-file".into(), log.clone()]);
+
+            let svc = systemd_service(&j);
+            let exec = svc.lines().find_map(|l| l.strip_prefix("ExecStart=")).unwrap();
+            proptest::prop_assert_eq!(systemd_exec(exec), vec![format!("/{exe}"), "sync".into(), "--log-file".into(), log]);
+            let env = svc.lines().find_map(|l| l.strip_prefix("Environment=")).unwrap();
+            proptest::prop_assert_eq!(systemd_words(&env.replace("%%", "%")), vec![format!("INTEG_HOME={home}")]);
+        }
     }
 }

@@ -331,7 +331,7 @@ struct Bar {
 
 impl Bar {
     fn new(ui: &crate::ui::Ui, c: &Connection) -> Bar {
-        let name = format!("{} '{}'", c.provider, c.label);
+        let name = crate::ui::clean(&format!("{} '{}'", c.provider, c.label)).into_owned();
         let bar = (ui.stderr_is_terminal && !ui.quiet && !ui.json).then(|| {
             let b = ProgressBar::new_spinner();
             b.set_style(
@@ -353,7 +353,7 @@ impl Bar {
     /// Print a line above the bar (or plainly, timestamped off a terminal, without one).
     fn say(&self, line: &str) {
         match &self.bar {
-            Some(b) => b.println(line),
+            Some(b) => b.println(crate::ui::clean(line)),
             None => self.ui.always(line),
         }
     }
@@ -373,6 +373,8 @@ impl Observer for Bar {
     }
 
     fn note(&self, message: &str) {
+        // Notes name calendars and quote providers: made safe for the terminal and the log.
+        let message = crate::ui::clean(message);
         match &self.bar {
             Some(b) => b.println(format!("{}: {message}", self.name)),
             None => tracing::info!("{}: {message}", self.name),

@@ -8,7 +8,10 @@
 //! outcome, the caller prints the URL to stderr, so the user can always copy it by hand.
 //!
 //! The URL holds the `state` and the PKCE challenge: it goes to the program as one argument,
-//! never through a shell, and never into a failure reason.
+//! never through a shell, and never into a failure reason. The program gets integ's
+//! environment without its secrets ([`crate::child`]); that is why the default browser is
+//! started here from the `open` crate's list of openers rather than by `open` itself, which
+//! would pass the whole environment on.
 
 use std::ffi::OsStr;
 use std::process::{Command, ExitStatus, Stdio};
@@ -63,10 +66,26 @@ fn launch_with(url: &str, browser_env: Option<&str>, display: bool) -> LaunchOut
     if !display {
         return LaunchOutcome::NoDisplay;
     }
-    match open::that_detached(url) {
-        Ok(()) => LaunchOutcome::Launched,
-        Err(e) => LaunchOutcome::Failed(format!("could not open the default browser: {e}")),
+    launch_default(url)
+}
+
+/// The desktop's openers in the `open` crate's order (xdg-open, gio, ... on Linux and the BSDs;
+/// `open` on macOS; `cmd /c start` on Windows), tried until one starts, each with a scrubbed
+/// environment.
+fn launch_default(url: &str) -> LaunchOutcome {
+    let mut reasons = Vec::new();
+    for mut command in open::commands(url) {
+        let program = command.get_program().to_string_lossy().into_owned();
+        crate::child::scrub(&mut command);
+        match run_checked(command, &program) {
+            Ok(()) => return LaunchOutcome::Launched,
+            Err(reason) => reasons.push(reason),
+        }
     }
+    if reasons.is_empty() {
+        return LaunchOutcome::Failed("could not open the default browser: no opener is known here".to_owned());
+    }
+    LaunchOutcome::Failed(format!("could not open the default browser: {}", reasons.join("; ")))
 }
 
 fn launch_browser_env(url: &str, browser: &str) -> LaunchOutcome {
@@ -129,8 +148,15 @@ fn run_detached(argv: &[String]) -> Result<(), String> {
     let Some((program, args)) = argv.split_first() else {
         return Err("an empty command".to_owned());
     };
-    let mut command = Command::new(program);
-    command.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    let mut command = crate::child::command(program);
+    command.args(args);
+    run_checked(command, program)
+}
+
+/// Start `command` (named `program` in reasons) detached from the terminal, and see whether it
+/// fails within [`EXIT_CHECK`].
+fn run_checked(mut command: Command, program: &str) -> Result<(), String> {
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
     // Its own process group, so Ctrl-C on integ in the terminal does not close the browser.
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);

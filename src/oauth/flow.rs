@@ -83,7 +83,10 @@ pub async fn run(app: &OAuthApp, http: &reqwest::Client, ui: &Ui, opts: &FlowOpt
     let attempt = client::authorize_url(app, &redirect_uri, state).map_err(config_error)?;
 
     let url = attempt.url.to_string();
-    eprintln!("Open this address in a browser to connect {}:\n\n    {url}\n", app.provider.display_name());
+    crate::ui::stderr_line(&format!(
+        "Open this address in a browser to connect {}:\n\n    {url}\n",
+        app.provider.display_name()
+    ));
     if p.exact_uri.is_some() {
         ui.info(format!(
             "{} sends the browser back to {redirect_uri}; that exact address must be registered on the app.",
@@ -106,10 +109,10 @@ pub async fn run(app: &OAuthApp, http: &reqwest::Client, ui: &Ui, opts: &FlowOpt
         }
     };
     let reader: Option<Box<dyn std::io::BufRead + Send>> = if paste {
-        eprintln!(
+        crate::ui::stderr_line(&format!(
             "After approving, if the browser could not reach this machine, paste the address it ended on \
              (starting with {redirect_uri}) here and press Enter:"
-        );
+        ));
         Some(Box::new(BufReader::new(std::io::stdin())))
     } else {
         None

@@ -8,6 +8,7 @@ mod events_google;
 mod events_microsoft;
 mod foundation;
 mod hostile_numbers;
+mod hostile_output;
 mod interrupted;
 mod keyring;
 mod sync;
