@@ -191,8 +191,11 @@ impl FileStore {
         }
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
+        // Never through a link planted in its place, which would create or lock a file elsewhere.
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
         let file = options.open(&self.lock_path).map_err(io_error(&self.lock_path))?;
         file.lock().map_err(to_error)?;
         Ok(file)
@@ -279,6 +282,8 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SecretError> {
         options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
         let mut file = options.open(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
