@@ -103,6 +103,9 @@ impl Context {
         }
         let ss = self.secret_settings()?;
         if ss.kind == StoreKind::File {
+            if let Some(dir) = ss.file_path.parent() {
+                crate::store::fs::check_private_dir(dir)?;
+            }
             crate::store::fs::ensure_private_dir(&self.paths.lock_dir)?;
             if let Some(key) = &ss.key
                 && key.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS

@@ -135,12 +135,12 @@ fn check_database(ctx: &mut Context, c: &mut Checks) {
 fn check_permissions(ctx: &mut Context, c: &mut Checks) {
     use crate::store::fs::{check_private_dir, check_private_file, mode};
     // What integ refuses to use: folders or a config file others own or may change.
-    let mut refused = false;
-    let folders = ctx.paths.folders().into_iter().map(check_private_dir);
-    for result in folders.chain([check_private_file(&ctx.paths.config_file)]) {
+    let mut refused = Vec::new();
+    let folders = ctx.paths.folders().into_iter().map(|d| (d.to_path_buf(), check_private_dir(d)));
+    for (path, result) in folders.chain([(ctx.paths.config_file.clone(), check_private_file(&ctx.paths.config_file))]) {
         if let Err(e) = result {
-            refused = true;
             c.push(Level::Fail, "permissions", e.message, e.hint);
+            refused.push(path);
         }
     }
     let mut files = vec![(ctx.paths.db_file.clone(), 0o600), (ctx.paths.config_file.clone(), 0o600)];
@@ -149,7 +149,7 @@ fn check_permissions(ctx: &mut Context, c: &mut Checks) {
         files.push((dir.to_path_buf(), 0o700));
     }
     let mut wrong = Vec::new();
-    for (path, want) in files {
+    for (path, want) in files.into_iter().filter(|(p, _)| !refused.contains(p)) {
         if let Some(m) = mode(&path)
             && m & !want != 0
         {
@@ -158,7 +158,7 @@ fn check_permissions(ctx: &mut Context, c: &mut Checks) {
     }
     if !wrong.is_empty() {
         c.push(Level::Warn, "permissions", wrong.join("; "), Some("chmod 600 the files and 700 the folder".into()));
-    } else if !refused {
+    } else if refused.is_empty() {
         c.push(Level::Ok, "permissions", "files 0600, folders 0700", None);
     }
 }
