@@ -142,6 +142,11 @@ impl From<SecretError> for crate::error::Error {
             }
             SecretError::Corrupt { .. } | SecretError::BadEntry { .. } => Error::failure(e.to_string())
                 .hint("restore the file from a backup, or move it aside and run `integ connect` again"),
+            // O_NOFOLLOW met a link planted where integ keeps its own file.
+            SecretError::Io { path, source } if source.raw_os_error() == Some(libc::ELOOP) => {
+                Error::config(format!("{} is a symbolic link, which integ does not follow", path.display()))
+                    .hint(format!("remove the link (rm {}); integ creates the file itself", path.display()))
+            }
             SecretError::Io { .. } => Error::failure(e.to_string()),
         }
     }
