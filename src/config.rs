@@ -74,6 +74,34 @@ impl Paths {
         })
     }
 
+    /// Refuse folders and a config file that another user owns or may write to (exit 2, the
+    /// fix in the hint). Missing ones are fine: integ creates them private.
+    pub fn check_private(&self) -> Result<()> {
+        for dir in self.folders() {
+            crate::store::fs::check_private_dir(dir)?;
+        }
+        crate::store::fs::check_private_file(&self.config_file)
+    }
+
+    /// Every folder integ keeps files in (the same folder once however many roles it has).
+    pub fn folders(&self) -> Vec<&Path> {
+        let mut dirs: Vec<&Path> = Vec::new();
+        let candidates = [
+            self.home.as_deref(),
+            self.config_file.parent(),
+            self.db_file.parent(),
+            self.secrets_file.parent(),
+            self.lock_dir.parent(),
+            Some(self.lock_dir.as_path()),
+        ];
+        for dir in candidates.into_iter().flatten() {
+            if !dir.as_os_str().is_empty() && !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+        dirs
+    }
+
     /// The lock file for one name (a connection's refresh, a sync run, ...).
     pub fn lock_file(&self, name: &str) -> PathBuf {
         self.lock_dir.join(format!("{name}.lock"))
@@ -514,9 +542,52 @@ impl Settings {
         }
     }
 
+    /// The endpoints (`*_url` settings) that do not have integ's default value: tokens, client
+    /// secrets and data go wherever they say, so `status` and `doctor` point them out.
+    pub fn endpoint_overrides(&self) -> Vec<EndpointOverride> {
+        KEYS.iter()
+            .filter(|def| def.check == Check::Url)
+            .filter_map(|def| {
+                let v = self.values.get(def.key)?;
+                let value = v.value.as_deref()?;
+                (Some(value) != def.default).then(|| EndpointOverride {
+                    key: def.key,
+                    // As the URL parser sees it: controls and odd characters come out
+                    // percent-encoded, so the value can be printed as it is.
+                    value: url::Url::parse(value).map_or_else(|_| value.escape_default().to_string(), String::from),
+                    source: v.source.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// A provider setting such as `client_id` or `api_url`.
     pub fn provider(&self, provider: Provider, name: &str) -> Option<&str> {
         self.get(&format!("{}.{name}", provider.name()))
+    }
+}
+
+/// An endpoint that is not integ's default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointOverride {
+    pub key: &'static str,
+    pub value: String,
+    pub source: Source,
+}
+
+impl EndpointOverride {
+    /// How to go back to the default.
+    pub fn undo(&self) -> String {
+        match &self.source {
+            Source::Env(name) => format!("unset {name}"),
+            _ => format!("integ config unset {}", self.key),
+        }
+    }
+}
+
+impl std::fmt::Display for EndpointOverride {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is {} ({})", self.key, self.value, self.source)
     }
 }
 
@@ -580,8 +651,9 @@ fn check_url(value: &str, redirect: bool) -> std::result::Result<(), String> {
     }
 }
 
-/// Read config.toml; a missing file is an empty table.
+/// Read config.toml; a missing file is an empty table, and one others may change is refused.
 pub fn read_config_file(path: &Path) -> Result<(toml::Table, bool)> {
+    crate::store::fs::check_private_file(path)?;
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let table = text.parse::<toml::Table>().map_err(|e| {
@@ -763,6 +835,53 @@ mod tests {
         write_config_value(&path, key_def("jobber.client_id").unwrap(), None).unwrap();
         let (t, _) = read_config_file(&path).unwrap();
         assert!(!t.contains_key("jobber"));
+    }
+
+    #[test]
+    fn only_moved_endpoints_are_overrides() {
+        let s = settings("", &[]).unwrap();
+        assert!(s.endpoint_overrides().is_empty());
+        let s = settings(
+            "[calendly]\napi_url = \"https://api.calendly.com\"\n[google]\napi_url = \"https://g.example\"\n",
+            &[("INTEG_MICROSOFT_REVOKE_URL", "https://revoke.example"), ("JOBBER_CLIENT_ID", "x")],
+        )
+        .unwrap();
+        let keys: Vec<&str> = s.endpoint_overrides().iter().map(|o| o.key).collect();
+        assert_eq!(keys, ["google.api_url", "microsoft.revoke_url"]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_value_of_any_key_is_checked_without_panicking(index in 0..KEYS.len(), value in "\\PC{0,60}") {
+            let _ = check(&KEYS[index], &value);
+        }
+
+        #[test]
+        fn any_config_text_loads_without_panicking(text in "(\\[[a-z_.]{0,12}\\]\n)?([a-z_.]{1,20} = (\"\\PC{0,20}\"|[0-9]{1,30}|true|\\[\\]|\\{\\})\n){0,4}") {
+            if let Ok(table) = text.parse::<toml::Table>() {
+                let _ = Settings::from_layers(&table, true, &Env::default());
+            }
+        }
+
+        #[test]
+        fn any_environment_value_loads_without_panicking(index in 0..KEYS.len(), value in "\\PC{0,60}") {
+            if let Some(var) = KEYS[index].env {
+                let _ = Settings::from_layers(&toml::Table::new(), false, &Env::from_pairs([(var, value.as_str())]));
+            }
+        }
+
+        #[test]
+        fn any_home_resolves_without_panicking(home in "\\PC{0,80}") {
+            let _ = Paths::resolve(&Env::from_pairs([("INTEG_HOME", home.as_str())]));
+        }
+
+        #[test]
+        fn any_config_file_reads_without_panicking(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("config.toml");
+            std::fs::write(&path, &bytes).unwrap();
+            let _ = read_config_file(&path);
+        }
     }
 
     mod props {

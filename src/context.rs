@@ -2,10 +2,12 @@
 //! expensive things (database, secret store, HTTP client) opened lazily on first use. Commands
 //! get everything through it and never read environment variables themselves.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
 
 use crate::cli::GlobalArgs;
 use crate::config::{Env, Paths, Settings};
@@ -18,6 +20,9 @@ use crate::ui::Ui;
 
 /// Deadline for each keyring call (an unlock prompt under cron must become an error).
 pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A passphrase for the encrypted file store shorter than this gets a warning.
+pub const MIN_PASSPHRASE_CHARS: usize = 12;
 
 pub struct Context {
     pub env: Env,
@@ -69,7 +74,8 @@ impl Context {
         let (key, key_source) = match (self.env.get("INTEG_SECRET_KEY"), settings.get("secret_key_file")) {
             (Some(k), _) => (Some(SecretString::from(k.to_string())), "INTEG_SECRET_KEY".to_string()),
             (None, Some(file)) => {
-                let text = std::fs::read_to_string(file).map_err(|e| {
+                check_key_file(Path::new(file))?;
+                let text = std::fs::read_to_string(file).map(Zeroizing::new).map_err(|e| {
                     Error::config(format!("cannot read the secret key file {file}"))
                         .cause(e)
                         .hint("fix `secret_key_file` in config.toml or INTEG_SECRET_KEY_FILE")
@@ -97,7 +103,15 @@ impl Context {
         }
         let ss = self.secret_settings()?;
         if ss.kind == StoreKind::File {
+            if let Some(dir) = ss.file_path.parent() {
+                crate::store::fs::check_private_dir(dir)?;
+            }
             crate::store::fs::ensure_private_dir(&self.paths.lock_dir)?;
+            if let Some(key) = &ss.key
+                && key.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS
+            {
+                self.ui.warn(short_passphrase(&ss.key_source));
+            }
         }
         let store: Arc<dyn SecretStore> = Arc::from(secrets::open(&ss)?);
         self.secrets = Some(store.clone());
@@ -118,6 +132,33 @@ impl Context {
     pub fn now(&self) -> jiff::Timestamp {
         self.clock.now()
     }
+}
+
+/// Refuse a key file that others may read (or change): whoever reads it can decrypt every
+/// token. Its mode is read through a link, since mounted secrets are often links.
+fn check_key_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    // A file that cannot be inspected cannot be read either; reading it says why.
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let mode = meta.mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(Error::config(format!(
+            "the secret key file {} is open to other users (mode {mode:o}); whoever can read it can decrypt every token",
+            path.display()
+        ))
+        .hint(format!("chmod 600 {}", path.display())));
+    }
+    Ok(())
+}
+
+/// The warning for a passphrase under [`MIN_PASSPHRASE_CHARS`].
+pub fn short_passphrase(source: &str) -> String {
+    format!(
+        "the passphrase of the encrypted secret store ({source}) is shorter than {MIN_PASSPHRASE_CHARS} characters; \
+         anyone with a copy of the file can guess it: use a long random one (e.g. `openssl rand -base64 32`)"
+    )
 }
 
 /// The secret-store key of a provider's client secret.

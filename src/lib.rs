@@ -215,13 +215,14 @@ fn capped(target: &str) -> bool {
     CAPPED.iter().any(|t| target.strip_prefix(t).is_some_and(|rest| rest.is_empty() || rest.starts_with("::")))
 }
 
-/// Open a log file for appending, created 0600.
+/// Open a log file for appending, created 0600, never through a symbolic link (one planted in
+/// its place would have integ append to, or create, a file elsewhere).
 fn open_log(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(path)
 }
 
 #[cfg(test)]

@@ -122,7 +122,8 @@ fn read_secret_from_stdin(def: &KeyDef) -> Result<SecretString> {
     if stdin.is_terminal() {
         crate::ui::stderr_line(&format!("Paste the value of {} and press Enter:", def.key));
     }
-    let mut line = String::new();
+    // The line buffer holds the secret too: wiped when it goes.
+    let mut line = zeroize::Zeroizing::new(String::new());
     stdin.lock().read_line(&mut line).map_err(|e| Error::failure("cannot read the secret from stdin").cause(e))?;
     let value = line.trim_end_matches(['\n', '\r']).to_string();
     if value.trim().is_empty() {

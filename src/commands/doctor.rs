@@ -81,6 +81,7 @@ pub fn run(ctx: &mut Context, _args: DoctorArgs) -> Result<Done> {
     let settings_ok = ctx.settings().is_ok();
     check_database(ctx, &mut c);
     check_permissions(ctx, &mut c);
+    check_endpoints(ctx, &mut c);
     if settings_ok {
         check_secret_store(ctx, &mut c);
         check_credentials(ctx, &mut c);
@@ -132,25 +133,55 @@ fn check_database(ctx: &mut Context, c: &mut Checks) {
 }
 
 fn check_permissions(ctx: &mut Context, c: &mut Checks) {
-    use crate::store::fs::mode;
+    use crate::store::fs::{check_private_dir, check_private_file, mode};
+    // What integ refuses to use: folders or a config file others own or may change.
+    let mut refused = Vec::new();
+    let folders = ctx.paths.folders().into_iter().map(|d| (d.to_path_buf(), check_private_dir(d)));
+    for (path, result) in folders.chain([(ctx.paths.config_file.clone(), check_private_file(&ctx.paths.config_file))]) {
+        if let Err(e) = result {
+            c.push(Level::Fail, "permissions", e.message, e.hint);
+            refused.push(path);
+        }
+    }
     let mut files = vec![(ctx.paths.db_file.clone(), 0o600), (ctx.paths.config_file.clone(), 0o600)];
     files.push((ctx.paths.secrets_file.clone(), 0o600));
     if let Some(dir) = ctx.paths.db_file.parent() {
         files.push((dir.to_path_buf(), 0o700));
     }
     let mut wrong = Vec::new();
-    for (path, want) in files {
+    for (path, want) in files.into_iter().filter(|(p, _)| !refused.contains(p)) {
         if let Some(m) = mode(&path)
             && m & !want != 0
         {
             wrong.push(format!("{} is {m:o}", path.display()));
         }
     }
-    if wrong.is_empty() {
-        c.push(Level::Ok, "permissions", "files 0600, folders 0700", None);
-    } else {
+    if !wrong.is_empty() {
         c.push(Level::Warn, "permissions", wrong.join("; "), Some("chmod 600 the files and 700 the folder".into()));
+    } else if refused.is_empty() {
+        c.push(Level::Ok, "permissions", "files 0600, folders 0700", None);
     }
+}
+
+/// Endpoints moved away from their defaults send tokens and data elsewhere: fine for a proxy
+/// or a test server, worth a look when nobody meant it.
+fn check_endpoints(ctx: &mut Context, c: &mut Checks) {
+    let Ok(settings) = ctx.settings() else {
+        return;
+    };
+    let moved = settings.endpoint_overrides();
+    if moved.is_empty() {
+        c.push(Level::Ok, "endpoints", "every provider endpoint is integ's default", None);
+        return;
+    }
+    let detail = moved.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    let undo = moved.iter().map(|m| m.undo()).collect::<Vec<_>>().join("; ");
+    c.push(
+        Level::Warn,
+        "endpoints",
+        format!("not the defaults: {detail}"),
+        Some(format!("unless you mean to use these servers: {undo}")),
+    );
 }
 
 fn check_secret_store(ctx: &mut Context, c: &mut Checks) {

@@ -14,11 +14,20 @@ mod select;
 mod status;
 mod sync;
 
-use crate::cli::Command;
+use crate::cli::{Command, ConfigCommand};
 use crate::context::Context;
 use crate::error::{Done, Result};
 
 pub async fn run(ctx: &mut Context, command: Command) -> Result<Done> {
+    // Folders and a config file others could change are refused before anything is read from
+    // or written to them. doctor reports them instead, and what touches no file still works.
+    let touches_files = !matches!(
+        command,
+        Command::Doctor(_) | Command::Completions(_) | Command::Man | Command::Config(ConfigCommand::Path)
+    );
+    if touches_files {
+        ctx.paths.check_private()?;
+    }
     match command {
         Command::Connect(args) => connect::run(ctx, args).await,
         Command::Disconnect(args) => disconnect::run(ctx, args).await,

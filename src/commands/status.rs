@@ -171,6 +171,10 @@ pub fn run(ctx: &mut Context, _args: StatusArgs) -> Result<Done> {
         .filter(|e| e.state == State::Connected && e.streams.iter().any(|s| s.outcome.as_deref() == Some("failed")))
         .count();
     ctx.ui.data(&StatusList(entries))?;
+    let moved = ctx.settings().map(|s| s.endpoint_overrides()).unwrap_or_default();
+    for m in moved {
+        ctx.ui.warn(format!("{m}, not integ's default; unless you mean that server: {}", m.undo()));
+    }
     if reconnect > 0 {
         ctx.ui.warn(format!("{reconnect} connection(s) need reconnecting; see the ACTION column"));
         return Ok(Done::With(Kind::Reconnect));

@@ -383,7 +383,7 @@ impl Waiter<'_> {
     fn on_paste(&self, line: &SecretString) -> Option<Outcome> {
         let warn = |why: &str| {
             // The line itself is never repeated: it may hold a code.
-            eprintln!("integ: ignored the pasted address: {why}");
+            crate::ui::stderr_line(&format!("integ: ignored the pasted address: {why}"));
             None
         };
         let Ok(url) = Url::parse(line.expose_secret().trim()) else {

@@ -58,7 +58,12 @@ impl Drop for TokenSet {
 
 impl TokenSet {
     pub fn to_secret(&self) -> Result<SecretString, serde_json::Error> {
-        Ok(SecretString::from(serde_json::to_string(self)?))
+        // Sized up front (tokens are printable ASCII: few escapes) and wiped after: a buffer
+        // that grew or shrank on the way would leave copies of the tokens in freed memory.
+        let tokens = self.access_token.len() + self.refresh_token.as_ref().map_or(0, String::len);
+        let mut json = zeroize::Zeroizing::new(Vec::with_capacity(2 * tokens + 1024));
+        serde_json::to_writer(&mut *json, self)?;
+        Ok(SecretString::from(String::from_utf8_lossy(&json).as_ref()))
     }
 
     pub fn from_secret(s: &SecretString) -> Result<TokenSet, serde_json::Error> {

@@ -4,7 +4,8 @@
 //! wait for each other instead of failing; `BEGIN IMMEDIATE` for every write so a transaction
 //! never has to upgrade its lock halfway (the classic SQLITE_BUSY deadlock). The schema version
 //! lives in `PRAGMA user_version`; a database from a newer integ is refused before anything
-//! writes to it, so it stays byte-for-byte as it was.
+//! writes to it, so it stays byte-for-byte as it was. The database is opened only as a regular
+//! file in a folder that is the user's alone, never through a symbolic link.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -42,6 +43,11 @@ pub enum DbError {
     TooNew { path: PathBuf, found: i64, supported: i64 },
     #[error("cannot open the database {path}")]
     Open { path: PathBuf, source: rusqlite::Error },
+    #[error("the database {path} is a symbolic link, which integ does not follow")]
+    Symlink { path: PathBuf },
+    /// Its folder is not private, or the file could not be created privately.
+    #[error("{0}")]
+    Refused(Error),
     #[error("the database is full or the disk has no space left")]
     Full(#[source] rusqlite::Error),
     #[error("the database is busy: another process held it for more than {} s", BUSY_TIMEOUT.as_secs())]
@@ -55,6 +61,11 @@ impl From<DbError> for Error {
         match &e {
             DbError::TooNew { .. } => Error::config(e.to_string())
                 .hint("upgrade integ to the version that wrote this database; the file was left untouched"),
+            DbError::Symlink { path } => Error::config(e.to_string()).hint(format!(
+                "remove the link (rm {}), or set INTEG_HOME to the folder the database is really in",
+                path.display()
+            )),
+            DbError::Refused(inner) => inner.clone(),
             DbError::Open { source, .. } => Error::failure(e.to_string())
                 .cause(source)
                 .hint("check that the folder exists and is writable (see `integ doctor`)"),
@@ -94,14 +105,29 @@ impl Db {
     /// Open (creating with mode 0600 in a 0700 folder if needed) and migrate.
     pub fn open(path: &Path) -> Result<Db, DbError> {
         let open_err = |source| DbError::Open { path: path.to_path_buf(), source };
-        if !path.exists() {
-            crate::store::fs::touch_private(path).map_err(|e| {
-                open_err(rusqlite::Error::InvalidPath(PathBuf::from(format!("{}: {}", path.display(), e.message))))
-            })?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::store::fs::check_private_dir(dir).map_err(DbError::Refused)?;
+        }
+        // SQLite opens by name: make sure, right before, that the name is not a link (and
+        // SQLITE_OPEN_NOFOLLOW below refuses one planted in between).
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => return Err(DbError::Symlink { path: path.to_path_buf() }),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                crate::store::fs::touch_private(path).map_err(DbError::Refused)?;
+            }
+            Err(e) => {
+                return Err(DbError::Refused(
+                    Error::failure(format!("cannot inspect the database {}", path.display())).cause(e),
+                ));
+            }
         }
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NOFOLLOW,
         )
         .map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;

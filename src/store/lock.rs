@@ -1,5 +1,7 @@
 //! Cross-process locks on small lock files (never on the database file). The operating system
 //! releases them when the holder dies, even by SIGKILL, so a crashed run never blocks the next.
+//! A lock file is never opened through a symbolic link: one planted in its place would make
+//! integ create (or lock) a file elsewhere.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
@@ -26,8 +28,9 @@ impl FileLock {
             .create(true)
             .truncate(false)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(path)
-            .map_err(|e| Error::failure(format!("cannot open the lock file {}", path.display())).cause(e))
+            .map_err(|e| crate::store::fs::open_error(path, "the lock file", e))
     }
 
     /// Take the lock if it is free right now.
@@ -79,5 +82,16 @@ mod tests {
         assert!(FileLock::try_acquire(&path).unwrap().is_none());
         drop(first);
         assert!(FileLock::try_acquire(&path).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_planted_link_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("locks")).unwrap();
+        let victim = dir.path().join("victim");
+        std::os::unix::fs::symlink(&victim, dir.path().join("locks/x.lock")).unwrap();
+        let err = FileLock::try_acquire(&dir.path().join("locks/x.lock")).unwrap_err();
+        assert!(err.message.contains("symbolic link"), "{}", err.message);
+        assert!(!victim.exists());
     }
 }

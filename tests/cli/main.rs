@@ -7,6 +7,7 @@ mod events_calendly;
 mod events_google;
 mod events_microsoft;
 mod foundation;
+mod hostile_files;
 mod hostile_numbers;
 mod hostile_output;
 mod interrupted;

@@ -185,31 +185,31 @@ impl FileStore {
     /// Takes the exclusive lock that serialises read-modify-write across processes. It is
     /// released when the returned file is dropped.
     fn lock(&self) -> Result<File, SecretError> {
-        let to_error = io_error(&self.lock_path);
+        let file = self.open_lock_file()?;
+        file.lock().map_err(io_error(&self.lock_path))?;
+        Ok(file)
+    }
+
+    /// The lock file, opened (created 0600) but not locked.
+    fn open_lock_file(&self) -> Result<File, SecretError> {
         if let Some(dir) = parent_dir(&self.lock_path) {
             create_private_dir(dir).map_err(io_error(dir))?;
         }
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
+        // Never through a link planted in its place, which would create or lock a file elsewhere.
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&self.lock_path).map_err(io_error(&self.lock_path))?;
-        file.lock().map_err(to_error)?;
-        Ok(file)
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+        options.open(&self.lock_path).map_err(io_error(&self.lock_path))
     }
 
     /// The lock, if it can be had within `wait`.
     fn try_lock_for(&self, wait: std::time::Duration) -> Result<Option<File>, SecretError> {
         let deadline = std::time::Instant::now() + wait;
         let to_error = io_error(&self.lock_path);
-        if let Some(dir) = parent_dir(&self.lock_path) {
-            create_private_dir(dir).map_err(io_error(dir))?;
-        }
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&self.lock_path).map_err(io_error(&self.lock_path))?;
+        let file = self.open_lock_file()?;
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(Some(file)),
@@ -337,6 +337,8 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SecretError> {
         options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
         let mut file = options.open(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;

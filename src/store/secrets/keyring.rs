@@ -441,9 +441,9 @@ fn session_bus_problem(refused: bool) -> String {
 
 #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
 fn current_uid() -> String {
-    use std::os::unix::fs::MetadataExt;
-    // The owner of our own /proc entry is our uid; no libc call needed for a message.
-    std::fs::metadata("/proc/self").map_or_else(|_| "<uid>".to_owned(), |m| m.uid().to_string())
+    // Not the owner of /proc/self: in a process that is not dumpable, that is root.
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }.to_string()
 }
 
 /// linux-keyutils prints its error variants by name, e.g. `PermissionDenied` or `Unknown(38)`.
@@ -503,8 +503,12 @@ mod tests {
         let (mem, store) = mem_store();
         let value = long_value(9000);
         store.set("k", &secret(&value)).unwrap();
-        assert_eq!(mem.names(), ["k", "k#1", "k#2", "k#3"]);
+        assert_eq!(mem.names().len(), 4);
+        assert!(mem.names().iter().skip(1).all(|n| n.starts_with("k#")), "{:?}", mem.names());
         assert_eq!(get(&store, "k").as_deref(), Some(value.as_str()));
+        assert!(store.delete("k").unwrap());
+        assert!(mem.names().is_empty());
+        store.set("k", &secret("short")).unwrap();
         mem.raw_set("k", b"\xff\xfe");
         assert!(matches!(store.get("k"), Err(SecretError::BadEntry { .. })));
         assert!(store.delete("k").unwrap());

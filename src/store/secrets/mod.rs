@@ -30,6 +30,33 @@ pub fn open(settings: &SecretSettings) -> Result<Box<dyn SecretStore>, SecretErr
     })
 }
 
+/// Keeps the secrets in this process's memory out of core dumps, and (on Linux) away from
+/// debuggers and `/proc/<pid>/mem` readers running as the same user: the process is made
+/// non-dumpable and its core size limit 0. Called first thing in `main`, before any secret is
+/// read; programs integ starts are dumpable again (the kernel resets the flag on exec).
+pub fn protect_process_memory() {
+    #[cfg(unix)]
+    {
+        let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: setrlimit only reads the struct passed; on failure the limit stays as it was,
+        // which is all that can be done about it.
+        unsafe {
+            libc::setrlimit(libc::RLIMIT_CORE, &none);
+        }
+    }
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_DUMPABLE takes one integer argument and touches no memory of ours.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_DUMPABLE,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        );
+    }
+}
+
 /// Which backend holds the secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -115,6 +142,11 @@ impl From<SecretError> for crate::error::Error {
             }
             SecretError::Corrupt { .. } | SecretError::BadEntry { .. } => Error::failure(e.to_string())
                 .hint("restore the file from a backup, or move it aside and run `integ connect` again"),
+            // O_NOFOLLOW met a link planted where integ keeps its own file.
+            SecretError::Io { path, source } if source.raw_os_error() == Some(libc::ELOOP) => {
+                Error::config(format!("{} is a symbolic link, which integ does not follow", path.display()))
+                    .hint(format!("remove the link (rm {}); integ creates the file itself", path.display()))
+            }
             SecretError::Io { .. } => Error::failure(e.to_string()),
         }
     }
