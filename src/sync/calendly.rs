@@ -377,13 +377,7 @@ mod tests {
 
     #[test]
     fn a_new_round_starts_after_every_stamp_written() {
-        let opts = EventsOptions {
-            full: false,
-            past_days: 30,
-            future_days: 365,
-            deadline: None,
-            clock: crate::time::Clock::fixed("2026-11-21T12:00:00Z".parse().unwrap()),
-        };
+        let opts = EventsOptions::defaults_at("2026-11-21T12:00:00Z");
         let now: Timestamp = "2026-11-21T10:00:00Z".parse().unwrap();
         let r = new_round(&Cursor::default(), &opts, now);
         assert_eq!((r.from.as_str(), r.to.as_str()), ("2026-10-22T10:00:00Z", "2027-11-21T10:00:00Z"));

@@ -38,6 +38,20 @@ pub struct EventsOptions {
     pub clock: Clock,
 }
 
+#[cfg(test)]
+impl EventsOptions {
+    /// The default window (30 days back, 365 ahead) on a clock fixed at `now` (RFC 3339).
+    pub fn defaults_at(now: &str) -> EventsOptions {
+        EventsOptions {
+            full: false,
+            past_days: 30,
+            future_days: 365,
+            deadline: None,
+            clock: Clock::fixed(now.parse().expect("an RFC 3339 instant")),
+        }
+    }
+}
+
 /// Ask the provider for the account's calendars and store them (the primary one starts
 /// selected). Returns what is stored afterwards.
 pub async fn refresh_calendars(session: &mut Session, db: &mut Db, http: &Http) -> Result<Vec<CalendarView>> {

@@ -686,13 +686,7 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_drifts() {
-        let opts = EventsOptions {
-            full: false,
-            past_days: 30,
-            future_days: 365,
-            deadline: None,
-            clock: crate::time::Clock::fixed("2026-11-21T12:00:00Z".parse().unwrap()),
-        };
+        let opts = EventsOptions::defaults_at("2026-11-21T12:00:00Z");
         let now: Timestamp = "2026-11-21T06:49:30.25Z".parse().unwrap();
         let c = Cursor::fresh(now, &opts);
         assert_eq!((c.time_min.as_str(), c.time_max.as_str()), ("2026-10-22T06:49:30Z", "2027-11-21T06:49:30Z"));

@@ -688,13 +688,7 @@ mod tests {
 
     #[test]
     fn windows_follow_the_settings() {
-        let opts = EventsOptions {
-            full: false,
-            past_days: 30,
-            future_days: 365,
-            deadline: None,
-            clock: crate::time::Clock::fixed("2026-11-21T12:00:00Z".parse().unwrap()),
-        };
+        let opts = EventsOptions::defaults_at("2026-11-21T12:00:00Z");
         let now: Timestamp = "2026-11-21T06:49:30.25Z".parse().unwrap();
         let w = Window::around(now, &opts);
         assert_eq!((w.start.as_str(), w.end.as_str()), ("2026-10-22T06:49:30Z", "2027-11-21T06:49:30Z"));
