@@ -1212,4 +1212,43 @@ mod tests {
         assert!(!constant_time_eq(b"abc", b"abcd"));
         assert!(constant_time_eq(b"", b""));
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+            /// Any bytes a local process sends as a request head are parsed or refused.
+            #[test]
+            fn any_request_head_is_parsed_or_refused(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+                let _ = parse_head(&bytes);
+            }
+
+            /// Any request-shaped head, with any target and headers.
+            #[test]
+            fn any_request_line_is_parsed_or_refused(
+                method in "[A-Z]{0,8}", target in "\\PC{0,80}", version in "HTTP/[0-9.]{0,4}",
+                headers in prop::collection::vec(("[!-9;-~]{0,16}", "[ -~]{0,40}"), 0..5),
+            ) {
+                let mut head = format!("{method} {target} {version}\r\n");
+                for (k, v) in headers {
+                    head.push_str(&format!("{k}: {v}\r\n"));
+                }
+                head.push_str("\r\n");
+                let _ = parse_head(head.as_bytes());
+            }
+
+            /// Any callback query is judged; only the exact state with a code yields a code.
+            #[test]
+            fn any_callback_query_is_judged(query in "[ -~]{0,120}", bare in any::<bool>()) {
+                let state = SecretString::from(STATE.to_string());
+                let verdict = judge(Some(&query), &state, bare);
+                if let Verdict::Code(_) = verdict {
+                    prop_assert!(query.contains(STATE));
+                }
+            }
+        }
+    }
 }

@@ -85,3 +85,85 @@ pub struct Identity {
     pub id: String,
     pub name: String,
 }
+
+/// Generated provider answers for property tests: any JSON, and objects built from the field
+/// names a parser looks at, with values that fit, nearly fit, or are of the wrong type.
+#[cfg(test)]
+pub mod arb {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    /// Field names that appear inside the objects the parsers read (start/end, people, bodies).
+    const INNER: &[&str] = &[
+        "date",
+        "dateTime",
+        "timeZone",
+        "email",
+        "name",
+        "address",
+        "displayName",
+        "emailAddress",
+        "content",
+        "contentType",
+        "type",
+        "location",
+        "join_url",
+        "responseStatus",
+        "self",
+        "organizer",
+    ];
+
+    /// Strings like the ones providers send, and ones they should not.
+    pub fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,24}",
+            "[ -~]{0,12}",
+            Just(String::new()),
+            "(19|20|99)[0-9]{2}-[0-1][0-9]-[0-3][0-9]",
+            "20[0-9]{2}-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9](\\.[0-9]{1,9})?(Z|[+-][0-1][0-9]:[0-5][0-9])?",
+            Just("\u{1b}]52;c;aGk=\u{7}\u{202e}".to_string()),
+            prop::sample::select(vec![
+                "UTC",
+                "America/Denver",
+                "Europe/Berlin",
+                "Nowhere/Else",
+                "W. Europe Standard Time",
+                "tentative",
+                "confirmed",
+                "cancelled",
+                "canceled",
+                "active",
+                "seriesMaster",
+                "occurrence",
+                "exception",
+                "html",
+                "text",
+            ])
+            .prop_map(String::from),
+        ]
+    }
+
+    /// Any JSON value, a few levels deep.
+    pub fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number)),
+            text().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map(prop::sample::select(INNER).prop_map(String::from), inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// An object with some of `keys`, each holding any value.
+    pub fn object(keys: &'static [&'static str]) -> impl Strategy<Value = Value> {
+        prop::collection::vec((prop::sample::select(keys), json()), 0..keys.len() + 2)
+            .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+    }
+}

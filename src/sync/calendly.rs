@@ -385,4 +385,45 @@ mod tests {
         let cur = Cursor { stamp: Some("2026-11-21T10:00:05Z".into()), ..Default::default() };
         assert_eq!(new_round(&cur, &opts, now).started_at, "2026-11-21T10:00:06Z");
     }
+
+    mod props {
+        use super::*;
+        use crate::providers::api::arb;
+        use proptest::prelude::*;
+
+        const FIELDS: &[&str] = &[
+            "uri",
+            "name",
+            "status",
+            "start_time",
+            "end_time",
+            "event_type",
+            "location",
+            "invitees_counter",
+            "created_at",
+            "updated_at",
+            "event_memberships",
+            "event_guests",
+            "cancellation",
+        ];
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            /// Any scheduled-events page is read and turned into rows, or refused, never a panic.
+            #[test]
+            fn any_scheduled_event_is_read_or_refused(
+                items in prop::collection::vec(arb::object(FIELDS), 0..4),
+                pagination in arb::json(),
+                own in proptest::option::of(arb::text()),
+            ) {
+                let body = json!({ "collection": items, "pagination": pagination });
+                if let Ok(page) = parse_page(&body) {
+                    for e in &page.events {
+                        let _ = event_row(e, "https://api.calendly.com/users/X", own.as_deref());
+                    }
+                }
+            }
+        }
+    }
 }

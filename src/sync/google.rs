@@ -697,4 +697,37 @@ mod tests {
         assert!(c.drifted(now + SignedDuration::from_hours(24 * 8), &opts));
         assert!(c.drifted(now, &EventsOptions { future_days: 30, ..opts }));
     }
+
+    mod props {
+        use super::*;
+        use crate::providers::api::arb;
+        use proptest::prelude::*;
+
+        const FIELDS: &[&str] = &[
+            "id",
+            "status",
+            "summary",
+            "description",
+            "location",
+            "start",
+            "end",
+            "originalStartTime",
+            "recurringEventId",
+            "organizer",
+            "attendees",
+            "updated",
+            "eventType",
+        ];
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            /// Any item of an events page is planned or refused, never a panic.
+            #[test]
+            fn any_event_payload_is_planned_or_refused(items in prop::collection::vec(arb::object(FIELDS), 0..4)) {
+                let zone = TimeZone::get("America/Denver").unwrap();
+                let _ = plan(&items, &frame(&zone));
+            }
+        }
+    }
 }

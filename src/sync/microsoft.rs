@@ -696,4 +696,52 @@ mod tests {
         let back: Cursor = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(back.window, c.window);
     }
+
+    mod props {
+        use super::*;
+        use crate::providers::api::arb;
+        use proptest::prelude::*;
+
+        const FIELDS: &[&str] = &[
+            "id",
+            "@removed",
+            "subject",
+            "bodyPreview",
+            "body",
+            "start",
+            "end",
+            "isAllDay",
+            "isCancelled",
+            "showAs",
+            "type",
+            "seriesMasterId",
+            "originalStart",
+            "originalStartTimeZone",
+            "organizer",
+            "attendees",
+            "lastModifiedDateTime",
+            "location",
+            "responseStatus",
+        ];
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            /// Any delta page is read and turned into writes, or refused, never a panic.
+            #[test]
+            fn any_delta_page_is_read_or_refused(
+                items in prop::collection::vec(arb::object(FIELDS), 0..4),
+                next in proptest::option::of(arb::json()),
+                delta in proptest::option::of(arb::json()),
+            ) {
+                let mut body = serde_json::Map::new();
+                body.insert("value".into(), Value::from(items));
+                if let Some(n) = next { body.insert("@odata.nextLink".into(), n); }
+                if let Some(d) = delta { body.insert("@odata.deltaLink".into(), d); }
+                if let Ok(page) = graph::parse_delta_page(&Value::Object(body)) {
+                    let _ = page_ops(&page);
+                }
+            }
+        }
+    }
 }

@@ -246,28 +246,33 @@ impl<'a> Graph<'a> {
             return Ok(Delta::Gone);
         }
         let body = success(&resp)?;
-        let mut page = Page {
-            items: Vec::new(),
-            next_link: link(&body, "@odata.nextLink"),
-            delta_link: link(&body, "@odata.deltaLink"),
-        };
-        if page.next_link.is_none() && page.delta_link.is_none() {
-            return Err(ApiError::Malformed("a delta page with neither a nextLink nor a deltaLink".into()));
-        }
-        for raw in values(&body)? {
-            if raw.get("@removed").is_some() {
-                let id = raw
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| ApiError::Malformed("a removed item without an id".into()))?;
-                page.items.push(Item::Removed(id.to_string()));
-                continue;
-            }
-            let e = Event::deserialize(raw).map_err(|e| ApiError::Malformed(format!("an event: {e}")))?;
-            page.items.push(Item::Event(Box::new(e), raw.clone()));
-        }
-        Ok(Delta::Page(page))
+        parse_delta_page(&body).map(Delta::Page)
     }
+}
+
+/// A calendarView delta page's body (pure, so it can be tested on any input).
+pub fn parse_delta_page(body: &Value) -> Result<Page, ApiError> {
+    let mut page = Page {
+        items: Vec::new(),
+        next_link: link(body, "@odata.nextLink"),
+        delta_link: link(body, "@odata.deltaLink"),
+    };
+    if page.next_link.is_none() && page.delta_link.is_none() {
+        return Err(ApiError::Malformed("a delta page with neither a nextLink nor a deltaLink".into()));
+    }
+    for raw in values(body)? {
+        if raw.get("@removed").is_some() {
+            let id = raw
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ApiError::Malformed("a removed item without an id".into()))?;
+            page.items.push(Item::Removed(id.to_string()));
+            continue;
+        }
+        let e = Event::deserialize(raw).map_err(|e| ApiError::Malformed(format!("an event: {e}")))?;
+        page.items.push(Item::Event(Box::new(e), raw.clone()));
+    }
+    Ok(page)
 }
 
 /// Throttling and truncated answers are retried inside `Http::execute`.
