@@ -12,7 +12,10 @@ use zeroize::Zeroizing;
 use crate::cli::GlobalArgs;
 use crate::config::{Env, Paths, Settings};
 use crate::error::{Error, Result};
+use crate::oauth::session::{self, Session, SessionParts};
+use crate::oauth::token::GrantKind;
 use crate::providers::Provider;
+use crate::store::connections::Connection;
 use crate::store::db::Db;
 use crate::store::secrets::{self, SecretSettings, SecretStore, StoreKind};
 use crate::time::{Clock, TEST_NOW_VAR};
@@ -126,6 +129,30 @@ impl Context {
         }
         let store = self.secrets()?;
         Ok(store.get(&client_secret_key(provider))?)
+    }
+
+    /// A provider's OAuth application, from settings and (where it has one) its client secret.
+    pub fn app(&mut self, provider: Provider) -> Result<crate::oauth::app::OAuthApp> {
+        let secret = if crate::providers::uses_client_secret(provider) { self.client_secret(provider)? } else { None };
+        crate::providers::app(self.settings()?, provider, secret)
+    }
+
+    /// A connection's token session: its tokens from the secret store, its OAuth application,
+    /// lock and clock.
+    pub fn session(&mut self, connection: Connection, http: reqwest::Client) -> Result<Session> {
+        let store = self.secrets()?;
+        let tokens = session::load(&*store, &connection)?;
+        let app = match tokens.kind {
+            GrantKind::Oauth => Some(self.app(connection.provider)?),
+            GrantKind::PersonalAccessToken => None,
+        };
+        let api_url = match &app {
+            Some(_) => None,
+            None => self.settings()?.provider(connection.provider, "api_url").map(str::to_string),
+        };
+        let lock_path = self.paths.lock_file(&connection.lock_name("refresh"));
+        let parts = SessionParts { app, store, http, lock_path, api_url, clock: self.clock };
+        Ok(Session::new(connection, tokens, parts))
     }
 
     /// The current time, from the run's clock.

@@ -29,6 +29,7 @@ pub mod error;
 pub mod http;
 pub mod interrupt;
 pub mod oauth;
+pub mod provider;
 pub mod providers;
 pub mod store;
 pub mod sync;

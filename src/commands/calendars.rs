@@ -7,7 +7,6 @@ use crate::cli::{CalendarSelectArgs, CalendarsCommand, CalendarsListArgs};
 use crate::context::Context;
 use crate::error::{Done, Error, Kind, Result};
 use crate::http::{Http, RetryPolicy};
-use crate::oauth::session::Session;
 use crate::providers::Provider;
 use crate::store::connections::{self, State};
 use crate::store::events::{self, CalendarView};
@@ -70,7 +69,7 @@ async fn list(ctx: &mut Context, a: CalendarsListArgs) -> Result<Done> {
         for c in &targets {
             let http = Http::new(crate::http::client()?, RetryPolicy::default(), 20);
             let outcome = async {
-                let mut session = Session::open(ctx, c.clone(), http.client.clone())?;
+                let mut session = ctx.session(c.clone(), http.client.clone())?;
                 crate::sync::events::refresh_calendars(&mut session, ctx.db()?, &http).await
             }
             .await;

@@ -13,7 +13,7 @@ use crate::oauth::app::OAuthApp;
 use crate::oauth::flow::{self, FlowOptions};
 use crate::oauth::token::{GrantKind, RawToken, TokenSet};
 use crate::providers::api::Identity;
-use crate::providers::{self, Provider, calendly, google, jobber, microsoft};
+use crate::providers::{Provider, calendly, google, jobber, microsoft};
 use crate::store::connections::{self, NewConnection, State, token_key};
 use crate::time::timestamp;
 
@@ -30,7 +30,7 @@ pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
     let (tokens, identity) = if args.token_stdin {
         personal_access_token(ctx, &http).await?
     } else {
-        let app = providers::app(ctx, args.provider)?;
+        let app = ctx.app(args.provider)?;
         let opts = FlowOptions {
             no_browser: args.no_browser,
             port: args.port,
@@ -138,7 +138,7 @@ async fn learn_calendars(ctx: &mut Context, provider: Provider, account_id: &str
             .find(|c| c.account_id == account_id)
             .ok_or_else(|| Error::failure("the new connection is missing"))?;
         let http = crate::http::Http::new(crate::http::client()?, crate::http::RetryPolicy::default(), 10);
-        let mut session = crate::oauth::session::Session::open(ctx, c, http.client.clone())?;
+        let mut session = ctx.session(c, http.client.clone())?;
         crate::sync::events::refresh_calendars(&mut session, ctx.db()?, &http).await
     }
     .await;

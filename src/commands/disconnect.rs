@@ -9,7 +9,6 @@
 use crate::cli::DisconnectArgs;
 use crate::context::Context;
 use crate::error::{Done, Error, Result};
-use crate::oauth::session::Session;
 use crate::providers::api::ApiError;
 use crate::providers::{Provider, calendly, google, jobber, microsoft};
 use crate::store::connections::{self, State};
@@ -79,7 +78,7 @@ async fn revoke(
     if provider == Provider::Microsoft {
         return Ok(Some(format!("Microsoft has no revocation endpoint: {}", manual_removal(provider))));
     }
-    let mut session = Session::open(ctx, connection.clone(), http.clone())?;
+    let mut session = ctx.session(connection.clone(), http.clone())?;
     let version = ctx.settings()?.provider(Provider::Jobber, "graphql_version").unwrap_or_default().to_string();
     let db = ctx.db()?;
     match provider {

@@ -5,7 +5,7 @@
 use crate::cli::RefreshArgs;
 use crate::context::Context;
 use crate::error::{Done, Error, Kind, Result};
-use crate::oauth::session::{RefreshMode, Refreshed, Session};
+use crate::oauth::session::{RefreshMode, Refreshed};
 use crate::store::connections::{self, State};
 
 pub async fn run(ctx: &mut Context, args: RefreshArgs) -> Result<Done> {
@@ -26,7 +26,7 @@ pub async fn run(ctx: &mut Context, args: RefreshArgs) -> Result<Done> {
     for c in targets {
         let name = c.describe();
         let outcome = async {
-            let mut session = Session::open(ctx, c.clone(), http.clone())?;
+            let mut session = ctx.session(c.clone(), http.clone())?;
             let r = session.refresh(ctx.db()?, mode).await?;
             Ok::<_, Error>((r, session.tokens().expires_at_rfc3339()))
         }

@@ -14,7 +14,7 @@ use crate::cli::{SyncArgs, SyncStream};
 use crate::context::Context;
 use crate::error::{Done, Error, Kind, Result};
 use crate::http::{Http, RetryPolicy};
-use crate::oauth::session::{RefreshMode, Session};
+use crate::oauth::session::RefreshMode;
 use crate::providers::Provider;
 use crate::providers::jobber::api::JobberApi;
 use crate::store::connections::{self, Connection, State};
@@ -123,7 +123,7 @@ fn keepalive_targets(ctx: &mut Context, account: Option<&str>) -> Result<Vec<Con
 }
 
 async fn keep_alive(ctx: &mut Context, c: &Connection) -> Result<()> {
-    let mut session = Session::open(ctx, c.clone(), crate::http::client()?)?;
+    let mut session = ctx.session(c.clone(), crate::http::client()?)?;
     session.refresh(ctx.db()?, RefreshMode::KeepAlive).await?;
     ctx.ui.info(format!("kept the {} alive (tokens refreshed)", c.describe()));
     Ok(())
@@ -214,7 +214,7 @@ async fn sync_connection(
         deadline,
     };
     let client = crate::http::client()?;
-    let mut session = Session::open(ctx, c.clone(), client.clone())?;
+    let mut session = ctx.session(c.clone(), client.clone())?;
     let http = Http::new(client, RetryPolicy::default(), RETRY_BUDGET).with_deadline(deadline);
     let api = match c.provider {
         Provider::Jobber => {

@@ -17,7 +17,6 @@ use secrecy::SecretString;
 use super::app::OAuthApp;
 use super::client;
 use super::token::{GrantKind, TokenSet};
-use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::interrupt::Critical;
 use crate::providers::api::ApiError;
@@ -77,21 +76,25 @@ pub struct Session {
     clock: Clock,
 }
 
+/// What a session needs besides its connection and tokens. The run's context gathers it
+/// (`Context::session`); a session never sees the context, so it can be built in a test.
+pub struct SessionParts {
+    /// The OAuth application (`None` for a personal access token).
+    pub app: Option<OAuthApp>,
+    pub store: Arc<dyn SecretStore>,
+    pub http: reqwest::Client,
+    /// The per-account lock that refresh, connect and disconnect take.
+    pub lock_path: std::path::PathBuf,
+    /// The API base when there is no OAuth application.
+    pub api_url: Option<String>,
+    pub clock: Clock,
+}
+
 impl Session {
-    /// Load a connection's tokens from the secret store.
-    pub fn open(ctx: &mut Context, connection: Connection, http: reqwest::Client) -> Result<Session> {
-        let store = ctx.secrets()?;
-        let tokens = load(&*store, &connection)?;
-        let app = match tokens.kind {
-            GrantKind::Oauth => Some(crate::providers::app(ctx, connection.provider)?),
-            GrantKind::PersonalAccessToken => None,
-        };
-        let lock_path = ctx.paths.lock_file(&connection.lock_name("refresh"));
-        let api_url = match &app {
-            Some(a) => Some(a.api_url.clone()),
-            None => ctx.settings()?.provider(connection.provider, "api_url").map(str::to_string),
-        };
-        Ok(Session { connection, app, store, http, lock_path, tokens, api_url, clock: ctx.clock })
+    pub fn new(connection: Connection, tokens: TokenSet, parts: SessionParts) -> Session {
+        let SessionParts { app, store, http, lock_path, api_url, clock } = parts;
+        let api_url = app.as_ref().map(|a| a.api_url.clone()).or(api_url);
+        Session { connection, app, store, http, lock_path, tokens, api_url, clock }
     }
 
     pub fn app(&self) -> Option<&OAuthApp> {
@@ -167,13 +170,7 @@ impl Session {
         let before = self.tokens.clone();
         let _lock = lock_tokens(&self.lock_path, &self.connection.describe()).await?;
         let current = load(&*self.store, &self.connection)?;
-        let now = self.clock.now();
-        let skip = match mode {
-            RefreshMode::IfExpiring => !current.needs_refresh(now),
-            RefreshMode::Unauthorized | RefreshMode::KeepAlive => !current.same_tokens(&before),
-            RefreshMode::Force => false,
-        };
-        if skip {
+        if !should_refresh(mode, &before, &current, self.clock.now()) {
             tracing::debug!(provider = %self.connection.provider, ?mode, "stored tokens are fresh; no refresh");
             self.tokens = current;
             return Ok(Refreshed::AlreadyFresh);
@@ -295,6 +292,18 @@ impl Session {
     }
 }
 
+/// Whether a refresh should go ahead, decided under the lock: `before` is what this session
+/// held when it asked, `current` what the store holds now (another process may have refreshed
+/// while this one waited).
+fn should_refresh(mode: RefreshMode, before: &TokenSet, current: &TokenSet, now: jiff::Timestamp) -> bool {
+    match mode {
+        RefreshMode::IfExpiring => current.needs_refresh(now),
+        // The refused (or kept-alive) tokens were already replaced: use the new ones.
+        RefreshMode::Unauthorized | RefreshMode::KeepAlive => current.same_tokens(before),
+        RefreshMode::Force => true,
+    }
+}
+
 /// Take an account's token lock (refresh, connect and disconnect all do), waiting up to a
 /// minute for another process's refresh.
 pub async fn lock_tokens(path: &std::path::Path, what: &str) -> Result<FileLock> {
@@ -321,4 +330,158 @@ pub fn load(store: &dyn SecretStore, c: &Connection) -> Result<TokenSet> {
     TokenSet::from_secret(&secret).map_err(|_| {
         Error::failure(format!("the stored tokens of the {} are damaged", c.describe())).hint(reconnect_hint(c))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::oauth::app::{ClientAuth, RedirectRule};
+    use crate::providers::Provider;
+    use crate::store::secrets::{ExposeSecret, SecretError};
+
+    /// The secret store in memory, counting writes.
+    #[derive(Default)]
+    struct MemStore {
+        entries: Mutex<BTreeMap<String, String>>,
+        writes: Mutex<u32>,
+    }
+
+    impl SecretStore for MemStore {
+        fn describe(&self) -> String {
+            "memory".into()
+        }
+        fn get(&self, key: &str) -> Result<Option<SecretString>, SecretError> {
+            Ok(self.entries.lock().unwrap().get(key).map(|v| SecretString::from(v.clone())))
+        }
+        fn set(&self, key: &str, value: &SecretString) -> Result<(), SecretError> {
+            *self.writes.lock().unwrap() += 1;
+            self.entries.lock().unwrap().insert(key.into(), value.expose_secret().to_string());
+            Ok(())
+        }
+        fn delete(&self, key: &str) -> Result<bool, SecretError> {
+            Ok(self.entries.lock().unwrap().remove(key).is_some())
+        }
+    }
+
+    const NOW: i64 = 1_795_262_400; // 2026-11-21T12:00:00Z
+
+    fn tokens(access: &str, refresh: &str, expires_in: i64) -> TokenSet {
+        TokenSet {
+            kind: GrantKind::Oauth,
+            access_token: access.into(),
+            refresh_token: Some(refresh.into()),
+            expires_at: Some(NOW + expires_in),
+            obtained_at: NOW - 3000,
+            scope: None,
+        }
+    }
+
+    fn now() -> jiff::Timestamp {
+        jiff::Timestamp::from_second(NOW).unwrap()
+    }
+
+    #[test]
+    fn refresh_decisions() {
+        let fresh = tokens("a1", "r1", 3600);
+        let expiring = tokens("a1", "r1", 30);
+        let replaced = tokens("a2", "r2", 3600);
+        // Before an API call: only when the stored access token is about to expire.
+        assert!(!should_refresh(RefreshMode::IfExpiring, &fresh, &fresh, now()));
+        assert!(should_refresh(RefreshMode::IfExpiring, &expiring, &expiring, now()));
+        assert!(!should_refresh(RefreshMode::IfExpiring, &expiring, &replaced, now()), "another process refreshed");
+        // After a 401 or for a keep-alive: unless the store already holds other tokens.
+        for mode in [RefreshMode::Unauthorized, RefreshMode::KeepAlive] {
+            assert!(should_refresh(mode, &fresh, &fresh, now()), "{mode:?}");
+            assert!(!should_refresh(mode, &fresh, &replaced, now()), "{mode:?}");
+        }
+        assert!(should_refresh(RefreshMode::Force, &fresh, &replaced, now()));
+    }
+
+    /// A Jobber session over `store`, whose token endpoint is a port nothing listens on: any
+    /// refresh request fails, so a test sees whether one was made.
+    fn session(dir: &std::path::Path, store: Arc<MemStore>, held: TokenSet) -> Session {
+        let connection = Connection {
+            id: 1,
+            provider: Provider::Jobber,
+            account_id: "acct-1".into(),
+            account_name: "Acme".into(),
+            label: "Acme".into(),
+            scopes: String::new(),
+            token_expires_at: None,
+            state: State::Connected,
+            created_at: "2026-11-01T00:00:00Z".into(),
+            updated_at: "2026-11-01T00:00:00Z".into(),
+            last_refresh_at: None,
+            last_error: None,
+        };
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let app = OAuthApp {
+            provider: Provider::Jobber,
+            client_id: "id".into(),
+            client_secret: Some(SecretString::from("secret")),
+            client_auth: ClientAuth::Body,
+            auth_url: format!("http://127.0.0.1:{closed}/authorize"),
+            token_url: format!("http://127.0.0.1:{closed}/token"),
+            revoke_url: None,
+            api_url: format!("http://127.0.0.1:{closed}/api"),
+            scopes: Vec::new(),
+            send_scope: false,
+            pkce: false,
+            redirect: RedirectRule::AnyPort { host: "127.0.0.1".into(), path: "/cb".into(), setting: "x" },
+            bare_callback_is_denial: false,
+            extra_auth_params: Vec::new(),
+            refresh_sends_scope: false,
+        };
+        let parts = SessionParts {
+            app: Some(app),
+            store: store as Arc<dyn SecretStore>,
+            http: reqwest::Client::new(),
+            lock_path: dir.join("refresh.lock"),
+            api_url: None,
+            clock: Clock::fixed(now()),
+        };
+        Session::new(connection, held, parts)
+    }
+
+    fn db(dir: &std::path::Path) -> Db {
+        Db::open(&dir.join("integ.db")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn tokens_another_process_refreshed_are_taken_without_a_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(MemStore::default());
+        let held = tokens("a1", "r1", 30);
+        let newer = tokens("a2", "r2", 3600);
+        let mut db = db(dir.path());
+        for mode in [RefreshMode::IfExpiring, RefreshMode::Unauthorized, RefreshMode::KeepAlive] {
+            // This session still holds the old tokens; the store has the other process's.
+            let mut s = session(dir.path(), store.clone(), held.clone());
+            if mode == RefreshMode::IfExpiring {
+                store.set(&s.connection.secret_key(), &newer.to_secret().unwrap()).unwrap();
+            }
+            assert_eq!(s.refresh(&mut db, mode).await.unwrap(), Refreshed::AlreadyFresh, "{mode:?}");
+            assert_eq!(s.tokens().access_token, "a2");
+        }
+        assert_eq!(*store.writes.lock().unwrap(), 1, "nothing was written back");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_token_endpoint_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(MemStore::default());
+        let held = tokens("a1", "r1", 30);
+        let mut s = session(dir.path(), store.clone(), held.clone());
+        store.set(&s.connection.secret_key(), &held.to_secret().unwrap()).unwrap();
+        let mut db = db(dir.path());
+        let e = s.refresh(&mut db, RefreshMode::Force).await.unwrap_err();
+        assert_eq!(e.kind, crate::error::Kind::Failure, "{e:?}");
+        assert!(e.hint.as_deref().unwrap_or_default().contains("unchanged"), "{e:?}");
+        let stored = load(&*store, &s.connection).unwrap();
+        assert!(stored.same_tokens(&held), "the stored tokens are untouched");
+        assert_eq!(s.connection.state, State::Connected, "a network failure is not a dead grant");
+    }
 }

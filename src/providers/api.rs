@@ -79,12 +79,7 @@ pub fn error_message(body: Option<&serde_json::Value>) -> String {
         .unwrap_or_else(|| "no readable error message".into())
 }
 
-/// Who a token belongs to: the provider's stable id and a name for people.
-#[derive(Debug, Clone)]
-pub struct Identity {
-    pub id: String,
-    pub name: String,
-}
+pub use crate::provider::Identity;
 
 /// Generated provider answers for property tests: any JSON, and objects built from the field
 /// names a parser looks at, with values that fit, nearly fit, or are of the wrong type.

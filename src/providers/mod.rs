@@ -1,70 +1,9 @@
 //! The four providers integ connects. Each has its own folder for its OAuth quirks and API
-//! calls; this file holds what every layer needs to name them.
+//! calls, and knows nothing about the database; this file builds each one's OAuth application
+//! from settings. The names every layer needs (`Provider`, `Identity`) live in the leaf module
+//! [`crate::provider`] and are re-exported here.
 
-use std::fmt;
-use std::str::FromStr;
-
-/// A service integ can connect to.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    Jobber,
-    Google,
-    Microsoft,
-    Calendly,
-}
-
-impl Provider {
-    pub const ALL: [Provider; 4] = [Provider::Jobber, Provider::Google, Provider::Microsoft, Provider::Calendly];
-
-    /// Lower-case name used in commands, config keys and the database.
-    pub fn name(self) -> &'static str {
-        match self {
-            Provider::Jobber => "jobber",
-            Provider::Google => "google",
-            Provider::Microsoft => "microsoft",
-            Provider::Calendly => "calendly",
-        }
-    }
-
-    /// Upper-case prefix of its environment variables (`JOBBER_CLIENT_ID`, `INTEG_JOBBER_API_URL`).
-    pub fn env_prefix(self) -> &'static str {
-        match self {
-            Provider::Jobber => "JOBBER",
-            Provider::Google => "GOOGLE",
-            Provider::Microsoft => "MICROSOFT",
-            Provider::Calendly => "CALENDLY",
-        }
-    }
-
-    /// Name for people: "Jobber", "Google Calendar", ...
-    pub fn display_name(self) -> &'static str {
-        match self {
-            Provider::Jobber => "Jobber",
-            Provider::Google => "Google Calendar",
-            Provider::Microsoft => "Microsoft Outlook",
-            Provider::Calendly => "Calendly",
-        }
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Provider {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Provider::ALL
-            .into_iter()
-            .find(|p| p.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown provider '{s}' (expected jobber, google, microsoft or calendly)"))
-    }
-}
+pub use crate::provider::{Identity, Provider};
 
 pub mod api;
 pub mod calendly;
@@ -75,17 +14,17 @@ pub mod microsoft;
 use secrecy::SecretString;
 
 use crate::config::Settings;
-use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::oauth::app::OAuthApp;
 
+/// Whether the provider's OAuth application has a client secret (Microsoft's public client has
+/// none), so callers only read the secret store when one is needed.
+pub fn uses_client_secret(provider: Provider) -> bool {
+    provider != Provider::Microsoft
+}
+
 /// The OAuth application for a provider, from settings and its client secret.
-pub fn app(ctx: &mut Context, provider: Provider) -> Result<OAuthApp> {
-    let secret = match provider {
-        Provider::Microsoft => None,
-        _ => ctx.client_secret(provider)?,
-    };
-    let settings = ctx.settings()?;
+pub fn app(settings: &Settings, provider: Provider, secret: Option<SecretString>) -> Result<OAuthApp> {
     match provider {
         Provider::Jobber => jobber::auth::app(settings, secret),
         Provider::Google => google::auth::app(settings, secret),
