@@ -49,7 +49,7 @@ pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
             .ok()
             .flatten()
             .and_then(|s| TokenSet::from_secret(&s).ok());
-        let tokens = raw.into_token_set(args.provider, now, previous.as_ref());
+        let tokens = raw.into_token_set(app.expiry, now, previous.as_ref());
         if tokens.refresh_token.is_none() {
             return Err(Error::failure(format!("{} did not issue a refresh token", args.provider.display_name()))
                 .hint(match args.provider {

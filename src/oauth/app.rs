@@ -47,6 +47,18 @@ pub struct OAuthApp {
     pub extra_auth_params: Vec<(&'static str, String)>,
     /// Microsoft wants `scope` on the code exchange and every refresh.
     pub refresh_sends_scope: bool,
+    /// Where the access token's expiry is read from.
+    pub expiry: ExpiryRule,
+}
+
+/// Where a token answer says when its access token expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryRule {
+    /// `expires_in` (RFC 6749), else an hour.
+    ExpiresIn,
+    /// Jobber: the access token is a JWT whose `exp` is the truth; then `expires_in`, then
+    /// Jobber's own `expires_at` string (`2024-04-09 21:04:31 UTC`), else an hour.
+    JwtExpFirst,
 }
 
 impl OAuthApp {

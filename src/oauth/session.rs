@@ -200,7 +200,7 @@ impl Session {
                         tracing::warn!(provider = %self.connection.provider, "token endpoint warning: {w}");
                     }
                     let now = self.clock.now();
-                    let new = raw.into_token_set(self.connection.provider, now, Some(&current));
+                    let new = raw.into_token_set(app.expiry, now, Some(&current));
                     // Persist before anything else: the old refresh token may already be dead.
                     self.save_rotated(&reservation, &new).await;
                     drop(reservation);
@@ -434,6 +434,7 @@ mod tests {
             bare_callback_is_denial: false,
             extra_auth_params: Vec::new(),
             refresh_sends_scope: false,
+            expiry: crate::oauth::app::ExpiryRule::JwtExpFirst,
         };
         let parts = SessionParts {
             app: Some(app),

@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
-use crate::providers::Provider;
+use super::app::ExpiryRule;
 
 /// How the connection authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,27 +189,26 @@ impl RawToken {
         (1..=MAX_LIFETIME_SECS).contains(&secs).then_some(secs)
     }
 
-    /// When the access token expires. Jobber: the JWT's `exp`, then `expires_in`, then
-    /// `expires_at`, then 60 minutes. Others: `expires_in`, then one hour. An absolute expiry
+    /// When the access token expires, read as the app's [`ExpiryRule`] says. An absolute expiry
     /// outside (now, now + [`MAX_LIFETIME_SECS`]] is not believed (see [`Self::expires_in_secs`]).
-    pub fn expiry(&self, provider: Provider, now: Timestamp) -> i64 {
+    pub fn expiry(&self, rule: ExpiryRule, now: Timestamp) -> i64 {
         let now = now.as_second();
         let believable = |at: i64| at > now && at - now <= MAX_LIFETIME_SECS;
         let from_in = self.expires_in_secs().map(|s| now.saturating_add(s));
-        let found = match provider {
-            Provider::Jobber => jwt_exp(self.access_token.secret())
+        let found = match rule {
+            ExpiryRule::JwtExpFirst => jwt_exp(self.access_token.secret())
                 .filter(|at| believable(*at))
                 .or(from_in)
                 .or_else(|| self.expires_at.as_deref().and_then(parse_jobber_expires_at).filter(|at| believable(*at))),
-            _ => from_in,
+            ExpiryRule::ExpiresIn => from_in,
         };
         found.unwrap_or(now.saturating_add(DEFAULT_LIFETIME_SECS))
     }
 
     /// Build what is stored: keep the old refresh token when the response carries none
     /// (Google never rotates).
-    pub fn into_token_set(self, provider: Provider, now: Timestamp, previous: Option<&TokenSet>) -> TokenSet {
-        let expires_at = Some(self.expiry(provider, now));
+    pub fn into_token_set(self, rule: ExpiryRule, now: Timestamp, previous: Option<&TokenSet>) -> TokenSet {
+        let expires_at = Some(self.expiry(rule, now));
         let refresh_token = self
             .refresh_token
             .as_ref()
@@ -266,21 +265,21 @@ mod tests {
         let t = raw(serde_json::json!({
             "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjE3NzQ1NjE2MDB9.c2ln",
             "refresh_token": "r", "expires_at": "2026-03-26 21:46:40 UTC"}));
-        assert_eq!(t.expiry(Provider::Jobber, now), 1_774_561_600);
+        assert_eq!(t.expiry(ExpiryRule::JwtExpFirst, now), 1_774_561_600);
         let now = Timestamp::from_second(1_712_693_071).unwrap();
         let t = raw(serde_json::json!({"access_token": "opaque", "expires_at": "2024-04-09 21:04:31 UTC"}));
-        assert_eq!(t.expiry(Provider::Jobber, now), 1_712_696_671);
+        assert_eq!(t.expiry(ExpiryRule::JwtExpFirst, now), 1_712_696_671);
         let t = raw(serde_json::json!({"access_token": "opaque"}));
-        assert_eq!(t.expiry(Provider::Jobber, now), now.as_second() + 3600);
+        assert_eq!(t.expiry(ExpiryRule::JwtExpFirst, now), now.as_second() + 3600);
     }
 
     #[test]
     fn others_use_expires_in_even_as_string() {
         let now = Timestamp::from_second(1000).unwrap();
         let t = raw(serde_json::json!({"access_token": "a", "token_type": "Bearer", "expires_in": 3599}));
-        assert_eq!(t.expiry(Provider::Google, now), 4599);
+        assert_eq!(t.expiry(ExpiryRule::ExpiresIn, now), 4599);
         let t = raw(serde_json::json!({"access_token": "a", "expires_in": "7200"}));
-        assert_eq!(t.expiry(Provider::Calendly, now), 8200);
+        assert_eq!(t.expiry(ExpiryRule::ExpiresIn, now), 8200);
     }
 
     #[test]
@@ -301,29 +300,29 @@ mod tests {
             serde_json::json!(100_000_000),
         ] {
             let t = raw(serde_json::json!({"access_token": "a", "expires_in": v.clone()}));
-            assert_eq!(t.expiry(Provider::Google, now), hour, "{v}");
-            assert_eq!(t.expiry(Provider::Jobber, now), hour, "{v}");
-            let set = t.into_token_set(Provider::Microsoft, now, None);
+            assert_eq!(t.expiry(ExpiryRule::ExpiresIn, now), hour, "{v}");
+            assert_eq!(t.expiry(ExpiryRule::JwtExpFirst, now), hour, "{v}");
+            let set = t.into_token_set(ExpiryRule::ExpiresIn, now, None);
             assert!(!set.needs_refresh(now), "{v}");
         }
         // A JWT exp far in the future or in the past is not trusted either.
         for exp in [i64::MAX, 0, -1] {
             let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{{\"exp\":{exp}}}"));
             let t = raw(serde_json::json!({"access_token": format!("e30.{payload}.c2ln")}));
-            assert_eq!(t.expiry(Provider::Jobber, now), hour, "exp {exp}");
+            assert_eq!(t.expiry(ExpiryRule::JwtExpFirst, now), hour, "exp {exp}");
         }
         // Jobber's expires_at string likewise.
         let t = raw(serde_json::json!({"access_token": "opaque", "expires_at": "9999-12-31 23:59:59 UTC"}));
-        assert_eq!(t.expiry(Provider::Jobber, now), hour);
+        assert_eq!(t.expiry(ExpiryRule::JwtExpFirst, now), hour);
     }
 
     #[test]
     fn refresh_keeps_old_refresh_token_when_none_returned() {
         let now = Timestamp::from_second(1000).unwrap();
         let old = raw(serde_json::json!({"access_token": "a1", "refresh_token": "r1", "expires_in": 10}))
-            .into_token_set(Provider::Google, now, None);
+            .into_token_set(ExpiryRule::ExpiresIn, now, None);
         let new = raw(serde_json::json!({"access_token": "a2", "expires_in": 3600})).into_token_set(
-            Provider::Google,
+            ExpiryRule::ExpiresIn,
             now,
             Some(&old),
         );
@@ -403,7 +402,7 @@ mod tests {
                 };
                 let t = raw(serde_json::json!({"access_token": access, "expires_in": expires_in, "expires_at": expires_at}));
                 let _ = oauth2::TokenResponse::expires_in(&t);
-                for p in [Provider::Jobber, Provider::Google, Provider::Microsoft, Provider::Calendly] {
+                for p in [ExpiryRule::JwtExpFirst, ExpiryRule::ExpiresIn] {
                     let at = t.expiry(p, now);
                     prop_assert!(at > now.as_second() && at - now.as_second() <= MAX_LIFETIME_SECS, "{p:?} {at}");
                     let set = t.clone().into_token_set(p, now, None);

@@ -32,6 +32,7 @@ pub fn app(settings: &Settings, secret: Option<SecretString>) -> Result<OAuthApp
         // Ask for a refresh token even when the user consented before.
         extra_auth_params: vec![("access_type", "offline".into()), ("prompt", "consent".into())],
         refresh_sends_scope: false,
+        expiry: crate::oauth::app::ExpiryRule::ExpiresIn,
     })
 }
 

@@ -30,6 +30,7 @@ pub fn app(settings: &Settings, secret: Option<SecretString>) -> Result<OAuthApp
         bare_callback_is_denial: true,
         extra_auth_params: Vec::new(),
         refresh_sends_scope: false,
+        expiry: crate::oauth::app::ExpiryRule::JwtExpFirst,
     })
 }
 

@@ -36,6 +36,7 @@ pub fn app(settings: &Settings) -> Result<OAuthApp> {
         bare_callback_is_denial: false,
         extra_auth_params: vec![("response_mode", "query".into())],
         refresh_sends_scope: true,
+        expiry: crate::oauth::app::ExpiryRule::ExpiresIn,
     })
 }
 
