@@ -83,10 +83,11 @@ pub async fn run(app: &OAuthApp, http: &reqwest::Client, ui: &Ui, opts: &FlowOpt
     let attempt = client::authorize_url(app, &redirect_uri, state).map_err(config_error)?;
 
     let url = attempt.url.to_string();
-    crate::ui::stderr_line(&format!(
-        "Open this address in a browser to connect {}:\n\n    {url}\n",
-        app.provider.display_name()
-    ));
+    // Shown even under --quiet: without it nobody can finish the sign-in.
+    ui.always(format!("Open this address in a browser to connect {}:", app.provider.display_name()));
+    ui.always("");
+    ui.always(format!("    {url}"));
+    ui.always("");
     if p.exact_uri.is_some() {
         ui.info(format!(
             "{} sends the browser back to {redirect_uri}; that exact address must be registered on the app.",
@@ -109,7 +110,7 @@ pub async fn run(app: &OAuthApp, http: &reqwest::Client, ui: &Ui, opts: &FlowOpt
         }
     };
     let reader: Option<Box<dyn std::io::BufRead + Send>> = if paste {
-        crate::ui::stderr_line(&format!(
+        ui.always(format!(
             "After approving, if the browser could not reach this machine, paste the address it ended on \
              (starting with {redirect_uri}) here and press Enter:"
         ));
