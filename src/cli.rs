@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::providers::Provider;
+use crate::provider::Provider;
 
 /// Connect Jobber, Google Calendar, Microsoft Outlook and Calendly, and keep their data in a
 /// local SQLite database

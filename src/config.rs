@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::providers::Provider;
+use crate::provider::Provider;
 use crate::store::secrets::{KeyringBackend, StoreKind};
 
 /// A snapshot of the process environment (or a test's made-up one).

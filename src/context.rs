@@ -14,7 +14,7 @@ use crate::config::{Env, Paths, Settings};
 use crate::error::{Error, Result};
 use crate::oauth::session::{self, Session, SessionParts};
 use crate::oauth::token::GrantKind;
-use crate::providers::Provider;
+use crate::provider::Provider;
 use crate::store::connections::Connection;
 use crate::store::db::Db;
 use crate::store::secrets::{self, SecretSettings, SecretStore, StoreKind};

@@ -7,7 +7,7 @@ use crate::cli::{CalendarSelectArgs, CalendarsCommand, CalendarsListArgs};
 use crate::context::Context;
 use crate::error::{Done, Error, Kind, Result};
 use crate::http::{Http, RetryPolicy};
-use crate::providers::Provider;
+use crate::provider::Provider;
 use crate::store::connections::{self, State};
 use crate::store::events::{self, CalendarView};
 use crate::ui::{Listing, Ui};

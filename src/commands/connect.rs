@@ -12,8 +12,9 @@ use crate::error::{Done, Error, Result};
 use crate::oauth::app::OAuthApp;
 use crate::oauth::flow::{self, FlowOptions};
 use crate::oauth::token::{GrantKind, RawToken, TokenSet};
-use crate::providers::api::Identity;
-use crate::providers::{Provider, calendly, google, jobber, microsoft};
+use crate::provider::Identity;
+use crate::provider::Provider;
+use crate::providers::{calendly, google, jobber, microsoft};
 use crate::store::connections::{self, NewConnection, State, token_key};
 use crate::time::timestamp;
 

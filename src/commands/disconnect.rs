@@ -9,8 +9,9 @@
 use crate::cli::DisconnectArgs;
 use crate::context::Context;
 use crate::error::{Done, Error, Result};
+use crate::provider::Provider;
 use crate::providers::api::ApiError;
-use crate::providers::{Provider, calendly, google, jobber, microsoft};
+use crate::providers::{calendly, google, jobber, microsoft};
 use crate::store::connections::{self, State};
 use crate::time::timestamp;
 

@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::cli::DoctorArgs;
 use crate::context::Context;
 use crate::error::{Done, Kind, Result};
-use crate::providers::Provider;
+use crate::provider::Provider;
 use crate::store::connections;
 use crate::store::db::{Db, SCHEMA_VERSION};
 use crate::store::secrets::{KeyringBackend, StoreKind};

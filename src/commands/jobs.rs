@@ -5,7 +5,7 @@ use comfy_table::Table;
 use crate::cli::{JobsCommand, JobsListArgs, JobsShowArgs};
 use crate::context::Context;
 use crate::error::{Done, Error, Result};
-use crate::providers::Provider;
+use crate::provider::Provider;
 use crate::store::jobs::{self, JobView};
 use crate::ui::{Listing, Ui};
 

@@ -1,7 +1,7 @@
 //! Which connection a command acts on: `<provider> [--account NAME]`.
 
 use crate::error::{Error, Result};
-use crate::providers::Provider;
+use crate::provider::Provider;
 use crate::store::connections::{self, Connection, State};
 use crate::store::db::Db;
 

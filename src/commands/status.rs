@@ -8,7 +8,7 @@ use comfy_table::Table;
 use crate::cli::StatusArgs;
 use crate::context::Context;
 use crate::error::{Done, Kind, Result};
-use crate::providers::Provider;
+use crate::provider::Provider;
 use crate::store::connections::{self, Connection, State};
 use crate::store::runs::{self, StreamStatus};
 use crate::ui::{Listing, Ui};

@@ -15,7 +15,7 @@ use crate::context::Context;
 use crate::error::{Done, Error, Kind, Result};
 use crate::http::{Http, RetryPolicy};
 use crate::oauth::session::RefreshMode;
-use crate::providers::Provider;
+use crate::provider::Provider;
 use crate::providers::jobber::api::JobberApi;
 use crate::store::connections::{self, Connection, State};
 use crate::store::lock::FileLock;

@@ -4,7 +4,7 @@
 
 use secrecy::SecretString;
 
-use crate::providers::Provider;
+use crate::provider::Provider;
 
 /// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,8 +18,8 @@ use super::app::OAuthApp;
 use super::client;
 use super::token::{GrantKind, TokenSet};
 use crate::error::{Error, Result};
+use crate::http::ApiError;
 use crate::interrupt::Critical;
-use crate::providers::api::ApiError;
 use crate::store::connections::{self, Connection, State};
 use crate::store::db::Db;
 use crate::store::lock::FileLock;
@@ -339,7 +339,7 @@ mod tests {
 
     use super::*;
     use crate::oauth::app::{ClientAuth, RedirectRule};
-    use crate::providers::Provider;
+    use crate::provider::Provider;
     use crate::store::secrets::{ExposeSecret, SecretError};
 
     /// The secret store in memory, counting writes.

@@ -3,40 +3,7 @@
 
 use secrecy::SecretString;
 
-use crate::error::Error;
-
-/// An API call that failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// 401: the access token was refused; refresh once and retry.
-    #[error("the access token was refused (HTTP 401)")]
-    Unauthorized,
-    #[error("{0}")]
-    Transport(String),
-    #[error("HTTP {status}: {message}")]
-    Status { status: u16, message: String },
-    #[error("the response was not the JSON expected: {0}")]
-    Malformed(String),
-    /// The account is gone or the app was disconnected at the provider: reconnect.
-    #[error("{0}")]
-    Disconnected(String),
-    /// A permission the token lacks: names the scope and the fix.
-    #[error("{0}")]
-    MissingScope(String),
-    #[error(transparent)]
-    Http(#[from] crate::http::HttpError),
-}
-
-impl ApiError {
-    pub fn into_error(self, what: &str) -> Error {
-        match self {
-            ApiError::Disconnected(msg) => Error::reconnect(format!("{what}: {msg}")),
-            ApiError::MissingScope(msg) => Error::failure(format!("{what}: {msg}")),
-            ApiError::Http(e) => Error::from(e).context(what.to_string()),
-            other => Error::failure(format!("{what}: {other}")),
-        }
-    }
-}
+pub use crate::http::ApiError;
 
 /// A JSON request with a Bearer token; returns the parsed body of a 2xx answer.
 pub async fn json(req: reqwest::RequestBuilder, token: &SecretString) -> Result<serde_json::Value, ApiError> {

@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::db::{Db, DbError, classify};
-use crate::providers::Provider;
+use crate::provider::Provider;
 
 /// A connection's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

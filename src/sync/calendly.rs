@@ -25,12 +25,12 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::events::{EventsOptions, stream_of};
 use super::{Counts, Finish, Observer, out_of_time};
+use super::{EventsOptions, stream_of};
 use crate::error::{Error, Result};
 use crate::http::{Http, Pages};
 use crate::oauth::session::Session;
-use crate::providers::Provider;
+use crate::provider::Provider;
 use crate::providers::calendly::events::{CalendlyApi, Event, Next, Window};
 use crate::store::db::{Db, DbError};
 use crate::store::events::{self, CalendarRow, CalendarView, EventRow, Written};

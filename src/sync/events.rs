@@ -1,56 +1,23 @@
 //! The `events` stream of the calendar providers: keep each selected calendar's events in
-//! SQLite. The shared part lives here (the calendar list, the per-calendar loop, the options);
+//! SQLite. The shared part lives here (the calendar list, the per-calendar loop; the options
+//! live in the engine's `mod.rs`);
 //! each provider's round lives in its own file, because the three incremental mechanisms have
 //! nothing in common: Google's `syncToken`, Graph's `calendarView/delta` link, and Calendly's
 //! window rescan.
 //!
 //! Each calendar keeps its cursor in `sync_state` under the stream `events:<calendar id>`.
 
-use std::time::Instant;
-
 use super::{Counts, Finish, Observer};
 use crate::error::{Error, Result};
 use crate::http::Http;
 use crate::oauth::session::Session;
-use crate::providers::Provider;
+use crate::provider::Provider;
 use crate::store::db::Db;
 use crate::store::events::{self, CalendarRow, CalendarView};
-use crate::time::Clock;
 
 pub const EVENTS: &str = "events";
 
-/// The `sync_state` stream of one calendar.
-pub fn stream_of(calendar_id: &str) -> String {
-    format!("events:{calendar_id}")
-}
-
-/// Settings of the events stream.
-#[derive(Debug, Clone)]
-pub struct EventsOptions {
-    /// Drop the cursors and read every calendar again.
-    pub full: bool,
-    /// The sync window, in days before and after now (Microsoft's delta and Calendly's rescan
-    /// use it; Google uses it for the first round's `timeMin`/`timeMax`).
-    pub past_days: u32,
-    pub future_days: u32,
-    pub deadline: Option<Instant>,
-    /// The run's clock: the window is measured from its "now".
-    pub clock: Clock,
-}
-
-#[cfg(test)]
-impl EventsOptions {
-    /// The default window (30 days back, 365 ahead) on a clock fixed at `now` (RFC 3339).
-    pub fn defaults_at(now: &str) -> EventsOptions {
-        EventsOptions {
-            full: false,
-            past_days: 30,
-            future_days: 365,
-            deadline: None,
-            clock: Clock::fixed(now.parse().expect("an RFC 3339 instant")),
-        }
-    }
-}
+pub use super::{EventsOptions, stream_of};
 
 /// Ask the provider for the account's calendars and store them (the primary one starts
 /// selected). Returns what is stored afterwards.
@@ -87,7 +54,17 @@ pub async fn sync_events(
         return Ok(Finish::Complete);
     }
     match session.connection.provider {
-        Provider::Google => super::google::sync_calendars(session, db, http, &selected, opts, observer, counts).await,
+        Provider::Google => {
+            let (finish, gone) =
+                super::google::sync_calendars(session, db, http, &selected, opts, observer, counts).await?;
+            if gone {
+                // Learn the current list: calendars no longer in it are marked deleted.
+                if let Err(e) = refresh_calendars(session, db, http).await {
+                    observer.note(&format!("could not refresh the calendar list: {e}"));
+                }
+            }
+            Ok(finish)
+        }
         Provider::Microsoft => {
             super::microsoft::sync_calendars(session, db, http, &selected, opts, observer, counts).await
         }

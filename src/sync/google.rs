@@ -32,8 +32,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::events::{EventsOptions, stream_of};
 use super::{Counts, Finish, Observer, out_of_time};
+use super::{EventsOptions, stream_of};
 use crate::error::{Error, Result};
 use crate::http::{Http, Pages};
 use crate::oauth::session::Session;
@@ -498,7 +498,8 @@ async fn fetch(
     (i, api.events(&token, &id, &q).await)
 }
 
-/// Sync the selected calendars of one account (see the module docs).
+/// Sync the selected calendars of one account (see the module docs); the flag says whether
+/// one of them is gone (HTTP 404), so the caller learns the calendar list again.
 pub async fn sync_calendars(
     session: &mut Session,
     db: &mut Db,
@@ -507,7 +508,7 @@ pub async fn sync_calendars(
     opts: &EventsOptions,
     observer: &dyn Observer,
     counts: &mut Counts,
-) -> Result<Finish> {
+) -> Result<(Finish, bool)> {
     let api_url = session.api_url()?;
     let api = CalendarApi::new(http, &api_url);
     let api = &api;
@@ -595,13 +596,8 @@ pub async fn sync_calendars(
     for r in rounds.iter().filter(|r| r.apply != Apply::Progressive && !r.buffer.is_empty()) {
         observer.note(&format!("'{}': out of time before the round ended; the next run reads it again", r.name()));
     }
-    if gone {
-        // Learn the current list: calendars no longer in it are marked deleted.
-        if let Err(e) = super::events::refresh_calendars(session, db, http).await {
-            observer.note(&format!("could not refresh the calendar list: {e}"));
-        }
-    }
-    Ok(if paused { Finish::Paused } else { Finish::Complete })
+    // A calendar that is gone (404) makes the caller learn the current list.
+    Ok((if paused { Finish::Paused } else { Finish::Complete }, gone))
 }
 
 #[cfg(test)]

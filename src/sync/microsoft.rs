@@ -30,8 +30,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use super::events::{EventsOptions, stream_of};
 use super::{Counts, Finish, Observer, out_of_time};
+use super::{EventsOptions, stream_of};
 use crate::error::{Error, Kind, Result};
 use crate::http::{Http, Pages};
 use crate::oauth::session::Session;

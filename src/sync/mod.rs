@@ -13,6 +13,8 @@ pub mod microsoft;
 
 use std::time::{Duration, Instant};
 
+use crate::time::Clock;
+
 pub use crate::store::runs::Counts;
 
 /// What a stream tells the command layer while it runs.
@@ -58,4 +60,37 @@ pub enum Finish {
 /// Whether the time budget is spent.
 pub fn out_of_time(deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+/// The `sync_state` stream of one calendar.
+pub fn stream_of(calendar_id: &str) -> String {
+    format!("events:{calendar_id}")
+}
+
+/// Settings of the events stream.
+#[derive(Debug, Clone)]
+pub struct EventsOptions {
+    /// Drop the cursors and read every calendar again.
+    pub full: bool,
+    /// The sync window, in days before and after now (Microsoft's delta and Calendly's rescan
+    /// use it; Google uses it for the first round's `timeMin`/`timeMax`).
+    pub past_days: u32,
+    pub future_days: u32,
+    pub deadline: Option<Instant>,
+    /// The run's clock: the window is measured from its "now".
+    pub clock: Clock,
+}
+
+#[cfg(test)]
+impl EventsOptions {
+    /// The default window (30 days back, 365 ahead) on a clock fixed at `now` (RFC 3339).
+    pub fn defaults_at(now: &str) -> EventsOptions {
+        EventsOptions {
+            full: false,
+            past_days: 30,
+            future_days: 365,
+            deadline: None,
+            clock: Clock::fixed(now.parse().expect("an RFC 3339 instant")),
+        }
+    }
 }

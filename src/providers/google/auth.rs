@@ -6,8 +6,9 @@ use crate::config::Settings;
 use crate::error::Result;
 use crate::oauth::app::{ClientAuth, OAuthApp, RedirectRule};
 use crate::oauth::token::jwt_claims;
+use crate::provider::Provider;
 use crate::providers::api::{self, ApiError, Identity};
-use crate::providers::{Provider, required, scopes, url_setting};
+use crate::providers::{required, scopes, url_setting};
 
 pub fn app(settings: &Settings, secret: Option<SecretString>) -> Result<OAuthApp> {
     let p = Provider::Google;

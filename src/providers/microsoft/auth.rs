@@ -5,8 +5,9 @@ use secrecy::SecretString;
 use crate::config::Settings;
 use crate::error::Result;
 use crate::oauth::app::{ClientAuth, OAuthApp, RedirectRule};
+use crate::provider::Provider;
 use crate::providers::api::{self, ApiError, Identity};
-use crate::providers::{Provider, required, scopes, url_setting};
+use crate::providers::{required, scopes, url_setting};
 
 /// Where a user removes integ's access, since Microsoft has no revocation endpoint.
 pub const CONSENT_PAGE: &str =
