@@ -10,11 +10,14 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::cost::{Bucket, DETAILS_SHARE, cost_of, estimate_details_per_job, estimate_jobs_page, points};
-use super::envelope::{Answer, JobData, RawNodes, disconnected_message, is_throttled, split};
+use super::cost::{
+    Bucket, cost_of, details_batch, estimate_details_per_job, estimate_jobs_page, jobs_page_size, refusal_wait,
+    throttled_wait,
+};
+use super::envelope::{Answer, JobData, RawNodes, is_throttled, read_answer, split};
 use super::query::{
-    ASSIGNEES_FIRST, CLIENTS_PAGE, JOBS_PAGE, JobOrder, clients_query, details_query, jobs_query,
-    more_line_items_query, more_visits_query,
+    ASSIGNEES_FIRST, CLIENTS_PAGE, JobOrder, clients_query, details_query, jobs_query, more_line_items_query,
+    more_visits_query,
 };
 use crate::http::{Http, Pages, Response, Verdict};
 use crate::providers::api::ApiError;
@@ -59,14 +62,12 @@ impl<'a> JobberApi<'a> {
 
     /// Jobs per details query so its requested cost stays within a share of the bucket.
     pub fn details_batch(&self) -> usize {
-        let per_job = self.details_per_job.lock().map(|c| *c).unwrap_or(500.0).max(1.0);
-        ((self.bucket_max() * DETAILS_SHARE) / per_job).floor().clamp(1.0, 50.0) as usize
+        details_batch(self.bucket_max(), self.details_per_job.lock().map(|c| *c).unwrap_or(500.0))
     }
 
     /// Jobs per page, so one page's requested cost fits comfortably in the bucket.
     pub fn jobs_page_size(&self) -> u32 {
-        let per_job = self.page_per_job.lock().map(|c| *c).unwrap_or(25.0).max(1.0);
-        (((self.bucket_max() * 0.5) / per_job).floor() as u32).clamp(1, JOBS_PAGE)
+        jobs_page_size(self.bucket_max(), self.page_per_job.lock().map(|c| *c).unwrap_or(25.0))
     }
 
     /// Wait until the modelled bucket can afford `cost` (never past the run's deadline).
@@ -79,6 +80,10 @@ impl<'a> JobberApi<'a> {
         Ok(())
     }
 
+    /// What `Http` should do with an answer: an HTTP 429 and a THROTTLED answer wait (without
+    /// spending the retry budget), a 200 that is not JSON or carries partial data is retried,
+    /// anything else goes back to `query` (and `Http`'s own policy, which retries 5xx). A 200's
+    /// cost figures update the bucket, and its parsed envelope is left in `answer`.
     fn judge<D: serde::de::DeserializeOwned>(&self, resp: &Response, answer: &Mutex<Option<Answer<D>>>) -> Verdict {
         if resp.status == 429 {
             return Verdict::Throttled(self.refused(resp));
@@ -106,11 +111,7 @@ impl<'a> JobberApi<'a> {
             }
         }
         if throttled {
-            let requested = points(body.pointer("/extensions/cost/requestedQueryCost")).unwrap_or(0.0);
-            let wait = cost_of(&body)
-                .map(|(_, b)| b.wait_for(requested))
-                .filter(|w| !w.is_zero())
-                .unwrap_or(Duration::from_secs(1));
+            let (requested, wait) = throttled_wait(&body);
             tracing::warn!(requested, "Jobber answered THROTTLED; waiting {} ms", wait.as_millis());
             return Verdict::Throttled(wait);
         }
@@ -127,8 +128,7 @@ impl<'a> JobberApi<'a> {
     /// (about 15 minutes) outlast the window.
     fn refused(&self, resp: &Response) -> Duration {
         let n = self.refusals.fetch_add(1, Ordering::Relaxed);
-        let wait =
-            crate::http::retry_after(&resp.headers).unwrap_or_else(|| Duration::from_secs((1u64 << n.min(6)).min(60)));
+        let wait = crate::http::retry_after(&resp.headers).unwrap_or_else(|| refusal_wait(n));
         tracing::warn!(
             "Jobber refused a request with HTTP 429 (over 2,500 requests in 5 minutes for this account); waiting {} s",
             wait.as_secs_f64()
@@ -167,64 +167,7 @@ impl<'a> JobberApi<'a> {
                 |r| self.judge::<D>(r, &answer),
             )
             .await?;
-        if resp.status == 401 {
-            return Err(ApiError::Unauthorized);
-        }
-        // A 200 was parsed by `judge` already; other statuses are parsed here (small bodies).
-        let env: Option<Answer<D>> = match resp.status {
-            200 => answer.into_inner().ok().flatten(),
-            _ => Answer::parse(&resp.body),
-        };
-        let small = env.as_ref().map(Answer::as_value);
-        if let Some(msg) = small.as_ref().and_then(disconnected_message) {
-            return Err(ApiError::Disconnected(msg));
-        }
-        if resp.status != 200 {
-            return Err(ApiError::Status {
-                status: resp.status,
-                message: crate::providers::api::error_message(resp.json().as_ref()),
-            });
-        }
-        let (Some(env), Some(body)) = (env, small) else {
-            return Err(ApiError::Malformed(format!("{what}: the answer is not JSON")));
-        };
-        if let Some(versioning) = body.pointer("/extensions/versioning") {
-            if let Some(w) = versioning.get("warning").and_then(|w| w.as_str()) {
-                tracing::warn!("Jobber API version warning: {w}");
-            }
-            if let Some(v) = versioning.get("version").and_then(|v| v.as_str())
-                && v != self.version
-            {
-                return Err(ApiError::Status {
-                    status: 200,
-                    message: format!(
-                        "Jobber answered with API version {v} instead of {}; the pinned version is no longer served \
-                         (set jobber.graphql_version to a supported version)",
-                        self.version
-                    ),
-                });
-            }
-        }
-        let errors = env.errors();
-        if !errors.is_empty() {
-            let msg =
-                errors.iter().filter_map(|e| e.get("message").and_then(|m| m.as_str())).collect::<Vec<_>>().join("; ");
-            if errors.iter().any(|e| e.pointer("/extensions/code").and_then(|c| c.as_str()) == Some("UNAUTHENTICATED"))
-            {
-                return Err(ApiError::Unauthorized);
-            }
-            if msg.contains("hidden due to permissions") {
-                return Err(ApiError::MissingScope(format!(
-                    "{msg}: the Jobber app lacks a scope (read_jobs and read_clients are needed); add it in the \
-                     Developer Center and run `integ connect jobber` again"
-                )));
-            }
-            return Err(ApiError::Status { status: 200, message: format!("GraphQL error: {msg}") });
-        }
-        if let Some(shape) = env.shape {
-            return Err(ApiError::Malformed(format!("{what}: unexpected answer: {shape}")));
-        }
-        env.env.data.ok_or_else(|| ApiError::Malformed(format!("{what}: no data")))
+        read_answer(what, &self.version, &resp, answer.into_inner().ok().flatten())
     }
 
     /// One page of jobs in the given order, each job with its raw JSON.
@@ -366,5 +309,134 @@ impl<'a> JobberApi<'a> {
             .query(token, "Jobber clients page", &clients_query(since.is_some()), vars, CLIENTS_PAGE as f64 * 9.0 + 3.0)
             .await?;
         data.clients.typed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::RetryPolicy;
+    use crate::providers::jobber::api::JOBS_PAGE;
+
+    #[derive(Debug, Deserialize)]
+    struct Data {
+        account: Value,
+    }
+
+    fn http() -> Http {
+        Http::new(reqwest::Client::new(), RetryPolicy::default(), 10)
+    }
+
+    fn response(status: u16, body: &str, retry_after: Option<&str>) -> Response {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(v) = retry_after {
+            headers.insert(reqwest::header::RETRY_AFTER, v.parse().expect("header value"));
+        }
+        Response { status, headers, body: bytes::Bytes::from(body.to_owned()) }
+    }
+
+    /// The verdict on one answer, and whether `judge` kept a parsed envelope for `query`.
+    fn judge(api: &JobberApi<'_>, status: u16, body: &str) -> (Verdict, bool) {
+        let (verdict, kept) = judge_keeping(api, status, body);
+        (verdict, kept.is_some())
+    }
+
+    fn judge_keeping(api: &JobberApi<'_>, status: u16, body: &str) -> (Verdict, Option<Answer<Data>>) {
+        let slot = Mutex::new(None);
+        let verdict = api.judge(&response(status, body, None), &slot);
+        (verdict, slot.into_inner().expect("slot"))
+    }
+
+    fn throttled(v: &Verdict) -> Option<Duration> {
+        match v {
+            Verdict::Throttled(d) => Some(*d),
+            _ => None,
+        }
+    }
+
+    fn cost(requested: f64, max: f64, available: f64) -> String {
+        json!({"extensions": {"cost": {"requestedQueryCost": requested, "throttleStatus":
+            {"maximumAvailable": max, "currentlyAvailable": available, "restoreRate": 500}}}})
+        .to_string()
+    }
+
+    #[test]
+    fn a_good_answer_is_done_and_teaches_the_bucket() {
+        let http = http();
+        let api = JobberApi::new(&http, "http://127.0.0.1:9/graphql", "2026-05-12");
+        assert_eq!(api.jobs_page_size(), JOBS_PAGE);
+        let body = json!({"data": {"account": {"id": "A1"}}, "extensions":
+            serde_json::from_str::<Value>(&cost(40.0, 1_000.0, 960.0)).expect("json")["extensions"]});
+        let (verdict, kept) = judge_keeping(&api, 200, &body.to_string());
+        assert!(matches!(verdict, Verdict::Done), "{verdict:?}");
+        let data = kept.and_then(|a| a.env.data).expect("the data, read once");
+        assert_eq!(data.account["id"], "A1");
+        // The reported bucket of 1,000 points now sizes the pages: half of it at 25 a job.
+        assert_eq!(api.bucket_max(), 1_000.0);
+        assert_eq!(api.last_requested(), Some(40.0));
+        assert_eq!(api.jobs_page_size(), 20);
+    }
+
+    #[test]
+    fn throttled_answers_wait_for_the_bucket_and_spend_no_retry() {
+        let http = http();
+        let api = JobberApi::new(&http, "http://127.0.0.1:9/graphql", "2026-05-12");
+        let mut body: Value = serde_json::from_str(&cost(1_200.0, 10_000.0, 200.0)).expect("json");
+        body["errors"] = json!([{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]);
+        let (verdict, _) = judge(&api, 200, &body.to_string());
+        let wait = throttled(&verdict).expect("a throttle wait");
+        assert!(wait > Duration::from_secs(2) && wait <= Duration::from_millis(2_050), "{wait:?}");
+        // THROTTLED without figures: a second.
+        let bare = r#"{"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]}"#;
+        assert_eq!(throttled(&judge(&api, 200, bare).0), Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn http_429s_wait_longer_each_time_until_an_answer_comes_through() {
+        let http = http();
+        let api = JobberApi::new(&http, "http://127.0.0.1:9/graphql", "2026-05-12");
+        let slot = Mutex::new(None::<Answer<Data>>);
+        let refuse = |retry_after| throttled(&api.judge(&response(429, "", retry_after), &slot));
+        assert_eq!(refuse(None), Some(Duration::from_secs(1)));
+        assert_eq!(refuse(None), Some(Duration::from_secs(2)));
+        // Retry-After, when Jobber sends one, is what counts.
+        assert_eq!(refuse(Some("7")), Some(Duration::from_secs(7)));
+        assert_eq!(refuse(None), Some(Duration::from_secs(8)));
+        // Any 200 ends the run of refusals.
+        assert!(matches!(judge(&api, 200, r#"{"data": {"account": {}}}"#).0, Verdict::Done));
+        assert_eq!(throttled(&api.judge(&response(429, "", None), &slot)), Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn cut_off_and_partial_answers_are_retried() {
+        let http = http();
+        let api = JobberApi::new(&http, "http://127.0.0.1:9/graphql", "2026-05-12");
+        for body in ["<html>upstream timeout</html>", r#"{"data": {"acc"#, ""] {
+            let (verdict, kept) = judge(&api, 200, body);
+            assert!(matches!(verdict, Verdict::Retry(None)) && !kept, "{body}: {verdict:?}");
+        }
+        // Data beside errors (of the expected shape or not): the page failed as a whole.
+        for body in [
+            r#"{"data": {"account": {"id": "A1"}}, "errors": [{"message": "a resolver failed"}]}"#,
+            r#"{"data": {"jobs": null}, "errors": [{"message": "a resolver failed"}]}"#,
+        ] {
+            let (verdict, kept) = judge(&api, 200, body);
+            assert!(matches!(verdict, Verdict::Retry(None)) && kept, "{body}: {verdict:?}");
+        }
+    }
+
+    #[test]
+    fn other_answers_go_back_to_the_query_to_be_classified() {
+        let http = http();
+        let api = JobberApi::new(&http, "http://127.0.0.1:9/graphql", "2026-05-12");
+        // Errors without data (a refused token, a missing scope, a bad query) are final.
+        let errors = r#"{"data": null, "errors": [{"message": "no", "extensions": {"code": "UNAUTHENTICATED"}}]}"#;
+        let (verdict, kept) = judge(&api, 200, errors);
+        assert!(matches!(verdict, Verdict::Done) && kept, "{verdict:?}");
+        // Statuses other than 200 and 429: `Http`'s own policy retries 5xx, the rest are final.
+        for status in [400, 401, 403, 500, 502, 503] {
+            let (verdict, kept) = judge(&api, status, r#"{"message": "x"}"#);
+            assert!(matches!(verdict, Verdict::Done) && !kept, "{status}: {verdict:?}");
+        }
     }
 }

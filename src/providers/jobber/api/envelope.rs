@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
+use crate::http::Response;
 use crate::providers::api::ApiError;
 use crate::providers::jobber::model::{self, Connection, PageInfo, Visit};
 
@@ -76,6 +77,75 @@ pub(super) fn disconnected_message(body: &Value) -> Option<String> {
     crate::providers::jobber::auth::is_disconnected(msg).then(|| msg.to_string())
 }
 
+/// What the caller gets from an answer `Http` has stopped retrying: `data` as `D`, or the
+/// error that says what went wrong (a refused token, a disconnected app, a missing scope, an
+/// unserved API version, a GraphQL error, an answer of the wrong shape). `judged` is what
+/// `JobberApi::judge` parsed of a 200.
+pub(super) fn read_answer<D: serde::de::DeserializeOwned>(
+    what: &str,
+    version: &str,
+    resp: &Response,
+    judged: Option<Answer<D>>,
+) -> Result<D, ApiError> {
+    if resp.status == 401 {
+        return Err(ApiError::Unauthorized);
+    }
+    // A 200 was parsed by `judge` already; other statuses are parsed here (small bodies).
+    let env: Option<Answer<D>> = match resp.status {
+        200 => judged,
+        _ => Answer::parse(&resp.body),
+    };
+    let small = env.as_ref().map(Answer::as_value);
+    if let Some(msg) = small.as_ref().and_then(disconnected_message) {
+        return Err(ApiError::Disconnected(msg));
+    }
+    if resp.status != 200 {
+        return Err(ApiError::Status {
+            status: resp.status,
+            message: crate::providers::api::error_message(resp.json().as_ref()),
+        });
+    }
+    let (Some(env), Some(body)) = (env, small) else {
+        return Err(ApiError::Malformed(format!("{what}: the answer is not JSON")));
+    };
+    if let Some(versioning) = body.pointer("/extensions/versioning") {
+        if let Some(w) = versioning.get("warning").and_then(|w| w.as_str()) {
+            tracing::warn!("Jobber API version warning: {w}");
+        }
+        if let Some(v) = versioning.get("version").and_then(|v| v.as_str())
+            && v != version
+        {
+            return Err(ApiError::Status {
+                status: 200,
+                message: format!(
+                    "Jobber answered with API version {v} instead of {}; the pinned version is no longer served \
+                     (set jobber.graphql_version to a supported version)",
+                    version
+                ),
+            });
+        }
+    }
+    let errors = env.errors();
+    if !errors.is_empty() {
+        let msg =
+            errors.iter().filter_map(|e| e.get("message").and_then(|m| m.as_str())).collect::<Vec<_>>().join("; ");
+        if errors.iter().any(|e| e.pointer("/extensions/code").and_then(|c| c.as_str()) == Some("UNAUTHENTICATED")) {
+            return Err(ApiError::Unauthorized);
+        }
+        if msg.contains("hidden due to permissions") {
+            return Err(ApiError::MissingScope(format!(
+                "{msg}: the Jobber app lacks a scope (read_jobs and read_clients are needed); add it in the \
+                 Developer Center and run `integ connect jobber` again"
+            )));
+        }
+        return Err(ApiError::Status { status: 200, message: format!("GraphQL error: {msg}") });
+    }
+    if let Some(shape) = env.shape {
+        return Err(ApiError::Malformed(format!("{what}: unexpected answer: {shape}")));
+    }
+    env.env.data.ok_or_else(|| ApiError::Malformed(format!("{what}: no data")))
+}
+
 /// A connection whose nodes are kept as raw JSON text (for the `raw_json` columns).
 #[derive(Deserialize)]
 pub(super) struct RawNodes {
@@ -122,4 +192,132 @@ pub fn assignees(v: &Visit) -> Vec<(&str, Option<&str>)> {
             c.nodes.iter().map(|u| (u.id.as_str(), u.name.as_ref().and_then(|n| n.full.as_deref()))).collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VERSION: &str = "2026-05-12";
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Data {
+        account: Account,
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Account {
+        id: String,
+    }
+
+    fn response(status: u16, body: &str) -> Response {
+        Response { status, headers: reqwest::header::HeaderMap::new(), body: bytes::Bytes::from(body.to_owned()) }
+    }
+
+    /// What a query returns for an answer `Http` handed back, a 200 parsed as `judge` does.
+    fn read(status: u16, body: &str) -> Result<Data, ApiError> {
+        let resp = response(status, body);
+        let judged = if status == 200 { Answer::parse(&resp.body) } else { None };
+        read_answer("Jobber test", VERSION, &resp, judged)
+    }
+
+    fn status_of(result: Result<Data, ApiError>) -> (u16, String) {
+        match result {
+            Err(ApiError::Status { status, message }) => (status, message),
+            other => panic!("expected a status error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn data_of_the_expected_shape_is_the_answer() {
+        let ok = read(
+            200,
+            r#"{"data": {"account": {"id": "A1"}}, "extensions": {"versioning": {"version": "2026-05-12",
+            "warning": "this version is deprecated"}, "cost": {"requestedQueryCost": 3}}}"#,
+        );
+        assert_eq!(ok.expect("data"), Data { account: Account { id: "A1".into() } });
+    }
+
+    #[test]
+    fn a_refused_token_is_unauthorized_whichever_way_jobber_says_it() {
+        assert!(matches!(read(401, r#"{"message": "Unauthorized"}"#), Err(ApiError::Unauthorized)));
+        assert!(matches!(read(401, ""), Err(ApiError::Unauthorized)));
+        let unauthenticated = r#"{"data": null, "errors": [{"message": "token expired",
+            "extensions": {"code": "UNAUTHENTICATED"}}, {"message": "other"}]}"#;
+        assert!(matches!(read(200, unauthenticated), Err(ApiError::Unauthorized)));
+    }
+
+    #[test]
+    fn a_disconnected_app_asks_for_a_reconnect() {
+        for (status, body) in [
+            (403, r#"{"message": "The account holder disconnected this app"}"#),
+            (200, r#"{"error": {"message": "This account is not active"}}"#),
+        ] {
+            match read(status, body) {
+                Err(ApiError::Disconnected(msg)) => assert!(msg.contains("this app") || msg.contains("not active")),
+                other => panic!("{status} {body}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn fields_hidden_by_permissions_name_the_missing_scope() {
+        let body = r#"{"data": null, "errors": [{"message": "jobs are hidden due to permissions"}]}"#;
+        match read(200, body) {
+            Err(ApiError::MissingScope(msg)) => {
+                assert!(msg.contains("read_jobs") && msg.contains("integ connect jobber"), "{msg}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn other_graphql_errors_fail_the_query_with_their_messages() {
+        let (status, message) = status_of(read(200, r#"{"errors": [{"message": "boom"}, {"message": "bang"}]}"#));
+        assert_eq!((status, message.as_str()), (200, "GraphQL error: boom; bang"));
+        // Errors beside data of the right shape: the errors win.
+        let partial = r#"{"data": {"account": {"id": "A1"}}, "errors": [{"message": "partly failed"}]}"#;
+        assert_eq!(status_of(read(200, partial)).1, "GraphQL error: partly failed");
+    }
+
+    #[test]
+    fn an_answer_in_another_api_version_is_refused() {
+        let body = r#"{"data": {"account": {"id": "A1"}}, "extensions": {"versioning": {"version": "2025-01-20"}}}"#;
+        let (status, message) = status_of(read(200, body));
+        assert_eq!(status, 200);
+        assert!(message.contains("2025-01-20") && message.contains(VERSION), "{message}");
+        assert!(message.contains("jobber.graphql_version"), "{message}");
+    }
+
+    #[test]
+    fn other_http_failures_carry_the_status_and_a_readable_message() {
+        assert_eq!(status_of(read(400, r#"{"error": {"message": "bad query"}}"#)), (400, "bad query".into()));
+        assert_eq!(status_of(read(502, "<html>Bad gateway</html>")), (502, "no readable error message".into()));
+    }
+
+    #[test]
+    fn answers_that_are_not_the_expected_json_are_malformed() {
+        for (body, says) in [
+            ("<html>maintenance</html>", "not JSON"),
+            ("", "not JSON"),
+            (r#"{"data": {"account": {"id": 5}}}"#, "unexpected answer"),
+            (r#"{"data": {"jobs": []}}"#, "unexpected answer"),
+            ("{}", "no data"),
+            (r#"{"data": null}"#, "no data"),
+        ] {
+            match read(200, body) {
+                Err(ApiError::Malformed(msg)) => assert!(msg.contains(says), "{body}: {msg}"),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn throttled_is_told_by_the_error_code() {
+        let errors = |code: &str| vec![json!({"message": "x", "extensions": {"code": code}})];
+        assert!(is_throttled(&errors("THROTTLED")));
+        assert!(!is_throttled(&errors("UNAUTHENTICATED")));
+        assert!(!is_throttled(&[json!({"message": "THROTTLED"})]));
+        assert!(!is_throttled(&[]));
+    }
 }
