@@ -80,7 +80,7 @@ pub enum KeyringBackend {
     Keyutils,
 }
 
-/// Everything a backend needs, resolved by `config.rs` from defaults, config.toml and the
+/// Everything a backend needs, resolved by `config` from defaults, config.toml and the
 /// environment.
 #[derive(Debug, Clone)]
 pub struct SecretSettings {

@@ -1,6 +1,4 @@
-//! Writing and reading the Jobber tables (`jobs`, `clients`, `job_line_items`, `job_visits`,
-//! `job_visit_assignees`). Every write happens inside the caller's transaction, so a page of
-//! rows and the sync cursor that covers them commit together.
+//! Putting a page of Jobber rows in: jobs with their line items, visits and crews, and clients.
 //!
 //! Writes are the hot path of `sync jobs` (about a dozen rows per job), so a page is written by
 //! one [`JobWriter`] holding its prepared statements, the rows borrow from the parsed answer,
@@ -12,7 +10,7 @@ use std::collections::HashMap;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{CachedStatement, OptionalExtension, Transaction, params, params_from_iter};
 
-use super::db::{Db, DbError, classify};
+use crate::store::db::{Db, DbError, classify};
 
 /// A job row as written (plain values borrowed from the parsed answer).
 #[derive(Debug, Clone, Default)]
@@ -79,7 +77,7 @@ pub struct ClientRow<'a> {
     pub raw_json: &'a str,
 }
 
-pub use super::Written;
+pub use crate::store::Written;
 
 /// What is stored of a job, read before a page is written.
 #[derive(Debug, Clone)]
@@ -384,42 +382,6 @@ pub fn delete_details(tx: &Transaction<'_>, filter: &str, args: impl rusqlite::P
     Ok(())
 }
 
-/// Live jobs of the connection that sweep `sweep` has not seen (yet).
-pub fn unswept(db: &Db, cid: i64, sweep: i64) -> Result<Vec<String>, DbError> {
-    let mut stmt = db
-        .conn()
-        .prepare_cached("SELECT id FROM jobs WHERE connection_id = ?1 AND deleted_at IS NULL AND sweep < ?2")
-        .map_err(classify)?;
-    let rows = stmt.query_map(params![cid, sweep], |r| r.get(0)).map_err(classify)?;
-    rows.collect::<rusqlite::Result<Vec<String>>>().map_err(classify)
-}
-
-/// Record that sweep `sweep` found the jobs `ids` (checked one by one, off its pages).
-pub fn mark_swept(tx: &Transaction<'_>, cid: i64, ids: &[String], sweep: i64) -> Result<(), DbError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let list =
-        serde_json::to_string(ids).map_err(|e| DbError::Sqlite(rusqlite::Error::ToSqlConversionFailure(e.into())))?;
-    tx.execute(
-        "UPDATE jobs SET sweep = max(sweep, ?3) WHERE connection_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
-        params![cid, list, sweep],
-    )
-    .map_err(classify)?;
-    Ok(())
-}
-
-/// Mark as deleted every live job of the connection that the completed sweep `sweep` did not
-/// see. Only ever called in the transaction that completes a full sweep.
-pub fn mark_unswept_deleted(tx: &Transaction<'_>, cid: i64, sweep: i64, now: &str) -> Result<u64, DbError> {
-    tx.execute(
-        "UPDATE jobs SET deleted_at = ?3 WHERE connection_id = ?1 AND deleted_at IS NULL AND sweep < ?2",
-        params![cid, sweep, now],
-    )
-    .map(|n| n as u64)
-    .map_err(classify)
-}
-
 pub fn upsert_client(tx: &Transaction<'_>, cid: i64, c: &ClientRow<'_>, now: &str) -> Result<Written, DbError> {
     let existing: Option<String> = tx
         .prepare_cached("SELECT raw_json FROM clients WHERE connection_id = ?1 AND id = ?2")
@@ -458,141 +420,110 @@ pub fn upsert_client(tx: &Transaction<'_>, cid: i64, c: &ClientRow<'_>, now: &st
     Ok(written)
 }
 
-/// A job for `jobs list` / `jobs show`.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct JobView {
-    pub account: String,
-    pub id: String,
-    pub job_number: Option<i64>,
-    pub title: Option<String>,
-    pub status: Option<String>,
-    pub job_type: Option<String>,
-    pub total: Option<f64>,
-    pub start_at: Option<String>,
-    pub end_at: Option<String>,
-    pub completed_at: Option<String>,
-    pub updated_at: Option<String>,
-    pub client_name: Option<String>,
-    pub city: Option<String>,
-    pub web_url: Option<String>,
-    pub deleted_at: Option<String>,
-}
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{CID, db, deleted_at, job, write};
+    use super::*;
 
-const VIEW_COLUMNS: &str = "c.label, j.id, j.job_number, j.title, j.status, j.job_type, j.total, j.start_at, j.end_at,
-    j.completed_at, j.updated_at, j.client_name, j.city, j.web_url, j.deleted_at";
-
-fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobView> {
-    Ok(JobView {
-        account: r.get(0)?,
-        id: r.get(1)?,
-        job_number: r.get(2)?,
-        title: r.get(3)?,
-        status: r.get(4)?,
-        job_type: r.get(5)?,
-        total: r.get(6)?,
-        start_at: r.get(7)?,
-        end_at: r.get(8)?,
-        completed_at: r.get(9)?,
-        updated_at: r.get(10)?,
-        client_name: r.get(11)?,
-        city: r.get(12)?,
-        web_url: r.get(13)?,
-        deleted_at: r.get(14)?,
-    })
-}
-
-/// Jobs not deleted, newest change first, filtered by status and a date on or after which the
-/// job starts or was changed.
-pub fn list(
-    db: &Db,
-    connection: Option<i64>,
-    status: Option<&str>,
-    since: Option<&str>,
-) -> Result<Vec<JobView>, DbError> {
-    let sql = format!(
-        "SELECT {VIEW_COLUMNS} FROM jobs j JOIN connections c ON c.id = j.connection_id
-         WHERE j.deleted_at IS NULL AND (?1 IS NULL OR j.connection_id = ?1) AND (?2 IS NULL OR j.status = ?2)
-           AND (?3 IS NULL OR coalesce(j.start_at, j.updated_at) >= ?3 OR j.updated_at >= ?3)
-         ORDER BY j.updated_at DESC, j.id"
-    );
-    let mut stmt = db.conn().prepare(&sql).map_err(classify)?;
-    let rows = stmt.query_map(params![connection, status, since], view).map_err(classify)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
-}
-
-/// One job by id or job number, with its line items, visits and crews.
-pub fn show(db: &Db, connection: Option<i64>, key: &str) -> Result<Option<(JobView, serde_json::Value)>, DbError> {
-    let number: Option<i64> = key.trim_start_matches('#').parse().ok();
-    let sql = format!(
-        "SELECT {VIEW_COLUMNS}, j.key, j.instructions, j.street1, j.street2, j.province, j.postal_code, j.country
-         FROM jobs j JOIN connections c ON c.id = j.connection_id
-         WHERE (?1 IS NULL OR j.connection_id = ?1) AND (j.id = ?2 OR j.job_number = ?3)
-         ORDER BY j.deleted_at IS NOT NULL, j.updated_at DESC LIMIT 1"
-    );
-    let found = db
-        .conn()
-        .query_row(&sql, params![connection, key, number], |r| {
-            let v = view(r)?;
-            let job_key: i64 = r.get(15)?;
-            let extra = serde_json::json!({
-                "instructions": r.get::<_, Option<String>>(16)?,
-                "street1": r.get::<_, Option<String>>(17)?,
-                "street2": r.get::<_, Option<String>>(18)?,
-                "province": r.get::<_, Option<String>>(19)?,
-                "postal_code": r.get::<_, Option<String>>(20)?,
-                "country": r.get::<_, Option<String>>(21)?,
-            });
-            Ok((v, job_key, extra))
-        })
-        .optional()
-        .map_err(classify)?;
-    let Some((job, job_key, mut extra)) = found else {
-        return Ok(None);
-    };
-    let mut items = Vec::new();
-    let mut stmt = db
-        .conn()
-        .prepare(
-            "SELECT id, name, description, quantity, unit_price, total_price FROM job_line_items
-             WHERE job_key = ?1 ORDER BY position",
-        )
-        .map_err(classify)?;
-    let rows = stmt
-        .query_map(params![job_key], |r| {
-            Ok(serde_json::json!({
-                "id": r.get::<_, String>(0)?, "name": r.get::<_, Option<String>>(1)?,
-                "description": r.get::<_, Option<String>>(2)?, "quantity": r.get::<_, Option<f64>>(3)?,
-                "unit_price": r.get::<_, Option<f64>>(4)?, "total_price": r.get::<_, Option<f64>>(5)?,
-            }))
-        })
-        .map_err(classify)?;
-    for row in rows {
-        items.push(row.map_err(classify)?);
+    fn count(db: &Db, table: &str) -> i64 {
+        db.conn().query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).expect("count")
     }
-    let mut visits = Vec::new();
-    let mut stmt = db
-        .conn()
-        .prepare(
-            "SELECT v.id, v.title, v.start_at, v.end_at, v.completed_at, v.status,
-                    (SELECT group_concat(coalesce(a.user_name, a.user_id), ', ') FROM job_visit_assignees a
-                     WHERE a.job_key = v.job_key AND a.visit_id = v.id)
-             FROM job_visits v WHERE v.job_key = ?1 ORDER BY v.start_at, v.id",
-        )
-        .map_err(classify)?;
-    let rows = stmt
-        .query_map(params![job_key], |r| {
-            Ok(serde_json::json!({
-                "id": r.get::<_, String>(0)?, "title": r.get::<_, Option<String>>(1)?,
-                "start_at": r.get::<_, Option<String>>(2)?, "end_at": r.get::<_, Option<String>>(3)?,
-                "completed_at": r.get::<_, Option<String>>(4)?, "status": r.get::<_, Option<String>>(5)?,
-                "crew": r.get::<_, Option<String>>(6)?,
-            }))
-        })
-        .map_err(classify)?;
-    for row in rows {
-        visits.push(row.map_err(classify)?);
+
+    #[test]
+    fn a_job_is_inserted_then_left_alone_then_updated_under_one_key() {
+        let (_dir, mut db) = db();
+        let [(w, key)] = write(&mut db, &[job("J1", 1, "v1")], "t1", 0)[..] else { panic!("one job") };
+        assert_eq!(w, Written::Inserted);
+        assert_eq!(write(&mut db, &[job("J1", 1, "v1")], "t2", 0), [(Written::Unchanged, key)]);
+        assert_eq!(write(&mut db, &[job("J1", 1, "v2")], "t3", 0), [(Written::Updated, key)]);
+        let stored = stored_jobs(&db, CID, &["J1", "J9"]).expect("stored");
+        assert_eq!(stored.len(), 1);
+        let s = &stored["J1"];
+        assert_eq!((s.key, s.raw_json.as_str(), s.updated_at.as_deref(), s.deleted), (key, "v2", Some("v2"), false));
+        let seen: (String, String) = db
+            .conn()
+            .query_row("SELECT first_seen_at, last_seen_at FROM jobs WHERE key = ?1", [key], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("row");
+        assert_eq!(seen, ("t1".to_owned(), "t3".to_owned()));
     }
-    extra["line_items"] = serde_json::Value::Array(items);
-    extra["visits"] = serde_json::Value::Array(visits);
-    Ok(Some((job, extra)))
+
+    #[test]
+    fn a_deleted_job_that_comes_back_is_updated_and_live_again() {
+        let (_dir, mut db) = db();
+        let [(_, key)] = write(&mut db, &[job("J1", 1, "v1")], "t1", 0)[..] else { panic!("one job") };
+        db.conn().execute("UPDATE jobs SET deleted_at = 'gone' WHERE key = ?1", [key]).expect("delete");
+        assert!(stored_jobs(&db, CID, &["J1"]).expect("stored")["J1"].deleted);
+        // Even with the same answer: the row must lose its deleted mark.
+        assert_eq!(write(&mut db, &[job("J1", 1, "v1")], "t2", 0), [(Written::Updated, key)]);
+        assert_eq!(deleted_at(&db, "J1"), None);
+    }
+
+    #[test]
+    fn details_are_written_past_one_batch_then_replaced() {
+        let (_dir, mut db) = db();
+        let ids: Vec<String> = (0..BATCH_ROWS + 5).map(|i| format!("L{i}")).collect();
+        let items: Vec<LineItemRow<'_>> =
+            ids.iter().map(|id| LineItemRow { id, quantity: Some(1.5), ..LineItemRow::default() }).collect();
+        let visits = [VisitRow { id: "V1", assignees: vec![("U1", Some("Ann")), ("U2", None)], ..VisitRow::default() }];
+        let key = db
+            .write(|tx| {
+                let mut writer = JobWriter::new(tx, CID, "t1", 0)?;
+                let (_, key) = writer.job(&job("J1", 1, "v1"), None)?;
+                writer.details(key, true, &items, &visits)?;
+                writer.finish()?;
+                Ok::<_, DbError>(key)
+            })
+            .expect("write");
+        let per_table =
+            |db: &Db| (count(db, "job_line_items"), count(db, "job_visits"), count(db, "job_visit_assignees"));
+        assert_eq!(per_table(&db), (BATCH_ROWS as i64 + 5, 1, 2));
+        let positions: Vec<i64> = {
+            let mut stmt = db.conn().prepare("SELECT position FROM job_line_items ORDER BY id").expect("sql");
+            let mut p: Vec<i64> =
+                stmt.query_map([], |r| r.get(0)).expect("query").collect::<Result<_, _>>().expect("rows");
+            p.sort_unstable();
+            p
+        };
+        assert_eq!(positions, (0..BATCH_ROWS as i64 + 5).collect::<Vec<_>>());
+
+        // Written again (not fresh): what Jobber returns now replaces what was there.
+        db.write(|tx| {
+            let mut writer = JobWriter::new(tx, CID, "t2", 0)?;
+            writer.details(key, false, &items[..1], &[])?;
+            writer.finish()
+        })
+        .expect("replace");
+        assert_eq!(per_table(&db), (1, 0, 0));
+    }
+
+    #[test]
+    fn delete_details_clears_every_child_table_matching_the_filter() {
+        let (_dir, mut db) = db();
+        let visits = [VisitRow { id: "V1", assignees: vec![("U1", None)], ..VisitRow::default() }];
+        db.write(|tx| {
+            let mut writer = JobWriter::new(tx, CID, "t1", 0)?;
+            let (_, key) = writer.job(&job("J1", 1, "v1"), None)?;
+            writer.details(key, true, &[LineItemRow { id: "L1", ..LineItemRow::default() }], &visits)?;
+            writer.finish()
+        })
+        .expect("write");
+        db.write(|tx| delete_details(tx, "connection_id = ?1", [CID])).expect("delete");
+        for table in CHILD_TABLES {
+            assert_eq!(count(&db, table), 0, "{table}");
+        }
+        assert_eq!(count(&db, "jobs"), 1);
+    }
+
+    #[test]
+    fn a_client_upsert_says_what_it_did() {
+        let (_dir, mut db) = db();
+        let client = |raw_json| ClientRow { id: "C1", name: Some("Ann"), raw_json, ..ClientRow::default() };
+        let mut upsert = |c: ClientRow<'_>| db.write(|tx| upsert_client(tx, CID, &c, "t1")).expect("upsert");
+        assert_eq!(upsert(client("a")), Written::Inserted);
+        assert_eq!(upsert(client("a")), Written::Unchanged);
+        assert_eq!(upsert(client("b")), Written::Updated);
+        assert_eq!(count(&db, "clients"), 1);
+    }
 }
