@@ -37,6 +37,7 @@ pub struct Context {
     settings: Option<Result<Settings>>,
     db: Option<Db>,
     secrets: Option<Arc<dyn SecretStore>>,
+    http: Option<reqwest::Client>,
 }
 
 impl Context {
@@ -45,7 +46,7 @@ impl Context {
             .map_err(|e| Error::config(e).hint(format!("unset {TEST_NOW_VAR}: it is only for tests")))?;
         let ui = Ui::new(&global, &env, clock);
         let paths = Paths::resolve(&env)?;
-        Ok(Context { env, paths, ui, global, clock, settings: None, db: None, secrets: None })
+        Ok(Context { env, paths, ui, global, clock, settings: None, db: None, secrets: None, http: None })
     }
 
     /// The layered settings; a broken config.toml or environment is a configuration error.
@@ -137,9 +138,20 @@ impl Context {
         crate::providers::app(self.settings()?, provider, secret)
     }
 
+    /// The run's one HTTP client (connection pool, timeouts, rustls), built on first use.
+    pub fn http_client(&mut self) -> Result<reqwest::Client> {
+        if let Some(c) = &self.http {
+            return Ok(c.clone());
+        }
+        let client = crate::http::client()?;
+        self.http = Some(client.clone());
+        Ok(client)
+    }
+
     /// A connection's token session: its tokens from the secret store, its OAuth application,
-    /// lock and clock.
-    pub fn session(&mut self, connection: Connection, http: reqwest::Client) -> Result<Session> {
+    /// lock and clock, over the run's HTTP client.
+    pub fn session(&mut self, connection: Connection) -> Result<Session> {
+        let http = self.http_client()?;
         let store = self.secrets()?;
         let tokens = session::load(&*store, &connection)?;
         let app = match tokens.kind {

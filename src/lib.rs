@@ -1,23 +1,51 @@
 //! integ: connect Jobber, Google Calendar, Microsoft Outlook and Calendly, and keep their data in
 //! a local SQLite database.
 //!
-//! # Map
+//! # Map, from the top down
+//! Each layer imports only layers below it; no two top-level modules import each other.
+//! - `main.rs` and [`main_entry`]: parse, run, turn the error kind into the exit code; the stop
+//!   signals ([`interrupt`]) and the panic report live here.
 //! - [`cli`] parses the command line; [`commands`] holds one file per command and is the only
-//!   layer that talks to the user (through [`ui`]).
-//! - [`context`] is built once per run: environment snapshot, [`config`] (defaults →
-//!   config.toml → environment), and lazily opened database and secret store.
-//! - [`store`] is everything on disk: SQLite ([`store::db`]) and secrets ([`store::secrets`]).
-//!   It knows nothing about HTTP.
-//! - [`error`] decides exit codes in one place; a panic is reported plainly and exits 1
-//!   ([`main_entry`]).
-//! - [`http`] is the one door to the providers: every body is read against a cap, every wait a
-//!   provider asks for is bounded (and cut at `--max-duration`), every page loop is bounded.
-//! - [`time`] is the one clock: the context owns it and hands it down; nothing else reads the
-//!   wall clock, and tests pin it with `INTEG_TEST_NOW`.
+//!   layer that talks to the user, through [`ui`] (data to stdout, everything else to stderr,
+//!   provider text neutralised).
+//! - [`context`] is built once per run: environment snapshot, paths and settings ([`config`]:
+//!   defaults → config.toml → environment), the clock, and, opened on first use, the database,
+//!   the secret store, the HTTP client and each connection's [`oauth::session::Session`].
+//! - [`sync`] is the engine: which streams run, page by page, each page's rows written with
+//!   its cursor; it reports through an [`sync::Observer`] and never prints.
+//! - [`oauth`]: the authorization-code flow (loopback listener, browser) and the token
+//!   lifecycle ([`oauth::session`]); it never sees the context.
+//! - [`providers`]: each provider's OAuth quirks (as data on [`oauth::app::OAuthApp`]), API
+//!   calls and serde types; knows nothing about the database.
+//! - [`store`] is everything on disk: SQLite ([`store::db`]), secrets ([`store::secrets`]),
+//!   locks. It knows nothing about HTTP.
+//! - Leaves every layer may use: [`http`] (the one door to the providers: bounded bodies,
+//!   waits and pages; [`http::ApiError`]), [`error`] (kinds → exit codes), [`time`] (the one
+//!   clock, pinned in tests by `INTEG_TEST_NOW`), [`provider`] (`Provider`, `Identity`),
+//!   [`child`] (every process integ starts, without its secrets), [`interrupt`].
 //!
-//! - [`child`] builds every process integ starts, without integ's secrets in its environment.
+//! # The path of a token
+//! `integ connect` → [`oauth::flow`] opens the browser and waits on the loopback listener →
+//! [`oauth::client`] exchanges the code → the command takes the account's refresh lock and
+//! writes the token set to the secret store (never SQLite, config, logs, errors or a child's
+//! environment) → SQLite records only the connection and its expiry. Later, a
+//! [`oauth::session::Session`] refreshes under the same lock: it re-reads the store, reserves a
+//! write, holds stop signals off while the single-use refresh token is in flight, and saves the
+//! answer before anything else.
 //!
-//! Data flows one way: a command asks the lower layers; nothing below `commands` prints.
+//! # The path of a Jobber page
+//! `integ sync` → [`sync::jobs`] asks [`providers::jobber`] for a page (paced to the cost
+//! bucket, through [`http`]) → the rows and the cursor that covers them are written in one
+//! transaction ([`store::jobs`], [`store::runs`]) → the observer is told. A run killed at any
+//! moment resumes from the last committed page.
+//!
+//! # Invariants
+//! - Tokens live only in the secret store.
+//! - One transaction per page batch, with its cursor; no transaction is open across an await.
+//! - Nothing below `commands` prints (the listener's paste prompt aside, which is the flow's).
+//! - Every number, size and page count from outside is bounded.
+//! - The wall clock is read only in [`time`].
+//!
 //! Start reading at `main.rs`, then [`commands`].
 
 pub mod child;

@@ -67,9 +67,9 @@ async fn list(ctx: &mut Context, a: CalendarsListArgs) -> Result<Done> {
     }
     if !a.offline {
         for c in &targets {
-            let http = Http::new(crate::http::client()?, RetryPolicy::default(), 20);
+            let http = Http::new(ctx.http_client()?, RetryPolicy::default(), 20);
             let outcome = async {
-                let mut session = ctx.session(c.clone(), http.client.clone())?;
+                let mut session = ctx.session(c.clone())?;
                 crate::sync::events::refresh_calendars(&mut session, ctx.db()?, &http).await
             }
             .await;

@@ -26,7 +26,7 @@ pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
     // Fail before the browser step if the secret store or the database cannot be used.
     let store = ctx.secrets()?;
     ctx.db()?;
-    let http = crate::http::client()?;
+    let http = ctx.http_client()?;
 
     let (tokens, identity) = if args.token_stdin {
         personal_access_token(ctx, &http).await?
@@ -138,8 +138,8 @@ async fn learn_calendars(ctx: &mut Context, provider: Provider, account_id: &str
             .into_iter()
             .find(|c| c.account_id == account_id)
             .ok_or_else(|| Error::failure("the new connection is missing"))?;
-        let http = crate::http::Http::new(crate::http::client()?, crate::http::RetryPolicy::default(), 10);
-        let mut session = ctx.session(c, http.client.clone())?;
+        let http = crate::http::Http::new(ctx.http_client()?, crate::http::RetryPolicy::default(), 10);
+        let mut session = ctx.session(c)?;
         crate::sync::events::refresh_calendars(&mut session, ctx.db()?, &http).await
     }
     .await;

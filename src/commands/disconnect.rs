@@ -19,7 +19,7 @@ pub async fn run(ctx: &mut Context, args: DisconnectArgs) -> Result<Done> {
     let provider = args.target.provider;
     let connection = super::select::one(ctx.db()?, provider, args.target.account.as_deref())?;
     let store = ctx.secrets()?;
-    let http = crate::http::client()?;
+    let http = ctx.http_client()?;
 
     if args.local_only {
         ctx.ui.warn(format!("not revoking at {}: {}", provider.display_name(), manual_removal(provider)));
@@ -79,7 +79,7 @@ async fn revoke(
     if provider == Provider::Microsoft {
         return Ok(Some(format!("Microsoft has no revocation endpoint: {}", manual_removal(provider))));
     }
-    let mut session = ctx.session(connection.clone(), http.clone())?;
+    let mut session = ctx.session(connection.clone())?;
     let version = ctx.settings()?.provider(Provider::Jobber, "graphql_version").unwrap_or_default().to_string();
     let db = ctx.db()?;
     match provider {

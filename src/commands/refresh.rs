@@ -18,7 +18,6 @@ pub async fn run(ctx: &mut Context, args: RefreshArgs) -> Result<Done> {
     if targets.is_empty() {
         return Err(Error::config("no connected account to refresh").hint("run `integ connect <provider>` first"));
     }
-    let http = crate::http::client()?;
     let mode = if args.force { RefreshMode::Force } else { RefreshMode::KeepAlive };
     let mut worst: Option<Error> = None;
     let mut ok = 0;
@@ -26,7 +25,7 @@ pub async fn run(ctx: &mut Context, args: RefreshArgs) -> Result<Done> {
     for c in targets {
         let name = c.describe();
         let outcome = async {
-            let mut session = ctx.session(c.clone(), http.clone())?;
+            let mut session = ctx.session(c.clone())?;
             let r = session.refresh(ctx.db()?, mode).await?;
             Ok::<_, Error>((r, session.tokens().expires_at_rfc3339()))
         }

@@ -123,7 +123,7 @@ fn keepalive_targets(ctx: &mut Context, account: Option<&str>) -> Result<Vec<Con
 }
 
 async fn keep_alive(ctx: &mut Context, c: &Connection) -> Result<()> {
-    let mut session = ctx.session(c.clone(), crate::http::client()?)?;
+    let mut session = ctx.session(c.clone())?;
     session.refresh(ctx.db()?, RefreshMode::KeepAlive).await?;
     ctx.ui.info(format!("kept the {} alive (tokens refreshed)", c.describe()));
     Ok(())
@@ -213,8 +213,8 @@ async fn sync_connection(
         graphql_version: settings.get("jobber.graphql_version").unwrap_or_default().to_string(),
         deadline,
     };
-    let client = crate::http::client()?;
-    let mut session = ctx.session(c.clone(), client.clone())?;
+    let client = ctx.http_client()?;
+    let mut session = ctx.session(c.clone())?;
     let http = Http::new(client, RetryPolicy::default(), RETRY_BUDGET).with_deadline(deadline);
     let api = match c.provider {
         Provider::Jobber => {
