@@ -495,6 +495,16 @@ pub enum ApiError {
     /// A permission the token lacks: names the scope and the fix.
     #[error("{0}")]
     MissingScope(String),
+    /// The answer (an HTTP 200) carried GraphQL errors, or a mutation's user errors.
+    #[error("GraphQL error: {0}")]
+    GraphQl(String),
+    /// The provider answered in another API version than the one integ pins.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A request integ would not send (it costs more than the provider allows, or a credential
+    /// it needs is not configured); nothing reached the provider.
+    #[error("{0}")]
+    NotSent(String),
     #[error(transparent)]
     Http(#[from] HttpError),
 }

@@ -110,7 +110,7 @@ async fn revoke(
             let token = session.tokens().refresh_token.clone().unwrap_or_else(|| session.tokens().access_token.clone());
             match calendly::auth::revoke(&http, &app, &secrecy::SecretString::from(token)).await {
                 Ok(()) => {}
-                Err(ApiError::Status { status: 0, message }) => {
+                Err(ApiError::NotSent(message)) => {
                     return Ok(Some(format!("{message}: remove integ in Calendly's settings yourself")));
                 }
                 Err(e) => return Err(e.into_error("Calendly's revoke endpoint failed")),

@@ -55,10 +55,9 @@ pub async fn identity(http: &reqwest::Client, api_url: &str, token: &SecretStrin
 /// Revoke a token; Calendly demands id and secret for this.
 pub async fn revoke(http: &reqwest::Client, app: &OAuthApp, token: &SecretString) -> Result<(), ApiError> {
     let Some(secret) = &app.client_secret else {
-        return Err(ApiError::Status {
-            status: 0,
-            message: "Calendly's revoke endpoint needs the client secret, and none is configured".into(),
-        });
+        return Err(ApiError::NotSent(
+            "Calendly's revoke endpoint needs the client secret, and none is configured".into(),
+        ));
     };
     let url = app.revoke_url.as_deref().unwrap_or_default();
     let resp = http

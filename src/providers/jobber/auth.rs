@@ -59,7 +59,7 @@ pub async fn graphql(
         if code == "UNAUTHENTICATED" {
             return Err(ApiError::Unauthorized);
         }
-        return Err(ApiError::Status { status: 200, message: format!("GraphQL error: {msg}") });
+        return Err(ApiError::GraphQl(msg));
     }
     if let Some(msg) = body.get("message").and_then(|m| m.as_str()).filter(|m| is_disconnected(m)) {
         return Err(ApiError::Disconnected(msg.to_string()));
@@ -109,6 +109,6 @@ pub async fn disconnect(
     } else {
         let msg =
             errors.iter().filter_map(|e| e.get("message").and_then(|m| m.as_str())).collect::<Vec<_>>().join("; ");
-        Err(ApiError::Status { status: 200, message: format!("appDisconnect refused: {msg}") })
+        Err(ApiError::GraphQl(format!("appDisconnect refused: {msg}")))
     }
 }

@@ -146,10 +146,9 @@ impl<'a> JobberApi<'a> {
         estimate: f64,
     ) -> Result<D, ApiError> {
         if estimate.is_nan() || estimate > self.bucket_max() {
-            return Err(ApiError::Status {
-                status: 0,
-                message: format!("{what} would cost {estimate} points, more than Jobber's bucket holds"),
-            });
+            return Err(ApiError::NotSent(format!(
+                "{what} would cost {estimate} points, more than Jobber's bucket holds"
+            )));
         }
         self.pace(what, estimate).await?;
         let body = json!({ "query": query, "variables": variables });

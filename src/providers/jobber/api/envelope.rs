@@ -115,14 +115,11 @@ pub(super) fn read_answer<D: serde::de::DeserializeOwned>(
         if let Some(v) = versioning.get("version").and_then(|v| v.as_str())
             && v != version
         {
-            return Err(ApiError::Status {
-                status: 200,
-                message: format!(
-                    "Jobber answered with API version {v} instead of {}; the pinned version is no longer served \
-                     (set jobber.graphql_version to a supported version)",
-                    version
-                ),
-            });
+            return Err(ApiError::Unsupported(format!(
+                "Jobber answered with API version {v} instead of {}; the pinned version is no longer served \
+                 (set jobber.graphql_version to a supported version)",
+                version
+            )));
         }
     }
     let errors = env.errors();
@@ -138,7 +135,7 @@ pub(super) fn read_answer<D: serde::de::DeserializeOwned>(
                  Developer Center and run `integ connect jobber` again"
             )));
         }
-        return Err(ApiError::Status { status: 200, message: format!("GraphQL error: {msg}") });
+        return Err(ApiError::GraphQl(msg));
     }
     if let Some(shape) = env.shape {
         return Err(ApiError::Malformed(format!("{what}: unexpected answer: {shape}")));
@@ -273,18 +270,26 @@ mod tests {
 
     #[test]
     fn other_graphql_errors_fail_the_query_with_their_messages() {
-        let (status, message) = status_of(read(200, r#"{"errors": [{"message": "boom"}, {"message": "bang"}]}"#));
-        assert_eq!((status, message.as_str()), (200, "GraphQL error: boom; bang"));
+        let graphql = |r: Result<Data, ApiError>| match r {
+            Err(e @ ApiError::GraphQl(_)) => e.to_string(),
+            other => panic!("expected a GraphQL error, got {other:?}"),
+        };
+        assert_eq!(
+            graphql(read(200, r#"{"errors": [{"message": "boom"}, {"message": "bang"}]}"#)),
+            "GraphQL error: boom; bang"
+        );
         // Errors beside data of the right shape: the errors win.
         let partial = r#"{"data": {"account": {"id": "A1"}}, "errors": [{"message": "partly failed"}]}"#;
-        assert_eq!(status_of(read(200, partial)).1, "GraphQL error: partly failed");
+        assert_eq!(graphql(read(200, partial)), "GraphQL error: partly failed");
     }
 
     #[test]
     fn an_answer_in_another_api_version_is_refused() {
         let body = r#"{"data": {"account": {"id": "A1"}}, "extensions": {"versioning": {"version": "2025-01-20"}}}"#;
-        let (status, message) = status_of(read(200, body));
-        assert_eq!(status, 200);
+        let message = match read(200, body) {
+            Err(ApiError::Unsupported(m)) => m,
+            other => panic!("expected Unsupported, got {other:?}"),
+        };
         assert!(message.contains("2025-01-20") && message.contains(VERSION), "{message}");
         assert!(message.contains("jobber.graphql_version"), "{message}");
     }
