@@ -144,3 +144,62 @@ impl Done {
         }
     }
 }
+
+/// What a command that works through several accounts did, and the one rule that turns it
+/// into an exit code (ripgrep's single "errored" decision): a connection that needs a reconnect
+/// outranks everything (4); otherwise some success means partial (3); all runs held by another
+/// process is 5; else the first failure's kind.
+#[derive(Debug, Default)]
+pub struct Outcomes {
+    ok: usize,
+    failures: Vec<Kind>,
+}
+
+impl Outcomes {
+    /// One account (or one part of the output) went fine.
+    pub fn ok(&mut self) {
+        self.ok += 1;
+    }
+
+    /// One account failed (its error was already shown).
+    pub fn failed(&mut self, kind: Kind) {
+        self.failures.push(kind);
+    }
+
+    pub fn done(&self) -> Done {
+        let Some(first) = self.failures.first() else {
+            return Done::Ok;
+        };
+        if self.failures.contains(&Kind::Reconnect) {
+            Done::With(Kind::Reconnect)
+        } else if self.ok > 0 {
+            Done::With(Kind::Partial)
+        } else if self.failures.iter().all(|k| *k == Kind::Locked) {
+            Done::With(Kind::Locked)
+        } else {
+            Done::With(*first)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_rule_for_the_exit_code_of_many_accounts() {
+        let done = |ok: usize, failed: &[Kind]| {
+            let mut o = Outcomes::default();
+            (0..ok).for_each(|_| o.ok());
+            failed.iter().for_each(|k| o.failed(*k));
+            o.done()
+        };
+        assert_eq!(done(2, &[]), Done::Ok);
+        assert_eq!(done(0, &[]), Done::Ok);
+        assert_eq!(done(1, &[Kind::Failure]), Done::With(Kind::Partial));
+        assert_eq!(done(1, &[Kind::Failure, Kind::Reconnect]), Done::With(Kind::Reconnect), "reconnect comes first");
+        assert_eq!(done(0, &[Kind::Locked, Kind::Locked]), Done::With(Kind::Locked));
+        assert_eq!(done(0, &[Kind::Locked, Kind::Failure]), Done::With(Kind::Locked), "the first failure's kind");
+        assert_eq!(done(0, &[Kind::Config]), Done::With(Kind::Config));
+    }
+}

@@ -5,7 +5,7 @@ use comfy_table::Table;
 
 use crate::cli::{CalendarSelectArgs, CalendarsCommand, CalendarsListArgs};
 use crate::context::Context;
-use crate::error::{Done, Error, Kind, Result};
+use crate::error::{Done, Error, Outcomes, Result};
 use crate::http::{Http, RetryPolicy};
 use crate::provider::Provider;
 use crate::store::connections::{self, State};
@@ -56,7 +56,7 @@ fn calendar_providers(p: Option<Provider>) -> Vec<Provider> {
 }
 
 async fn list(ctx: &mut Context, a: CalendarsListArgs) -> Result<Done> {
-    let mut failed = false;
+    let mut outcomes = Outcomes::default();
     let mut targets = Vec::new();
     for p in calendar_providers(a.provider) {
         for c in connections::list(ctx.db()?, Some(p))? {
@@ -74,8 +74,9 @@ async fn list(ctx: &mut Context, a: CalendarsListArgs) -> Result<Done> {
             }
             .await;
             if let Err(e) = outcome {
-                ctx.ui.error(&e.context(format!("could not list the calendars of the {}", c.describe())));
-                failed = true;
+                let e = e.context(format!("could not list the calendars of the {}", c.describe()));
+                ctx.ui.error(&e);
+                outcomes.failed(e.kind);
             }
         }
     }
@@ -84,7 +85,10 @@ async fn list(ctx: &mut Context, a: CalendarsListArgs) -> Result<Done> {
         shown.extend(events::calendars(ctx.db()?, Some(c.id), None)?);
     }
     ctx.ui.data(&Calendars(shown))?;
-    Ok(if failed { Done::With(Kind::Partial) } else { Done::Ok })
+    // What is stored was shown: a listing that failed makes it partial, unless a connection
+    // needs reconnecting, which the one rule puts first.
+    outcomes.ok();
+    Ok(outcomes.done())
 }
 
 fn select(ctx: &mut Context, a: CalendarSelectArgs, on: bool) -> Result<Done> {

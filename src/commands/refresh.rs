@@ -4,7 +4,7 @@
 
 use crate::cli::RefreshArgs;
 use crate::context::Context;
-use crate::error::{Done, Error, Kind, Result};
+use crate::error::{Done, Error, Outcomes, Result};
 use crate::oauth::session::{RefreshMode, Refreshed};
 use crate::store::connections::{self, State};
 
@@ -19,8 +19,7 @@ pub async fn run(ctx: &mut Context, args: RefreshArgs) -> Result<Done> {
         return Err(Error::config("no connected account to refresh").hint("run `integ connect <provider>` first"));
     }
     let mode = if args.force { RefreshMode::Force } else { RefreshMode::KeepAlive };
-    let mut worst: Option<Error> = None;
-    let mut ok = 0;
+    let mut outcomes = Outcomes::default();
     let mut results = Vec::new();
     for c in targets {
         let name = c.describe();
@@ -32,7 +31,7 @@ pub async fn run(ctx: &mut Context, args: RefreshArgs) -> Result<Done> {
         .await;
         match outcome {
             Ok((r, expires)) => {
-                ok += 1;
+                outcomes.ok();
                 let what = match r {
                     Refreshed::Now => "refreshed",
                     Refreshed::AlreadyFresh => "already fresh",
@@ -45,20 +44,12 @@ pub async fn run(ctx: &mut Context, args: RefreshArgs) -> Result<Done> {
             Err(e) => {
                 ctx.ui.error(&e);
                 results.push(serde_json::json!({"account": c.label, "provider": c.provider, "error": e.message}));
-                // A reconnect-needed outranks other failures in the exit code.
-                if worst.as_ref().is_none_or(|w| w.kind != Kind::Reconnect) {
-                    worst = Some(e);
-                }
+                outcomes.failed(e.kind);
             }
         }
     }
     if ctx.ui.json {
         ctx.ui.json_value(&serde_json::Value::Array(results))?;
     }
-    Ok(match worst {
-        None => Done::Ok,
-        Some(e) if e.kind == Kind::Reconnect => Done::With(Kind::Reconnect),
-        Some(_) if ok > 0 => Done::With(Kind::Partial),
-        Some(e) => Done::With(e.kind),
-    })
+    Ok(outcomes.done())
 }

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{SyncArgs, SyncStream};
 use crate::context::Context;
-use crate::error::{Done, Error, Kind, Result};
+use crate::error::{Done, Error, Outcomes, Result};
 use crate::http::{Http, RetryPolicy};
 use crate::oauth::session::RefreshMode;
 use crate::provider::Provider;
@@ -72,33 +72,32 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
         .hint("run `integ connect <provider>` first; `integ status` lists the connections"));
     }
     let mut summaries = Vec::new();
-    let mut failures: Vec<Error> = Vec::new();
-    let mut ok = 0;
+    let mut outcomes = Outcomes::default();
     for c in targets {
         if sync::out_of_time(deadline) {
             ctx.ui.warn(format!("--max-duration reached; the {} is left for the next run", c.describe()));
             continue;
         }
         match sync_connection(ctx, &c, &args, deadline, &mut summaries).await {
-            Ok(()) => ok += 1,
+            Ok(()) => outcomes.ok(),
             Err(e) => {
                 ctx.ui.error(&e);
-                failures.push(e);
+                outcomes.failed(e.kind);
             }
         }
     }
     for c in keepalive {
         if let Err(e) = keep_alive(ctx, &c).await {
             ctx.ui.error(&e);
-            failures.push(e);
+            outcomes.failed(e.kind);
         } else {
-            ok += 1;
+            outcomes.ok();
         }
     }
     if ctx.ui.json {
         ctx.ui.json_value(&serde_json::to_value(&summaries)?)?;
     }
-    Ok(outcome(&failures, ok))
+    Ok(outcomes.done())
 }
 
 /// Refresh tokens that die when unused (Google after 6 months, Microsoft after 90 days) once they
@@ -127,23 +126,6 @@ async fn keep_alive(ctx: &mut Context, c: &Connection) -> Result<()> {
     session.refresh(ctx.db()?, RefreshMode::KeepAlive).await?;
     ctx.ui.info(format!("kept the {} alive (tokens refreshed)", c.describe()));
     Ok(())
-}
-
-/// The exit code of a run over several accounts.
-fn outcome(failures: &[Error], ok: usize) -> Done {
-    if failures.is_empty() {
-        return Done::Ok;
-    }
-    if failures.iter().any(|e| e.kind == Kind::Reconnect) {
-        return Done::With(Kind::Reconnect);
-    }
-    if ok > 0 {
-        return Done::With(Kind::Partial);
-    }
-    if failures.iter().all(|e| e.kind == Kind::Locked) {
-        return Done::With(Kind::Locked);
-    }
-    Done::With(failures[0].kind)
 }
 
 #[derive(Debug, serde::Serialize)]
