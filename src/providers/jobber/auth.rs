@@ -48,23 +48,13 @@ pub async fn graphql(
         .post(&app.api_url)
         .header("X-JOBBER-GRAPHQL-VERSION", version)
         .json(&serde_json::json!({ "query": query }));
-    let body = api::json(req, token).await.map_err(|e| match e {
-        ApiError::Status { message, .. } if is_disconnected(&message) => ApiError::Disconnected(message),
-        other => other,
-    })?;
-    if let Some(errors) = body.get("errors").and_then(|e| e.as_array()).filter(|a| !a.is_empty()) {
-        let msg =
-            errors.iter().filter_map(|e| e.get("message").and_then(|m| m.as_str())).collect::<Vec<_>>().join("; ");
-        let code = errors[0].pointer("/extensions/code").and_then(|c| c.as_str()).unwrap_or("");
-        if code == "UNAUTHENTICATED" {
-            return Err(ApiError::Unauthorized);
-        }
-        return Err(ApiError::GraphQl(msg));
-    }
-    if let Some(msg) = body.get("message").and_then(|m| m.as_str()).filter(|m| is_disconnected(m)) {
-        return Err(ApiError::Disconnected(msg.to_string()));
-    }
-    body.get("data").cloned().ok_or_else(|| ApiError::Malformed("no data in the GraphQL response".into()))
+    let resp =
+        crate::http::bearer(req, token).send().await.map_err(|e| ApiError::Transport(crate::http::describe(&e)))?;
+    let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+    // Identity and appDisconnect answers are a few hundred bytes.
+    let body = api::read_small(resp).await?;
+    let resp = crate::http::Response { status, headers, body };
+    super::api::read_document("Jobber", version, &resp)
 }
 
 /// Jobber's words for an app the user disconnected or an account that is no longer active:
