@@ -8,6 +8,7 @@ mod disconnect;
 mod doctor;
 mod events;
 mod jobs;
+mod progress;
 mod refresh;
 mod schedule;
 mod select;

@@ -189,6 +189,33 @@ fn where_to_fix(def: &KeyDef, source: &Source) -> String {
     }
 }
 
+/// The settings the sync engine reads, typed once. Their defaults live only in the key table
+/// (`keys.rs`), which always gives these keys a value.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    pub events_past_days: u32,
+    pub events_future_days: u32,
+    pub jobber_sweep_days: u32,
+    pub jobber_overlap_minutes: u32,
+    pub jobber_graphql_version: String,
+}
+
+impl Settings {
+    /// The sync engine's settings (validated, bounded counts; see [`Check::Count`]).
+    pub fn sync(&self) -> Result<SyncSettings> {
+        let count = |key: &str| {
+            self.count(key).ok_or_else(|| Error::config(format!("{key} has no value")).hint(format!("set {key}")))
+        };
+        Ok(SyncSettings {
+            events_past_days: count("events.past_days")?,
+            events_future_days: count("events.future_days")?,
+            jobber_sweep_days: count("jobber.sweep_days")?,
+            jobber_overlap_minutes: count("jobber.overlap_minutes")?,
+            jobber_graphql_version: self.get("jobber.graphql_version").unwrap_or_default().to_string(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 //! Streams report progress through an [`Observer`]; only the command layer prints.
 
 pub mod calendly;
+pub mod engine;
 pub mod events;
 pub mod google;
 pub mod jobs;
@@ -23,6 +24,12 @@ pub trait Observer {
     fn page(&self, fetched: u64, waited: Duration);
     /// Something worth a line in the log.
     fn note(&self, message: &str);
+    /// A stream of the account ended (its summary is the run's record in a cron log).
+    fn stream_done(&self, _summary: &engine::Summary) {}
+    /// `--max-duration` stopped the account's run between pages.
+    fn paused(&self) {}
+    /// The account's run is over.
+    fn finish(&self) {}
 }
 
 /// An observer that says nothing (tests, benchmarks).
