@@ -141,7 +141,7 @@ pub async fn sync_calendars(
     let base = session.api_url()?;
     let api = CalendlyApi::new(http, &base);
     for cal in calendars {
-        let (finish, resumed) = sync_one(session, db, http, &api, cal, opts, observer, counts).await?;
+        let (finish, resumed) = sync_one(session, db, &api, cal, opts, observer, counts).await?;
         if finish == Finish::Paused {
             return Ok(Finish::Paused);
         }
@@ -153,7 +153,7 @@ pub async fn sync_calendars(
             if super::out_of_time(opts.deadline) {
                 return Ok(Finish::Paused);
             }
-            let (finish, _) = sync_one(session, db, http, &api, cal, opts, observer, counts).await?;
+            let (finish, _) = sync_one(session, db, &api, cal, opts, observer, counts).await?;
             if finish == Finish::Paused {
                 return Ok(Finish::Paused);
             }
@@ -179,11 +179,9 @@ fn new_round(cur: &Cursor, opts: &EventsOptions, now: Timestamp) -> Round {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn sync_one(
     session: &mut Session,
     db: &mut Db,
-    http: &Http,
     api: &CalendlyApi<'_>,
     cal: &CalendarView,
     opts: &EventsOptions,
@@ -265,7 +263,7 @@ async fn sync_one(
         counts.page(&written);
         counts.deleted += deleted;
         cur = saved;
-        observer.page(counts.fetched, Duration::from_secs_f64(http.stats().waited_secs));
+        observer.page(counts.fetched, Duration::from_secs_f64(api.http().stats().waited_secs));
         if complete {
             if deleted > 0 {
                 observer.note(&format!(

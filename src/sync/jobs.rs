@@ -164,24 +164,7 @@ pub async fn sync_jobs(
     let cid = session.connection.id;
     let mut cur: JobsCursor = load(db, cid, JOBS)?;
     let clock = session.clock();
-    let now_ts = clock.now();
-    let sweep_due = match cur.last_sweep_at.as_deref().and_then(|s| s.parse::<Timestamp>().ok()) {
-        None => true,
-        Some(t) => now_ts.as_second() - t.as_second() >= opts.sweep_every.as_secs() as i64,
-    };
-    let want_full = opts.full || cur.watermark.is_none() || sweep_due;
-    let mut round = match cur.round.take() {
-        // Resume a round in progress, unless --full asks for a sweep and it isn't one.
-        Some(r) if r.full || !opts.full => r,
-        _ => Round {
-            full: want_full,
-            sweep: if want_full { cur.sweep + 1 } else { 0 },
-            started_at: timestamp(now_ts),
-            after: None,
-            max_seen: None,
-            stop_before: if want_full { None } else { cur.watermark.as_deref().and_then(|w| minus(w, opts.overlap)) },
-        },
-    };
+    let mut round = begin_round(&mut cur, opts, clock.now());
     if round.full {
         observer.note("full sweep: every job is read and jobs that no longer exist are marked deleted");
     }
@@ -202,10 +185,9 @@ pub async fn sync_jobs(
             Err(e) => {
                 // What was read before the failure is written, so the next run goes on from there.
                 if !pending.jobs.is_empty() {
-                    let wrote =
-                        write_pending(db, cid, &mut cur, &round, &mut pending, false, &[], &clock.stamp(), counts);
-                    if let Err(w) = wrote {
-                        tracing::warn!("could not write the pages read before the failure: {w}");
+                    match write_pending(db, cid, &mut cur, &round, &mut pending, None, &clock.stamp()) {
+                        Ok(done) => done.count(counts),
+                        Err(w) => tracing::warn!("could not write the pages read before the failure: {w}"),
                     }
                 }
                 return Err(e);
@@ -215,7 +197,10 @@ pub async fn sync_jobs(
         if !(complete || pause || pending.due()) {
             continue;
         }
-        let deleted = write_pending(db, cid, &mut cur, &round, &mut pending, complete, &found, &clock.stamp(), counts)?;
+        let ending = complete.then_some(found.as_slice());
+        let done = write_pending(db, cid, &mut cur, &round, &mut pending, ending, &clock.stamp())?;
+        let deleted = done.deleted;
+        done.count(counts);
         let stats = http.stats();
         observer.page(counts.fetched, Duration::from_secs_f64(stats.waited_secs));
         if complete {
@@ -335,25 +320,36 @@ async fn off_the_pages(
     Ok(found)
 }
 
-/// Write the pending pages and the cursor after them in one transaction, and count them;
-/// `found` are jobs a completing sweep found off its pages (see [`off_the_pages`]). Returns how
-/// many jobs a completed sweep marked deleted.
-#[allow(clippy::too_many_arguments)]
-fn write_pending(
-    db: &mut Db,
-    cid: i64,
-    cur: &mut JobsCursor,
-    round: &Round,
-    pending: &mut Pending,
-    complete: bool,
-    found: &[String],
-    stamp: &str,
-    counts: &mut Counts,
-) -> Result<u64> {
+/// The round this run works on (pure): the one in progress, unless `--full` asks for a sweep
+/// and it isn't one; else a full sweep when asked, when there is no watermark yet or when the
+/// last sweep is older than `sweep_every`; else an incremental round that stops `overlap` below
+/// the watermark.
+fn begin_round(cur: &mut JobsCursor, opts: &JobberOptions, now: Timestamp) -> Round {
+    let sweep_due = match cur.last_sweep_at.as_deref().and_then(|s| s.parse::<Timestamp>().ok()) {
+        None => true,
+        Some(t) => now.as_second() - t.as_second() >= opts.sweep_every.as_secs() as i64,
+    };
+    let want_full = opts.full || cur.watermark.is_none() || sweep_due;
+    match cur.round.take() {
+        Some(r) if r.full || !opts.full => r,
+        _ => Round {
+            full: want_full,
+            sweep: if want_full { cur.sweep + 1 } else { 0 },
+            started_at: timestamp(now),
+            after: None,
+            max_seen: None,
+            stop_before: if want_full { None } else { cur.watermark.as_deref().and_then(|w| minus(w, opts.overlap)) },
+        },
+    }
+}
+
+/// The cursor to commit with a batch (pure). Mid-round it records the round; at the end of a
+/// round it raises the watermark: to the highest `updatedAt` seen, or after a sweep to when the
+/// sweep started (so edits made during it are read again), and a sweep records its number and
+/// time.
+fn next_cursor(cur: &JobsCursor, round: &Round, complete: bool, stamp: &str) -> JobsCursor {
     let mut next = cur.clone();
     if complete {
-        // After a sweep, the next incremental round goes back to when the sweep started, so
-        // edits made during it are picked up.
         let mark = if round.full { Some(round.started_at.as_str()) } else { round.max_seen.as_deref() };
         next.watermark = max_str(next.watermark.take(), mark);
         if round.full {
@@ -364,6 +360,40 @@ fn write_pending(
     } else {
         next.round = Some(round.clone());
     }
+    next
+}
+
+/// What one written batch did, for the run's counts.
+struct Wrote {
+    written: Vec<Written>,
+    repeats: u64,
+    deleted: u64,
+}
+
+impl Wrote {
+    fn count(&self, counts: &mut Counts) {
+        counts.page(&self.written);
+        // A job read twice was fetched twice.
+        counts.fetched += self.repeats;
+        counts.deleted += self.deleted;
+    }
+}
+
+/// Write the pending pages and the cursor after them in one transaction. `ending` is `Some`
+/// when the round completes, with the jobs a completing sweep found off its pages (see
+/// [`off_the_pages`]).
+fn write_pending(
+    db: &mut Db,
+    cid: i64,
+    cur: &mut JobsCursor,
+    round: &Round,
+    pending: &mut Pending,
+    ending: Option<&[String]>,
+    stamp: &str,
+) -> Result<Wrote> {
+    let complete = ending.is_some();
+    let found = ending.unwrap_or_default();
+    let next = next_cursor(cur, round, complete, stamp);
     let cursor = serde_json::to_string(&next)?;
     let sweep = if round.full { round.sweep } else { 0 };
     let (written, deleted) = db.write(|tx| -> Result<(Vec<Written>, u64), DbError> {
@@ -389,13 +419,10 @@ fn write_pending(
         runs::save_cursor(tx, cid, JOBS, Some(&cursor), stamp, complete)?;
         Ok((w, deleted))
     })?;
-    counts.page(&written);
-    // A job read twice was fetched twice.
-    counts.fetched += pending.repeats;
-    counts.deleted += deleted;
+    let wrote = Wrote { written, repeats: pending.repeats, deleted };
     *pending = Pending::default();
     *cur = next;
-    Ok(deleted)
+    Ok(wrote)
 }
 
 /// Pages read but not yet written. Several pages go into one transaction, with the cursor after
@@ -506,5 +533,89 @@ fn client_row<'a>(c: &'a Client, raw: &'a str) -> ClientRow<'a> {
         updated_at: c.updated_at.as_deref(),
         web_url: c.jobber_web_uri.as_deref(),
         raw_json: raw,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(full: bool) -> JobberOptions {
+        JobberOptions {
+            full,
+            sweep_every: Duration::from_secs(7 * 86_400),
+            overlap: Duration::from_secs(3600),
+            graphql_version: "2026-05-12".into(),
+            deadline: None,
+        }
+    }
+
+    fn now() -> Timestamp {
+        "2026-11-21T12:00:00Z".parse().unwrap()
+    }
+
+    fn swept(watermark: &str, last_sweep_at: &str) -> JobsCursor {
+        JobsCursor {
+            watermark: Some(watermark.into()),
+            sweep: 3,
+            last_sweep_at: Some(last_sweep_at.into()),
+            round: None,
+        }
+    }
+
+    #[test]
+    fn the_first_run_and_a_stale_sweep_start_a_full_round() {
+        let r = begin_round(&mut JobsCursor::default(), &opts(false), now());
+        assert!(r.full && r.sweep == 1 && r.stop_before.is_none());
+        assert_eq!(r.started_at, "2026-11-21T12:00:00Z");
+        let mut cur = swept("2026-11-21T11:00:00Z", "2026-11-14T12:00:00Z");
+        let r = begin_round(&mut cur, &opts(false), now());
+        assert!(r.full && r.sweep == 4, "a week since the last sweep: {r:?}");
+    }
+
+    #[test]
+    fn otherwise_an_incremental_round_reaches_overlap_below_the_watermark() {
+        let mut cur = swept("2026-11-21T11:00:00Z", "2026-11-14T12:00:01Z");
+        let r = begin_round(&mut cur, &opts(false), now());
+        assert!(!r.full && r.sweep == 0, "{r:?}");
+        assert_eq!(r.stop_before.as_deref(), Some("2026-11-21T10:00:00Z"));
+        let r = begin_round(&mut cur, &opts(true), now());
+        assert!(r.full && r.sweep == 4, "--full sweeps: {r:?}");
+    }
+
+    #[test]
+    fn a_round_in_progress_is_resumed_unless_full_asks_for_a_sweep() {
+        let mut cur = swept("2026-11-21T11:00:00Z", "2026-11-20T00:00:00Z");
+        let mut inc = begin_round(&mut cur.clone(), &opts(false), now());
+        inc.after = Some("cursor-7".into());
+        cur.round = Some(inc.clone());
+        let r = begin_round(&mut cur.clone(), &opts(false), now());
+        assert_eq!(r.after.as_deref(), Some("cursor-7"), "resumed where it stopped");
+        cur.round = Some(inc);
+        let r = begin_round(&mut cur, &opts(true), now());
+        assert!(r.full && r.after.is_none(), "--full replaces an incremental round: {r:?}");
+        assert!(cur.round.is_none(), "the round was taken out of the cursor");
+    }
+
+    #[test]
+    fn the_cursor_keeps_a_round_mid_way_and_raises_the_watermark_at_its_end() {
+        let cur = swept("2026-11-21T11:00:00Z", "2026-11-20T00:00:00Z");
+        let mut inc = begin_round(&mut cur.clone(), &opts(false), now());
+        inc.max_seen = Some("2026-11-21T11:59:00Z".into());
+        let mid = next_cursor(&cur, &inc, false, "2026-11-21T12:00:05Z");
+        assert_eq!(mid.watermark, cur.watermark, "the watermark moves only when a round ends");
+        assert!(mid.round.is_some());
+        let end = next_cursor(&cur, &inc, true, "2026-11-21T12:00:05Z");
+        assert_eq!(end.watermark.as_deref(), Some("2026-11-21T11:59:00Z"));
+        assert!(end.round.is_none() && end.sweep == 3);
+        // A sweep ends at the time it started (edits during it are read again), and counts.
+        let mut sweep = begin_round(&mut cur.clone(), &opts(true), now());
+        sweep.max_seen = Some("2026-11-21T11:59:30Z".into());
+        let end = next_cursor(&cur, &sweep, true, "2026-11-21T12:10:00Z");
+        assert_eq!(end.watermark.as_deref(), Some("2026-11-21T12:00:00Z"));
+        assert_eq!((end.sweep, end.last_sweep_at.as_deref()), (4, Some("2026-11-21T12:10:00Z")));
+        // Never backwards.
+        let old = Round { max_seen: Some("2026-01-01T00:00:00Z".into()), ..inc };
+        assert_eq!(next_cursor(&cur, &old, true, "x").watermark, cur.watermark);
     }
 }

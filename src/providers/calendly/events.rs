@@ -100,6 +100,11 @@ fn header_secs(headers: &reqwest::header::HeaderMap, name: &str) -> Option<f64> 
 }
 
 impl<'a> CalendlyApi<'a> {
+    /// The HTTP layer it goes through (for its statistics).
+    pub fn http(&self) -> &'a Http {
+        self.http
+    }
+
     pub fn new(http: &'a Http, api_url: &str) -> CalendlyApi<'a> {
         CalendlyApi { http, base: api_url.trim_end_matches('/').to_string(), pause_until: Mutex::new(None) }
     }
