@@ -432,7 +432,7 @@ fn faults_end_with_the_same_data() {
         json!({"rate": 0.25, "kinds": ["500", "502", "503", "reset", "slow", "truncated", "html", "429"],
                "slow_ms": 200, "seed": 5, "provider": "calendly"}),
     );
-    let run = sync(&env, &[]);
+    let run = sync(&env, &[]).any();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let id: String = db(&env).query_row("SELECT id FROM events LIMIT 1", [], |r| r.get(0)).unwrap();
     fakes.post(&format!("/_fake/calendly/events/{}/delete", uuid(&id)), json!({"hard": true}));
@@ -448,7 +448,7 @@ fn a_page_that_stays_broken_fails_without_writing() {
     let (env, fakes) = calendly(50, &[]);
     env.run(&["calendars", "list", "--provider", "calendly"]).ok();
     fakes.post("/_fake/faults", json!({"rate": 1.0, "kinds": ["truncated"], "provider": "calendly"}));
-    let run = sync(&env, &[]);
+    let run = sync(&env, &[]).any();
     assert_ne!(run.code, 0, "{}", run.stderr);
     let conn = db(&env);
     let n: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap();
@@ -513,14 +513,14 @@ fn a_refused_personal_access_token_needs_reconnecting() {
     fakes.post("/_fake/clock/advance", json!({"seconds": 100_000}));
     let run = sync(&env, &[]).code(4);
     assert!(run.stderr.contains("integ connect calendly"), "{}", run.stderr);
-    let status = env.run(&["status", "--json"]).json();
+    let status = env.run(&["status", "--json"]).code(4).json();
     assert_eq!(status[0]["state"], "reconnect_needed", "{status}");
 }
 
 #[test]
 fn a_missing_scope_names_scheduled_events_read() {
     let (env, _fakes, _) = pat(Some("users:read"), &[]);
-    let run = sync(&env, &[]);
+    let run = sync(&env, &[]).any();
     assert_ne!(run.code, 0);
     assert_ne!(run.code, 4, "a missing scope is not a dead token: {}", run.stderr);
     assert!(run.stderr.contains("scheduled_events:read"), "{}", run.stderr);

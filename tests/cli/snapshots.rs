@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::common::{Fakes, Run, TestEnv, free_port, hold_lock};
+use crate::common::{Fakes, Outcome, TestEnv, free_port, hold_lock};
 
 /// A test environment whose output does not depend on the terminal or the machine's zone.
 fn pinned_env() -> TestEnv {
@@ -62,7 +62,7 @@ fn regex_escape(s: &str) -> String {
 }
 
 /// Both streams of a run and its exit code, as one text.
-fn shown(run: &Run) -> String {
+fn shown(run: &Outcome) -> String {
     format!("exit: {}\n--- stdout\n{}--- stderr\n{}", run.code, run.stdout, run.stderr)
 }
 
@@ -116,8 +116,8 @@ fn doctor_on_a_fresh_home() {
 struct Realistic {
     env: TestEnv,
     fakes: Fakes,
-    sync_jobs: Run,
-    sync_events: Run,
+    sync_jobs: Outcome,
+    sync_events: Outcome,
 }
 
 fn realistic() -> Realistic {
@@ -188,11 +188,10 @@ fn error_port_taken() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     let args = ["connect", "google", "--no-browser", "--port", port.as_str(), "--timeout", "5"];
-    let run = env.run(&args);
+    let run = env.run(&args).code(2);
     let mut json_args = vec!["--json"];
     json_args.extend_from_slice(&args);
-    let json = env.run(&json_args);
-    assert_eq!((run.code, json.code), (2, 2), "{}\n{}", run.stderr, json.stdout);
+    let json = env.run(&json_args).code(2);
     run_settings(&env).bind(|| {
         insta::assert_snapshot!("error_port_taken", shown(&run));
         insta::assert_snapshot!("error_port_taken_json", shown(&json));
@@ -205,9 +204,8 @@ fn error_with_causes_provider_fails() {
     let (mut env, fakes) = crate::sync::jobber(5, &["--jobber-restore-rate", "1000000"]);
     env.set("COLUMNS", "100").set("TZ", "UTC");
     fakes.post("/_fake/faults", json!({"rate": 1, "kinds": ["500"], "provider": "jobber"}));
-    let run = env.run(&["sync", "jobs"]);
-    let json = env.run(&["--json", "sync", "jobs"]);
-    assert_eq!((run.code, json.code), (1, 1), "{}\n{}", run.stderr, json.stdout);
+    let run = env.run(&["sync", "jobs"]).code(1);
+    let json = env.run(&["--json", "sync", "jobs"]).code(1);
     run_settings(&env).bind(|| {
         insta::assert_snapshot!("error_provider_fails", shown(&run));
         insta::assert_snapshot!("error_provider_fails_json", shown(&json));
