@@ -14,4 +14,5 @@ mod interrupted;
 mod keyring;
 mod snapshots;
 mod sync;
+mod truth;
 mod unattended;
