@@ -1,12 +1,18 @@
 //! What users see, pinned: the help of every command, the `status` table and its JSON, the
-//! sync summary lines, `doctor`, and the `error:` / `caused by:` / `hint:` blocks.
+//! sync summary lines, `doctor`, and the `error:` / `caused by:` / `hint:` blocks, human and
+//! `--json`.
 //!
-//! The snapshots live in `tests/cli/snapshots/`. Everything that changes from run to run or from
-//! machine to machine is redacted before comparing: the temporary home, instants and local
-//! times, durations, loopback ports and random names. An intended change of output is accepted
-//! with `INSTA_UPDATE=always cargo nextest run -E 'test(/^snapshots::/)'` (or
-//! `cargo insta review`), and the changed `.snap` files are committed with it; under `CI=true`
-//! insta never writes a snapshot, so a changed output fails the test.
+//! The snapshots live in `tests/cli/snapshots/`. What changes from run to run or from machine to
+//! machine is redacted before comparing: the temporary home, instants, loopback ports, long hex
+//! and the durations of a run; help is rendered at a pinned width (COLUMNS=100) and every run
+//! in UTC. The suite's clock is pinned (see `common`), so the numbers in the summaries do not
+//! depend on the date either.
+//!
+//! To accept an intended change of output, run
+//! `INSTA_UPDATE=always cargo nextest run -E 'test(/^snapshots::/)'` (or `cargo insta review`
+//! where cargo-insta is installed), read the diff of the `.snap` files and commit them with the
+//! change. A missing or different snapshot fails the test; under `CI=true` insta never writes
+//! one. Help snapshots of commands that no longer exist fail the walk until deleted.
 
 use std::path::Path;
 
@@ -82,7 +88,7 @@ fn subcommands(help: &str) -> Vec<String> {
 fn help_of_every_command() {
     let env = pinned_env();
     let mut todo: Vec<Vec<String>> = vec![vec![]];
-    let mut seen = 0;
+    let mut seen = std::collections::BTreeSet::new();
     while let Some(path) = todo.pop() {
         let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
         args.push("--help");
@@ -94,11 +100,20 @@ fn help_of_every_command() {
             todo.push(p);
         }
         let name = if path.is_empty() { "help".to_string() } else { format!("help_{}", path.join("_")) };
-        settings(&env).bind(|| insta::assert_snapshot!(name, run.stdout, &format!("integ {}", args.join(" "))));
-        seen += 1;
+        settings(&env)
+            .bind(|| insta::assert_snapshot!(name.as_str(), run.stdout, &format!("integ {}", args.join(" "))));
+        seen.insert(format!("{name}.snap"));
     }
     // The walk reached the nested commands (jobs show, calendars list, config set, ...).
-    assert!(seen >= 24, "only {seen} commands walked");
+    assert!(seen.len() >= 24, "only {} commands walked", seen.len());
+    // A command that went away leaves no help snapshot behind.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/snapshots");
+    let stale: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.starts_with("help") && f.ends_with(".snap") && !seen.contains(f))
+        .collect();
+    assert!(stale.is_empty(), "help snapshots of commands that no longer exist (delete them): {stale:?}");
 }
 
 #[test]
