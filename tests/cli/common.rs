@@ -144,37 +144,56 @@ pub fn rand_hex(bytes: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A finished run.
+/// What a finished run printed, and how it exited.
 #[derive(Debug)]
-pub struct Run {
+pub struct Outcome {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
+impl Outcome {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// A finished run whose exit code nobody has looked at yet. Its output is only reachable
+/// through a decision about the code: `.ok()` or `.code(n)` assert it, `.any()` says the test
+/// accepts any code (and then looks at it itself). Dropping a `Run` unread would hide a
+/// failure, hence `must_use`.
+#[derive(Debug)]
+#[must_use = "check the exit code with .ok() or .code(n) (or take it with .any() and look at it)"]
+pub struct Run(Outcome);
+
 impl From<Output> for Run {
     fn from(o: Output) -> Self {
-        Run {
+        Run(Outcome {
             code: o.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        }
+        })
     }
 }
 
 impl Run {
+    /// Assert the run succeeded.
     #[track_caller]
-    pub fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
-        self
+    pub fn ok(self) -> Outcome {
+        self.code(0)
     }
+    /// Assert the run exited with `code`.
     #[track_caller]
-    pub fn code(self, code: i32) -> Self {
-        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
-        self
+    pub fn code(self, code: i32) -> Outcome {
+        let o = self.0;
+        let what = if code == 0 { "success".to_string() } else { format!("exit {code}") };
+        assert_eq!(o.code, code, "expected {what}\nstdout:\n{}\nstderr:\n{}", o.stdout, o.stderr);
+        o
     }
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    /// Whatever the exit code: for a test that only needs the run to have happened, or that
+    /// reads the code itself.
+    pub fn any(self) -> Outcome {
+        self.0
     }
 }
 

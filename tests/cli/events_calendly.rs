@@ -4,15 +4,13 @@
 //! syncs, changes, cancellations, reschedules, hard deletions, throttling, faults and kills.
 //! Calendly events are UTC instants: no all-day events, no series, no time zones to get wrong.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::common::{
-    EVENT_FIELDS, Fakes, Run, TestEnv, a_run_is_going, connected, db, free_port, kill_when, runs_with_outcome,
-};
+use crate::common::{Fakes, Run, TestEnv, a_run_is_going, connected, db, free_port, kill_when, runs_with_outcome};
+use crate::truth::{self, Window};
 
 /// A Calendly account connected through the browser flow, against a fake seeded with `events`
 /// scheduled events. The API rate limit is raised unless `extra` sets it.
@@ -55,91 +53,26 @@ fn window(env: &TestEnv, fakes: &Fakes) -> (String, String) {
     (scan["from"].as_str().unwrap().to_string(), scan["to"].as_str().unwrap().to_string())
 }
 
-fn text(v: &rusqlite::types::Value) -> Option<String> {
-    match v {
-        rusqlite::types::Value::Null => None,
-        rusqlite::types::Value::Integer(i) => Some(i.to_string()),
-        rusqlite::types::Value::Real(x) => Some(format!("{x}")),
-        rusqlite::types::Value::Text(t) => Some(t.clone()),
-        rusqlite::types::Value::Blob(_) => Some("<blob>".into()),
-    }
-}
-
-type Row = BTreeMap<&'static str, Option<String>>;
-
-const FIELDS: [&str; 15] = EVENT_FIELDS;
-
-/// Live Calendly events in the database, in the truth's field names.
-fn stored(conn: &Connection) -> BTreeMap<String, Row> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT calendar_id, id, title, description, location, status, all_day, start_at, end_at, time_zone,
-                    series_id, original_start, organizer, attendees_count, updated_at, start_date, end_date
-             FROM events WHERE provider = 'calendly' AND deleted_at IS NULL",
-        )
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| {
-            let mut m = Row::new();
-            for (i, n) in FIELDS.iter().enumerate() {
-                m.insert(*n, text(&r.get(i)?));
-            }
-            let all_day = m["all_day"].as_deref() == Some("1");
-            m.insert("all_day", Some(all_day.to_string()));
-            // Calendly has no all-day events: the date columns stay empty.
-            assert_eq!(text(&r.get(15)?), None, "start_date");
-            assert_eq!(text(&r.get(16)?), None, "end_date");
-            Ok(m)
-        })
-        .unwrap();
-    rows.map(|r| {
-        let r = r.unwrap();
-        (r["id"].clone().unwrap(), r)
-    })
-    .collect()
+/// The window of the last completed scan, for the account's one pseudo-calendar.
+fn scanned(env: &TestEnv, fakes: &Fakes) -> Window {
+    let (min, max) = window(env, fakes);
+    Window { calendar: user_uri(fakes), min, max }
 }
 
 fn truth(fakes: &Fakes, from: &str, to: &str) -> Value {
-    fakes.get(&format!("/_fake/calendly/truth?time_min={from}&time_max={to}"))
-}
-
-fn truth_rows(truth: &Value) -> BTreeMap<String, Row> {
-    let mut out = BTreeMap::new();
-    for e in truth["events"].as_array().expect("truth.events") {
-        let mut m = Row::new();
-        for n in FIELDS {
-            m.insert(
-                n,
-                match &e[n] {
-                    Value::Null => None,
-                    Value::String(s) => Some(s.clone()),
-                    other => Some(other.to_string()),
-                },
-            );
-        }
-        out.insert(m["id"].clone().unwrap(), m);
-    }
-    out
+    json!({ "events": truth::truth(fakes, "calendly", &Window { calendar: user_uri(fakes), min: from.into(), max: to.into() }) })
 }
 
 /// Assert the live Calendly rows are exactly the truth of the window the last scan used.
 #[track_caller]
 fn assert_matches_truth(env: &TestEnv, fakes: &Fakes) -> usize {
-    let (from, to) = window(env, fakes);
-    let want = truth_rows(&truth(fakes, &from, &to));
-    let conn = db(env);
-    let got = stored(&conn);
-    let missing: Vec<&String> = want.keys().filter(|k| !got.contains_key(*k)).collect();
-    let extra: Vec<&String> = got.keys().filter(|k| !want.contains_key(*k)).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}, extra {extra:?}");
-    for (id, w) in &want {
-        for (k, v) in w {
-            assert_eq!(&got[id][k], v, "event {id} field {k}");
-        }
-    }
-    let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(ok, "ok");
-    want.len()
+    let n = truth::assert_matches_truth(env, fakes, "calendly", &[scanned(env, fakes)]);
+    // The comparison covers the pseudo-calendar: no live Calendly row may sit outside it.
+    let live: i64 = db(env)
+        .query_row("SELECT count(*) FROM events WHERE provider = 'calendly' AND deleted_at IS NULL", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(live as usize, n, "live Calendly events outside the pseudo-calendar {}", user_uri(fakes));
+    n
 }
 
 fn list_calls(fakes: &Fakes) -> u64 {
@@ -432,7 +365,7 @@ fn faults_end_with_the_same_data() {
         json!({"rate": 0.25, "kinds": ["500", "502", "503", "reset", "slow", "truncated", "html", "429"],
                "slow_ms": 200, "seed": 5, "provider": "calendly"}),
     );
-    let run = sync(&env, &[]);
+    let run = sync(&env, &[]).any();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let id: String = db(&env).query_row("SELECT id FROM events LIMIT 1", [], |r| r.get(0)).unwrap();
     fakes.post(&format!("/_fake/calendly/events/{}/delete", uuid(&id)), json!({"hard": true}));
@@ -448,7 +381,7 @@ fn a_page_that_stays_broken_fails_without_writing() {
     let (env, fakes) = calendly(50, &[]);
     env.run(&["calendars", "list", "--provider", "calendly"]).ok();
     fakes.post("/_fake/faults", json!({"rate": 1.0, "kinds": ["truncated"], "provider": "calendly"}));
-    let run = sync(&env, &[]);
+    let run = sync(&env, &[]).any();
     assert_ne!(run.code, 0, "{}", run.stderr);
     let conn = db(&env);
     let n: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap();
@@ -513,14 +446,14 @@ fn a_refused_personal_access_token_needs_reconnecting() {
     fakes.post("/_fake/clock/advance", json!({"seconds": 100_000}));
     let run = sync(&env, &[]).code(4);
     assert!(run.stderr.contains("integ connect calendly"), "{}", run.stderr);
-    let status = env.run(&["status", "--json"]).json();
+    let status = env.run(&["status", "--json"]).code(4).json();
     assert_eq!(status[0]["state"], "reconnect_needed", "{status}");
 }
 
 #[test]
 fn a_missing_scope_names_scheduled_events_read() {
     let (env, _fakes, _) = pat(Some("users:read"), &[]);
-    let run = sync(&env, &[]);
+    let run = sync(&env, &[]).any();
     assert_ne!(run.code, 0);
     assert_ne!(run.code, 4, "a missing scope is not a dead token: {}", run.stderr);
     assert!(run.stderr.contains("scheduled_events:read"), "{}", run.stderr);

@@ -2,15 +2,13 @@
 //! rows must equal the fake's ground truth over the window the client stored in its cursor,
 //! field by field, after full and incremental rounds, resyncs, throttling, faults and kills.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::{Value, json};
 
-use crate::common::{
-    EVENT_FIELDS, Fakes, Run, TestEnv, connected, db, kill_when, pct_encode as enc, runs_with_outcome,
-};
+use crate::common::{Fakes, Run, TestEnv, connected, db, kill_when, pct_encode as enc, runs_with_outcome};
+use crate::truth::{self, Window};
 
 /// A connected Google account against a fake seeded with `events` events, with a sync window
 /// of `past` days back and `future` days ahead.
@@ -48,54 +46,6 @@ fn reset_stats(fakes: &Fakes) {
     fakes.post("/_fake/stats/reset", json!({}));
 }
 
-type Row = BTreeMap<&'static str, Option<String>>;
-
-const FIELDS: [&str; 15] = EVENT_FIELDS;
-
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    }
-}
-
-/// Live rows of one calendar, keyed by id, in the truth's shape.
-fn stored(conn: &Connection, calendar: &str) -> BTreeMap<String, Row> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT calendar_id, id, title, description, location, status,
-                    CASE all_day WHEN 1 THEN 'true' ELSE 'false' END,
-                    coalesce(start_at, start_date), coalesce(end_at, end_date), time_zone, series_id, original_start,
-                    organizer, attendees_count, updated_at
-             FROM events WHERE calendar_id = ?1 AND deleted_at IS NULL",
-        )
-        .unwrap();
-    let rows = stmt
-        .query_map([calendar], |r| {
-            let mut m = Row::new();
-            for (i, f) in FIELDS.iter().enumerate() {
-                let v: rusqlite::types::Value = r.get(i)?;
-                m.insert(
-                    *f,
-                    match v {
-                        rusqlite::types::Value::Null => None,
-                        rusqlite::types::Value::Integer(n) => Some(n.to_string()),
-                        rusqlite::types::Value::Text(t) => Some(t),
-                        other => Some(format!("{other:?}")),
-                    },
-                );
-            }
-            Ok(m)
-        })
-        .unwrap();
-    rows.map(|r| {
-        let r = r.unwrap();
-        (r["id"].clone().unwrap(), r)
-    })
-    .collect()
-}
-
 /// The stored cursor of a calendar.
 fn cursor(conn: &Connection, calendar: &str) -> Value {
     let text: Option<String> = conn
@@ -106,52 +56,25 @@ fn cursor(conn: &Connection, calendar: &str) -> Value {
     serde_json::from_str(&text.unwrap_or_else(|| panic!("no cursor for {calendar}"))).unwrap()
 }
 
-fn truth(fakes: &Fakes, calendar: &str, min: &str, max: &str) -> BTreeMap<String, Row> {
-    let t = fakes.get(&format!(
-        "/_fake/google/truth?calendar={}&time_min={}&time_max={}",
-        enc(calendar),
-        enc(min),
-        enc(max)
-    ));
-    t["events"]
-        .as_array()
-        .unwrap_or_else(|| panic!("truth: {t}"))
-        .iter()
-        .map(|e| {
-            let m: Row = FIELDS.iter().map(|f| (*f, text(&e[*f]))).collect();
-            (m["id"].clone().unwrap(), m)
-        })
-        .collect()
-}
-
-/// Every selected calendar holds exactly the truth over its stored window; returns the number
-/// of live events compared.
+/// Every selected calendar's round is complete and its live rows are exactly the truth over
+/// the window its cursor stored (`time_min`/`time_max`); returns the number of live events
+/// compared.
 #[track_caller]
 pub fn assert_matches_truth(env: &TestEnv, fakes: &Fakes) -> usize {
     let conn = db(env);
     let mut stmt = conn.prepare("SELECT id FROM calendars WHERE selected = 1 AND deleted_at IS NULL").unwrap();
     let cals: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
     assert!(!cals.is_empty(), "no selected calendar");
-    let mut total = 0;
-    for cal in cals {
-        let c = cursor(&conn, &cal);
-        assert!(c["sync_token"].is_string() && c["page_token"].is_null(), "{cal}: round not complete: {c}");
-        let (min, max) = (c["time_min"].as_str().unwrap(), c["time_max"].as_str().unwrap());
-        let want = truth(fakes, &cal, min, max);
-        let got = stored(&conn, &cal);
-        let missing: Vec<&String> = want.keys().filter(|k| !got.contains_key(*k)).collect();
-        let extra: Vec<&String> = got.keys().filter(|k| !want.contains_key(*k)).collect();
-        assert!(missing.is_empty() && extra.is_empty(), "{cal}: missing {missing:?}, extra {extra:?}");
-        for (id, w) in &want {
-            for f in FIELDS {
-                assert_eq!(got[id][f], w[f], "{cal} event {id} field {f}");
-            }
-        }
-        total += want.len();
-    }
-    let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(ok, "ok");
-    total
+    let windows: Vec<Window> = cals
+        .into_iter()
+        .map(|cal| {
+            let c = cursor(&conn, &cal);
+            assert!(c["sync_token"].is_string() && c["page_token"].is_null(), "{cal}: round not complete: {c}");
+            let (min, max) = (c["time_min"].as_str().unwrap().to_string(), c["time_max"].as_str().unwrap().to_string());
+            Window { calendar: cal, min, max }
+        })
+        .collect();
+    truth::assert_matches_truth(env, fakes, "google", &windows)
 }
 
 fn one(conn: &Connection, sql: &str, p: &str) -> Option<String> {

@@ -9,8 +9,9 @@ use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use crate::common::{
-    EVENT_FIELDS, Fakes, Run, TestEnv, a_run_is_going, connected, db, kill_when, pct_encode as pct, runs_with_outcome,
+    Fakes, Run, TestEnv, a_run_is_going, connected, db, kill_when, pct_encode as pct, runs_with_outcome,
 };
+use crate::truth::{self, Window};
 
 /// A connected Microsoft account against a fake seeded with `events` events.
 fn microsoft(events: usize, extra: &[&str]) -> (TestEnv, Fakes) {
@@ -43,86 +44,13 @@ fn windows(conn: &Connection) -> Vec<(String, String, String)> {
     .collect()
 }
 
-fn truth(fakes: &Fakes, cal: &str, start: &str, end: &str) -> Vec<Value> {
-    let t = fakes.get(&format!(
-        "/_fake/microsoft/truth?calendar={}&time_min={}&time_max={}",
-        pct(cal),
-        pct(start),
-        pct(end)
-    ));
-    t["events"].as_array().unwrap_or_else(|| panic!("truth: {t}")).clone()
-}
-
-type Row = BTreeMap<&'static str, Value>;
-
-const FIELDS: [&str; 15] = EVENT_FIELDS;
-
-/// The live events of a calendar, keyed by id, in the truth's shape.
-fn stored(conn: &Connection, cal: &str) -> BTreeMap<String, Row> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT calendar_id, id, title, description, location, status, all_day, coalesce(start_at, start_date),
-                    coalesce(end_at, end_date), time_zone, series_id, original_start, organizer, attendees_count,
-                    updated_at, start_at IS NULL = all_day, end_at IS NULL = all_day,
-                    start_date IS NULL != all_day, end_date IS NULL != all_day
-             FROM events WHERE calendar_id = ?1 AND deleted_at IS NULL",
-        )
-        .unwrap();
-    let rows = stmt
-        .query_map([cal], |r| {
-            let mut m = Row::new();
-            for (i, n) in FIELDS.iter().enumerate() {
-                let v: rusqlite::types::Value = r.get(i)?;
-                m.insert(
-                    *n,
-                    match v {
-                        rusqlite::types::Value::Null => Value::Null,
-                        rusqlite::types::Value::Integer(x) if *n == "all_day" => json!(x != 0),
-                        rusqlite::types::Value::Integer(x) => json!(x),
-                        rusqlite::types::Value::Real(x) => json!(x),
-                        rusqlite::types::Value::Text(t) => json!(t),
-                        rusqlite::types::Value::Blob(_) => json!("<blob>"),
-                    },
-                );
-            }
-            // Timed events have instants and no dates; all-day events the reverse.
-            for i in 15..19 {
-                let ok: bool = r.get(i)?;
-                assert!(ok, "event {:?}: instants and dates disagree with all_day", m["id"]);
-            }
-            Ok(m)
-        })
-        .unwrap();
-    rows.map(|r| {
-        let r = r.unwrap();
-        (r["id"].as_str().unwrap().to_string(), r)
-    })
-    .collect()
-}
-
-/// Every synced calendar holds exactly the truth of its window; returns the events compared.
+/// Every synced calendar holds exactly the truth of the window its cursor froze; returns the
+/// events compared.
 #[track_caller]
 fn assert_matches_truth(env: &TestEnv, fakes: &Fakes) -> usize {
-    let conn = db(env);
-    let wins = windows(&conn);
-    assert!(!wins.is_empty(), "no calendar was synced");
-    let mut n = 0;
-    for (cal, start, end) in wins {
-        let want = truth(fakes, &cal, &start, &end);
-        let mut got = stored(&conn, &cal);
-        for t in &want {
-            let id = t["id"].as_str().unwrap();
-            let row = got.remove(id).unwrap_or_else(|| panic!("calendar {cal}: event {id} missing: {t}"));
-            for f in FIELDS {
-                assert_eq!(row[f], t[f], "event {id} ({}) field {f}", t["title"]);
-            }
-            n += 1;
-        }
-        assert!(got.is_empty(), "calendar {cal}: live events the truth does not have: {:?}", got.keys());
-    }
-    let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(ok, "ok");
-    n
+    let windows: Vec<Window> =
+        windows(&db(env)).into_iter().map(|(calendar, min, max)| Window { calendar, min, max }).collect();
+    truth::assert_matches_truth(env, fakes, "microsoft", &windows)
 }
 
 /// The truth of the primary calendar over a wide range, to find events by title.
@@ -569,7 +497,7 @@ fn faults_and_kills_lose_nothing() {
         "/_fake/faults",
         json!({"rate": 0.2, "kinds": ["500", "502", "503", "reset", "truncated", "html", "429"], "seed": 7, "provider": "microsoft"}),
     );
-    let run = sync(&env, &[]);
+    let run = sync(&env, &[]).any();
     assert_eq!(run.code, 0, "{}", run.stderr);
     fakes.post("/_fake/faults", json!({"rate": 0}));
     assert_matches_truth(&env, &fakes);
@@ -609,7 +537,7 @@ fn a_malformed_page_fails_without_writing() {
     let (env, fakes) = microsoft(40, &[]);
     calendars_json(&env);
     fakes.post("/_fake/faults", json!({"rate": 1.0, "kinds": ["truncated"], "provider": "microsoft"}));
-    let run = sync(&env, &[]);
+    let run = sync(&env, &[]).any();
     assert_ne!(run.code, 0, "{}", run.stderr);
     let conn = db(&env);
     let n: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap();

@@ -284,12 +284,7 @@ fn schedules_escape_percent_and_dollar_and_their_tools_get_no_secrets() {
 fn with_closed_stderr(env: &TestEnv, args: &[&str]) -> Run {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let out = env.cmd(args).stdout(Stdio::piped()).stderr(writer).output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::new(),
-    }
+    Run::from(env.cmd(args).stdout(Stdio::piped()).stderr(writer).output().unwrap())
 }
 
 #[test]

@@ -129,7 +129,7 @@ fn a_throttled_token_endpoint_is_not_a_dead_grant() {
     // The third token request in a minute gets Calendly's 429.
     let run = env.run(&["refresh", "calendly", "--force"]).code(1);
     assert!(run.stderr.contains("429"), "{}", run.stderr);
-    let status = env.run(&["status", "--json"]);
+    let status = env.run(&["status", "--json"]).any();
     assert_eq!(status.code, 0, "{}", status.stderr);
     assert_eq!(status.json()[0]["state"], "connected");
 }

@@ -26,17 +26,17 @@ fn keyring_env(backend: &str) -> TestEnv {
 fn cross_process(backend: &str, expect_in_doctor: &str) {
     let env = keyring_env(backend);
     let secret = format!("kr-secret-{}", rand_hex(16));
-    let written = env.run_stdin(&["config", "set", "google.client_secret"], &format!("{secret}\n"));
+    let written = env.run_stdin(&["config", "set", "google.client_secret"], &format!("{secret}\n")).any();
     if written.code != 0 && !require() {
         eprintln!("skipping: {backend} keyring unavailable here: {}", written.stderr);
         return;
     }
-    let _ = written.ok();
+    assert_eq!(written.code, 0, "expected success\nstderr:\n{}", written.stderr);
     // A second process reads it.
     let read = env.run(&["config", "get", "google.client_secret"]).ok();
     assert!(read.stderr.contains("set (secret store)"), "{}", read.stderr);
     assert!(!read.stdout.contains(&secret) && !read.stderr.contains(&secret));
-    let doctor = env.run(&["doctor"]);
+    let doctor = env.run(&["doctor"]).ok();
     assert!(doctor.stdout.contains(expect_in_doctor), "{}", doctor.stdout);
     assert!(doctor.stdout.contains("probe passed"), "{}", doctor.stdout);
     // And a third deletes it; a fourth sees it gone.
@@ -79,17 +79,17 @@ fn keyring_unavailable_fails_closed_and_points_at_the_file_store() {
 fn long_values_across_processes(backend: &str) {
     let env = keyring_env(backend);
     let first = format!("first-{}", "a1b2c3d4".repeat(800));
-    let written = env.run_stdin(&["config", "set", "google.client_secret"], &format!("{first}\n"));
+    let written = env.run_stdin(&["config", "set", "google.client_secret"], &format!("{first}\n")).any();
     if written.code != 0 && !require() {
         eprintln!("skipping: {backend} keyring unavailable here: {}", written.stderr);
         return;
     }
-    let _ = written.ok();
+    assert_eq!(written.code, 0, "expected success\nstderr:\n{}", written.stderr);
     let second = format!("second-{}", "e5f6a7b8".repeat(500));
     env.run_stdin(&["config", "set", "google.client_secret"], &format!("{second}\n")).ok();
     let read = env.run(&["config", "get", "google.client_secret"]).ok();
     assert!(read.stderr.contains("set (secret store)"), "{}", read.stderr);
-    let doctor = env.run(&["doctor"]);
+    let doctor = env.run(&["doctor"]).ok();
     assert!(doctor.stdout.contains("probe passed"), "{}", doctor.stdout);
     env.run(&["config", "unset", "google.client_secret"]).ok();
     env.run(&["config", "get", "google.client_secret"]).code(1);

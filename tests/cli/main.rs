@@ -12,5 +12,7 @@ mod hostile_numbers;
 mod hostile_output;
 mod interrupted;
 mod keyring;
+mod snapshots;
 mod sync;
+mod truth;
 mod unattended;
