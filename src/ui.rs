@@ -236,6 +236,12 @@ impl Ui {
         let _ = self.write_error(&mut std::io::stderr().lock(), err);
     }
 
+    /// The error block on stderr even under `--json`: for a failure that stdout's one JSON
+    /// document also reports.
+    pub fn error_on_stderr(&self, err: &Error) {
+        let _ = self.write_error(&mut std::io::stderr().lock(), err);
+    }
+
     fn write_error(&self, e: &mut impl Write, err: &Error) -> std::io::Result<()> {
         writeln!(e, "{}{} {}", self.stamp(), self.paint("error:", "1;31"), clean(&err.message))?;
         for cause in &err.causes {

@@ -7,7 +7,7 @@ use crate::store::db::Db;
 
 /// Whether `name` picks this connection (label, display name, or account id).
 pub fn matches(c: &Connection, name: &str) -> bool {
-    c.label.eq_ignore_ascii_case(name) || c.account_name.eq_ignore_ascii_case(name) || c.account_id == name
+    c.answers_to(name)
 }
 
 /// The one live (not disconnected) connection of `provider` that `account` names.

@@ -41,8 +41,9 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
         }
     }
     // Accounts a stream doesn't touch still need their idle refresh tokens kept alive.
+    let now = ctx.now();
     let keepalive: Vec<Connection> = if args.stream.is_none() {
-        keepalive_targets(ctx, args.account.as_deref())?
+        engine::keepalive_targets(ctx.db()?, args.account.as_deref(), now)?
             .into_iter()
             .filter(|k| targets.iter().all(|t| t.id != k.id))
             .collect()
@@ -71,10 +72,16 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
             ctx.ui.warn(format!("--max-duration reached; the {} is left for the next run", c.describe()));
             continue;
         }
+        let before = summaries.len();
         match sync_account(ctx, &c, &settings, &request, wait, &mut summaries).await {
             Ok(()) => outcomes.ok(),
             Err(e) => {
-                ctx.ui.error(&e);
+                // A failed stream has its summary already; a failure before any stream (the lock,
+                // the tokens) gets one, so `--json` still prints one document.
+                if summaries[before..].iter().all(|s| s.outcome != "failed") {
+                    summaries.push(engine::Summary::account_failed(&c, &e));
+                }
+                report(ctx, &e);
                 outcomes.failed(e.kind);
             }
         }
@@ -90,7 +97,8 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
                 outcomes.ok();
             }
             Err(e) => {
-                ctx.ui.error(&e);
+                summaries.push(engine::Summary::account_failed(&c, &e));
+                report(ctx, &e);
                 outcomes.failed(e.kind);
             }
         }
@@ -101,14 +109,9 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
     Ok(outcomes.done())
 }
 
-/// Connections whose refresh tokens age out when idle and have not been refreshed lately.
-fn keepalive_targets(ctx: &mut Context, account: Option<&str>) -> Result<Vec<Connection>> {
-    let now = ctx.now();
-    Ok(connections::list(ctx.db()?, None)?
-        .into_iter()
-        .filter(|c| account.is_none_or(|a| super::select::matches(c, a)))
-        .filter(|c| engine::needs_keepalive(c, now))
-        .collect())
+/// An account's failure: on stderr always (under `--json` the summaries on stdout carry it).
+fn report(ctx: &Context, e: &Error) {
+    if ctx.ui.json { ctx.ui.error_on_stderr(e) } else { ctx.ui.error(e) }
 }
 
 /// One account: its sync lock (before anything else), its session, then the engine.

@@ -50,6 +50,11 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// Whether `--account NAME` picks this connection (label, display name, or account id).
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.label.eq_ignore_ascii_case(name) || self.account_name.eq_ignore_ascii_case(name) || self.account_id == name
+    }
+
     /// The secret-store key of this connection's token bundle.
     pub fn secret_key(&self) -> String {
         token_key(self.provider, &self.account_id)

@@ -81,6 +81,21 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// An account that failed before any of its streams ran (its lock, its tokens).
+    pub fn account_failed(c: &Connection, e: &Error) -> Summary {
+        Summary {
+            provider: c.provider,
+            account: c.label.clone(),
+            stream: "-".into(),
+            outcome: "failed".into(),
+            counts: Counts::default(),
+            retries: 0,
+            waited_secs: 0.0,
+            duration_secs: 0.0,
+            error: Some(e.message.clone()),
+        }
+    }
+
     pub fn line(&self) -> String {
         format!(
             "{} '{}' {}: {} fetched, {} inserted, {} updated, {} deleted; {} requests, {} throttle waits, {:.1} s waiting; {:.1} s",
@@ -129,6 +144,16 @@ pub fn needs_keepalive(c: &Connection, now: jiff::Timestamp) -> bool {
     last.parse::<jiff::Timestamp>()
         .map(|t| now.as_second() - t.as_second() >= KEEPALIVE_AFTER_DAYS * 86_400)
         .unwrap_or(true)
+}
+
+/// The connections (of `--account`, if given) whose refresh tokens age out when idle and have
+/// not been refreshed lately.
+pub fn keepalive_targets(db: &Db, account: Option<&str>, now: jiff::Timestamp) -> Result<Vec<Connection>> {
+    Ok(crate::store::connections::list(db, None)?
+        .into_iter()
+        .filter(|c| account.is_none_or(|a| c.answers_to(a)))
+        .filter(|c| needs_keepalive(c, now))
+        .collect())
 }
 
 /// Refresh an idle connection's tokens so they stay alive.
