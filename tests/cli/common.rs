@@ -17,7 +17,15 @@ use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub const INTEG: &str = env!("CARGO_BIN_EXE_integ");
-pub const FAKES: &str = env!("CARGO_BIN_EXE_integ-fakes");
+/// The fakes' binary: built beside this test binary by the workspace's `integ-fakes` package
+/// (`cargo build`, `cargo nextest run` and `scripts/test` build it; `-p integ` alone does not).
+pub static FAKES: std::sync::LazyLock<PathBuf> = std::sync::LazyLock::new(|| {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/cli-<hash> -> target/<profile>/integ-fakes
+    let bin = exe.parent().and_then(Path::parent).map(|d| d.join("integ-fakes")).expect("a target folder");
+    assert!(bin.exists(), "{} is missing: build it with `cargo build -p integ-fakes`", bin.display());
+    bin
+});
 
 /// The instant the suite's clocks start at; the calendar fixtures are written for it.
 pub const ANCHOR: &str = "2026-11-21T12:00:00Z";
@@ -211,7 +219,7 @@ impl Fakes {
     /// Start the fakes at [`ANCHOR`] (unless `extra` gives `--now`).
     pub fn start(extra: &[&str]) -> Fakes {
         let now: &[&str] = if extra.contains(&"--now") { &[] } else { &["--now", ANCHOR] };
-        let mut child = Command::new(FAKES)
+        let mut child = Command::new(&*FAKES)
             .arg("serve")
             .args(["--port", "0", "--exit-on-stdin-eof"])
             .args(now)
