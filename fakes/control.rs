@@ -116,7 +116,7 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, rest: &str) -> Resp {
         (
             "GET" | "POST" | "PATCH" | "DELETE",
             ["jobber", "seed" | "truth" | "jobs" | "mutate" | "clients" | "token" | "cursors", ..],
-        ) => crate::jobber_control::handle(st, env, req, &parts[1..], &body),
+        ) => crate::jobber::control::handle(st, env, req, &parts[1..], &body),
         ("GET" | "POST", ["faults" | "latency"]) => crate::faults::control(st, method, &parts, &body),
         (m, [p, rest @ ..]) if crate::calendar::control::owns(p, rest) => {
             crate::calendar::control::handle(st, env, req, m, p, rest, &body)

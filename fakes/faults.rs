@@ -28,7 +28,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use crate::http::{Req, Resp};
-use crate::jobber_gen::Rng;
+use crate::jobber::generate::Rng;
 use crate::state::{PROVIDERS, State};
 
 /// Every fault kind, by its control-API name.

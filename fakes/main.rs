@@ -8,9 +8,9 @@
 //! Layout: `http` (request/response plumbing), `core` (clock, tokens, PKCE, grants, counters),
 //! `redirect` (per-provider redirect-URI rules), one module per provider, `graphql` (the
 //! engine behind the Jobber API), `control` (the `/_fake` API for tests), `state` (router),
-//! `faults` (injected faults and latency). Jobber data: `jobber_data` (rows, indexes, JSON
-//! views), `jobber_gen` (seeding, random changes), `jobber_page` (cursors, filters),
-//! `jobber_api` (schema, resolvers), `jobber_control` (`/_fake/jobber/...` data endpoints).
+//! `faults` (injected faults and latency). Jobber, in `jobber/`: the OAuth server (`mod.rs`),
+//! `data` (rows, indexes, JSON views), `generate` (seeding, random changes), `page` (cursors,
+//! filters), `api` (schema, resolvers), `control` (`/_fake/jobber/...` data endpoints).
 
 mod browse;
 mod calendar;
@@ -22,11 +22,6 @@ mod google;
 mod graphql;
 mod http;
 mod jobber;
-mod jobber_api;
-mod jobber_control;
-mod jobber_data;
-mod jobber_gen;
-mod jobber_page;
 mod microsoft;
 mod redirect;
 mod state;
@@ -125,8 +120,8 @@ struct ServeArgs {
     jobber_seed: u64,
     /// How jobs/clients cursors encode a position: Jobber's offset (the default, faithful:
     /// deletions and edits shift later rows), or the row's sort key
-    #[arg(long, value_enum, default_value_t = jobber_page::CursorMode::Offset)]
-    jobber_cursors: jobber_page::CursorMode,
+    #[arg(long, value_enum, default_value_t = jobber::page::CursorMode::Offset)]
+    jobber_cursors: jobber::page::CursorMode,
 
     /// Probability of an injected fault per API request (0 = none)
     #[arg(long, default_value_t = 0.0)]
@@ -283,7 +278,7 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
         let now = clock.now_f();
         let id = jobber.account_for(None, now)?;
         if let Some(d) = jobber.data_mut(&id) {
-            *d = jobber_gen::seed(a.jobber_seed_jobs, a.jobber_seed, now.floor() as i64, &id);
+            *d = jobber::generate::seed(a.jobber_seed_jobs, a.jobber_seed, now.floor() as i64, &id);
         }
     }
     let mut faults = faults::Faults::default();

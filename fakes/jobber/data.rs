@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::graphql::Out;
 
-use crate::jobber_api::encode_id;
+use crate::jobber::api::encode_id;
 
 /// A position in an index: the sort value (a timestamp or a job number) and the row id.
 pub type Key = (i64, u64);
@@ -709,7 +709,7 @@ mod tests {
     /// The GraphQL getters and the truth's serde views agree on every field.
     #[test]
     fn getters_agree_with_the_truth_views() {
-        let d = crate::jobber_gen::seed(60, 4, 1_780_000_000, "acc");
+        let d = crate::jobber::generate::seed(60, 4, 1_780_000_000, "acc");
         let same = |view: Value, get: &dyn Fn(&str) -> Option<Value>| {
             for (k, v) in view.as_object().unwrap() {
                 assert_eq!(get(k).as_ref(), Some(v), "{k}");

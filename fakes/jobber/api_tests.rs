@@ -116,7 +116,7 @@ fn a_full_scan_returns_every_job_exactly_once_in_order() {
         .accounts
         .values()
         .flat_map(|a| a.data.jobs.keys())
-        .map(|id| crate::jobber_api::encode_id("Job", *id))
+        .map(|id| crate::jobber::api::encode_id("Job", *id))
         .collect();
     assert_eq!(sorted(ids), sorted(live));
     let stats = ctl(&mut st, "GET", "/_fake/stats", json!({}));
@@ -183,7 +183,7 @@ fn ids_filter_sorts_and_search() {
     let (mut st, at) = seeded(200, &[]);
     let ids = truth_ids(&mut st);
     ctl(&mut st, "DELETE", &format!("/_fake/jobber/jobs/{}", ids[5]), json!({}));
-    let client_id = crate::jobber_api::encode_id("Client", 1);
+    let client_id = crate::jobber::api::encode_id("Client", 1);
     let q = "query($ids: [EncodedId!]) { jobs(filter: {ids: $ids}, sort: [{key: JOB_NUMBER, direction: DESCENDING}]) { nodes { id jobNumber } totalCount } }";
     let v = gql(&mut st, &at, q, json!({"ids": [ids[1], ids[5], ids[9], client_id, ids[1]]}));
     let nodes = v["data"]["jobs"]["nodes"].as_array().unwrap();
@@ -590,7 +590,7 @@ fn each_account_has_its_own_data() {
     assert_eq!(t2["account"], second);
 }
 
-/// The client's page and details queries (copied from integ's providers/jobber/api.rs) must
+/// The client's page and details queries (copied from integ's providers/jobber/api/query.rs) must
 /// validate; also a timing probe (`cargo test --release ... -- --ignored --nocapture`).
 const CLIENT_PAGE: &str = "query JobsPage($first: Int!, $after: String) { jobs(first: $first, after: $after, sort: [{key: UPDATED_AT, direction: DESCENDING}]) { nodes { id jobNumber title jobStatus jobType instructions total startAt endAt completedAt createdAt updatedAt jobberWebUri client { id name } property { id address { street1 street2 city province postalCode country } } } pageInfo { hasNextPage endCursor } } }";
 const CLIENT_DETAILS: &str = "query JobDetails($ids: [EncodedId!], $first: Int!) { jobs(first: $first, filter: {ids: $ids}) { nodes { id lineItems(first: 20) { nodes { id name description quantity unitPrice totalPrice taxable } pageInfo { hasNextPage endCursor } } visits(first: 10) { nodes { id title startAt endAt completedAt isComplete visitStatus assignedUsers(first: 10) { nodes { id name { full } } pageInfo { hasNextPage endCursor } } } pageInfo { hasNextPage endCursor } } } pageInfo { hasNextPage endCursor } } }";
@@ -645,13 +645,13 @@ fn timing_of_the_clients_queries() {
             (thread_cpu() - cpu) * 1e6 / f64::from(n)
         );
         // The parts: parse + validate + cost, execute, serialize.
-        let schema = crate::jobber_api::schema().unwrap();
+        let schema = crate::jobber::api::schema().unwrap();
         let acc = st.jobber.accounts.values_mut().next().unwrap();
-        let mut ctx = crate::jobber_api::ApiCtx {
+        let mut ctx = crate::jobber::api::ApiCtx {
             account_id: "a",
             account_name: "n",
             data: &mut acc.data,
-            cursors: crate::jobber_page::CursorMode::Key,
+            cursors: crate::jobber::page::CursorMode::Key,
             app_id: String::new(),
             app_name: "",
             app_author: "",
@@ -664,7 +664,7 @@ fn timing_of_the_clients_queries() {
             let p = crate::graphql::prepare(&schema, q, Some(&vars), None).unwrap();
             tp += t.elapsed();
             let t = std::time::Instant::now();
-            let r = crate::graphql::execute(&schema, &crate::jobber_api::resolvers(), &mut ctx, &p);
+            let r = crate::graphql::execute(&schema, &crate::jobber::api::resolvers(), &mut ctx, &p);
             te += t.elapsed();
             let t = std::time::Instant::now();
             let b = r.data_json.clone().into_bytes();

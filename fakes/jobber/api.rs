@@ -15,8 +15,8 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use crate::graphql::{Out, Resolvers, Schema};
-use crate::jobber_data::{Key, client_field, job_field, line_item_field, property_field, user_field, visit_field};
-use crate::jobber_page::{
+use crate::jobber::data::{Key, client_field, job_field, line_item_field, property_field, user_field, visit_field};
+use crate::jobber::page::{
     ClientFilter, CursorMode, DEFAULT_PAGE, JobFilter, Order, Range, Window, page, parse_time, sort_arg,
 };
 
@@ -269,7 +269,7 @@ pub fn schema() -> Result<Schema, String> {
         .with_scalar_check("ISO8601DateTime", iso_ok))
 }
 
-pub use crate::jobber_data::AccountData;
+pub use crate::jobber::data::AccountData;
 
 /// What resolvers see: the account behind the access token, and effects to apply afterwards.
 pub struct ApiCtx<'a> {
@@ -341,7 +341,7 @@ fn split(v: &Value) -> Option<(u64, usize)> {
     Some((n >> 16, (n & 0xffff) as usize))
 }
 
-fn job_of<'d>(d: &'d AccountData, parent: &Value) -> Option<&'d crate::jobber_data::Job> {
+fn job_of<'d>(d: &'d AccountData, parent: &Value) -> Option<&'d crate::jobber::data::Job> {
     d.jobs.get(&parent.as_u64()?)
 }
 
@@ -374,7 +374,7 @@ fn user_get<'r>(c: &'r ApiCtx<'_>, parent: &Value, name: &str) -> Option<Out<'r>
 /// A connection value from a page of nodes. `_args` lets the lazy `totalCount` resolver
 /// count with the same filter, and `_cursors` the lazy `edges` resolver pair cursors with
 /// nodes, only when they are selected.
-fn page_value(nodes: Vec<Value>, p: &crate::jobber_page::Page, args: &Args) -> Value {
+fn page_value(nodes: Vec<Value>, p: &crate::jobber::page::Page, args: &Args) -> Value {
     let mut m = conn_value(nodes, &p.cursors, p.has_next, p.has_prev);
     m.insert("_args".into(), Value::Object(args.clone()));
     Value::Object(m)
@@ -387,7 +387,7 @@ fn job_order_index(d: &AccountData, order: Order) -> &std::collections::BTreeSet
     }
 }
 
-fn job_key(j: &crate::jobber_data::Job, order: Order) -> Key {
+fn job_key(j: &crate::jobber::data::Job, order: Order) -> Key {
     match order {
         Order::Updated => (j.updated_at, j.id),
         _ => (j.job_number, j.id),
@@ -580,7 +580,7 @@ fn conn_value(nodes: Vec<Value>, cursors: &[String], has_next: bool, has_prev: b
 }
 
 #[cfg(test)]
-#[path = "jobber_api_tests.rs"]
+#[path = "api_tests.rs"]
 mod api_tests;
 
 #[cfg(test)]

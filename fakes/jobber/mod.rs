@@ -5,6 +5,12 @@
 //! Paths under `/jobber`: `GET /api/oauth/authorize`, `POST /api/oauth/token`,
 //! `POST /api/graphql`.
 
+pub mod api;
+pub mod control;
+pub mod data;
+pub mod generate;
+pub mod page;
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
@@ -16,8 +22,8 @@ use crate::core::{
 };
 use crate::graphql::{QueryCache, Schema, Selection, error_at, execute, prepare_cached};
 use crate::http::{Req, Resp, append_query};
-use crate::jobber_api::{self, AccountData, ApiCtx};
-use crate::jobber_page::CursorMode;
+use crate::jobber::api::{AccountData, ApiCtx};
+use crate::jobber::page::CursorMode;
 use crate::redirect;
 
 pub const MAX_COST: f64 = 10_000.0;
@@ -104,7 +110,7 @@ pub struct ApiStats {
 
 pub fn default_user() -> User {
     User::new(
-        &jobber_api::encode_id("Account", 1_000_001),
+        &crate::jobber::api::encode_id("Account", 1_000_001),
         "Fake Landscaping Co.",
         Some("owner@fake-landscaping.example"),
     )
@@ -118,7 +124,7 @@ impl Jobber {
             rotation,
             c,
             accounts: HashMap::new(),
-            schema: jobber_api::schema()?,
+            schema: crate::jobber::api::schema()?,
             cursors: CursorMode::Offset,
             force_throttle: false,
             scheduled_deletes: Vec::new(),
@@ -538,7 +544,7 @@ impl Jobber {
             });
             return Resp::json(200, &json!({ "errors": [err], "extensions": ext }));
         }
-        let app_id = jobber_api::encode_id("Application", 4242);
+        let app_id = crate::jobber::api::encode_id("Application", 4242);
         let (app_name, app_author) = (self.cfg.app_name.clone(), self.cfg.app_author.clone());
         let Some(acc) = self.accounts.get_mut(&user.id) else {
             return Resp::json(500, &json!({ "message": "Service temporarily unavailable" }));
@@ -553,7 +559,7 @@ impl Jobber {
             app_author: &app_author,
             disconnect: false,
         };
-        let result = execute(&self.schema, &jobber_api::resolvers(), &mut ctx, &prepared);
+        let result = execute(&self.schema, &crate::jobber::api::resolvers(), &mut ctx, &prepared);
         let disconnect = ctx.disconnect;
         acc.available = (acc.available - result.actual_cost as f64).max(0.0);
         self.api_stats.requested_cost += requested;

@@ -1,4 +1,4 @@
-//! Cursor paging over the ordered indexes of [`crate::jobber_data`], plus the filter and sort
+//! Cursor paging over the ordered indexes of [`crate::jobber::data`], plus the filter and sort
 //! arguments of `jobs` and `clients`.
 //!
 //! A page is a range scan from the cursor's position, so it costs O(log N + page) whatever
@@ -22,7 +22,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::jobber_data::{AccountData, Client, Job, Key};
+use crate::jobber::data::{AccountData, Client, Job, Key};
 
 /// Rows returned when neither `first` nor `last` is given (the cost model assumes 100 too).
 pub const DEFAULT_PAGE: usize = 100;
@@ -269,7 +269,7 @@ impl JobFilter {
         let get = |k: &str| f.and_then(|f| f.get(k)).filter(|v| !v.is_null());
         JobFilter {
             ids: get("ids").and_then(Value::as_array).map(|a| {
-                a.iter().filter_map(Value::as_str).filter_map(|s| crate::jobber_api::decode_id(s, "Job")).collect()
+                a.iter().filter_map(Value::as_str).filter_map(|s| crate::jobber::api::decode_id(s, "Job")).collect()
             }),
             status: get("status").and_then(Value::as_str).map(String::from),
             job_type: get("jobType").and_then(Value::as_str).map(String::from),

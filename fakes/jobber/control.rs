@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 
 use crate::core::{Env, rfc3339};
 use crate::http::{Req, Resp};
-use crate::jobber_api::{decode_id, encode_id};
-use crate::jobber_data::{AccountData, Client, Job, LineItem, Truth, Visit, client_json};
-use crate::jobber_gen::{Changes, mutate, seed};
-use crate::jobber_page::{CursorMode, parse_time};
+use crate::jobber::api::{decode_id, encode_id};
+use crate::jobber::data::{AccountData, Client, Job, LineItem, Truth, Visit, client_json};
+use crate::jobber::generate::{Changes, mutate, seed};
+use crate::jobber::page::{CursorMode, parse_time};
 use crate::state::State;
 
 const STATUSES: &[&str] = &[

@@ -4,7 +4,7 @@
 //! Same (seed, job count, account, anchor time) → same data, on every platform: the random
 //! numbers come from a local SplitMix64, not from a library whose stream may change.
 
-use crate::jobber_data::{AccountData, Client, Counters, Job, LineItem, Property, Staff, Visit};
+use crate::jobber::data::{AccountData, Client, Counters, Job, LineItem, Property, Staff, Visit};
 
 const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
