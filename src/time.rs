@@ -81,9 +81,31 @@ impl Clock {
     }
 }
 
-/// RFC 3339 UTC with whole seconds, the form every time in the database takes.
+/// RFC 3339 UTC with whole seconds, the form every time integ stamps takes.
 pub fn timestamp(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// RFC 3339 UTC keeping what a provider's instant carries: whole seconds when there is no
+/// fraction, else microseconds, else nanoseconds (so stored text sorts and compares as time).
+pub fn rfc3339(t: Timestamp) -> String {
+    let nanos = t.subsec_nanosecond();
+    let whole = t.strftime("%Y-%m-%dT%H:%M:%S");
+    if nanos == 0 {
+        format!("{whole}Z")
+    } else if nanos % 1000 == 0 {
+        format!("{whole}.{:06}Z", nanos / 1000)
+    } else {
+        format!("{whole}.{nanos:09}Z")
+    }
+}
+
+/// The later of two stamps in the form [`timestamp`] writes (text order is time order).
+pub fn latest(a: Option<String>, b: Option<&str>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > a.as_str() => Some(b.to_string()),
+        (a, b) => a.or(b.map(str::to_string)),
+    }
 }
 
 #[cfg(test)]
@@ -115,5 +137,19 @@ mod tests {
     fn timestamps_have_whole_seconds() {
         let t: Timestamp = "2026-03-26T22:46:40.123Z".parse().unwrap();
         assert_eq!(timestamp(t), "2026-03-26T22:46:40Z");
+    }
+
+    #[test]
+    fn provider_instants_keep_their_fraction_and_the_later_stamp_wins() {
+        let t = |s: &str| rfc3339(s.parse().unwrap());
+        assert_eq!(t("2026-03-26T22:46:40Z"), "2026-03-26T22:46:40Z");
+        assert_eq!(t("2026-03-26T22:46:40.1234Z"), "2026-03-26T22:46:40.123400Z");
+        assert_eq!(t("2026-03-26T22:46:40.123456789+01:00"), "2026-03-26T21:46:40.123456789Z");
+        let (a, b) = ("2026-01-01T00:00:01Z", "2026-01-01T00:00:02Z");
+        assert_eq!(latest(Some(a.into()), Some(b)).as_deref(), Some(b));
+        assert_eq!(latest(Some(b.into()), Some(a)).as_deref(), Some(b));
+        assert_eq!(latest(None, Some(a)).as_deref(), Some(a));
+        assert_eq!(latest(Some(a.into()), None).as_deref(), Some(a));
+        assert_eq!(latest(None, None), None);
     }
 }

@@ -35,7 +35,7 @@ use crate::providers::calendly::events::{CalendlyApi, Event, Next, Window};
 use crate::store::db::{Db, DbError};
 use crate::store::events::{self, CalendarRow, CalendarView, EventRow, Written};
 use crate::store::runs;
-use crate::time::timestamp;
+use crate::time::{rfc3339, timestamp};
 
 /// The name of the one pseudo-calendar.
 pub const CALENDAR_NAME: &str = "Scheduled events";
@@ -84,20 +84,12 @@ fn parse_ts(s: &str) -> Option<Timestamp> {
 /// A UTC instant as the store keeps it: whole seconds, or six fractional digits (Calendly's
 /// microseconds) when there is a fraction.
 fn instant(s: &str) -> Option<String> {
-    let t = parse_ts(s)?;
-    let whole = timestamp(t);
-    match t.subsec_microsecond() {
-        0 => Some(whole),
-        us => Some(format!("{}.{us:06}Z", whole.trim_end_matches('Z'))),
-    }
+    parse_ts(s).map(rfc3339)
 }
 
 /// The later of two stamps (both `YYYY-MM-DDTHH:MM:SSZ`).
 fn later(a: String, b: Option<&str>) -> String {
-    match b {
-        Some(b) if b > a.as_str() => b.to_string(),
-        _ => a,
-    }
+    crate::time::latest(Some(a), b).unwrap_or_default()
 }
 
 fn load(db: &Db, cid: i64, stream: &str) -> Result<Cursor> {

@@ -44,7 +44,7 @@ use crate::providers::google::calendar::{
 use crate::store::db::{Db, DbError};
 use crate::store::events::{self as store, CalendarRow, CalendarView, EventRow, Written};
 use crate::store::runs;
-use crate::time::timestamp;
+use crate::time::rfc3339;
 
 /// Requests in flight at once (one per calendar). Google limits requests per minute per user,
 /// not concurrency; a few at once hide latency without bursting.
@@ -75,8 +75,8 @@ impl Cursor {
     fn fresh(now: Timestamp, opts: &EventsOptions) -> Cursor {
         let (min, max) = window_at(now, opts);
         Cursor {
-            time_min: utc(min),
-            time_max: utc(max),
+            time_min: rfc3339(min),
+            time_max: rfc3339(max),
             single_events: true,
             max_results: EVENTS_PAGE,
             sync_token: None,
@@ -122,12 +122,6 @@ struct Window {
     max: Timestamp,
 }
 
-/// An RFC 3339 UTC instant, with microseconds only when they are not zero.
-fn utc(t: Timestamp) -> String {
-    let micros = t.subsec_microsecond();
-    if micros == 0 { timestamp(t) } else { format!("{}.{micros:06}Z", t.strftime("%Y-%m-%dT%H:%M:%S")) }
-}
-
 /// A start, end or original start.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum When {
@@ -156,7 +150,7 @@ impl When {
 
     fn text(self) -> String {
         match self {
-            When::At(t) => utc(t),
+            When::At(t) => rfc3339(t),
             When::Day(d) => d.to_string(),
         }
     }
@@ -233,7 +227,7 @@ fn change(raw: &Value, f: &Frame) -> std::result::Result<Change, ApiError> {
 
 fn at_day(w: When) -> (Option<String>, Option<String>) {
     match w {
-        When::At(t) => (Some(utc(t)), None),
+        When::At(t) => (Some(rfc3339(t)), None),
         When::Day(d) => (None, Some(d.to_string())),
     }
 }

@@ -73,10 +73,7 @@ fn minus(ts: &str, d: Duration) -> Option<String> {
 }
 
 fn max_str(a: Option<String>, b: Option<&str>) -> Option<String> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(if b > a.as_str() { b.to_string() } else { a }),
-        (a, b) => a.or(b.map(str::to_string)),
-    }
+    crate::time::latest(a, b)
 }
 
 fn load<T: Default + for<'de> Deserialize<'de>>(db: &Db, cid: i64, stream: &str) -> Result<T> {

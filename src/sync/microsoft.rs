@@ -41,7 +41,7 @@ use crate::providers::microsoft::zones;
 use crate::store::db::{Db, DbError};
 use crate::store::events::{self as store, CalendarRow, CalendarView, EventRow, Written};
 use crate::store::runs;
-use crate::time::{Clock, timestamp};
+use crate::time::{Clock, rfc3339, timestamp};
 
 const PROVIDER: &str = "microsoft";
 /// Pages of calendars followed before giving up on a list that never ends.
@@ -324,24 +324,12 @@ fn text(s: Option<&str>) -> Option<String> {
     s.filter(|s| !s.trim().is_empty()).map(str::to_string)
 }
 
-/// RFC 3339 UTC, fractional seconds only when there are some.
-fn instant_text(t: Timestamp) -> String {
-    let nanos = t.subsec_nanosecond();
-    if nanos == 0 {
-        timestamp(t)
-    } else if nanos % 1000 == 0 {
-        format!("{}.{:06}Z", t.strftime("%Y-%m-%dT%H:%M:%S"), nanos / 1000)
-    } else {
-        format!("{}.{:09}Z", t.strftime("%Y-%m-%dT%H:%M:%S"), nanos)
-    }
-}
-
 /// The start the series gave an instance. For an all-day series Graph sends the midnight of
 /// the original day in the event's zone as an instant; integ keeps the date.
 fn original_start(value: &str, all_day: bool, zone_name: Option<&str>) -> Result<String, String> {
     let t: Timestamp = value.trim().parse().map_err(|_| format!("originalStart {value:?} is not an instant"))?;
     if !all_day {
-        return Ok(instant_text(t));
+        return Ok(rfc3339(t));
     }
     let local =
         zone_name.and_then(zones::zone).map(|z| t.to_zoned(z)).filter(|z| z.time() == jiff::civil::Time::midnight());
@@ -390,7 +378,7 @@ fn event_row(e: &graph::Event, raw: &Value) -> Result<EventRow, String> {
     } else {
         let at = |d: &graph::DateTimeTz| {
             zones::instant(&d.date_time, d.time_zone.as_deref())
-                .map(instant_text)
+                .map(rfc3339)
                 .ok_or_else(|| format!("bad time {:?}", d.date_time))
         };
         row.start_at = Some(at(start)?);
