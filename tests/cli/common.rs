@@ -205,6 +205,21 @@ impl Run {
     }
 }
 
+/// Wait for an integ started with piped output, within `limit`: a hang kills it and fails the
+/// test (with what it printed) instead of stalling the suite.
+pub fn finish_within(mut child: Child, limit: Duration) -> Run {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if child.try_wait().unwrap().is_some() {
+            return Run::from(child.wait_with_output().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let out = Run::from(child.wait_with_output().unwrap()).any();
+    panic!("integ still ran after {limit:?} (a hang)\nstdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+}
+
 /// A private instance of the provider fakes; killed on drop.
 pub struct Fakes {
     child: Child,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::common::{Fakes, Outcome, Run, TestEnv, connected, free_port, runs_with_outcome};
+use crate::common::{Fakes, Outcome, Run, TestEnv, connected, finish_within, free_port, runs_with_outcome};
 
 /// What the hostile server sends back for one request.
 enum Reply {
@@ -117,18 +117,8 @@ fn reply(status: &str, headers: &[(&str, &str)], body: &str) -> Reply {
 /// long it took.
 fn run_within(env: &TestEnv, args: &[&str], limit: Duration) -> (Run, Duration) {
     let started = Instant::now();
-    let mut child = env.cmd(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    while started.elapsed() < limit {
-        if child.try_wait().unwrap().is_some() {
-            let out = child.wait_with_output().unwrap();
-            return (Run::from(out), started.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
-    let run = Run::from(out).any();
-    panic!("integ {args:?} still ran after {limit:?} (a hang)\nstdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let child = env.cmd(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    (finish_within(child, limit), started.elapsed())
 }
 
 #[track_caller]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::common::{Fakes, TestEnv, a_run_is_going, connected, db, free_port, hold_lock, kill};
+use crate::common::{Fakes, TestEnv, a_run_is_going, connected, db, finish_within, free_port, hold_lock, kill};
 
 fn jobber(extra: &[&str]) -> (TestEnv, Fakes) {
     let redirect = format!("http://localhost:{}/callback/jobber", free_port());
@@ -19,23 +19,6 @@ fn jobber(extra: &[&str]) -> (TestEnv, Fakes) {
 fn signal(child: &Child, name: &str) {
     let ok = std::process::Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status().unwrap();
     assert!(ok.success());
-}
-
-/// Wait for a child with a deadline (a hang is a failure, not a stuck suite).
-fn wait(mut child: Child, limit: Duration) -> (Option<i32>, String) {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
-            return (status.code(), String::from_utf8_lossy(&out.stderr).into_owned());
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!("integ did not finish within {limit:?}: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn refresh_requests(fakes: &Fakes) -> u64 {
@@ -60,13 +43,14 @@ fn a_stop_while_a_rotated_token_is_in_flight_waits_until_it_is_saved() {
             std::thread::sleep(Duration::from_millis(10));
         }
         signal(&child, sig);
-        let (code, stderr) = wait(child, Duration::from_secs(30));
+        let run = finish_within(child, Duration::from_secs(30)).any();
+        let (code, stderr) = (run.code, run.stderr);
         let want = match sig {
             "TERM" => 143,
             "INT" => 130,
             _ => 129,
         };
-        assert_eq!(code, Some(want), "SIG{sig}: {stderr}");
+        assert_eq!(code, want, "SIG{sig}: {stderr}");
         assert!(stderr.contains(&format!("stopped by SIG{sig}")), "{stderr}");
         // The rotated token was saved: the grant still works without a person.
         fakes.post("/_fake/faults", json!({"rate": 0.0}));
@@ -87,8 +71,8 @@ fn a_stop_mid_sync_ends_cleanly_and_records_the_run_as_interrupted() {
     }
     std::thread::sleep(Duration::from_millis(300));
     signal(&child, "TERM");
-    let (code, stderr) = wait(child, Duration::from_secs(10));
-    assert_eq!(code, Some(143), "{stderr}");
+    let run = finish_within(child, Duration::from_secs(10)).any();
+    assert_eq!(run.code, 143, "{}", run.stderr);
     let (outcome, error): (String, String) = db(&env)
         .query_row("SELECT outcome, error FROM sync_runs ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap();
@@ -109,11 +93,11 @@ fn a_secret_store_that_cannot_be_written_now_means_no_refresh_at_all() {
     let mut holder = hold_lock(&env.home().join("locks").join("secrets.lock"));
     let child =
         env.cmd(&["refresh", "jobber", "--force"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-    let (code, stderr) = wait(child, Duration::from_secs(40));
+    let run = finish_within(child, Duration::from_secs(40)).any();
     kill(holder.id());
     let _ = holder.wait();
-    assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains("secret store cannot be written now"), "{stderr}");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("secret store cannot be written now"), "{}", run.stderr);
     assert_eq!(refresh_requests(&fakes), 0, "the refresh token was not spent");
     // Nothing was lost: the next run refreshes.
     env.run(&["refresh", "jobber", "--force"]).ok();
@@ -160,8 +144,8 @@ fn sigterm_at_any_moment_of_a_refresh_or_sync_never_needs_a_reconnect() {
         let child = env.cmd(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(next() % 900));
         signal(&child, "TERM");
-        let (code, stderr) = wait(child, Duration::from_secs(60));
-        assert!(matches!(code, Some(0 | 143)), "{args:?} after SIGTERM: {code:?} {stderr}");
+        let run = finish_within(child, Duration::from_secs(60)).any();
+        assert!(matches!(run.code, 0 | 143), "{args:?} after SIGTERM: {} {}", run.code, run.stderr);
     }
     fakes.post("/_fake/faults", json!({"rate": 0.0}));
     env.run(&["refresh", "jobber", "--force"]).ok();
