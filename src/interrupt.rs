@@ -19,8 +19,8 @@ use tokio::sync::Notify;
 use crate::error::Kind;
 
 static CRITICAL: AtomicUsize = AtomicUsize::new(0);
-/// The stop signal received, if any (0 none, else the exit code it asks for).
-static RECEIVED: AtomicUsize = AtomicUsize::new(0);
+/// The stop asked for, if a signal arrived.
+static RECEIVED: Mutex<Option<Kind>> = Mutex::new(None);
 static RUNS: Mutex<Vec<i64>> = Mutex::new(Vec::new());
 
 fn left_critical() -> &'static Notify {
@@ -55,12 +55,7 @@ pub fn in_critical_section() -> bool {
 
 /// The stop asked for, if a signal arrived (it may have been deferred past the command's end).
 pub fn received() -> Option<Kind> {
-    match RECEIVED.load(Ordering::SeqCst) {
-        130 => Some(Kind::Interrupted),
-        143 => Some(Kind::Terminated),
-        129 => Some(Kind::HungUp),
-        _ => None,
-    }
+    RECEIVED.lock().ok().and_then(|r| *r)
 }
 
 /// Note a `sync_runs` row this process opened, so a stop can close it as interrupted.
@@ -111,7 +106,9 @@ impl Signals {
             _ = self.hup.recv() => Kind::HungUp,
         };
         tracing::info!(?kind, "stop requested");
-        RECEIVED.store(usize::from(kind.exit_code()), Ordering::SeqCst);
+        if let Ok(mut r) = RECEIVED.lock() {
+            *r = Some(kind);
+        }
         loop {
             let left = left_critical().notified();
             tokio::pin!(left);

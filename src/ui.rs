@@ -233,7 +233,7 @@ impl Ui {
             }
             return;
         }
-        let _ = self.write_error(&mut std::io::stderr().lock(), err);
+        self.error_on_stderr(err);
     }
 
     /// The error block on stderr even under `--json`: for a failure that stdout's one JSON

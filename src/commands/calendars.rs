@@ -60,7 +60,7 @@ async fn list(ctx: &mut Context, a: CalendarsListArgs) -> Result<Done> {
     let mut targets = Vec::new();
     for p in calendar_providers(a.provider) {
         for c in connections::list(ctx.db()?, Some(p))? {
-            if c.state == State::Connected && a.account.as_deref().is_none_or(|n| super::select::matches(&c, n)) {
+            if c.state == State::Connected && a.account.as_deref().is_none_or(|n| c.answers_to(n)) {
                 targets.push(c);
             }
         }

@@ -5,17 +5,12 @@ use crate::provider::Provider;
 use crate::store::connections::{self, Connection, State};
 use crate::store::db::Db;
 
-/// Whether `name` picks this connection (label, display name, or account id).
-pub fn matches(c: &Connection, name: &str) -> bool {
-    c.answers_to(name)
-}
-
 /// The one live (not disconnected) connection of `provider` that `account` names.
 pub fn one(db: &Db, provider: Provider, account: Option<&str>) -> Result<Connection> {
     let live: Vec<Connection> =
         connections::list(db, Some(provider))?.into_iter().filter(|c| c.state != State::Disconnected).collect();
     let picked: Vec<&Connection> = match account {
-        Some(name) => live.iter().filter(|c| matches(c, name)).collect(),
+        Some(name) => live.iter().filter(|c| c.answers_to(name)).collect(),
         None => live.iter().collect(),
     };
     match picked.as_slice() {

@@ -17,7 +17,7 @@ use crate::store::events::{self, CalendarRow, CalendarView};
 
 pub const EVENTS: &str = "events";
 
-pub use super::{EventsOptions, stream_of};
+use super::EventsOptions;
 
 /// Ask the provider for the account's calendars and store them (the primary one starts
 /// selected). Returns what is stored afterwards.

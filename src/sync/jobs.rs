@@ -23,7 +23,7 @@ use crate::providers::jobber::model::{Client, Job, JobDetails};
 use crate::store::db::{Db, DbError};
 use crate::store::jobs::{self as rows, ClientRow, JobRow, LineItemRow, StoredJob, VisitRow, Written};
 use crate::store::runs;
-use crate::time::timestamp;
+use crate::time::{latest, timestamp};
 
 pub const JOBS: &str = "jobs";
 pub const CLIENTS: &str = "clients";
@@ -72,10 +72,6 @@ fn minus(ts: &str, d: Duration) -> Option<String> {
     t.checked_sub(span).ok().map(timestamp)
 }
 
-fn max_str(a: Option<String>, b: Option<&str>) -> Option<String> {
-    crate::time::latest(a, b)
-}
-
 fn load<T: Default + for<'de> Deserialize<'de>>(db: &Db, cid: i64, stream: &str) -> Result<T> {
     match runs::cursor(db, cid, stream)? {
         None => Ok(T::default()),
@@ -121,11 +117,11 @@ pub async fn sync_clients(
         let rows: Vec<ClientRow> = clients.iter().map(|(c, raw)| client_row(c, raw)).collect();
         round.after = page.end_cursor.clone();
         for (c, _) in &clients {
-            round.max_seen = max_str(round.max_seen.take(), c.updated_at.as_deref());
+            round.max_seen = latest(round.max_seen.take(), c.updated_at.as_deref());
         }
         let mut next = cur.clone();
         if complete {
-            next.watermark = max_str(next.watermark.take(), round.max_seen.as_deref());
+            next.watermark = latest(next.watermark.take(), round.max_seen.as_deref());
             next.round = None;
         } else {
             next.round = Some(round.clone());
@@ -272,7 +268,7 @@ async fn read_page(
             .is_some_and(|stop| jobs.last().is_some_and(|(j, _)| j.updated_at.as_deref().is_none_or(|u| u < stop)));
     round.after = page.end_cursor.clone();
     for (j, _) in &jobs {
-        round.max_seen = max_str(round.max_seen.take(), j.updated_at.as_deref());
+        round.max_seen = latest(round.max_seen.take(), j.updated_at.as_deref());
     }
     pending.add(jobs);
     let complete = !page.has_next_page || reached_old;
@@ -348,7 +344,7 @@ fn next_cursor(cur: &JobsCursor, round: &Round, complete: bool, stamp: &str) -> 
     let mut next = cur.clone();
     if complete {
         let mark = if round.full { Some(round.started_at.as_str()) } else { round.max_seen.as_deref() };
-        next.watermark = max_str(next.watermark.take(), mark);
+        next.watermark = latest(next.watermark.take(), mark);
         if round.full {
             next.sweep = round.sweep;
             next.last_sweep_at = Some(stamp.to_string());
