@@ -124,10 +124,8 @@ async fn sync_account(
     out: &mut Vec<engine::Summary>,
 ) -> Result<()> {
     let lock = engine::lock(&ctx.paths.lock_file(&c.lock_name("sync")), c, wait).await?;
-    #[cfg(debug_assertions)]
-    let planted_panic = ctx.env.get("INTEG_DEBUG_PANIC") == Some("sync");
-    #[cfg(not(debug_assertions))]
-    let planted_panic = false;
+    // Debug builds only: release builds never plant a panic, whatever the environment says.
+    let planted_panic = cfg!(debug_assertions) && ctx.env.get("INTEG_DEBUG_PANIC") == Some("sync");
     let account = engine::Account {
         session: ctx.session(c.clone())?,
         http: ctx.http_client()?,

@@ -123,7 +123,8 @@ pub struct Account<'a> {
     pub clock: Clock,
     /// The account's sync lock, held for the whole run (see [`lock`]).
     pub lock: FileLock,
-    /// Debug builds only: panic inside the run (the test of the panic path).
+    /// Panic inside the run (the test of the panic path; the command sets it in debug builds
+    /// only).
     pub planted_panic: bool,
 }
 
@@ -202,7 +203,7 @@ pub async fn sync_account(
         crate::interrupt::track_run(run_id);
         let mut counts = Counts::default();
         let work = async {
-            if cfg!(debug_assertions) && planted_panic {
+            if planted_panic {
                 panic!("planted panic (INTEG_DEBUG_PANIC=sync)");
             }
             match (stream, &api) {
