@@ -48,6 +48,24 @@ pub fn error_message(body: Option<&serde_json::Value>) -> String {
 
 pub use crate::provider::Identity;
 
+/// A provider record: the fields integ reads into columns, and the JSON it came from (stored
+/// whole as `raw_json`, so nothing the provider sent is lost to integ's choice of fields).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Raw<T> {
+    pub value: T,
+    pub json: serde_json::Value,
+}
+
+impl<T: serde::de::DeserializeOwned> Raw<T> {
+    /// Read `json` as a `T`, keeping the JSON; `what` names the record in the error.
+    pub fn parse(json: serde_json::Value, what: &str) -> Result<Raw<T>, ApiError> {
+        match T::deserialize(&json) {
+            Ok(value) => Ok(Raw { value, json }),
+            Err(e) => Err(ApiError::Malformed(format!("{what}: {e}"))),
+        }
+    }
+}
+
 /// Generated provider answers for property tests: any JSON, and objects built from the field
 /// names a parser looks at, with values that fit, nearly fit, or are of the wrong type.
 #[cfg(test)]

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 
-use super::{EventsOptions, Finish, JobberOptions, Observer};
+use super::events::EventsOptions;
+use super::{Finish, JobberOptions, Observer, StreamCx};
 use crate::config::SyncSettings;
 use crate::error::{Error, Result};
 use crate::http::{Http, RetryPolicy};
@@ -206,14 +207,11 @@ pub async fn sync_account(
             if planted_panic {
                 panic!("planted panic (INTEG_DEBUG_PANIC=sync)");
             }
+            let cx = &mut StreamCx { session: &mut session, db: &mut *db, http: &http, observer, counts: &mut counts };
             match (stream, &api) {
-                (Stream::Clients, Some(api)) => {
-                    super::jobs::sync_clients(&mut session, db, api, &opts, observer, &mut counts).await
-                }
-                (Stream::Jobs, Some(api)) => {
-                    super::jobs::sync_jobs(&mut session, db, &http, api, &opts, observer, &mut counts).await
-                }
-                _ => super::events::sync_events(&mut session, db, &http, &events_opts, observer, &mut counts).await,
+                (Stream::Clients, Some(api)) => super::jobs::sync_clients(cx, api, &opts).await,
+                (Stream::Jobs, Some(api)) => super::jobs::sync_jobs(cx, api, &opts).await,
+                _ => super::events::sync_events(cx, &events_opts).await,
             }
         };
         // A panic (a bug) must not leave the run 'running': record it as failed, then let the

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{Counts, Finish, JobberOptions, Observer, out_of_time};
+use super::{Counts, Finish, JobberOptions, StreamCx, out_of_time};
 use crate::error::Result;
-use crate::http::{Http, Pages};
+use crate::http::Pages;
 use crate::oauth::session::Session;
 use crate::providers::jobber::api::{self, JobOrder, JobberApi};
 use crate::providers::jobber::model::{Client, Job, JobDetails};
@@ -81,14 +81,8 @@ fn load<T: Default + for<'de> Deserialize<'de>>(db: &Db, cid: i64, stream: &str)
 }
 
 /// Sync the clients of one Jobber account.
-pub async fn sync_clients(
-    session: &mut Session,
-    db: &mut Db,
-    api: &JobberApi<'_>,
-    opts: &JobberOptions,
-    observer: &dyn Observer,
-    counts: &mut Counts,
-) -> Result<Finish> {
+pub async fn sync_clients(cx: &mut StreamCx<'_>, api: &JobberApi<'_>, opts: &JobberOptions) -> Result<Finish> {
+    let StreamCx { session, db, observer, counts, .. } = cx;
     let cid = session.connection.id;
     let mut cur: ClientsCursor = load(db, cid, CLIENTS)?;
     if opts.full {
@@ -145,15 +139,8 @@ pub async fn sync_clients(
 }
 
 /// Sync the jobs of one Jobber account (see the module docs for rounds).
-pub async fn sync_jobs(
-    session: &mut Session,
-    db: &mut Db,
-    http: &Http,
-    api: &JobberApi<'_>,
-    opts: &JobberOptions,
-    observer: &dyn Observer,
-    counts: &mut Counts,
-) -> Result<Finish> {
+pub async fn sync_jobs(cx: &mut StreamCx<'_>, api: &JobberApi<'_>, opts: &JobberOptions) -> Result<Finish> {
+    let StreamCx { session, db, http, observer, counts } = cx;
     let cid = session.connection.id;
     let mut cur: JobsCursor = load(db, cid, JOBS)?;
     let clock = session.clock();

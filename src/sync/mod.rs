@@ -5,18 +5,28 @@
 //!
 //! Streams report progress through an [`Observer`]; only the command layer prints.
 
-pub mod calendly;
 pub mod engine;
 pub mod events;
-pub mod google;
 pub mod jobs;
-pub mod microsoft;
 
 use std::time::{Duration, Instant};
 
-use crate::time::Clock;
+use crate::http::Http;
+use crate::oauth::session::Session;
+use crate::store::db::Db;
 
 pub use crate::store::runs::Counts;
+
+/// What every stream of one account runs with: the account's session (tokens), the database,
+/// the account's HTTP layer (one retry budget), where progress goes and what the run counts.
+/// The engine builds one per stream; a stream's own settings come beside it.
+pub struct StreamCx<'a> {
+    pub session: &'a mut Session,
+    pub db: &'a mut Db,
+    pub http: &'a Http,
+    pub observer: &'a dyn Observer,
+    pub counts: &'a mut Counts,
+}
 
 /// What a stream tells the command layer while it runs.
 pub trait Observer {
@@ -67,37 +77,4 @@ pub enum Finish {
 /// Whether the time budget is spent.
 pub fn out_of_time(deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|d| Instant::now() >= d)
-}
-
-/// The `sync_state` stream of one calendar.
-pub fn stream_of(calendar_id: &str) -> String {
-    format!("events:{calendar_id}")
-}
-
-/// Settings of the events stream.
-#[derive(Debug, Clone)]
-pub struct EventsOptions {
-    /// Drop the cursors and read every calendar again.
-    pub full: bool,
-    /// The sync window, in days before and after now (Microsoft's delta and Calendly's rescan
-    /// use it; Google uses it for the first round's `timeMin`/`timeMax`).
-    pub past_days: u32,
-    pub future_days: u32,
-    pub deadline: Option<Instant>,
-    /// The run's clock: the window is measured from its "now".
-    pub clock: Clock,
-}
-
-#[cfg(test)]
-impl EventsOptions {
-    /// The default window (30 days back, 365 ahead) on a clock fixed at `now` (RFC 3339).
-    pub fn defaults_at(now: &str) -> EventsOptions {
-        EventsOptions {
-            full: false,
-            past_days: 30,
-            future_days: 365,
-            deadline: None,
-            clock: Clock::fixed(now.parse().expect("an RFC 3339 instant")),
-        }
-    }
 }

@@ -15,7 +15,7 @@ use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use crate::http::{Http, Response, Verdict, retry_after};
-use crate::providers::api::{ApiError, error_message};
+use crate::providers::api::{ApiError, Raw, error_message};
 
 /// `calendarList.list` allows at most 250 per page.
 pub const CALENDARS_PAGE: u32 = 250;
@@ -35,10 +35,10 @@ pub struct CalendarEntry {
     pub access_role: Option<String>,
 }
 
-/// A page of the calendar list, each entry with its raw JSON.
+/// A page of the calendar list.
 #[derive(Debug)]
 pub struct CalendarPage {
-    pub items: Vec<(CalendarEntry, Value)>,
+    pub items: Vec<Raw<CalendarEntry>>,
     pub next_page_token: Option<String>,
 }
 
@@ -79,7 +79,7 @@ impl EventsQuery {
 /// A page of events. Only the last page of a round has `next_sync_token`.
 #[derive(Debug)]
 pub struct EventsPage {
-    pub items: Vec<Value>,
+    pub items: Vec<Raw<Event>>,
     /// The calendar's time zone (all-day dates are read in it).
     pub time_zone: Option<String>,
     pub next_page_token: Option<String>,
@@ -130,11 +130,6 @@ pub struct Event {
 }
 
 impl Event {
-    /// Read an item of a page without copying the JSON.
-    pub fn from_json(v: &Value) -> Result<Event, ApiError> {
-        Event::deserialize(v).map_err(|e| ApiError::Malformed(format!("an event: {e}")))
-    }
-
     pub fn is_cancelled(&self) -> bool {
         self.status.as_deref() == Some("cancelled")
     }
@@ -242,14 +237,9 @@ impl<'a> CalendarApi<'a> {
         let body = resp.json().ok_or_else(|| ApiError::Malformed("the calendar list is not JSON".into()))?;
         let items = match body.get("items") {
             None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|v| {
-                    CalendarEntry::deserialize(v)
-                        .map(|c| (c, v.clone()))
-                        .map_err(|e| ApiError::Malformed(format!("a calendar list entry: {e}")))
-                })
-                .collect::<Result<_, _>>()?,
+            Some(Value::Array(a)) => {
+                a.iter().map(|v| Raw::parse(v.clone(), "a calendar list entry")).collect::<Result<_, _>>()?
+            }
             Some(_) => return Err(ApiError::Malformed("calendar list items are not a list".into())),
         };
         let next_page_token = body.get("nextPageToken").and_then(Value::as_str).map(str::to_string);
@@ -276,7 +266,7 @@ impl<'a> CalendarApi<'a> {
             .map_err(|e| ApiError::Malformed(format!("an events page is not JSON: {e}")))?;
         let items = match body.get_mut("items").map(Value::take) {
             None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(a)) => a,
+            Some(Value::Array(a)) => a.into_iter().map(|v| Raw::parse(v, "an event")).collect::<Result<_, _>>()?,
             Some(_) => return Err(ApiError::Malformed("events page items are not a list".into())),
         };
         let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
@@ -328,10 +318,10 @@ mod tests {
         let v = serde_json::json!({"id": "x", "status": "cancelled", "recurringEventId": "m",
             "originalStartTime": {"dateTime": "2026-03-08T09:00:00-06:00", "timeZone": "America/Denver"},
             "attendees": [{"email": "a"}, {"email": "b"}], "extra": 1});
-        let e = Event::from_json(&v).unwrap();
+        let e = Raw::<Event>::parse(v, "an event").unwrap().value;
         assert!(e.is_cancelled());
         assert_eq!(e.attendees.map(|a| a.len()), Some(2));
         assert_eq!(e.original_start_time.unwrap().time_zone.as_deref(), Some("America/Denver"));
-        assert!(Event::from_json(&serde_json::json!({"status": "confirmed"})).is_err());
+        assert!(Raw::<Event>::parse(serde_json::json!({"status": "confirmed"}), "an event").is_err());
     }
 }

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::http::{Http, Response, Verdict, retry_after};
-use crate::providers::api::{ApiError, error_message};
+use crate::providers::api::{ApiError, Raw, error_message};
 
 /// Items per page asked with `Prefer: odata.maxpagesize` (Graph documents no maximum).
 pub const PAGE_SIZE: u32 = 100;
@@ -127,8 +127,8 @@ impl Event {
 /// One item of a delta page.
 #[derive(Debug, Clone)]
 pub enum Item {
-    /// An event in the window, in full, with its JSON.
-    Event(Box<Event>, Value),
+    /// An event in the window, in full.
+    Event(Box<Raw<Event>>),
     /// Deleted, or changed outside the window (ids never seen included).
     Removed(String),
 }
@@ -153,7 +153,7 @@ pub enum Delta {
 /// Calendars of one page and the link to the next.
 #[derive(Debug, Clone, Default)]
 pub struct CalendarPage {
-    pub calendars: Vec<(Calendar, Value)>,
+    pub calendars: Vec<Raw<Calendar>>,
     pub next_link: Option<String>,
 }
 
@@ -230,8 +230,7 @@ impl<'a> Graph<'a> {
         let body = success(&resp)?;
         let mut page = CalendarPage { next_link: link(&body, "@odata.nextLink"), ..Default::default() };
         for raw in values(&body)? {
-            let c = Calendar::deserialize(raw).map_err(|e| ApiError::Malformed(format!("a calendar: {e}")))?;
-            page.calendars.push((c, raw.clone()));
+            page.calendars.push(Raw::parse(raw.clone(), "a calendar")?);
         }
         Ok(page)
     }
@@ -269,8 +268,7 @@ pub fn parse_delta_page(body: &Value) -> Result<Page, ApiError> {
             page.items.push(Item::Removed(id.to_string()));
             continue;
         }
-        let e = Event::deserialize(raw).map_err(|e| ApiError::Malformed(format!("an event: {e}")))?;
-        page.items.push(Item::Event(Box::new(e), raw.clone()));
+        page.items.push(Item::Event(Box::new(Raw::parse(raw.clone(), "an event")?)));
     }
     Ok(page)
 }

@@ -17,34 +17,28 @@
 //! wiped first), `--full`, and a window that drifted more than [`REANCHOR_DAYS`] from where
 //! the settings put it today (both mark what the round did not see as deleted).
 //!
-//! Calendars are read concurrently (up to [`IN_FLIGHT`] requests) with one access token; each
-//! page is applied as it arrives. A 401 falls back to [`Session::call`] for that page, which
-//! refreshes the token once.
+//! Calendars are read concurrently by the shared driver (up to [`IN_FLIGHT`] requests) and each
+//! page is applied as it arrives (see `events/drive.rs` and `events/write.rs`).
 
-use std::collections::{HashSet, VecDeque};
-use std::time::Duration;
-
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::{Counts, Finish, Observer, out_of_time};
-use super::{EventsOptions, stream_of};
+use super::drive::{self, Cx, Limits, Step};
+use super::write::{Apply, Change, Sweep, Target};
+use super::{EventsOptions, Finish, Saved, StreamCx, load_cursor, stream_of};
 use crate::error::{Error, Result};
 use crate::http::{Http, Pages};
 use crate::oauth::session::Session;
-use crate::providers::api::ApiError;
+use crate::providers::api::{ApiError, Raw};
 use crate::providers::google::calendar::{
     CalendarApi, EVENTS_PAGE, Event, EventTime, EventsOutcome, EventsPage, EventsQuery,
 };
-use crate::store::db::{Db, DbError};
-use crate::store::events::{self as store, CalendarRow, CalendarView, EventRow, Written};
-use crate::store::runs;
-use crate::time::rfc3339;
+use crate::store::db::Db;
+use crate::store::events::{CalendarRow, CalendarView, EventRow};
+use crate::time::{rfc3339, timestamp};
 
 /// Requests in flight at once (one per calendar). Google limits requests per minute per user,
 /// not concurrency; a few at once hide latency without bursting.
@@ -73,10 +67,10 @@ struct Cursor {
 impl Cursor {
     /// A first round over the window the settings give at `now`.
     fn fresh(now: Timestamp, opts: &EventsOptions) -> Cursor {
-        let (min, max) = window_at(now, opts);
+        let (min, max) = super::window(now, opts);
         Cursor {
-            time_min: rfc3339(min),
-            time_max: rfc3339(max),
+            time_min: timestamp(min),
+            time_max: timestamp(max),
             single_events: true,
             max_results: EVENTS_PAGE,
             sync_token: None,
@@ -102,17 +96,11 @@ impl Cursor {
     /// Whether the stored window has drifted too far from the one the settings give today.
     fn drifted(&self, now: Timestamp, opts: &EventsOptions) -> bool {
         let Some(w) = self.window() else { return true };
-        let (min, max) = window_at(now, opts);
+        let (min, max) = super::window(now, opts);
         let far =
             |a: Timestamp, b: Timestamp| a.duration_since(b).abs() > SignedDuration::from_hours(24 * REANCHOR_DAYS);
         far(w.min, min) || far(w.max, max)
     }
-}
-
-fn window_at(now: Timestamp, opts: &EventsOptions) -> (Timestamp, Timestamp) {
-    let now = Timestamp::from_second(now.as_second()).unwrap_or(now);
-    let day = |n: u32| SignedDuration::from_hours(24 * i64::from(n));
-    (now.saturating_sub(day(opts.past_days)).unwrap_or(now), now.saturating_add(day(opts.future_days)).unwrap_or(now))
 }
 
 /// `[min, max)`: an event overlaps when it ends after `min` and starts before `max`.
@@ -156,14 +144,6 @@ impl When {
     }
 }
 
-/// What one item of a page does to the store.
-#[derive(Debug, Clone, PartialEq)]
-enum Change {
-    Upsert(Box<EventRow>),
-    /// Cancelled, or outside the window.
-    Delete(String),
-}
-
 /// The calendar an item is read for: its window and zone.
 struct Frame<'a> {
     window: Window,
@@ -172,12 +152,12 @@ struct Frame<'a> {
 }
 
 /// Turn a page's items into changes (pure: the plan before the apply).
-fn plan(items: &[Value], f: &Frame) -> std::result::Result<Vec<Change>, ApiError> {
-    items.iter().map(|raw| change(raw, f)).collect()
+fn plan(items: Vec<Raw<Event>>, f: &Frame) -> std::result::Result<Vec<Change>, ApiError> {
+    items.into_iter().map(|item| change(item, f)).collect()
 }
 
-fn change(raw: &Value, f: &Frame) -> std::result::Result<Change, ApiError> {
-    let e = Event::from_json(raw)?;
+fn change(item: Raw<Event>, f: &Frame) -> std::result::Result<Change, ApiError> {
+    let Raw { value: e, json } = item;
     if e.is_cancelled() {
         return Ok(Change::Delete(e.id));
     }
@@ -220,7 +200,7 @@ fn change(raw: &Value, f: &Frame) -> std::result::Result<Change, ApiError> {
         organizer: e.organizer.and_then(|o| o.email),
         attendees_count: Some(e.attendees.map_or(0, |a| a.len() as i64)),
         updated_at: e.updated,
-        raw_json: raw.to_string(),
+        raw_json: json.to_string(),
         id: e.id,
     })))
 }
@@ -232,49 +212,16 @@ fn at_day(w: When) -> (Option<String>, Option<String>) {
     }
 }
 
-/// How a round's rows reach the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Apply {
-    /// Each page with the cursor, as it arrives.
-    Progressive,
-    /// All at the end, in one transaction; `wipe` forgets the calendar's rows first, otherwise
-    /// stored events the round did not see are marked deleted.
-    Replace { wipe: bool },
-}
-
-/// What counts a write produced.
-#[derive(Debug, Default)]
-struct Tally {
-    inserted: u64,
-    updated: u64,
-    deleted: u64,
-}
-
-impl Tally {
-    fn add(&mut self, w: Written) {
-        match w {
-            Written::Inserted => self.inserted += 1,
-            Written::Updated => self.updated += 1,
-            Written::Unchanged => {}
-        }
-    }
-
-    fn into_counts(self, c: &mut Counts) {
-        c.inserted += self.inserted;
-        c.updated += self.updated;
-        c.deleted += self.deleted;
-    }
-}
-
 /// One calendar's round.
 struct Round<'v> {
+    cid: i64,
     cal: &'v CalendarView,
     stream: String,
     cursor: Cursor,
     apply: Apply,
     zone: TimeZone,
     zone_name: Option<String>,
-    buffer: Vec<Change>,
+    opts: &'v EventsOptions,
     /// A 410 already restarted this round.
     resynced: bool,
     /// The page token came from the database (it may have expired).
@@ -282,6 +229,8 @@ struct Round<'v> {
     /// The round began in an earlier run: once it ends, an incremental round follows at once,
     /// since changes made in between to pages already read are only in the next round.
     catch_up: bool,
+    /// The calendar answered 404: it is gone or no longer shared.
+    gone: bool,
     /// The page tokens of this run, so a server going round in circles is stopped.
     pages: Pages,
 }
@@ -292,57 +241,50 @@ impl<'v> Round<'v> {
         db: &Db,
         cid: i64,
         cal: &'v CalendarView,
-        opts: &EventsOptions,
+        opts: &'v EventsOptions,
         now: Timestamp,
     ) -> Result<(Round<'v>, Option<String>)> {
         let stream = stream_of(&cal.id);
-        // An unreadable cursor (from an older integ) means starting over, not failing forever.
-        let stored: Option<Cursor> = runs::cursor(db, cid, &stream)?.and_then(|t| serde_json::from_str(&t).ok());
         let name = cal.name.as_deref().unwrap_or(&cal.id);
-        let (cursor, apply, note) = match stored {
-            _ if opts.full => {
-                (Cursor::fresh(now, opts), Apply::Replace { wipe: false }, Some(format!("'{name}': full round")))
-            }
-            None => (Cursor::fresh(now, opts), Apply::Progressive, None),
-            Some(c) if c.window().is_none() => (Cursor::fresh(now, opts), Apply::Progressive, None),
-            Some(c) if c.sync_token.is_some() && c.drifted(now, opts) => (
-                Cursor::fresh(now, opts),
-                Apply::Replace { wipe: false },
+        let fresh = || Cursor::fresh(now, opts);
+        let (cursor, apply, note) = match load_cursor::<Cursor>(db, cid, &stream)? {
+            _ if opts.full => (fresh(), Apply::replace(Sweep::Missing), Some(format!("'{name}': full round"))),
+            Saved::Never | Saved::Unreadable => (fresh(), Apply::Progressive, None),
+            Saved::Found(c) if c.window().is_none() => (fresh(), Apply::Progressive, None),
+            Saved::Found(c) if c.sync_token.is_some() && c.drifted(now, opts) => (
+                fresh(),
+                Apply::replace(Sweep::Missing),
                 Some(format!("'{name}': the sync window moved; reading the calendar again")),
             ),
-            Some(c) => (c, Apply::Progressive, None),
+            Saved::Found(c) => (c, Apply::Progressive, None),
         };
         let zone_name = cal.time_zone.clone();
         let zone = zone_name.as_deref().and_then(|z| TimeZone::get(z).ok()).unwrap_or(TimeZone::UTC);
         let stored_page = apply == Apply::Progressive && cursor.page_token.is_some();
-        let catch_up = stored_page;
         Ok((
             Round {
+                cid,
                 cal,
                 stream,
                 cursor,
                 apply,
                 zone,
                 zone_name,
-                buffer: Vec::new(),
+                opts,
                 resynced: false,
                 stored_page,
-                catch_up,
-                pages: Pages::new(format!("{WHAT}: calendar '{}'", cal.name.as_deref().unwrap_or(&cal.id))),
+                catch_up: stored_page,
+                gone: false,
+                pages: Pages::new(format!("{WHAT}: calendar '{name}'")),
             },
             note,
         ))
     }
 
-    fn name(&self) -> &str {
-        self.cal.name.as_deref().unwrap_or(&self.cal.id)
-    }
-
     /// A 410: forget the rows and read everything again, applied in one transaction.
-    fn resync(&mut self, now: Timestamp, opts: &EventsOptions) {
-        self.cursor = Cursor::fresh(now, opts);
-        self.apply = Apply::Replace { wipe: true };
-        self.buffer.clear();
+    fn resync(&mut self, now: Timestamp) {
+        self.cursor = Cursor::fresh(now, self.opts);
+        self.apply = Apply::replace(Sweep::Wipe);
         self.resynced = true;
         self.stored_page = false;
         self.catch_up = false;
@@ -350,7 +292,7 @@ impl<'v> Round<'v> {
     }
 
     /// Take a page: plan it and apply it (or buffer it). Returns whether the round is over.
-    fn take(&mut self, db: &mut Db, cid: i64, page: EventsPage, stamp: &str, counts: &mut Counts) -> Result<bool> {
+    fn page(&mut self, page: EventsPage, cx: &mut Cx<'_>) -> Result<bool> {
         self.stored_page = false;
         if let Some(z) = page.time_zone.as_deref().filter(|z| Some(*z) != self.zone_name.as_deref())
             && let Ok(tz) = TimeZone::get(z)
@@ -360,8 +302,8 @@ impl<'v> Round<'v> {
         }
         let window = self.cursor.window().ok_or_else(|| Error::failure("the stored sync window is damaged"))?;
         let frame = Frame { window, zone: &self.zone, zone_name: self.zone_name.as_deref() };
-        let changes = plan(&page.items, &frame).map_err(|e| e.into_error(WHAT))?;
-        counts.fetched += page.items.len() as u64;
+        cx.counts.fetched += page.items.len() as u64;
+        let changes = plan(page.items, &frame).map_err(|e| e.into_error(WHAT))?;
         let mut next = self.cursor.clone();
         let complete = match page.next_page_token {
             Some(t) => {
@@ -376,75 +318,71 @@ impl<'v> Round<'v> {
             }
         };
         let text = serde_json::to_string(&next)?;
-        let (cal, stream) = (self.cal.id.as_str(), self.stream.as_str());
-        let provider = self.cal.provider.as_str();
-        match self.apply {
-            Apply::Progressive => {
-                let tally = db.write(|tx| -> std::result::Result<Tally, DbError> {
-                    let mut t = Tally::default();
-                    write_changes(tx, cid, provider, cal, &changes, stamp, &mut t)?;
-                    runs::save_cursor(tx, cid, stream, Some(&text), stamp, complete)?;
-                    Ok(t)
-                })?;
-                tally.into_counts(counts);
-            }
-            Apply::Replace { wipe } => {
-                self.buffer.extend(changes);
-                if complete {
-                    // Everything the round saw lives on; what it did not see is gone. Every stored
-                    // start (an instant or a date) sorts between "" and "~": all live ids.
-                    let before = if wipe { Vec::new() } else { store::live_ids_in_window(db, cid, cal, "", "~")? };
-                    let buffer = std::mem::take(&mut self.buffer);
-                    let tally = db.write(|tx| -> std::result::Result<Tally, DbError> {
-                        let mut t = Tally::default();
-                        if wipe {
-                            store::wipe_calendar(tx, cid, cal)?;
-                        }
-                        write_changes(tx, cid, provider, cal, &buffer, stamp, &mut t)?;
-                        let seen: HashSet<&str> = buffer
-                            .iter()
-                            .filter_map(|c| match c {
-                                Change::Upsert(r) => Some(r.id.as_str()),
-                                Change::Delete(_) => None,
-                            })
-                            .collect();
-                        for id in before.iter().filter(|id| !seen.contains(id.as_str())) {
-                            if store::mark_deleted(tx, cid, cal, id, stamp)? {
-                                t.deleted += 1;
-                            }
-                        }
-                        runs::save_cursor(tx, cid, stream, Some(&text), stamp, true)?;
-                        Ok(t)
-                    })?;
-                    tally.into_counts(counts);
-                }
-            }
-        }
+        let stamp = cx.clock.stamp();
+        let (cal, stream) = (&self.cal, &self.stream);
+        let target = Target { cid: self.cid, provider: &cal.provider, calendar: &cal.id, stream, stamp: &stamp };
+        self.apply.page(cx.db, target, changes, &text, complete, cx.counts)?;
         self.cursor = next;
         Ok(complete)
     }
 }
 
-fn write_changes(
-    tx: &rusqlite::Transaction<'_>,
-    cid: i64,
-    provider: &str,
-    cal: &str,
-    changes: &[Change],
-    stamp: &str,
-    t: &mut Tally,
-) -> std::result::Result<(), DbError> {
-    for c in changes {
-        match c {
-            Change::Upsert(row) => t.add(store::upsert_event(tx, cid, provider, cal, row, stamp)?),
-            Change::Delete(id) => {
-                if store::mark_deleted(tx, cid, cal, id, stamp)? {
-                    t.deleted += 1;
-                }
+impl drive::Round for Round<'_> {
+    type Ask = (String, EventsQuery);
+    type Answer = EventsOutcome;
+
+    fn name(&self) -> &str {
+        self.cal.name.as_deref().unwrap_or(&self.cal.id)
+    }
+
+    fn what(&self) -> String {
+        WHAT.to_string()
+    }
+
+    fn ask(&self) -> (String, EventsQuery) {
+        (self.cal.id.clone(), self.cursor.query())
+    }
+
+    fn take(&mut self, answer: std::result::Result<EventsOutcome, ApiError>, cx: &mut Cx<'_>) -> Result<Step> {
+        match answer {
+            Ok(EventsOutcome::Page(page)) => {
+                let complete = self.page(page, cx)?;
+                Ok(if !complete || std::mem::take(&mut self.catch_up) { Step::More } else { Step::Done })
             }
+            Ok(EventsOutcome::FullSyncRequired) if self.resynced => Err(Error::failure(format!(
+                "{WHAT}: Google keeps answering 410 (full sync required) for calendar '{}'",
+                self.name()
+            ))
+            .hint("run `integ sync events` again later")),
+            Ok(EventsOutcome::FullSyncRequired) => {
+                cx.observer
+                    .note(&format!("'{}': the sync token expired (HTTP 410); reading the calendar again", self.name()));
+                self.resync(cx.clock.now());
+                Ok(Step::More)
+            }
+            Ok(EventsOutcome::NotFound) => {
+                cx.observer.note(&format!(
+                    "'{}' is gone or no longer shared with this account (HTTP 404); skipped",
+                    self.name()
+                ));
+                self.gone = true;
+                Ok(Step::Done)
+            }
+            // A page token kept from an interrupted run may have expired: restart that round
+            // (upserts make the replay harmless).
+            Err(ApiError::Status { status: 400, .. }) if self.stored_page => {
+                cx.observer.note(&format!("'{}': the saved page token was refused; restarting the round", self.name()));
+                self.cursor.page_token = None;
+                (self.stored_page, self.catch_up) = (false, false);
+                Ok(Step::More)
+            }
+            Err(e) => Err(e.into_error(WHAT).context(format!("calendar '{}'", self.name()))),
         }
     }
-    Ok(())
+
+    fn unfinished(&self) -> bool {
+        self.apply.is_pending()
+    }
 }
 
 /// The account's calendar list (hidden and deleted entries are not listed).
@@ -463,13 +401,13 @@ pub async fn list_calendars(session: &mut Session, db: &mut Db, http: &Http) -> 
                 async move { api.calendar_list(&t, pt.as_deref()).await }
             })
             .await?;
-        rows.extend(page.items.into_iter().map(|(c, raw)| CalendarRow {
-            name: c.summary_override.filter(|s| !s.is_empty()).or(c.summary),
-            time_zone: c.time_zone,
-            is_primary: c.primary,
-            access_role: c.access_role,
-            raw_json: raw.to_string(),
-            id: c.id,
+        rows.extend(page.items.into_iter().map(|c| CalendarRow {
+            name: c.value.summary_override.filter(|s| !s.is_empty()).or(c.value.summary),
+            time_zone: c.value.time_zone,
+            is_primary: c.value.primary,
+            access_role: c.value.access_role,
+            raw_json: c.json.to_string(),
+            id: c.value.id,
         }));
         match page.next_page_token {
             Some(t) => {
@@ -481,123 +419,37 @@ pub async fn list_calendars(session: &mut Session, db: &mut Db, http: &Http) -> 
     }
 }
 
-/// One page request, tagged with the round it belongs to.
-async fn fetch(
-    api: &CalendarApi<'_>,
-    token: SecretString,
-    i: usize,
-    id: String,
-    q: EventsQuery,
-) -> (usize, std::result::Result<EventsOutcome, ApiError>) {
-    (i, api.events(&token, &id, &q).await)
-}
-
 /// Sync the selected calendars of one account (see the module docs); the flag says whether
 /// one of them is gone (HTTP 404), so the caller learns the calendar list again.
 pub async fn sync_calendars(
-    session: &mut Session,
-    db: &mut Db,
-    http: &Http,
+    cx: &mut StreamCx<'_>,
     calendars: &[CalendarView],
     opts: &EventsOptions,
-    observer: &dyn Observer,
-    counts: &mut Counts,
 ) -> Result<(Finish, bool)> {
-    let api_url = session.api_url()?;
-    let api = CalendarApi::new(http, &api_url);
+    let api_url = cx.session.api_url()?;
+    let api = CalendarApi::new(cx.http, &api_url);
     let api = &api;
-    let cid = session.connection.id;
+    let cid = cx.session.connection.id;
     let now = opts.clock.now();
     let mut rounds = Vec::with_capacity(calendars.len());
     for cal in calendars {
-        let (round, note) = Round::begin(db, cid, cal, opts, now)?;
+        let (round, note) = Round::begin(cx.db, cid, cal, opts, now)?;
         if let Some(n) = note {
-            observer.note(&n);
+            cx.observer.note(&n);
         }
         rounds.push(round);
     }
-    let mut waiting: VecDeque<usize> = (0..rounds.len()).collect();
-    let mut inflight = FuturesUnordered::new();
-    let (mut paused, mut gone) = (false, false);
-    loop {
-        while inflight.len() < IN_FLIGHT
-            && let Some(i) = waiting.pop_front()
-        {
-            if out_of_time(opts.deadline) {
-                paused = true;
-                waiting.clear();
-                break;
-            }
-            let token = session.access_token(db).await?;
-            let r: &Round = &rounds[i];
-            inflight.push(fetch(api, token, i, r.cal.id.clone(), r.cursor.query()));
-        }
-        let Some((i, answer)) = inflight.next().await else { break };
-        let outcome = match answer {
-            Ok(o) => o,
-            // A refused token: refresh once through the session and ask again.
-            Err(ApiError::Unauthorized) => {
-                let (id, q) = (rounds[i].cal.id.clone(), rounds[i].cursor.query());
-                session
-                    .call(db, WHAT, |t| {
-                        let (id, q) = (id.clone(), q.clone());
-                        async move { api.events(&t, &id, &q).await }
-                    })
-                    .await?
-            }
-            // A page token kept from an interrupted run may have expired: restart that round
-            // (upserts make the replay harmless).
-            Err(ApiError::Status { status: 400, .. }) if rounds[i].stored_page => {
-                let r = &mut rounds[i];
-                observer.note(&format!("'{}': the saved page token was refused; restarting the round", r.name()));
-                r.cursor.page_token = None;
-                (r.stored_page, r.catch_up) = (false, false);
-                waiting.push_front(i);
-                continue;
-            }
-            Err(e) => return Err(e.into_error(WHAT).context(format!("calendar '{}'", rounds[i].name()))),
-        };
-        let r = &mut rounds[i];
-        match outcome {
-            EventsOutcome::Page(page) => {
-                let complete = r.take(db, cid, page, &opts.clock.stamp(), counts)?;
-                observer.page(counts.fetched, Duration::from_secs_f64(http.stats().waited_secs));
-                if !complete || std::mem::take(&mut r.catch_up) {
-                    waiting.push_front(i);
-                }
-            }
-            EventsOutcome::FullSyncRequired if r.resynced => {
-                return Err(Error::failure(format!(
-                    "{WHAT}: Google keeps answering 410 (full sync required) for calendar '{}'",
-                    r.name()
-                ))
-                .hint("run `integ sync events` again later"));
-            }
-            EventsOutcome::FullSyncRequired => {
-                observer
-                    .note(&format!("'{}': the sync token expired (HTTP 410); reading the calendar again", r.name()));
-                r.resync(opts.clock.now(), opts);
-                waiting.push_front(i);
-            }
-            EventsOutcome::NotFound => {
-                observer
-                    .note(&format!("'{}' is gone or no longer shared with this account (HTTP 404); skipped", r.name()));
-                gone = true;
-            }
-        }
-    }
-    drop(inflight);
-    for r in rounds.iter().filter(|r| r.apply != Apply::Progressive && !r.buffer.is_empty()) {
-        observer.note(&format!("'{}': out of time before the round ended; the next run reads it again", r.name()));
-    }
+    let limits = Limits { in_flight: IN_FLIGHT, deadline: opts.deadline, clock: opts.clock };
+    let fetch = |token: SecretString, (id, q): (String, EventsQuery)| async move { api.events(&token, &id, &q).await };
+    let finish = drive::drive(cx, &mut rounds, limits, fetch).await?;
     // A calendar that is gone (404) makes the caller learn the current list.
-    Ok((if paused { Finish::Paused } else { Finish::Complete }, gone))
+    Ok((finish, rounds.iter().any(|r| r.gone)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn frame(zone: &TimeZone) -> Frame<'_> {
         Frame {
@@ -608,6 +460,10 @@ mod tests {
             zone,
             zone_name: Some("America/Denver"),
         }
+    }
+
+    fn raw(v: Value) -> Raw<Event> {
+        Raw::parse(v, "an event").unwrap()
     }
 
     fn row(c: Change) -> EventRow {
@@ -626,7 +482,7 @@ mod tests {
             "end": {"dateTime": "2026-11-01T08:30:00.5-07:00", "timeZone": "America/Denver"},
             "recurringEventId": "a", "originalStartTime": {"dateTime": "2026-11-01T09:00:00-06:00"},
             "organizer": {"email": "o@example.com"}, "attendees": [{}, {}, {}]});
-        let r = row(change(&v, &frame(&tz)).unwrap());
+        let r = row(change(raw(v), &frame(&tz)).unwrap());
         assert_eq!(r.start_at.as_deref(), Some("2026-11-01T15:00:00Z"));
         assert_eq!(r.end_at.as_deref(), Some("2026-11-01T15:30:00.500000Z"));
         assert_eq!(r.original_start.as_deref(), Some("2026-11-01T15:00:00Z"));
@@ -640,7 +496,7 @@ mod tests {
         let tz = TimeZone::get("America/Denver").unwrap();
         let v = json!({"id": "h", "status": "confirmed", "start": {"date": "2026-12-24"}, "end": {"date": "2026-12-27"},
             "originalStartTime": {"date": "2026-12-24"}});
-        let r = row(change(&v, &frame(&tz)).unwrap());
+        let r = row(change(raw(v), &frame(&tz)).unwrap());
         assert!(r.all_day && r.start_at.is_none() && r.time_zone.is_none());
         assert_eq!((r.start_date.as_deref(), r.end_date.as_deref()), (Some("2026-12-24"), Some("2026-12-27")));
         assert_eq!(r.original_start.as_deref(), Some("2026-12-24"));
@@ -651,17 +507,19 @@ mod tests {
     fn cancelled_and_out_of_window_events_are_deletions() {
         let tz = TimeZone::UTC;
         let f = frame(&tz);
-        assert_eq!(change(&json!({"id": "x", "status": "cancelled"}), &f).unwrap(), Change::Delete("x".into()));
+        assert_eq!(change(raw(json!({"id": "x", "status": "cancelled"})), &f).unwrap(), Change::Delete("x".into()));
         let old = json!({"id": "o", "status": "confirmed", "start": {"dateTime": "2020-01-01T10:00:00Z"},
             "end": {"dateTime": "2020-01-01T11:00:00Z"}});
-        assert_eq!(change(&old, &f).unwrap(), Change::Delete("o".into()));
+        assert_eq!(change(raw(old), &f).unwrap(), Change::Delete("o".into()));
         // Ends exactly at the window's start: outside. All-day on the last day: inside.
         let edge = json!({"id": "e", "start": {"dateTime": "2026-10-21T23:00:00Z"}, "end": {"dateTime": "2026-10-22T00:00:00Z"}});
-        assert_eq!(change(&edge, &f).unwrap(), Change::Delete("e".into()));
+        assert_eq!(change(raw(edge), &f).unwrap(), Change::Delete("e".into()));
         let last = json!({"id": "l", "start": {"date": "2027-11-20"}, "end": {"date": "2027-11-21"}});
-        assert!(matches!(change(&last, &f).unwrap(), Change::Upsert(_)));
-        assert!(change(&json!({"id": "m", "status": "confirmed"}), &f).is_err());
-        assert!(change(&json!({"id": "n", "start": {"dateTime": "soon"}, "end": {"date": "2027-01-01"}}), &f).is_err());
+        assert!(matches!(change(raw(last), &f).unwrap(), Change::Upsert(_)));
+        assert!(change(raw(json!({"id": "m", "status": "confirmed"})), &f).is_err());
+        assert!(
+            change(raw(json!({"id": "n", "start": {"dateTime": "soon"}, "end": {"date": "2027-01-01"}})), &f).is_err()
+        );
     }
 
     #[test]
@@ -669,9 +527,9 @@ mod tests {
         // 2026-10-21 in Tokyo ends at 2026-10-21T15:00Z: before the window's start.
         let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
         let ev = json!({"id": "d", "start": {"date": "2026-10-21"}, "end": {"date": "2026-10-22"}});
-        assert_eq!(change(&ev, &frame(&tokyo)).unwrap(), Change::Delete("d".into()));
+        assert_eq!(change(raw(ev.clone()), &frame(&tokyo)).unwrap(), Change::Delete("d".into()));
         let denver = TimeZone::get("America/Denver").unwrap();
-        assert!(matches!(change(&ev, &frame(&denver)).unwrap(), Change::Upsert(_)));
+        assert!(matches!(change(raw(ev), &frame(&denver)).unwrap(), Change::Upsert(_)));
     }
 
     #[test]
@@ -716,7 +574,9 @@ mod tests {
             #[test]
             fn any_event_payload_is_planned_or_refused(items in prop::collection::vec(arb::object(FIELDS), 0..4)) {
                 let zone = TimeZone::get("America/Denver").unwrap();
-                let _ = plan(&items, &frame(&zone));
+                let items: Vec<Raw<Event>> =
+                    items.into_iter().filter_map(|v| Raw::parse(v, "an event").ok()).collect();
+                let _ = plan(items, &frame(&zone));
             }
         }
     }

@@ -14,34 +14,26 @@
 //! the database never holds half a calendar. Until that commit the old cursor stays, so an
 //! interrupted replace round costs nothing but time.
 //!
-//! Selected calendars sync concurrently on the one thread, with at most four requests in
-//! flight (Outlook's per-mailbox limit) and one access token taken up front; a calendar whose
-//! token is refused continues alone through `Session::call`, which refreshes once.
+//! Selected calendars sync concurrently through the shared driver, with at most four requests
+//! in flight (Outlook's per-mailbox limit); see `events/drive.rs` and `events/write.rs`.
 
-use std::cell::RefCell;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::Poll;
-use std::time::Duration;
-
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::sync::Semaphore;
 
-use super::{Counts, Finish, Observer, out_of_time};
-use super::{EventsOptions, stream_of};
-use crate::error::{Error, Kind, Result};
+use super::drive::{self, Cx, Limits, Step};
+use super::write::{Apply, Change, Sweep, Target};
+use super::{EventsOptions, Finish, Saved, StreamCx, load_cursor, stream_of};
+use crate::error::{Error, Result};
 use crate::http::{Http, Pages};
 use crate::oauth::session::Session;
-use crate::providers::api::ApiError;
+use crate::providers::api::{ApiError, Raw};
 use crate::providers::microsoft::graph::{self, Delta, Graph, Item, MAX_IN_FLIGHT, Page};
 use crate::providers::microsoft::zones;
-use crate::store::db::{Db, DbError};
-use crate::store::events::{self as store, CalendarRow, CalendarView, EventRow, Written};
-use crate::store::runs;
-use crate::time::{Clock, rfc3339, timestamp};
+use crate::store::db::Db;
+use crate::store::events::{CalendarRow, CalendarView, EventRow};
+use crate::time::{rfc3339, timestamp};
 
 const PROVIDER: &str = "microsoft";
 /// Pages of calendars followed before giving up on a list that never ends.
@@ -60,9 +52,7 @@ struct Window {
 
 impl Window {
     fn around(now: Timestamp, opts: &EventsOptions) -> Window {
-        let days = |n: u32| SignedDuration::from_hours(24 * i64::from(n));
-        let start = now.checked_sub(days(opts.past_days)).unwrap_or(now);
-        let end = now.checked_add(days(opts.future_days)).unwrap_or(now);
+        let (start, end) = super::window(now, opts);
         Window {
             start: timestamp(start),
             end: timestamp(end),
@@ -82,87 +72,140 @@ struct Cursor {
     delta_link: Option<String>,
 }
 
-/// One write of a page.
-#[derive(Debug, Clone)]
-enum Op {
-    Upsert(Box<EventRow>),
-    Remove(String),
-}
-
-/// How a calendar's run ended, when it did not fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Complete,
-    Paused,
-    /// The calendar no longer exists in Outlook.
-    Gone,
-    /// The shared access token was refused: continue through `Session::call`.
-    Unauthorized,
-}
-
-/// One calendar's sync, driven page by page by the concurrent or the sequential driver.
+/// One calendar's sync, driven page by page by the shared driver.
 struct CalRun<'c> {
     cid: i64,
     cal: &'c CalendarView,
+    graph: &'c Graph<'c>,
     stream: String,
     /// The cursor as committed.
     cur: Cursor,
     /// The request to make next.
     url: String,
-    /// A replace round's pages, written at its end with the wipe.
-    replace: Option<Vec<Op>>,
+    /// A replace round wipes the calendar's rows and writes its pages at its end.
+    apply: Apply,
     /// The window of the replace round in progress (committed with its last page).
     pending_window: Option<Window>,
     resyncs: u32,
-    clock: Clock,
     /// The `nextLink`s of this run, so a server going round in circles is stopped.
     pages: Pages,
 }
 
 impl<'c> CalRun<'c> {
-    fn load(db: &Db, cid: i64, cal: &'c CalendarView, opts: &EventsOptions, graph: &Graph<'_>) -> Result<CalRun<'c>> {
+    fn load(
+        db: &Db,
+        cid: i64,
+        cal: &'c CalendarView,
+        opts: &EventsOptions,
+        graph: &'c Graph<'c>,
+    ) -> Result<CalRun<'c>> {
         let stream = stream_of(&cal.id);
-        let stored = runs::cursor(db, cid, &stream)?;
-        // An unreadable cursor (an older integ) means starting over with a replace round.
-        let parsed: Option<Cursor> = stored.as_deref().map(|t| serde_json::from_str(t).unwrap_or_default());
         let fresh = Window::around(opts.clock.now(), opts);
         let mut run = CalRun {
             cid,
             cal,
-            stream,
+            graph,
+            stream: stream.clone(),
             cur: Cursor::default(),
             url: String::new(),
-            replace: None,
+            apply: Apply::Progressive,
             pending_window: None,
             resyncs: 0,
-            clock: opts.clock,
             pages: Pages::new(format!(
                 "could not read the Outlook calendar '{}'",
                 cal.name.as_deref().unwrap_or(&cal.id)
             )),
         };
-        match parsed {
-            None => {
+        let c = match load_cursor::<Cursor>(db, cid, &stream)? {
+            Saved::Never => {
                 // Never synced: a paged initial round.
                 run.url = graph.delta_url(&cal.id, &fresh.start, &fresh.end).map_err(|e| e.into_error("Graph"))?;
                 run.cur.window = Some(fresh);
+                return Ok(run);
             }
-            Some(c) => {
-                let settings_changed = c
-                    .window
-                    .as_ref()
-                    .is_none_or(|w| w.past_days != opts.past_days || w.future_days != opts.future_days);
-                run.cur = c.clone();
-                match (&c.next_link, &c.delta_link) {
-                    _ if opts.full || settings_changed => run.start_replace(graph, Some(fresh))?,
-                    (Some(next), _) => run.url = next.clone(),
-                    (None, Some(delta)) => run.url = delta.clone(),
-                    (None, None) => run.start_replace(graph, None)?,
-                }
-            }
+            // An unreadable cursor (an older integ) means starting over with a replace round.
+            Saved::Unreadable => Cursor::default(),
+            Saved::Found(c) => c,
+        };
+        let settings_changed =
+            c.window.as_ref().is_none_or(|w| w.past_days != opts.past_days || w.future_days != opts.future_days);
+        run.cur = c.clone();
+        match (&c.next_link, &c.delta_link) {
+            _ if opts.full || settings_changed => run.start_replace(Some(fresh))?,
+            (Some(next), _) => run.url = next.clone(),
+            (None, Some(delta)) => run.url = delta.clone(),
+            (None, None) => run.start_replace(None)?,
         }
         Ok(run)
     }
+
+    /// Read the whole window again (a new one when given) and replace the calendar's rows.
+    fn start_replace(&mut self, window: Option<Window>) -> Result<()> {
+        let window = match window.or_else(|| self.cur.window.clone()) {
+            Some(w) => w,
+            None => {
+                let name = drive::Round::name(self).to_string();
+                return Err(Error::failure(format!("the cursor of calendar '{name}' has no window")));
+            }
+        };
+        self.url = self.graph.delta_url(&self.cal.id, &window.start, &window.end).map_err(|e| e.into_error("Graph"))?;
+        // Only the commit at the end of the round replaces the stored window.
+        self.apply = Apply::replace(Sweep::Wipe);
+        self.pages.restart();
+        self.pending_window = Some(window);
+        Ok(())
+    }
+
+    fn on_page(&mut self, page: Page, cx: &mut Cx<'_>) -> Result<Step> {
+        let changes = page_changes(&page).map_err(|e| {
+            Error::failure(format!("{}: Graph sent an event integ cannot read: {e}", drive::Round::what(self)))
+                .hint("nothing from this page was written; report this if it persists")
+        })?;
+        cx.counts.fetched += page.items.len() as u64;
+        if let Some(next) = &page.next_link {
+            self.pages.next(next)?;
+        }
+        let complete = page.next_link.is_none();
+        let replacing = matches!(self.apply, Apply::Replace { .. });
+        let next = if replacing {
+            // Committed only with the round's last page.
+            Cursor {
+                window: self.pending_window.clone().or_else(|| self.cur.window.clone()),
+                next_link: None,
+                delta_link: page.delta_link,
+            }
+        } else {
+            let mut next = self.cur.clone();
+            next.next_link = page.next_link.clone();
+            if complete {
+                next.delta_link = page.delta_link;
+            }
+            next
+        };
+        let text = serde_json::to_string(&next)?;
+        let stamp = cx.clock.stamp();
+        let target =
+            Target { cid: self.cid, provider: PROVIDER, calendar: &self.cal.id, stream: &self.stream, stamp: &stamp };
+        self.apply.page(cx.db, target, changes, &text, complete, cx.counts)?;
+        if !replacing || complete {
+            self.cur = next;
+        }
+        if replacing && complete {
+            self.pending_window = None;
+        }
+        match page.next_link {
+            None => Ok(Step::Done),
+            Some(link) => {
+                self.url = link;
+                Ok(Step::More)
+            }
+        }
+    }
+}
+
+impl drive::Round for CalRun<'_> {
+    type Ask = String;
+    type Answer = Delta;
 
     fn name(&self) -> &str {
         self.cal.name.as_deref().unwrap_or(&self.cal.id)
@@ -172,40 +215,19 @@ impl<'c> CalRun<'c> {
         format!("could not read the Outlook calendar '{}'", self.name())
     }
 
-    /// Read the whole window again (a new one when given) and replace the calendar's rows.
-    fn start_replace(&mut self, graph: &Graph<'_>, window: Option<Window>) -> Result<()> {
-        let window = match window.or_else(|| self.cur.window.clone()) {
-            Some(w) => w,
-            None => return Err(Error::failure(format!("the cursor of calendar '{}' has no window", self.name()))),
-        };
-        self.url = graph.delta_url(&self.cal.id, &window.start, &window.end).map_err(|e| e.into_error("Graph"))?;
-        // Only the commit at the end of the round replaces the stored window.
-        self.replace = Some(Vec::new());
-        self.pages.restart();
-        self.pending_window = Some(window);
-        Ok(())
+    fn ask(&self) -> String {
+        self.url.clone()
     }
-}
 
-impl CalRun<'_> {
-    /// Take in one answer; `Some` when the calendar's run is over.
-    fn on_answer(
-        &mut self,
-        db: &mut Db,
-        graph: &Graph<'_>,
-        answer: Delta,
-        opts: &EventsOptions,
-        observer: &dyn Observer,
-        counts: &mut Counts,
-    ) -> Result<Option<Outcome>> {
-        match answer {
-            Delta::Page(page) => self.on_page(db, page, opts, counts),
+    fn take(&mut self, answer: std::result::Result<Delta, ApiError>, cx: &mut Cx<'_>) -> Result<Step> {
+        match answer.map_err(|e| e.into_error(&self.what()))? {
+            Delta::Page(page) => self.on_page(page, cx),
             Delta::Gone => {
-                observer.note(&format!(
+                cx.observer.note(&format!(
                     "calendar '{}' no longer exists in Outlook; skipped (`integ calendars list` refreshes the list)",
                     self.name()
                 ));
-                Ok(Some(Outcome::Gone))
+                Ok(Step::Done)
             }
             Delta::Resync(why) => {
                 self.resyncs += 1;
@@ -216,105 +238,33 @@ impl CalRun<'_> {
                     ))
                     .hint("run `integ sync events` again later"));
                 }
-                observer.note(&format!(
+                cx.observer.note(&format!(
                     "calendar '{}': Graph asked for a resync ({why}); reading its window again",
                     self.name()
                 ));
                 // A replace round keeps its own window; otherwise the stored one.
                 let window = self.pending_window.clone();
-                self.start_replace(graph, window)?;
-                Ok(None)
+                self.start_replace(window)?;
+                Ok(Step::More)
             }
         }
     }
 
-    fn on_page(
-        &mut self,
-        db: &mut Db,
-        page: Page,
-        opts: &EventsOptions,
-        counts: &mut Counts,
-    ) -> Result<Option<Outcome>> {
-        let ops = page_ops(&page).map_err(|e| {
-            Error::failure(format!("{}: Graph sent an event integ cannot read: {e}", self.what()))
-                .hint("nothing from this page was written; report this if it persists")
-        })?;
-        counts.fetched += page.items.len() as u64;
-        let complete = page.next_link.is_none();
-        if let Some(next) = &page.next_link {
-            self.pages.next(next)?;
-        }
-        if let Some(buffer) = &mut self.replace {
-            buffer.extend(ops);
-            if let Some(next) = page.next_link {
-                self.url = next;
-                return Ok(None);
-            }
-            let cursor = Cursor {
-                window: self.pending_window.clone().or_else(|| self.cur.window.clone()),
-                next_link: None,
-                delta_link: page.delta_link,
-            };
-            let ops = self.replace.take().unwrap_or_default();
-            self.commit(db, &ops, &cursor, true, counts)?;
-            self.cur = cursor;
-            self.pending_window = None;
-            return Ok(Some(Outcome::Complete));
-        }
-        let mut next = self.cur.clone();
-        next.next_link = page.next_link.clone();
-        if complete {
-            next.delta_link = page.delta_link;
-        }
-        self.commit(db, &ops, &next, false, counts)?;
-        self.cur = next;
-        match page.next_link {
-            None => Ok(Some(Outcome::Complete)),
-            Some(_) if out_of_time(opts.deadline) => Ok(Some(Outcome::Paused)),
-            Some(link) => {
-                self.url = link;
-                Ok(None)
-            }
-        }
-    }
-
-    /// Write a page (or a whole replace round, after wiping) with the cursor that covers it.
-    fn commit(&self, db: &mut Db, ops: &[Op], cursor: &Cursor, wipe: bool, counts: &mut Counts) -> Result<()> {
-        let json = serde_json::to_string(cursor)?;
-        let complete = cursor.next_link.is_none();
-        let stamp = self.clock.stamp();
-        let (cid, cal) = (self.cid, self.cal.id.as_str());
-        let (written, deleted) = db.write(|tx| -> Result<(Vec<Written>, u64), DbError> {
-            if wipe {
-                store::wipe_calendar(tx, cid, cal)?;
-            }
-            let mut written = Vec::with_capacity(ops.len());
-            let mut deleted = 0;
-            for op in ops {
-                match op {
-                    Op::Upsert(row) => written.push(store::upsert_event(tx, cid, PROVIDER, cal, row, &stamp)?),
-                    // Graph also removes events it never showed (changed outside the window).
-                    Op::Remove(id) => deleted += u64::from(store::mark_deleted(tx, cid, cal, id, &stamp)?),
-                }
-            }
-            runs::save_cursor(tx, cid, &self.stream, Some(&json), &stamp, complete)?;
-            Ok((written, deleted))
-        })?;
-        written.into_iter().for_each(|w| counts.written(w));
-        counts.deleted += deleted;
-        Ok(())
+    fn unfinished(&self) -> bool {
+        self.apply.is_pending()
     }
 }
 
 /// The writes of a page, or why one of its events cannot be read (nothing is written then).
-fn page_ops(page: &Page) -> Result<Vec<Op>, String> {
+/// Graph also removes events it never showed (changed outside the window): harmless deletes.
+fn page_changes(page: &Page) -> Result<Vec<Change>, String> {
     page.items
         .iter()
         .filter_map(|item| match item {
-            Item::Removed(id) => Some(Ok(Op::Remove(id.clone()))),
+            Item::Removed(id) => Some(Ok(Change::Delete(id.clone()))),
             // calendarView lists occurrences, never masters; a master would double its series.
-            Item::Event(e, _) if e.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("seriesMaster")) => None,
-            Item::Event(e, raw) => Some(event_row(e, raw).map(|r| Op::Upsert(Box::new(r)))),
+            Item::Event(e) if e.value.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("seriesMaster")) => None,
+            Item::Event(e) => Some(event_row(&e.value, &e.json).map(|r| Change::Upsert(Box::new(r)))),
         })
         .collect()
 }
@@ -401,7 +351,7 @@ pub async fn list_calendars(session: &mut Session, db: &mut Db, http: &Http) -> 
     let graph = Graph::new(http, &api_url);
     let g = &graph;
     let mut url = graph.calendars_url();
-    let mut found: Vec<(graph::Calendar, Value)> = Vec::new();
+    let mut found: Vec<Raw<graph::Calendar>> = Vec::new();
     let mut pages = Pages::with_max("could not list the Outlook calendars", MAX_CALENDAR_PAGES);
     loop {
         let page = session
@@ -423,12 +373,12 @@ pub async fn list_calendars(session: &mut Session, db: &mut Db, http: &Http) -> 
 
 /// Rows for the calendars; without `isDefaultCalendar` (older mailboxes) the default one is
 /// the calendar that cannot be removed.
-fn calendar_rows(found: Vec<(graph::Calendar, Value)>) -> Vec<CalendarRow> {
-    let flagged = found.iter().any(|(c, _)| c.is_default_calendar == Some(true));
+fn calendar_rows(found: Vec<Raw<graph::Calendar>>) -> Vec<CalendarRow> {
+    let flagged = found.iter().any(|c| c.value.is_default_calendar == Some(true));
     let mut fallback_used = false;
     found
         .into_iter()
-        .map(|(c, raw)| {
+        .map(|Raw { value: c, json: raw }| {
             let primary = if flagged {
                 c.is_default_calendar == Some(true)
             } else {
@@ -448,148 +398,15 @@ fn calendar_rows(found: Vec<(graph::Calendar, Value)>) -> Vec<CalendarRow> {
         .collect()
 }
 
-/// What the concurrently synced calendars share.
-struct Shared<'s> {
-    db: RefCell<&'s mut Db>,
-    counts: RefCell<&'s mut Counts>,
-    observer: &'s dyn Observer,
-    graph: &'s Graph<'s>,
-    http: &'s Http,
-    opts: &'s EventsOptions,
-    token: SecretString,
-    /// Requests in flight to the mailbox.
-    gate: Semaphore,
-}
-
-impl Shared<'_> {
-    async fn drive(&self, run: &mut CalRun<'_>) -> Result<Outcome> {
-        loop {
-            let answer = {
-                let _permit = self.gate.acquire().await.map_err(|_| Error::failure("the request gate closed"))?;
-                self.graph.delta_page(&self.token, &run.url).await
-            };
-            let answer = match answer {
-                Ok(a) => a,
-                Err(ApiError::Unauthorized) => return Ok(Outcome::Unauthorized),
-                Err(e) => return Err(e.into_error(&run.what())),
-            };
-            // Borrowed only between awaits: the calendars take turns on the one thread.
-            let step = {
-                let mut db = self.db.borrow_mut();
-                let mut counts = self.counts.borrow_mut();
-                run.on_answer(&mut db, self.graph, answer, self.opts, self.observer, &mut counts)?
-            };
-            if let Some(outcome) = step {
-                return Ok(outcome);
-            }
-            let fetched = self.counts.borrow().fetched;
-            self.observer.page(fetched, waited(self.http));
-        }
-    }
-}
-
-fn waited(http: &Http) -> Duration {
-    Duration::from_secs_f64(http.stats().waited_secs.max(0.0))
-}
-
-/// One calendar alone, every request through `Session::call` (refresh once on a 401).
-async fn drive_alone(
-    session: &mut Session,
-    db: &mut Db,
-    graph: &Graph<'_>,
-    run: &mut CalRun<'_>,
-    opts: &EventsOptions,
-    observer: &dyn Observer,
-    counts: &mut Counts,
-) -> Result<Outcome> {
-    let http = graph.http();
-    loop {
-        let url = run.url.clone();
-        let answer = session
-            .call(db, &run.what(), |t| {
-                let url = url.clone();
-                async move { graph.delta_page(&t, &url).await }
-            })
-            .await?;
-        if let Some(outcome) = run.on_answer(db, graph, answer, opts, observer, counts)? {
-            return Ok(outcome);
-        }
-        observer.page(counts.fetched, waited(http));
-    }
-}
-
-/// Poll every future on this task until all are done (no `'static` needed, no threads).
-async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (f, slot) in futures.iter_mut().zip(out.iter_mut()) {
-            if slot.is_none() {
-                match f.as_mut().poll(cx) {
-                    Poll::Ready(v) => *slot = Some(v),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending { Poll::Pending } else { Poll::Ready(()) }
-    })
-    .await;
-    out.into_iter().flatten().collect()
-}
-
-pub async fn sync_calendars(
-    session: &mut Session,
-    db: &mut Db,
-    http: &Http,
-    calendars: &[CalendarView],
-    opts: &EventsOptions,
-    observer: &dyn Observer,
-    counts: &mut Counts,
-) -> Result<Finish> {
-    let api_url = session.api_url()?;
-    let graph = Graph::new(http, &api_url);
-    let cid = session.connection.id;
-    let mut runs = calendars.iter().map(|c| CalRun::load(db, cid, c, opts, &graph)).collect::<Result<Vec<_>>>()?;
-    let token = session.access_token(db).await?;
-    let outcomes = {
-        let shared = Shared {
-            db: RefCell::new(&mut *db),
-            counts: RefCell::new(&mut *counts),
-            observer,
-            graph: &graph,
-            http,
-            opts,
-            token,
-            gate: Semaphore::new(MAX_IN_FLIGHT),
-        };
-        join_all(runs.iter_mut().map(|r| shared.drive(r)).collect()).await
-    };
-    let mut finish = Finish::Complete;
-    let mut failure: Option<Error> = None;
-    for (run, outcome) in runs.iter_mut().zip(outcomes) {
-        let outcome = match outcome {
-            Ok(Outcome::Unauthorized) if failure.as_ref().is_none_or(|e| e.kind != Kind::Reconnect) => {
-                drive_alone(session, db, &graph, run, opts, observer, counts).await
-            }
-            other => other,
-        };
-        match outcome {
-            Ok(Outcome::Complete | Outcome::Gone) => {}
-            Ok(Outcome::Paused) => finish = Finish::Paused,
-            Ok(Outcome::Unauthorized) => {}
-            Err(e) => {
-                if failure.is_some() {
-                    observer.note(&format!("calendar '{}' failed too: {}", run.name(), e.message));
-                }
-                failure.get_or_insert(e);
-            }
-        }
-    }
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(finish),
-    }
+pub async fn sync_calendars(cx: &mut StreamCx<'_>, calendars: &[CalendarView], opts: &EventsOptions) -> Result<Finish> {
+    let api_url = cx.session.api_url()?;
+    let graph = Graph::new(cx.http, &api_url);
+    let graph = &graph;
+    let cid = cx.session.connection.id;
+    let mut runs = calendars.iter().map(|c| CalRun::load(cx.db, cid, c, opts, graph)).collect::<Result<Vec<_>>>()?;
+    let limits = Limits { in_flight: MAX_IN_FLIGHT, deadline: opts.deadline, clock: opts.clock };
+    let fetch = |token: SecretString, url: String| async move { graph.delta_page(&token, &url).await };
+    drive::drive(cx, &mut runs, limits, fetch).await
 }
 
 #[cfg(test)]
@@ -662,16 +479,16 @@ mod tests {
     #[test]
     fn masters_and_unreadable_events() {
         let page = |v: Value| Page {
-            items: vec![Item::Event(Box::new(graph::Event::deserialize(&v).unwrap()), v)],
+            items: vec![Item::Event(Box::new(Raw::parse(v, "an event").unwrap()))],
             next_link: None,
             delta_link: Some("x".into()),
         };
         let master = json!({"id": "M", "type": "seriesMaster", "start": {"dateTime": "x"}, "end": {"dateTime": "x"}});
-        assert!(page_ops(&page(master)).unwrap().is_empty());
+        assert!(page_changes(&page(master)).unwrap().is_empty());
         let bad = json!({"id": "E", "isAllDay": false, "start": {"dateTime": "soon"}, "end": {"dateTime": "later"}});
-        assert!(page_ops(&page(bad)).is_err());
+        assert!(page_changes(&page(bad)).is_err());
         let no_end = json!({"id": "E", "start": {"dateTime": "2026-01-01T00:00:00"}});
-        assert!(page_ops(&page(no_end)).is_err());
+        assert!(page_changes(&page(no_end)).is_err());
     }
 
     #[test]
@@ -727,7 +544,7 @@ mod tests {
                 if let Some(n) = next { body.insert("@odata.nextLink".into(), n); }
                 if let Some(d) = delta { body.insert("@odata.deltaLink".into(), d); }
                 if let Ok(page) = graph::parse_delta_page(&Value::Object(body)) {
-                    let _ = page_ops(&page);
+                    let _ = page_changes(&page);
                 }
             }
         }

@@ -20,22 +20,24 @@
 //! An incremental run with no changes makes one request per selected calendar when the window
 //! holds at most 100 events (one page); a larger window costs one request per 100 events.
 
-use std::time::Duration;
-
 use jiff::{SignedDuration, Timestamp};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use super::{Counts, Finish, Observer, out_of_time};
-use super::{EventsOptions, stream_of};
+use super::drive::{self, Cx, Limits, Step};
+use super::write::{self, Change, Sweep, Target};
+use super::{EventsOptions, Finish, Observer, Saved, StreamCx, load_cursor, stream_of};
 use crate::error::{Error, Result};
 use crate::http::{Http, Pages};
 use crate::oauth::session::Session;
 use crate::provider::Provider;
-use crate::providers::calendly::events::{CalendlyApi, Event, Next, Window};
-use crate::store::db::{Db, DbError};
-use crate::store::events::{self, CalendarRow, CalendarView, EventRow, Written};
-use crate::store::runs;
+use crate::providers::api::ApiError;
+use crate::providers::calendly::events::{CalendlyApi, Event, Next, Page, Window};
+use crate::store::db::Db;
+use crate::store::events::{CalendarRow, CalendarView, EventRow};
 use crate::time::{rfc3339, timestamp};
+
+const WHAT: &str = "could not list Calendly scheduled events";
 
 /// The name of the one pseudo-calendar.
 pub const CALENDAR_NAME: &str = "Scheduled events";
@@ -92,14 +94,6 @@ fn later(a: String, b: Option<&str>) -> String {
     crate::time::latest(Some(a), b).unwrap_or_default()
 }
 
-fn load(db: &Db, cid: i64, stream: &str) -> Result<Cursor> {
-    match runs::cursor(db, cid, stream)? {
-        None => Ok(Cursor::default()),
-        // An unreadable cursor (from an older integ) means a fresh scan, not failing forever.
-        Some(text) => Ok(serde_json::from_str(&text).unwrap_or_default()),
-    }
-}
-
 /// The account's one pseudo-calendar, from `GET /users/me`.
 pub async fn list_calendars(session: &mut Session, db: &mut Db, http: &Http) -> Result<Vec<CalendarRow>> {
     let base = session.api_url()?;
@@ -121,44 +115,28 @@ pub async fn list_calendars(session: &mut Session, db: &mut Db, http: &Http) -> 
 }
 
 /// Rescan the window of each selected calendar (there is one per account).
-pub async fn sync_calendars(
-    session: &mut Session,
-    db: &mut Db,
-    http: &Http,
-    calendars: &[CalendarView],
-    opts: &EventsOptions,
-    observer: &dyn Observer,
-    counts: &mut Counts,
-) -> Result<Finish> {
-    let base = session.api_url()?;
-    let api = CalendlyApi::new(http, &base);
+pub async fn sync_calendars(cx: &mut StreamCx<'_>, calendars: &[CalendarView], opts: &EventsOptions) -> Result<Finish> {
+    let base = cx.session.api_url()?;
+    let api = CalendlyApi::new(cx.http, &base);
+    let api = &api;
+    // The connected user's email, for events that name no host.
+    let own_email = Some(cx.session.connection.account_name.clone()).filter(|n| n.contains('@'));
+    let cid = cx.session.connection.id;
+    let mut scans = Vec::with_capacity(calendars.len());
     for cal in calendars {
-        let (finish, resumed) = sync_one(session, db, &api, cal, opts, observer, counts).await?;
-        if finish == Finish::Paused {
-            return Ok(Finish::Paused);
-        }
-        // A resumed scan did not revisit the part of the window it had passed before it was
-        // interrupted, and changes made there meanwhile (a cancellation, an edit) would wait a
-        // whole run. Scan once more, fresh, so a run that completes leaves exactly Calendly's
-        // events.
-        if resumed {
-            if super::out_of_time(opts.deadline) {
-                return Ok(Finish::Paused);
-            }
-            let (finish, _) = sync_one(session, db, &api, cal, opts, observer, counts).await?;
-            if finish == Finish::Paused {
-                return Ok(Finish::Paused);
-            }
-        }
+        scans.push(Rescan::begin(cx.db, cid, cal, opts, own_email.clone(), cx.observer)?);
     }
-    Ok(Finish::Complete)
+    // One calendar per account, read page after page: nothing to overlap.
+    let limits = Limits { in_flight: 1, deadline: opts.deadline, clock: opts.clock };
+    let fetch = |token: SecretString, (window, next): (Window, Option<Next>)| async move {
+        api.events_page(&token, &window, next.as_ref()).await
+    };
+    drive::drive(cx, &mut scans, limits, fetch).await
 }
 
 /// A fresh scan: the window around now, stamped after everything written before.
 fn new_round(cur: &Cursor, opts: &EventsOptions, now: Timestamp) -> Round {
-    let days = |n: u32| SignedDuration::from_secs(i64::from(n) * 86_400);
-    let from = now.checked_sub(days(opts.past_days)).unwrap_or(Timestamp::MIN);
-    let to = now.checked_add(days(opts.future_days)).unwrap_or(Timestamp::MAX);
+    let (from, to) = super::window(now, opts);
     let after_last =
         cur.stamp.as_deref().and_then(parse_ts).and_then(|s| s.checked_add(SignedDuration::from_secs(1)).ok());
     let after_last = after_last.map(timestamp);
@@ -171,63 +149,98 @@ fn new_round(cur: &Cursor, opts: &EventsOptions, now: Timestamp) -> Round {
     }
 }
 
-async fn sync_one(
-    session: &mut Session,
-    db: &mut Db,
-    api: &CalendlyApi<'_>,
-    cal: &CalendarView,
-    opts: &EventsOptions,
-    observer: &dyn Observer,
-    counts: &mut Counts,
-) -> Result<(Finish, bool)> {
-    let cid = session.connection.id;
-    let stream = stream_of(&cal.id);
-    let mut cur = load(db, cid, &stream)?;
-    let now = opts.clock.now();
-    let resumable =
-        |r: &Round| !opts.full && parse_ts(&r.started_at).is_some_and(|s| now.duration_since(s) < STALE_ROUND);
-    let taken = cur.round.take();
-    let resumed = taken.as_ref().is_some_and(resumable);
-    let mut round = match taken {
-        Some(r) if resumed => {
-            observer.note("resuming the unfinished scan of the Calendly window");
-            r
-        }
-        _ => new_round(&cur, opts, now),
-    };
-    // The connected user's email, for events that name no host.
-    let own_email = Some(session.connection.account_name.clone()).filter(|n| n.contains('@'));
-    // One query for the whole run; later pages follow Calendly's token for it.
-    let window = Window {
-        user: cal.id.clone(),
-        min_start: round.resume_from.clone().map_or_else(|| round.from.clone(), |r| later(r, Some(&round.from))),
-        max_start: round.to.clone(),
-    };
-    let (window, api) = (&window, api);
-    let mut next: Option<Next> = None;
-    let mut pages = Pages::new("could not list Calendly scheduled events");
-    loop {
-        let at = next.clone();
-        let page = session
-            .call(db, "could not list Calendly scheduled events", |t| {
-                let at = at.clone();
-                async move { api.events_page(&t, window, at.as_ref()).await }
-            })
-            .await?;
+/// One calendar's window rescan, as the driver runs it.
+struct Rescan<'c> {
+    cid: i64,
+    cal: &'c CalendarView,
+    stream: String,
+    opts: &'c EventsOptions,
+    own_email: Option<String>,
+    /// The cursor as committed.
+    cur: Cursor,
+    /// The scan in progress.
+    round: Round,
+    /// One query for the whole scan; later pages follow Calendly's token for it.
+    window: Window,
+    next: Option<Next>,
+    /// The scan resumed one left unfinished: once it ends, a fresh scan follows (see
+    /// [`Rescan::page`]).
+    resumed: bool,
+    pages: Pages,
+}
+
+impl<'c> Rescan<'c> {
+    fn begin(
+        db: &Db,
+        cid: i64,
+        cal: &'c CalendarView,
+        opts: &'c EventsOptions,
+        own_email: Option<String>,
+        observer: &dyn Observer,
+    ) -> Result<Rescan<'c>> {
+        let stream = stream_of(&cal.id);
+        // An unreadable cursor (from an older integ) means a fresh scan, not failing forever.
+        let mut cur = match load_cursor::<Cursor>(db, cid, &stream)? {
+            Saved::Found(c) => c,
+            Saved::Never | Saved::Unreadable => Cursor::default(),
+        };
+        let now = opts.clock.now();
+        let resumable =
+            |r: &Round| !opts.full && parse_ts(&r.started_at).is_some_and(|s| now.duration_since(s) < STALE_ROUND);
+        let taken = cur.round.take();
+        let resumed = taken.as_ref().is_some_and(resumable);
+        let round = match taken {
+            Some(r) if resumed => {
+                observer.note("resuming the unfinished scan of the Calendly window");
+                r
+            }
+            _ => new_round(&cur, opts, now),
+        };
+        let mut scan = Rescan {
+            cid,
+            cal,
+            stream,
+            opts,
+            own_email,
+            cur,
+            window: Window { user: cal.id.clone(), min_start: String::new(), max_start: String::new() },
+            round,
+            next: None,
+            resumed,
+            pages: Pages::new(WHAT),
+        };
+        scan.start();
+        Ok(scan)
+    }
+
+    /// Point the query at the round's window, from where it stopped.
+    fn start(&mut self) {
+        let r = &self.round;
+        self.window.min_start = r.resume_from.clone().map_or_else(|| r.from.clone(), |x| later(x, Some(&r.from)));
+        self.window.max_start = r.to.clone();
+        self.next = None;
+        self.pages.restart();
+    }
+
+    /// Apply a page with the cursor after it; the last page also marks deleted what the scan did
+    /// not see. Returns whether the scan is over.
+    fn page(&mut self, page: Page, cx: &mut Cx<'_>) -> Result<bool> {
         // Build every row before writing anything: a malformed page fails whole.
         let rows = page
             .events
             .iter()
-            .map(|e| event_row(e, &cal.id, own_email.as_deref()))
+            .map(|e| event_row(e, &self.cal.id, self.own_email.as_deref()))
             .collect::<Result<Vec<EventRow>>>()?;
+        cx.counts.fetched += rows.len() as u64;
         let complete = page.next.is_none();
-        let stamp = later(opts.clock.stamp(), Some(&round.started_at));
+        let round = &mut self.round;
+        let stamp = later(cx.clock.stamp(), Some(&round.started_at));
         if let Some(last) = rows.last() {
             round.resume_from = last.start_at.clone();
         }
         round.events += rows.len() as u64;
-        let mut saved = cur.clone();
-        saved.stamp = Some(later(stamp.clone(), cur.stamp.as_deref()));
+        let mut saved = self.cur.clone();
+        saved.stamp = Some(later(stamp.clone(), self.cur.stamp.as_deref()));
         if complete {
             saved.round = None;
             saved.last_scan = Some(Scan {
@@ -241,37 +254,55 @@ async fn sync_one(
             saved.round = Some(round.clone());
         }
         let cursor = serde_json::to_string(&saved)?;
+        let changes: Vec<Change> = rows.into_iter().map(|r| Change::Upsert(Box::new(r))).collect();
+        let sweep = complete.then(|| Sweep::UnseenSince(round.started_at.clone()));
         let provider = Provider::Calendly.name();
-        let (written, deleted) = db.write(|tx| -> Result<(Vec<Written>, u64), DbError> {
-            let w = rows
-                .iter()
-                .map(|r| events::upsert_event(tx, cid, provider, &cal.id, r, &stamp))
-                .collect::<Result<Vec<_>, _>>()?;
-            let deleted =
-                if complete { events::mark_unseen_deleted(tx, cid, &cal.id, &round.started_at, &stamp)? } else { 0 };
-            runs::save_cursor(tx, cid, &stream, Some(&cursor), &stamp, complete)?;
-            Ok((w, deleted))
-        })?;
-        counts.page(&written);
-        counts.deleted += deleted;
-        cur = saved;
-        observer.page(counts.fetched, Duration::from_secs_f64(api.http().stats().waited_secs));
-        if complete {
-            if deleted > 0 {
-                observer.note(&format!(
-                    "{deleted} Calendly event(s) no longer returned in the sync window were marked deleted"
-                ));
-            }
-            return Ok((Finish::Complete, resumed));
+        let target = Target { cid: self.cid, provider, calendar: &self.cal.id, stream: &self.stream, stamp: &stamp };
+        let swept = write::commit(cx.db, target, &changes, sweep.as_ref(), &cursor, complete, cx.counts)?;
+        self.cur = saved;
+        if complete && swept > 0 {
+            cx.observer
+                .note(&format!("{swept} Calendly event(s) no longer returned in the sync window were marked deleted"));
         }
-        match &page.next {
-            Some(Next::Token(t) | Next::Url(t)) => pages.next(t)?,
-            None => {}
+        if let Some(Next::Token(t) | Next::Url(t)) = &page.next {
+            self.pages.next(t)?;
         }
-        next = page.next;
-        if out_of_time(opts.deadline) {
-            return Ok((Finish::Paused, resumed));
+        self.next = page.next;
+        Ok(complete)
+    }
+}
+
+impl drive::Round for Rescan<'_> {
+    type Ask = (Window, Option<Next>);
+    type Answer = Page;
+
+    fn name(&self) -> &str {
+        self.cal.name.as_deref().unwrap_or(CALENDAR_NAME)
+    }
+
+    fn what(&self) -> String {
+        WHAT.to_string()
+    }
+
+    fn ask(&self) -> (Window, Option<Next>) {
+        (self.window.clone(), self.next.clone())
+    }
+
+    fn take(&mut self, answer: std::result::Result<Page, ApiError>, cx: &mut Cx<'_>) -> Result<Step> {
+        let page = answer.map_err(|e| e.into_error(WHAT))?;
+        if !self.page(page, cx)? {
+            return Ok(Step::More);
         }
+        // A resumed scan did not revisit the part of the window it had passed before it was
+        // interrupted, and changes made there meanwhile (a cancellation, an edit) would wait a
+        // whole run. Scan once more, fresh, so a run that completes leaves exactly Calendly's
+        // events.
+        if std::mem::take(&mut self.resumed) {
+            self.round = new_round(&self.cur, self.opts, cx.clock.now());
+            self.start();
+            return Ok(Step::More);
+        }
+        Ok(Step::Done)
     }
 }
 
