@@ -178,7 +178,10 @@ async fn identity(
 ) -> Result<Identity> {
     let what = format!("could not learn which {} account signed in", app.provider.display_name());
     match app.provider {
-        Provider::Jobber => jobber::auth::identity(http, app, version, access).await,
+        Provider::Jobber => {
+            let http = crate::http::Http::new(http.clone(), crate::http::RetryPolicy::default(), 10);
+            jobber::auth::identity(&jobber::api::JobberApi::new(&http, &app.api_url, version), access).await
+        }
         Provider::Google => google::auth::identity(http, app, raw.id_token.as_deref(), access).await,
         Provider::Microsoft => microsoft::auth::identity(http, app, access).await,
         Provider::Calendly => calendly::auth::identity(http, &app.api_url, access).await,

@@ -85,11 +85,11 @@ async fn revoke(
     match provider {
         Provider::Jobber => {
             let app = session.app().cloned().ok_or_else(|| Error::failure("no Jobber application configured"))?;
+            let http = crate::http::Http::new(http.clone(), crate::http::RetryPolicy::default(), 10);
+            let api = jobber::api::JobberApi::new(&http, &app.api_url, &version);
+            let api = &api;
             session
-                .call(db, "appDisconnect failed", |token| {
-                    let (http, app, version) = (http.clone(), app.clone(), version.clone());
-                    async move { jobber::auth::disconnect(&http, &app, &version, &token).await }
-                })
+                .call(db, "appDisconnect failed", |token| async move { jobber::auth::disconnect(api, &token).await })
                 .await?;
         }
         Provider::Google => {

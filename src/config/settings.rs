@@ -189,15 +189,29 @@ fn where_to_fix(def: &KeyDef, source: &Source) -> String {
     }
 }
 
-/// The settings the sync engine reads, typed once. Their defaults live only in the key table
-/// (`keys.rs`), which always gives these keys a value.
+/// The settings the sync engine reads, typed once into a view per stream family. Their
+/// defaults live only in the key table (`keys.rs`), which always gives these keys a value.
 #[derive(Debug, Clone)]
 pub struct SyncSettings {
-    pub events_past_days: u32,
-    pub events_future_days: u32,
-    pub jobber_sweep_days: u32,
-    pub jobber_overlap_minutes: u32,
-    pub jobber_graphql_version: String,
+    pub jobber: JobberSettings,
+    pub events: EventsSettings,
+}
+
+/// `jobber.*`: the Jobber streams.
+#[derive(Debug, Clone)]
+pub struct JobberSettings {
+    /// A full sweep runs on its own when the last one is older than this.
+    pub sweep_days: u32,
+    /// How far below the saved watermark an incremental scan goes.
+    pub overlap_minutes: u32,
+    pub graphql_version: String,
+}
+
+/// `events.*`: the calendar streams' sync window.
+#[derive(Debug, Clone)]
+pub struct EventsSettings {
+    pub past_days: u32,
+    pub future_days: u32,
 }
 
 impl Settings {
@@ -207,11 +221,12 @@ impl Settings {
             self.count(key).ok_or_else(|| Error::config(format!("{key} has no value")).hint(format!("set {key}")))
         };
         Ok(SyncSettings {
-            events_past_days: count("events.past_days")?,
-            events_future_days: count("events.future_days")?,
-            jobber_sweep_days: count("jobber.sweep_days")?,
-            jobber_overlap_minutes: count("jobber.overlap_minutes")?,
-            jobber_graphql_version: self.get("jobber.graphql_version").unwrap_or_default().to_string(),
+            jobber: JobberSettings {
+                sweep_days: count("jobber.sweep_days")?,
+                overlap_minutes: count("jobber.overlap_minutes")?,
+                graphql_version: self.get("jobber.graphql_version").unwrap_or_default().to_string(),
+            },
+            events: EventsSettings { past_days: count("events.past_days")?, future_days: count("events.future_days")? },
         })
     }
 }

@@ -177,16 +177,16 @@ pub async fn sync_account(
     let deadline = request.deadline;
     let events_opts = EventsOptions {
         full: request.full,
-        past_days: settings.events_past_days,
-        future_days: settings.events_future_days,
+        past_days: settings.events.past_days,
+        future_days: settings.events.future_days,
         deadline,
         clock,
     };
     let opts = JobberOptions {
         full: request.full,
-        sweep_every: Duration::from_secs(u64::from(settings.jobber_sweep_days) * 86_400),
-        overlap: Duration::from_secs(u64::from(settings.jobber_overlap_minutes) * 60),
-        graphql_version: settings.jobber_graphql_version.clone(),
+        sweep_every: Duration::from_secs(u64::from(settings.jobber.sweep_days) * 86_400),
+        overlap: Duration::from_secs(u64::from(settings.jobber.overlap_minutes) * 60),
+        graphql_version: settings.jobber.graphql_version.clone(),
         deadline,
     };
     let http = Http::new(http, RetryPolicy::default(), RETRY_BUDGET).with_deadline(deadline);

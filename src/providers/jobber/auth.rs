@@ -7,7 +7,10 @@ use crate::config::Settings;
 use crate::error::Result;
 use crate::oauth::app::{ClientAuth, OAuthApp, RedirectRule};
 use crate::provider::Provider;
-use crate::providers::api::{self, ApiError, Identity};
+use serde_json::{Value, json};
+
+use super::api::JobberApi;
+use crate::providers::api::{ApiError, Identity};
 use crate::providers::{required, url_setting};
 
 pub fn app(settings: &Settings, secret: Option<SecretString>) -> Result<OAuthApp> {
@@ -35,41 +38,17 @@ pub fn app(settings: &Settings, secret: Option<SecretString>) -> Result<OAuthApp
     })
 }
 
-/// Send one GraphQL document; a response with `errors` fails as a whole (partial data is
-/// never trusted).
-pub async fn graphql(
-    http: &reqwest::Client,
-    app: &OAuthApp,
-    version: &str,
-    token: &SecretString,
-    query: &str,
-) -> Result<serde_json::Value, ApiError> {
-    let req = http
-        .post(&app.api_url)
-        .header("X-JOBBER-GRAPHQL-VERSION", version)
-        .json(&serde_json::json!({ "query": query }));
-    let resp =
-        crate::http::bearer(req, token).send().await.map_err(|e| ApiError::Transport(crate::http::describe(&e)))?;
-    let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
-    // Identity and appDisconnect answers are a few hundred bytes.
-    let body = api::read_small(resp).await?;
-    let resp = crate::http::Response { status, headers, body };
-    super::api::read_document("Jobber", version, &resp)
-}
-
 /// Jobber's words for an app the user disconnected or an account that is no longer active:
 /// either means the connection must be made again.
 pub(crate) fn is_disconnected(message: &str) -> bool {
     message.contains("disconnected this app") || message.contains("account is not active")
 }
 
-pub async fn identity(
-    http: &reqwest::Client,
-    app: &OAuthApp,
-    version: &str,
-    token: &SecretString,
-) -> Result<Identity, ApiError> {
-    let data = graphql(http, app, version, token, "query Account { account { id name } }").await?;
+/// The account the token belongs to, through Jobber's one GraphQL client (the same `Http`
+/// layer, judge and error classification as the sync).
+pub async fn identity(api: &JobberApi<'_>, token: &SecretString) -> Result<Identity, ApiError> {
+    let data: Value =
+        api.query(token, "Jobber account", "query Account { account { id name } }", json!({}), 1.0).await?;
     let id = data.pointer("/account/id").and_then(|v| v.as_str());
     let name = data.pointer("/account/name").and_then(|v| v.as_str());
     match (id, name) {
@@ -78,21 +57,11 @@ pub async fn identity(
     }
 }
 
-/// Disconnect the app from the account: kills both tokens at Jobber.
-pub async fn disconnect(
-    http: &reqwest::Client,
-    app: &OAuthApp,
-    version: &str,
-    token: &SecretString,
-) -> Result<(), ApiError> {
-    let data = graphql(
-        http,
-        app,
-        version,
-        token,
-        "mutation Disconnect { appDisconnect { app { name } userErrors { message } } }",
-    )
-    .await?;
+/// Disconnect the app from the account: kills both tokens at Jobber. A retry after a lost
+/// answer finds the app disconnected, which the caller takes as done.
+pub async fn disconnect(api: &JobberApi<'_>, token: &SecretString) -> Result<(), ApiError> {
+    let query = "mutation Disconnect { appDisconnect { app { name } userErrors { message } } }";
+    let data: Value = api.query(token, "Jobber appDisconnect", query, json!({}), 1.0).await?;
     let errors = data.pointer("/appDisconnect/userErrors").and_then(|e| e.as_array()).cloned().unwrap_or_default();
     if errors.is_empty() {
         Ok(())

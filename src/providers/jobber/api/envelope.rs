@@ -77,14 +77,6 @@ pub(super) fn disconnected_message(body: &Value) -> Option<String> {
     crate::providers::jobber::auth::is_disconnected(msg).then(|| msg.to_string())
 }
 
-/// A whole answer to a one-off document (identity, `appDisconnect`), read the same way as every
-/// sync query's: a refused token, a disconnected app, a missing scope, an unserved API version
-/// and GraphQL errors are told apart once, here and in [`read_answer`].
-pub fn read_document(what: &str, version: &str, resp: &Response) -> Result<Value, ApiError> {
-    let judged = if resp.status == 200 { Answer::parse(&resp.body) } else { None };
-    read_answer(what, version, resp, judged)
-}
-
 /// What the caller gets from an answer `Http` has stopped retrying: `data` as `D`, or the
 /// error that says what went wrong (a refused token, a disconnected app, a missing scope, an
 /// unserved API version, a GraphQL error, an answer of the wrong shape). `judged` is what

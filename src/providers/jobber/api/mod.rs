@@ -11,9 +11,9 @@
 //!
 //! The parts: `query` holds the query text (selections, page sizes), `cost` the model of the
 //! bucket and the pacing decisions, `envelope` reads a GraphQL answer (data, errors, cost
-//! extension, raw nodes; the one classification of Jobber's answers, also used by identity and
-//! `appDisconnect` through [`read_document`]) and `client` is [`JobberApi`], the endpoints that
-//! put them together.
+//! extension, raw nodes; the one classification of Jobber's answers) and `client` is
+//! [`JobberApi`], the one GraphQL client: the sync's endpoints, and identity and `appDisconnect`
+//! (in `jobber::auth`) go through its `query`.
 
 mod client;
 mod cost;
@@ -21,5 +21,5 @@ mod envelope;
 mod query;
 
 pub use client::JobberApi;
-pub use envelope::{assignees, read_document};
+pub use envelope::assignees;
 pub use query::{CLIENTS_PAGE, JOBS_PAGE, JobOrder, clients_query, details_query, jobs_query};
