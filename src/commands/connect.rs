@@ -177,14 +177,14 @@ async fn identity(
     version: &str,
 ) -> Result<Identity> {
     let what = format!("could not learn which {} account signed in", app.provider.display_name());
+    let http = one_off(http);
     match app.provider {
         Provider::Jobber => {
-            let http = crate::http::Http::new(http.clone(), crate::http::RetryPolicy::default(), 10);
             jobber::auth::identity(&jobber::api::JobberApi::new(&http, &app.api_url, version), access).await
         }
-        Provider::Google => google::auth::identity(http, app, raw.id_token.as_deref(), access).await,
-        Provider::Microsoft => microsoft::auth::identity(http, app, access).await,
-        Provider::Calendly => calendly::auth::identity(http, &app.api_url, access).await,
+        Provider::Google => google::auth::identity(&http, app, raw.id_token.as_deref(), access).await,
+        Provider::Microsoft => microsoft::auth::identity(&http, app, access).await,
+        Provider::Calendly => calendly::auth::identity(&http, &app.api_url, access).await,
     }
     .map_err(|e| e.into_error(&what))
 }
@@ -196,7 +196,7 @@ async fn personal_access_token(ctx: &mut Context, http: &reqwest::Client) -> Res
         .await
         .map_err(|e| Error::failure("cannot read the token from stdin").cause(e))??;
     let api_url = calendly::auth::api_url(ctx.settings()?)?;
-    let identity = calendly::auth::identity(http, &api_url, &token).await.map_err(|e| {
+    let identity = calendly::auth::identity(&one_off(http), &api_url, &token).await.map_err(|e| {
         e.into_error("Calendly did not accept the personal access token").hint(
             "create a new token in Calendly (Integrations > API & Webhooks) with users:read and scheduled_events:read",
         )
@@ -210,4 +210,9 @@ async fn personal_access_token(ctx: &mut Context, http: &reqwest::Client) -> Res
         scope: None,
     };
     Ok((tokens, identity))
+}
+
+/// The HTTP layer of a one-off call (identity): retries 5xx and 429 on a small budget.
+fn one_off(client: &reqwest::Client) -> crate::http::Http {
+    crate::http::Http::new(client.clone(), crate::http::RetryPolicy::default(), crate::providers::api::ONE_OFF_RETRIES)
 }

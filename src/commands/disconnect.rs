@@ -79,13 +79,14 @@ async fn revoke(
     if provider == Provider::Microsoft {
         return Ok(Some(format!("Microsoft has no revocation endpoint: {}", manual_removal(provider))));
     }
+    let http =
+        crate::http::Http::new(http, crate::http::RetryPolicy::default(), crate::providers::api::ONE_OFF_RETRIES);
     let mut session = ctx.session(connection.clone())?;
     let version = ctx.settings()?.provider(Provider::Jobber, "graphql_version").unwrap_or_default().to_string();
     let db = ctx.db()?;
     match provider {
         Provider::Jobber => {
             let app = session.app().cloned().ok_or_else(|| Error::failure("no Jobber application configured"))?;
-            let http = crate::http::Http::new(http.clone(), crate::http::RetryPolicy::default(), 10);
             let api = jobber::api::JobberApi::new(&http, &app.api_url, &version);
             let api = &api;
             session

@@ -3,32 +3,30 @@
 
 use secrecy::SecretString;
 
+use crate::http::{Http, Response, Verdict};
+
 pub use crate::http::ApiError;
 
-/// A JSON request with a Bearer token; returns the parsed body of a 2xx answer.
-pub async fn json(req: reqwest::RequestBuilder, token: &SecretString) -> Result<serde_json::Value, ApiError> {
-    let resp =
-        crate::http::bearer(req, token).send().await.map_err(|e| ApiError::Transport(crate::http::describe(&e)))?;
-    let status = resp.status().as_u16();
-    // Identity and small API answers: a few KB.
-    let bytes = read_small(resp).await?;
-    if status == 401 {
-        return Err(ApiError::Unauthorized);
-    }
-    let body: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
-    if !(200..300).contains(&status) {
-        return Err(ApiError::Status { status, message: error_message(body.as_ref()) });
-    }
-    body.ok_or_else(|| ApiError::Malformed(format!("HTTP {status} with a body that is not JSON")))
+/// The retry budget of a one-off call. Identity and revocation go through the same [`Http`] as
+/// the sync (5xx and 429 retried, bodies bounded), with a budget of their own.
+pub const ONE_OFF_RETRIES: u32 = 10;
+
+/// GET a JSON resource with a Bearer token; returns the parsed body of a 2xx answer.
+pub async fn get_json(http: &Http, what: &str, url: &str, token: &SecretString) -> Result<serde_json::Value, ApiError> {
+    let resp = http.execute(what, || http.authorized(reqwest::Method::GET, url, token), |_| Verdict::Done).await?;
+    json_answer(&resp)
 }
 
-/// Read a small answer (identity, revocation, a single object) against [`crate::http::SMALL_BODY`];
-/// a larger one is a provider error, not retried.
-pub async fn read_small(resp: reqwest::Response) -> Result<bytes::Bytes, ApiError> {
-    crate::http::read_body(resp, crate::http::SMALL_BODY).await.map_err(|e| match e {
-        crate::http::BodyError::TooLarge { .. } => ApiError::Malformed(e.to_string()),
-        crate::http::BodyError::Transport(e) => ApiError::Transport(e),
-    })
+/// The parsed body of a 2xx answer, or the error the answer carries (401: the token was refused).
+pub fn json_answer(resp: &Response) -> Result<serde_json::Value, ApiError> {
+    if resp.status == 401 {
+        return Err(ApiError::Unauthorized);
+    }
+    let body = resp.json();
+    if !(200..300).contains(&resp.status) {
+        return Err(ApiError::Status { status: resp.status, message: error_message(body.as_ref()) });
+    }
+    body.ok_or_else(|| ApiError::Malformed(format!("HTTP {} with a body that is not JSON", resp.status)))
 }
 
 /// The human message inside the error shapes the four providers use.

@@ -5,6 +5,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::Settings;
 use crate::error::Result;
+use crate::http::{Http, Verdict};
 use crate::oauth::app::{ClientAuth, OAuthApp, RedirectRule};
 use crate::provider::Provider;
 use crate::providers::api::{self, ApiError, Identity};
@@ -42,9 +43,9 @@ pub fn api_url(settings: &Settings) -> Result<String> {
     url_setting(settings, Provider::Calendly, "api_url")
 }
 
-pub async fn identity(http: &reqwest::Client, api_url: &str, token: &SecretString) -> Result<Identity, ApiError> {
+pub async fn identity(http: &Http, api_url: &str, token: &SecretString) -> Result<Identity, ApiError> {
     let url = format!("{}/users/me", api_url.trim_end_matches('/'));
-    let body = api::json(http.get(url), token).await?;
+    let body = api::get_json(http, "Calendly /users/me", &url, token).await?;
     let r = body.get("resource").ok_or_else(|| ApiError::Malformed("/users/me has no resource".into()))?;
     let uri =
         r.get("uri").and_then(|v| v.as_str()).ok_or_else(|| ApiError::Malformed("/users/me has no uri".into()))?;
@@ -53,26 +54,20 @@ pub async fn identity(http: &reqwest::Client, api_url: &str, token: &SecretStrin
 }
 
 /// Revoke a token; Calendly demands id and secret for this.
-pub async fn revoke(http: &reqwest::Client, app: &OAuthApp, token: &SecretString) -> Result<(), ApiError> {
+pub async fn revoke(http: &Http, app: &OAuthApp, token: &SecretString) -> Result<(), ApiError> {
     let Some(secret) = &app.client_secret else {
         return Err(ApiError::NotSent(
             "Calendly's revoke endpoint needs the client secret, and none is configured".into(),
         ));
     };
     let url = app.revoke_url.as_deref().unwrap_or_default();
-    let resp = http
-        .post(url)
-        .form(&[
-            ("client_id", app.client_id.as_str()),
-            ("client_secret", secret.expose_secret()),
-            ("token", token.expose_secret()),
-        ])
-        .send()
-        .await
-        .map_err(|e| ApiError::Transport(crate::http::describe(&e)))?;
-    let status = resp.status().as_u16();
-    let body: Option<serde_json::Value> =
-        api::read_small(resp).await.ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let form = [
+        ("client_id", app.client_id.as_str()),
+        ("client_secret", secret.expose_secret()),
+        ("token", token.expose_secret()),
+    ];
+    let resp = http.execute("Calendly revoke", || http.client.post(url).form(&form), |_| Verdict::Done).await?;
+    let (status, body) = (resp.status, resp.json());
     match status {
         200..=299 => Ok(()),
         _ => Err(ApiError::Status { status, message: api::error_message(body.as_ref()) }),

@@ -4,6 +4,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::Settings;
 use crate::error::Result;
+use crate::http::{Http, Verdict};
 use crate::oauth::app::{ClientAuth, OAuthApp, RedirectRule};
 use crate::oauth::token::jwt_claims;
 use crate::provider::Provider;
@@ -39,7 +40,7 @@ pub fn app(settings: &Settings, secret: Option<SecretString>) -> Result<OAuthApp
 
 /// `sub` and `email` from the id_token when present, else from userinfo.
 pub async fn identity(
-    http: &reqwest::Client,
+    http: &Http,
     app: &OAuthApp,
     id_token: Option<&str>,
     token: &SecretString,
@@ -51,7 +52,7 @@ pub async fn identity(
         return Ok(Identity { id: sub.to_string(), name: name.to_string() });
     }
     let url = format!("{}/oauth2/v3/userinfo", app.api_url.trim_end_matches('/'));
-    let body = api::json(http.get(url), token).await?;
+    let body = api::get_json(http, "Google userinfo", &url, token).await?;
     let sub =
         body.get("sub").and_then(|v| v.as_str()).ok_or_else(|| ApiError::Malformed("userinfo has no sub".into()))?;
     let name = body.get("email").and_then(|v| v.as_str()).unwrap_or(sub);
@@ -60,17 +61,11 @@ pub async fn identity(
 
 /// Revoke a token (the refresh token kills the whole grant). A 400 `invalid_token` means it
 /// was already dead, which counts as done.
-pub async fn revoke(http: &reqwest::Client, app: &OAuthApp, token: &SecretString) -> Result<(), ApiError> {
+pub async fn revoke(http: &Http, app: &OAuthApp, token: &SecretString) -> Result<(), ApiError> {
     let url = app.revoke_url.as_deref().unwrap_or_default();
-    let resp = http
-        .post(url)
-        .form(&[("token", token.expose_secret())])
-        .send()
-        .await
-        .map_err(|e| ApiError::Transport(crate::http::describe(&e)))?;
-    let status = resp.status().as_u16();
-    let body: Option<serde_json::Value> =
-        api::read_small(resp).await.ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let form = [("token", token.expose_secret())];
+    let resp = http.execute("Google revoke", || http.client.post(url).form(&form), |_| Verdict::Done).await?;
+    let (status, body) = (resp.status, resp.json());
     match status {
         200..=299 => Ok(()),
         400 if body.as_ref().and_then(|b| b.get("error")).and_then(|e| e.as_str()) == Some("invalid_token") => Ok(()),

@@ -4,6 +4,7 @@ use secrecy::SecretString;
 
 use crate::config::Settings;
 use crate::error::Result;
+use crate::http::Http;
 use crate::oauth::app::{ClientAuth, OAuthApp, RedirectRule};
 use crate::provider::Provider;
 use crate::providers::api::{self, ApiError, Identity};
@@ -41,9 +42,9 @@ pub fn app(settings: &Settings) -> Result<OAuthApp> {
     })
 }
 
-pub async fn identity(http: &reqwest::Client, app: &OAuthApp, token: &SecretString) -> Result<Identity, ApiError> {
+pub async fn identity(http: &Http, app: &OAuthApp, token: &SecretString) -> Result<Identity, ApiError> {
     let url = format!("{}/me", app.api_url.trim_end_matches('/'));
-    let body = api::json(http.get(url), token).await?;
+    let body = api::get_json(http, "Graph /me", &url, token).await?;
     let id = body.get("id").and_then(|v| v.as_str()).ok_or_else(|| ApiError::Malformed("/me has no id".into()))?;
     let name = ["mail", "userPrincipalName", "displayName"]
         .iter()
