@@ -13,7 +13,7 @@
 //! malformed, panics or asks for more than [`MAX_WAIT`], and no wait runs past the run's
 //! deadline (`--max-duration`, [`Http::with_deadline`]): a retry or a pacing wait that would end
 //! after it stops the stream there instead. Every body is read against a cap
-//! ([`SMALL_BODY`] for token and identity calls, [`PAGE_BODY`] for API pages), refused early on
+//! ([`SMALL_BODY`] for token calls, [`PAGE_BODY`] for API pages), refused early on
 //! its `Content-Length`; a too-large answer is an error that is not retried. [`Pages`] bounds
 //! every pagination loop.
 

@@ -11,8 +11,12 @@
 //! - [`context`] is built once per run: environment snapshot, paths and settings ([`config`]:
 //!   defaults → config.toml → environment), the clock, and, opened on first use, the database,
 //!   the secret store, the HTTP client and each connection's [`oauth::session::Session`].
-//! - [`sync`] is the engine: which streams run, page by page, each page's rows written with
-//!   its cursor; it reports through an [`sync::Observer`] and never prints.
+//! - [`sync`] is the engine: [`sync::engine`] decides which streams of an account run, builds
+//!   their clients, records each run and hands every stream one [`sync::StreamCx`] (session,
+//!   database, HTTP layer, observer, counts). [`sync::jobs`] holds the Jobber streams;
+//!   [`sync::events`] the calendar streams, whose shared plumbing (one event-write type, one
+//!   commit, one concurrency driver) sits under the three providers' rounds. It reports through
+//!   an [`sync::Observer`] and never prints.
 //! - [`oauth`]: the authorization-code flow (loopback listener, browser) and the token
 //!   lifecycle ([`oauth::session`]); it never sees the context.
 //! - [`providers`]: each provider's OAuth quirks (as data on [`oauth::app::OAuthApp`]), API
@@ -38,6 +42,13 @@
 //! bucket, through [`http`]) → the rows and the cursor that covers them are written in one
 //! transaction ([`store::jobs`], [`store::runs`]) → the observer is told. A run killed at any
 //! moment resumes from the last committed page.
+//!
+//! # The path of a calendar page
+//! `integ sync` → [`sync::events`] makes each selected calendar a round (Google's sync token,
+//! Graph's delta link or Calendly's window rescan) and its driver keeps up to four requests in
+//! flight → each answer goes back to its round, which maps the items to changes (pure) → the
+//! changes and the calendar's cursor commit in one transaction, or, for a round that replaces
+//! the calendar, all of its pages at its end.
 //!
 //! # Invariants
 //! - Tokens live only in the secret store.
