@@ -22,24 +22,41 @@ pub struct StreamStatus {
     pub error: Option<String>,
 }
 
-/// One line per stream the connection has state or history for.
+/// One line per stream the connection has state or history for. A calendar's cursor
+/// (`events:<calendar id>`) is part of the `events` stream, not a stream of its own: the
+/// `events` line's last attempt is its calendars' latest. A stream's last success is the later
+/// of its cursor's last completed round and its last run that ended `ok` (the `events` stream
+/// is `ok` only when every selected calendar completed).
 pub fn streams(db: &Db, connection_id: i64) -> Result<Vec<StreamStatus>, DbError> {
     let mut stmt = db
         .conn()
         .prepare(
             "WITH names AS (
-                 SELECT stream FROM sync_state WHERE connection_id = ?1
-                 UNION SELECT stream FROM sync_runs WHERE connection_id = ?1),
+                 SELECT stream FROM sync_state WHERE connection_id = ?1 AND stream NOT LIKE 'events:%'
+                 UNION SELECT stream FROM sync_runs WHERE connection_id = ?1
+                 UNION SELECT 'events' FROM sync_state WHERE connection_id = ?1 AND stream LIKE 'events:%'),
+             state AS (
+                 SELECT CASE WHEN stream LIKE 'events:%' THEN 'events' ELSE stream END AS stream,
+                        max(last_attempt_at) AS attempt, max(last_success_at) AS success
+                 FROM sync_state WHERE connection_id = ?1 GROUP BY 1),
+             ok AS (
+                 SELECT stream, max(finished_at) AS at FROM sync_runs
+                 WHERE connection_id = ?1 AND outcome = 'ok' GROUP BY stream),
              last AS (
                  SELECT r.* FROM sync_runs r
                  WHERE r.connection_id = ?1 AND r.id = (
                      SELECT max(id) FROM sync_runs WHERE connection_id = ?1 AND stream = r.stream))
-             SELECT n.stream, s.last_attempt_at, s.last_success_at, l.started_at, l.finished_at, l.outcome,
+             SELECT n.stream, s.attempt,
+                    CASE WHEN s.stream = 'events' THEN ok.at
+                         WHEN ok.at IS NULL OR s.success >= ok.at THEN coalesce(s.success, ok.at)
+                         ELSE ok.at END,
+                    l.started_at, l.finished_at, l.outcome,
                     coalesce(l.fetched, 0), coalesce(l.inserted, 0), coalesce(l.updated, 0),
                     coalesce(l.deleted, 0), l.error,
                     CAST(strftime('%s', l.finished_at) AS INTEGER) - CAST(strftime('%s', l.started_at) AS INTEGER)
              FROM names n
-             LEFT JOIN sync_state s ON s.connection_id = ?1 AND s.stream = n.stream
+             LEFT JOIN state s ON s.stream = n.stream
+             LEFT JOIN ok ON ok.stream = n.stream
              LEFT JOIN last l ON l.stream = n.stream
              ORDER BY n.stream",
         )
@@ -191,4 +208,64 @@ pub fn interrupt(db: &mut Db, run: i64, why: &str, now: &str) -> Result<(), DbEr
         .map(|_| ())
         .map_err(classify)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::open(&dir.path().join("integ.db")).expect("open");
+        db.conn()
+            .execute(
+                "INSERT INTO connections (id, provider, account_id, account_name, label, state, created_at, updated_at)
+                 VALUES (1, 'google', 'acct', 'A', 'A', 'connected', 'now', 'now')",
+                [],
+            )
+            .expect("connection");
+        (dir, db)
+    }
+
+    fn cursor(db: &mut Db, stream: &str, at: &str, complete: bool) {
+        db.write(|tx| save_cursor(tx, 1, stream, Some("{}"), at, complete)).expect("cursor");
+    }
+
+    fn run(db: &mut Db, stream: &str, at: &str, outcome: &str) {
+        let id = start(db, 1, stream, at).expect("start");
+        finish(db, id, &Counts::default(), outcome, None, at).expect("finish");
+    }
+
+    #[test]
+    fn calendar_cursors_are_part_of_the_events_stream() {
+        let (_d, mut db) = db();
+        cursor(&mut db, "events:a", "2026-11-21T10:00:00Z", true);
+        cursor(&mut db, "events:b", "2026-11-21T11:00:00Z", false);
+        // Cursors without a run: one `events` line, attempted, never a success.
+        let s = streams(&db, 1).unwrap();
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(s[0].stream, "events");
+        assert_eq!(s[0].last_attempt_at.as_deref(), Some("2026-11-21T11:00:00Z"));
+        assert_eq!(s[0].last_success_at, None);
+        // The stream succeeds when a run ends ok, not when one calendar completes.
+        run(&mut db, "events", "2026-11-21T11:30:00Z", "ok");
+        run(&mut db, "events", "2026-11-21T12:30:00Z", "failed");
+        let s = streams(&db, 1).unwrap();
+        assert_eq!((s.len(), s[0].outcome.as_deref()), (1, Some("failed")));
+        assert_eq!(s[0].last_success_at.as_deref(), Some("2026-11-21T11:30:00Z"));
+    }
+
+    #[test]
+    fn a_streams_last_success_is_its_latest_round_or_ok_run() {
+        let (_d, mut db) = db();
+        cursor(&mut db, "jobs", "2026-11-21T10:00:00Z", true);
+        run(&mut db, "jobs", "2026-11-21T09:00:00Z", "ok");
+        assert_eq!(streams(&db, 1).unwrap()[0].last_success_at.as_deref(), Some("2026-11-21T10:00:00Z"));
+        run(&mut db, "jobs", "2026-11-21T11:00:00Z", "ok");
+        assert_eq!(streams(&db, 1).unwrap()[0].last_success_at.as_deref(), Some("2026-11-21T11:00:00Z"));
+        cursor(&mut db, "jobs", "2026-11-21T12:00:00Z", false);
+        let s = streams(&db, 1).unwrap();
+        assert_eq!(s[0].last_success_at.as_deref(), Some("2026-11-21T11:00:00Z"));
+        assert_eq!(s[0].last_attempt_at.as_deref(), Some("2026-11-21T12:00:00Z"));
+    }
 }

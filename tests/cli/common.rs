@@ -308,9 +308,24 @@ impl Drop for Fakes {
     }
 }
 
-/// A free loopback port (there is a small window before it is used; good enough for tests).
+/// A free loopback port for integ to listen on later. It comes from below Linux's ephemeral
+/// range (32768-60999), where the kernel picks the local ports of outgoing connections and of
+/// listeners bound to port 0: a port from there can be taken by any test's HTTP client in the
+/// window before integ binds it (seen: "port ... is already in use" under parallel suites).
+/// Spread by process and call, and checked free when handed out.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let seed = std::process::id().wrapping_mul(2_654_435_761) ^ nanos;
+    for _ in 0..2000 {
+        let n = CALLS.fetch_add(1, Ordering::Relaxed);
+        let port = 20_000 + (seed.wrapping_add(n.wrapping_mul(7919)) % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port between 20000 and 32000")
 }
 
 /// The test's database, opened directly (as a report would).
