@@ -13,6 +13,9 @@
 //!   the secret store, the HTTP client and each connection's [`oauth::session::Session`].
 //! - [`sync`] is the engine: which streams run, page by page, each page's rows written with
 //!   its cursor; it reports through an [`sync::Observer`] and never prints.
+//! - [`alerts`] judges, after a command's work is committed, what needs a person (a grant that
+//!   died, a stream failing run after run) and tells them once on Slack or by e-mail; its
+//!   state and outbox are in the database, so cron runs neither repeat nor lose a message.
 //! - [`oauth`]: the authorization-code flow (loopback listener, browser) and the token
 //!   lifecycle ([`oauth::session`]); it never sees the context.
 //! - [`providers`]: each provider's OAuth quirks (as data on [`oauth::app::OAuthApp`]), API
@@ -48,6 +51,7 @@
 //!
 //! Start reading at `main.rs`, then [`commands`].
 
+pub mod alerts;
 pub mod child;
 pub mod cli;
 pub mod commands;
