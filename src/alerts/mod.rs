@@ -97,6 +97,15 @@ pub fn record(
         }
         for (id, c) in &plan.ongoing {
             store::refresh(tx, *id, &c.detail, &c.fix)?;
+            // A channel configured after the episode opened hears about it once, too.
+            let announced = store::announced_on(tx, *id)?;
+            let m = message::opened(c);
+            let msgs: Vec<NewMessage<'_>> = channels
+                .iter()
+                .filter(|ch| !announced.iter().any(|a| a == *ch))
+                .map(|ch| NewMessage { channel: ch, subject: &m.subject, body: &m.body })
+                .collect();
+            store::queue(tx, Some(*id), "opened", &msgs, &stamp)?;
         }
         Ok(())
     })?;

@@ -132,6 +132,15 @@ pub fn told(tx: &Transaction<'_>, id: i64) -> Result<Vec<String>, DbError> {
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
 }
 
+/// The channels that have an opening message of an episode, sent or not.
+pub fn announced_on(tx: &Transaction<'_>, id: i64) -> Result<Vec<String>, DbError> {
+    let mut stmt = tx
+        .prepare("SELECT DISTINCT channel FROM alert_outbox WHERE alert_id = ?1 AND kind = 'opened'")
+        .map_err(classify)?;
+    let rows = stmt.query_map([id], |r| r.get(0)).map_err(classify)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+}
+
 /// Close an episode. Its opening messages not sent yet are dropped (no one needs to hear about
 /// a problem that is already gone); `messages` (the recovery) are queued.
 pub fn clear(tx: &Transaction<'_>, id: i64, messages: &[NewMessage<'_>], now: &str) -> Result<(), DbError> {
