@@ -49,17 +49,15 @@ pub fn record(
     let conns = connections::list(db, None)?;
     let histories = store::histories(db, rules.after_failures.max(1))?;
     let found = conditions::evaluate(&conns, &histories, secret_store_error, rules, now);
-    let open: Vec<conditions::Open> = store::open(db)?
-        .into_iter()
+    let open_rows = store::open(db)?;
+    let open: Vec<conditions::Open> = open_rows
+        .iter()
         .filter_map(|a| {
             let kind = conditions::Kind::parse(&a.condition)?;
-            Some(conditions::Open {
-                id: a.id,
-                key: conditions::Key { connection_id: a.connection_id, stream: a.stream, kind },
-            })
+            let key = conditions::Key { connection_id: a.connection_id, stream: a.stream.clone(), kind };
+            Some(conditions::Open { id: a.id, key })
         })
         .collect();
-    let open_rows = store::open(db)?;
     let plan = conditions::plan(&open, found);
     let stamp = crate::time::timestamp(now);
     let result = Recorded {

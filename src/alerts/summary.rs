@@ -63,7 +63,13 @@ pub fn compose(db: &Db, day: &str, from: &str, to: &str) -> Result<Message, DbEr
         body.push_str("\nNeeds doing:\n");
         for a in &open {
             let who = if a.account.is_empty() { "integ".to_string() } else { super::conditions::sanitise(&a.account) };
-            body.push_str(&format!("- {who}: {} (since {}). Fix: {}\n", a.detail, a.since, a.fix));
+            let clean = super::conditions::sanitise;
+            body.push_str(&format!(
+                "- {who}: {} (since {}). Fix: {}\n",
+                clean(&a.detail),
+                clean(&a.since),
+                clean(&a.fix)
+            ));
         }
     }
     let needs = if open.is_empty() { "all healthy".to_string() } else { format!("{} need attention", open.len()) };

@@ -40,22 +40,35 @@ fn secret(ctx: &mut Context, key: &str) -> Result<Option<SecretString>> {
     Ok(ctx.secrets()?.get(&super::config::store_key(def))?)
 }
 
-/// The configured channels, and what is wrong with the half-configured ones.
+/// The configured channels, and what is wrong with the half-configured ones. A secret store
+/// that cannot be read is one problem, not an error: a secret given in the environment still
+/// works, so the alert about that very store can go out.
 pub(super) fn load_channels(ctx: &mut Context) -> Result<(Channels, Vec<String>)> {
     let s: AlertSettings = ctx.settings()?.alerts()?;
     let mut problems = Vec::new();
+    let mut store_failed = false;
+    let mut read = |ctx: &mut Context, key: &str, problems: &mut Vec<String>| match secret(ctx, key) {
+        Ok(v) => v,
+        Err(e) => {
+            if !store_failed {
+                problems.push(format!("cannot read {key} from the secret store: {}", e.message));
+                store_failed = true;
+            }
+            None
+        }
+    };
     let mut ch = Channels::default();
-    let webhook = secret(ctx, "alerts.slack_webhook")?;
-    if let Some(hook) = &webhook
-        && let Err(why) = config::check(
-            config::key_def("alerts.slack_webhook").expect("in the key table"),
-            secrecy::ExposeSecret::expose_secret(hook),
-        )
-    {
-        problems.push(format!("alerts.slack_webhook: {why}"));
-    }
-    let webhook = webhook.filter(|_| problems.is_empty());
-    let bot = match (secret(ctx, "alerts.slack_bot_token")?, s.slack_channel.clone()) {
+    let webhook = read(ctx, "alerts.slack_webhook", &mut problems).filter(|hook| {
+        let def = config::key_def("alerts.slack_webhook").expect("in the key table");
+        match config::check(def, secrecy::ExposeSecret::expose_secret(hook)) {
+            Ok(()) => true,
+            Err(why) => {
+                problems.push(format!("alerts.slack_webhook: {why}"));
+                false
+            }
+        }
+    });
+    let bot = match (read(ctx, "alerts.slack_bot_token", &mut problems), s.slack_channel.clone()) {
         (Some(t), Some(c)) => Some((t, c)),
         (Some(_), None) => {
             problems.push("alerts.slack_bot_token is set but alerts.slack_channel is not".into());
@@ -67,7 +80,8 @@ pub(super) fn load_channels(ctx: &mut Context) -> Result<(Channels, Vec<String>)
         ch.slack = Some(channels::Slack { webhook, bot, api_url: s.slack_api_url.clone() });
     }
     if let Some(url) = &s.smtp_url {
-        match email(ctx, &s, url) {
+        let password = read(ctx, "alerts.smtp_password", &mut problems);
+        match email(&s, url, password) {
             Ok(e) => ch.email = Some(e),
             Err(why) => problems.push(why),
         }
@@ -77,7 +91,7 @@ pub(super) fn load_channels(ctx: &mut Context) -> Result<(Channels, Vec<String>)
     Ok((ch, problems))
 }
 
-fn email(ctx: &mut Context, s: &AlertSettings, url: &str) -> std::result::Result<channels::Email, String> {
+fn email(s: &AlertSettings, url: &str, password: Option<SecretString>) -> std::result::Result<channels::Email, String> {
     let url = url::Url::parse(url).map_err(|e| format!("alerts.smtp_url: {e}"))?;
     let from = s.email_from.as_deref().ok_or("alerts.smtp_url is set but alerts.email_from is not")?;
     let from = from.parse().map_err(|_| "alerts.email_from is not an e-mail address".to_string())?;
@@ -85,7 +99,6 @@ fn email(ctx: &mut Context, s: &AlertSettings, url: &str) -> std::result::Result
     if to.is_empty() {
         return Err("alerts.smtp_url is set but alerts.email_to is not".into());
     }
-    let password = secret(ctx, "alerts.smtp_password").map_err(|e| format!("alerts.smtp_password: {}", e.message))?;
     if !url.username().is_empty() && password.is_none() {
         return Err(format!("alerts.smtp_url names the user '{}' but alerts.smtp_password is not set", url.username()));
     }
@@ -117,6 +130,7 @@ pub(super) async fn after_run(ctx: &mut Context, trigger: Trigger) {
         }
     };
     for p in &problems {
+        tracing::info!("alerts: {p}");
         ctx.ui.warn(format!("alerts: {p}"));
     }
     let names = channels.names();
@@ -147,6 +161,14 @@ pub(super) async fn after_run(ctx: &mut Context, trigger: Trigger) {
     let clock = ctx.clock;
     let Ok(db) = ctx.db() else { return };
     for d in alerts::deliver(db, &channels, &http, clock).await {
+        // Info reaches `--log-file` (cron runs are `--quiet`); the warning is for a terminal.
+        tracing::info!(
+            channel = d.channel,
+            sent = d.sent,
+            failed = d.failed,
+            error = d.error.as_deref(),
+            "alerts delivered"
+        );
         if let Some(e) = &d.error {
             ctx.ui.warn(format!("alerts: {} not sent ({} waiting for the next run): {e}", d.channel, d.waiting));
         } else if d.sent > 0 {

@@ -294,3 +294,27 @@ fn status_alert_announces_what_is_open_to_a_channel_added_later() {
     assert_eq!(p.len(), 1, "announced once: {p:?}");
     assert!(text_of(&p[0]).contains("needs reconnecting"));
 }
+
+#[test]
+fn an_unreadable_secret_store_alerts_through_a_channel_given_in_the_environment() {
+    let (mut env, fakes) = jobber(5, &[]);
+    env.set("INTEG_ALERTS_SLACK_WEBHOOK", fakes.banner["slack"]["webhook"].as_str().unwrap());
+    env.run(&["sync"]).ok();
+    let key = env.vars["INTEG_SECRET_KEY"].clone();
+    // The wrong passphrase: the encrypted store cannot be read.
+    env.set("INTEG_SECRET_KEY", "a different passphrase entirely");
+    let first = env.run(&["sync"]).any();
+    assert_ne!(first.code, 0, "{}", first.stderr);
+    let code = first.code;
+    env.run(&["sync"]).code(code);
+    let p = posts(&fakes);
+    assert_eq!(p.len(), 1, "{p:?}");
+    let t = text_of(&p[0]);
+    assert!(t.contains("the secret store cannot be read") && t.contains("integ doctor"), "{t}");
+    assert!(!t.contains("a different passphrase"), "{t}");
+    env.set("INTEG_SECRET_KEY", key);
+    env.run(&["sync"]).ok();
+    let p = posts(&fakes);
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(text_of(&p[1]).contains("back to healthy"), "{}", text_of(&p[1]));
+}
