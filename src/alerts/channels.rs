@@ -189,6 +189,7 @@ impl Email {
             .from(self.from.clone())
             .subject(m.subject.clone())
             .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .message_id(None)
             .date(std::time::UNIX_EPOCH + Duration::from_secs(date.as_second().max(0) as u64));
         for to in &self.to {
             msg = msg.to(to.clone());

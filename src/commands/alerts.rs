@@ -16,6 +16,9 @@ use crate::store::alerts::{self as store, AlertRow};
 use crate::store::connections::{self, State};
 use crate::ui::{Listing, Ui};
 
+/// How long a run waits for another one's alert step before leaving alerts to it.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Which command is asking: only `sync` makes the daily summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
@@ -121,6 +124,22 @@ fn secret_store_error(ctx: &mut Context) -> Option<String> {
 /// After a command's work is committed: judge, record and send. Never fails the command.
 pub(super) async fn after_run(ctx: &mut Context, trigger: Trigger) {
     let Ok(settings) = ctx.settings().and_then(|s| s.alerts()) else { return };
+    // One process judges and sends at a time: two overlapping runs (two accounts' crons) would
+    // otherwise both open the same episode or send the same queued message. The state is in
+    // the database, so a run that finds the lock taken leaves nothing undone: the next run
+    // judges it again.
+    let lock = crate::store::lock::FileLock::acquire(&ctx.paths.lock_file("alerts"), LOCK_WAIT).await;
+    let _lock = match lock {
+        Ok(Some(l)) => l,
+        Ok(None) => {
+            tracing::info!("alerts: another integ run is sending alerts; left to it");
+            return;
+        }
+        Err(e) => {
+            ctx.ui.warn(format!("alerts: {}", e.message));
+            return;
+        }
+    };
     let store_error = secret_store_error(ctx);
     let (channels, problems) = match load_channels(ctx) {
         Ok(c) => c,

@@ -1,7 +1,9 @@
 //! `integ status`: every connection, its token expiry, the last run of each stream and the
 //! next thing the user must do. The exit code lets a monitor alert on it alone: 4 when a
 //! connection needs reconnecting, 2 when the secret store cannot be read (keyring locked, no
-//! D-Bus), 3 when a stream's last run failed, 0 otherwise.
+//! D-Bus), 3 when a stream's last run failed, 0 otherwise. It says on stderr whether alerts are
+//! configured; `--alert` also sends them (for a monitor that runs `status` rather than `sync`),
+//! which never changes the exit code.
 
 use comfy_table::Table;
 

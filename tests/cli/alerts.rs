@@ -82,6 +82,8 @@ fn a_dead_grant_alerts_once_on_each_channel_and_once_when_healthy_again() {
     let mail = m[0]["data"].as_str().unwrap();
     assert!(mail.contains("Subject: integ: jobber account") && mail.contains("needs reconnecting"), "{mail}");
     assert!(mail.contains("Fix: run `integ connect jobber --account"), "{mail}");
+    assert!(mail.contains("Message-ID: <"), "{mail}");
+    assert!(mail.contains("Date: Sat, 21 Nov 2026"), "the date is integ's clock: {mail}");
     assert_eq!(m[0]["tls"], true, "STARTTLS was used");
     assert_eq!(m[0]["auth"], true);
     assert_eq!(m[0]["to"], json!(["ops@example.com", "owner@example.com"]));
@@ -317,4 +319,33 @@ fn an_unreadable_secret_store_alerts_through_a_channel_given_in_the_environment(
     let p = posts(&fakes);
     assert_eq!(p.len(), 2, "{p:?}");
     assert!(text_of(&p[1]).contains("back to healthy"), "{}", text_of(&p[1]));
+}
+
+#[test]
+fn refresh_alerts_too() {
+    let (mut env, fakes) = jobber(5, &[]);
+    env.set("INTEG_ALERTS_SLACK_WEBHOOK", fakes.banner["slack"]["webhook"].as_str().unwrap());
+    env.run(&["refresh", "--force"]).ok();
+    assert!(posts(&fakes).is_empty());
+    fakes.post("/_fake/jobber/disconnect", json!({}));
+    env.run(&["refresh", "--force"]).code(4);
+    env.run(&["refresh", "--force"]).code(4);
+    let p = posts(&fakes);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(text_of(&p[0]).contains("integ connect jobber --account"), "{}", text_of(&p[0]));
+}
+
+#[test]
+fn one_run_at_a_time_alerts_and_a_run_that_finds_it_busy_leaves_it_to_the_next() {
+    let (mut env, fakes) = jobber(5, &[]);
+    env.set("INTEG_ALERTS_SLACK_WEBHOOK", fakes.banner["slack"]["webhook"].as_str().unwrap());
+    env.run(&["sync"]).ok();
+    fakes.post("/_fake/jobber/disconnect", json!({}));
+    let mut holder = crate::common::hold_lock(&env.home().join("locks").join("alerts.lock"));
+    env.run(&["sync"]).code(4);
+    assert!(posts(&fakes).is_empty(), "another process holds the alert step");
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    env.run(&["sync"]).code(4);
+    assert_eq!(posts(&fakes).len(), 1);
 }
