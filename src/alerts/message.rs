@@ -38,11 +38,14 @@ pub fn opened(c: &Condition) -> Message {
     Message { subject, body }
 }
 
-/// A condition that was announced has cleared.
-pub fn cleared(a: &AlertRow, now: &str) -> Message {
+/// A condition that was announced has cleared; `disconnected`: because its account was
+/// disconnected (it is not healthy, it is no longer watched).
+pub fn cleared(a: &AlertRow, now: &str, disconnected: bool) -> Message {
     let title = Kind::parse(&a.condition).map(Kind::title).unwrap_or("had a problem");
     let subject = if a.account.is_empty() {
         "integ: back to healthy (the secret store can be read again)".to_string()
+    } else if disconnected {
+        format!("integ: {} was disconnected and is no longer synced", who(&a.account))
     } else {
         format!("integ: {} is back to healthy", who(&a.account))
     };
@@ -149,9 +152,11 @@ mod tests {
             last_sent_at: None,
             cleared_at: None,
         };
-        let m = cleared(&row, "2026-11-21T12:00:00Z");
+        let m = cleared(&row, "2026-11-21T12:00:00Z", false);
         assert_eq!(m.subject, "integ: jobber account 'Acme' is back to healthy");
         assert!(m.body.contains("sync keeps failing (jobs stream)"), "{}", m.body);
+        let gone = cleared(&row, "2026-11-21T12:00:00Z", true);
+        assert_eq!(gone.subject, "integ: jobber account 'Acme' was disconnected and is no longer synced");
     }
 
     #[test]

@@ -85,7 +85,11 @@ pub fn record(
             let Some(row) = open_rows.iter().find(|r| r.id == *id) else { continue };
             // Only the channels that heard about it hear that it is over.
             let told = store::told(tx, *id)?;
-            let m = message::cleared(row, &stamp);
+            let disconnected = conns
+                .iter()
+                .find(|c| Some(c.id) == row.connection_id)
+                .is_some_and(|c| c.state == connections::State::Disconnected);
+            let m = message::cleared(row, &stamp, disconnected);
             let msgs: Vec<NewMessage<'_>> = channels
                 .iter()
                 .filter(|ch| told.iter().any(|t| t == *ch))
