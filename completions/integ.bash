@@ -16,6 +16,9 @@ _integ() {
             ",$1")
                 cmd="integ"
                 ;;
+            integ,alerts)
+                cmd="integ__subcmd__alerts"
+                ;;
             integ,calendars)
                 cmd="integ__subcmd__calendars"
                 ;;
@@ -57,6 +60,24 @@ _integ() {
                 ;;
             integ,sync)
                 cmd="integ__subcmd__sync"
+                ;;
+            integ__subcmd__alerts,help)
+                cmd="integ__subcmd__alerts__subcmd__help"
+                ;;
+            integ__subcmd__alerts,list)
+                cmd="integ__subcmd__alerts__subcmd__list"
+                ;;
+            integ__subcmd__alerts,test)
+                cmd="integ__subcmd__alerts__subcmd__test"
+                ;;
+            integ__subcmd__alerts__subcmd__help,help)
+                cmd="integ__subcmd__alerts__subcmd__help__subcmd__help"
+                ;;
+            integ__subcmd__alerts__subcmd__help,list)
+                cmd="integ__subcmd__alerts__subcmd__help__subcmd__list"
+                ;;
+            integ__subcmd__alerts__subcmd__help,test)
+                cmd="integ__subcmd__alerts__subcmd__help__subcmd__test"
                 ;;
             integ__subcmd__calendars,deselect)
                 cmd="integ__subcmd__calendars__subcmd__deselect"
@@ -130,6 +151,9 @@ _integ() {
             integ__subcmd__events__subcmd__help,list)
                 cmd="integ__subcmd__events__subcmd__help__subcmd__list"
                 ;;
+            integ__subcmd__help,alerts)
+                cmd="integ__subcmd__help__subcmd__alerts"
+                ;;
             integ__subcmd__help,calendars)
                 cmd="integ__subcmd__help__subcmd__calendars"
                 ;;
@@ -171,6 +195,12 @@ _integ() {
                 ;;
             integ__subcmd__help,sync)
                 cmd="integ__subcmd__help__subcmd__sync"
+                ;;
+            integ__subcmd__help__subcmd__alerts,list)
+                cmd="integ__subcmd__help__subcmd__alerts__subcmd__list"
+                ;;
+            integ__subcmd__help__subcmd__alerts,test)
+                cmd="integ__subcmd__help__subcmd__alerts__subcmd__test"
                 ;;
             integ__subcmd__help__subcmd__calendars,deselect)
                 cmd="integ__subcmd__help__subcmd__calendars__subcmd__deselect"
@@ -230,12 +260,138 @@ _integ() {
 
     case "${cmd}" in
         integ)
-            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help"
+            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__alerts)
+            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version test list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__alerts__subcmd__help)
+            opts="test list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__alerts__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__alerts__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__alerts__subcmd__help__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__alerts__subcmd__list)
+            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__alerts__subcmd__test)
+            opts="-q -v -h -V --channel --json --quiet --verbose --log-file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --channel)
+                    COMPREPLY=($(compgen -W "slack email" -- "${cur}"))
+                    return 0
+                    ;;
                 --log-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -746,7 +902,7 @@ _integ() {
             return 0
             ;;
         integ__subcmd__doctor)
-            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version"
+            opts="-q -v -h -V --send --json --quiet --verbose --log-file --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -874,8 +1030,50 @@ _integ() {
             return 0
             ;;
         integ__subcmd__help)
-            opts="connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help"
+            opts="connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__alerts)
+            opts="test list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__alerts__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__alerts__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1450,7 +1648,7 @@ _integ() {
             return 0
             ;;
         integ__subcmd__status)
-            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version"
+            opts="-q -v -h -V --alert --json --quiet --verbose --log-file --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -39,6 +39,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand status 'Show every connection, its token expiry, last syncs and what needs doing'
             cand schedule 'Print or install a cron, systemd or launchd schedule that runs `integ sync`'
             cand doctor 'Check the configuration, database, secret store and credentials'
+            cand alerts 'Send a test alert, or list open and recent alerts (Slack, e-mail)'
             cand config 'Read and change settings'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff) to stdout'
@@ -292,6 +293,7 @@ set edit:completion:arg-completer[integ] = {|@words|
         &'integ;status'= {
             cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --alert 'Also send alerts for what needs attention (as `integ sync` does after a run)'
             cand --json 'Print machine-readable JSON on stdout (errors too)'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
@@ -323,6 +325,7 @@ set edit:completion:arg-completer[integ] = {|@words|
         &'integ;doctor'= {
             cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --send 'Also send a test message on each configured alert channel'
             cand --json 'Print machine-readable JSON on stdout (errors too)'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
@@ -332,6 +335,60 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
+        }
+        &'integ;alerts'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand test 'Send a test message to each configured channel and report each result'
+            cand list 'Show open alerts and those cleared in the last week, and messages still waiting to go'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'integ;alerts;test'= {
+            cand --channel 'Only this channel'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;alerts;list'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;alerts;help'= {
+            cand test 'Send a test message to each configured channel and report each result'
+            cand list 'Show open alerts and those cleared in the last week, and messages still waiting to go'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'integ;alerts;help;test'= {
+        }
+        &'integ;alerts;help;list'= {
+        }
+        &'integ;alerts;help;help'= {
         }
         &'integ;config'= {
             cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
@@ -474,6 +531,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand status 'Show every connection, its token expiry, last syncs and what needs doing'
             cand schedule 'Print or install a cron, systemd or launchd schedule that runs `integ sync`'
             cand doctor 'Check the configuration, database, secret store and credentials'
+            cand alerts 'Send a test alert, or list open and recent alerts (Slack, e-mail)'
             cand config 'Read and change settings'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff) to stdout'
@@ -516,6 +574,14 @@ set edit:completion:arg-completer[integ] = {|@words|
         &'integ;help;schedule'= {
         }
         &'integ;help;doctor'= {
+        }
+        &'integ;help;alerts'= {
+            cand test 'Send a test message to each configured channel and report each result'
+            cand list 'Show open alerts and those cleared in the last week, and messages still waiting to go'
+        }
+        &'integ;help;alerts;test'= {
+        }
+        &'integ;help;alerts;list'= {
         }
         &'integ;help;config'= {
             cand path 'Print the path of config.toml (and of the database and secret file)'

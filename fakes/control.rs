@@ -29,6 +29,11 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, rest: &str) -> Resp {
     let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
     match (method, parts.as_slice()) {
         ("GET", ["health"]) => Resp::json(200, &json!({ "ok": true })),
+        (m, ["slack", rest @ ..]) => st.slack.control(m, rest, &body),
+        (m, ["smtp", rest @ ..]) => match &st.smtp {
+            Some(relay) => crate::smtp::control(&relay.sink, m, rest, &body),
+            None => Resp::json(404, &json!({ "error": "no SMTP sink in this process" })),
+        },
         ("GET", ["env"]) => Resp::json(200, &st.startup_line()),
         ("GET", ["stats"]) => {
             let mut m = Map::new();

@@ -288,6 +288,9 @@ fn first_object_list<'a>(m: &'a mut Map<String, Value>, path: &mut Vec<Value>) -
 impl State {
     /// Handle a request as a live server does: with the configured latency and faults.
     pub fn serve(&mut self, req: &Req) -> (Resp, Delivery) {
+        if req.path.starts_with("/slack/") {
+            return self.slack.serve(req);
+        }
         let Some((provider, token)) = classify(&req.path) else {
             return (self.handle(req), Delivery::default());
         };

@@ -8,7 +8,8 @@
 //! Layout: `http` (request/response plumbing), `core` (clock, tokens, PKCE, grants, counters),
 //! `redirect` (per-provider redirect-URI rules), one module per provider, `graphql` (the
 //! engine behind the Jobber API), `control` (the `/_fake` API for tests), `state` (router),
-//! `faults` (injected faults and latency). Jobber, in `jobber/`: the OAuth server (`mod.rs`),
+//! `faults` (injected faults and latency), `slack` (the alert webhook and `chat.postMessage`),
+//! `smtp` (a mail relay on its own port, with STARTTLS). Jobber, in `jobber/`: the OAuth server (`mod.rs`),
 //! `data` (rows, indexes, JSON views), `generate` (seeding, random changes), `page` (cursors,
 //! filters), `api` (schema, resolvers), `control` (`/_fake/jobber/...` data endpoints).
 
@@ -24,6 +25,8 @@ mod http;
 mod jobber;
 mod microsoft;
 mod redirect;
+mod slack;
+mod smtp;
 mod state;
 
 use std::io::{Read as _, Write as _};
@@ -333,7 +336,7 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
     google.cal.store(&google.c.user.clone());
     microsoft.cal.store(&microsoft.c.user.clone());
     calendly.cal.store(&calendly.c.user.clone());
-    Ok(State { base, clock, jobber, google, microsoft, calendly, faults })
+    Ok(State { base, clock, jobber, google, microsoft, calendly, faults, slack: Default::default(), smtp: None })
 }
 
 /// Turn off Nagle's algorithm on the listening socket; Linux copies the setting to every
@@ -367,7 +370,8 @@ fn serve(args: ServeArgs, verbose: bool) -> Result<(), String> {
         .map_err(|e| format!("cannot serve on 127.0.0.1:{}: {e}", args.port))?;
     let addr = server.server_addr().to_ip().ok_or("the server has no IP address")?;
     let base = format!("http://127.0.0.1:{}", addr.port());
-    let state = build_state(&args, base)?;
+    let mut state = build_state(&args, base)?;
+    state.smtp = Some(smtp::start()?);
     let line = state.startup_line();
     if let Some(path) = &args.env_file {
         let vars = line.get("env").and_then(|v| v.as_object()).cloned().unwrap_or_default();

@@ -21,6 +21,10 @@ pub struct State {
     pub calendly: Calendly,
     /// Injected faults and added latency (see `faults`).
     pub faults: crate::faults::Faults,
+    /// Slack's webhook and `chat.postMessage` (see `slack`).
+    pub slack: crate::slack::Slack,
+    /// The SMTP sink, when `serve` started one (see `smtp`).
+    pub smtp: Option<crate::smtp::Relay>,
 }
 
 impl State {
@@ -91,7 +95,27 @@ impl State {
     pub fn startup_line(&self) -> Value {
         // `now` is the fake's clock as the line is written, so a test harness can run integ on
         // the same clock (INTEG_TEST_NOW) without asking again.
-        json!({ "base_url": self.base, "env": self.env_vars(), "now": self.clock.now_f() })
+        let b = &self.base;
+        let smtp = self.smtp.as_ref().map(|r| {
+            json!({
+                "url": format!("smtp://{}@127.0.0.1:{}", crate::smtp::USER.replace('@', "%40"), r.port),
+                "password": crate::smtp::PASSWORD,
+                "ca_pem": r.ca_pem,
+            })
+        });
+        json!({
+            "base_url": self.base,
+            "env": self.env_vars(),
+            "now": self.clock.now_f(),
+            // Alert channels are not in `env`: a client pointed at the fakes does not alert
+            // unless a test asks for it.
+            "slack": {
+                "webhook": format!("{b}{}", crate::slack::WEBHOOK_PATH),
+                "api_url": format!("{b}/slack/api"),
+                "bot_token": crate::slack::BOT_TOKEN,
+            },
+            "smtp": smtp,
+        })
     }
 }
 

@@ -12,12 +12,15 @@ use std::process::Command;
 
 /// Whether a variable of this name carries a secret that no child may inherit:
 /// `INTEG_SECRET_KEY`, every `*_CLIENT_SECRET`, and by convention anything named like a
-/// secret (`*_SECRET`, `*_SECRET_KEY`, `*_PASSWORD`, `*_PASSPHRASE`, `*_TOKEN`). Paths to
+/// secret (`*_SECRET`, `*_SECRET_KEY`, `*_PASSWORD`, `*_PASSPHRASE`, `*_TOKEN`, and `*_WEBHOOK`:
+/// a Slack webhook URL is the credential itself). Paths to
 /// secrets (`INTEG_SECRET_KEY_FILE`) and addresses (`*_TOKEN_URL`) are not secrets.
 pub fn is_secret_var(name: &str) -> bool {
     let name = name.to_ascii_uppercase();
     name == "INTEG_SECRET_KEY"
-        || ["_SECRET", "_SECRET_KEY", "_PASSWORD", "_PASSPHRASE", "_TOKEN"].iter().any(|s| name.ends_with(s))
+        || ["_SECRET", "_SECRET_KEY", "_PASSWORD", "_PASSPHRASE", "_TOKEN", "_WEBHOOK"]
+            .iter()
+            .any(|s| name.ends_with(s))
 }
 
 /// A command for `program` that will not pass on integ's secrets.
@@ -53,6 +56,7 @@ mod tests {
             "calendly_client_secret",
             "SMTP_PASSWORD",
             "SLACK_BOT_TOKEN",
+            "INTEG_ALERTS_SLACK_WEBHOOK",
         ] {
             assert!(is_secret_var(secret), "{secret}");
         }

@@ -66,6 +66,9 @@ pub enum Command {
     Schedule(ScheduleArgs),
     /// Check the configuration, database, secret store and credentials
     Doctor(DoctorArgs),
+    /// Send a test alert, or list open and recent alerts (Slack, e-mail)
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
     /// Read and change settings
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -284,7 +287,41 @@ pub struct JobsShowArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {}
+pub struct StatusArgs {
+    /// Also send alerts for what needs attention (as `integ sync` does after a run)
+    #[arg(long)]
+    pub alert: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Send a test message to each configured channel and report each result
+    Test(AlertsTestArgs),
+    /// Show open alerts and those cleared in the last week, and messages still waiting to go
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsTestArgs {
+    /// Only this channel
+    #[arg(long, value_enum)]
+    pub channel: Option<AlertChannel>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlertChannel {
+    Slack,
+    Email,
+}
+
+impl AlertChannel {
+    pub fn name(self) -> &'static str {
+        match self {
+            AlertChannel::Slack => "slack",
+            AlertChannel::Email => "email",
+        }
+    }
+}
 
 #[derive(Debug, Args)]
 pub struct ScheduleArgs {
@@ -325,7 +362,11 @@ impl ScheduleArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct DoctorArgs {}
+pub struct DoctorArgs {
+    /// Also send a test message on each configured alert channel
+    #[arg(long)]
+    pub send: bool,
+}
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {

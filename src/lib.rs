@@ -17,6 +17,9 @@
 //!   [`sync::events`] the calendar streams, whose shared plumbing (one event-write type, one
 //!   commit, one concurrency driver) sits under the three providers' rounds. It reports through
 //!   an [`sync::Observer`] and never prints.
+//! - [`alerts`] judges, after a command's work is committed, what needs a person (a grant that
+//!   died, a stream failing run after run) and tells them once on Slack or by e-mail; its
+//!   state and outbox are in the database, so cron runs neither repeat nor lose a message.
 //! - [`oauth`]: the authorization-code flow (loopback listener, browser) and the token
 //!   lifecycle ([`oauth::session`]); it never sees the context.
 //! - [`providers`]: each provider's OAuth quirks (as data on [`oauth::app::OAuthApp`]), API
@@ -59,6 +62,7 @@
 //!
 //! Start reading at `main.rs`, then [`commands`].
 
+pub mod alerts;
 pub mod child;
 pub mod cli;
 pub mod commands;

@@ -29,7 +29,7 @@ fn lookup(key: &str) -> Result<&'static KeyDef> {
 }
 
 /// The secret-store key for a secret setting (`jobber.client_secret` → `jobber/client_secret`).
-fn store_key(def: &KeyDef) -> String {
+pub(super) fn store_key(def: &KeyDef) -> String {
     def.key.replace('.', "/")
 }
 
@@ -82,6 +82,11 @@ fn set(ctx: &mut Context, a: ConfigSetArgs) -> Result<Done> {
                 .hint("set INTEG_SECRET_KEY, or name a key file with `integ config set secret_key_file PATH`"));
         }
         let value = read_secret_from_stdin(def)?;
+        if def.check != config::Check::Text {
+            // The rule's messages never repeat a secret's value.
+            config::check(def, secrecy::ExposeSecret::expose_secret(&value))
+                .map_err(|why| Error::config(format!("invalid {}: {why}", def.key)))?;
+        }
         ctx.secrets()?.set(&store_key(def), &value)?;
         ctx.ui.success(format!("{} saved in the secret store", def.key));
         if let Some(env) = def.env.filter(|e| ctx.env.get(e).is_some()) {

@@ -75,7 +75,7 @@ impl Checks {
     }
 }
 
-pub fn run(ctx: &mut Context, _args: DoctorArgs) -> Result<Done> {
+pub async fn run(ctx: &mut Context, args: DoctorArgs) -> Result<Done> {
     let mut c = Checks(Vec::new());
     check_config(ctx, &mut c);
     let settings_ok = ctx.settings().is_ok();
@@ -85,6 +85,7 @@ pub fn run(ctx: &mut Context, _args: DoctorArgs) -> Result<Done> {
     if settings_ok {
         check_secret_store(ctx, &mut c);
         check_credentials(ctx, &mut c);
+        check_alerts(ctx, &mut c, args.send).await;
     }
     let failed = c.0.iter().any(|x| x.level == Level::Fail);
     ctx.ui.data(&Report(c.0))?;
@@ -236,6 +237,78 @@ fn check_secret_store(ctx: &mut Context, c: &mut Checks) {
         Err(e) => {
             let _ = store.delete(&probe_key);
             c.push(Level::Fail, "secret store", format!("{what}: probe failed: {}", e.message), e.hint);
+        }
+    }
+}
+
+/// Each alert channel's settings, the last failure of one that is failing, and with `--send`
+/// a test message (the webhook URL, tokens and passwords are never shown).
+async fn check_alerts(ctx: &mut Context, c: &mut Checks, send: bool) {
+    let (channels, problems) = match super::alerts::load_channels(ctx) {
+        Ok(x) => x,
+        Err(e) => {
+            c.push(Level::Fail, "alerts", format!("cannot read the channel settings: {}", e.message), e.hint.clone());
+            return;
+        }
+    };
+    for p in problems {
+        c.push(Level::Fail, "alerts", p, Some("see README \"Alerts\" for the settings each channel needs".into()));
+    }
+    if let Some(s) = &channels.slack {
+        let how = match (&s.webhook, &s.bot) {
+            (Some(_), _) => "incoming webhook (URL set, not shown)".to_string(),
+            (None, Some((_, channel))) => format!("bot token (set, not shown) posting to {channel}"),
+            (None, None) => "nothing".to_string(),
+        };
+        c.push(Level::Ok, "alerts slack", how, None);
+    }
+    if let Some(e) = &channels.email {
+        let tls = match (e.url.scheme(), e.url.query_pairs().any(|(k, v)| k == "tls" && v == "none")) {
+            ("smtps", _) => "TLS",
+            (_, true) => "no TLS (loopback)",
+            _ => "STARTTLS required",
+        };
+        let user =
+            if e.url.username().is_empty() { "no login".to_string() } else { format!("as {}", e.url.username()) };
+        c.push(
+            Level::Ok,
+            "alerts email",
+            format!(
+                "{}:{} ({tls}, {user}) from {} to {} recipient(s)",
+                e.url.host_str().unwrap_or(""),
+                e.url.port().map(|p| p.to_string()).unwrap_or_else(|| "default port".into()),
+                e.from,
+                e.to.len()
+            ),
+            None,
+        );
+    }
+    if channels.names().is_empty() {
+        c.push(Level::Ok, "alerts", "no channel configured (optional)", None);
+        return;
+    }
+    if let Ok(Some(db)) = ctx.existing_db() {
+        for (channel, error, at) in crate::store::alerts::channel_errors(db).unwrap_or_default() {
+            c.push(
+                Level::Warn,
+                &format!("alerts {channel}"),
+                format!("the last send failed at {at}: {error}"),
+                Some("the message is retried by the next run; `integ doctor --send` tries now".into()),
+            );
+        }
+    }
+    if send {
+        let names = channels.names();
+        match super::alerts::send_test(ctx, &channels, &names).await {
+            Ok(results) => {
+                for (name, r) in results {
+                    match r {
+                        Ok(()) => c.push(Level::Ok, &format!("alerts {name} send"), "test message sent", None),
+                        Err(e) => c.push(Level::Fail, &format!("alerts {name} send"), e, None),
+                    }
+                }
+            }
+            Err(e) => c.push(Level::Fail, "alerts send", e.message.clone(), e.hint.clone()),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! One file per command; this file only dispatches.
 
+mod alerts;
 mod calendars;
 mod completions;
 mod config;
@@ -38,8 +39,9 @@ pub async fn run(ctx: &mut Context, command: Command) -> Result<Done> {
         Command::Schedule(args) => schedule::run(ctx, args),
         Command::Calendars(cmd) => calendars::run(ctx, cmd).await,
         Command::Events(cmd) => events::run(ctx, cmd),
-        Command::Status(args) => status::run(ctx, args),
-        Command::Doctor(args) => doctor::run(ctx, args),
+        Command::Status(args) => status::run(ctx, args).await,
+        Command::Doctor(args) => doctor::run(ctx, args).await,
+        Command::Alerts(cmd) => alerts::run(ctx, cmd).await,
         Command::Config(cmd) => config::run(ctx, cmd),
         Command::Completions(args) => completions::run(ctx, args),
         Command::Man => completions::man(ctx),

@@ -48,6 +48,7 @@ pub async fn run(ctx: &mut Context, args: RefreshArgs) -> Result<Done> {
             }
         }
     }
+    super::alerts::after_run(ctx, super::alerts::Trigger::Refresh).await;
     if ctx.ui.json {
         ctx.ui.json_value(&serde_json::Value::Array(results))?;
     }

@@ -1,7 +1,9 @@
 //! `integ status`: every connection, its token expiry, the last run of each stream and the
 //! next thing the user must do. The exit code lets a monitor alert on it alone: 4 when a
 //! connection needs reconnecting, 2 when the secret store cannot be read (keyring locked, no
-//! D-Bus), 3 when a stream's last run failed, 0 otherwise.
+//! D-Bus), 3 when a stream's last run failed, 0 otherwise. It says on stderr whether alerts are
+//! configured; `--alert` also sends them (for a monitor that runs `status` rather than `sync`),
+//! which never changes the exit code.
 
 use comfy_table::Table;
 
@@ -125,7 +127,42 @@ fn next_action(c: &Connection, streams: &[StreamStatus], google_testing: bool, n
     None
 }
 
-pub fn run(ctx: &mut Context, _args: StatusArgs) -> Result<Done> {
+pub async fn run(ctx: &mut Context, args: StatusArgs) -> Result<Done> {
+    let done = report(ctx)?;
+    alerts_line(ctx);
+    if args.alert {
+        super::alerts::after_run(ctx, super::alerts::Trigger::Status).await;
+    }
+    Ok(done)
+}
+
+/// Whether alerts would reach anyone, and the last failure of a channel that is failing.
+fn alerts_line(ctx: &mut Context) {
+    match super::alerts::load_channels(ctx) {
+        Ok((channels, problems)) => {
+            let names = channels.names();
+            if names.is_empty() {
+                ctx.ui.info("alerts: not configured (see README \"Alerts\"; `integ alerts test` checks a channel)");
+            } else {
+                ctx.ui.info(format!("alerts: sent to {}", names.join(" and ")));
+            }
+            for p in problems {
+                ctx.ui.warn(format!("alerts: {p}"));
+            }
+        }
+        Err(e) => ctx.ui.warn(format!("alerts: cannot read the channel settings: {}", e.message)),
+    }
+    let failing = match ctx.existing_db() {
+        Ok(Some(db)) => crate::store::alerts::channel_errors(db).unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    for (channel, error, at) in failing {
+        ctx.ui
+            .warn(format!("alerts: the last send to {channel} failed at {at}: {error}; it is retried by the next run"));
+    }
+}
+
+fn report(ctx: &mut Context) -> Result<Done> {
     let mut entries = Vec::new();
     let google_testing =
         ctx.settings().ok().and_then(|s| s.get("google.app_status").map(|v| v == "testing")).unwrap_or(false);

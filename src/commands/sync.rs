@@ -103,6 +103,8 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
             }
         }
     }
+    // Every account's data is committed: tell someone if a person is needed.
+    super::alerts::after_run(ctx, super::alerts::Trigger::Sync).await;
     if ctx.ui.json {
         ctx.ui.json_value(&serde_json::to_value(&summaries)?)?;
     }

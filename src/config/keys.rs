@@ -21,6 +21,18 @@ pub enum Check {
     /// [`Settings::count`](super::Settings::count) reads), so every use can widen it and multiply
     /// without overflow.
     Count(u32),
+    /// A local time of day, `HH:MM` (24-hour).
+    TimeOfDay,
+    /// A Slack incoming-webhook URL: `https://hooks.slack.com/...`, or plain http to loopback
+    /// (tests). A secret: no message about it repeats the value.
+    SlackWebhook,
+    /// `smtp://[user@]host[:port]` (STARTTLS required), `smtps://` (TLS from the start), or
+    /// `smtp://...?tls=none` to a loopback host only. Never a password.
+    SmtpUrl,
+    /// One e-mail address.
+    Email,
+    /// One or more e-mail addresses, separated by commas.
+    EmailList,
 }
 
 /// One setting.
@@ -48,6 +60,10 @@ const fn secret(key: &'static str, env: &'static str, help: &'static str) -> Key
     KeyDef { key, env: Some(env), default: None, secret: true, check: Check::Text, help }
 }
 
+const fn secret_checked(key: &'static str, env: &'static str, check: Check, help: &'static str) -> KeyDef {
+    KeyDef { key, env: Some(env), default: None, secret: true, check, help }
+}
+
 /// The Jobber GraphQL API version integ speaks. Jobber serves a version for at least 12 and at
 /// most 18 months and silently serves the oldest supported one after that, so this is a recent
 /// version named in jobber.md (2026-05-12), not the 2025 example.
@@ -58,6 +74,10 @@ pub const JOBBER_GRAPHQL_VERSION: &str = "2026-05-12";
 pub const MAX_WINDOW_DAYS: u32 = 36_525;
 pub const MAX_SWEEP_DAYS: u32 = 3_650;
 pub const MAX_OVERLAP_MINUTES: u32 = 30 * 24 * 60;
+/// The most failed runs in a row `alerts.after_failures` may wait for.
+pub const MAX_AFTER_FAILURES: u32 = 1_000;
+/// The longest `alerts.stale_hours`: a year.
+pub const MAX_STALE_HOURS: u32 = 8_784;
 
 /// Every setting integ knows. `integ config list` prints them in this order.
 pub const KEYS: &[KeyDef] = &[
@@ -313,6 +333,71 @@ pub const KEYS: &[KeyDef] = &[
         Check::Text,
         "space-separated Calendly scopes",
     ),
+    key(
+        "alerts.after_failures",
+        Some("INTEG_ALERTS_AFTER_FAILURES"),
+        Some("3"),
+        Check::Count(MAX_AFTER_FAILURES),
+        "alert when a stream has failed this many runs in a row",
+    ),
+    key(
+        "alerts.stale_hours",
+        Some("INTEG_ALERTS_STALE_HOURS"),
+        Some("24"),
+        Check::Count(MAX_STALE_HOURS),
+        "alert when a stream has not succeeded for this many hours",
+    ),
+    key(
+        "alerts.daily_summary",
+        Some("INTEG_ALERTS_DAILY_SUMMARY"),
+        None,
+        Check::TimeOfDay,
+        "send a daily summary with the first sync run after this local time (HH:MM; unset: none)",
+    ),
+    secret_checked(
+        "alerts.slack_webhook",
+        "INTEG_ALERTS_SLACK_WEBHOOK",
+        Check::SlackWebhook,
+        "Slack incoming-webhook URL alerts are posted to (https://hooks.slack.com/...)",
+    ),
+    secret("alerts.slack_bot_token", "INTEG_ALERTS_SLACK_BOT_TOKEN", "Slack bot token (xoxb-...) for chat.postMessage"),
+    key(
+        "alerts.slack_channel",
+        Some("INTEG_ALERTS_SLACK_CHANNEL"),
+        None,
+        Check::Text,
+        "the channel the bot token posts alerts to (an id such as C0123456789, or #name)",
+    ),
+    key(
+        "alerts.slack_api_url",
+        Some("INTEG_ALERTS_SLACK_API_URL"),
+        Some("https://slack.com/api"),
+        Check::Url,
+        "Slack Web API base (chat.postMessage)",
+    ),
+    key(
+        "alerts.smtp_url",
+        Some("INTEG_ALERTS_SMTP_URL"),
+        None,
+        Check::SmtpUrl,
+        "mail relay for alert e-mails: smtp://user@host:587 (STARTTLS required) or smtps://user@host:465",
+    ),
+    secret("alerts.smtp_password", "INTEG_ALERTS_SMTP_PASSWORD", "password of the user in alerts.smtp_url"),
+    key(
+        "alerts.smtp_ca_file",
+        Some("INTEG_ALERTS_SMTP_CA_FILE"),
+        None,
+        Check::Text,
+        "a PEM certificate to trust besides the public roots (a relay with a private CA)",
+    ),
+    key(
+        "alerts.email_to",
+        Some("INTEG_ALERTS_EMAIL_TO"),
+        None,
+        Check::EmailList,
+        "who gets alert e-mails (comma-separated)",
+    ),
+    key("alerts.email_from", Some("INTEG_ALERTS_EMAIL_FROM"), None, Check::Email, "the From address of alert e-mails"),
 ];
 
 /// Look a key up in [`KEYS`].
@@ -340,6 +425,81 @@ pub fn check(def: &KeyDef, value: &str) -> std::result::Result<(), String> {
         },
         Check::Url => check_url(value, false),
         Check::RedirectUri => check_url(value, true),
+        Check::TimeOfDay => time_of_day(value)
+            .map(|_| ())
+            .ok_or_else(|| format!("'{value}' is not a time of day like 08:00 (24-hour HH:MM)")),
+        Check::SlackWebhook => check_slack_webhook(value),
+        Check::SmtpUrl => check_smtp_url(value),
+        Check::Email => value
+            .trim()
+            .parse::<lettre::message::Mailbox>()
+            .map(|_| ())
+            .map_err(|_| format!("'{value}' is not an e-mail address")),
+        Check::EmailList => {
+            let parts: Vec<&str> = value.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+            if parts.is_empty() {
+                return Err("no e-mail address given".into());
+            }
+            match parts.iter().find(|p| p.parse::<lettre::message::Mailbox>().is_err()) {
+                Some(bad) => Err(format!("'{bad}' is not an e-mail address")),
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+/// `HH:MM` as (hour, minute).
+pub fn time_of_day(value: &str) -> Option<(i8, i8)> {
+    let (h, m) = value.trim().split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (i8, i8) = (h.parse().ok()?, m.parse().ok()?);
+    ((0..24).contains(&h) && (0..60).contains(&m)).then_some((h, m))
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    url.host().is_some_and(|h| match h {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => IpAddr::V4(ip).is_loopback(),
+        url::Host::Ipv6(ip) => IpAddr::V6(ip).is_loopback(),
+    })
+}
+
+/// The webhook URL is the secret itself (whoever has it can post), so no message repeats it.
+fn check_slack_webhook(value: &str) -> std::result::Result<(), String> {
+    let Ok(url) = url::Url::parse(value.trim()) else {
+        return Err("the value is not a URL; copy the webhook URL from the Slack app's Incoming Webhooks page".into());
+    };
+    let slack = url.scheme() == "https" && url.host_str() == Some("hooks.slack.com") && url.port().is_none();
+    if slack || (url.scheme() == "http" && is_loopback(&url)) {
+        Ok(())
+    } else {
+        Err("only https://hooks.slack.com/ URLs (or plain http to a loopback test server) are accepted".into())
+    }
+}
+
+fn check_smtp_url(value: &str) -> std::result::Result<(), String> {
+    let url = url::Url::parse(value).map_err(|e| format!("'{value}' is not a URL ({e})"))?;
+    if url.password().is_some() {
+        return Err("the URL must not hold a password; store it with `integ config set alerts.smtp_password`".into());
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("'{url}' names no mail server"));
+    }
+    let plain = match url.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned()) {
+        None => false,
+        Some(v) if v == "none" => true,
+        Some(v) => return Err(format!("tls={v} is not understood; the only choice is tls=none (loopback only)")),
+    };
+    match url.scheme() {
+        "smtp" if plain && !is_loopback(&url) => Err(format!(
+            "'{url}' would send mail and the password in plain text; only a loopback relay may use tls=none"
+        )),
+        "smtp" => Ok(()),
+        "smtps" if plain => Err("smtps:// is always TLS; drop tls=none".into()),
+        "smtps" => Ok(()),
+        other => Err(format!("'{url}' has scheme '{other}'; use smtp:// (STARTTLS) or smtps://")),
     }
 }
 

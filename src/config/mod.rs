@@ -23,7 +23,9 @@ pub use keys::{
     Check, JOBBER_GRAPHQL_VERSION, KEYS, KeyDef, MAX_OVERLAP_MINUTES, MAX_SWEEP_DAYS, MAX_WINDOW_DAYS, check, key_def,
 };
 pub use paths::Paths;
-pub use settings::{EndpointOverride, EventsSettings, JobberSettings, Settings, Source, SyncSettings, Value};
+pub use settings::{
+    AlertSettings, EndpointOverride, EventsSettings, JobberSettings, Settings, Source, SyncSettings, Value,
+};
 
 /// A snapshot of the process environment (or a test's made-up one).
 #[derive(Debug, Clone, Default)]

@@ -231,6 +231,49 @@ impl Settings {
     }
 }
 
+/// The alert settings, typed once (defaults in the key table). The channel secrets (webhook,
+/// bot token, SMTP password) are not here: they come from the environment or the secret store.
+#[derive(Debug, Clone)]
+pub struct AlertSettings {
+    pub after_failures: u32,
+    pub stale_hours: u32,
+    /// Local (hour, minute) of the daily summary; `None`: no summary.
+    pub daily_summary: Option<(i8, i8)>,
+    /// `google.app_status = testing`: Google refresh tokens die 7 days after consent.
+    pub google_testing: bool,
+    pub slack_channel: Option<String>,
+    pub slack_api_url: String,
+    pub smtp_url: Option<String>,
+    pub smtp_ca_file: Option<String>,
+    pub email_to: Vec<String>,
+    pub email_from: Option<String>,
+}
+
+impl Settings {
+    /// The alert settings (validated when loaded; see [`Check`]).
+    pub fn alerts(&self) -> Result<AlertSettings> {
+        let count = |key: &str| {
+            self.count(key).ok_or_else(|| Error::config(format!("{key} has no value")).hint(format!("set {key}")))
+        };
+        let text = |key: &str| self.get(key).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        Ok(AlertSettings {
+            after_failures: count("alerts.after_failures")?,
+            stale_hours: count("alerts.stale_hours")?,
+            daily_summary: self.get("alerts.daily_summary").and_then(super::keys::time_of_day),
+            google_testing: self.get("google.app_status") == Some("testing"),
+            slack_channel: text("alerts.slack_channel"),
+            slack_api_url: self.get("alerts.slack_api_url").unwrap_or_default().to_string(),
+            smtp_url: text("alerts.smtp_url"),
+            smtp_ca_file: text("alerts.smtp_ca_file"),
+            email_to: self
+                .get("alerts.email_to")
+                .map(|v| v.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_string).collect())
+                .unwrap_or_default(),
+            email_from: text("alerts.email_from"),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

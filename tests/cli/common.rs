@@ -228,6 +228,8 @@ pub struct Fakes {
     pub env: BTreeMap<String, String>,
     /// The fake's clock, as its banner gave it.
     pub clock: TestClock,
+    /// The whole banner (the alert channels' addresses are in `slack` and `smtp`).
+    pub banner: serde_json::Value,
 }
 
 impl Fakes {
@@ -258,7 +260,7 @@ impl Fakes {
             .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
             .collect();
         let stdin = child.stdin.take();
-        Fakes { child, _stdin: stdin, base_url, env, clock }
+        Fakes { child, _stdin: stdin, base_url, env, clock, banner: v }
     }
 
     /// Point a test environment at this fake, and at its clock.

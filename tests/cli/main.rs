@@ -1,6 +1,7 @@
 //! The one integration-test binary: it runs the real `integ` executable in a temporary
 //! `INTEG_HOME`, against private instances of the provider fakes where a test needs a provider.
 
+mod alerts;
 mod common;
 mod connect;
 mod events_calendly;
