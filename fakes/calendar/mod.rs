@@ -216,6 +216,8 @@ pub fn materialize(store: &mut Store, layout: &mut Layout, evs: &[SeedEv], rng: 
             sequence: 0,
             seq: 0,
             id_version: 0,
+            props: Default::default(),
+            transaction_id: None,
         };
         store.put(cal, ev.clone());
         if ev.rec.is_none() {
