@@ -60,6 +60,9 @@ pub enum Command {
     /// Read synced calendar events from the local database
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Push Jobber visits into Google or Outlook calendars (rules run with `integ sync`)
+    #[command(subcommand)]
+    Push(PushCommand),
     /// Show every connection, its token expiry, last syncs and what needs doing
     Status(StatusArgs),
     /// Print or install a cron, systemd or launchd schedule that runs `integ sync`
@@ -98,6 +101,58 @@ pub struct ConnectArgs {
     /// Read a Calendly Personal Access Token from stdin instead of signing in
     #[arg(long)]
     pub token_stdin: bool,
+    /// Also ask for write access to calendars, for `integ push` (Google and Microsoft);
+    /// reconnecting an account with it keeps its sync state
+    #[arg(long)]
+    pub write: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PushCommand {
+    /// Add a rule pushing a Jobber account's visits into a calendar; prints the rule's id
+    Add(PushAddArgs),
+    /// List the push rules
+    List,
+    /// Remove a push rule
+    Remove(PushRemoveArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["calendar", "create"])))]
+pub struct PushAddArgs {
+    /// The calendar provider to push into
+    #[arg(long, value_enum, value_name = "PROVIDER")]
+    pub to: Provider,
+    /// The Google or Microsoft account (label, name, email or account id)
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// Push into this existing calendar (an id from `integ calendars list`)
+    #[arg(long, value_name = "ID")]
+    pub calendar: Option<String>,
+    /// Create a calendar with this name for the visits (once: adding the rule again reuses it)
+    #[arg(long, value_name = "NAME")]
+    pub create: Option<String>,
+    /// The Jobber account whose visits to push
+    #[arg(long, value_name = "JOBBER_ACCOUNT")]
+    pub from: Option<String>,
+    /// Only visits assigned to this crew member (a Jobber user name or id); repeatable
+    #[arg(long, value_name = "NAME_OR_ID")]
+    pub crew: Vec<String>,
+    /// Push visits from this many days back
+    #[arg(long, value_name = "N", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub past_days: u32,
+    /// Push visits up to this many days ahead
+    #[arg(long, value_name = "N", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub future_days: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct PushRemoveArgs {
+    /// The rule's id (from `integ push list`)
+    pub id: i64,
+    /// Also delete the events the rule pushed (only events carrying integ's marker)
+    #[arg(long)]
+    pub delete_events: bool,
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +240,8 @@ pub enum SyncStream {
     Jobs,
     /// Events of the selected calendars (Google, Microsoft, Calendly)
     Events,
+    /// Jobber visits into Google and Outlook calendars, by the push rules (`integ push`)
+    Push,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,7 @@ mod doctor;
 mod events;
 mod jobs;
 mod progress;
+mod push;
 mod refresh;
 mod schedule;
 mod select;
@@ -38,6 +39,7 @@ pub async fn run(ctx: &mut Context, command: Command) -> Result<Done> {
         Command::Schedule(args) => schedule::run(ctx, args),
         Command::Calendars(cmd) => calendars::run(ctx, cmd).await,
         Command::Events(cmd) => events::run(ctx, cmd),
+        Command::Push(cmd) => push::run(ctx, cmd).await,
         Command::Status(args) => status::run(ctx, args),
         Command::Doctor(args) => doctor::run(ctx, args),
         Command::Config(cmd) => config::run(ctx, cmd),

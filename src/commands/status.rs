@@ -20,6 +20,9 @@ struct Entry {
     account_name: String,
     account_id: String,
     state: State,
+    /// Google and Microsoft: whether the grant lets `integ push` write calendars.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    can_write: Option<bool>,
     token_expires_at: Option<String>,
     last_refresh_at: Option<String>,
     last_error: Option<String>,
@@ -60,7 +63,10 @@ impl Listing for StatusList {
             t.add_row(vec![
                 e.provider.clone(),
                 e.account.clone(),
-                e.state.as_str().replace('_', " "),
+                match e.can_write {
+                    Some(true) => format!("{}, can write", e.state.as_str().replace('_', " ")),
+                    _ => e.state.as_str().replace('_', " "),
+                },
                 e.token_expires_at.clone().unwrap_or_else(|| "-".into()),
                 syncs,
                 e.action.clone().or_else(|| e.last_error.clone()).unwrap_or_default(),
@@ -157,6 +163,8 @@ pub fn run(ctx: &mut Context, _args: StatusArgs) -> Result<Done> {
                 account_name: c.account_name.clone(),
                 account_id: c.account_id.clone(),
                 state: c.state,
+                can_write: matches!(c.provider, Provider::Google | Provider::Microsoft)
+                    .then(|| crate::providers::push::can_write(c.provider, &c.scopes)),
                 token_expires_at: c.token_expires_at.clone(),
                 last_refresh_at: c.last_refresh_at.clone(),
                 last_error: c.last_error.clone(),

@@ -11,6 +11,7 @@ pub mod events;
 pub mod google;
 pub mod jobs;
 pub mod microsoft;
+pub mod push;
 
 use std::time::{Duration, Instant};
 
