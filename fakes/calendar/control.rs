@@ -46,8 +46,18 @@ use crate::core::{Env, User, alnum, jwt, split_scope, urlsafe};
 use crate::http::{Req, Resp};
 use crate::state::State;
 
-const ACTIONS: &[&str] =
-    &["truth", "written", "write-options", "calendars", "events", "throttle", "paging", "token", "invalidate-sync-tokens", "invalidate-delta"];
+const ACTIONS: &[&str] = &[
+    "truth",
+    "written",
+    "write-options",
+    "calendars",
+    "events",
+    "throttle",
+    "paging",
+    "token",
+    "invalidate-sync-tokens",
+    "invalidate-delta",
+];
 
 /// Whether `/_fake/{p}/{rest...}` is a calendar control endpoint.
 pub fn owns(p: &str, rest: &[&str]) -> bool {

@@ -24,8 +24,11 @@ pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
             .hint(format!("run `integ connect {}` to sign in through the browser", args.provider)));
     }
     if args.write && !matches!(args.provider, Provider::Google | Provider::Microsoft) {
-        return Err(Error::config(format!("--write is for Google and Microsoft calendars; integ only reads {}", args.provider))
-            .hint(format!("run `integ connect {}` without --write", args.provider)));
+        return Err(Error::config(format!(
+            "--write is for Google and Microsoft calendars; integ only reads {}",
+            args.provider
+        ))
+        .hint(format!("run `integ connect {}` without --write", args.provider)));
     }
     // Fail before the browser step if the secret store or the database cannot be used.
     let store = ctx.secrets()?;

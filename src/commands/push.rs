@@ -64,9 +64,9 @@ impl Listing for Rules {
     }
 
     fn empty_message(&self) -> Option<String> {
-        self.0.is_empty().then(|| {
-            "No push rules. Add one with `integ push add --to google --create 'Jobber visits'`.".to_string()
-        })
+        self.0
+            .is_empty()
+            .then(|| "No push rules. Add one with `integ push add --to google --create 'Jobber visits'`.".to_string())
     }
 }
 
@@ -87,8 +87,11 @@ async fn add(ctx: &mut Context, a: PushAddArgs) -> Result<Done> {
         None => can_write(a.to, &target.scopes),
     };
     if !allowed {
-        return Err(Error::config(format!("the {} was connected read-only: integ cannot write its calendars", target.describe()))
-            .hint(write_hint(a.to, &target.label)));
+        return Err(Error::config(format!(
+            "the {} was connected read-only: integ cannot write its calendars",
+            target.describe()
+        ))
+        .hint(write_hint(a.to, &target.label)));
     }
     let crew: Vec<String> = a.crew.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
     let (calendar_id, created_name) = match (&a.calendar, &a.create) {
@@ -149,7 +152,13 @@ fn views(ctx: &mut Context) -> Result<Vec<RuleView>> {
     let mut out = Vec::new();
     for r in push::list(db, None)? {
         let events = push::pushed(db, r.id)?.values().filter(|p| p.event_id.is_some()).count();
-        out.push(view(&r, provider(r.target_connection_id), label(r.target_connection_id), label(r.source_connection_id), events));
+        out.push(view(
+            &r,
+            provider(r.target_connection_id),
+            label(r.target_connection_id),
+            label(r.source_connection_id),
+            events,
+        ));
     }
     Ok(out)
 }
@@ -186,8 +195,11 @@ async fn remove(ctx: &mut Context, a: PushRemoveArgs) -> Result<Done> {
             .find(|c| c.id == rule.target_connection_id)
             .ok_or_else(|| Error::failure("the rule's calendar account is gone"))?;
         if !can_write(target.provider, &target.scopes) && !can_create_calendar(target.provider, &target.scopes) {
-            return Err(Error::config(format!("the {} was connected read-only: integ cannot delete its events", target.describe()))
-                .hint(write_hint(target.provider, &target.label)));
+            return Err(Error::config(format!(
+                "the {} was connected read-only: integ cannot delete its events",
+                target.describe()
+            ))
+            .hint(write_hint(target.provider, &target.label)));
         }
         let http = http(ctx)?;
         let now = ctx.clock.stamp();

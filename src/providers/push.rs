@@ -48,7 +48,9 @@ fn granted<'a>(scopes: &'a str) -> impl Iterator<Item = &'a str> + 'a {
 /// Whether a grant (space-separated, as recorded) may write events into existing calendars.
 pub fn can_write(provider: Provider, scopes: &str) -> bool {
     match provider {
-        Provider::Google => granted(scopes).any(|s| s == format!("{GOOGLE}calendar.events") || s == format!("{GOOGLE}calendar")),
+        Provider::Google => {
+            granted(scopes).any(|s| s == format!("{GOOGLE}calendar.events") || s == format!("{GOOGLE}calendar"))
+        }
         Provider::Microsoft => granted(scopes).any(|s| s.eq_ignore_ascii_case("Calendars.ReadWrite")),
         Provider::Jobber | Provider::Calendly => false,
     }

@@ -104,9 +104,8 @@ pub fn add(db: &mut Db, rule: &NewRule<'_>, now: &str) -> Result<(i64, bool), Db
 
 /// Every rule (of one target connection), oldest first.
 pub fn list(db: &Db, target: Option<i64>) -> Result<Vec<Rule>, DbError> {
-    let sql = format!(
-        "SELECT {RULE_COLUMNS} FROM push_rules WHERE ?1 IS NULL OR target_connection_id = ?1 ORDER BY id"
-    );
+    let sql =
+        format!("SELECT {RULE_COLUMNS} FROM push_rules WHERE ?1 IS NULL OR target_connection_id = ?1 ORDER BY id");
     let mut st = db.conn().prepare(&sql).map_err(classify)?;
     let rows = st.query_map(params![target], rule_of).map_err(classify)?;
     rows.collect::<Result<_, _>>().map_err(classify)
@@ -219,7 +218,12 @@ pub fn visits(db: &Db, source: i64) -> Result<Vec<VisitRow>, DbError> {
             .map_err(classify)?;
         let rows = st
             .query_map(params![source], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
             })
             .map_err(classify)?;
         for row in rows {

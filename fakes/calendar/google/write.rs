@@ -201,10 +201,7 @@ fn apply(ev: &mut Ev, body: &Map<String, Value>, replace: bool) -> Result<(), Re
         ev.when = w;
         ev.tz = tz.unwrap_or_else(|| "UTC".into());
     }
-    let private = body
-        .get("extendedProperties")
-        .and_then(|x| x.get("private"))
-        .and_then(Value::as_object);
+    let private = body.get("extendedProperties").and_then(|x| x.get("private")).and_then(Value::as_object);
     if replace {
         ev.props.clear();
     }
@@ -269,13 +266,22 @@ impl GoogleCal {
                     return insufficient(method_name);
                 }
                 if cal.role != "owner" && cal.role != "writer" {
-                    return gerr(403, "global", Some("requiredAccessLevel"), "You need to have writer access to this calendar.");
+                    return gerr(
+                        403,
+                        "global",
+                        Some("requiredAccessLevel"),
+                        "You need to have writer access to this calendar.",
+                    );
                 }
                 let owner = Person { email: me.clone(), name: Some(g.user.name.clone()) };
                 match (endpoint, rest) {
                     ("events.insert", []) => insert_event(store, &id, owner, body_map, now, &me, req),
-                    ("events.patch", [eid]) => change_event(store, &id, eid, body_map, now, false, restore_forbidden, &me, req),
-                    ("events.update", [eid]) => change_event(store, &id, eid, body_map, now, true, restore_forbidden, &me, req),
+                    ("events.patch", [eid]) => {
+                        change_event(store, &id, eid, body_map, now, false, restore_forbidden, &me, req)
+                    }
+                    ("events.update", [eid]) => {
+                        change_event(store, &id, eid, body_map, now, true, restore_forbidden, &me, req)
+                    }
                     ("events.delete", [eid]) => delete_event(store, &id, eid, now),
                     _ => not_found(),
                 }

@@ -64,12 +64,7 @@ pub(super) fn prop_filter(f: &str) -> Option<(String, String)> {
 fn expand_ids(q: &Query) -> Option<Vec<String>> {
     let e = q.get("$expand")?;
     let inner = e.strip_prefix("singleValueExtendedProperties")?;
-    let ids = inner
-        .split("id eq '")
-        .skip(1)
-        .filter_map(|s| s.split('\'').next())
-        .map(String::from)
-        .collect::<Vec<_>>();
+    let ids = inner.split("id eq '").skip(1).filter_map(|s| s.split('\'').next()).map(String::from).collect::<Vec<_>>();
     Some(ids)
 }
 
@@ -101,7 +96,14 @@ fn times(body: &Map<String, Value>, current: Option<When>, now: i64) -> Result<O
         return Ok(None);
     };
     let tz = zone(&stz).ok_or_else(|| {
-        graph_error(400, "TimeZoneNotSupportedException", &format!("A valid TimeZone value must be specified. The following TimeZone value is not supported: '{stz}'."), now)
+        graph_error(
+            400,
+            "TimeZoneNotSupportedException",
+            &format!(
+                "A valid TimeZone value must be specified. The following TimeZone value is not supported: '{stz}'."
+            ),
+            now,
+        )
     })?;
     let etz_ok = zone(&etz).unwrap_or(TimeZone::UTC);
     if all_day {
@@ -109,7 +111,10 @@ fn times(body: &Map<String, Value>, current: Option<When>, now: i64) -> Result<O
             return Err(bad(now, "Invalid dateTime."));
         };
         if ss != 0 || es != 0 || stz != etz || ed <= sd {
-            return Err(bad(now, "The start and end time of an all-day event must be at midnight, in the same time zone."));
+            return Err(bad(
+                now,
+                "The start and end time of an all-day event must be at midnight, in the same time zone.",
+            ));
         }
         return Ok(Some((When::AllDay { start: sd, end: ed }, stz)));
     }
@@ -314,10 +319,9 @@ fn create_event(store: &mut Store, cal: &str, body: &Map<String, Value>, cx: &Ct
     let tx = body.get("transactionId").and_then(Value::as_str).map(String::from);
     if dedup
         && let Some(t) = &tx
-        && let Some((c, ev)) = store
-            .cals
-            .iter()
-            .find_map(|c| c.events.values().find(|e| !e.deleted && e.transaction_id.as_deref() == Some(t)).map(|e| (c, e)))
+        && let Some((c, ev)) = store.cals.iter().find_map(|c| {
+            c.events.values().find(|e| !e.deleted && e.transaction_id.as_deref() == Some(t)).map(|e| (c, e))
+        })
     {
         let mut v = cx.render(c, ev);
         if let Some(o) = v.as_object_mut() {
@@ -412,8 +416,11 @@ fn list_events(store: &Store, cx: &Ctx) -> Resp {
 /// `getSchedule` for the signed-in user's own address (its default calendar); other addresses
 /// get an error item, not a failed request.
 fn schedule(store: &Store, body: &Map<String, Value>, me: &str, now: i64) -> Resp {
-    let schedules: Vec<&str> =
-        body.get("schedules").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let schedules: Vec<&str> = body
+        .get("schedules")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     if schedules.is_empty() || schedules.len() > 20 {
         return bad(now, "Between 1 and 20 schedules can be requested at once.");
     }

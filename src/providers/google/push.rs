@@ -29,7 +29,10 @@ pub enum Inserted {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
     /// Integ's marker for this rule and visit; `cancelled` when deleted in the calendar.
-    Ours { cancelled: bool, hash: Option<String> },
+    Ours {
+        cancelled: bool,
+        hash: Option<String>,
+    },
     /// Someone else's event under that id: never touched.
     Foreign,
     Missing,
@@ -58,7 +61,9 @@ fn time(w: &When, end: bool) -> Value {
         When::Timed { start, end: e } => {
             json!({ "dateTime": crate::time::timestamp(if end { *e } else { *start }), "timeZone": "UTC", "date": null })
         }
-        When::AllDay { start, end: e } => json!({ "date": (if end { e } else { start }).to_string(), "dateTime": null }),
+        When::AllDay { start, end: e } => {
+            json!({ "date": (if end { e } else { start }).to_string(), "dateTime": null })
+        }
     }
 }
 
@@ -113,9 +118,11 @@ impl<'a> Writer<'a> {
         let judge = |r: &Response| -> Verdict {
             let limited = match r.status {
                 429 => true,
-                403 => r.json().as_ref().and_then(reason).is_some_and(|x| {
-                    matches!(x, "rateLimitExceeded" | "userRateLimitExceeded" | "quotaExceeded")
-                }),
+                403 => r
+                    .json()
+                    .as_ref()
+                    .and_then(reason)
+                    .is_some_and(|x| matches!(x, "rateLimitExceeded" | "userRateLimitExceeded" | "quotaExceeded")),
                 _ => false,
             };
             if limited {
@@ -152,9 +159,16 @@ impl<'a> Writer<'a> {
     }
 
     /// `events.insert` with integ's id.
-    pub async fn insert(&self, token: &SecretString, cal: &str, id: &str, e: &EventWrite) -> Result<Inserted, ApiError> {
-        let resp =
-            self.send("Google events.insert", reqwest::Method::POST, &self.events_url(cal), Some(&body(e, Some(id))), token).await?;
+    pub async fn insert(
+        &self,
+        token: &SecretString,
+        cal: &str,
+        id: &str,
+        e: &EventWrite,
+    ) -> Result<Inserted, ApiError> {
+        let resp = self
+            .send("Google events.insert", reqwest::Method::POST, &self.events_url(cal), Some(&body(e, Some(id))), token)
+            .await?;
         match resp.status {
             200..=299 => Ok(Inserted::Created),
             409 => Ok(Inserted::Exists),
@@ -163,7 +177,14 @@ impl<'a> Writer<'a> {
     }
 
     /// `events.get`, read for integ's marker.
-    pub async fn get(&self, token: &SecretString, cal: &str, id: &str, rule: i64, visit_key: &str) -> Result<Found, ApiError> {
+    pub async fn get(
+        &self,
+        token: &SecretString,
+        cal: &str,
+        id: &str,
+        rule: i64,
+        visit_key: &str,
+    ) -> Result<Found, ApiError> {
         let url = format!("{}/{}", self.events_url(cal), path_segment(id));
         let resp = self.send("Google events.get", reqwest::Method::GET, &url, None, token).await?;
         match resp.status {

@@ -147,7 +147,8 @@ impl<'a> Writer<'a> {
         key: &str,
         transaction_id: &str,
     ) -> Result<String, ApiError> {
-        let url = format!("{}/me/calendars/{}/events", self.base, crate::providers::google::calendar::path_segment(cal));
+        let url =
+            format!("{}/me/calendars/{}/events", self.base, crate::providers::google::calendar::path_segment(cal));
         let mut b = body(e);
         b["transactionId"] = json!(transaction_id);
         b["singleValueExtendedProperties"] = json!([{ "id": PROPERTY_ID, "value": key }]);

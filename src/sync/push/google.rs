@@ -23,7 +23,13 @@ fn put(d: &Desired, id: String, generation: u32, created: bool) -> Outcome {
     }
 }
 
-async fn create(w: &Writer<'_>, token: &SecretString, rule: &Rule, d: &Desired, first: u32) -> Result<Outcome, ApiError> {
+async fn create(
+    w: &Writer<'_>,
+    token: &SecretString,
+    rule: &Rule,
+    d: &Desired,
+    first: u32,
+) -> Result<Outcome, ApiError> {
     let e = write_of(rule, d);
     let cal = rule.calendar_id.as_str();
     for generation in first..first + MAX_GENERATIONS {

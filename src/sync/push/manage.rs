@@ -14,7 +14,8 @@ use crate::store::db::Db;
 use crate::store::push::{self, Record, Rule};
 
 /// What integ writes into the description of a calendar it creates.
-pub const CALENDAR_MARKER: &str = "Jobber visits pushed by integ (integ push). Edits here last until the visit changes.";
+pub const CALENDAR_MARKER: &str =
+    "Jobber visits pushed by integ (integ push). Edits here last until the visit changes.";
 
 /// Create a calendar named `name` in the session's account; its id.
 pub async fn create_calendar(session: &mut Session, db: &mut Db, http: &Http, name: &str) -> Result<String> {

@@ -47,7 +47,9 @@ pub(super) async fn apply(
 ) -> Result<Outcome, ApiError> {
     let w = Writer::new(http, api_url);
     match op {
-        Op::Create { desired, generation, pending: true } => find_or_create(&w, token, rule, desired, *generation).await,
+        Op::Create { desired, generation, pending: true } => {
+            find_or_create(&w, token, rule, desired, *generation).await
+        }
         Op::Create { desired, generation, pending: false } => {
             let key = microsoft_key(rule.id, &desired.visit_key);
             let tx = transaction_id(rule.id, &desired.visit_key, *generation);

@@ -29,10 +29,22 @@ pub struct Desired {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     /// No event recorded (or a create whose answer was never recorded: `pending`).
-    Create { desired: Desired, generation: u32, pending: bool },
-    Update { desired: Desired, event_id: String, generation: u32 },
+    Create {
+        desired: Desired,
+        generation: u32,
+        pending: bool,
+    },
+    Update {
+        desired: Desired,
+        event_id: String,
+        generation: u32,
+    },
     /// `event_id` None: a create under way that the visit no longer wants; find it first.
-    Delete { visit_key: String, event_id: Option<String>, generation: u32 },
+    Delete {
+        visit_key: String,
+        event_id: Option<String>,
+        generation: u32,
+    },
 }
 
 fn cut(s: &str, max: usize) -> String {
@@ -163,9 +175,7 @@ pub fn plan(want: &BTreeMap<String, Desired>, pushed: &HashMap<String, Pushed>) 
             Some(p) => match &p.event_id {
                 None => ops.push(Op::Create { desired: d.clone(), generation: p.generation, pending: true }),
                 Some(_) if p.content_hash == d.hash => {}
-                Some(id) => {
-                    ops.push(Op::Update { desired: d.clone(), event_id: id.clone(), generation: p.generation })
-                }
+                Some(id) => ops.push(Op::Update { desired: d.clone(), event_id: id.clone(), generation: p.generation }),
             },
         }
     }
@@ -296,7 +306,8 @@ mod tests {
         let mut pushed = HashMap::new();
         assert_eq!(plan(&want, &pushed).len(), 2, "first push: two creates");
         for d in want.values() {
-            let p = Pushed { event_id: Some(format!("e-{}", d.visit_key)), generation: 0, content_hash: d.hash.clone() };
+            let p =
+                Pushed { event_id: Some(format!("e-{}", d.visit_key)), generation: 0, content_hash: d.hash.clone() };
             pushed.insert(d.visit_key.clone(), p);
         }
         assert!(plan(&want, &pushed).is_empty(), "nothing changed, nothing to send");
