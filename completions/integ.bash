@@ -46,6 +46,9 @@ _integ() {
             integ,man)
                 cmd="integ__subcmd__man"
                 ;;
+            integ,push)
+                cmd="integ__subcmd__push"
+                ;;
             integ,refresh)
                 cmd="integ__subcmd__refresh"
                 ;;
@@ -160,6 +163,9 @@ _integ() {
             integ__subcmd__help,man)
                 cmd="integ__subcmd__help__subcmd__man"
                 ;;
+            integ__subcmd__help,push)
+                cmd="integ__subcmd__help__subcmd__push"
+                ;;
             integ__subcmd__help,refresh)
                 cmd="integ__subcmd__help__subcmd__refresh"
                 ;;
@@ -205,6 +211,15 @@ _integ() {
             integ__subcmd__help__subcmd__jobs,show)
                 cmd="integ__subcmd__help__subcmd__jobs__subcmd__show"
                 ;;
+            integ__subcmd__help__subcmd__push,add)
+                cmd="integ__subcmd__help__subcmd__push__subcmd__add"
+                ;;
+            integ__subcmd__help__subcmd__push,list)
+                cmd="integ__subcmd__help__subcmd__push__subcmd__list"
+                ;;
+            integ__subcmd__help__subcmd__push,remove)
+                cmd="integ__subcmd__help__subcmd__push__subcmd__remove"
+                ;;
             integ__subcmd__jobs,help)
                 cmd="integ__subcmd__jobs__subcmd__help"
                 ;;
@@ -223,6 +238,30 @@ _integ() {
             integ__subcmd__jobs__subcmd__help,show)
                 cmd="integ__subcmd__jobs__subcmd__help__subcmd__show"
                 ;;
+            integ__subcmd__push,add)
+                cmd="integ__subcmd__push__subcmd__add"
+                ;;
+            integ__subcmd__push,help)
+                cmd="integ__subcmd__push__subcmd__help"
+                ;;
+            integ__subcmd__push,list)
+                cmd="integ__subcmd__push__subcmd__list"
+                ;;
+            integ__subcmd__push,remove)
+                cmd="integ__subcmd__push__subcmd__remove"
+                ;;
+            integ__subcmd__push__subcmd__help,add)
+                cmd="integ__subcmd__push__subcmd__help__subcmd__add"
+                ;;
+            integ__subcmd__push__subcmd__help,help)
+                cmd="integ__subcmd__push__subcmd__help__subcmd__help"
+                ;;
+            integ__subcmd__push__subcmd__help,list)
+                cmd="integ__subcmd__push__subcmd__help__subcmd__list"
+                ;;
+            integ__subcmd__push__subcmd__help,remove)
+                cmd="integ__subcmd__push__subcmd__help__subcmd__remove"
+                ;;
             *)
                 ;;
         esac
@@ -230,7 +269,7 @@ _integ() {
 
     case "${cmd}" in
         integ)
-            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help"
+            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version connect disconnect refresh sync jobs calendars events push status schedule doctor config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -686,7 +725,7 @@ _integ() {
             return 0
             ;;
         integ__subcmd__connect)
-            opts="-q -v -h -V --account --no-browser --port --timeout --token-stdin --json --quiet --verbose --log-file --color --help --version jobber google microsoft calendly"
+            opts="-q -v -h -V --account --no-browser --port --timeout --token-stdin --write --json --quiet --verbose --log-file --color --help --version jobber google microsoft calendly"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -874,7 +913,7 @@ _integ() {
             return 0
             ;;
         integ__subcmd__help)
-            opts="connect disconnect refresh sync jobs calendars events status schedule doctor config completions man help"
+            opts="connect disconnect refresh sync jobs calendars events push status schedule doctor config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1181,6 +1220,62 @@ _integ() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        integ__subcmd__help__subcmd__push)
+            opts="add list remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__push__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__push__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__push__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         integ__subcmd__help__subcmd__refresh)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1397,6 +1492,196 @@ _integ() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        integ__subcmd__push)
+            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version add list remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__push__subcmd__add)
+            opts="-q -v -h -V --to --account --calendar --create --from --crew --past-days --future-days --json --quiet --verbose --log-file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -W "google microsoft" -- "${cur}"))
+                    return 0
+                    ;;
+                --account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --calendar)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --create)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crew)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --past-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --future-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__push__subcmd__help)
+            opts="add list remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__push__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__push__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__push__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__push__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__push__subcmd__list)
+            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__push__subcmd__remove)
+            opts="-q -v -h -V --delete-events --json --quiet --verbose --log-file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         integ__subcmd__refresh)
             opts="-q -v -h -V --account --all --force --json --quiet --verbose --log-file --color --help --version jobber google microsoft calendly"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1472,7 +1757,7 @@ _integ() {
             return 0
             ;;
         integ__subcmd__sync)
-            opts="-q -v -h -V --account --provider --full --wait --max-duration --json --quiet --verbose --log-file --color --help --version jobs events"
+            opts="-q -v -h -V --account --provider --full --wait --max-duration --json --quiet --verbose --log-file --color --help --version jobs events push"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -36,6 +36,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand jobs 'Read synced Jobber jobs from the local database'
             cand calendars 'List the calendars of connected accounts and choose which ones to sync'
             cand events 'Read synced calendar events from the local database'
+            cand push 'Push Jobber visits into Google or Outlook calendars (rules run with `integ sync`)'
             cand status 'Show every connection, its token expiry, last syncs and what needs doing'
             cand schedule 'Print or install a cron, systemd or launchd schedule that runs `integ sync`'
             cand doctor 'Check the configuration, database, secret store and credentials'
@@ -52,6 +53,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --no-browser 'Don''t open a browser: print the address, then paste back the one the browser ended on'
             cand --token-stdin 'Read a Calendly Personal Access Token from stdin instead of signing in'
+            cand --write 'Also ask for write access to calendars, for `integ push` (Google and Microsoft); reconnecting an account with it keeps its sync state'
             cand --json 'Print machine-readable JSON on stdout (errors too)'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
@@ -289,6 +291,85 @@ set edit:completion:arg-completer[integ] = {|@words|
         }
         &'integ;events;help;help'= {
         }
+        &'integ;push'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand add 'Add a rule pushing a Jobber account''s visits into a calendar; prints the rule''s id'
+            cand list 'List the push rules'
+            cand remove 'Remove a push rule'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'integ;push;add'= {
+            cand --to 'The calendar provider to push into'
+            cand --account 'The Google or Microsoft account (label, name, email or account id)'
+            cand --calendar 'Push into this existing calendar (an id from `integ calendars list`)'
+            cand --create 'Create a calendar with this name for the visits (once: adding the rule again reuses it)'
+            cand --from 'The Jobber account whose visits to push'
+            cand --crew 'Only visits assigned to this crew member (a Jobber user name or id); repeatable'
+            cand --past-days 'Push visits from this many days back'
+            cand --future-days 'Push visits up to this many days ahead'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;push;list'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;push;remove'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --delete-events 'Also delete the events the rule pushed (only events carrying integ''s marker)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;push;help'= {
+            cand add 'Add a rule pushing a Jobber account''s visits into a calendar; prints the rule''s id'
+            cand list 'List the push rules'
+            cand remove 'Remove a push rule'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'integ;push;help;add'= {
+        }
+        &'integ;push;help;list'= {
+        }
+        &'integ;push;help;remove'= {
+        }
+        &'integ;push;help;help'= {
+        }
         &'integ;status'= {
             cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
@@ -471,6 +552,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand jobs 'Read synced Jobber jobs from the local database'
             cand calendars 'List the calendars of connected accounts and choose which ones to sync'
             cand events 'Read synced calendar events from the local database'
+            cand push 'Push Jobber visits into Google or Outlook calendars (rules run with `integ sync`)'
             cand status 'Show every connection, its token expiry, last syncs and what needs doing'
             cand schedule 'Print or install a cron, systemd or launchd schedule that runs `integ sync`'
             cand doctor 'Check the configuration, database, secret store and credentials'
@@ -510,6 +592,17 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand list 'List events in start order, in the local time zone (or --tz)'
         }
         &'integ;help;events;list'= {
+        }
+        &'integ;help;push'= {
+            cand add 'Add a rule pushing a Jobber account''s visits into a calendar; prints the rule''s id'
+            cand list 'List the push rules'
+            cand remove 'Remove a push rule'
+        }
+        &'integ;help;push;add'= {
+        }
+        &'integ;help;push;list'= {
+        }
+        &'integ;help;push;remove'= {
         }
         &'integ;help;status'= {
         }

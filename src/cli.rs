@@ -122,7 +122,7 @@ pub enum PushCommand {
 pub struct PushAddArgs {
     /// The calendar provider to push into
     #[arg(long, value_enum, value_name = "PROVIDER")]
-    pub to: Provider,
+    pub to: CalendarTarget,
     /// The Google or Microsoft account (label, name, email or account id)
     #[arg(long, value_name = "NAME")]
     pub account: Option<String>,
@@ -144,6 +144,22 @@ pub struct PushAddArgs {
     /// Push visits up to this many days ahead
     #[arg(long, value_name = "N", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub future_days: u32,
+}
+
+/// A calendar provider integ can write to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CalendarTarget {
+    Google,
+    Microsoft,
+}
+
+impl CalendarTarget {
+    pub fn provider(self) -> Provider {
+        match self {
+            CalendarTarget::Google => Provider::Google,
+            CalendarTarget::Microsoft => Provider::Microsoft,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

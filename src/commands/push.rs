@@ -75,23 +75,20 @@ fn http(ctx: &mut Context) -> Result<Http> {
 }
 
 async fn add(ctx: &mut Context, a: PushAddArgs) -> Result<Done> {
-    if !matches!(a.to, Provider::Google | Provider::Microsoft) {
-        return Err(Error::config(format!("integ pushes into Google and Microsoft calendars, not {}", a.to))
-            .hint("use --to google or --to microsoft"));
-    }
+    let to = a.to.provider();
     let db = ctx.db()?;
-    let target = super::select::one(db, a.to, a.account.as_deref())?;
+    let target = super::select::one(db, to, a.account.as_deref())?;
     let source = super::select::one(db, Provider::Jobber, a.from.as_deref())?;
     let allowed = match &a.create {
-        Some(_) => can_create_calendar(a.to, &target.scopes),
-        None => can_write(a.to, &target.scopes),
+        Some(_) => can_create_calendar(to, &target.scopes),
+        None => can_write(to, &target.scopes),
     };
     if !allowed {
         return Err(Error::config(format!(
             "the {} was connected read-only: integ cannot write its calendars",
             target.describe()
         ))
-        .hint(write_hint(a.to, &target.label)));
+        .hint(write_hint(to, &target.label)));
     }
     let crew: Vec<String> = a.crew.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
     let (calendar_id, created_name) = match (&a.calendar, &a.create) {

@@ -202,12 +202,15 @@ pub struct VisitRow {
     pub start_at: String,
     pub end_at: Option<String>,
     /// (user id, user name), in id order.
-    pub crew: Vec<(String, Option<String>)>,
+    pub crew: Crew,
 }
+
+/// A visit's crew: (user id, user name).
+type Crew = Vec<(String, Option<String>)>;
 
 /// Every visit with a start of a Jobber connection's live (not deleted) jobs.
 pub fn visits(db: &Db, source: i64) -> Result<Vec<VisitRow>, DbError> {
-    let mut crews: HashMap<(i64, String), Vec<(String, Option<String>)>> = HashMap::new();
+    let mut crews: HashMap<(i64, String), Crew> = HashMap::new();
     {
         let mut st = db
             .conn()
