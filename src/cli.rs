@@ -63,6 +63,10 @@ pub enum Command {
     /// Push Jobber visits into Google or Outlook calendars (rules run with `integ sync`)
     #[command(subcommand)]
     Push(PushCommand),
+    /// List visits that overlap a crew member's other events or visits (exit 6 when any do)
+    Conflicts(ConflictsArgs),
+    /// Ask Google or Microsoft for the busy times of an account's calendars
+    Availability(AvailabilityArgs),
     /// Show every connection, its token expiry, last syncs and what needs doing
     Status(StatusArgs),
     /// Print or install a cron, systemd or launchd schedule that runs `integ sync`
@@ -144,6 +148,41 @@ pub struct PushAddArgs {
     /// Push visits up to this many days ahead
     #[arg(long, value_name = "N", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub future_days: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ConflictsArgs {
+    /// From this date (YYYY-MM-DD, UTC) or instant (RFC 3339); default now
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Up to this date (exclusive) or instant; default 14 days after --from
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Only this crew member (a Jobber user's full name or id)
+    #[arg(long, value_name = "NAME")]
+    pub crew: Option<String>,
+    /// Print CSV instead of a table
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AvailabilityArgs {
+    /// The calendar provider to ask
+    #[arg(value_enum)]
+    pub provider: CalendarTarget,
+    /// The account (label, name, email or account id)
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// From this date (YYYY-MM-DD, UTC) or instant (RFC 3339)
+    #[arg(long, value_name = "T")]
+    pub from: String,
+    /// Up to this date (exclusive) or instant
+    #[arg(long, value_name = "T")]
+    pub to: String,
+    /// Google: this calendar (repeatable; default the primary one)
+    #[arg(long, value_name = "ID")]
+    pub calendar: Vec<String>,
 }
 
 /// A calendar provider integ can write to.

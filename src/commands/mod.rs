@@ -1,8 +1,10 @@
 //! One file per command; this file only dispatches.
 
+mod availability;
 mod calendars;
 mod completions;
 mod config;
+mod conflicts;
 mod connect;
 mod disconnect;
 mod doctor;
@@ -40,6 +42,8 @@ pub async fn run(ctx: &mut Context, command: Command) -> Result<Done> {
         Command::Calendars(cmd) => calendars::run(ctx, cmd).await,
         Command::Events(cmd) => events::run(ctx, cmd),
         Command::Push(cmd) => push::run(ctx, cmd).await,
+        Command::Conflicts(args) => conflicts::run(ctx, args),
+        Command::Availability(args) => availability::run(ctx, args).await,
         Command::Status(args) => status::run(ctx, args),
         Command::Doctor(args) => doctor::run(ctx, args),
         Command::Config(cmd) => config::run(ctx, cmd),

@@ -1,6 +1,7 @@
 //! Everything that is kept on disk: the SQLite database and the secret store. Knows nothing
 //! about HTTP or providers' APIs.
 
+pub mod conflicts;
 pub mod connections;
 pub mod db;
 pub mod events;

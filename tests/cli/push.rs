@@ -16,9 +16,14 @@ const WRITES_GRAPH: [&str; 3] = ["events.create", "events.update", "events.delet
 
 /// Jobber (seeded with `jobs` jobs) and `provider` connected in one environment; Jobber synced.
 fn setup(provider: &str, jobs: usize, write: bool) -> (TestEnv, Fakes) {
+    setup_with(provider, jobs, write, &[])
+}
+
+fn setup_with(provider: &str, jobs: usize, write: bool, extra: &[&str]) -> (TestEnv, Fakes) {
     let redirect = format!("http://localhost:{}/callback/jobber", free_port());
     let seed = jobs.to_string();
-    let args = ["--jobber-redirect-uri", redirect.as_str(), "--jobber-seed-jobs", seed.as_str()];
+    let mut args = vec!["--jobber-redirect-uri", redirect.as_str(), "--jobber-seed-jobs", seed.as_str()];
+    args.extend_from_slice(extra);
     let (env, fakes) = connected("jobber", &args, |_| {});
     let mut connect = vec!["connect", provider, "--timeout", "30"];
     if write {
@@ -486,4 +491,130 @@ fn google_kill_during_a_push_then_a_clean_run_leaves_one_event_per_visit() {
 #[test]
 fn microsoft_kill_during_a_push_then_a_clean_run_leaves_one_event_per_visit() {
     killed_mid_push_then_a_clean_run("microsoft");
+}
+
+/// Tuesday 2026-11-24 (the fakes' clock starts on Saturday 2026-11-21) at `hm` UTC.
+fn tue(hm: &str) -> String {
+    format!("2026-11-24T{hm}:00Z")
+}
+
+#[test]
+fn conflicts_and_availability_have_a_known_answer() {
+    let (env, fakes) = setup_with("google", 1, true, &["--google-seed-events", "0"]);
+    // Two users the seeded job never assigns, so every visit of theirs is one made here.
+    let truth = fakes.get("/_fake/jobber/truth");
+    let busy: Vec<&Value> = truth["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|j| j["visits"].as_array().unwrap())
+        .flat_map(|v| v["assignedUsers"].as_array().unwrap())
+        .map(|u| &u["id"])
+        .collect();
+    let users: Vec<&Value> = truth["users"].as_array().unwrap().iter().filter(|u| !busy.contains(&&u["id"])).collect();
+    let (u1, u2) = (users[0]["id"].as_str().unwrap().to_string(), users[1]["id"].as_str().unwrap().to_string());
+    let u1_name = users[0]["name"]["full"].as_str().unwrap().to_string();
+    let visit =
+        |from: &str, to: &str, who: &str| json!({ "startAt": tue(from), "endAt": tue(to), "assignedUsers": [who] });
+    let job = fakes.post(
+        "/_fake/jobber/jobs",
+        json!({ "title": "Hedge trim", "jobStatus": "upcoming", "visits": [
+            visit("09:00", "11:00", &u1), visit("10:30", "12:00", &u1), visit("12:00", "13:00", &u1), visit("09:00", "10:00", &u2)
+        ] }),
+    );
+    let ids: Vec<String> = job["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| format!("{}/{}", job["id"].as_str().unwrap(), v["id"].as_str().unwrap()))
+        .collect();
+    let cals = env.run(&["calendars", "list", "--json"]).ok().json();
+    let primary =
+        cals.as_array().unwrap().iter().find(|c| c["primary"] == true).unwrap()["id"].as_str().unwrap().to_string();
+    let dentist = fakes.post(
+        "/_fake/google/events",
+        json!({ "calendar": primary, "title": "Dentist", "start": tue("12:30"), "end": tue("12:45") }),
+    );
+    fakes.post(
+        "/_fake/google/events",
+        json!({ "calendar": primary, "title": "Lunch", "start": tue("14:00"), "end": tue("15:00") }),
+    );
+    // U1's visits go into the same primary calendar: they come back with `sync events`, and
+    // must not count as conflicts with themselves.
+    add_rule(&env, &["--to", "google", "--calendar", &primary, "--crew", &u1_name]);
+    env.run(&["sync"]).ok();
+    // The push runs after the account's events: its events come back on the next round.
+    env.run(&["sync", "events"]).ok();
+    let pushed_back: i64 = db(&env)
+        .query_row(
+            "SELECT count(*) FROM events e JOIN pushed_calendar_events p ON p.connection_id = e.connection_id
+             AND p.calendar_id = e.calendar_id AND p.event_id = e.id WHERE e.deleted_at IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(pushed_back, 3, "U1's three pushed visits are synced back and recognisable");
+
+    let day = ["--from", "2026-11-24", "--to", "2026-11-25"];
+    let mut args = vec!["conflicts", "--json"];
+    args.extend_from_slice(&day);
+    let out = env.run(&args).code(6).json();
+    let got: Vec<(String, String, String, String)> = out
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["crew_id"].as_str().unwrap().into(),
+                c["visit_key"].as_str().unwrap().into(),
+                c["with"].as_str().unwrap().into(),
+                c["other_id"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let dentist_id = dentist["id"].as_str().unwrap().to_string();
+    let want = vec![
+        (u1.clone(), ids[0].clone(), "visit".to_string(), ids[1].clone()),
+        (u1.clone(), ids[1].clone(), "visit".to_string(), ids[0].clone()),
+        (u1.clone(), ids[2].clone(), "event".to_string(), dentist_id),
+    ];
+    assert_eq!(got, want);
+    assert_eq!(out[2]["other"], "Dentist");
+    assert_eq!(
+        (out[2]["other_start"].as_str(), out[2]["other_end"].as_str()),
+        (Some(tue("12:30").as_str()), Some(tue("12:45").as_str()))
+    );
+    let mut args = vec!["conflicts", "--csv"];
+    args.extend_from_slice(&day);
+    let csv = env.run(&args).code(6).stdout;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(lines[0].starts_with("crew,crew_id,job_number,visit_key"), "{csv}");
+    assert!(lines[3].contains(",event,Dentist,"), "{csv}");
+    let mut args = vec!["conflicts", "--crew", &u2];
+    args.extend_from_slice(&day);
+    env.run(&args).ok();
+
+    // Availability, asked live: the pushed visits and both events, merged by Google.
+    let out = env.run(&["availability", "google", "--from", "2026-11-24", "--to", "2026-11-25", "--json"]).ok().json();
+    let blocks: Vec<(String, String)> = out
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["start"].as_str().unwrap().into(), b["end"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(blocks, [(tue("09:00"), tue("13:00")), (tue("14:00"), tue("15:00"))]);
+    let out = env
+        .run(&[
+            "availability",
+            "google",
+            "--from",
+            "2026-11-24",
+            "--to",
+            "2026-11-25",
+            "--calendar",
+            "nope@example.com",
+        ])
+        .code(3);
+    assert!(out.stderr.contains("unknown, not free"), "{}", out.stderr);
 }

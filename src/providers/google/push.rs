@@ -239,3 +239,54 @@ impl<'a> Writer<'a> {
             .ok_or_else(|| ApiError::Malformed("calendars.insert answered without an id".into()))
     }
 }
+
+/// One calendar's answer in `freeBusy.query`: busy blocks (RFC 3339), or why it is unknown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreeBusy {
+    pub calendar: String,
+    pub busy: Vec<(String, String)>,
+    /// A per-calendar error (`notFound`, ...): unknown, not free.
+    pub error: Option<String>,
+}
+
+impl Writer<'_> {
+    /// `freeBusy.query` over `[from, to)` (at most 90 days: the caller splits) for `calendars`.
+    pub async fn free_busy(
+        &self,
+        token: &SecretString,
+        from: &str,
+        to: &str,
+        calendars: &[String],
+    ) -> Result<Vec<FreeBusy>, ApiError> {
+        let url = format!("{}/freeBusy", self.base);
+        let items: Vec<Value> = calendars.iter().map(|c| json!({ "id": c })).collect();
+        let body = json!({ "timeMin": from, "timeMax": to, "timeZone": "UTC", "items": items });
+        let resp = self.send("Google freeBusy.query", reqwest::Method::POST, &url, Some(&body), token).await?;
+        if !(200..300).contains(&resp.status) {
+            return Err(Self::failed(&resp));
+        }
+        let v = resp.json().ok_or_else(|| ApiError::Malformed("a freeBusy answer is not JSON".into()))?;
+        let mut out = Vec::new();
+        for c in calendars {
+            let entry = v.pointer(&format!("/calendars/{}", c.replace('~', "~0").replace('/', "~1")));
+            let error = entry
+                .and_then(|e| e.pointer("/errors/0/reason"))
+                .and_then(Value::as_str)
+                .map(String::from)
+                .or_else(|| entry.is_none().then(|| "missing from the answer".to_string()));
+            let busy = entry
+                .and_then(|e| e.get("busy"))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|b| {
+                            Some((b.get("start")?.as_str()?.to_string(), b.get("end")?.as_str()?.to_string()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push(FreeBusy { calendar: c.clone(), busy, error });
+        }
+        Ok(out)
+    }
+}

@@ -192,3 +192,55 @@ impl<'a> Writer<'a> {
         Self::id_of(&resp)
     }
 }
+
+/// One busy item of `getSchedule`: status (`busy`, `tentative`, `oof`, ...), start and end
+/// (UTC, offset-free as Graph sends them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleItem {
+    pub status: String,
+    pub start: String,
+    pub end: String,
+}
+
+impl Writer<'_> {
+    /// `POST /me/calendar/getSchedule` for one address over `[from, to)` (under 62 days: the
+    /// caller splits). A per-schedule error comes back as `Err` with its message.
+    pub async fn schedule(
+        &self,
+        token: &SecretString,
+        who: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Result<Vec<ScheduleItem>, String>, ApiError> {
+        let url = format!("{}/me/calendar/getSchedule", self.base);
+        let b = json!({ "schedules": [who], "startTime": { "dateTime": from, "timeZone": "UTC" },
+                        "endTime": { "dateTime": to, "timeZone": "UTC" }, "availabilityViewInterval": 30 });
+        let resp = self.send("Graph getSchedule", reqwest::Method::POST, &url, &[], Some(&b), token).await?;
+        if !(200..300).contains(&resp.status) {
+            return Err(Self::failed(&resp));
+        }
+        let v = resp.json().ok_or_else(|| ApiError::Malformed("a getSchedule answer is not JSON".into()))?;
+        let Some(s) = v.pointer("/value/0") else {
+            return Err(ApiError::Malformed("getSchedule answered no schedule".into()));
+        };
+        if let Some(msg) = s.pointer("/error/message").and_then(Value::as_str) {
+            return Ok(Err(msg.to_string()));
+        }
+        let items = s
+            .get("scheduleItems")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|i| {
+                        Some(ScheduleItem {
+                            status: i.get("status")?.as_str()?.to_string(),
+                            start: i.pointer("/start/dateTime")?.as_str()?.to_string(),
+                            end: i.pointer("/end/dateTime")?.as_str()?.to_string(),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Ok(items))
+    }
+}
