@@ -40,6 +40,8 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             [CompletionResult]::new('calendars', 'calendars', [CompletionResultType]::ParameterValue, 'List the calendars of connected accounts and choose which ones to sync')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Read synced calendar events from the local database')
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push Jobber visits into Google or Outlook calendars (rules run with `integ sync`)')
+            [CompletionResult]::new('conflicts', 'conflicts', [CompletionResultType]::ParameterValue, 'List visits that overlap a crew member''s other events or visits (exit 6 when any do)')
+            [CompletionResult]::new('availability', 'availability', [CompletionResultType]::ParameterValue, 'Ask Google or Microsoft for the busy times of an account''s calendars')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show every connection, its token expiry, last syncs and what needs doing')
             [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Print or install a cron, systemd or launchd schedule that runs `integ sync`')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the configuration, database, secret store and credentials')
@@ -408,6 +410,42 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
         'integ;push;help;help' {
             break
         }
+        'integ;conflicts' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'From this date (YYYY-MM-DD, UTC) or instant (RFC 3339); default now')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Up to this date (exclusive) or instant; default 14 days after --from')
+            [CompletionResult]::new('--crew', '--crew', [CompletionResultType]::ParameterName, 'Only this crew member (a Jobber user''s full name or id)')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
+            [CompletionResult]::new('--csv', '--csv', [CompletionResultType]::ParameterName, 'Print CSV instead of a table')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout (errors too)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'integ;availability' {
+            [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'The account (label, name, email or account id)')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'From this date (YYYY-MM-DD, UTC) or instant (RFC 3339)')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Up to this date (exclusive) or instant')
+            [CompletionResult]::new('--calendar', '--calendar', [CompletionResultType]::ParameterName, 'Google: this calendar (repeatable; default the primary one)')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout (errors too)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'integ;status' {
             [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
@@ -609,6 +647,8 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             [CompletionResult]::new('calendars', 'calendars', [CompletionResultType]::ParameterValue, 'List the calendars of connected accounts and choose which ones to sync')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Read synced calendar events from the local database')
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push Jobber visits into Google or Outlook calendars (rules run with `integ sync`)')
+            [CompletionResult]::new('conflicts', 'conflicts', [CompletionResultType]::ParameterValue, 'List visits that overlap a crew member''s other events or visits (exit 6 when any do)')
+            [CompletionResult]::new('availability', 'availability', [CompletionResultType]::ParameterValue, 'Ask Google or Microsoft for the busy times of an account''s calendars')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show every connection, its token expiry, last syncs and what needs doing')
             [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Print or install a cron, systemd or launchd schedule that runs `integ sync`')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the configuration, database, secret store and credentials')
@@ -676,6 +716,12 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             break
         }
         'integ;help;push;remove' {
+            break
+        }
+        'integ;help;conflicts' {
+            break
+        }
+        'integ;help;availability' {
             break
         }
         'integ;help;status' {

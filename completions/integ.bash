@@ -16,6 +16,9 @@ _integ() {
             ",$1")
                 cmd="integ"
                 ;;
+            integ,availability)
+                cmd="integ__subcmd__availability"
+                ;;
             integ,calendars)
                 cmd="integ__subcmd__calendars"
                 ;;
@@ -24,6 +27,9 @@ _integ() {
                 ;;
             integ,config)
                 cmd="integ__subcmd__config"
+                ;;
+            integ,conflicts)
+                cmd="integ__subcmd__conflicts"
                 ;;
             integ,connect)
                 cmd="integ__subcmd__connect"
@@ -133,6 +139,9 @@ _integ() {
             integ__subcmd__events__subcmd__help,list)
                 cmd="integ__subcmd__events__subcmd__help__subcmd__list"
                 ;;
+            integ__subcmd__help,availability)
+                cmd="integ__subcmd__help__subcmd__availability"
+                ;;
             integ__subcmd__help,calendars)
                 cmd="integ__subcmd__help__subcmd__calendars"
                 ;;
@@ -141,6 +150,9 @@ _integ() {
                 ;;
             integ__subcmd__help,config)
                 cmd="integ__subcmd__help__subcmd__config"
+                ;;
+            integ__subcmd__help,conflicts)
+                cmd="integ__subcmd__help__subcmd__conflicts"
                 ;;
             integ__subcmd__help,connect)
                 cmd="integ__subcmd__help__subcmd__connect"
@@ -269,12 +281,50 @@ _integ() {
 
     case "${cmd}" in
         integ)
-            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version connect disconnect refresh sync jobs calendars events push status schedule doctor config completions man help"
+            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__availability)
+            opts="-q -v -h -V --account --from --to --calendar --json --quiet --verbose --log-file --color --help --version google microsoft"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --calendar)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --log-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -724,6 +774,40 @@ _integ() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        integ__subcmd__conflicts)
+            opts="-q -v -h -V --from --to --crew --csv --json --quiet --verbose --log-file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crew)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         integ__subcmd__connect)
             opts="-q -v -h -V --account --no-browser --port --timeout --token-stdin --write --json --quiet --verbose --log-file --color --help --version jobber google microsoft calendly"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -913,8 +997,22 @@ _integ() {
             return 0
             ;;
         integ__subcmd__help)
-            opts="connect disconnect refresh sync jobs calendars events push status schedule doctor config completions man help"
+            opts="connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__availability)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1069,6 +1167,20 @@ _integ() {
         integ__subcmd__help__subcmd__config__subcmd__unset)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__conflicts)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -37,6 +37,8 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand calendars 'List the calendars of connected accounts and choose which ones to sync'
             cand events 'Read synced calendar events from the local database'
             cand push 'Push Jobber visits into Google or Outlook calendars (rules run with `integ sync`)'
+            cand conflicts 'List visits that overlap a crew member''s other events or visits (exit 6 when any do)'
+            cand availability 'Ask Google or Microsoft for the busy times of an account''s calendars'
             cand status 'Show every connection, its token expiry, last syncs and what needs doing'
             cand schedule 'Print or install a cron, systemd or launchd schedule that runs `integ sync`'
             cand doctor 'Check the configuration, database, secret store and credentials'
@@ -370,6 +372,40 @@ set edit:completion:arg-completer[integ] = {|@words|
         }
         &'integ;push;help;help'= {
         }
+        &'integ;conflicts'= {
+            cand --from 'From this date (YYYY-MM-DD, UTC) or instant (RFC 3339); default now'
+            cand --to 'Up to this date (exclusive) or instant; default 14 days after --from'
+            cand --crew 'Only this crew member (a Jobber user''s full name or id)'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --csv 'Print CSV instead of a table'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;availability'= {
+            cand --account 'The account (label, name, email or account id)'
+            cand --from 'From this date (YYYY-MM-DD, UTC) or instant (RFC 3339)'
+            cand --to 'Up to this date (exclusive) or instant'
+            cand --calendar 'Google: this calendar (repeatable; default the primary one)'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'integ;status'= {
             cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
@@ -553,6 +589,8 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand calendars 'List the calendars of connected accounts and choose which ones to sync'
             cand events 'Read synced calendar events from the local database'
             cand push 'Push Jobber visits into Google or Outlook calendars (rules run with `integ sync`)'
+            cand conflicts 'List visits that overlap a crew member''s other events or visits (exit 6 when any do)'
+            cand availability 'Ask Google or Microsoft for the busy times of an account''s calendars'
             cand status 'Show every connection, its token expiry, last syncs and what needs doing'
             cand schedule 'Print or install a cron, systemd or launchd schedule that runs `integ sync`'
             cand doctor 'Check the configuration, database, secret store and credentials'
@@ -603,6 +641,10 @@ set edit:completion:arg-completer[integ] = {|@words|
         &'integ;help;push;list'= {
         }
         &'integ;help;push;remove'= {
+        }
+        &'integ;help;conflicts'= {
+        }
+        &'integ;help;availability'= {
         }
         &'integ;help;status'= {
         }

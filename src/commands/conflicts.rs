@@ -64,6 +64,9 @@ impl Listing for Conflicts {
     }
 }
 
+/// A crew member: (Jobber user id, name).
+type Member = (String, Option<String>);
+
 fn day_start(d: &str) -> Option<Timestamp> {
     jiff::civil::Date::strptime("%Y-%m-%d", d).ok()?.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
 }
@@ -98,7 +101,7 @@ fn title(v: &VisitRow) -> String {
 }
 
 /// Whether crew member (id, name) is `want` (an id, or a name ignoring case).
-fn is(member: &(String, Option<String>), want: &str) -> bool {
+fn is(member: &Member, want: &str) -> bool {
     member.0 == want || member.1.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(want))
 }
 
@@ -106,7 +109,7 @@ fn is(member: &(String, Option<String>), want: &str) -> bool {
 /// write into, and each connection's busy events.
 pub fn find(
     visits: &[VisitRow],
-    calendars_of: &dyn Fn(&(String, Option<String>)) -> Vec<i64>,
+    calendars_of: &dyn Fn(&Member) -> Vec<i64>,
     busy: &BTreeMap<i64, Vec<Busy>>,
     crew: Option<&str>,
     from: Timestamp,
