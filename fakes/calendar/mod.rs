@@ -19,6 +19,8 @@ pub mod rrule;
 pub mod seed;
 pub mod time;
 pub mod truth;
+#[cfg(test)]
+mod write_tests;
 
 use base64::Engine as _;
 use serde::Serialize;
