@@ -653,7 +653,25 @@ fn list_calendars(store: &Store, env: &Env, req: &Req, q: &Query, p: &Prefs, me:
         (Err(e), _) | (_, Err(e)) => return e,
     };
     let size = top.or(p.page).unwrap_or(10).max(1);
-    let cals: Vec<&Calendar> = store.cals.iter().filter(|c| !c.deleted).collect();
+    // `$filter` on integ-style extended properties (id exact, value ignoring case).
+    let by_prop = q.get("$filter").map(write::prop_filter);
+    if let Some(None) = by_prop {
+        return graph_error(
+            400,
+            "BadRequest",
+            "The fake filters calendars only by singleValueExtendedProperties.",
+            now,
+        );
+    }
+    let cals: Vec<&Calendar> = store
+        .cals
+        .iter()
+        .filter(|c| !c.deleted)
+        .filter(|c| match &by_prop {
+            Some(Some((id, v))) => c.props.get(id).is_some_and(|x| x.eq_ignore_ascii_case(v)),
+            _ => true,
+        })
+        .collect();
     let page: Vec<Value> = cals.iter().skip(skip).take(size).map(|c| calendar_json(c, me, &g.user.name)).collect();
     let mut body = json!({
         "@odata.context": format!("{}/microsoft/graph/v1.0/$metadata#users('{}')/calendars", env.base, g.user.id),

@@ -351,8 +351,11 @@ fn one_pushed_event(env: &TestEnv, rule: i64) -> (String, String) {
         .unwrap()
 }
 
-fn user_deleted_event_stays_deleted(provider: &str) {
+fn user_deleted_event_stays_deleted(provider: &str, restore_forbidden: bool) {
     let (mut env, mut fakes) = setup(provider, 30, true);
+    if restore_forbidden {
+        fakes.post("/_fake/google/write-options", json!({ "restore_forbidden": true }));
+    }
     let rule = add_rule(&env, &["--to", provider, "--create", "Jobber visits"]);
     env.run(&["sync", "push"]).ok();
     let (visit, event) = one_pushed_event(&env, rule);
@@ -377,16 +380,37 @@ fn user_deleted_event_stays_deleted(provider: &str) {
     env.run(&["sync", "push"]).ok();
     assert_pushed(&env, &fakes, provider, rule, &[]);
     assert!(pushed_events(&env, &fakes, provider, rule).contains_key(&visit));
+    let (now_id, generation): (String, i64) = db(&env)
+        .query_row(
+            "SELECT event_id, generation FROM pushed_events WHERE rule_id = ?1 AND visit_key = ?2",
+            rusqlite::params![rule, visit],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    match (provider, restore_forbidden) {
+        ("google", false) => assert_eq!((now_id, generation), (event, 0), "the same event, brought back"),
+        _ => {
+            assert_ne!(now_id, event, "a new event");
+            assert_eq!(generation, 1);
+        }
+    }
 }
 
 #[test]
 fn google_user_deleted_event_is_not_recreated_until_its_visit_changes() {
-    user_deleted_event_stays_deleted("google");
+    user_deleted_event_stays_deleted("google", false);
+}
+
+/// Google would not bring the deleted event back (the bin was emptied): the visit gets a new
+/// event under the next generation's id.
+#[test]
+fn google_event_that_cannot_be_restored_is_made_anew_under_a_new_id() {
+    user_deleted_event_stays_deleted("google", true);
 }
 
 #[test]
 fn microsoft_user_deleted_event_is_not_recreated_until_its_visit_changes() {
-    user_deleted_event_stays_deleted("microsoft");
+    user_deleted_event_stays_deleted("microsoft", false);
 }
 
 #[test]
@@ -617,4 +641,32 @@ fn conflicts_and_availability_have_a_known_answer() {
         ])
         .code(3);
     assert!(out.stderr.contains("unknown, not free"), "{}", out.stderr);
+}
+
+#[test]
+fn microsoft_availability_reads_get_schedule() {
+    let (env, fakes) = setup_with("microsoft", 1, false, &["--microsoft-seed-events", "0"]);
+    fakes.post("/_fake/microsoft/events", json!({ "title": "Site visit", "start": tue("09:00"), "end": tue("10:30") }));
+    fakes.post("/_fake/microsoft/events", json!({ "title": "Review", "start": tue("16:00"), "end": tue("17:00") }));
+    let out =
+        env.run(&["availability", "microsoft", "--from", "2026-11-24", "--to", "2026-11-25", "--json"]).ok().json();
+    let blocks: Vec<(String, String, String)> = out
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["status"].as_str().unwrap().into(),
+                b["start"].as_str().unwrap().into(),
+                b["end"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let busy = |a: &str, b: &str| ("busy".to_string(), tue(a), tue(b));
+    assert_eq!(blocks, [busy("09:00", "10:30"), busy("16:00", "17:00")]);
+    let out = env
+        .run(&["availability", "microsoft", "--from", "2026-11-24", "--to", "2026-11-25", "--calendar", "x"])
+        .code(2);
+    assert!(out.stderr.contains("per person"), "{}", out.stderr);
+    env.run(&["availability", "microsoft", "--from", "2026-11-25", "--to", "2026-11-24"]).code(2);
 }

@@ -69,6 +69,12 @@ pub fn body(e: &EventWrite) -> Value {
     })
 }
 
+/// Integ's property value on a calendar it created (lower case: Graph compares values ignoring
+/// case).
+fn calendar_key(name: &str) -> String {
+    format!("integ-push-calendar:{}", name.to_lowercase())
+}
+
 /// `value` quoted for an OData string literal.
 fn literal(s: &str) -> String {
     s.replace('\'', "''")
@@ -181,10 +187,29 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// The calendar an earlier `create_calendar(name)` made, found by integ's property (a
+    /// create whose answer was lost made one).
+    pub async fn find_calendar(&self, token: &SecretString, name: &str) -> Result<Option<String>, ApiError> {
+        let url = format!("{}/me/calendars", self.base);
+        let filter = format!(
+            "singleValueExtendedProperties/Any(ep: ep/id eq '{}' and ep/value eq '{}')",
+            literal(PROPERTY_ID),
+            literal(&calendar_key(name))
+        );
+        let resp = self
+            .send("Graph calendars (by integ's key)", reqwest::Method::GET, &url, &[("$filter", filter)], None, token)
+            .await?;
+        if !(200..300).contains(&resp.status) {
+            return Err(Self::failed(&resp));
+        }
+        let v = resp.json().ok_or_else(|| ApiError::Malformed("a calendar list is not JSON".into()))?;
+        Ok(v.pointer("/value/0/id").and_then(Value::as_str).map(String::from))
+    }
+
     /// `POST /me/calendars` with integ's property on it; the new calendar's id.
     pub async fn create_calendar(&self, token: &SecretString, name: &str) -> Result<String, ApiError> {
         let url = format!("{}/me/calendars", self.base);
-        let b = json!({ "name": name, "singleValueExtendedProperties": [{ "id": PROPERTY_ID, "value": "integ-push-calendar" }] });
+        let b = json!({ "name": name, "singleValueExtendedProperties": [{ "id": PROPERTY_ID, "value": calendar_key(name) }] });
         let resp = self.send("Graph create calendar", reqwest::Method::POST, &url, &[], Some(&b), token).await?;
         if !(200..300).contains(&resp.status) {
             return Err(Self::failed(&resp));
