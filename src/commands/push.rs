@@ -92,7 +92,11 @@ async fn add(ctx: &mut Context, a: PushAddArgs) -> Result<Done> {
     }
     let crew: Vec<String> = a.crew.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
     let (calendar_id, created_name) = match (&a.calendar, &a.create) {
-        (Some(id), _) => (id.trim().to_string(), None),
+        (Some(id), _) => {
+            let id = id.trim().to_string();
+            check_calendar(ctx, &target, &id)?;
+            (id, None)
+        }
         (None, Some(name)) => {
             let name = name.trim();
             if name.is_empty() || name.chars().count() > 255 {
@@ -139,6 +143,26 @@ async fn add(ctx: &mut Context, a: PushAddArgs) -> Result<Done> {
         format!("added push rule {id}; `integ sync` (or `integ sync push`) pushes the visits")
     });
     Ok(Done::Ok)
+}
+
+/// Refuse a calendar integ knows to be read-only; warn about one it does not know (it may be
+/// new since the last `integ calendars list`).
+fn check_calendar(ctx: &mut Context, target: &connections::Connection, id: &str) -> Result<()> {
+    let known = crate::store::events::calendars(ctx.db()?, Some(target.id), None)?;
+    match known.iter().find(|c| c.id == id) {
+        Some(c) if matches!(c.access_role.as_deref(), Some("reader" | "freeBusyReader")) => {
+            Err(Error::config(format!("the calendar '{id}' is read-only for the {}", target.describe()))
+                .hint("choose a calendar you own or can edit (`integ calendars list`), or use --create NAME"))
+        }
+        Some(_) => Ok(()),
+        None => {
+            ctx.ui.warn(format!(
+                "integ does not know a calendar '{id}' of the {}; `integ calendars list` shows them",
+                target.describe()
+            ));
+            Ok(())
+        }
+    }
 }
 
 fn views(ctx: &mut Context) -> Result<Vec<RuleView>> {

@@ -155,7 +155,17 @@ pub fn run(ctx: &mut Context, _args: StatusArgs) -> Result<Done> {
                     e.message,
                     e.hint.as_deref().unwrap_or("see `integ doctor`")
                 )),
-                _ => next_action(&c, &streams, google_testing, now),
+                _ => {
+                    // Push rules into an account that cannot write: say how to grant it (before
+                    // "run integ sync to retry", which would fail the same way).
+                    let rules = crate::store::push::list(db, Some(c.id)).map(|r| !r.is_empty()).unwrap_or(false);
+                    if rules && c.state == State::Connected && !crate::providers::push::can_write(c.provider, &c.scopes)
+                    {
+                        Some(crate::providers::push::write_hint(c.provider, &c.label))
+                    } else {
+                        next_action(&c, &streams, google_testing, now)
+                    }
+                }
             };
             entries.push(Entry {
                 provider: c.provider.name().to_string(),

@@ -1,5 +1,5 @@
-//! `integ sync [jobs] [--account NAME] [--full] [--wait SECS]`: pull every connected account's
-//! streams into SQLite. One account's failure does not stop the others; the exit code says what
+//! `integ sync [jobs|events|push] [--account NAME] [--full] [--wait SECS]`: pull every
+//! connected account's streams into SQLite, and push Jobber visits by the push rules. One account's failure does not stop the others; the exit code says what
 //! happened (0 ok, 3 some failed, 4 some need reconnecting, 5 a run holds the lock).
 //!
 //! A progress bar shows on a terminal; otherwise (or with `--quiet`) one summary line per

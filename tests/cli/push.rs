@@ -434,6 +434,9 @@ fn without_write_scope_push_says_which_command_grants_it() {
     env.run(&["connect", "google", "--timeout", "30"]).ok();
     let out = env.run(&["sync", "push"]).code(2);
     assert!(out.stderr.contains("--write"), "{}", out.stderr);
+    let status = env.run(&["status", "--json"]).code(3).json();
+    let g = status.as_array().unwrap().iter().find(|e| e["provider"] == "google").unwrap();
+    assert!(g["action"].as_str().is_some_and(|a| a.contains("--write")), "{g}");
     assert!(pushed_events(&env, &fakes, "google", rule).is_empty());
 }
 
@@ -448,6 +451,10 @@ fn two_rules_push_into_one_calendar_side_by_side() {
     let cal = rule_calendar(&env, first);
     let second = add_rule(&env, &["--to", "google", "--calendar", &cal, "--crew", &b]);
     assert_ne!(first, second);
+    // A calendar the account can only read is refused.
+    let holidays = "en.usa#holiday@group.v.calendar.google.com";
+    let out = env.run(&["push", "add", "--to", "google", "--calendar", holidays]).code(2);
+    assert!(out.stderr.contains("read-only"), "{}", out.stderr);
     env.run(&["sync", "push"]).ok();
     let na = assert_pushed(&env, &fakes, "google", first, &[&a]);
     let nb = assert_pushed(&env, &fakes, "google", second, &[&b]);
