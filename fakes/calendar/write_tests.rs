@@ -102,6 +102,22 @@ fn google_ids_deletes_and_scopes_follow_the_documents() {
     assert_eq!(g(&mut st, &both, "GET", &one, Value::Null).json_value()["status"], "cancelled");
     let restored = g(&mut st, &app, "PATCH", &one, json!({ "status": "confirmed" }));
     assert_eq!(restored.json_value()["status"], "confirmed");
+    // `update` replaces everything (the private properties too); a stale etag is 412.
+    let etag = restored.json_value()["etag"].as_str().unwrap().to_string();
+    let put = |st: &mut State, tag: &str| {
+        let mut b = event(None);
+        b["extendedProperties"] = json!({ "private": { "other": "1" } });
+        st.handle(&Req {
+            method: "PUT".into(),
+            path: format!("/google/api/calendar/v3/{one}"),
+            query: String::new(),
+            headers: vec![("Authorization".into(), format!("Bearer {app}")), ("If-Match".into(), tag.into())],
+            body: b.to_string().into_bytes(),
+        })
+    };
+    assert_eq!(put(&mut st, "\"1\"").status, 412);
+    let updated = put(&mut st, &etag).json_value();
+    assert_eq!(updated["extendedProperties"]["private"], json!({ "other": "1" }));
     // freeBusy refuses the write scopes alone, and answers per calendar.
     let body = json!({ "timeMin": "2026-11-24T00:00:00Z", "timeMax": "2026-11-25T00:00:00Z", "items": [{ "id": cal }, { "id": "nope" }] });
     assert_eq!(g(&mut st, &app, "POST", "freeBusy", body.clone()).status, 403);

@@ -2,7 +2,8 @@
 //! `calendars.insert` (never deduplicated), `events.insert` with a client-supplied id (base32hex,
 //! 5 to 1024 characters; 409 `duplicate` for a live **or cancelled** id), `events.patch` (fields
 //! replace, nested objects merge, `null` deletes a key; `date` + `dateTime` together is 400),
-//! `events.update` (replaces everything, `extendedProperties` included), `events.delete` (204;
+//! `events.update` (replaces everything, `extendedProperties` included; a stale `If-Match` is
+//! 412 `conditionNotMet`), `events.delete` (204;
 //! 410 `deleted` for a cancelled event; 404 for an unknown id), undelete by patching `status:
 //! "confirmed"` (switchable to 403), `extendedProperties.private` limits (keys over 44
 //! characters dropped, values over 1024 truncated), `freeBusy.query`, and 403
@@ -406,6 +407,14 @@ fn change_event(
     let Some(mut ev) = store.cal(cal).and_then(|c| c.events.get(eid)).filter(|e| e.series.is_none()).cloned() else {
         return not_found();
     };
+    // `If-Match` with a stale etag: someone changed the event since it was read.
+    let if_match = req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("if-match")).map(|(_, v)| v.trim());
+    if let Some(tag) = if_match
+        && tag != "*"
+        && tag != format!("\"{}\"", ev.updated * 2)
+    {
+        return gerr(412, "global", Some("conditionNotMet"), "Precondition Failed");
+    }
     let was_deleted = ev.deleted;
     if let Err(e) = apply(&mut ev, body, replace) {
         return e;
