@@ -90,7 +90,19 @@ async fn add(ctx: &mut Context, a: PushAddArgs) -> Result<Done> {
         ))
         .hint(write_hint(to, &target.label)));
     }
-    let crew: Vec<String> = a.crew.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+    let crew: Vec<String> = a.crew.iter().map(|c| c.trim().to_string()).collect();
+    if crew.iter().any(|c| c.is_empty() || c.chars().count() > 255) {
+        return Err(Error::config("--crew needs a Jobber user's name or id (1 to 255 characters)")
+            .hint("leave --crew out to push every visit"));
+    }
+    for c in &crew {
+        if !push::crew_known(ctx.db()?, source.id, c)? {
+            ctx.ui.warn(format!(
+                "no synced visit of the {} is assigned to '{c}' (yet); check the name with `integ jobs show`",
+                source.describe()
+            ));
+        }
+    }
     let (calendar_id, created_name) = match (&a.calendar, &a.create) {
         (Some(id), _) => {
             let id = id.trim().to_string();

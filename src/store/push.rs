@@ -205,6 +205,19 @@ pub struct VisitRow {
     pub crew: Crew,
 }
 
+/// Whether any synced visit of a Jobber connection is assigned to `crew` (a user id, or a
+/// name ignoring case).
+pub fn crew_known(db: &Db, source: i64, crew: &str) -> Result<bool, DbError> {
+    db.conn()
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM job_visit_assignees WHERE connection_id = ?1
+                 AND (user_id = ?2 OR lower(user_name) = lower(?2)))",
+            params![source, crew],
+            |r| r.get(0),
+        )
+        .map_err(classify)
+}
+
 /// A visit's crew: (user id, user name).
 type Crew = Vec<(String, Option<String>)>;
 

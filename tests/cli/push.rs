@@ -451,6 +451,12 @@ fn two_rules_push_into_one_calendar_side_by_side() {
     let cal = rule_calendar(&env, first);
     let second = add_rule(&env, &["--to", "google", "--calendar", &cal, "--crew", &b]);
     assert_ne!(first, second);
+    // An empty crew name is refused; one no visit has is warned about.
+    env.run(&["push", "add", "--to", "google", "--calendar", &cal, "--crew", " "]).code(2);
+    let out = env.run(&["push", "add", "--to", "google", "--calendar", &cal, "--crew", "Nobody Here"]).ok();
+    assert!(out.stderr.contains("no synced visit"), "{}", out.stderr);
+    let third: i64 = out.stdout.trim().parse().unwrap();
+    env.run(&["push", "remove", &third.to_string()]).ok();
     // A calendar the account can only read is refused.
     let holidays = "en.usa#holiday@group.v.calendar.google.com";
     let out = env.run(&["push", "add", "--to", "google", "--calendar", holidays]).code(2);
