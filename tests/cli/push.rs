@@ -473,8 +473,11 @@ fn two_rules_push_into_one_calendar_side_by_side() {
     assert_eq!(assert_pushed(&env, &fakes, "google", second, &[&b]), nb);
 }
 
-fn faults_and_lost_answers_leave_one_event_per_visit(provider: &str) {
+fn faults_and_lost_answers_leave_one_event_per_visit(provider: &str, transaction_dedup: bool) {
     let (env, fakes) = setup(provider, 120, true);
+    if provider == "microsoft" {
+        fakes.post("/_fake/microsoft/write-options", json!({ "transaction_dedup": transaction_dedup }));
+    }
     let rule = add_rule(&env, &["--to", provider, "--create", "Jobber visits"]);
     // One fault in five requests; half of them lost answers (the write done, the reply gone).
     fakes.post(
@@ -497,22 +500,34 @@ fn faults_and_lost_answers_leave_one_event_per_visit(provider: &str) {
 
 #[test]
 fn google_faults_and_lost_answers_leave_one_event_per_visit() {
-    faults_and_lost_answers_leave_one_event_per_visit("google");
+    faults_and_lost_answers_leave_one_event_per_visit("google", true);
 }
 
 #[test]
 fn microsoft_faults_and_lost_answers_leave_one_event_per_visit() {
-    faults_and_lost_answers_leave_one_event_per_visit("microsoft");
+    faults_and_lost_answers_leave_one_event_per_visit("microsoft", true);
+}
+
+/// Graph's deduplication of a repeated `transactionId` is observed, not documented: integ
+/// must not depend on it.
+#[test]
+fn microsoft_lost_answers_leave_one_event_per_visit_without_transaction_dedup() {
+    faults_and_lost_answers_leave_one_event_per_visit("microsoft", false);
 }
 
 fn killed_mid_push_then_a_clean_run(provider: &str) {
     let (env, fakes) = setup(provider, 60, true);
+    if provider == "microsoft" {
+        // A create whose answer the kill cut off is found by integ's property, not deduplicated.
+        fakes.post("/_fake/microsoft/write-options", json!({ "transaction_dedup": false }));
+    }
     let rule = add_rule(&env, &["--to", provider, "--create", "Jobber visits"]);
-    fakes.post("/_fake/latency", json!({ "ms": 40 }));
+    // Slow answers, so the kill lands mid-push however loaded the machine is.
+    fakes.post("/_fake/latency", json!({ "ms": 150 }));
     let cal = rule_calendar(&env, rule);
     let path = format!("/_fake/{provider}/written?calendar={}", pct_encode(&cal));
     let killed = kill_when(&env, &["sync", "push"], Duration::from_secs(60), || {
-        fakes.get(&path)["count"].as_u64().unwrap_or(0) >= 6
+        fakes.get(&path)["count"].as_u64().unwrap_or(0) >= 3
     });
     assert!(killed, "the kill came after the push finished");
     fakes.post("/_fake/latency", json!({ "ms": 0 }));

@@ -114,6 +114,19 @@ impl<'a> Writer<'a> {
         body: Option<&Value>,
         token: &SecretString,
     ) -> Result<Response, ApiError> {
+        self.send_as(what, method, url, body, token, false).await
+    }
+
+    /// `once`: a failed try is not sent again (see [`Http::execute_once`]).
+    async fn send_as(
+        &self,
+        what: &str,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+        token: &SecretString,
+        once: bool,
+    ) -> Result<Response, ApiError> {
         let throttles = Cell::new(0u32);
         let judge = |r: &Response| -> Verdict {
             let limited = match r.status {
@@ -140,7 +153,11 @@ impl<'a> Writer<'a> {
                 None => req,
             }
         };
-        let resp = self.http.execute(what, make, judge).await?;
+        let resp = if once {
+            self.http.execute_once(what, make, judge).await?
+        } else {
+            self.http.execute(what, make, judge).await?
+        };
         match resp.status {
             401 => Err(ApiError::Unauthorized),
             403 if resp.json().as_ref().and_then(reason) == Some("insufficientPermissions") => {
@@ -226,11 +243,13 @@ impl<'a> Writer<'a> {
         }
     }
 
-    /// `calendars.insert` (not idempotent: the caller stores the id at once). Returns its id.
+    /// `calendars.insert`, sent once (not idempotent: the caller looks for the calendar before
+    /// trying again, and stores the id at once). Returns its id.
     pub async fn insert_calendar(&self, token: &SecretString, name: &str, marker: &str) -> Result<String, ApiError> {
         let url = format!("{}/calendars", self.base);
         let body = json!({ "summary": name, "description": marker, "timeZone": "UTC" });
-        let resp = self.send("Google calendars.insert", reqwest::Method::POST, &url, Some(&body), token).await?;
+        let resp =
+            self.send_as("Google calendars.insert", reqwest::Method::POST, &url, Some(&body), token, true).await?;
         if !(200..300).contains(&resp.status) {
             return Err(Self::failed(&resp));
         }

@@ -30,6 +30,8 @@ pub enum Patched {
 pub struct Writer<'a> {
     http: &'a Http,
     base: String,
+    /// Send each request once (see [`Http::execute_once`]): for the creates.
+    once: bool,
 }
 
 fn judge(r: &Response, policy: &crate::http::RetryPolicy) -> Verdict {
@@ -82,7 +84,12 @@ fn literal(s: &str) -> String {
 
 impl<'a> Writer<'a> {
     pub fn new(http: &'a Http, api_url: &str) -> Writer<'a> {
-        Writer { http, base: api_url.trim_end_matches('/').to_string() }
+        Writer { http, base: api_url.trim_end_matches('/').to_string(), once: false }
+    }
+
+    /// The same writer, sending each request once.
+    fn once(&self) -> Writer<'a> {
+        Writer { http: self.http, base: self.base.clone(), once: true }
     }
 
     async fn send(
@@ -106,7 +113,11 @@ impl<'a> Writer<'a> {
                 None => req,
             }
         };
-        let resp = self.http.execute(what, make, |r| judge(r, policy)).await?;
+        let resp = if self.once {
+            self.http.execute_once(what, make, |r| judge(r, policy)).await?
+        } else {
+            self.http.execute(what, make, |r| judge(r, policy)).await?
+        };
         match resp.status {
             401 => Err(ApiError::Unauthorized),
             403 => Err(ApiError::MissingScope(format!(
@@ -144,7 +155,9 @@ impl<'a> Writer<'a> {
         Ok(v.pointer("/value/0/id").and_then(Value::as_str).map(String::from))
     }
 
-    /// Create an event in `cal` with the `transactionId` and integ's property; its id.
+    /// Create an event in `cal` with the `transactionId` and integ's property; its id. Sent
+    /// once: after a failed try the caller looks the event up before sending it again (a
+    /// repeated `transactionId` is deduplicated only by observation, not by documentation).
     pub async fn create(
         &self,
         token: &SecretString,
@@ -158,7 +171,7 @@ impl<'a> Writer<'a> {
         let mut b = body(e);
         b["transactionId"] = json!(transaction_id);
         b["singleValueExtendedProperties"] = json!([{ "id": PROPERTY_ID, "value": key }]);
-        let resp = self.send("Graph create event", reqwest::Method::POST, &url, &[], Some(&b), token).await?;
+        let resp = self.once().send("Graph create event", reqwest::Method::POST, &url, &[], Some(&b), token).await?;
         match resp.status {
             200..=299 => Self::id_of(&resp),
             404 => Err(ApiError::Status { status: 404, message: "the push calendar is gone".into() }),
@@ -206,11 +219,12 @@ impl<'a> Writer<'a> {
         Ok(v.pointer("/value/0/id").and_then(Value::as_str).map(String::from))
     }
 
-    /// `POST /me/calendars` with integ's property on it; the new calendar's id.
+    /// `POST /me/calendars` with integ's property on it; the new calendar's id. Sent once (not
+    /// idempotent): the caller looks with [`Writer::find_calendar`] before trying again.
     pub async fn create_calendar(&self, token: &SecretString, name: &str) -> Result<String, ApiError> {
         let url = format!("{}/me/calendars", self.base);
         let b = json!({ "name": name, "singleValueExtendedProperties": [{ "id": PROPERTY_ID, "value": calendar_key(name) }] });
-        let resp = self.send("Graph create calendar", reqwest::Method::POST, &url, &[], Some(&b), token).await?;
+        let resp = self.once().send("Graph create calendar", reqwest::Method::POST, &url, &[], Some(&b), token).await?;
         if !(200..300).contains(&resp.status) {
             return Err(Self::failed(&resp));
         }

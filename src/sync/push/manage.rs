@@ -6,7 +6,7 @@ use secrecy::SecretString;
 
 use super::{Outcome, plan::Op, run_batch};
 use crate::error::{Error, Result};
-use crate::http::{Http, HttpError, RetryPolicy};
+use crate::http::{Http, HttpError};
 use crate::oauth::session::Session;
 use crate::provider::Provider;
 use crate::providers::api::ApiError;
@@ -28,9 +28,8 @@ pub async fn create_calendar(session: &mut Session, db: &mut Db, http: &Http, na
     let provider = session.connection.provider;
     // The create itself is sent once per look: a failed answer is followed by a new look, never
     // by a blind second create.
-    let once = Http::new(http.client.clone(), RetryPolicy { max_attempts: 1, ..RetryPolicy::default() }, 0);
     let make = |token: SecretString| {
-        let (api_url, once) = (api_url.clone(), &once);
+        let api_url = api_url.clone();
         async move {
             let mut last = None;
             for _ in 0..CREATE_TRIES {
@@ -48,12 +47,12 @@ pub async fn create_calendar(session: &mut Session, db: &mut Db, http: &Http, na
                 }
                 let made = match provider {
                     Provider::Google => {
-                        crate::providers::google::push::Writer::new(once, &api_url)
+                        crate::providers::google::push::Writer::new(http, &api_url)
                             .insert_calendar(&token, name, CALENDAR_MARKER)
                             .await
                     }
                     _ => {
-                        crate::providers::microsoft::push::Writer::new(once, &api_url)
+                        crate::providers::microsoft::push::Writer::new(http, &api_url)
                             .create_calendar(&token, name)
                             .await
                     }
