@@ -39,6 +39,9 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             [CompletionResult]::new('jobs', 'jobs', [CompletionResultType]::ParameterValue, 'Read synced Jobber jobs from the local database')
             [CompletionResult]::new('calendars', 'calendars', [CompletionResultType]::ParameterValue, 'List the calendars of connected accounts and choose which ones to sync')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Read synced calendar events from the local database')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push Jobber visits into Google or Outlook calendars (rules run with `integ sync`)')
+            [CompletionResult]::new('conflicts', 'conflicts', [CompletionResultType]::ParameterValue, 'List visits that overlap a crew member''s other events or visits (exit 6 when any do)')
+            [CompletionResult]::new('availability', 'availability', [CompletionResultType]::ParameterValue, 'Ask Google or Microsoft for the busy times of an account''s calendars')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show every connection, its token expiry, last syncs and what needs doing')
             [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Print or install a cron, systemd or launchd schedule that runs `integ sync`')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the configuration, database, secret store and credentials')
@@ -57,6 +60,7 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
             [CompletionResult]::new('--no-browser', '--no-browser', [CompletionResultType]::ParameterName, 'Don''t open a browser: print the address, then paste back the one the browser ended on')
             [CompletionResult]::new('--token-stdin', '--token-stdin', [CompletionResultType]::ParameterName, 'Read a Calendly Personal Access Token from stdin instead of signing in')
+            [CompletionResult]::new('--write', '--write', [CompletionResultType]::ParameterName, 'Also ask for write access to calendars, for `integ push` (Google and Microsoft); reconnecting an account with it keeps its sync state')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout (errors too)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
@@ -317,6 +321,130 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             break
         }
         'integ;events;help;help' {
+            break
+        }
+        'integ;push' {
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout (errors too)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a rule pushing a Jobber account''s visits into a calendar; prints the rule''s id')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the push rules')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a push rule')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'integ;push;add' {
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The calendar provider to push into')
+            [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'The Google or Microsoft account (label, name, email or account id)')
+            [CompletionResult]::new('--calendar', '--calendar', [CompletionResultType]::ParameterName, 'Push into this existing calendar (an id from `integ calendars list`)')
+            [CompletionResult]::new('--create', '--create', [CompletionResultType]::ParameterName, 'Create a calendar with this name for the visits (once: adding the rule again reuses it)')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The Jobber account whose visits to push')
+            [CompletionResult]::new('--crew', '--crew', [CompletionResultType]::ParameterName, 'Only visits assigned to this crew member (a Jobber user name or id); repeatable')
+            [CompletionResult]::new('--past-days', '--past-days', [CompletionResultType]::ParameterName, 'Push visits from this many days back')
+            [CompletionResult]::new('--future-days', '--future-days', [CompletionResultType]::ParameterName, 'Push visits up to this many days ahead')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout (errors too)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'integ;push;list' {
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout (errors too)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'integ;push;remove' {
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
+            [CompletionResult]::new('--delete-events', '--delete-events', [CompletionResultType]::ParameterName, 'Also delete the events the rule pushed (only events carrying integ''s marker)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout (errors too)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'integ;push;help' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a rule pushing a Jobber account''s visits into a calendar; prints the rule''s id')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the push rules')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a push rule')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'integ;push;help;add' {
+            break
+        }
+        'integ;push;help;list' {
+            break
+        }
+        'integ;push;help;remove' {
+            break
+        }
+        'integ;push;help;help' {
+            break
+        }
+        'integ;conflicts' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'From this date (YYYY-MM-DD, UTC) or instant (RFC 3339); default now')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Up to this date (exclusive) or instant; default 14 days after --from')
+            [CompletionResult]::new('--crew', '--crew', [CompletionResultType]::ParameterName, 'Only this crew member (a Jobber user''s full name or id)')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
+            [CompletionResult]::new('--csv', '--csv', [CompletionResultType]::ParameterName, 'Print CSV instead of a table')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout (errors too)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'integ;availability' {
+            [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'The account (label, name, email or account id)')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'From this date (YYYY-MM-DD, UTC) or instant (RFC 3339)')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Up to this date (exclusive) or instant')
+            [CompletionResult]::new('--calendar', '--calendar', [CompletionResultType]::ParameterName, 'Google: this calendar (repeatable; default the primary one)')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout (errors too)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'integ;status' {
@@ -582,6 +710,9 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             [CompletionResult]::new('jobs', 'jobs', [CompletionResultType]::ParameterValue, 'Read synced Jobber jobs from the local database')
             [CompletionResult]::new('calendars', 'calendars', [CompletionResultType]::ParameterValue, 'List the calendars of connected accounts and choose which ones to sync')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Read synced calendar events from the local database')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push Jobber visits into Google or Outlook calendars (rules run with `integ sync`)')
+            [CompletionResult]::new('conflicts', 'conflicts', [CompletionResultType]::ParameterValue, 'List visits that overlap a crew member''s other events or visits (exit 6 when any do)')
+            [CompletionResult]::new('availability', 'availability', [CompletionResultType]::ParameterValue, 'Ask Google or Microsoft for the busy times of an account''s calendars')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show every connection, its token expiry, last syncs and what needs doing')
             [CompletionResult]::new('schedule', 'schedule', [CompletionResultType]::ParameterValue, 'Print or install a cron, systemd or launchd schedule that runs `integ sync`')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the configuration, database, secret store and credentials')
@@ -635,6 +766,27 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             break
         }
         'integ;help;events;list' {
+            break
+        }
+        'integ;help;push' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a rule pushing a Jobber account''s visits into a calendar; prints the rule''s id')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the push rules')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a push rule')
+            break
+        }
+        'integ;help;push;add' {
+            break
+        }
+        'integ;help;push;list' {
+            break
+        }
+        'integ;help;push;remove' {
+            break
+        }
+        'integ;help;conflicts' {
+            break
+        }
+        'integ;help;availability' {
             break
         }
         'integ;help;status' {

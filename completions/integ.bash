@@ -19,6 +19,9 @@ _integ() {
             integ,alerts)
                 cmd="integ__subcmd__alerts"
                 ;;
+            integ,availability)
+                cmd="integ__subcmd__availability"
+                ;;
             integ,calendars)
                 cmd="integ__subcmd__calendars"
                 ;;
@@ -27,6 +30,9 @@ _integ() {
                 ;;
             integ,config)
                 cmd="integ__subcmd__config"
+                ;;
+            integ,conflicts)
+                cmd="integ__subcmd__conflicts"
                 ;;
             integ,connect)
                 cmd="integ__subcmd__connect"
@@ -48,6 +54,9 @@ _integ() {
                 ;;
             integ,man)
                 cmd="integ__subcmd__man"
+                ;;
+            integ,push)
+                cmd="integ__subcmd__push"
                 ;;
             integ,refresh)
                 cmd="integ__subcmd__refresh"
@@ -154,6 +163,9 @@ _integ() {
             integ__subcmd__help,alerts)
                 cmd="integ__subcmd__help__subcmd__alerts"
                 ;;
+            integ__subcmd__help,availability)
+                cmd="integ__subcmd__help__subcmd__availability"
+                ;;
             integ__subcmd__help,calendars)
                 cmd="integ__subcmd__help__subcmd__calendars"
                 ;;
@@ -162,6 +174,9 @@ _integ() {
                 ;;
             integ__subcmd__help,config)
                 cmd="integ__subcmd__help__subcmd__config"
+                ;;
+            integ__subcmd__help,conflicts)
+                cmd="integ__subcmd__help__subcmd__conflicts"
                 ;;
             integ__subcmd__help,connect)
                 cmd="integ__subcmd__help__subcmd__connect"
@@ -183,6 +198,9 @@ _integ() {
                 ;;
             integ__subcmd__help,man)
                 cmd="integ__subcmd__help__subcmd__man"
+                ;;
+            integ__subcmd__help,push)
+                cmd="integ__subcmd__help__subcmd__push"
                 ;;
             integ__subcmd__help,refresh)
                 cmd="integ__subcmd__help__subcmd__refresh"
@@ -235,6 +253,15 @@ _integ() {
             integ__subcmd__help__subcmd__jobs,show)
                 cmd="integ__subcmd__help__subcmd__jobs__subcmd__show"
                 ;;
+            integ__subcmd__help__subcmd__push,add)
+                cmd="integ__subcmd__help__subcmd__push__subcmd__add"
+                ;;
+            integ__subcmd__help__subcmd__push,list)
+                cmd="integ__subcmd__help__subcmd__push__subcmd__list"
+                ;;
+            integ__subcmd__help__subcmd__push,remove)
+                cmd="integ__subcmd__help__subcmd__push__subcmd__remove"
+                ;;
             integ__subcmd__jobs,help)
                 cmd="integ__subcmd__jobs__subcmd__help"
                 ;;
@@ -253,6 +280,30 @@ _integ() {
             integ__subcmd__jobs__subcmd__help,show)
                 cmd="integ__subcmd__jobs__subcmd__help__subcmd__show"
                 ;;
+            integ__subcmd__push,add)
+                cmd="integ__subcmd__push__subcmd__add"
+                ;;
+            integ__subcmd__push,help)
+                cmd="integ__subcmd__push__subcmd__help"
+                ;;
+            integ__subcmd__push,list)
+                cmd="integ__subcmd__push__subcmd__list"
+                ;;
+            integ__subcmd__push,remove)
+                cmd="integ__subcmd__push__subcmd__remove"
+                ;;
+            integ__subcmd__push__subcmd__help,add)
+                cmd="integ__subcmd__push__subcmd__help__subcmd__add"
+                ;;
+            integ__subcmd__push__subcmd__help,help)
+                cmd="integ__subcmd__push__subcmd__help__subcmd__help"
+                ;;
+            integ__subcmd__push__subcmd__help,list)
+                cmd="integ__subcmd__push__subcmd__help__subcmd__list"
+                ;;
+            integ__subcmd__push__subcmd__help,remove)
+                cmd="integ__subcmd__push__subcmd__help__subcmd__remove"
+                ;;
             *)
                 ;;
         esac
@@ -260,7 +311,7 @@ _integ() {
 
     case "${cmd}" in
         integ)
-            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help"
+            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -390,6 +441,44 @@ _integ() {
             case "${prev}" in
                 --channel)
                     COMPREPLY=($(compgen -W "slack email" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__availability)
+            opts="-q -v -h -V --account --from --to --calendar --json --quiet --verbose --log-file --color --help --version google microsoft"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --calendar)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --log-file)
@@ -841,8 +930,42 @@ _integ() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        integ__subcmd__conflicts)
+            opts="-q -v -h -V --from --to --crew --csv --json --quiet --verbose --log-file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crew)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         integ__subcmd__connect)
-            opts="-q -v -h -V --account --no-browser --port --timeout --token-stdin --json --quiet --verbose --log-file --color --help --version jobber google microsoft calendly"
+            opts="-q -v -h -V --account --no-browser --port --timeout --token-stdin --write --json --quiet --verbose --log-file --color --help --version jobber google microsoft calendly"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1030,7 +1153,7 @@ _integ() {
             return 0
             ;;
         integ__subcmd__help)
-            opts="connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help"
+            opts="connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1074,6 +1197,20 @@ _integ() {
         integ__subcmd__help__subcmd__alerts__subcmd__test)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__availability)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1239,6 +1376,20 @@ _integ() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        integ__subcmd__help__subcmd__conflicts)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         integ__subcmd__help__subcmd__connect)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1368,6 +1519,62 @@ _integ() {
         integ__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__push)
+            opts="add list remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__push__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__push__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__push__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1595,6 +1802,196 @@ _integ() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        integ__subcmd__push)
+            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version add list remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__push__subcmd__add)
+            opts="-q -v -h -V --to --account --calendar --create --from --crew --past-days --future-days --json --quiet --verbose --log-file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -W "google microsoft" -- "${cur}"))
+                    return 0
+                    ;;
+                --account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --calendar)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --create)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crew)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --past-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --future-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__push__subcmd__help)
+            opts="add list remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__push__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__push__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__push__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__push__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__push__subcmd__list)
+            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__push__subcmd__remove)
+            opts="-q -v -h -V --delete-events --json --quiet --verbose --log-file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         integ__subcmd__refresh)
             opts="-q -v -h -V --account --all --force --json --quiet --verbose --log-file --color --help --version jobber google microsoft calendly"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1670,7 +2067,7 @@ _integ() {
             return 0
             ;;
         integ__subcmd__sync)
-            opts="-q -v -h -V --account --provider --full --wait --max-duration --json --quiet --verbose --log-file --color --help --version jobs events"
+            opts="-q -v -h -V --account --provider --full --wait --max-duration --json --quiet --verbose --log-file --color --help --version jobs events push"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

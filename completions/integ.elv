@@ -36,6 +36,9 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand jobs 'Read synced Jobber jobs from the local database'
             cand calendars 'List the calendars of connected accounts and choose which ones to sync'
             cand events 'Read synced calendar events from the local database'
+            cand push 'Push Jobber visits into Google or Outlook calendars (rules run with `integ sync`)'
+            cand conflicts 'List visits that overlap a crew member''s other events or visits (exit 6 when any do)'
+            cand availability 'Ask Google or Microsoft for the busy times of an account''s calendars'
             cand status 'Show every connection, its token expiry, last syncs and what needs doing'
             cand schedule 'Print or install a cron, systemd or launchd schedule that runs `integ sync`'
             cand doctor 'Check the configuration, database, secret store and credentials'
@@ -53,6 +56,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --no-browser 'Don''t open a browser: print the address, then paste back the one the browser ended on'
             cand --token-stdin 'Read a Calendly Personal Access Token from stdin instead of signing in'
+            cand --write 'Also ask for write access to calendars, for `integ push` (Google and Microsoft); reconnecting an account with it keeps its sync state'
             cand --json 'Print machine-readable JSON on stdout (errors too)'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
@@ -289,6 +293,119 @@ set edit:completion:arg-completer[integ] = {|@words|
         &'integ;events;help;list'= {
         }
         &'integ;events;help;help'= {
+        }
+        &'integ;push'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand add 'Add a rule pushing a Jobber account''s visits into a calendar; prints the rule''s id'
+            cand list 'List the push rules'
+            cand remove 'Remove a push rule'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'integ;push;add'= {
+            cand --to 'The calendar provider to push into'
+            cand --account 'The Google or Microsoft account (label, name, email or account id)'
+            cand --calendar 'Push into this existing calendar (an id from `integ calendars list`)'
+            cand --create 'Create a calendar with this name for the visits (once: adding the rule again reuses it)'
+            cand --from 'The Jobber account whose visits to push'
+            cand --crew 'Only visits assigned to this crew member (a Jobber user name or id); repeatable'
+            cand --past-days 'Push visits from this many days back'
+            cand --future-days 'Push visits up to this many days ahead'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;push;list'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;push;remove'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --delete-events 'Also delete the events the rule pushed (only events carrying integ''s marker)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;push;help'= {
+            cand add 'Add a rule pushing a Jobber account''s visits into a calendar; prints the rule''s id'
+            cand list 'List the push rules'
+            cand remove 'Remove a push rule'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'integ;push;help;add'= {
+        }
+        &'integ;push;help;list'= {
+        }
+        &'integ;push;help;remove'= {
+        }
+        &'integ;push;help;help'= {
+        }
+        &'integ;conflicts'= {
+            cand --from 'From this date (YYYY-MM-DD, UTC) or instant (RFC 3339); default now'
+            cand --to 'Up to this date (exclusive) or instant; default 14 days after --from'
+            cand --crew 'Only this crew member (a Jobber user''s full name or id)'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --csv 'Print CSV instead of a table'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;availability'= {
+            cand --account 'The account (label, name, email or account id)'
+            cand --from 'From this date (YYYY-MM-DD, UTC) or instant (RFC 3339)'
+            cand --to 'Up to this date (exclusive) or instant'
+            cand --calendar 'Google: this calendar (repeatable; default the primary one)'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'integ;status'= {
             cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
@@ -528,6 +645,9 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand jobs 'Read synced Jobber jobs from the local database'
             cand calendars 'List the calendars of connected accounts and choose which ones to sync'
             cand events 'Read synced calendar events from the local database'
+            cand push 'Push Jobber visits into Google or Outlook calendars (rules run with `integ sync`)'
+            cand conflicts 'List visits that overlap a crew member''s other events or visits (exit 6 when any do)'
+            cand availability 'Ask Google or Microsoft for the busy times of an account''s calendars'
             cand status 'Show every connection, its token expiry, last syncs and what needs doing'
             cand schedule 'Print or install a cron, systemd or launchd schedule that runs `integ sync`'
             cand doctor 'Check the configuration, database, secret store and credentials'
@@ -568,6 +688,21 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand list 'List events in start order, in the local time zone (or --tz)'
         }
         &'integ;help;events;list'= {
+        }
+        &'integ;help;push'= {
+            cand add 'Add a rule pushing a Jobber account''s visits into a calendar; prints the rule''s id'
+            cand list 'List the push rules'
+            cand remove 'Remove a push rule'
+        }
+        &'integ;help;push;add'= {
+        }
+        &'integ;help;push;list'= {
+        }
+        &'integ;help;push;remove'= {
+        }
+        &'integ;help;conflicts'= {
+        }
+        &'integ;help;availability'= {
         }
         &'integ;help;status'= {
         }

@@ -40,6 +40,9 @@ complete -c integ -n "__fish_integ_needs_command" -f -a "sync" -d 'Pull data fro
 complete -c integ -n "__fish_integ_needs_command" -f -a "jobs" -d 'Read synced Jobber jobs from the local database'
 complete -c integ -n "__fish_integ_needs_command" -f -a "calendars" -d 'List the calendars of connected accounts and choose which ones to sync'
 complete -c integ -n "__fish_integ_needs_command" -f -a "events" -d 'Read synced calendar events from the local database'
+complete -c integ -n "__fish_integ_needs_command" -f -a "push" -d 'Push Jobber visits into Google or Outlook calendars (rules run with `integ sync`)'
+complete -c integ -n "__fish_integ_needs_command" -f -a "conflicts" -d 'List visits that overlap a crew member\'s other events or visits (exit 6 when any do)'
+complete -c integ -n "__fish_integ_needs_command" -f -a "availability" -d 'Ask Google or Microsoft for the busy times of an account\'s calendars'
 complete -c integ -n "__fish_integ_needs_command" -f -a "status" -d 'Show every connection, its token expiry, last syncs and what needs doing'
 complete -c integ -n "__fish_integ_needs_command" -f -a "schedule" -d 'Print or install a cron, systemd or launchd schedule that runs `integ sync`'
 complete -c integ -n "__fish_integ_needs_command" -f -a "doctor" -d 'Check the configuration, database, secret store and credentials'
@@ -57,6 +60,7 @@ always\t''
 never\t''"
 complete -c integ -n "__fish_integ_using_subcommand connect" -l no-browser -d 'Don\'t open a browser: print the address, then paste back the one the browser ended on'
 complete -c integ -n "__fish_integ_using_subcommand connect" -l token-stdin -d 'Read a Calendly Personal Access Token from stdin instead of signing in'
+complete -c integ -n "__fish_integ_using_subcommand connect" -l write -d 'Also ask for write access to calendars, for `integ push` (Google and Microsoft); reconnecting an account with it keeps its sync state'
 complete -c integ -n "__fish_integ_using_subcommand connect" -l json -d 'Print machine-readable JSON on stdout (errors too)'
 complete -c integ -n "__fish_integ_using_subcommand connect" -s q -l quiet -d 'Print only errors'
 complete -c integ -n "__fish_integ_using_subcommand connect" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
@@ -232,6 +236,86 @@ complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subc
 complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "list" -d 'List events in start order, in the local time zone (or --tz)'
 complete -c integ -n "__fish_integ_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand push; and not __fish_seen_subcommand_from add list remove help" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
+complete -c integ -n "__fish_integ_using_subcommand push; and not __fish_seen_subcommand_from add list remove help" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand push; and not __fish_seen_subcommand_from add list remove help" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand push; and not __fish_seen_subcommand_from add list remove help" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand push; and not __fish_seen_subcommand_from add list remove help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand push; and not __fish_seen_subcommand_from add list remove help" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand push; and not __fish_seen_subcommand_from add list remove help" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand push; and not __fish_seen_subcommand_from add list remove help" -f -a "add" -d 'Add a rule pushing a Jobber account\'s visits into a calendar; prints the rule\'s id'
+complete -c integ -n "__fish_integ_using_subcommand push; and not __fish_seen_subcommand_from add list remove help" -f -a "list" -d 'List the push rules'
+complete -c integ -n "__fish_integ_using_subcommand push; and not __fish_seen_subcommand_from add list remove help" -f -a "remove" -d 'Remove a push rule'
+complete -c integ -n "__fish_integ_using_subcommand push; and not __fish_seen_subcommand_from add list remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from add" -l to -d 'The calendar provider to push into' -r -f -a "google\t''
+microsoft\t''"
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from add" -l account -d 'The Google or Microsoft account (label, name, email or account id)' -r
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from add" -l calendar -d 'Push into this existing calendar (an id from `integ calendars list`)' -r
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from add" -l create -d 'Create a calendar with this name for the visits (once: adding the rule again reuses it)' -r
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from add" -l from -d 'The Jobber account whose visits to push' -r
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from add" -l crew -d 'Only visits assigned to this crew member (a Jobber user name or id); repeatable' -r
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from add" -l past-days -d 'Push visits from this many days back' -r
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from add" -l future-days -d 'Push visits up to this many days ahead' -r
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from add" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from add" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from add" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from list" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from list" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from remove" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from remove" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from remove" -l delete-events -d 'Also delete the events the rule pushed (only events carrying integ\'s marker)'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from remove" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a rule pushing a Jobber account\'s visits into a calendar; prints the rule\'s id'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the push rules'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a push rule'
+complete -c integ -n "__fish_integ_using_subcommand push; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand conflicts" -l from -d 'From this date (YYYY-MM-DD, UTC) or instant (RFC 3339); default now' -r
+complete -c integ -n "__fish_integ_using_subcommand conflicts" -l to -d 'Up to this date (exclusive) or instant; default 14 days after --from' -r
+complete -c integ -n "__fish_integ_using_subcommand conflicts" -l crew -d 'Only this crew member (a Jobber user\'s full name or id)' -r
+complete -c integ -n "__fish_integ_using_subcommand conflicts" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
+complete -c integ -n "__fish_integ_using_subcommand conflicts" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand conflicts" -l csv -d 'Print CSV instead of a table'
+complete -c integ -n "__fish_integ_using_subcommand conflicts" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand conflicts" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand conflicts" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand conflicts" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand conflicts" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand availability" -l account -d 'The account (label, name, email or account id)' -r
+complete -c integ -n "__fish_integ_using_subcommand availability" -l from -d 'From this date (YYYY-MM-DD, UTC) or instant (RFC 3339)' -r
+complete -c integ -n "__fish_integ_using_subcommand availability" -l to -d 'Up to this date (exclusive) or instant' -r
+complete -c integ -n "__fish_integ_using_subcommand availability" -l calendar -d 'Google: this calendar (repeatable; default the primary one)' -r
+complete -c integ -n "__fish_integ_using_subcommand availability" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
+complete -c integ -n "__fish_integ_using_subcommand availability" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c integ -n "__fish_integ_using_subcommand availability" -l json -d 'Print machine-readable JSON on stdout (errors too)'
+complete -c integ -n "__fish_integ_using_subcommand availability" -s q -l quiet -d 'Print only errors'
+complete -c integ -n "__fish_integ_using_subcommand availability" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+complete -c integ -n "__fish_integ_using_subcommand availability" -s h -l help -d 'Print help'
+complete -c integ -n "__fish_integ_using_subcommand availability" -s V -l version -d 'Print version'
 complete -c integ -n "__fish_integ_using_subcommand status" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_using_subcommand status" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''
@@ -385,27 +469,33 @@ complete -c integ -n "__fish_integ_using_subcommand man" -s q -l quiet -d 'Print
 complete -c integ -n "__fish_integ_using_subcommand man" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
 complete -c integ -n "__fish_integ_using_subcommand man" -s h -l help -d 'Print help'
 complete -c integ -n "__fish_integ_using_subcommand man" -s V -l version -d 'Print version'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help" -f -a "connect" -d 'Connect an account: sign in through the browser and store its tokens'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help" -f -a "disconnect" -d 'Revoke an account\'s access at the provider and delete its tokens'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help" -f -a "refresh" -d 'Refresh access tokens now (a keep-alive for refresh tokens that die when idle)'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help" -f -a "sync" -d 'Pull data from every connected account into the database'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help" -f -a "jobs" -d 'Read synced Jobber jobs from the local database'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help" -f -a "calendars" -d 'List the calendars of connected accounts and choose which ones to sync'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help" -f -a "events" -d 'Read synced calendar events from the local database'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help" -f -a "status" -d 'Show every connection, its token expiry, last syncs and what needs doing'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help" -f -a "schedule" -d 'Print or install a cron, systemd or launchd schedule that runs `integ sync`'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help" -f -a "doctor" -d 'Check the configuration, database, secret store and credentials'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help" -f -a "alerts" -d 'Send a test alert, or list open and recent alerts (Slack, e-mail)'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help" -f -a "config" -d 'Read and change settings'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help" -f -a "completions" -d 'Print shell completions'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help" -f -a "man" -d 'Print the man page (roff) to stdout'
-complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events status schedule doctor alerts config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help" -f -a "connect" -d 'Connect an account: sign in through the browser and store its tokens'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help" -f -a "disconnect" -d 'Revoke an account\'s access at the provider and delete its tokens'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help" -f -a "refresh" -d 'Refresh access tokens now (a keep-alive for refresh tokens that die when idle)'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help" -f -a "sync" -d 'Pull data from every connected account into the database'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help" -f -a "jobs" -d 'Read synced Jobber jobs from the local database'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help" -f -a "calendars" -d 'List the calendars of connected accounts and choose which ones to sync'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help" -f -a "events" -d 'Read synced calendar events from the local database'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help" -f -a "push" -d 'Push Jobber visits into Google or Outlook calendars (rules run with `integ sync`)'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help" -f -a "conflicts" -d 'List visits that overlap a crew member\'s other events or visits (exit 6 when any do)'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help" -f -a "availability" -d 'Ask Google or Microsoft for the busy times of an account\'s calendars'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help" -f -a "status" -d 'Show every connection, its token expiry, last syncs and what needs doing'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help" -f -a "schedule" -d 'Print or install a cron, systemd or launchd schedule that runs `integ sync`'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help" -f -a "doctor" -d 'Check the configuration, database, secret store and credentials'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help" -f -a "alerts" -d 'Send a test alert, or list open and recent alerts (Slack, e-mail)'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help" -f -a "config" -d 'Read and change settings'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help" -f -a "completions" -d 'Print shell completions'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help" -f -a "man" -d 'Print the man page (roff) to stdout'
+complete -c integ -n "__fish_integ_using_subcommand help; and not __fish_seen_subcommand_from connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "list" -d 'List jobs, newest change first'
 complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "show" -d 'Show one job with its line items and visits'
 complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from calendars" -f -a "list" -d 'List the calendars of connected accounts (asks the providers)'
 complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from calendars" -f -a "select" -d 'Sync this calendar\'s events'
 complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from calendars" -f -a "deselect" -d 'Stop syncing this calendar\'s events'
 complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from events" -f -a "list" -d 'List events in start order, in the local time zone (or --tz)'
+complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from push" -f -a "add" -d 'Add a rule pushing a Jobber account\'s visits into a calendar; prints the rule\'s id'
+complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from push" -f -a "list" -d 'List the push rules'
+complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from push" -f -a "remove" -d 'Remove a push rule'
 complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "test" -d 'Send a test message to each configured channel and report each result'
 complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from alerts" -f -a "list" -d 'Show open alerts and those cleared in the last week, and messages still waiting to go'
 complete -c integ -n "__fish_integ_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "path" -d 'Print the path of config.toml (and of the database and secret file)'

@@ -17,8 +17,11 @@
 //! | `graphql_partial` | HTTP 200, `data` with some list items null, plus `errors` | yes |
 //! | `throttled` | Jobber THROTTLED: HTTP 200, `errors[0].extensions.code`, cost with `actualQueryCost` 0 | no |
 //! | `429` | HTTP 429, `Retry-After: 1` half of the time | no |
+//! | `lost` | the request is carried out, then the connection breaks: the answer is lost | yes |
 //!
-//! Faults never change data: a request "not processed" never reaches the provider fake.
+//! Faults never change data: a request "not processed" never reaches the provider fake. `lost`
+//! is the exception on purpose (a write the provider made whose answer never arrived), so it is
+//! not among the default kinds: ask for it by name.
 //! Delays are served outside the state lock (see `main.rs`), so they stall only that request.
 
 use std::collections::BTreeMap;
@@ -32,8 +35,10 @@ use crate::jobber::generate::Rng;
 use crate::state::{PROVIDERS, State};
 
 /// Every fault kind, by its control-API name.
-pub const KINDS: [&str; 10] =
-    ["500", "502", "503", "reset", "slow", "truncated", "html", "graphql_partial", "throttled", "429"];
+pub const KINDS: [&str; 11] =
+    ["500", "502", "503", "reset", "slow", "truncated", "html", "graphql_partial", "throttled", "429", "lost"];
+/// The kinds used when a configuration names none (every kind that leaves data alone).
+const DEFAULT_KINDS: usize = 10;
 
 /// The fault configuration, its random stream and its counters.
 #[derive(Debug)]
@@ -60,7 +65,7 @@ impl Default for Faults {
     fn default() -> Faults {
         Faults {
             rate: 0.0,
-            kinds: KINDS.iter().map(|k| k.to_string()).collect(),
+            kinds: KINDS[..DEFAULT_KINDS].iter().map(|k| k.to_string()).collect(),
             slow_ms: 1500,
             seed: 0,
             provider: None,
@@ -96,7 +101,7 @@ impl Faults {
             Some(v) => v.as_f64().filter(|r| (0.0..=1.0).contains(r)).ok_or("\"rate\" must be a number from 0 to 1")?,
         };
         let kinds = match body.get("kinds") {
-            None | Some(Value::Null) => KINDS.iter().map(|k| k.to_string()).collect(),
+            None | Some(Value::Null) => KINDS[..DEFAULT_KINDS].iter().map(|k| k.to_string()).collect(),
             Some(Value::Array(a)) => {
                 let mut out = Vec::new();
                 for k in a {
@@ -313,6 +318,11 @@ impl State {
             "reset" => {
                 d.reset = Some(self.faults.rng.chance(0.5));
                 Resp::json(200, &json!({}))
+            }
+            "lost" => {
+                let r = self.handle(req);
+                d.reset = Some(false);
+                r
             }
             "slow" => {
                 d.delay += Duration::from_millis(self.faults.slow_ms);

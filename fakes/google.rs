@@ -35,6 +35,9 @@ const KNOWN_SCOPES: &[&str] = &[
     "https://www.googleapis.com/auth/calendar.calendars.readonly",
     "https://www.googleapis.com/auth/calendar.settings.readonly",
     "https://www.googleapis.com/auth/calendar.freebusy",
+    "https://www.googleapis.com/auth/calendar.app.created",
+    "https://www.googleapis.com/auth/calendar.events.owned",
+    "https://www.googleapis.com/auth/calendar.events.freebusy",
 ];
 
 #[derive(Debug, Clone)]

@@ -60,6 +60,13 @@ pub enum Command {
     /// Read synced calendar events from the local database
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Push Jobber visits into Google or Outlook calendars (rules run with `integ sync`)
+    #[command(subcommand)]
+    Push(PushCommand),
+    /// List visits that overlap a crew member's other events or visits (exit 6 when any do)
+    Conflicts(ConflictsArgs),
+    /// Ask Google or Microsoft for the busy times of an account's calendars
+    Availability(AvailabilityArgs),
     /// Show every connection, its token expiry, last syncs and what needs doing
     Status(StatusArgs),
     /// Print or install a cron, systemd or launchd schedule that runs `integ sync`
@@ -101,6 +108,109 @@ pub struct ConnectArgs {
     /// Read a Calendly Personal Access Token from stdin instead of signing in
     #[arg(long)]
     pub token_stdin: bool,
+    /// Also ask for write access to calendars, for `integ push` (Google and Microsoft);
+    /// reconnecting an account with it keeps its sync state
+    #[arg(long)]
+    pub write: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PushCommand {
+    /// Add a rule pushing a Jobber account's visits into a calendar; prints the rule's id
+    Add(PushAddArgs),
+    /// List the push rules
+    List,
+    /// Remove a push rule
+    Remove(PushRemoveArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["calendar", "create"])))]
+pub struct PushAddArgs {
+    /// The calendar provider to push into
+    #[arg(long, value_enum, value_name = "PROVIDER")]
+    pub to: CalendarTarget,
+    /// The Google or Microsoft account (label, name, email or account id)
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// Push into this existing calendar (an id from `integ calendars list`)
+    #[arg(long, value_name = "ID")]
+    pub calendar: Option<String>,
+    /// Create a calendar with this name for the visits (once: adding the rule again reuses it)
+    #[arg(long, value_name = "NAME")]
+    pub create: Option<String>,
+    /// The Jobber account whose visits to push
+    #[arg(long, value_name = "JOBBER_ACCOUNT")]
+    pub from: Option<String>,
+    /// Only visits assigned to this crew member (a Jobber user name or id); repeatable
+    #[arg(long, value_name = "NAME_OR_ID")]
+    pub crew: Vec<String>,
+    /// Push visits from this many days back
+    #[arg(long, value_name = "N", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub past_days: u32,
+    /// Push visits up to this many days ahead
+    #[arg(long, value_name = "N", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub future_days: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ConflictsArgs {
+    /// From this date (YYYY-MM-DD, UTC) or instant (RFC 3339); default now
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Up to this date (exclusive) or instant; default 14 days after --from
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Only this crew member (a Jobber user's full name or id)
+    #[arg(long, value_name = "NAME")]
+    pub crew: Option<String>,
+    /// Print CSV instead of a table
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AvailabilityArgs {
+    /// The calendar provider to ask
+    #[arg(value_enum)]
+    pub provider: CalendarTarget,
+    /// The account (label, name, email or account id)
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// From this date (YYYY-MM-DD, UTC) or instant (RFC 3339)
+    #[arg(long, value_name = "T")]
+    pub from: String,
+    /// Up to this date (exclusive) or instant
+    #[arg(long, value_name = "T")]
+    pub to: String,
+    /// Google: this calendar (repeatable; default the primary one)
+    #[arg(long, value_name = "ID")]
+    pub calendar: Vec<String>,
+}
+
+/// A calendar provider integ can write to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CalendarTarget {
+    Google,
+    Microsoft,
+}
+
+impl CalendarTarget {
+    pub fn provider(self) -> Provider {
+        match self {
+            CalendarTarget::Google => Provider::Google,
+            CalendarTarget::Microsoft => Provider::Microsoft,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PushRemoveArgs {
+    /// The rule's id (from `integ push list`)
+    pub id: i64,
+    /// Also delete the events the rule pushed (only events carrying integ's marker)
+    #[arg(long)]
+    pub delete_events: bool,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +298,8 @@ pub enum SyncStream {
     Jobs,
     /// Events of the selected calendars (Google, Microsoft, Calendly)
     Events,
+    /// Jobber visits into Google and Outlook calendars, by the push rules (`integ push`)
+    Push,
 }
 
 #[derive(Debug, Subcommand)]

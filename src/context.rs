@@ -155,7 +155,16 @@ impl Context {
         let store = self.secrets()?;
         let tokens = session::load(&*store, &connection)?;
         let app = match tokens.kind {
-            GrantKind::Oauth => Some(self.app(connection.provider)?),
+            GrantKind::Oauth => {
+                let mut app = self.app(connection.provider)?;
+                // A write grant is refreshed as one (Microsoft scopes every refresh).
+                if crate::providers::push::can_write(connection.provider, &connection.scopes)
+                    || crate::providers::push::can_create_calendar(connection.provider, &connection.scopes)
+                {
+                    crate::providers::push::with_write_scopes(&mut app);
+                }
+                Some(app)
+            }
             GrantKind::PersonalAccessToken => None,
         };
         let api_url = match &app {

@@ -24,6 +24,8 @@ pub enum Kind {
     Terminated,
     /// Stopped by SIGHUP: exit 129.
     HungUp,
+    /// `integ conflicts` found overlaps: not a failure, an answer a script acts on.
+    Conflicts,
 }
 
 impl Kind {
@@ -38,6 +40,7 @@ impl Kind {
             Kind::Interrupted => 130,
             Kind::Terminated => 143,
             Kind::HungUp => 129,
+            Kind::Conflicts => 6,
         }
     }
 }

@@ -326,6 +326,29 @@ impl Http {
         make: impl Fn() -> reqwest::RequestBuilder,
         judge: impl Fn(&Response) -> Verdict,
     ) -> Result<Response, HttpError> {
+        self.send_with(what, make, judge, self.policy.max_attempts).await
+    }
+
+    /// Like [`Http::execute`], but a failed try (a transport error, a 5xx) is not sent again:
+    /// for a write that is not idempotent, whose caller looks for what a lost answer may have
+    /// done before it sends the write again. Throttling is still waited out (the provider did
+    /// nothing).
+    pub async fn execute_once(
+        &self,
+        what: &str,
+        make: impl Fn() -> reqwest::RequestBuilder,
+        judge: impl Fn(&Response) -> Verdict,
+    ) -> Result<Response, HttpError> {
+        self.send_with(what, make, judge, 1).await
+    }
+
+    async fn send_with(
+        &self,
+        what: &str,
+        make: impl Fn() -> reqwest::RequestBuilder,
+        judge: impl Fn(&Response) -> Verdict,
+        max_attempts: u32,
+    ) -> Result<Response, HttpError> {
         let mut attempt = 0u32;
         let mut throttles = 0u32;
         loop {
@@ -374,7 +397,7 @@ impl Http {
                 }
             } else {
                 attempt += 1;
-                if attempt >= self.policy.max_attempts {
+                if attempt >= max_attempts {
                     return Err(HttpError::GaveUp { what: what.into(), detail, attempts: attempt });
                 }
                 if !self.spend() {

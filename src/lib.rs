@@ -53,6 +53,13 @@
 //! changes and the calendar's cursor commit in one transaction, or, for a round that replaces
 //! the calendar, all of its pages at its end.
 //!
+//! # The path of a pushed visit
+//! `integ sync` (after Jobber's jobs) → [`sync::push`] reads the visits [`store::push`] has and
+//! what it pushed before, plans the difference ([`sync::push::plan`], pure) → the writes go out
+//! through [`providers::google::push`] / [`providers::microsoft::push`], four at a time, each
+//! safe to repeat → what they did is committed with the rule's cursor. A run killed at any
+//! moment leaves one event per visit after the next run.
+//!
 //! # Invariants
 //! - Tokens live only in the secret store.
 //! - One transaction per page batch, with its cursor; no transaction is open across an await.

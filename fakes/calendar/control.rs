@@ -46,8 +46,18 @@ use crate::core::{Env, User, alnum, jwt, split_scope, urlsafe};
 use crate::http::{Req, Resp};
 use crate::state::State;
 
-const ACTIONS: &[&str] =
-    &["truth", "calendars", "events", "throttle", "paging", "token", "invalidate-sync-tokens", "invalidate-delta"];
+const ACTIONS: &[&str] = &[
+    "truth",
+    "written",
+    "write-options",
+    "calendars",
+    "events",
+    "throttle",
+    "paging",
+    "token",
+    "invalidate-sync-tokens",
+    "invalidate-delta",
+];
 
 /// Whether `/_fake/{p}/{rest...}` is a calendar control endpoint.
 pub fn owns(p: &str, rest: &[&str]) -> bool {
@@ -92,6 +102,7 @@ pub fn handle(st: &mut State, env: &Env, req: &Req, method: &str, p: &str, rest:
         ("POST", ["token"]) => mint(st, env, p, body),
         ("POST", ["throttle"]) => throttle(st, p, body),
         ("POST", ["paging"]) => paging(st, p, body),
+        ("POST", ["write-options"]) => write_options(st, p, body),
         _ if p == "calendly" => {
             let u = match pick_user(&st.calendly.c.user, &st.calendly.c.store, want) {
                 Ok(u) => u,
@@ -175,6 +186,13 @@ fn calendar_data(
             }
             let rows = truth::events(p, store, cal, win);
             Resp::json(200, &json!({ "user": u.id, "count": rows.len(), "events": rows }))
+        }
+        ("GET", ["written"]) => {
+            let Some(c) = q.get("calendar").and_then(|c| store.cal(c)) else {
+                return missing("calendar");
+            };
+            let rows = truth::written(p, c);
+            Resp::json(200, &json!({ "calendar": c.id, "count": rows.len(), "events": rows }))
         }
         ("GET", ["calendars"]) => {
             let v: Vec<Value> = store.cals.iter().map(|c| cal_json(p, c)).collect();
@@ -416,6 +434,8 @@ fn add_event(p: Provider, u: &User, store: &mut Store, body: &Value, now: i64) -
         sequence: 0,
         seq: 0,
         id_version: 0,
+        props: Default::default(),
+        transaction_id: None,
     };
     if let Err(e) = apply_fields(&mut ev, body) {
         return bad(&e);
@@ -585,6 +605,27 @@ fn throttle(st: &mut State, p: &str, body: &Value) -> Resp {
             st.calendly.cal.throttle_reset = reset;
             Resp::json(200, &json!({ "provider": p, "next": n, "status": 429, "reset": reset }))
         }
+    }
+}
+
+/// `{"restore_forbidden": bool}` (Google: a patch cannot bring a cancelled event back) or
+/// `{"transaction_dedup": bool}` (Graph: a repeated `transactionId` returns the first event).
+fn write_options(st: &mut State, p: &str, body: &Value) -> Resp {
+    let flag = |k: &str| body.get(k).and_then(Value::as_bool);
+    match p {
+        "google" => {
+            if let Some(b) = flag("restore_forbidden") {
+                st.google.cal.restore_forbidden = b;
+            }
+            Resp::json(200, &json!({ "restore_forbidden": st.google.cal.restore_forbidden }))
+        }
+        "microsoft" => {
+            if let Some(b) = flag("transaction_dedup") {
+                st.microsoft.cal.transaction_dedup = b;
+            }
+            Resp::json(200, &json!({ "transaction_dedup": st.microsoft.cal.transaction_dedup }))
+        }
+        _ => bad("write options exist for google and microsoft"),
     }
 }
 

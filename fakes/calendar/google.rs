@@ -25,6 +25,8 @@ use super::{Layout, Paging, Pos, Query, SeedCfg, b64, decode_token, encode_token
 use crate::core::{Env, Grant, Stats, User};
 use crate::http::{Req, Resp};
 
+mod write;
+
 const SCOPE: &str = "https://www.googleapis.com/auth/";
 const LIST_SCOPES: &[&str] =
     &["calendar", "calendar.readonly", "calendar.calendarlist", "calendar.calendarlist.readonly"];
@@ -48,6 +50,9 @@ pub struct GoogleCal {
     /// Statuses (403, 429, 500) the next calendar requests answer with.
     pub throttle: Vec<u16>,
     pub paging: Paging,
+    /// Refuse to bring a cancelled event back with a patch (403), as Google did for someone
+    /// who had emptied the bin.
+    pub restore_forbidden: bool,
 }
 
 /// Google's error envelope; `reason: None` leaves the reason out (some 410s).
@@ -146,12 +151,18 @@ struct Filter {
     ical: Option<String>,
     updated_min: Option<i64>,
     show_deleted: bool,
-    ext_props: bool,
+    /// `privateExtendedProperty=key=value` constraints, all of which must match.
+    private: Vec<(String, String)>,
+    /// `sharedExtendedProperty` given: the fake keeps no shared properties, so nothing matches.
+    shared: bool,
 }
 
 impl Filter {
     fn text(&self, ev: &Ev, master: &Ev) -> bool {
-        if self.ext_props {
+        if self.shared {
+            return false;
+        }
+        if !self.private.iter().all(|(k, v)| master.props.get(k) == Some(v)) {
             return false;
         }
         if let Some(u) = &self.ical
@@ -283,6 +294,9 @@ impl Render<'_> {
         }
         m.insert("reminders".into(), json!({ "useDefault": true }));
         m.insert("eventType".into(), json!("default"));
+        if !ev.props.is_empty() {
+            m.insert("extendedProperties".into(), json!({ "private": ev.props }));
+        }
         Value::Object(m)
     }
 
@@ -470,7 +484,7 @@ fn time_param(q: &Query, k: &str) -> Result<Option<i64>, Resp> {
 
 impl GoogleCal {
     pub fn new(seed: SeedCfg) -> GoogleCal {
-        GoogleCal { seed, users: HashMap::new(), throttle: Vec::new(), paging: Paging::Mixed }
+        GoogleCal { seed, users: HashMap::new(), throttle: Vec::new(), paging: Paging::Mixed, restore_forbidden: false }
     }
 
     /// The user's store, seeded on first use.
@@ -484,6 +498,9 @@ impl GoogleCal {
             return gerr(400, "global", Some("badRequest"), "Bad Request");
         };
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        if req.method != "GET" || segs.as_slice() == ["freeBusy"] {
+            return self.write(stats, _env, req, &segs, g);
+        }
         let (endpoint, scopes) = match segs.as_slice() {
             ["users", "me", "calendarList"] => ("calendarList.list", LIST_SCOPES),
             ["users", "me", "calendarList", _] => ("calendarList.get", LIST_SCOPES),
@@ -561,6 +578,9 @@ fn list_entry(c: &Calendar) -> Value {
     m.insert("etag".into(), json!(format!("\"{}\"", c.seq * 1000)));
     m.insert("id".into(), json!(c.id));
     m.insert("summary".into(), json!(c.name));
+    if let Some(d) = &c.description {
+        m.insert("description".into(), json!(d));
+    }
     m.insert("timeZone".into(), json!(c.tz));
     m.insert("colorId".into(), json!("14"));
     m.insert("backgroundColor".into(), json!(c.color));
@@ -754,7 +774,16 @@ fn events_list(stats: &mut Stats, cal: &Calendar, last_seq: u64, q: &Query, me: 
             ical: str_param(q, "iCalUID")?.map(String::from),
             updated_min,
             show_deleted,
-            ext_props: q.has("privateExtendedProperty") || q.has("sharedExtendedProperty"),
+            private: q
+                .0
+                .iter()
+                .filter(|(k, _)| k == "privateExtendedProperty")
+                .map(|(_, v)| match v.split_once('=') {
+                    Some((a, b)) => (a.to_string(), b.to_string()),
+                    None => (v.clone(), String::new()),
+                })
+                .collect(),
+            shared: q.has("sharedExtendedProperty"),
         };
         let r = render(cal, me, q)?;
         // The round: from a page token, a sync token, or a fresh full round.

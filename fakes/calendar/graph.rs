@@ -30,6 +30,8 @@ use super::{Layout, Paging, Pos, Query, SeedCfg, decode_token, encode_token, pct
 use crate::core::{Common, Env, Grant, rfc3339, uuid4};
 use crate::http::{Req, Resp};
 
+pub mod write;
+
 const GRAPH: &str = "https://graph.microsoft.com/";
 const READ_BASIC: &[&str] = &[
     "Calendars.ReadBasic",
@@ -112,6 +114,9 @@ pub struct GraphCal {
     pub concurrency_limit: usize,
     pub concurrency_retry_after: String,
     pub inflight: InFlight,
+    /// A second create with the same `transactionId` answers 201 with the first event
+    /// (observed); off, it makes a second event.
+    pub transaction_dedup: bool,
 }
 
 fn b64pad(s: &str) -> String {
@@ -507,6 +512,7 @@ impl GraphCal {
             concurrency_limit: 4,
             concurrency_retry_after: "1.5".into(),
             inflight: InFlight::default(),
+            transaction_dedup: true,
         }
     }
 
@@ -521,6 +527,8 @@ impl GraphCal {
             || path.starts_with("me/calendar/")
             || path.starts_with("me/calendars")
             || path.starts_with("me/calendarView")
+            || path == "me/events"
+            || path.starts_with("me/events/")
     }
 
     pub fn handle(&mut self, c: &mut Common, env: &Env, req: &Req, path: &str, g: &Grant) -> Resp {
@@ -529,7 +537,12 @@ impl GraphCal {
             return graph_error(400, "BadRequest", "Invalid request URL.", now);
         };
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let route = write::route(&req.method, &segs);
         let (endpoint, cal_sel, scopes): (&str, Option<Option<&str>>, &[&str]) = match segs.as_slice() {
+            _ if route.is_some() => {
+                let (name, scopes) = route.unwrap_or(("", READ));
+                (name, None, scopes)
+            }
             ["me", "calendars"] => ("calendars.list", None, READ_BASIC),
             ["me", "calendars", id] => ("calendars.get", Some(Some(*id)), READ_BASIC),
             ["me", "calendar"] => ("calendars.get", Some(None), READ_BASIC),
@@ -542,7 +555,7 @@ impl GraphCal {
                 return graph_error(400, "BadRequest", &format!("Resource not found for the segment '{seg}'."), now);
             }
         };
-        if req.method != "GET" {
+        if req.method != "GET" && route.is_none() {
             return graph_error(405, "ErrorInvalidRequest", "The fake serves reads only.", now);
         }
         *c.stats.endpoints.entry(endpoint.into()).or_default() += 1;
@@ -578,8 +591,11 @@ impl GraphCal {
                 if t.status == 503 { "The service is temporarily unavailable." } else { "Please retry again later." };
             return graph_error(t.status, &t.code, msg, now).with_header("Retry-After", &t.retry_after);
         }
-        let q = Query::parse(&req.query);
         let p = prefs(req);
+        if route.is_some() {
+            return self.write(endpoint, env, req, &segs, g, &p);
+        }
+        let q = Query::parse(&req.query);
         let me = g.user.email.clone().unwrap_or_else(|| format!("{}@outlook.example", g.user.id));
         let (paging, dups) = (self.paging, self.duplicates);
         let store = self.store(&g.user);
@@ -637,7 +653,25 @@ fn list_calendars(store: &Store, env: &Env, req: &Req, q: &Query, p: &Prefs, me:
         (Err(e), _) | (_, Err(e)) => return e,
     };
     let size = top.or(p.page).unwrap_or(10).max(1);
-    let cals: Vec<&Calendar> = store.cals.iter().filter(|c| !c.deleted).collect();
+    // `$filter` on integ-style extended properties (id exact, value ignoring case).
+    let by_prop = q.get("$filter").map(write::prop_filter);
+    if let Some(None) = by_prop {
+        return graph_error(
+            400,
+            "BadRequest",
+            "The fake filters calendars only by singleValueExtendedProperties.",
+            now,
+        );
+    }
+    let cals: Vec<&Calendar> = store
+        .cals
+        .iter()
+        .filter(|c| !c.deleted)
+        .filter(|c| match &by_prop {
+            Some(Some((id, v))) => c.props.get(id).is_some_and(|x| x.eq_ignore_ascii_case(v)),
+            _ => true,
+        })
+        .collect();
     let page: Vec<Value> = cals.iter().skip(skip).take(size).map(|c| calendar_json(c, me, &g.user.name)).collect();
     let mut body = json!({
         "@odata.context": format!("{}/microsoft/graph/v1.0/$metadata#users('{}')/calendars", env.base, g.user.id),

@@ -19,6 +19,8 @@ pub mod rrule;
 pub mod seed;
 pub mod time;
 pub mod truth;
+#[cfg(test)]
+mod write_tests;
 
 use base64::Engine as _;
 use serde::Serialize;
@@ -216,6 +218,8 @@ pub fn materialize(store: &mut Store, layout: &mut Layout, evs: &[SeedEv], rng: 
             sequence: 0,
             seq: 0,
             id_version: 0,
+            props: Default::default(),
+            transaction_id: None,
         };
         store.put(cal, ev.clone());
         if ev.rec.is_none() {

@@ -126,6 +126,10 @@ pub struct Ev {
     pub seq: u64,
     /// Bumped when an item moves: Graph's non-immutable ids change with it.
     pub id_version: u32,
+    /// Google `extendedProperties.private`; Graph single-value extended properties by id.
+    pub props: BTreeMap<String, String>,
+    /// Graph `transactionId`, fixed at creation.
+    pub transaction_id: Option<String>,
 }
 
 impl Ev {
@@ -185,6 +189,12 @@ pub struct Calendar {
     pub invalid_mode: String,
     /// Latest `updated` of any record (microseconds).
     pub updated: i64,
+    /// Made through the API (Google `calendars.insert`, Graph `POST /me/calendars`): Google's
+    /// `calendar.app.created` scope covers only these.
+    pub app_created: bool,
+    pub description: Option<String>,
+    /// Graph single-value extended properties set on the calendar, by id.
+    pub props: BTreeMap<String, String>,
 }
 
 impl Calendar {
@@ -205,6 +215,9 @@ impl Calendar {
             generation: 0,
             invalid_mode: String::new(),
             updated: 0,
+            app_created: false,
+            description: None,
+            props: BTreeMap::new(),
         }
     }
 
@@ -387,6 +400,8 @@ mod tests {
             sequence: 0,
             seq: 0,
             id_version: 0,
+            props: BTreeMap::new(),
+            transaction_id: None,
         }
     }
 

@@ -181,3 +181,39 @@ pub fn calendly(env: &Env, u: &User, s: &Bookings, min: Option<i64>, max: Option
         .map(|b| calendly_row(env, u, b))
         .collect()
 }
+
+/// Every single event record of one calendar as the writes left it, deleted ones included
+/// (Google keeps their ids; Graph forgets them, but the fake keeps the record so a test can
+/// see what happened): `{id, deleted, status, title, description, location, all_day, start,
+/// end, time_zone, props, transaction_id, attendees_count}`, sorted by id. Times as in
+/// [`events`].
+pub fn written(p: Provider, cal: &Calendar) -> Vec<Value> {
+    let mut rows: Vec<Value> = cal
+        .events
+        .values()
+        .filter(|e| e.series.is_none() && e.rec.is_none())
+        .map(|ev| {
+            let id = match p {
+                Provider::Google => ev.key.clone(),
+                Provider::Microsoft => ext_id(&ev.key, true, 0),
+            };
+            json!({
+                "id": id,
+                "deleted": ev.deleted || ev.status == Status::Cancelled,
+                "status": ev.status.as_str(),
+                "title": ev.title,
+                "description": opt(ev.description.as_deref()),
+                "location": opt(ev.location.as_deref()),
+                "all_day": ev.when.is_all_day(),
+                "start": bound(ev.when, false),
+                "end": bound(ev.when, true),
+                "time_zone": ev.tz,
+                "props": ev.props,
+                "transaction_id": ev.transaction_id,
+                "attendees_count": ev.attendees.len(),
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    rows
+}

@@ -23,6 +23,13 @@ pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
         return Err(Error::config("--token-stdin is only for Calendly personal access tokens")
             .hint(format!("run `integ connect {}` to sign in through the browser", args.provider)));
     }
+    if args.write && !matches!(args.provider, Provider::Google | Provider::Microsoft) {
+        return Err(Error::config(format!(
+            "--write is for Google and Microsoft calendars; integ only reads {}",
+            args.provider
+        ))
+        .hint(format!("run `integ connect {}` without --write", args.provider)));
+    }
     // Fail before the browser step if the secret store or the database cannot be used.
     let store = ctx.secrets()?;
     ctx.db()?;
@@ -31,7 +38,10 @@ pub async fn run(ctx: &mut Context, args: ConnectArgs) -> Result<Done> {
     let (tokens, identity) = if args.token_stdin {
         personal_access_token(ctx, &http).await?
     } else {
-        let app = ctx.app(args.provider)?;
+        let mut app = ctx.app(args.provider)?;
+        if args.write {
+            crate::providers::push::with_write_scopes(&mut app);
+        }
         let opts = FlowOptions {
             no_browser: args.no_browser,
             port: args.port,

@@ -1,15 +1,18 @@
 //! One file per command; this file only dispatches.
 
 mod alerts;
+mod availability;
 mod calendars;
 mod completions;
 mod config;
+mod conflicts;
 mod connect;
 mod disconnect;
 mod doctor;
 mod events;
 mod jobs;
 mod progress;
+mod push;
 mod refresh;
 mod schedule;
 mod select;
@@ -39,6 +42,9 @@ pub async fn run(ctx: &mut Context, command: Command) -> Result<Done> {
         Command::Schedule(args) => schedule::run(ctx, args),
         Command::Calendars(cmd) => calendars::run(ctx, cmd).await,
         Command::Events(cmd) => events::run(ctx, cmd),
+        Command::Push(cmd) => push::run(ctx, cmd).await,
+        Command::Conflicts(args) => conflicts::run(ctx, args),
+        Command::Availability(args) => availability::run(ctx, args).await,
         Command::Status(args) => status::run(ctx, args).await,
         Command::Doctor(args) => doctor::run(ctx, args).await,
         Command::Alerts(cmd) => alerts::run(ctx, cmd).await,

@@ -22,6 +22,9 @@ struct Entry {
     account_name: String,
     account_id: String,
     state: State,
+    /// Google and Microsoft: whether the grant lets `integ push` write calendars.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    can_write: Option<bool>,
     token_expires_at: Option<String>,
     last_refresh_at: Option<String>,
     last_error: Option<String>,
@@ -62,7 +65,10 @@ impl Listing for StatusList {
             t.add_row(vec![
                 e.provider.clone(),
                 e.account.clone(),
-                e.state.as_str().replace('_', " "),
+                match e.can_write {
+                    Some(true) => format!("{}, can write", e.state.as_str().replace('_', " ")),
+                    _ => e.state.as_str().replace('_', " "),
+                },
                 e.token_expires_at.clone().unwrap_or_else(|| "-".into()),
                 syncs,
                 e.action.clone().or_else(|| e.last_error.clone()).unwrap_or_default(),
@@ -186,7 +192,17 @@ fn report(ctx: &mut Context) -> Result<Done> {
                     e.message,
                     e.hint.as_deref().unwrap_or("see `integ doctor`")
                 )),
-                _ => next_action(&c, &streams, google_testing, now),
+                _ => {
+                    // Push rules into an account that cannot write: say how to grant it (before
+                    // "run integ sync to retry", which would fail the same way).
+                    let rules = crate::store::push::list(db, Some(c.id)).map(|r| !r.is_empty()).unwrap_or(false);
+                    if rules && c.state == State::Connected && !crate::providers::push::can_write(c.provider, &c.scopes)
+                    {
+                        Some(crate::providers::push::write_hint(c.provider, &c.label))
+                    } else {
+                        next_action(&c, &streams, google_testing, now)
+                    }
+                }
             };
             entries.push(Entry {
                 provider: c.provider.name().to_string(),
@@ -194,6 +210,8 @@ fn report(ctx: &mut Context) -> Result<Done> {
                 account_name: c.account_name.clone(),
                 account_id: c.account_id.clone(),
                 state: c.state,
+                can_write: matches!(c.provider, Provider::Google | Provider::Microsoft)
+                    .then(|| crate::providers::push::can_write(c.provider, &c.scopes)),
                 token_expires_at: c.token_expires_at.clone(),
                 last_refresh_at: c.last_refresh_at.clone(),
                 last_error: c.last_error.clone(),

@@ -1,5 +1,5 @@
-//! `integ sync [jobs] [--account NAME] [--full] [--wait SECS]`: pull every connected account's
-//! streams into SQLite. One account's failure does not stop the others; the exit code says what
+//! `integ sync [jobs|events|push] [--account NAME] [--full] [--wait SECS]`: pull every
+//! connected account's streams into SQLite, and push Jobber visits by the push rules. One account's failure does not stop the others; the exit code says what
 //! happened (0 ok, 3 some failed, 4 some need reconnecting, 5 a run holds the lock).
 //!
 //! A progress bar shows on a terminal; otherwise (or with `--quiet`) one summary line per
@@ -25,6 +25,7 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
     let providers: Vec<Provider> = match args.stream {
         Some(SyncStream::Jobs) => vec![Provider::Jobber],
         Some(SyncStream::Events) => vec![Provider::Google, Provider::Microsoft, Provider::Calendly],
+        Some(SyncStream::Push) => vec![Provider::Google, Provider::Microsoft],
         None => Provider::ALL.to_vec(),
     };
     let providers: Vec<Provider> = providers.into_iter().filter(|p| args.provider.is_none_or(|q| q == *p)).collect();
@@ -63,7 +64,12 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
         .hint("run `integ connect <provider>` first; `integ status` lists the connections"));
     }
     let settings = ctx.settings()?.sync()?;
-    let request = engine::Request { full: args.full, deadline };
+    let only = args.stream.map(|s| match s {
+        SyncStream::Jobs => engine::Stream::Jobs,
+        SyncStream::Events => engine::Stream::Events,
+        SyncStream::Push => engine::Stream::Push,
+    });
+    let request = engine::Request { full: args.full, deadline, only };
     let wait = Duration::from_secs(args.wait.unwrap_or(0));
     let mut summaries = Vec::new();
     let mut outcomes = Outcomes::default();

@@ -10,6 +10,7 @@ pub mod calendly;
 pub mod google;
 pub mod jobber;
 pub mod microsoft;
+pub mod push;
 
 use secrecy::SecretString;
 

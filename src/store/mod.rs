@@ -2,12 +2,14 @@
 //! about HTTP or providers' APIs.
 
 pub mod alerts;
+pub mod conflicts;
 pub mod connections;
 pub mod db;
 pub mod events;
 pub mod fs;
 pub mod jobs;
 pub mod lock;
+pub mod push;
 pub mod runs;
 pub mod secrets;
 

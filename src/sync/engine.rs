@@ -36,6 +36,8 @@ pub enum Stream {
     Jobs,
     /// Every selected calendar (each keeps its own cursor, `events:<calendar id>`).
     Events,
+    /// Jobber visits into this account's calendars, per push rule (runs only with rules).
+    Push,
 }
 
 impl Stream {
@@ -44,15 +46,18 @@ impl Stream {
             Stream::Clients => super::jobs::CLIENTS,
             Stream::Jobs => super::jobs::JOBS,
             Stream::Events => super::events::EVENTS,
+            Stream::Push => super::push::PUSH,
         }
     }
 
     /// A provider's streams, in the order they run (Jobber's clients before the jobs that
-    /// name them).
+    /// name them; a calendar account's push after its events, and after Jobber, whose
+    /// accounts run first).
     pub fn of(provider: Provider) -> &'static [Stream] {
         match provider {
             Provider::Jobber => &[Stream::Clients, Stream::Jobs],
-            Provider::Google | Provider::Microsoft | Provider::Calendly => &[Stream::Events],
+            Provider::Google | Provider::Microsoft => &[Stream::Events, Stream::Push],
+            Provider::Calendly => &[Stream::Events],
         }
     }
 }
@@ -64,6 +69,8 @@ pub struct Request {
     pub full: bool,
     /// `--max-duration`: stop cleanly between pages, and cut waits, after this.
     pub deadline: Option<Instant>,
+    /// Run only this stream (`integ sync jobs|events|push`); `None`: every stream.
+    pub only: Option<Stream>,
 }
 
 /// How one stream of one account went: a line for the log, an object for `--json`.
@@ -197,7 +204,15 @@ pub async fn sync_account(
         }
         _ => None,
     };
+    let push_opts = super::push::PushOptions { deadline, clock };
     for &stream in Stream::of(c.provider) {
+        if request.only.is_some_and(|o| o != stream && !(o == Stream::Jobs && stream == Stream::Clients)) {
+            continue;
+        }
+        // No rules, no push stream: nothing to record.
+        if stream == Stream::Push && !super::push::has_rules(db, c.id)? {
+            continue;
+        }
         let started = Instant::now();
         let before = http.stats();
         let run_id = runs::start(db, c.id, stream.name(), &clock.stamp())?;
@@ -211,6 +226,7 @@ pub async fn sync_account(
             match (stream, &api) {
                 (Stream::Clients, Some(api)) => super::jobs::sync_clients(cx, api, &opts).await,
                 (Stream::Jobs, Some(api)) => super::jobs::sync_jobs(cx, api, &opts).await,
+                (Stream::Push, _) => super::push::sync_push(cx, &push_opts).await,
                 _ => super::events::sync_events(cx, &events_opts).await,
             }
         };
@@ -306,8 +322,10 @@ mod tests {
     fn streams_run_in_order_and_keep_their_names() {
         assert_eq!(Stream::of(Provider::Jobber), &[Stream::Clients, Stream::Jobs]);
         assert_eq!(Stream::of(Provider::Calendly), &[Stream::Events]);
-        let names: Vec<&str> = [Stream::Clients, Stream::Jobs, Stream::Events].iter().map(|s| s.name()).collect();
-        assert_eq!(names, ["clients", "jobs", "events"]);
+        assert_eq!(Stream::of(Provider::Google), &[Stream::Events, Stream::Push]);
+        let names: Vec<&str> =
+            [Stream::Clients, Stream::Jobs, Stream::Events, Stream::Push].iter().map(|s| s.name()).collect();
+        assert_eq!(names, ["clients", "jobs", "events", "push"]);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod engine;
 pub mod events;
 pub mod jobs;
+pub mod push;
 
 use std::time::{Duration, Instant};
 

@@ -4,4 +4,5 @@
 
 pub mod auth;
 pub mod graph;
+pub mod push;
 pub mod zones;
