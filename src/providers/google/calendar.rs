@@ -153,6 +153,30 @@ fn reason(body: &Value) -> Option<&str> {
     body.pointer("/error/errors/0/reason").and_then(Value::as_str)
 }
 
+/// Google's rate limits, for reads and writes alike: 429, or 403 `rateLimitExceeded`,
+/// `userRateLimitExceeded` or `quotaExceeded`, come without `Retry-After`, so they wait a capped
+/// exponential backoff with jitter (`throttles` counts them within one request); 5xx is left to
+/// [`Http`]'s own policy.
+pub(crate) fn judge(r: &Response, throttles: &Cell<u32>, policy: &crate::http::RetryPolicy) -> Verdict {
+    let limited = match r.status {
+        429 => true,
+        403 => r
+            .json()
+            .as_ref()
+            .and_then(reason)
+            .is_some_and(|x| matches!(x, "rateLimitExceeded" | "userRateLimitExceeded" | "quotaExceeded")),
+        _ => false,
+    };
+    if !limited {
+        return Verdict::Done;
+    }
+    let n = throttles.get();
+    throttles.set(n + 1);
+    // Google sends no Retry-After; a proxy in between might.
+    let wait = retry_after(&r.headers).unwrap_or_else(|| policy.backoff(n));
+    Verdict::Throttled(wait.min(policy.retry_after_cap))
+}
+
 /// Google Calendar under one API base URL.
 pub struct CalendarApi<'a> {
     http: &'a Http,
@@ -176,26 +200,15 @@ impl<'a> CalendarApi<'a> {
     ) -> Result<Response, ApiError> {
         let throttles = Cell::new(0u32);
         let judge = |r: &Response| -> Verdict {
-            let limited = match r.status {
-                429 => true,
-                403 => r
-                    .json()
-                    .as_ref()
-                    .and_then(reason)
-                    .is_some_and(|x| matches!(x, "rateLimitExceeded" | "userRateLimitExceeded")),
-                _ => false,
-            };
-            if limited {
-                let n = throttles.get();
-                throttles.set(n + 1);
-                // Google sends no Retry-After; a proxy in between might.
-                let wait = retry_after(&r.headers).unwrap_or_else(|| self.http.policy.backoff(n));
-                return Verdict::Throttled(wait.min(self.http.policy.retry_after_cap));
+            match judge(r, &throttles, &self.http.policy) {
+                // A 2xx whose body is not JSON (a cut-off answer, a proxy's page): transient.
+                Verdict::Done
+                    if (200..300).contains(&r.status) && serde_json::from_slice::<IgnoredAny>(&r.body).is_err() =>
+                {
+                    Verdict::Retry(None)
+                }
+                v => v,
             }
-            if (200..300).contains(&r.status) && serde_json::from_slice::<IgnoredAny>(&r.body).is_err() {
-                return Verdict::Retry(None);
-            }
-            Verdict::Done
         };
         let resp = self
             .http

@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 
 use super::calendar::path_segment;
-use crate::http::{Http, Response, Verdict, retry_after};
+use crate::http::{Http, Response};
 use crate::providers::api::{ApiError, error_message};
 use crate::providers::push::{EventWrite, When};
 
@@ -128,24 +128,7 @@ impl<'a> Writer<'a> {
         once: bool,
     ) -> Result<Response, ApiError> {
         let throttles = Cell::new(0u32);
-        let judge = |r: &Response| -> Verdict {
-            let limited = match r.status {
-                429 => true,
-                403 => r
-                    .json()
-                    .as_ref()
-                    .and_then(reason)
-                    .is_some_and(|x| matches!(x, "rateLimitExceeded" | "userRateLimitExceeded" | "quotaExceeded")),
-                _ => false,
-            };
-            if limited {
-                let n = throttles.get();
-                throttles.set(n + 1);
-                let wait = retry_after(&r.headers).unwrap_or_else(|| self.http.policy.backoff(n + 1));
-                return Verdict::Throttled(wait.min(self.http.policy.retry_after_cap));
-            }
-            Verdict::Done
-        };
+        let judge = |r: &Response| super::calendar::judge(r, &throttles, &self.http.policy);
         let make = || {
             let req = self.http.authorized(method.clone(), url, token).query(&[("sendUpdates", "none")]);
             match body {

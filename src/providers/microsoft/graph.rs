@@ -273,8 +273,8 @@ pub fn parse_delta_page(body: &Value) -> Result<Page, ApiError> {
     Ok(page)
 }
 
-/// Throttling and truncated answers are retried inside `Http::execute`.
-fn judge(r: &Response, policy: &crate::http::RetryPolicy) -> Verdict {
+/// Throttling and truncated answers are retried inside `Http::execute` (reads and writes).
+pub(crate) fn judge(r: &Response, policy: &crate::http::RetryPolicy) -> Verdict {
     match r.status {
         // Any 429 is a throttle (`TooManyRequests`, `ApplicationThrottled`, ...): wait what
         // Graph asks (decimals allowed), or back off.

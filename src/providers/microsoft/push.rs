@@ -11,7 +11,7 @@
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::http::{Http, Response, Verdict, retry_after};
+use crate::http::{Http, Response};
 use crate::providers::api::{ApiError, error_message};
 use crate::providers::push::{EventWrite, When};
 
@@ -32,17 +32,6 @@ pub struct Writer<'a> {
     base: String,
     /// Send each request once (see [`Http::execute_once`]): for the creates.
     once: bool,
-}
-
-fn judge(r: &Response, policy: &crate::http::RetryPolicy) -> Verdict {
-    match r.status {
-        429 => Verdict::Throttled(retry_after(&r.headers).unwrap_or_else(|| policy.backoff(3))),
-        503 => match retry_after(&r.headers) {
-            Some(wait) => Verdict::Throttled(wait),
-            None => Verdict::Retry(None),
-        },
-        _ => Verdict::Done,
-    }
 }
 
 fn time(w: &When, end: bool) -> Value {
@@ -114,9 +103,9 @@ impl<'a> Writer<'a> {
             }
         };
         let resp = if self.once {
-            self.http.execute_once(what, make, |r| judge(r, policy)).await?
+            self.http.execute_once(what, make, |r| super::graph::judge(r, policy)).await?
         } else {
-            self.http.execute(what, make, |r| judge(r, policy)).await?
+            self.http.execute(what, make, |r| super::graph::judge(r, policy)).await?
         };
         match resp.status {
             401 => Err(ApiError::Unauthorized),
