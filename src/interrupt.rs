@@ -9,6 +9,11 @@
 //! transaction is ever open across one (they are synchronous), so nothing is half-written, and
 //! the runs this process had open are recorded as interrupted.
 //!
+//! A stop that arrives while integ is still starting (before the handlers are in place) is
+//! held, not lost and not fatal: the three signals are blocked from the first instant
+//! ([`hold`]) until the command has its handlers or is known to keep the default actions
+//! ([`release`]); a pending one is then delivered as if it had just come.
+//!
 //! SIGKILL and power loss cannot be deferred; that one window is documented in the README.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,6 +31,32 @@ static RUNS: Mutex<Vec<i64>> = Mutex::new(Vec::new());
 fn left_critical() -> &'static Notify {
     static N: OnceLock<Notify> = OnceLock::new();
     N.get_or_init(Notify::new)
+}
+
+/// Block SIGINT, SIGTERM and SIGHUP on this (the main) thread, and so on every thread it starts,
+/// until [`release`]. Child processes start with an empty mask whatever ours is (the standard
+/// library's `Command` resets it), so a browser never inherits it.
+pub fn hold() {
+    set_mask(libc::SIG_BLOCK);
+}
+
+/// Unblock the stop signals: one that arrived while they were held is delivered now, to the
+/// handlers if [`Signals::install`] put them in place, else with its default action.
+pub fn release() {
+    set_mask(libc::SIG_UNBLOCK);
+}
+
+fn set_mask(how: libc::c_int) {
+    // SAFETY: a zeroed sigset_t is a valid argument to sigemptyset, which initialises it; the
+    // calls only read and write that local set and this thread's mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::pthread_sigmask(how, &set, std::ptr::null_mut());
+    }
 }
 
 /// A window in which a stop must wait: held from just before a token request is sent until
@@ -141,5 +172,23 @@ mod tests {
         untrack_run(7);
         assert_eq!(open_runs(), vec![8]);
         untrack_run(8);
+    }
+
+    /// A stop that comes while the signals are held is neither lost nor fatal: it waits, and the
+    /// handlers get it once they are in place.
+    #[test]
+    fn a_stop_during_start_up_waits_for_the_handlers() {
+        hold();
+        // SAFETY: raise only sends a signal to this thread, where it is blocked (pending).
+        unsafe { libc::raise(libc::SIGTERM) };
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let mut signals = Signals::install().expect("the handlers");
+            release();
+            let kind = tokio::time::timeout(std::time::Duration::from_secs(10), signals.stop_requested())
+                .await
+                .expect("the held stop is delivered");
+            assert_eq!(kind, Kind::Terminated);
+        });
     }
 }

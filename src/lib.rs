@@ -116,6 +116,8 @@ pub fn panic_report(location: Option<&std::panic::Location<'_>>) -> String {
 }
 
 fn run_main() -> u8 {
+    // A stop that comes before the command's handlers are in place waits for them.
+    interrupt::hold();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -153,6 +155,7 @@ fn run_main() -> u8 {
     );
     let result = runtime.block_on(async {
         let signals = if talks_to_providers { interrupt::Signals::install() } else { None };
+        interrupt::release();
         let Some(mut signals) = signals else {
             return commands::run(&mut ctx, cli.command).await;
         };
