@@ -181,7 +181,13 @@ impl Session {
         let app = self.app.clone().ok_or_else(|| Error::failure("this connection has no OAuth application"))?;
         // Before spending the refresh token, make sure its successor can be stored; if not, the
         // old one is still good and the next run can try again.
-        let reservation = self.store.reserve(STORE_WAIT).map_err(|e| {
+        // The wait for another process's write happens off the runtime's thread, so a stop
+        // signal is still heard meanwhile (nothing has been spent yet).
+        let store = Arc::clone(&self.store);
+        let reserved = tokio::task::spawn_blocking(move || store.reserve(STORE_WAIT))
+            .await
+            .map_err(|e| Error::failure("the secret store's lock could not be waited for").cause(e))?;
+        let reservation = reserved.map_err(|e| {
             Error::from(e)
                 .context(format!(
                     "the {} tokens were not refreshed: the secret store cannot be written now",
