@@ -386,17 +386,26 @@ pub fn hold_lock(lock: &Path) -> Child {
 /// Start `integ ARGS`, wait until `ready()` holds or `limit` has passed, then SIGKILL it.
 /// Returns whether the kill landed while the run was still going (a run can finish first).
 pub fn kill_when(env: &TestEnv, args: &[&str], limit: Duration, ready: impl Fn() -> bool) -> bool {
-    let mut child = env.cmd(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let log = env.dir.path().join("killed.stderr");
+    let stderr = std::fs::File::create(&log).unwrap();
+    let mut child = env.cmd(args).stdout(Stdio::null()).stderr(stderr).spawn().unwrap();
     let start = Instant::now();
     while start.elapsed() < limit && !ready() {
-        if child.try_wait().unwrap().is_some() {
+        if let Some(status) = child.try_wait().unwrap() {
+            // Say how it ended, so a run that was over too soon can be told from one that failed.
+            let said = std::fs::read_to_string(&log).unwrap_or_default();
+            eprintln!("`integ {}` ended before the kill ({status}):\n{said}", args.join(" "));
             return false;
         }
         std::thread::sleep(Duration::from_millis(5));
     }
     let running = child.try_wait().unwrap().is_none();
     let _ = child.kill(); // SIGKILL
-    let _ = child.wait();
+    let status = child.wait();
+    if !running {
+        let said = std::fs::read_to_string(&log).unwrap_or_default();
+        eprintln!("`integ {}` had ended when the kill came ({status:?}):\n{said}", args.join(" "));
+    }
     running
 }
 

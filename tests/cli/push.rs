@@ -516,7 +516,9 @@ fn microsoft_lost_answers_leave_one_event_per_visit_without_transaction_dedup() 
 }
 
 fn killed_mid_push_then_a_clean_run(provider: &str) {
-    let (env, fakes) = setup(provider, 60, true);
+    // Enough visits that the push outlasts the polling below on a loaded machine (with 60 jobs
+    // the whole push could end between two polls).
+    let (env, fakes) = setup(provider, 240, true);
     if provider == "microsoft" {
         // A create whose answer the kill cut off is found by integ's property, not deduplicated.
         fakes.post("/_fake/microsoft/write-options", json!({ "transaction_dedup": false }));
