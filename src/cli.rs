@@ -485,10 +485,14 @@ pub struct DoctorArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
-    /// Copy every table of the SQLite database into an empty PostgreSQL database (one
-    /// transaction; row counts checked)
+    /// Copy the SQLite database into an empty PostgreSQL database
+    ///
+    /// Every table, cursors included, in one transaction; each table's row count is compared
+    /// before the commit, and a failure leaves the target as it was.
     Copy(DbCopyArgs),
-    /// Create or upgrade integ's schema in a PostgreSQL database (one transaction)
+    /// Create or upgrade integ's schema in a PostgreSQL database
+    ///
+    /// In one transaction; a schema newer than this integ is refused (exit 2).
     Migrate(DbMigrateArgs),
 }
 
