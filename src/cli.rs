@@ -498,7 +498,7 @@ pub enum DbCommand {
 
 #[derive(Debug, Args)]
 pub struct DbCopyArgs {
-    /// The target, postgres://USER@HOST[:PORT]/DATABASE[?sslmode=...]; the password from
+    /// The target, `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=...]`; the password from
     /// INTEG_DATABASE_PASSWORD or `integ config set database.password`
     #[arg(long, value_name = "URL")]
     pub to: String,
@@ -506,7 +506,7 @@ pub struct DbCopyArgs {
 
 #[derive(Debug, Args)]
 pub struct DbMigrateArgs {
-    /// The database, postgres://USER@HOST[:PORT]/DATABASE[?sslmode=...]; the password from
+    /// The database, `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=...]`; the password from
     /// INTEG_DATABASE_PASSWORD or `integ config set database.password`
     #[arg(long, value_name = "URL")]
     pub url: String,
