@@ -77,7 +77,7 @@ async fn copy_cmd(ctx: &mut Context, args: DbCopyArgs) -> Result<Done> {
         ctx.ui.line(out.trim_end())?;
     }
     ctx.ui.success(format!(
-        "copied {total} rows in {} tables into {}; every table's row count matches",
+        "copied {total} rows in {} tables into {}; every table's row count and SHA-256 match",
         report.len(),
         url.shown()
     ));

@@ -165,7 +165,7 @@ fn pg_db_copy_of_a_synced_database_equals_it_row_for_row() {
     events_google::sync(&env, &[]).ok();
     pg.env_for(&mut env);
     let copied = env.run(&["db", "copy", "--to", &pg.url]).ok();
-    assert!(copied.stderr.contains("every table's row count matches"), "{}", copied.stderr);
+    assert!(copied.stderr.contains("every table's row count and SHA-256 match"), "{}", copied.stderr);
     let sqlite = db(&env);
     let mut total = 0;
     for table in [
@@ -244,7 +244,14 @@ fn pg_the_password_never_shows() {
     let (env, _fakes) = jobber::jobber(3, &[]);
     jobber::sync(&env, &[]).ok();
     // In the URL: it works, the output masks it and warns about the process list.
-    let ok = env.run(&["db", "copy", "--to", &pg.url_with_password()]).ok();
+    let ok = env.run(&["db", "copy", "--to", &pg.url_with_password(), "--json"]).ok();
+    let report = ok.json();
+    assert_eq!(report["tables"].as_array().unwrap().len(), 15, "{report}");
+    for t in report["tables"].as_array().unwrap() {
+        assert_eq!(t["source_rows"], t["target_rows"], "{t}");
+        assert_eq!(t["sha256"].as_str().unwrap().len(), 64, "{t}");
+    }
+    assert_eq!(report["url"].as_str().unwrap(), pg.url.replacen("integ_test@", "integ_test:***@", 1));
     assert!(ok.stderr.contains("integ_test:***@127.0.0.1"), "{}", ok.stderr);
     assert!(ok.stderr.contains("process list"), "{}", ok.stderr);
     for out in [&ok.stdout, &ok.stderr] {
@@ -273,23 +280,77 @@ fn pg_the_password_never_shows() {
 }
 
 #[test]
+fn pg_tls_verifies_the_certificate_and_the_name() {
+    let Some(pg) = PgDb::new() else { return };
+    let ca = std::env::var("INTEG_TEST_PG_CA").expect("scripts/with-postgres sets INTEG_TEST_PG_CA");
+    let mut env = TestEnv::new();
+    pg.env_for(&mut env);
+    // The server's certificate names `localhost`, issued by the test CA.
+    let localhost = pg.url.replacen("@127.0.0.1:", "@localhost:", 1);
+    let good = format!("{localhost}?sslmode=verify-full&sslrootcert={ca}");
+    env.run(&["db", "migrate", "--url", &good]).ok();
+    assert_eq!(pg.query("SELECT count(*) FROM integ_schema_versions"), vec![vec![Some("1".to_string())]]);
+    // Without the CA the chain is unknown; by address the name does not match: refused, no
+    // plaintext retry.
+    for (url, why) in [
+        (format!("{localhost}?sslmode=verify-full"), "UnknownIssuer"),
+        (format!("{}?sslmode=require&sslrootcert={ca}", pg.url), "certificate not valid for name"),
+    ] {
+        let refused = env.run(&["db", "migrate", "--url", &url]).code(1);
+        assert!(refused.stderr.contains("TLS") && refused.stderr.contains(why), "{url}: {}", refused.stderr);
+        assert!(refused.stderr.contains("sslrootcert=FILE"), "{}", refused.stderr);
+    }
+    // A CA file that is not one is a usage error.
+    let junk = env.dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate\n").unwrap();
+    let bad_ca = format!("{localhost}?sslrootcert={}", junk.display());
+    let e = env.run(&["db", "migrate", "--url", &bad_ca]).code(2);
+    assert!(e.stderr.contains("holds no usable certificate"), "{}", e.stderr);
+}
+
+/// A server that speaks no TLS answers the client's SSLRequest with `N` (PostgreSQL protocol,
+/// "SSL Session Encryption"); that is all this stand-in does.
+fn plaintext_server() -> (u16, std::thread::JoinHandle<bool>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let Ok((mut conn, _)) = listener.accept() else { return false };
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+        let mut request = [0u8; 8];
+        if conn.read_exact(&mut request).is_err() {
+            return false;
+        }
+        // Length 8, code 80877103: an SSLRequest.
+        let asked = request == [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+        let _ = conn.write_all(b"N");
+        // Whatever comes next would be the plaintext startup message integ must never send.
+        let mut rest = Vec::new();
+        let _ = conn.read_to_end(&mut rest);
+        asked && rest.is_empty()
+    });
+    (port, handle)
+}
+
+#[test]
 fn pg_tls_is_never_traded_for_plaintext() {
     let Some(pg) = PgDb::new() else { return };
     let mut env = TestEnv::new();
     pg.env_for(&mut env);
-    // The test server has no TLS: asking for it fails instead of falling back.
-    let url = format!("{}?sslmode=verify-full", pg.url);
+    let (port, server) = plaintext_server();
+    let url = format!("postgres://integ_test@127.0.0.1:{port}/integ?sslmode=verify-full");
     let refused = env.run(&["db", "migrate", "--url", &url]).code(1);
-    assert!(refused.stderr.contains("TLS"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("server does not support TLS"), "{}", refused.stderr);
     assert!(refused.stderr.contains("sslmode=disable"), "{}", refused.stderr);
-    assert_eq!(tables(&pg), Vec::<String>::new());
+    assert!(server.join().unwrap(), "integ did not ask for TLS first, or went on in plaintext");
     // Modes that may fall back are refused before connecting, as are options integ does not know.
     let prefer =
         env.run(&["db", "migrate", "--url", "postgres://integ@db.example.invalid/integ?sslmode=prefer"]).code(2);
     assert!(prefer.stderr.contains("may fall back to a plaintext connection"), "{}", prefer.stderr);
     let unknown = env.run(&["db", "migrate", "--url", "postgres://integ@db.example.invalid/integ?sslcert=x"]).code(2);
     assert!(unknown.stderr.contains("option integ does not understand: sslcert"), "{}", unknown.stderr);
-    // Explicitly plain to loopback still works.
+    // Plain to loopback, without sslmode or with sslmode=disable, works.
+    env.run(&["db", "migrate", "--url", &pg.url]).ok();
     env.run(&["db", "migrate", "--url", &format!("{}?sslmode=disable", pg.url)]).ok();
 }
 

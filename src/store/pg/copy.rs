@@ -5,12 +5,16 @@
 //! writes) into `COPY ... FROM STDIN (FORMAT binary)`: memory stays at one row and the
 //! driver's write buffer whatever the table's size. Each value is converted by the column's
 //! PostgreSQL type and refused, naming the table and column, when it does not fit (SQLite
-//! stores any value in any column). Before the commit, every table's row count is read back in
-//! the same transaction and compared with the source's.
+//! stores any value in any column). Before the commit, inside the same transaction, every
+//! table's row count is compared with the source's, and every table is read back in
+//! primary-key order and its SHA-256 compared with the source's (over the same snapshot):
+//! a copy that PostgreSQL stored differently (a lost row, a changed value) is not committed.
 
 use std::pin::pin;
 
+use futures_util::TryStreamExt;
 use rusqlite::types::ValueRef;
+use sha2::{Digest, Sha256};
 use tokio_postgres::Transaction;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
@@ -43,6 +47,9 @@ pub struct Copied {
     pub table: String,
     pub source_rows: i64,
     pub target_rows: i64,
+    /// SHA-256 of every row in primary-key order, read back from PostgreSQL (equal to the
+    /// source's, or the copy is not committed).
+    pub sha256: String,
 }
 
 /// Why a copy stopped.
@@ -58,6 +65,8 @@ pub enum CopyError {
     Value { table: String, column: String, ty: &'static str, row: i64 },
     #[error("the row counts differ after the copy: {0}")]
     Count(String),
+    #[error("the rows of {0} read back from PostgreSQL differ from SQLite's")]
+    Checksum(String),
 }
 
 impl From<CopyError> for crate::error::Error {
@@ -199,8 +208,14 @@ pub async fn copy_all(
     }
     let mut report = Vec::new();
     for table in TABLES {
-        let rows = copy_table(url, &snapshot, tx, table).await?;
+        let (rows, columns) = copy_table(url, &snapshot, tx, table).await?;
         progress(table, rows);
+        let key = primary_key(&snapshot, table)?;
+        let ours = sqlite_digest(&snapshot, table, &columns, &key)?;
+        let theirs = pg_digest(url, tx, table, &columns, &key).await?;
+        if ours != theirs {
+            return Err(CopyError::Checksum(table.to_string()));
+        }
         let source_rows: i64 =
             snapshot.query_row(&format!("SELECT count(*) FROM {}", quote(table)), [], |r| r.get(0))?;
         let target_rows: i64 = tx
@@ -208,7 +223,7 @@ pub async fn copy_all(
             .await
             .map_err(|e| query_error(url, &e))?
             .get(0);
-        report.push(Copied { table: table.to_string(), source_rows, target_rows });
+        report.push(Copied { table: table.to_string(), source_rows, target_rows, sha256: ours });
     }
     snapshot.rollback()?;
     let wrong: Vec<String> = report
@@ -229,7 +244,7 @@ async fn copy_table(
     sqlite: &rusqlite::Connection,
     tx: &Transaction<'_>,
     table: &str,
-) -> Result<i64, CopyError> {
+) -> Result<(i64, Vec<(String, Kind)>), CopyError> {
     let cols = tx
         .query(
             "SELECT column_name::text, data_type::text, is_identity::text = 'YES' FROM information_schema.columns \
@@ -298,7 +313,99 @@ async fn copy_table(
         );
         tx.execute(&sql, &[&table, &col]).await.map_err(|e| query_error(url, &e))?;
     }
-    Ok(count)
+    Ok((count, names.into_iter().zip(kinds).collect()))
+}
+
+/// The table's primary-key columns, in key order (SQLite and PostgreSQL both have an index on
+/// it, so reading in that order sorts nothing).
+fn primary_key(sqlite: &rusqlite::Connection, table: &str) -> Result<Vec<String>, CopyError> {
+    let mut stmt =
+        sqlite.prepare(&format!("SELECT name FROM pragma_table_info('{table}') WHERE pk > 0 ORDER BY pk"))?;
+    let key: Vec<String> = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<_>>()?;
+    if key.is_empty() {
+        return Err(CopyError::Schema(format!("{table} (no primary key)")));
+    }
+    Ok(key)
+}
+
+/// One value in the digest: a type tag, then the value (text with its length).
+fn feed(hash: &mut Sha256, cell: &Cell) {
+    match cell {
+        Cell::Null => hash.update([0]),
+        Cell::Int(v) => {
+            hash.update([1]);
+            hash.update(v.to_be_bytes());
+        }
+        Cell::Float(v) => {
+            hash.update([2]);
+            hash.update(v.to_bits().to_be_bytes());
+        }
+        Cell::Text(v) => {
+            hash.update([3]);
+            hash.update((v.len() as u64).to_be_bytes());
+            hash.update(v.as_bytes());
+        }
+    }
+}
+
+fn hex(hash: Sha256) -> String {
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of the source rows, as converted for PostgreSQL, in primary-key order. SQLite's
+/// BINARY collation and PostgreSQL's "C" order text alike, and NULLs come first in both
+/// (PostgreSQL is told so).
+fn sqlite_digest(
+    sqlite: &rusqlite::Connection,
+    table: &str,
+    columns: &[(String, Kind)],
+    key: &[String],
+) -> Result<String, CopyError> {
+    let list = columns.iter().map(|(n, _)| quote(n)).collect::<Vec<_>>().join(", ");
+    let order = key.iter().map(|k| quote(k)).collect::<Vec<_>>().join(", ");
+    let mut stmt = sqlite.prepare(&format!("SELECT {list} FROM {} ORDER BY {order}", quote(table)))?;
+    let mut rows = stmt.query([])?;
+    let mut hash = Sha256::new();
+    while let Some(row) = rows.next()? {
+        for (i, (name, kind)) in columns.iter().enumerate() {
+            let cell = convert(row.get_ref(i)?, *kind).ok_or_else(|| CopyError::Value {
+                table: table.to_string(),
+                column: name.clone(),
+                ty: kind.name(),
+                row: 0,
+            })?;
+            feed(&mut hash, &cell);
+        }
+    }
+    Ok(hex(hash))
+}
+
+/// The same digest over the rows PostgreSQL now holds, streamed back in the same order.
+async fn pg_digest(
+    url: &PgUrl,
+    tx: &Transaction<'_>,
+    table: &str,
+    columns: &[(String, Kind)],
+    key: &[String],
+) -> Result<String, CopyError> {
+    let list = columns.iter().map(|(n, _)| quote(n)).collect::<Vec<_>>().join(", ");
+    let order = key.iter().map(|k| format!("{} NULLS FIRST", quote(k))).collect::<Vec<_>>().join(", ");
+    let sql = format!("SELECT {list} FROM {} ORDER BY {order}", quote(table));
+    let stream =
+        tx.query_raw(&sql, std::iter::empty::<&(dyn ToSql + Sync)>()).await.map_err(|e| query_error(url, &e))?;
+    let mut stream = pin!(stream);
+    let mut hash = Sha256::new();
+    while let Some(row) = stream.try_next().await.map_err(|e| query_error(url, &e))? {
+        for (i, (_, kind)) in columns.iter().enumerate() {
+            let got = match kind {
+                Kind::Int => row.try_get::<_, Option<i64>>(i).map(|v| v.map_or(Cell::Null, Cell::Int)),
+                Kind::Float => row.try_get::<_, Option<f64>>(i).map(|v| v.map_or(Cell::Null, Cell::Float)),
+                Kind::Text => row.try_get::<_, Option<String>>(i).map(|v| v.map_or(Cell::Null, Cell::Text)),
+            };
+            feed(&mut hash, &got.map_err(|e| query_error(url, &e))?);
+        }
+    }
+    Ok(hex(hash))
 }
 
 #[cfg(test)]

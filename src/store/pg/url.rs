@@ -69,6 +69,8 @@ pub enum UrlError {
     Fallback(String),
     #[error("the database URL has sslmode={0}, which is not a PostgreSQL sslmode")]
     BadSslMode(String),
+    #[error("the database URL gives sslrootcert with sslmode=disable")]
+    RootCertWithoutTls,
     #[error("the database URL's connect_timeout must be whole seconds from 1 to {}", MAX_CONNECT_TIMEOUT.as_secs())]
     BadTimeout,
     #[error("the database URL's {0} is not valid UTF-8 after percent-decoding")]
@@ -168,8 +170,10 @@ impl PgUrl {
                 return Err(UrlError::Repeated(key.into_owned()));
             }
         }
+        // A CA file says TLS is wanted, on loopback too.
         let tls = match sslmode.as_deref() {
-            None if is_loopback(&host) => Tls::Plain { explicit: false },
+            None if is_loopback(&host) && root_cert.is_none() => Tls::Plain { explicit: false },
+            Some("disable") if root_cert.is_some() => return Err(UrlError::RootCertWithoutTls),
             None | Some("verify-full") | Some("verify-ca") | Some("require") => {
                 Tls::VerifyFull { root_cert: root_cert.map(PathBuf::from) }
             }
@@ -245,8 +249,16 @@ mod tests {
         assert_eq!(tls("postgres://u@127.8.9.1/integ"), Tls::Plain { explicit: false });
         assert_eq!(tls("postgres://u@[::1]/integ"), Tls::Plain { explicit: false });
         assert_eq!(tls("postgres://u@db.example.com/integ?sslmode=disable"), Tls::Plain { explicit: true });
-        // Loopback can still ask for TLS.
+        // Loopback can still ask for TLS, and a CA file asks for it.
         assert_eq!(tls("postgres://u@localhost/integ?sslmode=verify-full"), Tls::VerifyFull { root_cert: None });
+        assert_eq!(
+            tls("postgres://u@localhost/integ?sslrootcert=ca.pem"),
+            Tls::VerifyFull { root_cert: Some(PathBuf::from("ca.pem")) }
+        );
+        assert_eq!(
+            PgUrl::parse("postgres://u@localhost/integ?sslrootcert=ca.pem&sslmode=disable").unwrap_err(),
+            UrlError::RootCertWithoutTls
+        );
         // Not loopback, whatever it looks like.
         assert_eq!(tls("postgres://u@localhost.example.com/integ"), Tls::VerifyFull { root_cert: None });
         assert_eq!(tls("postgres://u@128.0.0.1/integ"), Tls::VerifyFull { root_cert: None });
