@@ -37,6 +37,9 @@ _integ() {
             integ,connect)
                 cmd="integ__subcmd__connect"
                 ;;
+            integ,db)
+                cmd="integ__subcmd__db"
+                ;;
             integ,disconnect)
                 cmd="integ__subcmd__disconnect"
                 ;;
@@ -148,6 +151,24 @@ _integ() {
             integ__subcmd__config__subcmd__help,unset)
                 cmd="integ__subcmd__config__subcmd__help__subcmd__unset"
                 ;;
+            integ__subcmd__db,copy)
+                cmd="integ__subcmd__db__subcmd__copy"
+                ;;
+            integ__subcmd__db,help)
+                cmd="integ__subcmd__db__subcmd__help"
+                ;;
+            integ__subcmd__db,migrate)
+                cmd="integ__subcmd__db__subcmd__migrate"
+                ;;
+            integ__subcmd__db__subcmd__help,copy)
+                cmd="integ__subcmd__db__subcmd__help__subcmd__copy"
+                ;;
+            integ__subcmd__db__subcmd__help,help)
+                cmd="integ__subcmd__db__subcmd__help__subcmd__help"
+                ;;
+            integ__subcmd__db__subcmd__help,migrate)
+                cmd="integ__subcmd__db__subcmd__help__subcmd__migrate"
+                ;;
             integ__subcmd__events,help)
                 cmd="integ__subcmd__events__subcmd__help"
                 ;;
@@ -180,6 +201,9 @@ _integ() {
                 ;;
             integ__subcmd__help,connect)
                 cmd="integ__subcmd__help__subcmd__connect"
+                ;;
+            integ__subcmd__help,db)
+                cmd="integ__subcmd__help__subcmd__db"
                 ;;
             integ__subcmd__help,disconnect)
                 cmd="integ__subcmd__help__subcmd__disconnect"
@@ -243,6 +267,12 @@ _integ() {
                 ;;
             integ__subcmd__help__subcmd__config,unset)
                 cmd="integ__subcmd__help__subcmd__config__subcmd__unset"
+                ;;
+            integ__subcmd__help__subcmd__db,copy)
+                cmd="integ__subcmd__help__subcmd__db__subcmd__copy"
+                ;;
+            integ__subcmd__help__subcmd__db,migrate)
+                cmd="integ__subcmd__help__subcmd__db__subcmd__migrate"
                 ;;
             integ__subcmd__help__subcmd__events,list)
                 cmd="integ__subcmd__help__subcmd__events__subcmd__list"
@@ -311,7 +341,7 @@ _integ() {
 
     case "${cmd}" in
         integ)
-            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help"
+            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config db completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -998,6 +1028,136 @@ _integ() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        integ__subcmd__db)
+            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version copy migrate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__db__subcmd__copy)
+            opts="-q -v -h -V --to --json --quiet --verbose --log-file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__db__subcmd__help)
+            opts="copy migrate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__db__subcmd__help__subcmd__copy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__db__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__db__subcmd__help__subcmd__migrate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__db__subcmd__migrate)
+            opts="-q -v -h -V --url --json --quiet --verbose --log-file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         integ__subcmd__disconnect)
             opts="-q -v -h -V --account --purge --local-only --json --quiet --verbose --log-file --color --help --version jobber google microsoft calendly"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1153,7 +1313,7 @@ _integ() {
             return 0
             ;;
         integ__subcmd__help)
-            opts="connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config completions man help"
+            opts="connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config db completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1393,6 +1553,48 @@ _integ() {
         integ__subcmd__help__subcmd__connect)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__db)
+            opts="copy migrate"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__db__subcmd__copy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__db__subcmd__migrate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

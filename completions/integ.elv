@@ -44,6 +44,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand doctor 'Check the configuration, database, secret store and credentials'
             cand alerts 'Send a test alert, or list open and recent alerts (Slack, e-mail)'
             cand config 'Read and change settings'
+            cand db 'Copy the database into PostgreSQL, or create integ''s schema there'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff) to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -611,6 +612,61 @@ set edit:completion:arg-completer[integ] = {|@words|
         }
         &'integ;config;help;help'= {
         }
+        &'integ;db'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand copy 'Copy the SQLite database into an empty PostgreSQL database'
+            cand migrate 'Create or upgrade integ''s schema in a PostgreSQL database'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'integ;db;copy'= {
+            cand --to 'The target, `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=...]`; the password from INTEG_DATABASE_PASSWORD or `integ config set database.password`'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;db;migrate'= {
+            cand --url 'The database, `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=...]`; the password from INTEG_DATABASE_PASSWORD or `integ config set database.password`'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;db;help'= {
+            cand copy 'Copy the SQLite database into an empty PostgreSQL database'
+            cand migrate 'Create or upgrade integ''s schema in a PostgreSQL database'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'integ;db;help;copy'= {
+        }
+        &'integ;db;help;migrate'= {
+        }
+        &'integ;db;help;help'= {
+        }
         &'integ;completions'= {
             cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
@@ -653,6 +709,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand doctor 'Check the configuration, database, secret store and credentials'
             cand alerts 'Send a test alert, or list open and recent alerts (Slack, e-mail)'
             cand config 'Read and change settings'
+            cand db 'Copy the database into PostgreSQL, or create integ''s schema there'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff) to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -734,6 +791,14 @@ set edit:completion:arg-completer[integ] = {|@words|
         &'integ;help;config;unset'= {
         }
         &'integ;help;config;list'= {
+        }
+        &'integ;help;db'= {
+            cand copy 'Copy the SQLite database into an empty PostgreSQL database'
+            cand migrate 'Create or upgrade integ''s schema in a PostgreSQL database'
+        }
+        &'integ;help;db;copy'= {
+        }
+        &'integ;help;db;migrate'= {
         }
         &'integ;help;completions'= {
         }

@@ -79,6 +79,9 @@ pub enum Command {
     /// Read and change settings
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Copy the database into PostgreSQL, or create integ's schema there
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Print shell completions
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout
@@ -478,6 +481,35 @@ pub struct DoctorArgs {
     /// Also send a test message on each configured alert channel
     #[arg(long)]
     pub send: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Copy the SQLite database into an empty PostgreSQL database
+    ///
+    /// Every table, cursors included, in one transaction; each table's row count is compared
+    /// before the commit, and a failure leaves the target as it was.
+    Copy(DbCopyArgs),
+    /// Create or upgrade integ's schema in a PostgreSQL database
+    ///
+    /// In one transaction; a schema newer than this integ is refused (exit 2).
+    Migrate(DbMigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbCopyArgs {
+    /// The target, `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=...]`; the password from
+    /// INTEG_DATABASE_PASSWORD or `integ config set database.password`
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DbMigrateArgs {
+    /// The database, `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=...]`; the password from
+    /// INTEG_DATABASE_PASSWORD or `integ config set database.password`
+    #[arg(long, value_name = "URL")]
+    pub url: String,
 }
 
 #[derive(Debug, Subcommand)]

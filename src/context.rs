@@ -132,6 +132,16 @@ impl Context {
         Ok(store.get(&client_secret_key(provider))?)
     }
 
+    /// The PostgreSQL password for a URL without one: the environment first, then the secret
+    /// store (`integ config set database.password`).
+    pub fn database_password(&mut self) -> Result<Option<SecretString>> {
+        if let Some(v) = self.env.get("INTEG_DATABASE_PASSWORD") {
+            return Ok(Some(SecretString::from(v.to_string())));
+        }
+        let store = self.secrets()?;
+        Ok(store.get("database/password")?)
+    }
+
     /// A provider's OAuth application, from settings and (where it has one) its client secret.
     pub fn app(&mut self, provider: Provider) -> Result<crate::oauth::app::OAuthApp> {
         let secret = if crate::providers::uses_client_secret(provider) { self.client_secret(provider)? } else { None };

@@ -25,7 +25,8 @@
 //! - [`providers`]: each provider's OAuth quirks (as data on [`oauth::app::OAuthApp`]), API
 //!   calls and serde types; knows nothing about the database.
 //! - [`store`] is everything on disk: SQLite ([`store::db`]), secrets ([`store::secrets`]),
-//!   locks. It knows nothing about HTTP.
+//!   locks, and PostgreSQL ([`store::pg`]: verified-TLS connections, its migrations and
+//!   `integ db copy`; the sync does not write there yet). It knows nothing about HTTP.
 //! - Leaves every layer may use: [`http`] (the one door to the providers: bounded bodies,
 //!   waits and pages; [`http::ApiError`]), [`error`] (kinds → exit codes), [`time`] (the one
 //!   clock, pinned in tests by `INTEG_TEST_NOW`), [`provider`] (`Provider`, `Identity`),

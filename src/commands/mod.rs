@@ -7,6 +7,7 @@ mod completions;
 mod config;
 mod conflicts;
 mod connect;
+mod db;
 mod disconnect;
 mod doctor;
 mod events;
@@ -49,6 +50,7 @@ pub async fn run(ctx: &mut Context, command: Command) -> Result<Done> {
         Command::Doctor(args) => doctor::run(ctx, args).await,
         Command::Alerts(cmd) => alerts::run(ctx, cmd).await,
         Command::Config(cmd) => config::run(ctx, cmd),
+        Command::Db(cmd) => db::run(ctx, cmd).await,
         Command::Completions(args) => completions::run(ctx, args),
         Command::Man => completions::man(ctx),
     }

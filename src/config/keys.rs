@@ -110,6 +110,11 @@ pub const KEYS: &[KeyDef] = &[
         "file holding the passphrase of the encrypted file store (instead of INTEG_SECRET_KEY)",
     ),
     secret("secret_key", "INTEG_SECRET_KEY", "passphrase of the encrypted file store (environment only)"),
+    secret(
+        "database.password",
+        "INTEG_DATABASE_PASSWORD",
+        "PostgreSQL password for `integ db copy|migrate` when the URL has none",
+    ),
     key("jobber.client_id", Some("JOBBER_CLIENT_ID"), None, Check::Text, "Jobber app client id"),
     secret("jobber.client_secret", "JOBBER_CLIENT_SECRET", "Jobber app client secret"),
     key(

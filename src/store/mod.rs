@@ -9,6 +9,7 @@ pub mod events;
 pub mod fs;
 pub mod jobs;
 pub mod lock;
+pub mod pg;
 pub mod push;
 pub mod runs;
 pub mod secrets;

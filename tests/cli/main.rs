@@ -13,6 +13,7 @@ mod hostile_numbers;
 mod hostile_output;
 mod interrupted;
 mod keyring;
+mod postgres;
 mod push;
 mod snapshots;
 mod sync;
