@@ -11,8 +11,22 @@ use crate::{Cli, Command, build_state};
 
 const G: &str = "https://www.googleapis.com/auth/";
 
+/// The fakes' clock in these tests (a Saturday); every date below is counted from it.
+const NOW: &str = "2026-11-21T12:00:00Z";
+
+/// The date `n` days after [`NOW`]'s.
+fn day(n: i64) -> jiff::civil::Date {
+    let now: jiff::Timestamp = NOW.parse().unwrap();
+    now.to_zoned(jiff::tz::TimeZone::UTC).date().checked_add(jiff::Span::new().days(n)).unwrap()
+}
+
+/// `hms` on [`day`]`(n)`, without a zone (Graph's form).
+fn at(n: i64, hms: &str) -> String {
+    format!("{}T{hms}", day(n))
+}
+
 fn state() -> State {
-    let cli = Cli::try_parse_from(["integ-fakes", "serve", "--now", "2026-11-21T12:00:00Z"]).unwrap();
+    let cli = Cli::try_parse_from(["integ-fakes", "serve", "--now", NOW]).unwrap();
     let Command::Serve(a) = cli.command else { panic!("serve") };
     build_state(&a, "http://127.0.0.1:5".into()).unwrap()
 }
@@ -42,8 +56,8 @@ fn g(st: &mut State, at: &str, method: &str, path: &str, body: Value) -> Resp {
 }
 
 fn event(id: Option<&str>) -> Value {
-    let mut v = json!({ "summary": "Visit", "start": { "dateTime": "2026-11-24T15:00:00Z" },
-                        "end": { "dateTime": "2026-11-24T16:00:00Z" },
+    let mut v = json!({ "summary": "Visit", "start": { "dateTime": format!("{}Z", at(3, "15:00:00")) },
+                        "end": { "dateTime": format!("{}Z", at(3, "16:00:00")) },
                         "extendedProperties": { "private": { "integVisit": "J/V" } } });
     if let Some(id) = id {
         v["id"] = json!(id);
@@ -90,10 +104,11 @@ fn google_ids_deletes_and_scopes_follow_the_documents() {
     assert_eq!(list(&mut st, "integVisit%3Dother"), 0);
     // Patch: timed to all-day without nulling dateTime is refused; with it, accepted.
     let one = format!("{path}/abcde12345");
-    let bad = json!({ "start": { "date": "2026-11-24" }, "end": { "date": "2026-11-25" } });
+    let (tue, wed) = (day(3).to_string(), day(4).to_string());
+    let bad = json!({ "start": { "date": tue }, "end": { "date": wed } });
     assert_eq!(g(&mut st, &app, "PATCH", &one, bad).status, 400);
-    let good = json!({ "start": { "date": "2026-11-24", "dateTime": null }, "end": { "date": "2026-11-25", "dateTime": null } });
-    assert_eq!(g(&mut st, &app, "PATCH", &one, good).json_value()["start"]["date"], "2026-11-24");
+    let good = json!({ "start": { "date": tue, "dateTime": null }, "end": { "date": wed, "dateTime": null } });
+    assert_eq!(g(&mut st, &app, "PATCH", &one, good).json_value()["start"]["date"], json!(tue));
     // Delete, delete again (410), insert the deleted id (409), get (cancelled), restore.
     assert_eq!(g(&mut st, &app, "DELETE", &one, Value::Null).status, 204);
     assert_eq!(g(&mut st, &app, "DELETE", &one, Value::Null).status, 410);
@@ -119,11 +134,13 @@ fn google_ids_deletes_and_scopes_follow_the_documents() {
     let updated = put(&mut st, &etag).json_value();
     assert_eq!(updated["extendedProperties"]["private"], json!({ "other": "1" }));
     // freeBusy refuses the write scopes alone, and answers per calendar.
-    let body = json!({ "timeMin": "2026-11-24T00:00:00Z", "timeMax": "2026-11-25T00:00:00Z", "items": [{ "id": cal }, { "id": "nope" }] });
+    let (min, max) = (format!("{}Z", at(3, "00:00:00")), format!("{}Z", at(4, "00:00:00")));
+    let body = json!({ "timeMin": min, "timeMax": max, "items": [{ "id": cal }, { "id": "nope" }] });
     assert_eq!(g(&mut st, &app, "POST", "freeBusy", body.clone()).status, 403);
     let fb = g(&mut st, &read, "POST", "freeBusy", body).json_value();
     assert_eq!(fb["calendars"]["nope"]["errors"][0]["reason"], "notFound");
-    let long = json!({ "timeMin": "2026-01-01T00:00:00Z", "timeMax": "2026-06-01T00:00:00Z", "items": [] });
+    let (min, max) = (format!("{}Z", at(-100, "00:00:00")), format!("{}Z", at(51, "00:00:00")));
+    let long = json!({ "timeMin": min, "timeMax": max, "items": [] });
     assert_eq!(g(&mut st, &read, "POST", "freeBusy", long).status, 400, "over 90 days");
 }
 
@@ -138,8 +155,8 @@ fn graph_transaction_ids_properties_and_deletes_follow_the_documents() {
     let mut st = state();
     let read = token(&mut st, "microsoft", "Calendars.Read");
     let body = json!({ "subject": "Visit", "transactionId": "tx1",
-        "start": { "dateTime": "2026-11-24T15:00:00", "timeZone": "UTC" },
-        "end": { "dateTime": "2026-11-24T16:00:00", "timeZone": "UTC" },
+        "start": { "dateTime": at(3, "15:00:00"), "timeZone": "UTC" },
+        "end": { "dateTime": at(3, "16:00:00"), "timeZone": "UTC" },
         "singleValueExtendedProperties": [{ "id": PROP, "value": "r1:abc" }] });
     let r = m(&mut st, &read, "POST", "me/events", body.clone());
     assert_eq!((r.status, r.json_value()["error"]["code"].clone()), (403, json!("ErrorAccessDenied")));
@@ -172,9 +189,8 @@ fn graph_transaction_ids_properties_and_deletes_follow_the_documents() {
     let cal = m(&mut st, &rw, "POST", "me/calendars", json!({ "name": "Jobber visits" }));
     assert_eq!(cal.status, 201);
     let range = |days: i64| {
-        let end = jiff::civil::date(2026, 11, 1).checked_add(jiff::Span::new().days(days)).unwrap();
-        json!({ "schedules": ["pat.fake@outlook.example"], "startTime": { "dateTime": "2026-11-01T00:00:00", "timeZone": "UTC" },
-                "endTime": { "dateTime": format!("{end}T00:00:00"), "timeZone": "UTC" } })
+        json!({ "schedules": ["pat.fake@outlook.example"], "startTime": { "dateTime": at(-20, "00:00:00"), "timeZone": "UTC" },
+                "endTime": { "dateTime": at(days - 20, "00:00:00"), "timeZone": "UTC" } })
     };
     let r = m(&mut st, &rw, "POST", "me/calendar/getSchedule", range(63));
     assert_eq!(r.json_value()["error"]["code"], "ErrorTimeIntervalTooBig");

@@ -30,6 +30,18 @@ pub static FAKES: std::sync::LazyLock<PathBuf> = std::sync::LazyLock::new(|| {
 /// The instant the suite's clocks start at; the calendar fixtures are written for it.
 pub const ANCHOR: &str = "2026-11-21T12:00:00Z";
 
+/// The date `days` after the day of [`ANCHOR`] (a Saturday), as `YYYY-MM-DD`: tests name days
+/// of the pinned clock, never of the calendar, so they pass whatever day they run.
+pub fn anchor_date(days: i64) -> String {
+    let start: jiff::Timestamp = ANCHOR.parse().unwrap();
+    start.to_zoned(jiff::tz::TimeZone::UTC).date().checked_add(jiff::Span::new().days(days)).unwrap().to_string()
+}
+
+/// `hm` (HH:MM) UTC on [`anchor_date`]`(days)`, RFC 3339.
+pub fn anchor_at(days: i64, hm: &str) -> String {
+    format!("{}T{hm}:00Z", anchor_date(days))
+}
+
 /// The variables through which libfaketime (and its `faketime` wrapper) reaches a process.
 pub fn is_faketime_var(name: &str) -> bool {
     name == "LD_PRELOAD" || name == "FAKETIME" || name.starts_with("FAKETIME_") || name == "DONT_FAKE_MONOTONIC"

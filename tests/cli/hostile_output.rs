@@ -8,7 +8,7 @@ use std::process::Stdio;
 
 use serde_json::json;
 
-use crate::common::{Fakes, Run, TestEnv, connected, make_executable};
+use crate::common::{Fakes, Run, TestEnv, anchor_at, anchor_date, connected, make_executable};
 
 /// Sets the window title, clears the screen, writes the clipboard (OSC 52), then an 8-bit CSI
 /// and a right-to-left override that reverses what follows.
@@ -63,7 +63,7 @@ fn hostile_google() -> (TestEnv, Fakes) {
         fakes.post(
             "/_fake/google/events",
             json!({"calendar": calendar, "title": TITLE, "location": LOCATION, "description": TITLE,
-                   "start": "2026-11-23T10:00:00Z", "end": "2026-11-23T11:00:00Z"}),
+                   "start": anchor_at(2, "10:00"), "end": anchor_at(2, "11:00")}),
         );
     }
     let sync = env.run(&["sync", "events"]).ok();
@@ -74,7 +74,8 @@ fn hostile_google() -> (TestEnv, Fakes) {
 #[test]
 fn provider_text_cannot_drive_the_terminal_or_the_spreadsheet() {
     let (env, _fakes) = hostile_google();
-    let range = ["--from", "2026-11-21", "--to", "2026-11-30", "--tz", "UTC"];
+    let (from, to) = (anchor_date(0), anchor_date(9));
+    let range = ["--from", from.as_str(), "--to", to.as_str(), "--tz", "UTC"];
     let args = |extra: &[&'static str]| -> Vec<&str> {
         let mut a = vec!["events", "list"];
         a.extend_from_slice(&range);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{Fakes, TestEnv, connected, db, free_port, kill_when, pct_encode};
+use crate::common::{Fakes, TestEnv, anchor_at, anchor_date, connected, db, free_port, kill_when, pct_encode};
 
 const WRITES_GOOGLE: [&str; 4] = ["events.insert", "events.patch", "events.update", "events.delete"];
 const WRITES_GRAPH: [&str; 3] = ["events.create", "events.update", "events.delete"];
@@ -547,9 +547,9 @@ fn microsoft_kill_during_a_push_then_a_clean_run_leaves_one_event_per_visit() {
     killed_mid_push_then_a_clean_run("microsoft");
 }
 
-/// Tuesday 2026-11-24 (the fakes' clock starts on Saturday 2026-11-21) at `hm` UTC.
+/// The Tuesday after the pinned clock's start (a Saturday) at `hm` UTC.
 fn tue(hm: &str) -> String {
-    format!("2026-11-24T{hm}:00Z")
+    anchor_at(3, hm)
 }
 
 #[test]
@@ -609,7 +609,8 @@ fn conflicts_and_availability_have_a_known_answer() {
         .unwrap();
     assert_eq!(pushed_back, 3, "U1's three pushed visits are synced back and recognisable");
 
-    let day = ["--from", "2026-11-24", "--to", "2026-11-25"];
+    let (tuesday, wednesday) = (anchor_date(3), anchor_date(4));
+    let day = ["--from", tuesday.as_str(), "--to", wednesday.as_str()];
     let mut args = vec!["conflicts", "--json"];
     args.extend_from_slice(&day);
     let out = env.run(&args).code(6).json();
@@ -650,7 +651,7 @@ fn conflicts_and_availability_have_a_known_answer() {
     env.run(&args).ok();
 
     // Availability, asked live: the pushed visits and both events, merged by Google.
-    let out = env.run(&["availability", "google", "--from", "2026-11-24", "--to", "2026-11-25", "--json"]).ok().json();
+    let out = env.run(&["availability", "google", "--from", &tuesday, "--to", &wednesday, "--json"]).ok().json();
     let blocks: Vec<(String, String)> = out
         .as_array()
         .unwrap()
@@ -659,16 +660,7 @@ fn conflicts_and_availability_have_a_known_answer() {
         .collect();
     assert_eq!(blocks, [(tue("09:00"), tue("13:00")), (tue("14:00"), tue("15:00"))]);
     let out = env
-        .run(&[
-            "availability",
-            "google",
-            "--from",
-            "2026-11-24",
-            "--to",
-            "2026-11-25",
-            "--calendar",
-            "nope@example.com",
-        ])
+        .run(&["availability", "google", "--from", &tuesday, "--to", &wednesday, "--calendar", "nope@example.com"])
         .code(3);
     assert!(out.stderr.contains("unknown, not free"), "{}", out.stderr);
 }
@@ -676,10 +668,10 @@ fn conflicts_and_availability_have_a_known_answer() {
 #[test]
 fn microsoft_availability_reads_get_schedule() {
     let (env, fakes) = setup_with("microsoft", 1, false, &["--microsoft-seed-events", "0"]);
+    let (tuesday, wednesday) = (anchor_date(3), anchor_date(4));
     fakes.post("/_fake/microsoft/events", json!({ "title": "Site visit", "start": tue("09:00"), "end": tue("10:30") }));
     fakes.post("/_fake/microsoft/events", json!({ "title": "Review", "start": tue("16:00"), "end": tue("17:00") }));
-    let out =
-        env.run(&["availability", "microsoft", "--from", "2026-11-24", "--to", "2026-11-25", "--json"]).ok().json();
+    let out = env.run(&["availability", "microsoft", "--from", &tuesday, "--to", &wednesday, "--json"]).ok().json();
     let blocks: Vec<(String, String, String)> = out
         .as_array()
         .unwrap()
@@ -694,9 +686,8 @@ fn microsoft_availability_reads_get_schedule() {
         .collect();
     let busy = |a: &str, b: &str| ("busy".to_string(), tue(a), tue(b));
     assert_eq!(blocks, [busy("09:00", "10:30"), busy("16:00", "17:00")]);
-    let out = env
-        .run(&["availability", "microsoft", "--from", "2026-11-24", "--to", "2026-11-25", "--calendar", "x"])
-        .code(2);
+    let out =
+        env.run(&["availability", "microsoft", "--from", &tuesday, "--to", &wednesday, "--calendar", "x"]).code(2);
     assert!(out.stderr.contains("per person"), "{}", out.stderr);
-    env.run(&["availability", "microsoft", "--from", "2026-11-25", "--to", "2026-11-24"]).code(2);
+    env.run(&["availability", "microsoft", "--from", &wednesday, "--to", &tuesday]).code(2);
 }

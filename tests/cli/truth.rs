@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::common::{EVENT_FIELDS, Fakes, TestEnv, db, pct_encode};
+use crate::common::{ANCHOR, EVENT_FIELDS, Fakes, TestEnv, db, pct_encode};
 
 /// A calendar and the window its cursor says the client synced (RFC 3339 bounds).
 #[derive(Debug, Clone)]
@@ -161,7 +161,7 @@ fn a_changed_missing_or_extra_row_fails_the_comparison() {
         &format!("UPDATE events SET title = substr(title, 1, length(title) - 1) WHERE id = '{id}'"),
     ));
     assert!(fails(
-        &format!("UPDATE events SET deleted_at = '2026-11-21T12:00:00Z' WHERE id = '{id}'"),
+        &format!("UPDATE events SET deleted_at = '{ANCHOR}' WHERE id = '{id}'"),
         &format!("UPDATE events SET deleted_at = NULL WHERE id = '{id}'"),
     ));
     assert!(fails(
