@@ -406,37 +406,15 @@ fn add_event(p: Provider, u: &User, store: &mut Store, body: &Value, now: i64) -
         }
     };
     let stamp = store.stamp(now);
-    let mut ev = Ev {
-        key: key.clone(),
-        title: "(untitled)".into(),
-        description: None,
-        location: None,
-        status: Status::Confirmed,
-        deleted: false,
-        ghost: false,
-        is_cancelled: false,
-        when,
-        tz: tz_name,
-        recurrence,
-        rec,
-        series: None,
-        original: None,
-        organizer: Person {
-            email: match p {
-                Provider::Google => super::google::primary_id(u),
-                Provider::Microsoft => u.email.clone().unwrap_or_else(|| format!("{}@outlook.example", u.id)),
-            },
-            name: Some(u.name.clone()),
+    let organizer = Person {
+        email: match p {
+            Provider::Google => super::google::primary_id(u),
+            Provider::Microsoft => u.email.clone().unwrap_or_else(|| format!("{}@outlook.example", u.id)),
         },
-        attendees: Vec::new(),
-        created: stamp,
-        updated: stamp,
-        sequence: 0,
-        seq: 0,
-        id_version: 0,
-        props: Default::default(),
-        transaction_id: None,
+        name: Some(u.name.clone()),
     };
+    let mut ev =
+        Ev { title: "(untitled)".into(), tz: tz_name, recurrence, rec, ..Ev::new(key.clone(), when, organizer, stamp) };
     if let Err(e) = apply_fields(&mut ev, body) {
         return bad(&e);
     }

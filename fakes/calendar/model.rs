@@ -133,6 +133,36 @@ pub struct Ev {
 }
 
 impl Ev {
+    /// A confirmed single event in UTC, created (and last updated) at `stamp`: what every
+    /// create starts from before its body is applied.
+    pub fn new(key: String, when: When, organizer: Person, stamp: i64) -> Ev {
+        Ev {
+            key,
+            title: String::new(),
+            description: None,
+            location: None,
+            status: Status::Confirmed,
+            deleted: false,
+            ghost: false,
+            is_cancelled: false,
+            when,
+            tz: "UTC".into(),
+            recurrence: Vec::new(),
+            rec: None,
+            series: None,
+            original: None,
+            organizer,
+            attendees: Vec::new(),
+            created: stamp,
+            updated: stamp,
+            sequence: 0,
+            seq: 0,
+            id_version: 0,
+            props: BTreeMap::new(),
+            transaction_id: None,
+        }
+    }
+
     pub fn is_master(&self) -> bool {
         self.rec.is_some() && self.series.is_none()
     }
@@ -379,29 +409,9 @@ mod tests {
 
     pub fn ev(key: &str, when: When) -> Ev {
         Ev {
-            key: key.into(),
             title: "t".into(),
-            description: None,
-            location: None,
-            status: Status::Confirmed,
-            deleted: false,
-            ghost: false,
-            is_cancelled: false,
-            when,
             tz: "America/Denver".into(),
-            recurrence: Vec::new(),
-            rec: None,
-            series: None,
-            original: None,
-            organizer: Person { email: "o@example.com".into(), name: None },
-            attendees: Vec::new(),
-            created: 0,
-            updated: 0,
-            sequence: 0,
-            seq: 0,
-            id_version: 0,
-            props: BTreeMap::new(),
-            transaction_id: None,
+            ..Ev::new(key.into(), when, Person { email: "o@example.com".into(), name: None }, 0)
         }
     }
 

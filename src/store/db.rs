@@ -210,6 +210,22 @@ impl Db {
     }
 }
 
+/// A fresh database in a temporary folder with one connected account (`id`, `provider`): the
+/// starting point of the store's and the sync's unit tests.
+#[cfg(test)]
+pub fn test_db(id: i64, provider: &str) -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Db::open(&dir.path().join("integ.db")).expect("open");
+    db.conn()
+        .execute(
+            "INSERT INTO connections (id, provider, account_id, account_name, label, state, created_at, updated_at)
+             VALUES (?1, ?2, 'acct', 'Acme', 'Acme', 'connected', 'now', 'now')",
+            rusqlite::params![id, provider],
+        )
+        .expect("connection");
+    (dir, db)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -215,16 +215,7 @@ mod tests {
     use super::*;
 
     fn db() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = Db::open(&dir.path().join("integ.db")).expect("open");
-        db.conn()
-            .execute(
-                "INSERT INTO connections (id, provider, account_id, account_name, label, state, created_at, updated_at)
-                 VALUES (1, 'google', 'acct', 'A', 'A', 'connected', 'now', 'now')",
-                [],
-            )
-            .expect("connection");
-        (dir, db)
+        crate::store::db::test_db(1, "google")
     }
 
     fn cursor(db: &mut Db, stream: &str, at: &str, complete: bool) {

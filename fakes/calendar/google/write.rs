@@ -357,31 +357,7 @@ fn insert_event(
         return gerr(409, "global", Some("duplicate"), "The requested identifier already exists.");
     }
     let stamp = store.stamp(now);
-    let mut ev = Ev {
-        key: key.clone(),
-        title: String::new(),
-        description: None,
-        location: None,
-        status: Status::Confirmed,
-        deleted: false,
-        ghost: false,
-        is_cancelled: false,
-        when: When::Timed { start: 0, end: 1 },
-        tz: "UTC".into(),
-        recurrence: Vec::new(),
-        rec: None,
-        series: None,
-        original: None,
-        organizer: owner,
-        attendees: Vec::new(),
-        created: stamp,
-        updated: stamp,
-        sequence: 0,
-        seq: 0,
-        id_version: 0,
-        props: BTreeMap::new(),
-        transaction_id: None,
-    };
+    let mut ev = Ev::new(key.clone(), When::Timed { start: 0, end: 1 }, owner, stamp);
     if let Err(e) = apply(&mut ev, body, true) {
         return e;
     }

@@ -10,8 +10,6 @@
 //! and `POST /me/calendar/getSchedule` (≤ 20 schedules, < 62 days, refused for personal
 //! accounts).
 
-use std::collections::BTreeMap;
-
 use jiff::tz::TimeZone;
 use serde_json::{Map, Value, json};
 
@@ -330,31 +328,9 @@ fn create_event(store: &mut Store, cal: &str, body: &Map<String, Value>, cx: &Ct
         return Resp::json(201, &v);
     }
     let stamp = store.stamp(micros);
-    let mut ev = Ev {
-        key: super::new_key(),
-        title: String::new(),
-        description: None,
-        location: None,
-        status: Status::Confirmed,
-        deleted: false,
-        ghost: false,
-        is_cancelled: false,
-        when: When::Timed { start: 0, end: 0 },
-        tz: "UTC".into(),
-        recurrence: Vec::new(),
-        rec: None,
-        series: None,
-        original: None,
-        organizer: Person { email: cx.me.to_string(), name: None },
-        attendees: Vec::new(),
-        created: stamp,
-        updated: stamp,
-        sequence: 0,
-        seq: 0,
-        id_version: 0,
-        props: BTreeMap::new(),
-        transaction_id: tx,
-    };
+    let organizer = Person { email: cx.me.to_string(), name: None };
+    let mut ev =
+        Ev { transaction_id: tx, ..Ev::new(super::new_key(), When::Timed { start: 0, end: 0 }, organizer, stamp) };
     if let Err(e) = apply(&mut ev, body, true, now) {
         return e;
     }

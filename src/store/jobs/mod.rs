@@ -26,16 +26,7 @@ mod testing {
     pub(super) const CID: i64 = 7;
 
     pub(super) fn db() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = Db::open(&dir.path().join("integ.db")).expect("open");
-        db.conn()
-            .execute(
-                "INSERT INTO connections (id, provider, account_id, account_name, label, state, created_at, updated_at)
-                 VALUES (?1, 'jobber', 'acct', 'Acme', 'Acme', 'connected', 'now', 'now')",
-                [CID],
-            )
-            .expect("connection");
-        (dir, db)
+        crate::store::db::test_db(CID, "jobber")
     }
 
     pub(super) fn job<'a>(id: &'a str, number: i64, raw_json: &'a str) -> JobRow<'a> {

@@ -171,15 +171,7 @@ mod tests {
     use crate::store::db::Db;
 
     fn db() -> (tempfile::TempDir, Db, i64) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = Db::open(&dir.path().join("integ.db")).expect("open");
-        db.conn()
-            .execute(
-                "INSERT INTO connections (id, provider, account_id, account_name, label, state, created_at, updated_at)
-                 VALUES (3, 'google', 'acct', 'A', 'A', 'connected', 'now', 'now')",
-                [],
-            )
-            .expect("connection");
+        let (dir, db) = crate::store::db::test_db(3, "google");
         db.conn()
             .execute(
                 "INSERT INTO calendars (connection_id, id, raw_json, first_seen_at, last_seen_at) VALUES (3, 'c', '{}', 'now', 'now')",

@@ -9,19 +9,11 @@ use super::{Outcome, write_of};
 use crate::http::Http;
 use crate::providers::api::ApiError;
 use crate::providers::google::push::{Found, Inserted, Patched, Writer};
-use crate::store::push::{Pushed, Rule};
+use crate::store::push::Rule;
 
 /// Generations tried before giving up on a visit (each one means an id was taken by an event
 /// integ must not touch, or a deleted event Google would not bring back).
 const MAX_GENERATIONS: u32 = 8;
-
-fn put(d: &Desired, id: String, generation: u32, created: bool) -> Outcome {
-    Outcome::Put {
-        visit_key: d.visit_key.clone(),
-        pushed: Pushed { event_id: Some(id), generation, content_hash: d.hash.clone() },
-        created,
-    }
-}
 
 async fn create(
     w: &Writer<'_>,
@@ -35,17 +27,17 @@ async fn create(
     for generation in first..first + MAX_GENERATIONS {
         let id = google_id(rule.id, &d.visit_key, generation);
         if w.insert(token, cal, &id, &e).await? == Inserted::Created {
-            return Ok(put(d, id, generation, true));
+            return Ok(Outcome::put(d, id, generation, true));
         }
         match w.get(token, cal, &id, rule.id, &d.visit_key).await? {
             // Integ's own event (an earlier answer was lost, or a crash came before the
             // record): adopt it, rewritten and brought back if needed.
             Found::Ours { cancelled: false, hash } if hash.as_deref() == Some(d.hash.as_str()) => {
-                return Ok(put(d, id, generation, true));
+                return Ok(Outcome::put(d, id, generation, true));
             }
             Found::Ours { .. } => {
                 if w.patch(token, cal, &id, &e).await? == Patched::Done {
-                    return Ok(put(d, id, generation, true));
+                    return Ok(Outcome::put(d, id, generation, true));
                 }
             }
             Found::Foreign | Found::Missing => {}
@@ -69,7 +61,7 @@ pub(super) async fn apply(
         Op::Create { desired, generation, .. } => create(&w, token, rule, desired, *generation).await,
         Op::Update { desired, event_id, generation } => {
             match w.patch(token, &rule.calendar_id, event_id, &write_of(rule, desired)).await? {
-                Patched::Done => Ok(put(desired, event_id.clone(), *generation, false)),
+                Patched::Done => Ok(Outcome::put(desired, event_id.clone(), *generation, false)),
                 Patched::Gone => create(&w, token, rule, desired, generation + 1).await,
             }
         }

@@ -10,15 +10,7 @@ use super::{Outcome, write_of};
 use crate::http::{Http, HttpError};
 use crate::providers::api::ApiError;
 use crate::providers::microsoft::push::{Patched, Writer};
-use crate::store::push::{Pushed, Rule};
-
-fn put(d: &Desired, id: String, generation: u32, created: bool) -> Outcome {
-    Outcome::Put {
-        visit_key: d.visit_key.clone(),
-        pushed: Pushed { event_id: Some(id), generation, content_hash: d.hash.clone() },
-        created,
-    }
-}
+use crate::store::push::Rule;
 
 /// Creates sent before a visit's write is given up (each after a look for what the last one
 /// may have made).
@@ -43,10 +35,10 @@ async fn create(
             && let Some(id) = w.find(token, &key).await?
             && w.patch(token, &id, &e).await? == Patched::Done
         {
-            return Ok(put(d, id, generation, true));
+            return Ok(Outcome::put(d, id, generation, true));
         }
         match w.create(token, &rule.calendar_id, &e, &key, &tx).await {
-            Ok(id) => return Ok(put(d, id, generation, true)),
+            Ok(id) => return Ok(Outcome::put(d, id, generation, true)),
             // The answer is lost, not necessarily the create: look before sending it again.
             Err(ApiError::Http(err @ HttpError::GaveUp { .. })) => {
                 last = Some(err);
@@ -74,7 +66,7 @@ pub(super) async fn apply(
         Op::Create { desired, generation, pending } => create(&w, token, rule, desired, *generation, *pending).await,
         Op::Update { desired, event_id, generation } => {
             match w.patch(token, event_id, &write_of(rule, desired)).await? {
-                Patched::Done => Ok(put(desired, event_id.clone(), *generation, false)),
+                Patched::Done => Ok(Outcome::put(desired, event_id.clone(), *generation, false)),
                 // Deleted in the calendar, and the visit changed since: a new event, with a
                 // new transactionId (found first if a crashed run already made it).
                 Patched::Gone => create(&w, token, rule, desired, generation + 1, true).await,

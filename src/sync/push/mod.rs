@@ -57,6 +57,17 @@ enum Outcome {
     Failed { visit_key: String, error: String },
 }
 
+impl Outcome {
+    /// `d` is now event `id` of that generation, written with `d`'s content.
+    fn put(d: &Desired, id: String, generation: u32, created: bool) -> Outcome {
+        Outcome::Put {
+            visit_key: d.visit_key.clone(),
+            pushed: Pushed { event_id: Some(id), generation, content_hash: d.hash.clone() },
+            created,
+        }
+    }
+}
+
 /// Whether a connection has push rules (the stream is skipped without).
 pub fn has_rules(db: &Db, connection_id: i64) -> Result<bool> {
     Ok(!push::list(db, Some(connection_id))?.is_empty())
