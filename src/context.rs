@@ -54,21 +54,58 @@ impl Context {
         self.settings.get_or_insert_with(|| Settings::load(&self.paths, &self.env)).as_ref().map_err(Error::clone)
     }
 
-    /// The database, opened (and migrated) on first use.
+    /// The database, opened (and migrated) on first use: PostgreSQL when `database_url` /
+    /// INTEG_DATABASE_URL names one, else the SQLite file.
     pub fn db(&mut self) -> Result<&mut Db> {
         if self.db.is_none() {
-            self.db = Some(Db::open(&self.paths.db_file)?);
+            let db = match self.database_url()? {
+                Some(url) => {
+                    let password = if url.password.is_none() { self.database_password()? } else { None };
+                    Db::open_pg(url, password, &self.clock.stamp())?
+                }
+                None => Db::open(&self.paths.db_file)?,
+            };
+            self.db = Some(db);
         }
         Ok(self.db.as_mut().expect("opened just above"))
     }
 
     /// The database only if it already exists (read-only commands on a fresh home create
-    /// nothing).
+    /// nothing). A PostgreSQL database always exists: integ does not create it.
     pub fn existing_db(&mut self) -> Result<Option<&mut Db>> {
-        if self.db.is_none() && !self.paths.db_file.exists() {
+        if self.db.is_none() && self.database_url()?.is_none() && !self.paths.db_file.exists() {
             return Ok(None);
         }
         self.db().map(Some)
+    }
+
+    /// The SQLite file, whatever `database_url` says (what `integ db copy` copies from).
+    pub fn sqlite_db(&mut self) -> Result<Option<Db>> {
+        if !self.paths.db_file.exists() {
+            return Ok(None);
+        }
+        Ok(Some(Db::open(&self.paths.db_file)?))
+    }
+
+    /// The PostgreSQL database the data lives in, if `database_url` / INTEG_DATABASE_URL names
+    /// one. A password in the URL is taken only from the environment, never from config.toml.
+    pub fn database_url(&mut self) -> Result<Option<crate::store::pg::PgUrl>> {
+        let from_env = self.env.get("INTEG_DATABASE_URL").is_some_and(|v| !v.is_empty());
+        let Some(text) = self.settings()?.get("database_url").filter(|v| !v.is_empty()).map(str::to_string) else {
+            return Ok(None);
+        };
+        let url = crate::store::pg::PgUrl::parse(&text).map_err(|e| {
+            let source = if from_env { "INTEG_DATABASE_URL" } else { "database_url in config.toml" };
+            let mut err = Error::from(crate::store::pg::PgError::from(e));
+            err.message = format!("{source}: {}", err.message);
+            err
+        })?;
+        if url.password.is_some() && !from_env {
+            return Err(Error::config("database_url in config.toml holds a password").hint(
+                "remove it from the URL and give it with INTEG_DATABASE_PASSWORD or `integ config set database.password`",
+            ));
+        }
+        Ok(Some(url))
     }
 
     /// What the secret store needs, from settings and environment.

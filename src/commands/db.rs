@@ -51,10 +51,10 @@ async fn migrate_cmd(ctx: &mut Context, args: DbMigrateArgs) -> Result<Done> {
 }
 
 async fn copy_cmd(ctx: &mut Context, args: DbCopyArgs) -> Result<Done> {
-    if ctx.existing_db()?.is_none() {
+    let Some(source) = ctx.sqlite_db()? else {
         return Err(Error::config(format!("there is no database to copy at {}", ctx.paths.db_file.display()))
             .hint("run `integ sync` first, or set INTEG_HOME to the folder that holds integ.db"));
-    }
+    };
     let mut pg = open(ctx, &args.to).await?;
     let now = ctx.clock.stamp();
     let url = &pg.url;
@@ -63,8 +63,8 @@ async fn copy_cmd(ctx: &mut Context, args: DbCopyArgs) -> Result<Done> {
     copy::check_empty(url, &tx).await?;
     pg::migrate_in(url, &tx, &now).await?;
     let ui = ctx.ui.clone();
-    let db = ctx.db()?;
-    let report = copy::copy_all(url, db.conn(), &tx, |table, rows| ui.info(format!("{table}: {rows} rows"))).await?;
+    let sqlite = source.sqlite_file().expect("a SQLite database");
+    let report = copy::copy_all(url, sqlite, &tx, |table, rows| ui.info(format!("{table}: {rows} rows"))).await?;
     tx.commit().await.map_err(|e| pg::query_error(url, &e))?;
     let total: i64 = report.iter().map(|c| c.target_rows).sum();
     if ctx.ui.json {

@@ -13,6 +13,7 @@ use crate::provider::Provider;
 use crate::providers::api::ApiError;
 use crate::providers::{calendly, google, jobber, microsoft};
 use crate::store::connections::{self, State};
+use crate::store::sql::params;
 use crate::time::timestamp;
 
 pub async fn run(ctx: &mut Context, args: DisconnectArgs) -> Result<Done> {
@@ -53,9 +54,9 @@ pub async fn run(ctx: &mut Context, args: DisconnectArgs) -> Result<Done> {
     if args.purge {
         db.write(|tx| -> Result<()> {
             // The Jobber child tables have no foreign keys to cascade through.
-            crate::store::jobs::delete_details(tx, "connection_id = ?1", [connection.id])?;
-            tx.execute("DELETE FROM sync_runs WHERE connection_id = ?1", [connection.id])?;
-            tx.execute("DELETE FROM connections WHERE id = ?1", [connection.id])?;
+            crate::store::jobs::delete_details(tx, "connection_id = ?1", params![connection.id])?;
+            tx.execute("DELETE FROM sync_runs WHERE connection_id = ?1", params![connection.id])?;
+            tx.execute("DELETE FROM connections WHERE id = ?1", params![connection.id])?;
             Ok(())
         })?;
     } else {

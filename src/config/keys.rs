@@ -110,10 +110,17 @@ pub const KEYS: &[KeyDef] = &[
         "file holding the passphrase of the encrypted file store (instead of INTEG_SECRET_KEY)",
     ),
     secret("secret_key", "INTEG_SECRET_KEY", "passphrase of the encrypted file store (environment only)"),
+    key(
+        "database_url",
+        Some("INTEG_DATABASE_URL"),
+        None,
+        Check::Text,
+        "postgres://user@host[:port]/db[?sslmode=...]: keep the data in PostgreSQL instead of integ.db",
+    ),
     secret(
         "database.password",
         "INTEG_DATABASE_PASSWORD",
-        "PostgreSQL password for `integ db copy|migrate` when the URL has none",
+        "PostgreSQL password when the URL has none (database_url, `integ db copy|migrate`)",
     ),
     key("jobber.client_id", Some("JOBBER_CLIENT_ID"), None, Check::Text, "Jobber app client id"),
     secret("jobber.client_secret", "JOBBER_CLIENT_SECRET", "Jobber app client secret"),

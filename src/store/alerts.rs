@@ -7,9 +7,8 @@
 //! messages owed live here, next to the runs they are about. What counts as a condition is
 //! decided in `alerts/`; this module only stores and reads.
 
-use rusqlite::{OptionalExtension, Transaction, params};
-
-use super::db::{Db, DbError, classify};
+use super::db::{Db, DbError};
+use crate::store::sql::{Conn, Row, params};
 
 /// One episode of a condition (a row of `alerts`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -66,7 +65,7 @@ pub struct OutboxRow {
 const ALERT_COLUMNS: &str =
     "id, connection_id, stream, condition, account, detail, fix, since, first_seen_at, last_sent_at, cleared_at";
 
-fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
+fn alert_row(r: &Row<'_>) -> Result<AlertRow, DbError> {
     Ok(AlertRow {
         id: r.get(0)?,
         connection_id: r.get(1)?,
@@ -85,9 +84,7 @@ fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
 /// The open episodes (not cleared), oldest first.
 pub fn open(db: &Db) -> Result<Vec<AlertRow>, DbError> {
     let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE cleared_at IS NULL ORDER BY id");
-    let mut stmt = db.conn().prepare(&sql).map_err(classify)?;
-    let rows = stmt.query_map([], alert_row).map_err(classify)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+    db.conn().query_map(&sql, params![], alert_row)
 }
 
 /// Open episodes, and those cleared at or after `since`, newest first (at most `limit`).
@@ -95,64 +92,56 @@ pub fn recent(db: &Db, since: &str, limit: u32) -> Result<Vec<AlertRow>, DbError
     let sql = format!(
         "SELECT {ALERT_COLUMNS} FROM alerts WHERE cleared_at IS NULL OR cleared_at >= ?1 ORDER BY id DESC LIMIT ?2"
     );
-    let mut stmt = db.conn().prepare(&sql).map_err(classify)?;
-    let rows = stmt.query_map(params![since, limit], alert_row).map_err(classify)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+    db.conn().query_map(&sql, params![since, limit], alert_row)
 }
 
 /// Record a new episode and queue its messages; returns its id.
-pub fn insert(tx: &Transaction<'_>, a: &NewAlert<'_>, messages: &[NewMessage<'_>], now: &str) -> Result<i64, DbError> {
-    tx.execute(
+pub fn insert(tx: &Conn<'_>, a: &NewAlert<'_>, messages: &[NewMessage<'_>], now: &str) -> Result<i64, DbError> {
+    let id = tx.query_one(
         "INSERT INTO alerts (connection_id, stream, condition, account, detail, fix, since, first_seen_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
         params![a.connection_id, a.stream, a.condition, a.account, a.detail, a.fix, a.since, now],
-    )
-    .map_err(classify)?;
-    let id = tx.last_insert_rowid();
+        |r| r.get(0),
+    )?;
     queue(tx, Some(id), "opened", messages, now)?;
     Ok(id)
 }
 
 /// Keep an open episode's text current (the last error changes from run to run) without
 /// sending anything.
-pub fn refresh(tx: &Transaction<'_>, id: i64, detail: &str, fix: &str) -> Result<(), DbError> {
-    tx.execute("UPDATE alerts SET detail = ?2, fix = ?3 WHERE id = ?1", params![id, detail, fix])
-        .map(|_| ())
-        .map_err(classify)
+pub fn refresh(tx: &Conn<'_>, id: i64, detail: &str, fix: &str) -> Result<(), DbError> {
+    tx.execute("UPDATE alerts SET detail = ?2, fix = ?3 WHERE id = ?1", params![id, detail, fix]).map(|_| ())
 }
 
 /// The channels that accepted the opening message of an episode.
-pub fn told(tx: &Transaction<'_>, id: i64) -> Result<Vec<String>, DbError> {
-    let mut stmt = tx
-        .prepare(
-            "SELECT DISTINCT channel FROM alert_outbox WHERE alert_id = ?1 AND kind = 'opened' AND sent_at IS NOT NULL",
-        )
-        .map_err(classify)?;
-    let rows = stmt.query_map([id], |r| r.get(0)).map_err(classify)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+pub fn told(tx: &Conn<'_>, id: i64) -> Result<Vec<String>, DbError> {
+    tx.query_map(
+        "SELECT DISTINCT channel FROM alert_outbox WHERE alert_id = ?1 AND kind = 'opened' AND sent_at IS NOT NULL",
+        params![id],
+        |r| r.get(0),
+    )
 }
 
 /// The channels that have an opening message of an episode, sent or not.
-pub fn announced_on(tx: &Transaction<'_>, id: i64) -> Result<Vec<String>, DbError> {
-    let mut stmt = tx
-        .prepare("SELECT DISTINCT channel FROM alert_outbox WHERE alert_id = ?1 AND kind = 'opened'")
-        .map_err(classify)?;
-    let rows = stmt.query_map([id], |r| r.get(0)).map_err(classify)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+pub fn announced_on(tx: &Conn<'_>, id: i64) -> Result<Vec<String>, DbError> {
+    tx.query_map(
+        "SELECT DISTINCT channel FROM alert_outbox WHERE alert_id = ?1 AND kind = 'opened'",
+        params![id],
+        |r| r.get(0),
+    )
 }
 
 /// Close an episode. Its opening messages not sent yet are dropped (no one needs to hear about
 /// a problem that is already gone); `messages` (the recovery) are queued.
-pub fn clear(tx: &Transaction<'_>, id: i64, messages: &[NewMessage<'_>], now: &str) -> Result<(), DbError> {
-    tx.execute("UPDATE alerts SET cleared_at = ?2 WHERE id = ?1", params![id, now]).map_err(classify)?;
-    tx.execute("DELETE FROM alert_outbox WHERE alert_id = ?1 AND kind = 'opened' AND sent_at IS NULL", [id])
-        .map_err(classify)?;
+pub fn clear(tx: &Conn<'_>, id: i64, messages: &[NewMessage<'_>], now: &str) -> Result<(), DbError> {
+    tx.execute("UPDATE alerts SET cleared_at = ?2 WHERE id = ?1", params![id, now])?;
+    tx.execute("DELETE FROM alert_outbox WHERE alert_id = ?1 AND kind = 'opened' AND sent_at IS NULL", params![id])?;
     queue(tx, Some(id), "cleared", messages, now)
 }
 
 /// Queue messages of `kind` ('opened', 'cleared', 'summary').
 pub fn queue(
-    tx: &Transaction<'_>,
+    tx: &Conn<'_>,
     alert_id: Option<i64>,
     kind: &str,
     messages: &[NewMessage<'_>],
@@ -162,8 +151,7 @@ pub fn queue(
         tx.execute(
             "INSERT INTO alert_outbox (alert_id, kind, channel, subject, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![alert_id, kind, m.channel, m.subject, m.body, now],
-        )
-        .map_err(classify)?;
+        )?;
     }
     Ok(())
 }
@@ -171,7 +159,7 @@ pub fn queue(
 const OUTBOX_COLUMNS: &str =
     "id, alert_id, kind, channel, subject, body, created_at, attempts, last_error, sent_at, gave_up_at";
 
-fn outbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
+fn outbox_row(r: &Row<'_>) -> Result<OutboxRow, DbError> {
     Ok(OutboxRow {
         id: r.get(0)?,
         alert_id: r.get(1)?,
@@ -193,18 +181,14 @@ pub fn unsent(db: &Db, channel: &str, limit: u32) -> Result<Vec<OutboxRow>, DbEr
         "SELECT {OUTBOX_COLUMNS} FROM alert_outbox WHERE channel = ?1 AND sent_at IS NULL AND gave_up_at IS NULL
          ORDER BY id LIMIT ?2"
     );
-    let mut stmt = db.conn().prepare(&sql).map_err(classify)?;
-    let rows = stmt.query_map(params![channel, limit], outbox_row).map_err(classify)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+    db.conn().query_map(&sql, params![channel, limit], outbox_row)
 }
 
 /// Every message still owed, on any channel (for `status`, `doctor` and `alerts list`).
 pub fn pending(db: &Db) -> Result<Vec<OutboxRow>, DbError> {
     let sql =
         format!("SELECT {OUTBOX_COLUMNS} FROM alert_outbox WHERE sent_at IS NULL AND gave_up_at IS NULL ORDER BY id");
-    let mut stmt = db.conn().prepare(&sql).map_err(classify)?;
-    let rows = stmt.query_map([], outbox_row).map_err(classify)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+    db.conn().query_map(&sql, params![], outbox_row)
 }
 
 /// A channel accepted a message.
@@ -214,14 +198,12 @@ pub fn mark_sent(db: &mut Db, id: i64, now: &str) -> Result<(), DbError> {
             "UPDATE alert_outbox SET sent_at = ?2, last_try_at = ?2, attempts = attempts + 1, last_error = NULL
              WHERE id = ?1",
             params![id, now],
-        )
-        .map_err(classify)?;
+        )?;
         tx.execute(
             "UPDATE alerts SET last_sent_at = ?2 WHERE id = (SELECT alert_id FROM alert_outbox WHERE id = ?1)",
             params![id, now],
         )
         .map(|_| ())
-        .map_err(classify)
     })
 }
 
@@ -235,37 +217,32 @@ pub fn mark_failed(db: &mut Db, id: i64, error: &str, max_attempts: u32, now: &s
             params![id, now, error, max_attempts],
         )
         .map(|_| ())
-        .map_err(classify)
     })
 }
 
 /// The last error of each channel whose latest attempt failed (for `status` and `doctor`).
 pub fn channel_errors(db: &Db) -> Result<Vec<(String, String, String)>, DbError> {
-    let mut stmt = db
-        .conn()
-        .prepare(
-            "SELECT channel, last_error, last_try_at FROM alert_outbox o
-             WHERE last_error IS NOT NULL AND sent_at IS NULL
-               AND last_try_at = (SELECT max(last_try_at) FROM alert_outbox WHERE channel = o.channel)
-             GROUP BY channel ORDER BY channel",
-        )
-        .map_err(classify)?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(classify)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+    let mut rows: Vec<(String, String, String)> = db.conn().query_map(
+        "SELECT channel, last_error, last_try_at FROM alert_outbox o
+         WHERE last_error IS NOT NULL AND sent_at IS NULL
+           AND last_try_at = (SELECT max(last_try_at) FROM alert_outbox WHERE channel = o.channel)
+         ORDER BY channel, id",
+        params![],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    // One line per channel (several messages may have failed at the same moment).
+    rows.dedup_by(|a, b| a.0 == b.0);
+    Ok(rows)
 }
 
 /// Whether a daily summary was made for this local day.
 pub fn summary_made(db: &Db, day: &str) -> Result<bool, DbError> {
-    db.conn()
-        .query_row("SELECT 1 FROM alert_summaries WHERE day = ?1", [day], |_| Ok(()))
-        .optional()
-        .map(|r| r.is_some())
-        .map_err(classify)
+    db.conn().query_opt("SELECT 1 FROM alert_summaries WHERE day = ?1", params![day], |_| Ok(())).map(|r| r.is_some())
 }
 
 /// Where the last summary's period ended.
 pub fn last_summary_end(db: &Db) -> Result<Option<String>, DbError> {
-    db.conn().query_row("SELECT max(covers_to) FROM alert_summaries", [], |r| r.get(0)).map_err(classify)
+    db.conn().query_one("SELECT max(covers_to) FROM alert_summaries", params![], |r| r.get(0))
 }
 
 /// Record the summary of `day` and queue its messages, once: false if another run made it.
@@ -277,12 +254,10 @@ pub fn record_summary(
     now: &str,
 ) -> Result<bool, DbError> {
     db.write(|tx| -> Result<bool, DbError> {
-        let added = tx
-            .execute(
-                "INSERT INTO alert_summaries (day, covers_to, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                params![day, covers_to, now],
-            )
-            .map_err(classify)?;
+        let added = tx.execute(
+            "INSERT INTO alert_summaries (day, covers_to, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            params![day, covers_to, now],
+        )?;
         if added == 1 {
             queue(tx, None, "summary", messages, now)?;
         }
@@ -309,19 +284,14 @@ pub struct StreamHistory {
 
 /// The history of every stream that has runs; `look_back` bounds the failure streak read.
 pub fn histories(db: &Db, look_back: u32) -> Result<Vec<StreamHistory>, DbError> {
-    let mut streams = db
-        .conn()
-        .prepare(
+    let found = db.conn().query_map(
             "SELECT connection_id, stream,
                     (SELECT max(finished_at) FROM sync_runs s
                       WHERE s.connection_id = n.connection_id AND s.stream = n.stream AND s.outcome IN ('ok', 'partial')),
                     (SELECT min(started_at) FROM sync_runs s WHERE s.connection_id = n.connection_id AND s.stream = n.stream)
              FROM (SELECT DISTINCT connection_id, stream FROM sync_runs WHERE connection_id IS NOT NULL) n
              ORDER BY connection_id, stream",
-        )
-        .map_err(classify)?;
-    let found = streams
-        .query_map([], |r| {
+        params![], |r| {
             Ok(StreamHistory {
                 connection_id: r.get(0)?,
                 stream: r.get(1)?,
@@ -329,27 +299,16 @@ pub fn histories(db: &Db, look_back: u32) -> Result<Vec<StreamHistory>, DbError>
                 first_run_at: r.get(3)?,
                 ..StreamHistory::default()
             })
-        })
-        .map_err(classify)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(classify)?;
-    let mut latest = db
-        .conn()
-        .prepare_cached(
+        })?;
+    let mut out = Vec::with_capacity(found.len());
+    for mut h in found {
+        let runs = db.conn().query_map(
             "SELECT outcome, started_at, error FROM sync_runs
              WHERE connection_id = ?1 AND stream = ?2 AND outcome IN ('ok', 'partial', 'failed')
              ORDER BY id DESC LIMIT ?3",
-        )
-        .map_err(classify)?;
-    let mut out = Vec::with_capacity(found.len());
-    for mut h in found {
-        let runs = latest
-            .query_map(params![h.connection_id, h.stream, look_back], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
-            })
-            .map_err(classify)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(classify)?;
+            params![h.connection_id, h.stream, look_back],
+            |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<Option<String>>(2)?)),
+        )?;
         for (outcome, started, error) in runs {
             if outcome != "failed" {
                 break;
@@ -377,16 +336,10 @@ pub struct Activity {
 
 /// Runs started in `[from, to)`, summed per connection.
 pub fn activity(db: &Db, from: &str, to: &str) -> Result<Vec<Activity>, DbError> {
-    let mut stmt = db
-        .conn()
-        .prepare(
-            "SELECT connection_id, count(*), sum(outcome = 'failed'), sum(fetched), sum(inserted + updated + deleted)
+    db
+        .conn().query_map("SELECT connection_id, count(*), sum(CASE WHEN outcome = 'failed' THEN 1 ELSE 0 END), sum(fetched), sum(inserted + updated + deleted)
              FROM sync_runs WHERE connection_id IS NOT NULL AND started_at >= ?1 AND started_at < ?2
-             GROUP BY connection_id ORDER BY connection_id",
-        )
-        .map_err(classify)?;
-    let rows = stmt
-        .query_map(params![from, to], |r| {
+             GROUP BY connection_id ORDER BY connection_id", params![from, to], |r| {
             Ok(Activity {
                 connection_id: r.get(0)?,
                 runs: r.get(1)?,
@@ -395,8 +348,6 @@ pub fn activity(db: &Db, from: &str, to: &str) -> Result<Vec<Activity>, DbError>
                 changed: r.get(4)?,
             })
         })
-        .map_err(classify)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
 }
 
 #[cfg(test)]

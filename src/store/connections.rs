@@ -1,9 +1,8 @@
 //! Rows of the `connections` table: which accounts are connected, their state and token
 //! metadata (never the tokens themselves, which live in the secret store).
 
-use rusqlite::{OptionalExtension, Row, params};
-
-use super::db::{Db, DbError, classify};
+use super::db::{Db, DbError};
+use super::sql::{Row, params};
 use crate::provider::Provider;
 
 /// A connection's state.
@@ -83,19 +82,17 @@ pub fn token_key(provider: Provider, account_id: &str) -> String {
 const COLUMNS: &str = "id, provider, account_id, account_name, label, scopes, token_expires_at, state, \
                        created_at, updated_at, last_refresh_at, last_error";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Connection> {
+fn from_row(r: &Row<'_>) -> Result<Connection, DbError> {
     let provider: String = r.get(1)?;
     Ok(Connection {
         id: r.get(0)?,
-        provider: provider
-            .parse()
-            .map_err(|e: String| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, e.into()))?,
+        provider: provider.parse().map_err(|reason: String| DbError::Value { column: 1, reason })?,
         account_id: r.get(2)?,
         account_name: r.get(3)?,
         label: r.get(4)?,
         scopes: r.get(5)?,
         token_expires_at: r.get(6)?,
-        state: State::parse(&r.get::<_, String>(7)?),
+        state: State::parse(&r.get::<String>(7)?),
         created_at: r.get(8)?,
         updated_at: r.get(9)?,
         last_refresh_at: r.get(10)?,
@@ -107,16 +104,11 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Connection> {
 pub fn list(db: &Db, provider: Option<Provider>) -> Result<Vec<Connection>, DbError> {
     let sql =
         format!("SELECT {COLUMNS} FROM connections WHERE (?1 IS NULL OR provider = ?1) ORDER BY provider, label, id");
-    let mut stmt = db.conn().prepare(&sql).map_err(classify)?;
-    let rows = stmt.query_map([provider.map(Provider::name)], from_row).map_err(classify)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+    db.conn().query_map(&sql, params![provider.map(Provider::name)], from_row)
 }
 
 pub fn get(db: &Db, id: i64) -> Result<Option<Connection>, DbError> {
-    db.conn()
-        .query_row(&format!("SELECT {COLUMNS} FROM connections WHERE id = ?1"), [id], from_row)
-        .optional()
-        .map_err(classify)
+    db.conn().query_opt(&format!("SELECT {COLUMNS} FROM connections WHERE id = ?1"), params![id], from_row)
 }
 
 /// What `connect` learned about an account.
@@ -142,14 +134,12 @@ pub fn upsert_connected(db: &mut Db, c: &NewConnection<'_>, now: &str) -> Result
                 token_expires_at = excluded.token_expires_at, state = 'connected',
                 updated_at = excluded.updated_at, last_refresh_at = excluded.last_refresh_at, last_error = NULL",
             params![c.provider.name(), c.account_id, c.account_name, c.label, c.scopes, c.token_expires_at, now],
-        )
-        .map_err(classify)?;
-        tx.query_row(
+        )?;
+        tx.query_one(
             "SELECT id FROM connections WHERE provider = ?1 AND account_id = ?2",
             params![c.provider.name(), c.account_id],
             |r| r.get(0),
         )
-        .map_err(classify)
     })
 }
 
@@ -168,7 +158,6 @@ pub fn record_refresh(
             params![id, expires_at, scopes, now],
         )
         .map(|_| ())
-        .map_err(classify)
     })
 }
 
@@ -180,7 +169,6 @@ pub fn set_state(db: &mut Db, id: i64, state: State, error: Option<&str>, now: &
             params![id, state.as_str(), error, now],
         )
         .map(|_| ())
-        .map_err(classify)
     })
 }
 

@@ -10,9 +10,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use secrecy::SecretString;
 
 use crate::error::{Error, Result};
+use crate::store::pg::link::PgLink;
+use crate::store::pg::{self, PgError, PgUrl};
+use crate::store::sql::{Conn, Dialect};
 
 /// The page size of a new database. 16 KiB rather than SQLite's 4 KiB: a sync commits a few
 /// hundred rows at a time, and each dirty page is one WAL frame (two `pwrite`s) and one copy at
@@ -56,6 +60,13 @@ pub enum DbError {
     Busy(#[source] rusqlite::Error),
     #[error("database error")]
     Sqlite(#[from] rusqlite::Error),
+    /// A PostgreSQL failure, its text already free of the password.
+    #[error("{0}")]
+    Pg(String),
+    #[error("the database returned no row where one was expected")]
+    NoRow,
+    #[error("unexpected value in column {column}: {reason}")]
+    Value { column: usize, reason: String },
 }
 
 impl From<DbError> for Error {
@@ -78,6 +89,9 @@ impl From<DbError> for Error {
                 .cause(source)
                 .hint("another integ or a report is writing; run the command again"),
             DbError::Sqlite(source) => Error::failure(e.to_string()).cause(source),
+            DbError::Pg(_) => Error::failure(e.to_string())
+                .hint("check that the PostgreSQL server is up and reachable; the transaction was rolled back"),
+            DbError::NoRow | DbError::Value { .. } => Error::failure(format!("database error: {e}")),
         }
     }
 }
@@ -91,15 +105,19 @@ pub fn classify(e: rusqlite::Error) -> DbError {
     }
 }
 
-/// An open database.
+/// An open database: the SQLite file, or a PostgreSQL session.
 pub struct Db {
-    conn: Connection,
-    path: PathBuf,
+    backend: Backend,
+}
+
+enum Backend {
+    Sqlite { conn: Connection, path: PathBuf },
+    Pg(PgLink),
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("path", &self.path).finish()
+        f.debug_struct("Db").field("location", &self.location()).finish()
     }
 }
 
@@ -157,57 +175,140 @@ impl Db {
         conn.pragma_update(None, "temp_store", "MEMORY").map_err(classify)?;
         // Every statement a sync repeats stays prepared.
         conn.set_prepared_statement_cache_capacity(128);
-        let mut db = Db { conn, path: path.to_path_buf() };
-        db.migrate()?;
-        Ok(db)
+        let mut conn = conn;
+        migrate(&mut conn, path)?;
+        Ok(Db { backend: Backend::Sqlite { conn, path: path.to_path_buf() } })
     }
 
-    /// Apply every pending migration in one `BEGIN IMMEDIATE` transaction; re-check the
-    /// version inside it because another process may have migrated meanwhile.
-    fn migrate(&mut self) -> Result<(), DbError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
-        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(classify)?;
-        if current > SCHEMA_VERSION {
-            return Err(DbError::TooNew { path: self.path.clone(), found: current, supported: SCHEMA_VERSION });
+    /// Connect to PostgreSQL and bring its schema to this build's version (in one transaction,
+    /// under the migration lock); a newer schema is refused before anything is written.
+    pub fn open_pg(url: PgUrl, password: Option<SecretString>, now: &str) -> Result<Db, PgError> {
+        let link = PgLink::connect(url, password)?;
+        let url = link.url();
+        let failed = |e: &tokio_postgres::Error| pg::query_error(url, e);
+        link.run(link.client().batch_execute("BEGIN")).map_err(|e| failed(&e))?;
+        match link.run(pg::migrate_in(url, link.client(), now)) {
+            Ok(_) => link.run(link.client().batch_execute("COMMIT")).map_err(|e| failed(&e))?,
+            Err(e) => {
+                let _ = link.run(link.client().batch_execute("ROLLBACK"));
+                return Err(e);
+            }
         }
-        if current == SCHEMA_VERSION {
-            return Ok(());
+        Ok(Db { backend: Backend::Pg(link) })
+    }
+
+    /// Where the data is: the file's path, or the PostgreSQL URL (password masked).
+    pub fn location(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite { path, .. } => path.display().to_string(),
+            Backend::Pg(link) => link.url().shown().to_string(),
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-            tx.execute_batch(sql).map_err(classify)?;
-            tx.pragma_update(None, "user_version", i as i64 + 1).map_err(classify)?;
+    }
+
+    /// The SQLite file, or `None` on PostgreSQL.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::Sqlite { path, .. } => Some(path),
+            Backend::Pg(_) => None,
         }
-        tx.commit().map_err(classify)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The PostgreSQL session, or `None` on SQLite.
+    pub fn pg(&self) -> Option<&PgLink> {
+        match &self.backend {
+            Backend::Sqlite { .. } => None,
+            Backend::Pg(link) => Some(link),
+        }
     }
 
-    /// Read-only access (plain statements; SQLite gives them a consistent snapshot each).
-    pub fn conn(&self) -> &Connection {
-        &self.conn
+    pub fn dialect(&self) -> Dialect {
+        self.conn().dialect()
     }
 
-    /// Run `f` in a `BEGIN IMMEDIATE` transaction; commit on `Ok`, roll back on `Err`.
-    pub fn write<T, E>(
-        &mut self,
-        f: impl FnOnce(&Transaction<'_>) -> std::result::Result<T, E>,
-    ) -> std::result::Result<T, E>
+    /// Statements outside a transaction (reads; SQLite gives each a consistent snapshot).
+    pub fn conn(&self) -> Conn<'_> {
+        match &self.backend {
+            Backend::Sqlite { conn, .. } => Conn::sqlite(conn),
+            Backend::Pg(link) => Conn::pg(link),
+        }
+    }
+
+    /// The SQLite connection itself (what `db copy` reads), or `None` on PostgreSQL.
+    pub fn sqlite_file(&self) -> Option<&Connection> {
+        match &self.backend {
+            Backend::Sqlite { conn, .. } => Some(conn),
+            Backend::Pg(_) => None,
+        }
+    }
+
+    /// The SQLite connection itself, for tests that look underneath.
+    #[cfg(test)]
+    pub fn sqlite(&self) -> &Connection {
+        match &self.backend {
+            Backend::Sqlite { conn, .. } => conn,
+            Backend::Pg(_) => panic!("not a SQLite database"),
+        }
+    }
+
+    /// Run `f` in a transaction (SQLite: `BEGIN IMMEDIATE`); commit on `Ok`, roll back on `Err`.
+    pub fn write<T, E>(&mut self, f: impl FnOnce(&Conn<'_>) -> std::result::Result<T, E>) -> std::result::Result<T, E>
     where
         E: From<DbError>,
     {
-        let tx =
-            self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| E::from(classify(e)))?;
-        let out = f(&tx)?;
-        tx.commit().map_err(|e| E::from(classify(e)))?;
-        Ok(out)
+        match &mut self.backend {
+            Backend::Sqlite { conn, .. } => {
+                let tx =
+                    conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| E::from(classify(e)))?;
+                let out = f(&Conn::sqlite(&tx))?;
+                tx.commit().map_err(|e| E::from(classify(e)))?;
+                Ok(out)
+            }
+            Backend::Pg(link) => {
+                link.batch("BEGIN").map_err(E::from)?;
+                match f(&Conn::pg(link)) {
+                    Ok(out) => match link.batch("COMMIT") {
+                        Ok(()) => Ok(out),
+                        Err(e) => {
+                            let _ = link.batch("ROLLBACK");
+                            Err(E::from(e))
+                        }
+                    },
+                    Err(e) => {
+                        let _ = link.batch("ROLLBACK");
+                        Err(e)
+                    }
+                }
+            }
+        }
     }
 
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64, DbError> {
-        self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(classify)
+        match &self.backend {
+            Backend::Sqlite { conn, .. } => conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(classify),
+            Backend::Pg(link) => {
+                link.run(pg::schema_version(link.url(), link.client())).map_err(|e| DbError::Pg(e.to_string()))
+            }
+        }
     }
+}
+
+/// Apply every pending migration in one `BEGIN IMMEDIATE` transaction; re-check the version
+/// inside it because another process may have migrated meanwhile.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), DbError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
+    let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(classify)?;
+    if current > SCHEMA_VERSION {
+        return Err(DbError::TooNew { path: path.to_path_buf(), found: current, supported: SCHEMA_VERSION });
+    }
+    if current == SCHEMA_VERSION {
+        return Ok(());
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.execute_batch(sql).map_err(classify)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1).map_err(classify)?;
+    }
+    tx.commit().map_err(classify)
 }
 
 /// A fresh database in a temporary folder with one connected account (`id`, `provider`): the
@@ -220,7 +321,7 @@ pub fn test_db(id: i64, provider: &str) -> (tempfile::TempDir, Db) {
         .execute(
             "INSERT INTO connections (id, provider, account_id, account_name, label, state, created_at, updated_at)
              VALUES (?1, ?2, 'acct', 'Acme', 'Acme', 'connected', 'now', 'now')",
-            rusqlite::params![id, provider],
+            crate::store::sql::params![id, provider],
         )
         .expect("connection");
     (dir, db)
@@ -237,17 +338,17 @@ mod tests {
         let path = dir.path().join("nested/integ.db");
         let db = Db::open(&path).unwrap();
         assert_eq!(db.schema_version().unwrap(), SCHEMA_VERSION);
-        let mode: String = db.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = db.sqlite().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
-        let fk: i64 = db.conn().query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        let fk: i64 = db.sqlite().query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert_eq!(fk, 1);
-        let busy: i64 = db.conn().query_row("PRAGMA busy_timeout", [], |r| r.get(0)).unwrap();
+        let busy: i64 = db.sqlite().query_row("PRAGMA busy_timeout", [], |r| r.get(0)).unwrap();
         assert!(busy >= 5000);
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
         for table in ["connections", "sync_state", "sync_runs"] {
             let n: i64 = db
-                .conn()
+                .sqlite()
                 .query_row("SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?1", [table], |r| r.get(0))
                 .unwrap();
             assert_eq!(n, 1, "{table}");
@@ -282,7 +383,7 @@ mod tests {
         }
         let db = Db::open(&path).unwrap();
         assert_eq!(db.schema_version().unwrap(), SCHEMA_VERSION);
-        let c = db.conn();
+        let c = db.sqlite();
         let jobs: Vec<(i64, String, String, i64)> = c
             .prepare("SELECT key, id, raw_json, sweep FROM jobs ORDER BY key")
             .unwrap()
@@ -335,9 +436,9 @@ mod tests {
     fn new_databases_use_large_pages() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("integ.db")).unwrap();
-        let size: i64 = db.conn().query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+        let size: i64 = db.sqlite().query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
         assert_eq!(size, PAGE_SIZE);
-        let every: i64 = db.conn().query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0)).unwrap();
+        let every: i64 = db.sqlite().query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0)).unwrap();
         assert_eq!(every * PAGE_SIZE, CHECKPOINT_BYTES);
     }
 
@@ -374,12 +475,12 @@ mod tests {
             tx.execute(
                 "INSERT INTO connections (provider, account_id, account_name, label, state, created_at, updated_at)
                  VALUES ('jobber', 'a', 'A', 'A', 'connected', 'now', 'now')",
-                [],
+                crate::store::sql::params![],
             )?;
             Err(DbError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
         });
         assert!(r.is_err());
-        let n: i64 = db.conn().query_row("SELECT count(*) FROM connections", [], |r| r.get(0)).unwrap();
+        let n: i64 = db.sqlite().query_row("SELECT count(*) FROM connections", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 0);
     }
 }

@@ -1,10 +1,9 @@
 //! Writing and reading `calendars` and `events`. Like every store module, writes happen inside
 //! the caller's transaction so rows and the cursor that covers them commit together.
 
-use rusqlite::{OptionalExtension, Transaction, params};
-
 pub use super::Written;
-use super::db::{Db, DbError, classify};
+use super::db::{Db, DbError};
+use super::sql::{Conn, Row, params};
 
 /// A calendar as a provider lists it.
 #[derive(Debug, Clone, Default)]
@@ -39,27 +38,23 @@ pub fn save_calendars(db: &mut Db, cid: i64, rows: &[CalendarRow], now: &str) ->
         tx.execute(
             "UPDATE calendars SET deleted_at = coalesce(deleted_at, ?2) WHERE connection_id = ?1",
             params![cid, now],
-        )
-        .map_err(classify)?;
-        let mut stmt = tx
-            .prepare_cached(
+        )?;
+        for r in rows {
+            tx.execute(
                 "INSERT INTO calendars (connection_id, id, name, time_zone, is_primary, access_role, selected, raw_json,
                     first_seen_at, last_seen_at, deleted_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5, ?7, ?8, ?8, NULL)
                  ON CONFLICT (connection_id, id) DO UPDATE SET name = excluded.name, time_zone = excluded.time_zone,
                     is_primary = excluded.is_primary, access_role = excluded.access_role, raw_json = excluded.raw_json,
                     last_seen_at = excluded.last_seen_at, deleted_at = NULL",
-            )
-            .map_err(classify)?;
-        for r in rows {
-            stmt.execute(params![cid, r.id, r.name, r.time_zone, r.is_primary, r.access_role, r.raw_json, now])
-                .map_err(classify)?;
+                params![cid, r.id, r.name, r.time_zone, r.is_primary, r.access_role, r.raw_json, now],
+            )?;
         }
         Ok(())
     })
 }
 
-fn calendar_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<CalendarView> {
+fn calendar_view(r: &Row<'_>) -> Result<CalendarView, DbError> {
     Ok(CalendarView {
         connection_id: r.get(0)?,
         provider: r.get(1)?,
@@ -75,18 +70,12 @@ fn calendar_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<CalendarView> {
 
 /// Live calendars, optionally of one connection or provider.
 pub fn calendars(db: &Db, connection: Option<i64>, provider: Option<&str>) -> Result<Vec<CalendarView>, DbError> {
-    let mut stmt = db
-        .conn()
-        .prepare(
-            "SELECT c.connection_id, n.provider, n.label, c.id, c.name, c.time_zone, c.is_primary, c.access_role, c.selected
+    db
+        .conn().query_map("SELECT c.connection_id, n.provider, n.label, c.id, c.name, c.time_zone, c.is_primary, c.access_role, c.selected
              FROM calendars c JOIN connections n ON n.id = c.connection_id
              WHERE c.deleted_at IS NULL AND n.state != 'disconnected'
                AND (?1 IS NULL OR c.connection_id = ?1) AND (?2 IS NULL OR n.provider = ?2)
-             ORDER BY n.provider, n.label, c.is_primary DESC, c.name, c.id",
-        )
-        .map_err(classify)?;
-    let rows = stmt.query_map(params![connection, provider], calendar_view).map_err(classify)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+             ORDER BY n.provider, n.label, c.is_primary DESC, c.name, c.id", params![connection, provider], calendar_view)
 }
 
 /// Select or deselect a calendar; returns whether it exists.
@@ -97,7 +86,6 @@ pub fn set_selected(db: &mut Db, cid: i64, id: &str, selected: bool) -> Result<b
             params![cid, id, selected],
         )
         .map(|n| n > 0)
-        .map_err(classify)
     })
 }
 
@@ -125,28 +113,24 @@ pub struct EventRow {
 
 /// Insert or update one event (clearing `deleted_at`).
 pub fn upsert_event(
-    tx: &Transaction<'_>,
+    tx: &Conn<'_>,
     cid: i64,
     provider: &str,
     calendar: &str,
     e: &EventRow,
     now: &str,
 ) -> Result<Written, DbError> {
-    let existing: Option<(String, bool)> = tx
-        .prepare_cached(
-            "SELECT raw_json, deleted_at IS NOT NULL FROM events WHERE connection_id = ?1 AND calendar_id = ?2 AND id = ?3",
-        )
-        .map_err(classify)?
-        .query_row(params![cid, calendar, e.id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()
-        .map_err(classify)?;
+    let existing: Option<(String, bool)> = tx.query_opt(
+        "SELECT raw_json, deleted_at IS NOT NULL FROM events WHERE connection_id = ?1 AND calendar_id = ?2 AND id = ?3",
+        params![cid, calendar, e.id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let written = match &existing {
         None => Written::Inserted,
         Some((raw, deleted)) if !deleted && *raw == e.raw_json => Written::Unchanged,
         Some(_) => Written::Updated,
     };
-    tx.prepare_cached(
-        "INSERT INTO events (connection_id, calendar_id, id, provider, title, description, location, status, all_day,
+    tx.execute("INSERT INTO events (connection_id, calendar_id, id, provider, title, description, location, status, all_day,
             start_at, end_at, start_date, end_date, time_zone, series_id, original_start, organizer, attendees_count,
             updated_at, raw_json, first_seen_at, last_seen_at, deleted_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?21, NULL)
@@ -156,10 +140,7 @@ pub fn upsert_event(
             start_date = excluded.start_date, end_date = excluded.end_date, time_zone = excluded.time_zone,
             series_id = excluded.series_id, original_start = excluded.original_start, organizer = excluded.organizer,
             attendees_count = excluded.attendees_count, updated_at = excluded.updated_at, raw_json = excluded.raw_json,
-            last_seen_at = excluded.last_seen_at, deleted_at = NULL",
-    )
-    .map_err(classify)?
-    .execute(params![
+            last_seen_at = excluded.last_seen_at, deleted_at = NULL", params![
         cid,
         calendar,
         e.id,
@@ -181,41 +162,31 @@ pub fn upsert_event(
         e.updated_at,
         e.raw_json,
         now
-    ])
-    .map_err(classify)?;
+    ])?;
     Ok(written)
 }
 
 /// Mark one event deleted; returns whether a live row was marked.
-pub fn mark_deleted(tx: &Transaction<'_>, cid: i64, calendar: &str, id: &str, now: &str) -> Result<bool, DbError> {
-    tx.prepare_cached(
-        "UPDATE events SET deleted_at = ?4 WHERE connection_id = ?1 AND calendar_id = ?2 AND id = ?3 AND deleted_at IS NULL",
-    )
-    .map_err(classify)?
-    .execute(params![cid, calendar, id, now])
+pub fn mark_deleted(tx: &Conn<'_>, cid: i64, calendar: &str, id: &str, now: &str) -> Result<bool, DbError> {
+    tx.execute("UPDATE events SET deleted_at = ?4 WHERE connection_id = ?1 AND calendar_id = ?2 AND id = ?3 AND deleted_at IS NULL", params![cid, calendar, id, now])
     .map(|n| n > 0)
-    .map_err(classify)
 }
 
 /// Forget a calendar's events (a resync replaces them, in the same transaction).
-pub fn wipe_calendar(tx: &Transaction<'_>, cid: i64, calendar: &str) -> Result<u64, DbError> {
+pub fn wipe_calendar(tx: &Conn<'_>, cid: i64, calendar: &str) -> Result<u64, DbError> {
     tx.execute("DELETE FROM events WHERE connection_id = ?1 AND calendar_id = ?2", params![cid, calendar])
         .map(|n| n as u64)
-        .map_err(classify)
 }
 
 /// Ids of a calendar's live events starting in `[from, to)` (instants or dates compared as
 /// text, both RFC 3339 UTC): what a window rescan expects to see again.
 pub fn live_ids_in_window(db: &Db, cid: i64, calendar: &str, from: &str, to: &str) -> Result<Vec<String>, DbError> {
-    let mut stmt = db
-        .conn()
-        .prepare(
-            "SELECT id FROM events WHERE connection_id = ?1 AND calendar_id = ?2 AND deleted_at IS NULL
+    db.conn().query_map(
+        "SELECT id FROM events WHERE connection_id = ?1 AND calendar_id = ?2 AND deleted_at IS NULL
                AND coalesce(start_at, start_date) >= ?3 AND coalesce(start_at, start_date) < ?4",
-        )
-        .map_err(classify)?;
-    let rows = stmt.query_map(params![cid, calendar, from, to], |r| r.get(0)).map_err(classify)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+        params![cid, calendar, from, to],
+        |r| r.get(0),
+    )
 }
 
 /// An event for `events list`.
@@ -256,10 +227,8 @@ pub struct EventFilter {
 pub fn list_events(db: &Db, f: &EventFilter) -> Result<Vec<EventView>, DbError> {
     let (from_ts, from_date) = f.from.clone().unzip();
     let (to_ts, to_date) = f.to.clone().unzip();
-    let mut stmt = db
-        .conn()
-        .prepare(
-            "SELECT e.provider, n.label, e.calendar_id, e.id, e.title, e.location, e.status, e.all_day, e.start_at,
+    db.conn().query_map(
+        "SELECT e.provider, n.label, e.calendar_id, e.id, e.title, e.location, e.status, e.all_day, e.start_at,
                     e.end_at, e.start_date, e.end_date, e.time_zone, e.series_id, e.organizer, e.attendees_count
              FROM events e JOIN connections n ON n.id = e.connection_id
              WHERE e.deleted_at IS NULL
@@ -268,10 +237,8 @@ pub fn list_events(db: &Db, f: &EventFilter) -> Result<Vec<EventView>, DbError> 
                AND (?5 IS NULL OR e.provider = ?5) AND (?6 IS NULL OR e.calendar_id = ?6)
                AND (?7 IS NULL OR e.connection_id = ?7)
              ORDER BY coalesce(e.start_at, e.start_date || 'T00:00:00Z'), e.all_day DESC, e.id",
-        )
-        .map_err(classify)?;
-    let rows = stmt
-        .query_map(params![from_ts, from_date, to_ts, to_date, f.provider, f.calendar, f.connection], |r| {
+        params![from_ts, from_date, to_ts, to_date, f.provider, f.calendar, f.connection],
+        |r| {
             Ok(EventView {
                 provider: r.get(0)?,
                 account: r.get(1)?,
@@ -290,26 +257,17 @@ pub fn list_events(db: &Db, f: &EventFilter) -> Result<Vec<EventView>, DbError> 
                 organizer: r.get(14)?,
                 attendees_count: r.get(15)?,
             })
-        })
-        .map_err(classify)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+        },
+    )
 }
 
 /// Mark deleted a calendar's live events last seen before `before` (`last_seen_at`, as written
 /// by [`upsert_event`]): what a completed window rescan that began at `before` did not return.
-pub fn mark_unseen_deleted(
-    tx: &Transaction<'_>,
-    cid: i64,
-    calendar: &str,
-    before: &str,
-    now: &str,
-) -> Result<u64, DbError> {
-    tx.prepare_cached(
+pub fn mark_unseen_deleted(tx: &Conn<'_>, cid: i64, calendar: &str, before: &str, now: &str) -> Result<u64, DbError> {
+    tx.execute(
         "UPDATE events SET deleted_at = ?4
          WHERE connection_id = ?1 AND calendar_id = ?2 AND deleted_at IS NULL AND last_seen_at < ?3",
+        params![cid, calendar, before, now],
     )
-    .map_err(classify)?
-    .execute(params![cid, calendar, before, now])
     .map(|n| n as u64)
-    .map_err(classify)
 }

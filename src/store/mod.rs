@@ -13,6 +13,7 @@ pub mod pg;
 pub mod push;
 pub mod runs;
 pub mod secrets;
+pub mod sql;
 
 /// What an upsert did to a row (for the inserted/updated counts of a run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

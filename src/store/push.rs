@@ -4,11 +4,10 @@
 //! run's cursor, so a crash between a provider's answer and the commit is recovered by the next
 //! run (see `sync::push`) instead of leaving a duplicate or an orphan.
 
+use crate::store::sql::{Row, params};
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, params};
-
-use crate::store::db::{Db, DbError, classify};
+use crate::store::db::{Db, DbError};
 
 /// One push rule.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -42,7 +41,7 @@ pub struct NewRule<'a> {
 const RULE_COLUMNS: &str = "id, target_connection_id, calendar_id, calendar_name, source_connection_id, crew, \
                             past_days, future_days, created_at, last_push_at";
 
-fn rule_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Rule> {
+fn rule_of(r: &Row<'_>) -> Result<Rule, DbError> {
     let crew: String = r.get(5)?;
     Ok(Rule {
         id: r.get(0)?,
@@ -65,27 +64,23 @@ pub fn add(db: &mut Db, rule: &NewRule<'_>, now: &str) -> Result<(i64, bool), Db
     crew.dedup();
     let crew = serde_json::to_string(&crew).unwrap_or_else(|_| "[]".into());
     db.write(|tx| {
-        let existing: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM push_rules WHERE target_connection_id = ?1 AND calendar_id = ?2
+        let existing: Option<i64> = tx.query_opt(
+            "SELECT id FROM push_rules WHERE target_connection_id = ?1 AND calendar_id = ?2
                  AND source_connection_id = ?3 AND crew = ?4",
-                params![rule.target_connection_id, rule.calendar_id, rule.source_connection_id, crew],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(classify)?;
+            params![rule.target_connection_id, rule.calendar_id, rule.source_connection_id, crew],
+            |r| r.get(0),
+        )?;
         if let Some(id) = existing {
             tx.execute(
                 "UPDATE push_rules SET past_days = ?2, future_days = ?3 WHERE id = ?1",
                 params![id, rule.past_days, rule.future_days],
-            )
-            .map_err(classify)?;
+            )?;
             return Ok((id, true));
         }
-        tx.execute(
+        let id = tx.query_one(
             "INSERT INTO push_rules (target_connection_id, calendar_id, calendar_name, source_connection_id, crew,
                  past_days, future_days, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
             params![
                 rule.target_connection_id,
                 rule.calendar_id,
@@ -96,9 +91,9 @@ pub fn add(db: &mut Db, rule: &NewRule<'_>, now: &str) -> Result<(i64, bool), Db
                 rule.future_days,
                 now
             ],
-        )
-        .map_err(classify)?;
-        Ok((tx.last_insert_rowid(), false))
+            |r| r.get(0),
+        )?;
+        Ok((id, false))
     })
 }
 
@@ -106,31 +101,26 @@ pub fn add(db: &mut Db, rule: &NewRule<'_>, now: &str) -> Result<(i64, bool), Db
 pub fn list(db: &Db, target: Option<i64>) -> Result<Vec<Rule>, DbError> {
     let sql =
         format!("SELECT {RULE_COLUMNS} FROM push_rules WHERE ?1 IS NULL OR target_connection_id = ?1 ORDER BY id");
-    let mut st = db.conn().prepare(&sql).map_err(classify)?;
-    let rows = st.query_map(params![target], rule_of).map_err(classify)?;
-    rows.collect::<Result<_, _>>().map_err(classify)
+    db.conn().query_map(&sql, params![target], rule_of)
 }
 
 pub fn get(db: &Db, id: i64) -> Result<Option<Rule>, DbError> {
     let sql = format!("SELECT {RULE_COLUMNS} FROM push_rules WHERE id = ?1");
-    db.conn().query_row(&sql, params![id], rule_of).optional().map_err(classify)
+    db.conn().query_opt(&sql, params![id], rule_of)
 }
 
 /// The calendar an earlier `--create NAME` made in this connection, if any rule still names it.
 pub fn created_calendar(db: &Db, target: i64, name: &str) -> Result<Option<String>, DbError> {
-    db.conn()
-        .query_row(
-            "SELECT calendar_id FROM push_rules WHERE target_connection_id = ?1 AND calendar_name = ?2 ORDER BY id LIMIT 1",
-            params![target, name],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(classify)
+    db.conn().query_opt(
+        "SELECT calendar_id FROM push_rules WHERE target_connection_id = ?1 AND calendar_name = ?2 ORDER BY id LIMIT 1",
+        params![target, name],
+        |r| r.get(0),
+    )
 }
 
 /// Forget a rule and its record of pushed events.
 pub fn remove(db: &mut Db, id: i64) -> Result<bool, DbError> {
-    db.write(|tx| tx.execute("DELETE FROM push_rules WHERE id = ?1", params![id]).map(|n| n > 0).map_err(classify))
+    db.write(|tx| tx.execute("DELETE FROM push_rules WHERE id = ?1", params![id]).map(|n| n > 0))
 }
 
 /// What was pushed for one visit.
@@ -143,16 +133,12 @@ pub struct Pushed {
 
 /// A rule's pushed events by visit key.
 pub fn pushed(db: &Db, rule: i64) -> Result<HashMap<String, Pushed>, DbError> {
-    let mut st = db
-        .conn()
-        .prepare("SELECT visit_key, event_id, generation, content_hash FROM pushed_events WHERE rule_id = ?1")
-        .map_err(classify)?;
-    let rows = st
-        .query_map(params![rule], |r| {
-            Ok((r.get::<_, String>(0)?, Pushed { event_id: r.get(1)?, generation: r.get(2)?, content_hash: r.get(3)? }))
-        })
-        .map_err(classify)?;
-    rows.collect::<Result<_, _>>().map_err(classify)
+    let rows = db.conn().query_map(
+        "SELECT visit_key, event_id, generation, content_hash FROM pushed_events WHERE rule_id = ?1",
+        params![rule],
+        |r| Ok((r.get::<String>(0)?, Pushed { event_id: r.get(1)?, generation: r.get(2)?, content_hash: r.get(3)? })),
+    )?;
+    Ok(rows.into_iter().collect())
 }
 
 /// One change to a rule's record.
@@ -179,10 +165,9 @@ pub fn record(db: &mut Db, rule: i64, changes: &[Record], now: &str) -> Result<(
                     "DELETE FROM pushed_events WHERE rule_id = ?1 AND visit_key = ?2",
                     params![rule, visit_key],
                 ),
-            }
-            .map_err(classify)?;
+            }?;
         }
-        tx.execute("UPDATE push_rules SET last_push_at = ?2 WHERE id = ?1", params![rule, now]).map_err(classify)?;
+        tx.execute("UPDATE push_rules SET last_push_at = ?2 WHERE id = ?1", params![rule, now])?;
         Ok(())
     })
 }
@@ -208,14 +193,12 @@ pub struct VisitRow {
 /// Whether any synced visit of a Jobber connection is assigned to `crew` (a user id, or a
 /// name ignoring case).
 pub fn crew_known(db: &Db, source: i64, crew: &str) -> Result<bool, DbError> {
-    db.conn()
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM job_visit_assignees WHERE connection_id = ?1
+    db.conn().query_one(
+        "SELECT EXISTS (SELECT 1 FROM job_visit_assignees WHERE connection_id = ?1
                  AND (user_id = ?2 OR lower(user_name) = lower(?2)))",
-            params![source, crew],
-            |r| r.get(0),
-        )
-        .map_err(classify)
+        params![source, crew],
+        |r| r.get(0),
+    )
 }
 
 /// A visit's crew: (user id, user name).
@@ -224,45 +207,28 @@ type Crew = Vec<(String, Option<String>)>;
 /// Every visit with a start of a Jobber connection's live (not deleted) jobs.
 pub fn visits(db: &Db, source: i64) -> Result<Vec<VisitRow>, DbError> {
     let mut crews: HashMap<(i64, String), Crew> = HashMap::new();
-    {
-        let mut st = db
-            .conn()
-            .prepare(
-                "SELECT job_key, visit_id, user_id, user_name FROM job_visit_assignees WHERE connection_id = ?1
-                 ORDER BY job_key, visit_id, user_id",
-            )
-            .map_err(classify)?;
-        let rows = st
-            .query_map(params![source], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                ))
-            })
-            .map_err(classify)?;
-        for row in rows {
-            let (job, visit, user, name) = row.map_err(classify)?;
-            crews.entry((job, visit)).or_default().push((user, name));
-        }
-    }
-    let mut st = db
-        .conn()
-        .prepare(
-            "SELECT j.key, j.id, v.id, j.job_number, j.title, v.title, j.client_name, j.street1, j.street2, j.city,
+    db.conn().for_each(
+        "SELECT job_key, visit_id, user_id, user_name FROM job_visit_assignees WHERE connection_id = ?1
+         ORDER BY job_key, visit_id, user_id",
+        params![source],
+        |r| {
+            let (job, visit) = (r.get::<i64>(0)?, r.get::<String>(1)?);
+            crews.entry((job, visit)).or_default().push((r.get(2)?, r.get(3)?));
+            Ok(())
+        },
+    )?;
+    db.conn().query_map(
+        "SELECT j.key, j.id, v.id, j.job_number, j.title, v.title, j.client_name, j.street1, j.street2, j.city,
                     j.province, j.postal_code, j.country, j.instructions, j.web_url, v.start_at, v.end_at
              FROM job_visits v JOIN jobs j ON j.key = v.job_key
              WHERE j.connection_id = ?1 AND j.deleted_at IS NULL AND v.start_at IS NOT NULL
              ORDER BY j.key, v.id",
-        )
-        .map_err(classify)?;
-    let rows = st
-        .query_map(params![source], |r| {
+        params![source],
+        |r| {
             let key: i64 = r.get(0)?;
             let visit_id: String = r.get(2)?;
             let address: Vec<String> = (7..13)
-                .filter_map(|i| r.get::<_, Option<String>>(i).ok().flatten())
+                .filter_map(|i| r.get::<Option<String>>(i).ok().flatten())
                 .filter(|s| !s.trim().is_empty())
                 .collect();
             Ok(VisitRow {
@@ -279,7 +245,6 @@ pub fn visits(db: &Db, source: i64) -> Result<Vec<VisitRow>, DbError> {
                 start_at: r.get(15)?,
                 end_at: r.get(16)?,
             })
-        })
-        .map_err(classify)?;
-    rows.collect::<Result<_, _>>().map_err(classify)
+        },
+    )
 }

@@ -1,8 +1,8 @@
 //! Sync bookkeeping read back for `status`: the last run of each stream of a connection.
 
-use rusqlite::params;
+use crate::store::sql::params;
 
-use super::db::{Db, DbError, classify};
+use super::db::{Db, DbError};
 
 /// The latest run of one stream.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -28,9 +28,10 @@ pub struct StreamStatus {
 /// of its cursor's last completed round and its last run that ended `ok` (the `events` stream
 /// is `ok` only when every selected calendar completed).
 pub fn streams(db: &Db, connection_id: i64) -> Result<Vec<StreamStatus>, DbError> {
-    let mut stmt = db
-        .conn()
-        .prepare(
+    let conn = db.conn();
+    let duration = conn.dialect().seconds_between("l.finished_at", "l.started_at");
+    conn.query_map(
+        &format!(
             "WITH names AS (
                  SELECT stream FROM sync_state WHERE connection_id = ?1 AND stream NOT LIKE 'events:%'
                  UNION SELECT stream FROM sync_runs WHERE connection_id = ?1
@@ -53,16 +54,15 @@ pub fn streams(db: &Db, connection_id: i64) -> Result<Vec<StreamStatus>, DbError
                     l.started_at, l.finished_at, l.outcome,
                     coalesce(l.fetched, 0), coalesce(l.inserted, 0), coalesce(l.updated, 0),
                     coalesce(l.deleted, 0), l.error,
-                    CAST(strftime('%s', l.finished_at) AS INTEGER) - CAST(strftime('%s', l.started_at) AS INTEGER)
+                    {duration}
              FROM names n
              LEFT JOIN state s ON s.stream = n.stream
              LEFT JOIN ok ON ok.stream = n.stream
              LEFT JOIN last l ON l.stream = n.stream
-             ORDER BY n.stream",
-        )
-        .map_err(classify)?;
-    let rows = stmt
-        .query_map(params![connection_id], |r| {
+             ORDER BY n.stream"
+        ),
+        params![connection_id],
+        |r| {
             Ok(StreamStatus {
                 stream: r.get(0)?,
                 last_attempt_at: r.get(1)?,
@@ -77,45 +77,39 @@ pub fn streams(db: &Db, connection_id: i64) -> Result<Vec<StreamStatus>, DbError
                 deleted: r.get(9)?,
                 error: r.get(10)?,
             })
-        })
-        .map_err(classify)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+        },
+    )
 }
 
 /// The saved cursor of a stream.
 pub fn cursor(db: &Db, connection_id: i64, stream: &str) -> Result<Option<String>, DbError> {
-    use rusqlite::OptionalExtension;
     db.conn()
-        .query_row(
+        .query_opt(
             "SELECT cursor FROM sync_state WHERE connection_id = ?1 AND stream = ?2",
             params![connection_id, stream],
-            |r| r.get::<_, Option<String>>(0),
+            |r| r.get::<Option<String>>(0),
         )
-        .optional()
         .map(Option::flatten)
-        .map_err(classify)
 }
 
 /// Save a stream's cursor inside the transaction that wrote the rows it covers.
 pub fn save_cursor(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::store::sql::Conn<'_>,
     connection_id: i64,
     stream: &str,
     cursor: Option<&str>,
     now: &str,
     success: bool,
 ) -> Result<(), DbError> {
-    tx.prepare_cached(
+    tx.execute(
         "INSERT INTO sync_state (connection_id, stream, cursor, last_attempt_at, last_success_at)
          VALUES (?1, ?2, ?3, ?4, CASE WHEN ?5 THEN ?4 END)
          ON CONFLICT (connection_id, stream) DO UPDATE SET cursor = excluded.cursor,
             last_attempt_at = excluded.last_attempt_at,
             last_success_at = CASE WHEN ?5 THEN excluded.last_attempt_at ELSE sync_state.last_success_at END",
+        params![connection_id, stream, cursor, now, success],
     )
-    .map_err(classify)?
-    .execute(params![connection_id, stream, cursor, now, success])
     .map(|_| ())
-    .map_err(classify)
 }
 
 /// Counts of one run.
@@ -155,14 +149,13 @@ pub fn start(db: &mut Db, connection_id: i64, stream: &str, now: &str) -> Result
                     error = coalesce(error, 'the process ended before the run finished')
              WHERE connection_id = ?1 AND stream = ?2 AND outcome = 'running'",
             params![connection_id, stream, now],
-        )
-        .map_err(classify)?;
-        tx.execute(
-            "INSERT INTO sync_runs (connection_id, stream, started_at, outcome) VALUES (?1, ?2, ?3, 'running')",
+        )?;
+        tx.query_one(
+            "INSERT INTO sync_runs (connection_id, stream, started_at, outcome) VALUES (?1, ?2, ?3, 'running')
+             RETURNING id",
             params![connection_id, stream, now],
+            |r| r.get(0),
         )
-        .map_err(classify)?;
-        Ok(tx.last_insert_rowid())
     })
 }
 
@@ -193,7 +186,6 @@ pub fn finish(
             ],
         )
         .map(|_| ())
-        .map_err(classify)
     })
 }
 
@@ -206,7 +198,6 @@ pub fn interrupt(db: &mut Db, run: i64, why: &str, now: &str) -> Result<(), DbEr
             params![run, now, why],
         )
         .map(|_| ())
-        .map_err(classify)
     })
 }
 

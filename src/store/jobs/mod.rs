@@ -22,6 +22,7 @@ pub use writer::{
 mod testing {
     use super::*;
     use crate::store::db::{Db, DbError};
+    use crate::store::sql::params;
 
     pub(super) const CID: i64 = 7;
 
@@ -54,6 +55,6 @@ mod testing {
     }
 
     pub(super) fn deleted_at(db: &Db, id: &str) -> Option<String> {
-        db.conn().query_row("SELECT deleted_at FROM jobs WHERE id = ?1", [id], |r| r.get(0)).expect("job row")
+        db.conn().query_one("SELECT deleted_at FROM jobs WHERE id = ?1", params![id], |r| r.get(0)).expect("job row")
     }
 }

@@ -3,9 +3,8 @@
 //! Read-only queries over what sync wrote; a deleted job is left out of the list but can still
 //! be shown by id or number (a live one first).
 
-use rusqlite::{OptionalExtension, params};
-
-use crate::store::db::{Db, DbError, classify};
+use crate::store::db::{Db, DbError};
+use crate::store::sql::{Row, params};
 
 /// A job for `jobs list` / `jobs show`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -30,7 +29,7 @@ pub struct JobView {
 const VIEW_COLUMNS: &str = "c.label, j.id, j.job_number, j.title, j.status, j.job_type, j.total, j.start_at, j.end_at,
     j.completed_at, j.updated_at, j.client_name, j.city, j.web_url, j.deleted_at";
 
-fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobView> {
+fn view(r: &Row<'_>) -> Result<JobView, DbError> {
     Ok(JobView {
         account: r.get(0)?,
         id: r.get(1)?,
@@ -64,9 +63,7 @@ pub fn list(
            AND (?3 IS NULL OR coalesce(j.start_at, j.updated_at) >= ?3 OR j.updated_at >= ?3)
          ORDER BY j.updated_at DESC, j.id"
     );
-    let mut stmt = db.conn().prepare(&sql).map_err(classify)?;
-    let rows = stmt.query_map(params![connection, status, since], view).map_err(classify)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+    db.conn().query_map(&sql, params![connection, status, since], view)
 }
 
 /// One job by id or job number, with its line items, visits and crews.
@@ -78,69 +75,53 @@ pub fn show(db: &Db, connection: Option<i64>, key: &str) -> Result<Option<(JobVi
          WHERE (?1 IS NULL OR j.connection_id = ?1) AND (j.id = ?2 OR j.job_number = ?3)
          ORDER BY j.deleted_at IS NOT NULL, j.updated_at DESC LIMIT 1"
     );
-    let found = db
-        .conn()
-        .query_row(&sql, params![connection, key, number], |r| {
-            let v = view(r)?;
-            let job_key: i64 = r.get(15)?;
-            let extra = serde_json::json!({
-                "instructions": r.get::<_, Option<String>>(16)?,
-                "street1": r.get::<_, Option<String>>(17)?,
-                "street2": r.get::<_, Option<String>>(18)?,
-                "province": r.get::<_, Option<String>>(19)?,
-                "postal_code": r.get::<_, Option<String>>(20)?,
-                "country": r.get::<_, Option<String>>(21)?,
-            });
-            Ok((v, job_key, extra))
-        })
-        .optional()
-        .map_err(classify)?;
+    let found = db.conn().query_opt(&sql, params![connection, key, number], |r| {
+        let v = view(r)?;
+        let job_key: i64 = r.get(15)?;
+        let extra = serde_json::json!({
+            "instructions": r.get::<Option<String>>(16)?,
+            "street1": r.get::<Option<String>>(17)?,
+            "street2": r.get::<Option<String>>(18)?,
+            "province": r.get::<Option<String>>(19)?,
+            "postal_code": r.get::<Option<String>>(20)?,
+            "country": r.get::<Option<String>>(21)?,
+        });
+        Ok((v, job_key, extra))
+    })?;
     let Some((job, job_key, mut extra)) = found else {
         return Ok(None);
     };
-    let mut items = Vec::new();
-    let mut stmt = db
-        .conn()
-        .prepare(
-            "SELECT id, name, description, quantity, unit_price, total_price FROM job_line_items
+    let conn = db.conn();
+    let items = conn.query_map(
+        "SELECT id, name, description, quantity, unit_price, total_price FROM job_line_items
              WHERE job_key = ?1 ORDER BY position",
-        )
-        .map_err(classify)?;
-    let rows = stmt
-        .query_map(params![job_key], |r| {
+        params![job_key],
+        |r| {
             Ok(serde_json::json!({
-                "id": r.get::<_, String>(0)?, "name": r.get::<_, Option<String>>(1)?,
-                "description": r.get::<_, Option<String>>(2)?, "quantity": r.get::<_, Option<f64>>(3)?,
-                "unit_price": r.get::<_, Option<f64>>(4)?, "total_price": r.get::<_, Option<f64>>(5)?,
+                "id": r.get::<String>(0)?, "name": r.get::<Option<String>>(1)?,
+                "description": r.get::<Option<String>>(2)?, "quantity": r.get::<Option<f64>>(3)?,
+                "unit_price": r.get::<Option<f64>>(4)?, "total_price": r.get::<Option<f64>>(5)?,
             }))
-        })
-        .map_err(classify)?;
-    for row in rows {
-        items.push(row.map_err(classify)?);
-    }
-    let mut visits = Vec::new();
-    let mut stmt = db
-        .conn()
-        .prepare(
+        },
+    )?;
+    let crew = conn.dialect().string_agg("coalesce(a.user_name, a.user_id)", ", ");
+    let visits = conn.query_map(
+        &format!(
             "SELECT v.id, v.title, v.start_at, v.end_at, v.completed_at, v.status,
-                    (SELECT group_concat(coalesce(a.user_name, a.user_id), ', ') FROM job_visit_assignees a
+                    (SELECT {crew} FROM job_visit_assignees a
                      WHERE a.job_key = v.job_key AND a.visit_id = v.id)
-             FROM job_visits v WHERE v.job_key = ?1 ORDER BY v.start_at, v.id",
-        )
-        .map_err(classify)?;
-    let rows = stmt
-        .query_map(params![job_key], |r| {
+             FROM job_visits v WHERE v.job_key = ?1 ORDER BY v.start_at, v.id"
+        ),
+        params![job_key],
+        |r| {
             Ok(serde_json::json!({
-                "id": r.get::<_, String>(0)?, "title": r.get::<_, Option<String>>(1)?,
-                "start_at": r.get::<_, Option<String>>(2)?, "end_at": r.get::<_, Option<String>>(3)?,
-                "completed_at": r.get::<_, Option<String>>(4)?, "status": r.get::<_, Option<String>>(5)?,
-                "crew": r.get::<_, Option<String>>(6)?,
+                "id": r.get::<String>(0)?, "title": r.get::<Option<String>>(1)?,
+                "start_at": r.get::<Option<String>>(2)?, "end_at": r.get::<Option<String>>(3)?,
+                "completed_at": r.get::<Option<String>>(4)?, "status": r.get::<Option<String>>(5)?,
+                "crew": r.get::<Option<String>>(6)?,
             }))
-        })
-        .map_err(classify)?;
-    for row in rows {
-        visits.push(row.map_err(classify)?);
-    }
+        },
+    )?;
     extra["line_items"] = serde_json::Value::Array(items);
     extra["visits"] = serde_json::Value::Array(visits);
     Ok(Some((job, extra)))
@@ -158,7 +139,7 @@ mod tests {
         let mut done = job("J2", 2, "2026-02-01T00:00:00Z");
         done.status = Some("archived");
         write(&mut db, &[job("J1", 1, "2026-01-01T00:00:00Z"), done, job("J3", 3, "2026-03-01T00:00:00Z")], "t", 0);
-        db.conn().execute("UPDATE jobs SET deleted_at = 'gone' WHERE id = 'J3'", []).expect("delete");
+        db.sqlite().execute("UPDATE jobs SET deleted_at = 'gone' WHERE id = 'J3'", []).expect("delete");
         let ids = |v: Vec<JobView>| v.into_iter().map(|j| j.id).collect::<Vec<_>>();
         assert_eq!(ids(list(&db, None, None, None).expect("list")), ["J2", "J1"]);
         assert_eq!(ids(list(&db, Some(CID), Some("archived"), None).expect("list")), ["J2"]);

@@ -5,44 +5,44 @@
 //! periodic full round (a sweep) reads every job; each job row carries the number of the last
 //! sweep that saw it, and only a sweep that completed may mark the others deleted.
 
-use rusqlite::{Transaction, params};
-
-use crate::store::db::{Db, DbError, classify};
+use crate::store::db::{Db, DbError};
+use crate::store::sql::{Conn, params};
 
 /// Live jobs of the connection that sweep `sweep` has not seen (yet).
 pub fn unswept(db: &Db, cid: i64, sweep: i64) -> Result<Vec<String>, DbError> {
-    let mut stmt = db
-        .conn()
-        .prepare_cached("SELECT id FROM jobs WHERE connection_id = ?1 AND deleted_at IS NULL AND sweep < ?2")
-        .map_err(classify)?;
-    let rows = stmt.query_map(params![cid, sweep], |r| r.get(0)).map_err(classify)?;
-    rows.collect::<rusqlite::Result<Vec<String>>>().map_err(classify)
+    db.conn().query_map(
+        "SELECT id FROM jobs WHERE connection_id = ?1 AND deleted_at IS NULL AND sweep < ?2",
+        params![cid, sweep],
+        |r| r.get(0),
+    )
 }
 
 /// Record that sweep `sweep` found the jobs `ids` (checked one by one, off its pages).
-pub fn mark_swept(tx: &Transaction<'_>, cid: i64, ids: &[String], sweep: i64) -> Result<(), DbError> {
+pub fn mark_swept(tx: &Conn<'_>, cid: i64, ids: &[String], sweep: i64) -> Result<(), DbError> {
     if ids.is_empty() {
         return Ok(());
     }
-    let list =
-        serde_json::to_string(ids).map_err(|e| DbError::Sqlite(rusqlite::Error::ToSqlConversionFailure(e.into())))?;
+    let list = serde_json::to_string(ids).map_err(|e| DbError::Value { column: 2, reason: e.to_string() })?;
+    let d = tx.dialect();
     tx.execute(
-        "UPDATE jobs SET sweep = max(sweep, ?3) WHERE connection_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+        &format!(
+            "UPDATE jobs SET sweep = {} WHERE connection_id = ?1 AND id IN ({})",
+            d.greatest("sweep", "?3"),
+            d.json_strings(2)
+        ),
         params![cid, list, sweep],
-    )
-    .map_err(classify)?;
+    )?;
     Ok(())
 }
 
 /// Mark as deleted every live job of the connection that the completed sweep `sweep` did not
 /// see. Only ever called in the transaction that completes a full sweep.
-pub fn mark_unswept_deleted(tx: &Transaction<'_>, cid: i64, sweep: i64, now: &str) -> Result<u64, DbError> {
+pub fn mark_unswept_deleted(tx: &Conn<'_>, cid: i64, sweep: i64, now: &str) -> Result<u64, DbError> {
     tx.execute(
         "UPDATE jobs SET deleted_at = ?3 WHERE connection_id = ?1 AND deleted_at IS NULL AND sweep < ?2",
         params![cid, sweep, now],
     )
     .map(|n| n as u64)
-    .map_err(classify)
 }
 
 #[cfg(test)]

@@ -7,10 +7,8 @@
 
 use std::collections::HashMap;
 
-use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{CachedStatement, OptionalExtension, Transaction, params, params_from_iter};
-
-use crate::store::db::{Db, DbError, classify};
+use crate::store::db::{Db, DbError};
+use crate::store::sql::{Conn, Param, params};
 
 /// A job row as written (plain values borrowed from the parsed answer).
 #[derive(Debug, Clone, Default)]
@@ -90,42 +88,35 @@ pub struct StoredJob {
 
 /// The stored jobs among `ids` (one statement for the whole page), by id.
 pub fn stored_jobs(db: &Db, connection_id: i64, ids: &[&str]) -> Result<HashMap<String, StoredJob>, DbError> {
-    let list =
-        serde_json::to_string(ids).map_err(|e| DbError::Sqlite(rusqlite::Error::ToSqlConversionFailure(e.into())))?;
-    let mut stmt = db
-        .conn()
-        .prepare_cached(
-            "SELECT j.id, j.key, j.updated_at, j.deleted_at IS NOT NULL, j.raw_json
-             FROM jobs j WHERE j.connection_id = ?1 AND j.id IN (SELECT value FROM json_each(?2))",
-        )
-        .map_err(classify)?;
-    let rows = stmt
-        .query_map(params![connection_id, list], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                StoredJob { key: r.get(1)?, updated_at: r.get(2)?, deleted: r.get(3)?, raw_json: r.get(4)? },
-            ))
-        })
-        .map_err(classify)?;
-    rows.collect::<rusqlite::Result<HashMap<_, _>>>().map_err(classify)
+    let list = serde_json::to_string(ids).map_err(|e| DbError::Value { column: 2, reason: e.to_string() })?;
+    let conn = db.conn();
+    let sql = format!(
+        "SELECT j.id, j.key, j.updated_at, j.deleted_at IS NOT NULL, j.raw_json
+         FROM jobs j WHERE j.connection_id = ?1 AND j.id IN ({})",
+        conn.dialect().json_strings(2)
+    );
+    let rows = conn.query_map(&sql, params![connection_id, list], |r| {
+        Ok((
+            r.get::<String>(0)?,
+            StoredJob { key: r.get(1)?, updated_at: r.get(2)?, deleted: r.get(3)?, raw_json: r.get(4)? },
+        ))
+    })?;
+    Ok(rows.into_iter().collect())
 }
 
-/// Writes the jobs of a transaction, with its statements prepared once. Child rows are bound
-/// into multi-row INSERTs ([`Batched`]) across jobs; [`JobWriter::finish`] writes the rest and
-/// must be called before the transaction commits.
+/// Writes the jobs of a transaction. Child rows are bound into multi-row INSERTs
+/// ([`Batched`]) across jobs; [`JobWriter::finish`] writes the rest and must be called before
+/// the transaction commits.
 pub struct JobWriter<'t, 'a> {
     cid: i64,
     now: &'t str,
     sweep: i64,
-    insert: CachedStatement<'t>,
-    update: CachedStatement<'t>,
-    touch: CachedStatement<'t>,
+    update: String,
+    touch: String,
     items: Batched<'t, 'a>,
     visits: Batched<'t, 'a>,
     crews: Batched<'t, 'a>,
-    /// `DELETE FROM <child table> WHERE job_key = ?1`, one per table of [`CHILD_TABLES`].
-    clear: Vec<CachedStatement<'t>>,
-    tx: &'t Transaction<'t>,
+    tx: &'t Conn<'t>,
 }
 
 /// Rows per multi-row INSERT: one statement step does the work of this many, which saves the
@@ -133,32 +124,66 @@ pub struct JobWriter<'t, 'a> {
 const BATCH_ROWS: usize = 32;
 
 /// The rows of one child table, buffered as values borrowed from the answer and written
-/// `BATCH_ROWS` at a time.
+/// `BATCH_ROWS` at a time. A row whose key is already in the buffer (an answer that lists a
+/// line item twice) flushes the buffer first, so the later row wins as it would one by one
+/// (PostgreSQL refuses one statement that upserts a row twice).
 struct Batched<'t, 'a> {
-    tx: &'t Transaction<'t>,
-    /// `INSERT OR REPLACE INTO table (columns) VALUES`, without the tuples.
+    tx: &'t Conn<'t>,
+    /// `INSERT INTO table (columns) VALUES`, without the tuples.
     head: &'static str,
+    /// `ON CONFLICT (key) DO UPDATE SET ...`: the upsert of each row.
+    tail: String,
     columns: usize,
-    full: CachedStatement<'t>,
-    values: Vec<ValueRef<'a>>,
+    /// How many leading columns are the primary key.
+    key: usize,
+    full: String,
+    values: Vec<Param<'a>>,
 }
 
 impl<'t, 'a> Batched<'t, 'a> {
-    fn new(tx: &'t Transaction<'t>, head: &'static str, columns: usize) -> Result<Batched<'t, 'a>, DbError> {
-        let full = tx.prepare_cached(&Self::sql(head, columns, BATCH_ROWS)).map_err(classify)?;
-        Ok(Batched { tx, head, columns, full, values: Vec::with_capacity(columns * BATCH_ROWS) })
+    fn new(tx: &'t Conn<'t>, head: &'static str, names: &[&str], key: usize) -> Batched<'t, 'a> {
+        let tail = format!(
+            "ON CONFLICT ({}) DO UPDATE SET {}",
+            names[..key].join(", "),
+            names[key..].iter().map(|c| format!("{c} = excluded.{c}")).collect::<Vec<_>>().join(", ")
+        );
+        let full = Self::sql(head, names.len(), BATCH_ROWS, &tail);
+        Batched {
+            tx,
+            head,
+            tail,
+            columns: names.len(),
+            key,
+            full,
+            values: Vec::with_capacity(names.len() * BATCH_ROWS),
+        }
     }
 
-    fn sql(head: &str, columns: usize, rows: usize) -> String {
-        let tuple = format!("({})", vec!["?"; columns].join(", "));
-        format!("{head} {}", vec![tuple; rows].join(", "))
+    fn sql(head: &str, columns: usize, rows: usize, tail: &str) -> String {
+        let mut n = 0;
+        let tuples: Vec<String> = (0..rows)
+            .map(|_| {
+                let marks: Vec<String> = (0..columns)
+                    .map(|_| {
+                        n += 1;
+                        format!("?{n}")
+                    })
+                    .collect();
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        format!("{head} {} {tail}", tuples.join(", "))
     }
 
-    fn push(&mut self, row: &[ValueRef<'a>]) -> Result<(), DbError> {
+    fn push(&mut self, row: &[Param<'a>]) -> Result<(), DbError> {
         debug_assert_eq!(row.len(), self.columns);
+        let key = &row[..self.key];
+        if self.values.chunks(self.columns).any(|r| &r[..self.key] == key) {
+            self.flush()?;
+        }
         self.values.extend_from_slice(row);
         if self.values.len() == self.columns * BATCH_ROWS {
-            Self::run(&mut self.full, &self.values)?;
+            self.tx.execute(&self.full, &self.values)?;
             self.values.clear();
         }
         Ok(())
@@ -167,70 +192,60 @@ impl<'t, 'a> Batched<'t, 'a> {
     fn flush(&mut self) -> Result<(), DbError> {
         if !self.values.is_empty() {
             let rows = self.values.len() / self.columns;
-            let mut stmt = self.tx.prepare_cached(&Self::sql(self.head, self.columns, rows)).map_err(classify)?;
-            Self::run(&mut stmt, &self.values)?;
+            self.tx.execute(&Self::sql(self.head, self.columns, rows, &self.tail), &self.values)?;
             self.values.clear();
         }
         Ok(())
     }
-
-    fn run(stmt: &mut rusqlite::Statement<'_>, values: &[ValueRef<'a>]) -> Result<(), DbError> {
-        for (i, v) in values.iter().enumerate() {
-            stmt.raw_bind_parameter(i + 1, ToSqlOutput::Borrowed(*v)).map_err(classify)?;
-        }
-        stmt.raw_execute().map_err(classify)?;
-        Ok(())
-    }
 }
 
-fn text(s: &str) -> ValueRef<'_> {
-    ValueRef::Text(s.as_bytes())
+fn text(s: &str) -> Param<'_> {
+    Param::Text(s)
 }
 
-fn opt_text(s: Option<&str>) -> ValueRef<'_> {
-    s.map_or(ValueRef::Null, text)
+fn opt_text(s: Option<&str>) -> Param<'_> {
+    s.map_or(Param::Null, text)
 }
 
-fn opt_real(f: Option<f64>) -> ValueRef<'static> {
-    f.map_or(ValueRef::Null, ValueRef::Real)
+fn opt_real(f: Option<f64>) -> Param<'static> {
+    f.map_or(Param::Null, Param::Real)
 }
 
-fn opt_bool(b: Option<bool>) -> ValueRef<'static> {
-    b.map_or(ValueRef::Null, |b| ValueRef::Integer(b as i64))
+fn opt_bool(b: Option<bool>) -> Param<'static> {
+    b.map_or(Param::Null, |b| Param::Int(b as i64))
 }
 
 /// The parameters of the job statements: `?1` (the key to update, or the connection of an
 /// insert), `?2` the job's id, `?3`..`?24` its columns, `?25` now and `?26` the sweep.
-fn job_params<'p>(first: i64, j: &'p JobRow<'p>, now: &'p str, sweep: i64) -> [ToSqlOutput<'p>; 26] {
-    let int = |i: Option<i64>| ToSqlOutput::Borrowed(i.map_or(ValueRef::Null, ValueRef::Integer));
-    let t = |s: Option<&'p str>| ToSqlOutput::Borrowed(opt_text(s));
+fn job_params<'p>(first: i64, j: &'p JobRow<'p>, now: &'p str, sweep: i64) -> [Param<'p>; 26] {
+    let int = |i: Option<i64>| i.map_or(Param::Null, Param::Int);
     [
-        ToSqlOutput::Borrowed(ValueRef::Integer(first)),
-        t(Some(j.id)),
+        Param::Int(first),
+        text(j.id),
         int(j.job_number),
-        t(j.title),
-        t(j.status),
-        t(j.job_type),
-        t(j.instructions),
-        ToSqlOutput::Borrowed(opt_real(j.total)),
-        t(j.start_at),
-        t(j.end_at),
-        t(j.completed_at),
-        t(j.created_at),
-        t(j.updated_at),
-        t(j.client_id),
-        t(j.client_name),
-        t(j.property_id),
-        t(j.street1),
-        t(j.street2),
-        t(j.city),
-        t(j.province),
-        t(j.postal_code),
-        t(j.country),
-        t(j.web_url),
-        t(Some(j.raw_json)),
-        t(Some(now)),
-        ToSqlOutput::Borrowed(ValueRef::Integer(sweep)),
+        opt_text(j.title),
+        opt_text(j.status),
+        opt_text(j.job_type),
+        opt_text(j.instructions),
+        opt_real(j.total),
+        opt_text(j.start_at),
+        opt_text(j.end_at),
+        opt_text(j.completed_at),
+        opt_text(j.created_at),
+        opt_text(j.updated_at),
+        opt_text(j.client_id),
+        opt_text(j.client_name),
+        opt_text(j.property_id),
+        opt_text(j.street1),
+        opt_text(j.street2),
+        opt_text(j.city),
+        opt_text(j.province),
+        opt_text(j.postal_code),
+        opt_text(j.country),
+        opt_text(j.web_url),
+        text(j.raw_json),
+        text(now),
+        Param::Int(sweep),
     ]
 }
 
@@ -239,49 +254,70 @@ const JOB_VALUES: &str = "job_number = ?3, title = ?4, status = ?5, job_type = ?
     client_name = ?15, property_id = ?16, street1 = ?17, street2 = ?18, city = ?19, province = ?20,
     postal_code = ?21, country = ?22, web_url = ?23, raw_json = ?24";
 
+const INSERT_JOB: &str =
+    "INSERT INTO jobs (connection_id, id, job_number, title, status, job_type, instructions, total,
+    start_at, end_at, completed_at, created_at, updated_at, client_id, client_name, property_id,
+    street1, street2, city, province, postal_code, country, web_url, raw_json, first_seen_at,
+    last_seen_at, sweep)
+ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+    ?21, ?22, ?23, ?24, ?25, ?25, ?26)
+ RETURNING key";
+
 impl<'t, 'a> JobWriter<'t, 'a> {
     /// `sweep` > 0 records that this full sweep saw the jobs written.
-    pub fn new(tx: &'t Transaction<'t>, cid: i64, now: &'t str, sweep: i64) -> Result<JobWriter<'t, 'a>, DbError> {
-        let prep = |sql: &str| tx.prepare_cached(sql).map_err(classify);
+    pub fn new(tx: &'t Conn<'t>, cid: i64, now: &'t str, sweep: i64) -> Result<JobWriter<'t, 'a>, DbError> {
+        let d = tx.dialect();
         Ok(JobWriter {
             cid,
             now,
             sweep,
-            insert: prep(
-                "INSERT INTO jobs (connection_id, id, job_number, title, status, job_type, instructions, total,
-                    start_at, end_at, completed_at, created_at, updated_at, client_id, client_name, property_id,
-                    street1, street2, city, province, postal_code, country, web_url, raw_json, first_seen_at,
-                    last_seen_at, sweep)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                    ?21, ?22, ?23, ?24, ?25, ?25, ?26)",
-            )?,
-            update: prep(&format!(
-                "UPDATE jobs SET {JOB_VALUES}, last_seen_at = ?25, deleted_at = NULL, sweep = max(sweep, ?26)
-                 WHERE key = ?1 AND id = ?2"
-            ))?,
-            touch: prep("UPDATE jobs SET last_seen_at = ?2, sweep = max(sweep, ?3) WHERE key = ?1")?,
+            update: format!(
+                "UPDATE jobs SET {JOB_VALUES}, last_seen_at = ?25, deleted_at = NULL, sweep = {}
+                 WHERE key = ?1 AND id = ?2",
+                d.greatest("sweep", "?26")
+            ),
+            touch: format!("UPDATE jobs SET last_seen_at = ?2, sweep = {} WHERE key = ?1", d.greatest("sweep", "?3")),
             items: Batched::new(
                 tx,
-                "INSERT OR REPLACE INTO job_line_items (job_key, id, connection_id, position, name,
+                "INSERT INTO job_line_items (job_key, id, connection_id, position, name,
                     description, quantity, unit_price, total_price, taxable) VALUES",
-                10,
-            )?,
+                &[
+                    "job_key",
+                    "id",
+                    "connection_id",
+                    "position",
+                    "name",
+                    "description",
+                    "quantity",
+                    "unit_price",
+                    "total_price",
+                    "taxable",
+                ],
+                2,
+            ),
             visits: Batched::new(
                 tx,
-                "INSERT OR REPLACE INTO job_visits (job_key, id, connection_id, title, start_at, end_at,
+                "INSERT INTO job_visits (job_key, id, connection_id, title, start_at, end_at,
                     completed_at, is_complete, status) VALUES",
-                9,
-            )?,
+                &[
+                    "job_key",
+                    "id",
+                    "connection_id",
+                    "title",
+                    "start_at",
+                    "end_at",
+                    "completed_at",
+                    "is_complete",
+                    "status",
+                ],
+                2,
+            ),
             crews: Batched::new(
                 tx,
-                "INSERT OR REPLACE INTO job_visit_assignees (job_key, visit_id, user_id, connection_id, user_name)
-                    VALUES",
-                5,
-            )?,
-            clear: CHILD_TABLES
-                .iter()
-                .map(|t| prep(&format!("DELETE FROM {t} WHERE job_key = ?1")))
-                .collect::<Result<_, _>>()?,
+                "INSERT INTO job_visit_assignees (job_key, visit_id, user_id, connection_id, user_name) VALUES",
+                &["job_key", "visit_id", "user_id", "connection_id", "user_name"],
+                3,
+            ),
             tx,
         })
     }
@@ -291,23 +327,20 @@ impl<'t, 'a> JobWriter<'t, 'a> {
     pub fn job(&mut self, j: &JobRow<'_>, stored: Option<&StoredJob>) -> Result<(Written, i64), DbError> {
         if let Some(s) = stored {
             if !s.deleted && s.raw_json == j.raw_json {
-                let n = self.touch.execute(params![s.key, self.now, self.sweep]).map_err(classify)?;
+                let n = self.tx.execute(&self.touch, params![s.key, self.now, self.sweep])?;
                 if n == 1 {
                     return Ok((Written::Unchanged, s.key));
                 }
             } else {
-                let n = self
-                    .update
-                    .execute(params_from_iter(job_params(s.key, j, self.now, self.sweep)))
-                    .map_err(classify)?;
+                let n = self.tx.execute(&self.update, &job_params(s.key, j, self.now, self.sweep))?;
                 if n == 1 {
                     return Ok((Written::Updated, s.key));
                 }
             }
             // The row went away since it was read (only a purge can do that): insert it anew.
         }
-        self.insert.execute(params_from_iter(job_params(self.cid, j, self.now, self.sweep))).map_err(classify)?;
-        Ok((Written::Inserted, self.tx.last_insert_rowid()))
+        let key = self.tx.query_one(INSERT_JOB, &job_params(self.cid, j, self.now, self.sweep), |r| r.get(0))?;
+        Ok((Written::Inserted, key))
     }
 
     /// Replace a job's line items and visits (with their crews) by what Jobber returned. `fresh`
@@ -321,17 +354,23 @@ impl<'t, 'a> JobWriter<'t, 'a> {
         visits: &[VisitRow<'a>],
     ) -> Result<(), DbError> {
         if !fresh {
-            for stmt in &mut self.clear {
-                stmt.execute([key]).map_err(classify)?;
+            // Rows of this job still buffered (a page that lists it twice) must go first, or
+            // the delete would miss them.
+            let k = Param::Int(key);
+            for b in [&mut self.items, &mut self.visits, &mut self.crews] {
+                if b.values.chunks(b.columns).any(|r| r[0] == k) {
+                    b.flush()?;
+                }
             }
+            delete_details(self.tx, "job_key = ?1", params![key])?;
         }
-        let (key, cid) = (ValueRef::Integer(key), ValueRef::Integer(self.cid));
+        let (key, cid) = (Param::Int(key), Param::Int(self.cid));
         for (pos, i) in items.iter().enumerate() {
             self.items.push(&[
                 key,
                 text(i.id),
                 cid,
-                ValueRef::Integer(pos as i64),
+                Param::Int(pos as i64),
                 opt_text(i.name),
                 opt_text(i.description),
                 opt_real(i.quantity),
@@ -372,51 +411,44 @@ const CHILD_TABLES: [&str; 3] = ["job_line_items", "job_visits", "job_visit_assi
 
 /// Delete the line items, visits and crews matching `filter` (the child tables have no foreign
 /// keys, so this is how they go with their job or account).
-pub fn delete_details(tx: &Transaction<'_>, filter: &str, args: impl rusqlite::Params + Copy) -> Result<(), DbError> {
+pub fn delete_details(tx: &Conn<'_>, filter: &str, args: &[Param<'_>]) -> Result<(), DbError> {
     for table in CHILD_TABLES {
-        tx.prepare_cached(&format!("DELETE FROM {table} WHERE {filter}"))
-            .map_err(classify)?
-            .execute(args)
-            .map_err(classify)?;
+        tx.execute(&format!("DELETE FROM {table} WHERE {filter}"), args)?;
     }
     Ok(())
 }
 
-pub fn upsert_client(tx: &Transaction<'_>, cid: i64, c: &ClientRow<'_>, now: &str) -> Result<Written, DbError> {
-    let existing: Option<String> = tx
-        .prepare_cached("SELECT raw_json FROM clients WHERE connection_id = ?1 AND id = ?2")
-        .map_err(classify)?
-        .query_row(params![cid, c.id], |r| r.get(0))
-        .optional()
-        .map_err(classify)?;
+pub fn upsert_client(tx: &Conn<'_>, cid: i64, c: &ClientRow<'_>, now: &str) -> Result<Written, DbError> {
+    let existing: Option<String> =
+        tx.query_opt("SELECT raw_json FROM clients WHERE connection_id = ?1 AND id = ?2", params![cid, c.id], |r| {
+            r.get(0)
+        })?;
     let written = match &existing {
         None => Written::Inserted,
         Some(raw) if *raw == c.raw_json => Written::Unchanged,
         Some(_) => Written::Updated,
     };
-    tx.prepare_cached(
+    tx.execute(
         "INSERT INTO clients (connection_id, id, name, company_name, is_company, is_archived, created_at, updated_at,
             web_url, raw_json, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
          ON CONFLICT (connection_id, id) DO UPDATE SET name = excluded.name, company_name = excluded.company_name,
             is_company = excluded.is_company, is_archived = excluded.is_archived, created_at = excluded.created_at,
             updated_at = excluded.updated_at, web_url = excluded.web_url, raw_json = excluded.raw_json,
             last_seen_at = excluded.last_seen_at",
-    )
-    .map_err(classify)?
-    .execute(params![
-        cid,
-        c.id,
-        c.name,
-        c.company_name,
-        c.is_company,
-        c.is_archived,
-        c.created_at,
-        c.updated_at,
-        c.web_url,
-        c.raw_json,
-        now
-    ])
-    .map_err(classify)?;
+        params![
+            cid,
+            c.id,
+            c.name,
+            c.company_name,
+            c.is_company,
+            c.is_archived,
+            c.created_at,
+            c.updated_at,
+            c.web_url,
+            c.raw_json,
+            now
+        ],
+    )?;
     Ok(written)
 }
 
@@ -426,7 +458,7 @@ mod tests {
     use super::*;
 
     fn count(db: &Db, table: &str) -> i64 {
-        db.conn().query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).expect("count")
+        db.sqlite().query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).expect("count")
     }
 
     #[test]
@@ -441,7 +473,7 @@ mod tests {
         let s = &stored["J1"];
         assert_eq!((s.key, s.raw_json.as_str(), s.updated_at.as_deref(), s.deleted), (key, "v2", Some("v2"), false));
         let seen: (String, String) = db
-            .conn()
+            .sqlite()
             .query_row("SELECT first_seen_at, last_seen_at FROM jobs WHERE key = ?1", [key], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
@@ -453,7 +485,7 @@ mod tests {
     fn a_deleted_job_that_comes_back_is_updated_and_live_again() {
         let (_dir, mut db) = db();
         let [(_, key)] = write(&mut db, &[job("J1", 1, "v1")], "t1", 0)[..] else { panic!("one job") };
-        db.conn().execute("UPDATE jobs SET deleted_at = 'gone' WHERE key = ?1", [key]).expect("delete");
+        db.sqlite().execute("UPDATE jobs SET deleted_at = 'gone' WHERE key = ?1", [key]).expect("delete");
         assert!(stored_jobs(&db, CID, &["J1"]).expect("stored")["J1"].deleted);
         // Even with the same answer: the row must lose its deleted mark.
         assert_eq!(write(&mut db, &[job("J1", 1, "v1")], "t2", 0), [(Written::Updated, key)]);
@@ -480,7 +512,7 @@ mod tests {
             |db: &Db| (count(db, "job_line_items"), count(db, "job_visits"), count(db, "job_visit_assignees"));
         assert_eq!(per_table(&db), (BATCH_ROWS as i64 + 5, 1, 2));
         let positions: Vec<i64> = {
-            let mut stmt = db.conn().prepare("SELECT position FROM job_line_items ORDER BY id").expect("sql");
+            let mut stmt = db.sqlite().prepare("SELECT position FROM job_line_items ORDER BY id").expect("sql");
             let mut p: Vec<i64> =
                 stmt.query_map([], |r| r.get(0)).expect("query").collect::<Result<_, _>>().expect("rows");
             p.sort_unstable();
@@ -509,7 +541,7 @@ mod tests {
             writer.finish()
         })
         .expect("write");
-        db.write(|tx| delete_details(tx, "connection_id = ?1", [CID])).expect("delete");
+        db.write(|tx| delete_details(tx, "connection_id = ?1", params![CID])).expect("delete");
         for table in CHILD_TABLES {
             assert_eq!(count(&db, table), 0, "{table}");
         }

@@ -416,7 +416,7 @@ mod tests {
     fn the_copy_order_names_every_table_of_the_sqlite_schema() {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::store::db::Db::open(&dir.path().join("integ.db")).unwrap();
-        let mut found = sqlite_tables(db.conn()).unwrap();
+        let mut found = sqlite_tables(db.sqlite()).unwrap();
         found.sort();
         let mut listed: Vec<String> = TABLES.iter().map(|t| t.to_string()).collect();
         listed.sort();

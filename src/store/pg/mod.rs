@@ -8,11 +8,12 @@
 //! behind one interface first.
 
 pub mod copy;
+pub mod link;
 pub mod tls;
 pub mod url;
 
 use secrecy::{ExposeSecret, SecretString};
-use tokio_postgres::{Client, Transaction};
+use tokio_postgres::{Client, GenericClient};
 
 use crate::error::Error;
 use crate::store::db::SCHEMA_VERSION;
@@ -127,7 +128,7 @@ pub async fn connect(mut url: PgUrl, password: Option<SecretString>) -> Result<P
 }
 
 /// The schema version recorded in the database (0: none).
-pub async fn schema_version(url: &PgUrl, tx: &Transaction<'_>) -> Result<i64, PgError> {
+pub async fn schema_version(url: &PgUrl, tx: &impl GenericClient) -> Result<i64, PgError> {
     let exists: bool = tx
         .query_one("SELECT to_regclass('integ_schema_versions') IS NOT NULL", &[])
         .await
@@ -145,14 +146,14 @@ pub async fn schema_version(url: &PgUrl, tx: &Transaction<'_>) -> Result<i64, Pg
 
 /// Serialise against other integ processes migrating or copying into this database, until the
 /// transaction ends.
-pub async fn lock(url: &PgUrl, tx: &Transaction<'_>) -> Result<(), PgError> {
+pub async fn lock(url: &PgUrl, tx: &impl GenericClient) -> Result<(), PgError> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(|e| query_error(url, &e))?;
     Ok(())
 }
 
 /// Bring the schema to this build's version inside `tx`; refuse a newer one. Returns the
 /// versions it applied.
-pub async fn migrate_in(url: &PgUrl, tx: &Transaction<'_>, now: &str) -> Result<Vec<i64>, PgError> {
+pub async fn migrate_in(url: &PgUrl, tx: &impl GenericClient, now: &str) -> Result<Vec<i64>, PgError> {
     lock(url, tx).await?;
     let found = schema_version(url, tx).await?;
     if found > SCHEMA_VERSION {

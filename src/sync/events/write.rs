@@ -9,11 +9,11 @@
 
 use std::collections::HashSet;
 
-use rusqlite::params;
+use crate::store::sql::{Conn, params};
 
 use super::Counts;
 use crate::error::Result;
-use crate::store::db::{Db, DbError, classify};
+use crate::store::db::{Db, DbError};
 use crate::store::events::{self as store, EventRow, Written};
 use crate::store::runs;
 
@@ -107,12 +107,12 @@ pub fn commit(
 }
 
 /// Ids of a calendar's live events.
-fn live_ids(tx: &rusqlite::Transaction<'_>, cid: i64, calendar: &str) -> std::result::Result<Vec<String>, DbError> {
-    let mut stmt = tx
-        .prepare_cached("SELECT id FROM events WHERE connection_id = ?1 AND calendar_id = ?2 AND deleted_at IS NULL")
-        .map_err(classify)?;
-    let rows = stmt.query_map(params![cid, calendar], |r| r.get(0)).map_err(classify)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(classify)
+fn live_ids(tx: &Conn<'_>, cid: i64, calendar: &str) -> std::result::Result<Vec<String>, DbError> {
+    tx.query_map(
+        "SELECT id FROM events WHERE connection_id = ?1 AND calendar_id = ?2 AND deleted_at IS NULL",
+        params![cid, calendar],
+        |r| r.get(0),
+    )
 }
 
 /// How a round's pages reach the store.
@@ -172,7 +172,7 @@ mod tests {
 
     fn db() -> (tempfile::TempDir, Db, i64) {
         let (dir, db) = crate::store::db::test_db(3, "google");
-        db.conn()
+        db.sqlite()
             .execute(
                 "INSERT INTO calendars (connection_id, id, raw_json, first_seen_at, last_seen_at) VALUES (3, 'c', '{}', 'now', 'now')",
                 [],
@@ -193,7 +193,7 @@ mod tests {
 
     fn live(db: &Db, cid: i64) -> Vec<String> {
         let mut ids: Vec<String> = db
-            .conn()
+            .sqlite()
             .prepare("SELECT id FROM events WHERE connection_id = ?1 AND deleted_at IS NULL")
             .unwrap()
             .query_map([cid], |r| r.get(0))
