@@ -269,7 +269,7 @@ pub struct SyncArgs {
     pub max_duration: Option<std::time::Duration>,
     /// Sync only the accounts of shard I of N (1 to N, N at most 1024), so N workers split
     /// the accounts without coordinating; `integ status --shards N` shows the owners
-    /// [default: INTEG_SHARD]
+    /// [env: INTEG_SHARD]
     #[arg(long, value_name = "I/N", value_parser = clap::value_parser!(Shard))]
     pub shard: Option<Shard>,
 }
@@ -413,7 +413,7 @@ pub struct StatusArgs {
     #[arg(long)]
     pub alert: bool,
     /// Show which of N shards (`integ sync --shard I/N`) owns each account
-    /// [default: INTEG_SHARDS]
+    /// [env: INTEG_SHARDS]
     #[arg(long, value_name = "N", value_parser = crate::shard::parse_count)]
     pub shards: Option<u32>,
 }

@@ -81,14 +81,19 @@ impl FromStr for Shard {
         let Some((index, count)) = s.trim().split_once('/') else {
             return Err(format!("'{s}' is not a shard: write I/N, shard I of N workers (e.g. 2/4)"));
         };
-        let number = |part: &str| number(part).ok_or_else(|| format!("'{s}' is not a shard: write I/N with whole numbers, shard I of N workers (e.g. 2/4)"));
+        let number = |part: &str| {
+            number(part).ok_or_else(|| {
+                format!("'{s}' is not a shard: write I/N with whole numbers, shard I of N workers (e.g. 2/4)")
+            })
+        };
         Shard::new(number(index)?, number(count)?)
     }
 }
 
 /// A number of shards (`integ status --shards N`), 1 to [`MAX_SHARDS`].
 pub fn parse_count(s: &str) -> Result<u32, String> {
-    let n = number(s).ok_or_else(|| format!("'{s}' is not a number of shards: write a whole number from 1 to {MAX_SHARDS}"))?;
+    let n = number(s)
+        .ok_or_else(|| format!("'{s}' is not a number of shards: write a whole number from 1 to {MAX_SHARDS}"))?;
     check_count(n)
 }
 
@@ -104,7 +109,9 @@ fn number(s: &str) -> Option<u32> {
 fn check_count(count: u32) -> Result<u32, String> {
     match count {
         0 => Err(format!("there must be at least one shard: N in I/N is from 1 to {MAX_SHARDS} (1/1 is everything)")),
-        n if n > MAX_SHARDS => Err(format!("{n} shards are more than integ allows: N in I/N is from 1 to {MAX_SHARDS}")),
+        n if n > MAX_SHARDS => {
+            Err(format!("{n} shards are more than integ allows: N in I/N is from 1 to {MAX_SHARDS}"))
+        }
         n => Ok(n),
     }
 }

@@ -27,6 +27,8 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
     ctx.ui.timestamps = !ctx.ui.stderr_is_terminal;
     // `--max-duration` is at most a year (cli.rs), so this cannot overflow; if it ever did, no
     // deadline is better than a panic.
+    // A bad INTEG_SHARD is refused before anything else, whatever there is to sync.
+    let chosen = shard(ctx, &args)?;
     let deadline = args.max_duration.and_then(|d| Instant::now().checked_add(d));
     let providers: Vec<Provider> = match args.stream {
         Some(SyncStream::Jobs) => vec![Provider::Jobber],
@@ -69,7 +71,7 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
         }
         .hint("run `integ connect <provider>` first; `integ status` lists the connections"));
     }
-    let (targets, keepalive) = match shard(ctx, &args)? {
+    let (targets, keepalive) = match chosen {
         None => (targets, keepalive),
         Some(shard) => {
             let Some(kept) = only_shard(ctx, &shard, &args, targets, keepalive)? else {
