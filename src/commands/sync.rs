@@ -20,15 +20,15 @@ use crate::store::connections::{self, Connection, State};
 use crate::sync::{self, engine};
 
 /// The default of `--shard`, for a container whose command line is shared by every worker.
-pub const SHARD_VAR: &str = "INTEG_SHARD";
+const SHARD_VAR: &str = "INTEG_SHARD";
 
 pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
     // Unattended runs write to logs: every line gets the time.
     ctx.ui.timestamps = !ctx.ui.stderr_is_terminal;
-    // `--max-duration` is at most a year (cli.rs), so this cannot overflow; if it ever did, no
-    // deadline is better than a panic.
     // A bad INTEG_SHARD is refused before anything else, whatever there is to sync.
     let chosen = shard(ctx, &args)?;
+    // `--max-duration` is at most a year (cli.rs), so this cannot overflow; if it ever did, no
+    // deadline is better than a panic.
     let deadline = args.max_duration.and_then(|d| Instant::now().checked_add(d));
     let providers: Vec<Provider> = match args.stream {
         Some(SyncStream::Jobs) => vec![Provider::Jobber],

@@ -5,10 +5,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{Fakes, TestEnv, db, free_port};
+use crate::common::{Fakes, TestEnv, db, finish_within, free_port};
 
 /// The README's recipe, outside integ: SHA-256 of `<provider>:<account id>`, its first 16 hex
 /// digits as a number, modulo N, plus one.
@@ -121,9 +122,28 @@ fn three_shards_sync_every_account_exactly_once_and_status_names_the_owner() {
         assert!(streams.values().all(|n| *n == 1), "{who}: {streams:?}");
     }
 
+    // The three workers at once, as a scheduler starts them: one more run of every stream of
+    // every account, none twice, none failed.
+    let workers: Vec<_> = (1..=3)
+        .map(|i| {
+            env.cmd(&["sync", "--shard", &format!("{i}/3")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for w in workers {
+        finish_within(w, Duration::from_secs(60)).ok();
+    }
+    for (who, streams) in runs(&env) {
+        assert!(streams.values().all(|n| *n == 2), "{who}: {streams:?}");
+    }
+    before = runs(&env);
+
     // INTEG_SHARD is the default, and the flag wins over it; INTEG_SHARDS is status's default.
     env.set("INTEG_SHARD", "2/3");
-    let after = runs(&env);
+    let after = before;
     env.run(&["sync", "jobs"]).ok();
     let jobber_of = |i: u64| owners[&i].iter().filter(|w| w.starts_with("jobber:")).cloned().collect::<BTreeSet<_>>();
     let now = runs(&env);
