@@ -2,10 +2,10 @@
 //! themselves without talking to each other. `integ sync --shard I/N` syncs only the accounts
 //! whose stable hash falls in shard I of N; `integ status --shards N` shows the owner of each.
 //!
-//! The hash must give every worker the same answer: on any machine, platform, process or
-//! database backend, and after `integ db copy` renumbers nothing. So it hashes the account's
-//! identity, the provider and the provider's own account id (which never changes), and never a
-//! local row id. The algorithm is written down in the README so an operator can check it by
+//! The hash must give every worker the same answer, on any machine, platform, process or
+//! database backend. So it hashes the account's identity, the provider and the provider's own
+//! account id (which never changes), and never a local row id, which another database numbers
+//! its own way. The algorithm is written down in the README so an operator can check it by
 //! hand: SHA-256 of `<provider>:<account id>` (e.g. `jobber:12345`), its first 8 bytes read as a
 //! big-endian unsigned 64-bit number, modulo N, plus one. Changing it moves accounts between
 //! workers, so the tests pin known answers.
