@@ -112,6 +112,7 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Only this provider''s accounts')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'If another run holds an account''s lock, wait up to this many seconds instead of exiting with code 5')
             [CompletionResult]::new('--max-duration', '--max-duration', [CompletionResultType]::ParameterName, 'Stop cleanly after this long (e.g. 10m, 90s), progress committed, so runs never pile up; the next run continues where this one stopped')
+            [CompletionResult]::new('--shard', '--shard', [CompletionResultType]::ParameterName, 'Sync only the accounts of shard I of N (1 to N, N at most 1024), so N workers split the accounts without coordinating; `integ status --shards N` shows the owners [env: INTEG_SHARD]')
             [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
             [CompletionResult]::new('--full', '--full', [CompletionResultType]::ParameterName, 'Rescan everything (for jobs: a full sweep that also marks deleted jobs)')
@@ -449,6 +450,7 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             break
         }
         'integ;status' {
+            [CompletionResult]::new('--shards', '--shards', [CompletionResultType]::ParameterName, 'Show which of N shards (`integ sync --shard I/N`) owns each account [env: INTEG_SHARDS]')
             [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
             [CompletionResult]::new('--alert', '--alert', [CompletionResultType]::ParameterName, 'Also send alerts for what needs attention (as `integ sync` does after a run)')

@@ -2247,12 +2247,16 @@ _integ() {
             return 0
             ;;
         integ__subcmd__status)
-            opts="-q -v -h -V --alert --json --quiet --verbose --log-file --color --help --version"
+            opts="-q -v -h -V --alert --shards --json --quiet --verbose --log-file --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --shards)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --log-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2269,7 +2273,7 @@ _integ() {
             return 0
             ;;
         integ__subcmd__sync)
-            opts="-q -v -h -V --account --provider --full --wait --max-duration --json --quiet --verbose --log-file --color --help --version jobs events push"
+            opts="-q -v -h -V --account --provider --full --wait --max-duration --shard --json --quiet --verbose --log-file --color --help --version jobs events push"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2288,6 +2292,10 @@ _integ() {
                     return 0
                     ;;
                 --max-duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -105,6 +105,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand --provider 'Only this provider''s accounts'
             cand --wait 'If another run holds an account''s lock, wait up to this many seconds instead of exiting with code 5'
             cand --max-duration 'Stop cleanly after this long (e.g. 10m, 90s), progress committed, so runs never pile up; the next run continues where this one stopped'
+            cand --shard 'Sync only the accounts of shard I of N (1 to N, N at most 1024), so N workers split the accounts without coordinating; `integ status --shards N` shows the owners [env: INTEG_SHARD]'
             cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --full 'Rescan everything (for jobs: a full sweep that also marks deleted jobs)'
@@ -409,6 +410,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand --version 'Print version'
         }
         &'integ;status'= {
+            cand --shards 'Show which of N shards (`integ sync --shard I/N`) owns each account [env: INTEG_SHARDS]'
             cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --alert 'Also send alerts for what needs attention (as `integ sync` does after a run)'

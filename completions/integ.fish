@@ -98,6 +98,7 @@ microsoft\t''
 calendly\t''"
 complete -c integ -n "__fish_integ_using_subcommand sync" -l wait -d 'If another run holds an account\'s lock, wait up to this many seconds instead of exiting with code 5' -r
 complete -c integ -n "__fish_integ_using_subcommand sync" -l max-duration -d 'Stop cleanly after this long (e.g. 10m, 90s), progress committed, so runs never pile up; the next run continues where this one stopped' -r
+complete -c integ -n "__fish_integ_using_subcommand sync" -l shard -d 'Sync only the accounts of shard I of N (1 to N, N at most 1024), so N workers split the accounts without coordinating; `integ status --shards N` shows the owners [env: INTEG_SHARD]' -r
 complete -c integ -n "__fish_integ_using_subcommand sync" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_using_subcommand sync" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''
@@ -317,6 +318,7 @@ complete -c integ -n "__fish_integ_using_subcommand availability" -s q -l quiet 
 complete -c integ -n "__fish_integ_using_subcommand availability" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
 complete -c integ -n "__fish_integ_using_subcommand availability" -s h -l help -d 'Print help'
 complete -c integ -n "__fish_integ_using_subcommand availability" -s V -l version -d 'Print version'
+complete -c integ -n "__fish_integ_using_subcommand status" -l shards -d 'Show which of N shards (`integ sync --shard I/N`) owns each account [env: INTEG_SHARDS]' -r
 complete -c integ -n "__fish_integ_using_subcommand status" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_using_subcommand status" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''

@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::provider::Provider;
+use crate::shard::Shard;
 
 /// Connect Jobber, Google Calendar, Microsoft Outlook and Calendly, and keep their data in a
 /// local SQLite database
@@ -266,6 +267,11 @@ pub struct SyncArgs {
     /// up; the next run continues where this one stopped
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub max_duration: Option<std::time::Duration>,
+    /// Sync only the accounts of shard I of N (1 to N, N at most 1024), so N workers split
+    /// the accounts without coordinating; `integ status --shards N` shows the owners
+    /// [env: INTEG_SHARD]
+    #[arg(long, value_name = "I/N", value_parser = clap::value_parser!(Shard))]
+    pub shard: Option<Shard>,
 }
 
 /// The longest `--max-duration`: a year (8,784 h).
@@ -406,6 +412,10 @@ pub struct StatusArgs {
     /// Also send alerts for what needs attention (as `integ sync` does after a run)
     #[arg(long)]
     pub alert: bool,
+    /// Show which of N shards (`integ sync --shard I/N`) owns each account
+    /// [env: INTEG_SHARDS]
+    #[arg(long, value_name = "N", value_parser = crate::shard::parse_count)]
+    pub shards: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]

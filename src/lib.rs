@@ -30,7 +30,8 @@
 //! - Leaves every layer may use: [`http`] (the one door to the providers: bounded bodies,
 //!   waits and pages; [`http::ApiError`]), [`error`] (kinds → exit codes), [`time`] (the one
 //!   clock, pinned in tests by `INTEG_TEST_NOW`), [`provider`] (`Provider`, `Identity`),
-//!   [`child`] (every process integ starts, without its secrets), [`interrupt`].
+//!   [`child`] (every process integ starts, without its secrets), [`interrupt`], [`shard`]
+//!   (which of N workers owns an account: a stable hash of its identity).
 //!
 //! # The path of a token
 //! `integ connect` → [`oauth::flow`] opens the browser and waits on the loopback listener →
@@ -82,6 +83,7 @@ pub mod interrupt;
 pub mod oauth;
 pub mod provider;
 pub mod providers;
+pub mod shard;
 pub mod store;
 pub mod sync;
 pub mod time;

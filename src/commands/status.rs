@@ -3,14 +3,16 @@
 //! connection needs reconnecting, 2 when the secret store cannot be read (keyring locked, no
 //! D-Bus), 3 when a stream's last run failed, 0 otherwise. It says on stderr whether alerts are
 //! configured; `--alert` also sends them (for a monitor that runs `status` rather than `sync`),
-//! which never changes the exit code.
+//! which never changes the exit code. `--shards N` (or `INTEG_SHARDS`) adds the shard of N that
+//! owns each account (`integ sync --shard I/N`).
 
 use comfy_table::Table;
 
 use crate::cli::StatusArgs;
 use crate::context::Context;
-use crate::error::{Done, Kind, Result};
+use crate::error::{Done, Error, Kind, Result};
 use crate::provider::Provider;
+use crate::shard::Shard;
 use crate::store::connections::{self, Connection, State};
 use crate::store::runs::{self, StreamStatus};
 use crate::ui::{Listing, Ui};
@@ -31,6 +33,9 @@ struct Entry {
     streams: Vec<StreamStatus>,
     /// What the user must do, if anything.
     action: Option<String>,
+    /// With `--shards N`: the shard (`I/N`) whose `integ sync --shard I/N` syncs this account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -39,7 +44,13 @@ struct StatusList(Vec<Entry>);
 
 impl Listing for StatusList {
     fn table(&self) -> Table {
-        let mut t = Ui::table(&["PROVIDER", "ACCOUNT", "STATE", "TOKEN EXPIRES", "LAST SYNC", "ACTION"]);
+        // `--shards N` gives every entry a shard; without it the table is as it always was.
+        let shards = self.0.iter().any(|e| e.shard.is_some());
+        let mut t = if shards {
+            Ui::table(&["PROVIDER", "ACCOUNT", "SHARD", "STATE", "TOKEN EXPIRES", "LAST SYNC", "ACTION"])
+        } else {
+            Ui::table(&["PROVIDER", "ACCOUNT", "STATE", "TOKEN EXPIRES", "LAST SYNC", "ACTION"])
+        };
         for e in &self.0 {
             let syncs = if e.streams.is_empty() {
                 "never".to_string()
@@ -62,9 +73,11 @@ impl Listing for StatusList {
                     .collect::<Vec<_>>()
                     .join("\n")
             };
-            t.add_row(vec![
-                e.provider.clone(),
-                e.account.clone(),
+            let mut row = vec![e.provider.clone(), e.account.clone()];
+            if shards {
+                row.push(e.shard.clone().unwrap_or_default());
+            }
+            row.extend([
                 match e.can_write {
                     Some(true) => format!("{}, can write", e.state.as_str().replace('_', " ")),
                     _ => e.state.as_str().replace('_', " "),
@@ -73,6 +86,7 @@ impl Listing for StatusList {
                 syncs,
                 e.action.clone().or_else(|| e.last_error.clone()).unwrap_or_default(),
             ]);
+            t.add_row(row);
         }
         t
     }
@@ -134,7 +148,11 @@ fn next_action(c: &Connection, streams: &[StreamStatus], google_testing: bool, n
 }
 
 pub async fn run(ctx: &mut Context, args: StatusArgs) -> Result<Done> {
-    let done = report(ctx)?;
+    let shards = match args.shards {
+        Some(n) => Some(n),
+        None => shards_from_env(ctx)?,
+    };
+    let done = report(ctx, shards)?;
     alerts_line(ctx);
     if args.alert {
         super::alerts::after_run(ctx, super::alerts::Trigger::Status).await;
@@ -168,7 +186,18 @@ fn alerts_line(ctx: &mut Context) {
     }
 }
 
-fn report(ctx: &mut Context) -> Result<Done> {
+/// The default of `--shards`, for a container that also sets `INTEG_SHARD`.
+const SHARDS_VAR: &str = "INTEG_SHARDS";
+
+fn shards_from_env(ctx: &Context) -> Result<Option<u32>> {
+    let Some(value) = ctx.env.get(SHARDS_VAR) else { return Ok(None) };
+    crate::shard::parse_count(value).map(Some).map_err(|e| {
+        Error::config(format!("{SHARDS_VAR}: {e}"))
+            .hint(format!("set {SHARDS_VAR} to the number of workers (N of `integ sync --shard I/N`), or unset it"))
+    })
+}
+
+fn report(ctx: &mut Context, shards: Option<u32>) -> Result<Done> {
     let mut entries = Vec::new();
     let google_testing =
         ctx.settings().ok().and_then(|s| s.get("google.app_status").map(|v| v == "testing")).unwrap_or(false);
@@ -217,6 +246,10 @@ fn report(ctx: &mut Context) -> Result<Done> {
                 last_error: c.last_error.clone(),
                 streams,
                 action,
+                shard: match shards {
+                    Some(n) => Some(Shard::of(c.provider, &c.account_id, n).map_err(Error::config)?.to_string()),
+                    None => None,
+                },
             });
         }
     }

@@ -1,6 +1,8 @@
-//! `integ sync [jobs|events|push] [--account NAME] [--full] [--wait SECS]`: pull every
-//! connected account's streams into SQLite, and push Jobber visits by the push rules. One account's failure does not stop the others; the exit code says what
-//! happened (0 ok, 3 some failed, 4 some need reconnecting, 5 a run holds the lock).
+//! `integ sync [jobs|events|push] [--account NAME] [--full] [--wait SECS] [--shard I/N]`: pull
+//! every connected account's streams into SQLite, and push Jobber visits by the push rules. One
+//! account's failure does not stop the others; the exit code says what happened (0 ok, 3 some
+//! failed, 4 some need reconnecting, 5 a run holds the lock). With `--shard` (or `INTEG_SHARD`)
+//! only the accounts of that shard run, their keep-alive refreshes included.
 //!
 //! A progress bar shows on a terminal; otherwise (or with `--quiet`) one summary line per
 //! stream, and `--json` prints the summaries as one JSON array.
@@ -13,12 +15,18 @@ use crate::config::SyncSettings;
 use crate::context::Context;
 use crate::error::{Done, Error, Outcomes, Result};
 use crate::provider::Provider;
+use crate::shard::Shard;
 use crate::store::connections::{self, Connection, State};
 use crate::sync::{self, engine};
+
+/// The default of `--shard`, for a container whose command line is shared by every worker.
+const SHARD_VAR: &str = "INTEG_SHARD";
 
 pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
     // Unattended runs write to logs: every line gets the time.
     ctx.ui.timestamps = !ctx.ui.stderr_is_terminal;
+    // A bad INTEG_SHARD is refused before anything else, whatever there is to sync.
+    let chosen = shard(ctx, &args)?;
     // `--max-duration` is at most a year (cli.rs), so this cannot overflow; if it ever did, no
     // deadline is better than a panic.
     let deadline = args.max_duration.and_then(|d| Instant::now().checked_add(d));
@@ -63,6 +71,15 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
         }
         .hint("run `integ connect <provider>` first; `integ status` lists the connections"));
     }
+    let (targets, keepalive) = match chosen {
+        None => (targets, keepalive),
+        Some(shard) => {
+            let Some(kept) = only_shard(ctx, &shard, &args, targets, keepalive)? else {
+                return Ok(Done::Ok);
+            };
+            kept
+        }
+    };
     let settings = ctx.settings()?.sync()?;
     let only = args.stream.map(|s| match s {
         SyncStream::Jobs => engine::Stream::Jobs,
@@ -115,6 +132,62 @@ pub async fn run(ctx: &mut Context, args: SyncArgs) -> Result<Done> {
         ctx.ui.json_value(&serde_json::to_value(&summaries)?)?;
     }
     Ok(outcomes.done())
+}
+
+/// Where a run's shard came from: `--shard`, else `INTEG_SHARD`.
+struct ChosenShard {
+    shard: Shard,
+    from: &'static str,
+}
+
+fn shard(ctx: &Context, args: &SyncArgs) -> Result<Option<ChosenShard>> {
+    if let Some(shard) = args.shard {
+        return Ok(Some(ChosenShard { shard, from: "--shard" }));
+    }
+    let Some(value) = ctx.env.get(SHARD_VAR) else { return Ok(None) };
+    let shard = value.parse::<Shard>().map_err(|e| {
+        Error::config(format!("{SHARD_VAR}: {e}")).hint(format!(
+            "set {SHARD_VAR} to I/N, shard I of N workers (e.g. {SHARD_VAR}=2/4), or unset it to sync every account"
+        ))
+    })?;
+    Ok(Some(ChosenShard { shard, from: SHARD_VAR }))
+}
+
+/// The accounts of this run that belong to its shard, or `None` when the shard has none (said
+/// on stderr; not an error: with more workers than accounts some shards are empty).
+/// An account named with `--account` that another shard owns is refused, so a person who
+/// asked for one account never gets a quiet run that skipped it.
+fn only_shard(
+    ctx: &Context,
+    chosen: &ChosenShard,
+    args: &SyncArgs,
+    targets: Vec<Connection>,
+    keepalive: Vec<Connection>,
+) -> Result<Option<(Vec<Connection>, Vec<Connection>)>> {
+    let ChosenShard { shard, from } = chosen;
+    let owns = |c: &Connection| shard.owns(c.provider, &c.account_id);
+    if let Some(name) = &args.account
+        && let Some(c) = targets.iter().chain(&keepalive).find(|c| !owns(c))
+    {
+        let owner = Shard::of(c.provider, &c.account_id, shard.count()).map_err(Error::config)?;
+        return Err(Error::config(format!(
+            "the {} (named by --account '{name}') is in shard {owner}, not in shard {shard} (from {from})",
+            c.describe()
+        ))
+        .hint(format!("pass --shard {owner}, or --shard 1/1 to sync it whatever the shard")));
+    }
+    let all = targets.len() + keepalive.len();
+    let targets: Vec<Connection> = targets.into_iter().filter(|c| owns(c)).collect();
+    let keepalive: Vec<Connection> = keepalive.into_iter().filter(|c| owns(c)).collect();
+    if targets.is_empty() && keepalive.is_empty() {
+        ctx.ui.always(format!("shard {shard} (from {from}) has none of the {all} account(s) to sync; nothing to do"));
+        if ctx.ui.json {
+            ctx.ui.json_value(&serde_json::json!([]))?;
+        }
+        return Ok(None);
+    }
+    ctx.ui.info(format!("shard {shard} (from {from}): {} of {all} account(s)", targets.len() + keepalive.len()));
+    Ok(Some((targets, keepalive)))
 }
 
 /// An account's failure: on stderr always (under `--json` the summaries on stdout carry it).

@@ -15,6 +15,7 @@ mod interrupted;
 mod keyring;
 mod postgres;
 mod push;
+mod shard;
 mod snapshots;
 mod sync;
 mod truth;
