@@ -337,11 +337,10 @@ fn deploy_recipes_use_only_commands_and_variables_that_exist() {
                     Some(Ok(argv)) if key == "args" => {
                         add(&mut commands, serde_json::to_string(&argv).unwrap(), at.clone())
                     }
-                    Some(Ok(argv)) => {
-                        if argv.first().is_some_and(|c| c == "integ" || c.ends_with("/integ")) {
-                            add(&mut commands, serde_json::to_string(&argv[1..]).unwrap(), at.clone());
-                        }
+                    Some(Ok(argv)) if argv.first().is_some_and(|c| c == "integ" || c.ends_with("/integ")) => {
+                        add(&mut commands, serde_json::to_string(&argv[1..]).unwrap(), at.clone())
                     }
+                    Some(Ok(_)) => {}
                 }
             }
         }
@@ -383,10 +382,10 @@ fn kustomization_problems(files: &[PathBuf]) -> Vec<String> {
     let mut problems = Vec::new();
     for line in kust.lines().map(|l| code(l).trim()) {
         let file = line.strip_prefix("- path:").or_else(|| line.strip_prefix("- ")).map(str::trim);
-        if let Some(file) = file.filter(|f| f.ends_with(".yaml")) {
-            if !dir.join(file).is_file() {
-                problems.push(format!("deploy/kubernetes/kustomization.yaml names {file}, which does not exist"));
-            }
+        if let Some(file) = file.filter(|f| f.ends_with(".yaml"))
+            && !dir.join(file).is_file()
+        {
+            problems.push(format!("deploy/kubernetes/kustomization.yaml names {file}, which does not exist"));
         }
     }
     let field = |key: &str| {
@@ -396,10 +395,12 @@ fn kustomization_problems(files: &[PathBuf]) -> Vec<String> {
     for path in files {
         let name = rel(path);
         let file = path.file_name().unwrap().to_string_lossy();
-        if path.parent() == Some(dir.as_path()) && file.ends_with(".yaml") && file != "kustomization.yaml" {
-            if !kust.contains(file.as_ref()) {
-                problems.push(format!("{name} is not mentioned in deploy/kubernetes/kustomization.yaml"));
-            }
+        if path.parent() == Some(dir.as_path())
+            && file.ends_with(".yaml")
+            && file != "kustomization.yaml"
+            && !kust.contains(file.as_ref())
+        {
+            problems.push(format!("{name} is not mentioned in deploy/kubernetes/kustomization.yaml"));
         }
         let text = read(path);
         if file.ends_with(".hcl") {
@@ -409,10 +410,10 @@ fn kustomization_problems(files: &[PathBuf]) -> Vec<String> {
             }
         }
         for (n, line) in text.lines().enumerate() {
-            if let Some(used) = code(line).trim().strip_prefix("image:").map(|u| u.trim().trim_matches('"')) {
-                if used != image {
-                    problems.push(format!("{name}:{}: image {used}, but kustomization.yaml sets {image}", n + 1));
-                }
+            if let Some(used) = code(line).trim().strip_prefix("image:").map(|u| u.trim().trim_matches('"'))
+                && used != image
+            {
+                problems.push(format!("{name}:{}: image {used}, but kustomization.yaml sets {image}", n + 1));
             }
         }
     }
