@@ -4,6 +4,7 @@
 mod alerts;
 mod common;
 mod connect;
+mod deploy;
 mod events_calendly;
 mod events_google;
 mod events_microsoft;
