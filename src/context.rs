@@ -36,6 +36,8 @@ pub struct Context {
     pub clock: Clock,
     settings: Option<Result<Settings>>,
     db: Option<Db>,
+    /// The PostgreSQL session that holds advisory locks (opened on first use).
+    lock_session: Option<Arc<crate::store::pg::link::PgLink>>,
     secrets: Option<Arc<dyn SecretStore>>,
     http: Option<reqwest::Client>,
 }
@@ -46,7 +48,18 @@ impl Context {
             .map_err(|e| Error::config(e).hint(format!("unset {TEST_NOW_VAR}: it is only for tests")))?;
         let ui = Ui::new(&global, &env, clock);
         let paths = Paths::resolve(&env)?;
-        Ok(Context { env, paths, ui, global, clock, settings: None, db: None, secrets: None, http: None })
+        Ok(Context {
+            env,
+            paths,
+            ui,
+            global,
+            clock,
+            settings: None,
+            db: None,
+            lock_session: None,
+            secrets: None,
+            http: None,
+        })
     }
 
     /// The layered settings; a broken config.toml or environment is a configuration error.
@@ -77,6 +90,19 @@ impl Context {
             return Ok(None);
         }
         self.db().map(Some)
+    }
+
+    /// On PostgreSQL, the session of its own that holds the run's advisory locks (a lock on the
+    /// data session would end with any hiccup of it, and must not wait behind its statements).
+    pub fn lock_session(&mut self) -> Result<Option<Arc<crate::store::pg::link::PgLink>>> {
+        if let Some(link) = &self.lock_session {
+            return Ok(Some(link.clone()));
+        }
+        let Some(url) = self.database_url()? else { return Ok(None) };
+        let password = if url.password.is_none() { self.database_password()? } else { None };
+        let link = Arc::new(crate::store::pg::link::PgLink::connect(url, password)?);
+        self.lock_session = Some(link.clone());
+        Ok(Some(link))
     }
 
     /// The SQLite file, whatever `database_url` says (what `integ db copy` copies from).

@@ -128,7 +128,11 @@ pub(super) async fn after_run(ctx: &mut Context, trigger: Trigger) {
     // otherwise both open the same episode or send the same queued message. The state is in
     // the database, so a run that finds the lock taken leaves nothing undone: the next run
     // judges it again.
-    let lock = crate::store::lock::FileLock::acquire(&ctx.paths.lock_file("alerts"), LOCK_WAIT).await;
+    // On PostgreSQL the lock reaches every machine that uses the database.
+    let lock = match ctx.lock_session() {
+        Ok(pg) => crate::store::lock::RunLock::acquire(&ctx.paths.lock_file("alerts"), pg.as_ref(), LOCK_WAIT).await,
+        Err(e) => Err(e),
+    };
     let _lock = match lock {
         Ok(Some(l)) => l,
         Ok(None) => {

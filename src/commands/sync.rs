@@ -204,7 +204,8 @@ async fn sync_account(
     wait: Duration,
     out: &mut Vec<engine::Summary>,
 ) -> Result<()> {
-    let lock = engine::lock(&ctx.paths.lock_file(&c.lock_name("sync")), c, wait).await?;
+    let pg = ctx.lock_session()?;
+    let lock = engine::lock(&ctx.paths.lock_file(&c.lock_name("sync")), pg.as_ref(), c, wait).await?;
     // Debug builds only: release builds never plant a panic, whatever the environment says.
     let planted_panic = cfg!(debug_assertions) && ctx.env.get("INTEG_DEBUG_PANIC") == Some("sync");
     let account = engine::Account {

@@ -102,8 +102,9 @@ fn from_row(r: &Row<'_>) -> Result<Connection, DbError> {
 
 /// Every connection, optionally of one provider, in a stable order.
 pub fn list(db: &Db, provider: Option<Provider>) -> Result<Vec<Connection>, DbError> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM connections WHERE (?1 IS NULL OR provider = ?1) ORDER BY provider, label, id");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM connections WHERE (CAST(?1 AS TEXT) IS NULL OR provider = ?1) ORDER BY provider, label, id"
+    );
     db.conn().query_map(&sql, params![provider.map(Provider::name)], from_row)
 }
 

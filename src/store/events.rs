@@ -74,7 +74,7 @@ pub fn calendars(db: &Db, connection: Option<i64>, provider: Option<&str>) -> Re
         .conn().query_map("SELECT c.connection_id, n.provider, n.label, c.id, c.name, c.time_zone, c.is_primary, c.access_role, c.selected
              FROM calendars c JOIN connections n ON n.id = c.connection_id
              WHERE c.deleted_at IS NULL AND n.state != 'disconnected'
-               AND (?1 IS NULL OR c.connection_id = ?1) AND (?2 IS NULL OR n.provider = ?2)
+               AND (CAST(?1 AS BIGINT) IS NULL OR c.connection_id = ?1) AND (CAST(?2 AS TEXT) IS NULL OR n.provider = ?2)
              ORDER BY n.provider, n.label, c.is_primary DESC, c.name, c.id", params![connection, provider], calendar_view)
 }
 
@@ -232,10 +232,10 @@ pub fn list_events(db: &Db, f: &EventFilter) -> Result<Vec<EventView>, DbError> 
                     e.end_at, e.start_date, e.end_date, e.time_zone, e.series_id, e.organizer, e.attendees_count
              FROM events e JOIN connections n ON n.id = e.connection_id
              WHERE e.deleted_at IS NULL
-               AND (?1 IS NULL OR (e.all_day = 0 AND e.end_at > ?1) OR (e.all_day = 1 AND e.end_date > ?2))
-               AND (?3 IS NULL OR (e.all_day = 0 AND e.start_at < ?3) OR (e.all_day = 1 AND e.start_date < ?4))
-               AND (?5 IS NULL OR e.provider = ?5) AND (?6 IS NULL OR e.calendar_id = ?6)
-               AND (?7 IS NULL OR e.connection_id = ?7)
+               AND (CAST(?1 AS TEXT) IS NULL OR (e.all_day = 0 AND e.end_at > ?1) OR (e.all_day = 1 AND e.end_date > ?2))
+               AND (CAST(?3 AS TEXT) IS NULL OR (e.all_day = 0 AND e.start_at < ?3) OR (e.all_day = 1 AND e.start_date < ?4))
+               AND (CAST(?5 AS TEXT) IS NULL OR e.provider = ?5) AND (CAST(?6 AS TEXT) IS NULL OR e.calendar_id = ?6)
+               AND (CAST(?7 AS BIGINT) IS NULL OR e.connection_id = ?7)
              ORDER BY coalesce(e.start_at, e.start_date || 'T00:00:00Z'), e.all_day DESC, e.id",
         params![from_ts, from_date, to_ts, to_date, f.provider, f.calendar, f.connection],
         |r| {

@@ -99,8 +99,9 @@ pub fn add(db: &mut Db, rule: &NewRule<'_>, now: &str) -> Result<(i64, bool), Db
 
 /// Every rule (of one target connection), oldest first.
 pub fn list(db: &Db, target: Option<i64>) -> Result<Vec<Rule>, DbError> {
-    let sql =
-        format!("SELECT {RULE_COLUMNS} FROM push_rules WHERE ?1 IS NULL OR target_connection_id = ?1 ORDER BY id");
+    let sql = format!(
+        "SELECT {RULE_COLUMNS} FROM push_rules WHERE CAST(?1 AS BIGINT) IS NULL OR target_connection_id = ?1 ORDER BY id"
+    );
     db.conn().query_map(&sql, params![target], rule_of)
 }
 

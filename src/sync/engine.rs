@@ -18,7 +18,8 @@ use crate::provider::Provider;
 use crate::providers::jobber::api::JobberApi;
 use crate::store::connections::{Connection, State};
 use crate::store::db::Db;
-use crate::store::lock::FileLock;
+use crate::store::lock::RunLock;
+use crate::store::pg::link::PgLink;
 use crate::store::runs::{self, Counts};
 use crate::time::Clock;
 
@@ -130,15 +131,16 @@ pub struct Account<'a> {
     pub settings: &'a SyncSettings,
     pub clock: Clock,
     /// The account's sync lock, held for the whole run (see [`lock`]).
-    pub lock: FileLock,
+    pub lock: RunLock,
     /// Panic inside the run (the test of the panic path; the command sets it in debug builds
     /// only).
     pub planted_panic: bool,
 }
 
-/// Take an account's sync lock, which keeps two runs off one account, waiting up to `wait`.
-pub async fn lock(path: &Path, c: &Connection, wait: Duration) -> Result<FileLock> {
-    FileLock::acquire(path, wait).await?.ok_or_else(|| {
+/// Take an account's sync lock, which keeps two runs off one account, waiting up to `wait`:
+/// its lock file, and on PostgreSQL (`pg`, the lock session) its advisory lock too.
+pub async fn lock(path: &Path, pg: Option<&std::sync::Arc<PgLink>>, c: &Connection, wait: Duration) -> Result<RunLock> {
+    RunLock::acquire(path, pg, wait).await?.ok_or_else(|| {
         Error::locked(format!("another integ sync is running for the {}", c.describe()))
             .hint("let it finish, or pass --wait SECS to wait for it")
     })

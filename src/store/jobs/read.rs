@@ -59,8 +59,8 @@ pub fn list(
 ) -> Result<Vec<JobView>, DbError> {
     let sql = format!(
         "SELECT {VIEW_COLUMNS} FROM jobs j JOIN connections c ON c.id = j.connection_id
-         WHERE j.deleted_at IS NULL AND (?1 IS NULL OR j.connection_id = ?1) AND (?2 IS NULL OR j.status = ?2)
-           AND (?3 IS NULL OR coalesce(j.start_at, j.updated_at) >= ?3 OR j.updated_at >= ?3)
+         WHERE j.deleted_at IS NULL AND (CAST(?1 AS BIGINT) IS NULL OR j.connection_id = ?1) AND (CAST(?2 AS TEXT) IS NULL OR j.status = ?2)
+           AND (CAST(?3 AS TEXT) IS NULL OR coalesce(j.start_at, j.updated_at) >= ?3 OR j.updated_at >= ?3)
          ORDER BY j.updated_at DESC, j.id"
     );
     db.conn().query_map(&sql, params![connection, status, since], view)
@@ -72,7 +72,7 @@ pub fn show(db: &Db, connection: Option<i64>, key: &str) -> Result<Option<(JobVi
     let sql = format!(
         "SELECT {VIEW_COLUMNS}, j.key, j.instructions, j.street1, j.street2, j.province, j.postal_code, j.country
          FROM jobs j JOIN connections c ON c.id = j.connection_id
-         WHERE (?1 IS NULL OR j.connection_id = ?1) AND (j.id = ?2 OR j.job_number = ?3)
+         WHERE (CAST(?1 AS BIGINT) IS NULL OR j.connection_id = ?1) AND (j.id = ?2 OR j.job_number = ?3)
          ORDER BY j.deleted_at IS NOT NULL, j.updated_at DESC LIMIT 1"
     );
     let found = db.conn().query_opt(&sql, params![connection, key, number], |r| {

@@ -118,7 +118,11 @@ impl PgLink {
         if let Some(s) = self.statements.lock().expect("statement cache").get(sql) {
             return Ok(s.clone());
         }
-        let stmt = block_on(self.client.prepare(&sql::to_postgres(sql))).map_err(|e| self.error(&e))?;
+        let stmt = block_on(self.client.prepare(&sql::to_postgres(sql))).map_err(|e| {
+            // The statement's text (never a value: those are bound apart) says which one.
+            let head: String = sql.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(120).collect();
+            DbError::Pg(format!("{} (preparing `{head}`)", super::query_error(&self.url, &e)))
+        })?;
         self.statements.lock().expect("statement cache").insert(sql.to_string(), stmt.clone());
         Ok(stmt)
     }
@@ -151,6 +155,11 @@ impl PgLink {
 
     pub fn batch(&self, sql: &str) -> Result<(), DbError> {
         block_on(self.client.batch_execute(sql)).map_err(|e| self.error(&e))
+    }
+
+    /// Statements on this session, outside any transaction.
+    pub fn conn(&self) -> crate::store::sql::Conn<'_> {
+        crate::store::sql::Conn::pg(self)
     }
 
     /// Run an async piece of work on this session from synchronous code.
