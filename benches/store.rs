@@ -91,7 +91,7 @@ fn integ_path(dir: &std::path::Path, jobs: &[Job]) {
         .execute(
             "INSERT INTO connections (id, provider, account_id, account_name, label, state, created_at, updated_at)
              VALUES (1, 'jobber', 'a', 'A', 'A', 'connected', 'now', 'now')",
-            [],
+            integ::store::sql::params![],
         )
         .unwrap();
     let now = "2026-11-21T00:00:00Z".to_string();

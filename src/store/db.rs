@@ -112,7 +112,7 @@ pub struct Db {
 
 enum Backend {
     Sqlite { conn: Connection, path: PathBuf },
-    Pg(PgLink),
+    Pg(Box<PgLink>),
 }
 
 impl std::fmt::Debug for Db {
@@ -194,7 +194,7 @@ impl Db {
                 return Err(e);
             }
         }
-        Ok(Db { backend: Backend::Pg(link) })
+        Ok(Db { backend: Backend::Pg(Box::new(link)) })
     }
 
     /// Where the data is: the file's path, or the PostgreSQL URL (password masked).
