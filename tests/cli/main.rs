@@ -14,6 +14,7 @@ mod hostile_numbers;
 mod hostile_output;
 mod interrupted;
 mod keyring;
+mod pg_workers;
 mod postgres;
 mod push;
 mod shard;

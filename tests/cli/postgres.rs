@@ -33,14 +33,14 @@ fn server() -> Option<(String, String)> {
 }
 
 /// A PostgreSQL database of its own for one test.
-struct PgDb {
+pub struct PgDb {
     /// postgres://integ_test@127.0.0.1:PORT/NAME, no password.
-    url: String,
-    password: String,
+    pub url: String,
+    pub password: String,
 }
 
 impl PgDb {
-    fn new() -> Option<PgDb> {
+    pub fn new() -> Option<PgDb> {
         let (admin, password) = server()?;
         let name = format!("integ_t_{}", rand_hex(6));
         run_sql(&admin, &password, &format!("CREATE DATABASE {name}"));
@@ -53,11 +53,11 @@ impl PgDb {
         self.url.replacen("integ_test@", &format!("integ_test:{}@", self.password), 1)
     }
 
-    fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+    pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
         run_sql(&self.url, &self.password, sql)
     }
 
-    fn env_for(&self, env: &mut TestEnv) {
+    pub fn env_for(&self, env: &mut TestEnv) {
         env.set("INTEG_DATABASE_PASSWORD", self.password.clone());
     }
 }
