@@ -710,7 +710,7 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             break
         }
         'integ;db;migrate' {
-            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The database, `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=...]`; the password from INTEG_DATABASE_PASSWORD or `integ config set database.password`')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The database, `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=...]` (default: INTEG_DATABASE_URL); the password from INTEG_DATABASE_PASSWORD or `integ config set database.password`')
             [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout (errors too)')

@@ -645,7 +645,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand --version 'Print version'
         }
         &'integ;db;migrate'= {
-            cand --url 'The database, `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=...]`; the password from INTEG_DATABASE_PASSWORD or `integ config set database.password`'
+            cand --url 'The database, `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=...]` (default: INTEG_DATABASE_URL); the password from INTEG_DATABASE_PASSWORD or `integ config set database.password`'
             cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
             cand --json 'Print machine-readable JSON on stdout (errors too)'

@@ -476,7 +476,7 @@ complete -c integ -n "__fish_integ_using_subcommand db; and __fish_seen_subcomma
 complete -c integ -n "__fish_integ_using_subcommand db; and __fish_seen_subcommand_from copy" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
 complete -c integ -n "__fish_integ_using_subcommand db; and __fish_seen_subcommand_from copy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c integ -n "__fish_integ_using_subcommand db; and __fish_seen_subcommand_from copy" -s V -l version -d 'Print version'
-complete -c integ -n "__fish_integ_using_subcommand db; and __fish_seen_subcommand_from migrate" -l url -d 'The database, `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=...]`; the password from INTEG_DATABASE_PASSWORD or `integ config set database.password`' -r
+complete -c integ -n "__fish_integ_using_subcommand db; and __fish_seen_subcommand_from migrate" -l url -d 'The database, `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=...]` (default: INTEG_DATABASE_URL); the password from INTEG_DATABASE_PASSWORD or `integ config set database.password`' -r
 complete -c integ -n "__fish_integ_using_subcommand db; and __fish_seen_subcommand_from migrate" -l log-file -d 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file' -r -F
 complete -c integ -n "__fish_integ_using_subcommand db; and __fish_seen_subcommand_from migrate" -l color -d 'When to use colours (NO_COLOR is honoured by auto)' -r -f -a "auto\t''
 always\t''

@@ -516,10 +516,11 @@ pub struct DbCopyArgs {
 
 #[derive(Debug, Args)]
 pub struct DbMigrateArgs {
-    /// The database, `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=...]`; the password from
-    /// INTEG_DATABASE_PASSWORD or `integ config set database.password`
+    /// The database, `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=...]` (default:
+    /// INTEG_DATABASE_URL); the password from INTEG_DATABASE_PASSWORD or `integ config set
+    /// database.password`
     #[arg(long, value_name = "URL")]
-    pub url: String,
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -34,7 +34,22 @@ async fn open(ctx: &mut Context, text: &str) -> Result<pg::Pg> {
 }
 
 async fn migrate_cmd(ctx: &mut Context, args: DbMigrateArgs) -> Result<Done> {
-    let mut pg = open(ctx, &args.url).await?;
+    let url = match args.url {
+        Some(url) => url,
+        // Checked as every command checks it (no password from config.toml).
+        None if ctx.database_url()?.is_none() => {
+            return Err(Error::config("no database to migrate")
+                .hint("pass --url postgres://USER@HOST/DATABASE, or set INTEG_DATABASE_URL"));
+        }
+        None => match ctx.settings()?.get("database_url").filter(|u| !u.is_empty()) {
+            Some(url) => url.to_string(),
+            None => {
+                return Err(Error::config("no database to migrate")
+                    .hint("pass --url postgres://USER@HOST/DATABASE, or set INTEG_DATABASE_URL"));
+            }
+        },
+    };
+    let mut pg = open(ctx, &url).await?;
     let applied = pg::migrate(&mut pg, &ctx.clock.stamp()).await?;
     let shown = pg.url.shown().to_string();
     if ctx.ui.json {
