@@ -115,6 +115,29 @@ fn check_config(ctx: &mut Context, c: &mut Checks) {
 }
 
 fn check_database(ctx: &mut Context, c: &mut Checks) {
+    match ctx.database_url() {
+        Ok(None) => {}
+        Ok(Some(url)) => {
+            let shown = url.shown().to_string();
+            match ctx.db() {
+                Ok(db) => {
+                    let version = db.schema_version().unwrap_or(-1);
+                    c.push(
+                        Level::Ok,
+                        "database",
+                        format!("PostgreSQL {shown} reachable, schema version {version}"),
+                        None,
+                    );
+                }
+                Err(e) => c.push(Level::Fail, "database", e.message.clone(), e.hint.clone()),
+            }
+            return;
+        }
+        Err(e) => {
+            c.push(Level::Fail, "database", e.message.clone(), e.hint.clone());
+            return;
+        }
+    }
     let path = ctx.paths.db_file.clone();
     match Db::open(&path) {
         Ok(db) => {

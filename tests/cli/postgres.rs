@@ -424,4 +424,6 @@ fn pg_a_sync_into_postgres_writes_what_it_writes_into_sqlite() {
     assert!(status.to_string().contains("jobber"), "{status}");
     env.run(&["events", "list", "--json"]).ok();
     env.run(&["calendars", "list", "--json"]).ok();
+    let doctor = env.run(&["doctor"]).any();
+    assert!(doctor.stdout.contains("PostgreSQL") && doctor.stdout.contains("schema version 6"), "{}", doctor.stdout);
 }
