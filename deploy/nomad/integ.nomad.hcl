@@ -114,9 +114,8 @@ job "integ-sync" {
         EOT
       }
 
-      # Best estimates until measured: the lead fills these from BENCHMARKS.md "PostgreSQL and
-      # many workers". About 30 MiB peak RSS for one account (BENCHMARKS.md); a sync mostly
-      # waits on Jobber's cost budget.
+      # From BENCHMARKS.md "PostgreSQL and many workers": 30 MiB peak RSS per worker, flat;
+      # about 0.1 ms of CPU per job written; a sync mostly waits on Jobber's cost budget.
       resources {
         cpu        = 200
         memory     = 64
