@@ -138,18 +138,49 @@ impl Context {
     pub fn secret_settings(&mut self) -> Result<SecretSettings> {
         let settings = self.settings()?.clone();
         let kind = settings.secret_store();
+        let mut raw_key = None;
         let (key, key_source) = match (self.env.get("INTEG_SECRET_KEY"), settings.get("secret_key_file")) {
             (Some(k), _) => (Some(SecretString::from(k.to_string())), "INTEG_SECRET_KEY".to_string()),
             (None, Some(file)) => {
                 check_key_file(Path::new(file))?;
-                let text = std::fs::read_to_string(file).map(Zeroizing::new).map_err(|e| {
+                let bytes = std::fs::read(file).map(Zeroizing::new).map_err(|e| {
                     Error::config(format!("cannot read the secret key file {file}"))
                         .cause(e)
                         .hint("fix `secret_key_file` in config.toml or INTEG_SECRET_KEY_FILE")
                 })?;
-                (Some(SecretString::from(text.trim_end_matches(['\n', '\r']).to_string())), format!("key file {file}"))
+                let unreadable = || {
+                    Error::config(format!("the secret key file {file} holds neither text nor a 32-byte key"))
+                        .hint("put a passphrase, 64 hex digits, or exactly 32 bytes in it")
+                };
+                let passphrase = if kind == StoreKind::Database {
+                    // A raw key (32 bytes, or 64 hex digits) is used as it is; anything else is
+                    // a passphrase.
+                    match secrets::key_file_material(&bytes).ok_or_else(unreadable)? {
+                        secrets::KeyMaterial::Raw(k) => {
+                            raw_key = Some(k);
+                            None
+                        }
+                        secrets::KeyMaterial::Passphrase(p) => Some(p),
+                    }
+                } else {
+                    let text = std::str::from_utf8(&bytes).map_err(|_| unreadable())?;
+                    Some(SecretString::from(text.trim_end_matches(['\n', '\r']).to_string()))
+                };
+                (passphrase, format!("key file {file}"))
             }
             (None, None) => (None, "none".to_string()),
+        };
+        let database = if kind == StoreKind::Database {
+            let url = self.database_url()?.ok_or_else(|| {
+                Error::config("secret_store = \"database\" needs a PostgreSQL database, and none is configured").hint(
+                    "set INTEG_DATABASE_URL (or `database_url` in config.toml), or choose another store with INTEG_SECRET_STORE",
+                )
+            })?;
+            // Never from the secret store: that is this database.
+            let password = self.env.get("INTEG_DATABASE_PASSWORD").map(|v| SecretString::from(v.to_string()));
+            Some(secrets::DatabaseTarget { url, password, raw_key, clock: self.clock })
+        } else {
+            None
         };
         Ok(SecretSettings {
             kind,
@@ -160,6 +191,7 @@ impl Context {
             key,
             key_source,
             timeout: KEYRING_TIMEOUT,
+            database,
         })
     }
 
@@ -174,6 +206,8 @@ impl Context {
                 crate::store::fs::check_private_dir(dir)?;
             }
             crate::store::fs::ensure_private_dir(&self.paths.lock_dir)?;
+        }
+        if ss.kind != StoreKind::Keyring {
             if let Some(key) = &ss.key
                 && key.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS
             {
@@ -196,10 +230,14 @@ impl Context {
     }
 
     /// The PostgreSQL password for a URL without one: the environment first, then the secret
-    /// store (`integ config set database.password`).
+    /// store (`integ config set database.password`), except when the secret store is the
+    /// database itself: then only the environment (the connection says if one was needed).
     pub fn database_password(&mut self) -> Result<Option<SecretString>> {
         if let Some(v) = self.env.get("INTEG_DATABASE_PASSWORD") {
             return Ok(Some(SecretString::from(v.to_string())));
+        }
+        if self.settings()?.secret_store() == StoreKind::Database {
+            return Ok(None);
         }
         let store = self.secrets()?;
         Ok(store.get("database/password")?)

@@ -98,9 +98,9 @@ fn job(ctx: &mut Context, every: Duration) -> Result<Job> {
         }
     }
     match settings.secret_store() {
-        StoreKind::File => {
+        StoreKind::File | StoreKind::Database => {
             if settings.get("secret_key_file").is_none() {
-                return Err(Error::config("the file store's key comes from INTEG_SECRET_KEY, which a schedule must not contain")
+                return Err(Error::config("the secret store's key comes from INTEG_SECRET_KEY, which a schedule must not contain")
                     .hint("write the passphrase to a file only you can read (chmod 600) and run `integ config set secret_key_file PATH`"));
             }
         }

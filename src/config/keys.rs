@@ -85,8 +85,8 @@ pub const KEYS: &[KeyDef] = &[
         "secret_store",
         Some("INTEG_SECRET_STORE"),
         Some("keyring"),
-        Check::OneOf(&["keyring", "file"]),
-        "where tokens and client secrets are kept: the OS keyring, or an encrypted file",
+        Check::OneOf(&["keyring", "file", "database"]),
+        "where tokens and client secrets are kept: the OS keyring, an encrypted file, or encrypted rows in the PostgreSQL database",
     ),
     key(
         "keyring_backend",
@@ -107,9 +107,9 @@ pub const KEYS: &[KeyDef] = &[
         Some("INTEG_SECRET_KEY_FILE"),
         None,
         Check::Text,
-        "file holding the passphrase of the encrypted file store (instead of INTEG_SECRET_KEY)",
+        "file holding the passphrase of the encrypted file or database store (instead of INTEG_SECRET_KEY); for the database store, a file of exactly 32 bytes or 64 hex digits is a raw key",
     ),
-    secret("secret_key", "INTEG_SECRET_KEY", "passphrase of the encrypted file store (environment only)"),
+    secret("secret_key", "INTEG_SECRET_KEY", "passphrase of the encrypted file or database store (environment only)"),
     key(
         "database_url",
         Some("INTEG_DATABASE_URL"),

@@ -120,6 +120,7 @@ impl Settings {
     pub fn secret_store(&self) -> StoreKind {
         match self.get("secret_store") {
             Some("file") => StoreKind::File,
+            Some("database") => StoreKind::Database,
             _ => StoreKind::Keyring,
         }
     }

@@ -30,6 +30,7 @@ pub const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A parsed PostgreSQL URL and integ's TLS decision for it.
+#[derive(Clone)]
 pub struct PgUrl {
     pub host: String,
     pub port: u16,

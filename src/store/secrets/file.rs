@@ -21,46 +21,31 @@
 //! the new file, never half of one; set and delete re-read the file under an exclusive lock, so
 //! two processes updating different keys both keep their change.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
-use argon2::{Algorithm, Argon2, Params, Version};
-use chacha20poly1305::aead::AeadInPlace;
-use chacha20poly1305::{Key, KeyInit, Tag, XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 use rand::rngs::OsRng;
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
+use super::crypto::{self, Cipher, KeyMaterial, Keys, NONCE_LEN, SALT_LEN, Salt, TAG_LEN};
 use super::{SecretError, SecretSettings, SecretStore};
 
 const MAGIC: &[u8; 9] = b"INTEGSEC\x01";
 const MAGIC_NAME_LEN: usize = 8;
-const SALT_LEN: usize = 16;
-const NONCE_LEN: usize = 24;
-const TAG_LEN: usize = 16;
 const AAD_LEN: usize = MAGIC.len() + SALT_LEN;
 const HEADER_LEN: usize = AAD_LEN + NONCE_LEN;
-
-/// Argon2id cost, per the OWASP minimum: 19 MiB, 2 passes, 1 lane. Part of format version 1.
-const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
-const ARGON2_PASSES: u32 = 2;
-const ARGON2_LANES: u32 = 1;
-
-type Salt = [u8; SALT_LEN];
-type DerivedKey = Zeroizing<[u8; 32]>;
 
 /// Secrets in one file encrypted with a key derived from a passphrase.
 pub struct FileStore {
     path: PathBuf,
     lock_path: PathBuf,
-    passphrase: SecretString,
-    /// Keys already derived in this process, by salt.
-    keys: Mutex<HashMap<Salt, DerivedKey>>,
+    /// The passphrase, and the keys already derived from it in this process, by salt.
+    keys: Keys,
 }
 
 impl fmt::Debug for FileStore {
@@ -87,8 +72,7 @@ impl FileStore {
         Ok(FileStore {
             path: settings.file_path.clone(),
             lock_path: settings.lock_path.clone(),
-            passphrase,
-            keys: Mutex::new(HashMap::new()),
+            keys: Keys::new(KeyMaterial::Passphrase(passphrase)),
         })
     }
 
@@ -96,22 +80,8 @@ impl FileStore {
         SecretError::Corrupt { path: self.path.clone(), reason: reason.into() }
     }
 
-    fn cipher(&self, salt: &Salt) -> Result<XChaCha20Poly1305, SecretError> {
-        // A poisoned lock only means another thread panicked while deriving; the map itself
-        // holds nothing half-written.
-        let mut keys = self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(key) = keys.get(salt) {
-            return Ok(XChaCha20Poly1305::new(Key::from_slice(key.as_slice())));
-        }
-        let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES, Some(32))
-            .map_err(|e| self.corrupt(format!("invalid key derivation parameters: {e}")))?;
-        let mut key: DerivedKey = Zeroizing::new([0; 32]);
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-            .hash_password_into(self.passphrase.expose_secret().as_bytes(), salt, key.as_mut_slice())
-            .map_err(|e| self.corrupt(format!("key derivation failed: {e}")))?;
-        let cipher = XChaCha20Poly1305::new(Key::from_slice(key.as_slice()));
-        keys.insert(*salt, key);
-        Ok(cipher)
+    fn cipher(&self, salt: &Salt) -> Result<Cipher, SecretError> {
+        self.keys.cipher(salt).map_err(|reason| self.corrupt(reason))
     }
 
     /// Reads and decrypts the file. `Ok(None)` when there is no file yet.
@@ -143,12 +113,12 @@ impl FileStore {
         let (ciphertext, tag) = body.split_at(body.len() - TAG_LEN);
         let mut salt: Salt = [0; SALT_LEN];
         salt.copy_from_slice(&header[MAGIC.len()..AAD_LEN]);
-        let nonce = XNonce::from_slice(&header[AAD_LEN..HEADER_LEN]);
+        let nonce = &header[AAD_LEN..HEADER_LEN];
 
         let mut plaintext = Zeroizing::new(ciphertext.to_vec());
         self.cipher(&salt)?
-            .decrypt_in_place_detached(nonce, &header[..AAD_LEN], &mut plaintext, Tag::from_slice(tag))
-            .map_err(|_| SecretError::Decrypt { path: self.path.clone() })?;
+            .open(nonce, &header[..AAD_LEN], &mut plaintext, tag)
+            .map_err(|()| SecretError::Decrypt { path: self.path.clone() })?;
         let map: BTreeMap<String, String> = serde_json::from_slice(&plaintext)
             .map_err(|_| self.corrupt("its decrypted contents are not a JSON object of strings"))?;
         let entries = Entries(map.into_iter().map(|(k, v)| (k, Zeroizing::new(v))).collect());
@@ -164,16 +134,14 @@ impl FileStore {
         let map: BTreeMap<&str, &str> = entries.0.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         serde_json::to_writer(&mut *buffer, &map).map_err(|e| self.corrupt(format!("could not encode it: {e}")))?;
 
-        let mut nonce = [0u8; NONCE_LEN];
-        OsRng.fill_bytes(&mut nonce);
         let mut header = Vec::with_capacity(HEADER_LEN);
         header.extend_from_slice(MAGIC);
         header.extend_from_slice(salt);
-        header.extend_from_slice(&nonce);
         // After this the buffer holds ciphertext.
-        let tag = cipher
-            .encrypt_in_place_detached(XNonce::from_slice(&nonce), &header[..AAD_LEN], &mut buffer)
-            .map_err(|_| self.corrupt("encryption failed (the file would be too large)"))?;
+        let (nonce, tag) = cipher
+            .seal(&header, &mut buffer)
+            .map_err(|()| self.corrupt("encryption failed (the file would be too large)"))?;
+        header.extend_from_slice(&nonce);
 
         let mut file = Vec::with_capacity(HEADER_LEN + buffer.len() + TAG_LEN);
         file.extend_from_slice(&header);
@@ -234,11 +202,7 @@ impl FileStore {
         // Read after locking: another process may have written since we last looked.
         let (salt, mut entries) = match self.load()? {
             Some(current) => current,
-            None => {
-                let mut salt: Salt = [0; SALT_LEN];
-                OsRng.fill_bytes(&mut salt);
-                (salt, Entries::default())
-            }
+            None => (crypto::fresh_salt(), Entries::default()),
         };
         let (result, changed) = change(&mut entries);
         if changed {
@@ -276,9 +240,9 @@ impl SecretStore for FileStore {
         })
     }
 
-    fn reserve(&self, wait: std::time::Duration) -> Result<super::Reservation, SecretError> {
+    fn reserve(&self, _key: &str, wait: std::time::Duration) -> Result<super::Reservation, SecretError> {
         match self.try_lock_for(wait)? {
-            Some(lock) => Ok(super::Reservation { lock: Some(lock) }),
+            Some(lock) => Ok(super::Reservation::file(lock)),
             None => Err(SecretError::Io {
                 path: self.lock_path.clone(),
                 source: io::Error::new(
@@ -295,7 +259,7 @@ impl SecretStore for FileStore {
         key: &str,
         value: &SecretString,
     ) -> Result<(), SecretError> {
-        if reservation.lock.is_none() {
+        if !reservation.holds_file_lock() {
             return self.set(key, value);
         }
         let value = Zeroizing::new(value.expose_secret().to_owned());
@@ -374,6 +338,7 @@ mod tests {
             key: key.map(SecretString::from),
             key_source: "INTEG_SECRET_KEY".into(),
             timeout: Duration::from_secs(10),
+            database: None,
         }
     }
 
@@ -432,7 +397,7 @@ mod tests {
         let two = fs::read(&s.path).unwrap();
         assert_eq!(one[..AAD_LEN], two[..AAD_LEN]);
         assert_ne!(one[AAD_LEN..HEADER_LEN], two[AAD_LEN..HEADER_LEN]);
-        assert_eq!(s.keys.lock().unwrap().len(), 1, "the key is derived once per salt");
+        assert_eq!(s.keys.derived_count(), 1, "the key is derived once per salt");
     }
 
     #[test]

@@ -605,6 +605,7 @@ mod tests {
             key: None,
             key_source: String::new(),
             timeout: Duration::from_secs(10),
+            database: None,
         }
     }
 

@@ -8,12 +8,16 @@
 //! any I/O, so commands that never need a secret never wait on a keyring or ask for a key.
 
 mod chunks;
+mod crypto;
+mod database;
 mod file;
 mod keyring;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crypto::KeyMaterial;
+pub use database::{DatabaseStore, DatabaseTarget, key_file_material};
 pub use file::FileStore;
 pub use keyring::KeyringStore;
 pub use secrecy::{ExposeSecret, SecretString};
@@ -27,6 +31,7 @@ pub fn open(settings: &SecretSettings) -> Result<Box<dyn SecretStore>, SecretErr
     Ok(match settings.kind {
         StoreKind::Keyring => Box::new(KeyringStore::open(settings)?),
         StoreKind::File => Box::new(FileStore::open(settings)?),
+        StoreKind::Database => Box::new(DatabaseStore::open(settings)?),
     })
 }
 
@@ -63,6 +68,8 @@ pub fn protect_process_memory() {
 pub enum StoreKind {
     Keyring,
     File,
+    /// Encrypted rows in the PostgreSQL database (`database_url`), shared by every machine.
+    Database,
 }
 
 /// Which OS keyring implementation to use (only Linux has a choice).
@@ -98,6 +105,8 @@ pub struct SecretSettings {
     pub key_source: String,
     /// Deadline for each keyring call.
     pub timeout: Duration,
+    /// The database store's connection, raw key and clock (`None` for the other stores).
+    pub database: Option<DatabaseTarget>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +129,16 @@ pub enum SecretError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("the secret entry {key} is damaged: {reason}")]
     BadEntry { key: String, reason: String },
+    #[error("secret_store = \"database\" needs a PostgreSQL database, and none is configured")]
+    NoDatabase,
+    #[error("the secret key does not open the secrets in the database (it is not the key they were stored with)")]
+    DatabaseKey,
+    #[error("the secret {key} in the database could not be decrypted: the key is wrong or the row was changed")]
+    DatabaseRow { key: String },
+    #[error("the secret store's database failed: {0}")]
+    Database(String),
+    #[error("another process has held the secret {key} for over {} s", .wait.as_secs())]
+    Busy { key: String, wait: Duration },
 }
 
 impl From<SecretError> for crate::error::Error {
@@ -148,6 +167,16 @@ impl From<SecretError> for crate::error::Error {
                     .hint(format!("remove the link (rm {}); integ creates the file itself", path.display()))
             }
             SecretError::Io { .. } => Error::failure(e.to_string()),
+            SecretError::NoDatabase => Error::config(e.to_string()).hint(
+                "set INTEG_DATABASE_URL (or `database_url` in config.toml), or choose another store with INTEG_SECRET_STORE",
+            ),
+            SecretError::DatabaseKey | SecretError::DatabaseRow { .. } => Error::config(e.to_string()).hint(
+                "give the key every worker uses (INTEG_SECRET_KEY or INTEG_SECRET_KEY_FILE); nothing was changed",
+            ),
+            SecretError::Database(_) => Error::failure(e.to_string()),
+            SecretError::Busy { .. } => {
+                Error::locked(e.to_string()).hint("another integ process is refreshing these tokens; run again later")
+            }
         }
     }
 }
@@ -165,13 +194,15 @@ pub trait SecretStore: Send + Sync {
     /// Make sure a write can happen now, and keep it possible until the reservation is
     /// dropped. A refresh asks for this before it spends a single-use refresh token: if the
     /// store can't take the answer, the old token stays good. The file store takes its lock
-    /// (waiting at most `wait`) and holds it; a keyring proves itself with a write and delete.
-    fn reserve(&self, wait: Duration) -> Result<Reservation, SecretError> {
-        let _ = wait;
+    /// (waiting at most `wait`) and holds it; the database store locks `key`'s row (on a
+    /// session of its own, in a transaction) so other machines wait; a keyring proves itself
+    /// with a write and delete. A refresh re-reads `key` only once it holds the reservation.
+    fn reserve(&self, key: &str, wait: Duration) -> Result<Reservation, SecretError> {
+        let _ = (key, wait);
         let probe = format!("write-probe-{}", std::process::id());
         self.set(&probe, &SecretString::from("probe"))?;
         self.delete(&probe)?;
-        Ok(Reservation { lock: None })
+        Ok(Reservation { held: Held::Nothing })
     }
 
     /// `set`, under a reservation this store gave.
@@ -179,11 +210,50 @@ pub trait SecretStore: Send + Sync {
         let _ = reservation;
         self.set(key, value)
     }
+
+    /// How many secrets the store holds, where it can tell (`integ secrets copy` refuses a
+    /// non-empty target); `None` for a keyring, which cannot list its entries.
+    fn count(&self) -> Result<Option<u64>, SecretError> {
+        Ok(None)
+    }
 }
 
-/// A write the store has promised to take (see [`SecretStore::reserve`]).
+/// A write the store has promised to take (see [`SecretStore::reserve`]), and the lock that
+/// keeps it possible until dropped.
 #[derive(Debug)]
 pub struct Reservation {
-    /// The file store's lock, held until the reservation is dropped.
-    pub(crate) lock: Option<std::fs::File>,
+    held: Held,
+}
+
+#[derive(Debug)]
+enum Held {
+    Nothing,
+    /// The file store's lock file, locked.
+    File {
+        _lock: std::fs::File,
+    },
+    /// The database store's row, locked in an open transaction (rolled back if dropped
+    /// before the write).
+    Row(database::RowLock),
+}
+
+impl Reservation {
+    pub(crate) fn file(lock: std::fs::File) -> Reservation {
+        Reservation { held: Held::File { _lock: lock } }
+    }
+
+    pub(crate) fn row(lock: database::RowLock) -> Reservation {
+        Reservation { held: Held::Row(lock) }
+    }
+
+    pub(crate) fn holds_file_lock(&self) -> bool {
+        matches!(self.held, Held::File { .. })
+    }
+
+    pub(crate) fn row_lock(&self) -> Option<&database::RowLock> {
+        match &self.held {
+            Held::Row(lock) => Some(lock),
+            _ => None,
+        }
+    }
 }
