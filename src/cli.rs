@@ -83,6 +83,9 @@ pub enum Command {
     /// Copy the database into PostgreSQL, or create integ's schema there
     #[command(subcommand)]
     Db(DbCommand),
+    /// Copy every secret integ keeps into another secret store
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
     /// Print shell completions
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout
@@ -521,6 +524,33 @@ pub struct DbMigrateArgs {
     /// database.password`
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Copy every token set and stored secret from the current secret store into another
+    ///
+    /// The token sets of every connection in the database, the client secrets, and the
+    /// other stored secrets (alert credentials, the database password) are copied; the
+    /// target must hold none of them yet (exit 2 otherwise). The current store is left as it
+    /// is; names are printed, never values. The target uses the same key (INTEG_SECRET_KEY or
+    /// INTEG_SECRET_KEY_FILE); `database` needs INTEG_DATABASE_URL.
+    Copy(SecretsCopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SecretsCopyArgs {
+    /// The store to copy into
+    #[arg(long, value_enum)]
+    pub to: SecretStoreArg,
+}
+
+/// A secret store, as `--to` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SecretStoreArg {
+    Keyring,
+    File,
+    Database,
 }
 
 #[derive(Debug, Subcommand)]

@@ -136,8 +136,14 @@ impl Context {
 
     /// What the secret store needs, from settings and environment.
     pub fn secret_settings(&mut self) -> Result<SecretSettings> {
+        let kind = self.settings()?.secret_store();
+        self.secret_settings_for(kind)
+    }
+
+    /// What the `kind` secret store needs, from settings and environment (`integ secrets copy`
+    /// opens a store other than the configured one).
+    pub fn secret_settings_for(&mut self, kind: StoreKind) -> Result<SecretSettings> {
         let settings = self.settings()?.clone();
-        let kind = settings.secret_store();
         let mut raw_key = None;
         let (key, key_source) = match (self.env.get("INTEG_SECRET_KEY"), settings.get("secret_key_file")) {
             (Some(k), _) => (Some(SecretString::from(k.to_string())), "INTEG_SECRET_KEY".to_string()),
@@ -200,7 +206,15 @@ impl Context {
         if let Some(s) = &self.secrets {
             return Ok(s.clone());
         }
-        let ss = self.secret_settings()?;
+        let kind = self.settings()?.secret_store();
+        let store = self.open_secret_store(kind)?;
+        self.secrets = Some(store.clone());
+        Ok(store)
+    }
+
+    /// Opens the `kind` secret store (not kept: [`Context::secrets`] keeps the configured one).
+    pub fn open_secret_store(&mut self, kind: StoreKind) -> Result<Arc<dyn SecretStore>> {
+        let ss = self.secret_settings_for(kind)?;
         if ss.kind == StoreKind::File {
             if let Some(dir) = ss.file_path.parent() {
                 crate::store::fs::check_private_dir(dir)?;
@@ -214,9 +228,7 @@ impl Context {
                 self.ui.warn(short_passphrase(&ss.key_source));
             }
         }
-        let store: Arc<dyn SecretStore> = Arc::from(secrets::open(&ss)?);
-        self.secrets = Some(store.clone());
-        Ok(store)
+        Ok(Arc::from(secrets::open(&ss)?))
     }
 
     /// A provider's client secret: the environment first, then the secret store.

@@ -81,6 +81,14 @@ fn set(ctx: &mut Context, a: ConfigSetArgs) -> Result<Done> {
             return Err(Error::config("secret_key is read from INTEG_SECRET_KEY only")
                 .hint("set INTEG_SECRET_KEY, or name a key file with `integ config set secret_key_file PATH`"));
         }
+        if def.key == "database.password"
+            && ctx.settings()?.secret_store() == crate::store::secrets::StoreKind::Database
+        {
+            return Err(Error::config(
+                "the database password cannot be kept in the database secret store (it is needed to reach the database)",
+            )
+            .hint("give it in INTEG_DATABASE_PASSWORD"));
+        }
         let value = read_secret_from_stdin(def)?;
         if def.check != config::Check::Text {
             // The rule's messages never repeat a secret's value.

@@ -16,6 +16,7 @@ mod progress;
 mod push;
 mod refresh;
 mod schedule;
+mod secrets;
 mod select;
 mod status;
 mod sync;
@@ -51,6 +52,7 @@ pub async fn run(ctx: &mut Context, command: Command) -> Result<Done> {
         Command::Alerts(cmd) => alerts::run(ctx, cmd).await,
         Command::Config(cmd) => config::run(ctx, cmd),
         Command::Db(cmd) => db::run(ctx, cmd).await,
+        Command::Secrets(cmd) => secrets::run(ctx, cmd),
         Command::Completions(args) => completions::run(ctx, args),
         Command::Man => completions::man(ctx),
     }

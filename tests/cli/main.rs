@@ -17,6 +17,7 @@ mod keyring;
 mod pg_workers;
 mod postgres;
 mod push;
+mod secrets_db;
 mod shard;
 mod snapshots;
 mod sync;

@@ -240,6 +240,10 @@ impl SecretStore for FileStore {
         })
     }
 
+    fn count(&self) -> Result<Option<u64>, SecretError> {
+        Ok(Some(self.load()?.map_or(0, |(_, entries)| entries.0.len() as u64)))
+    }
+
     fn reserve(&self, _key: &str, wait: std::time::Duration) -> Result<super::Reservation, SecretError> {
         match self.try_lock_for(wait)? {
             Some(lock) => Ok(super::Reservation::file(lock)),
