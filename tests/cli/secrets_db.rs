@@ -155,7 +155,7 @@ fn pg_ten_machines_refresh_an_expired_token_once() {
     fakes.post("/_fake/stats/reset", serde_json::json!({}));
     let children: Vec<_> = homes
         .iter()
-        .map(|env| env.cmd(&["sync", "jobber"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap())
+        .map(|env| env.cmd(&["sync", "jobs"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap())
         .collect();
     let mut codes = Vec::new();
     for c in children {
@@ -168,6 +168,23 @@ fn pg_ten_machines_refresh_an_expired_token_once() {
     assert!(codes.iter().any(|(c, _)| *c == 0), "{codes:?}");
     assert_eq!(refreshes(&fakes), 1, "{}", fakes.get("/_fake/stats"));
     assert_eq!(homes[3].run(&["status", "--json"]).ok().json()[0]["state"], "connected");
+
+    // Forced refreshes take no sync lock: only the token row's lock keeps them apart. Each
+    // must spend the refresh token the previous one stored, so the fake refuses none.
+    fakes.post("/_fake/stats/reset", serde_json::json!({}));
+    let children: Vec<_> = homes
+        .iter()
+        .map(|env| env.cmd(&["refresh", "--force"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap())
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let stats = fakes.get("/_fake/stats");
+    assert_eq!(stats["jobber"]["refresh_ok"], 10, "{stats}");
+    assert_eq!(stats["jobber"]["refresh_failed"], 0, "{stats}");
+    homes[7].run(&["sync", "jobs"]).ok();
+
     // The raw key never reached the database; only the salt and the key check are there.
     let raw_hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
     for table in ["integ_secrets", "integ_secrets_key"] {
