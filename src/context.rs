@@ -221,12 +221,11 @@ impl Context {
             }
             crate::store::fs::ensure_private_dir(&self.paths.lock_dir)?;
         }
-        if ss.kind != StoreKind::Keyring {
-            if let Some(key) = &ss.key
-                && key.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS
-            {
-                self.ui.warn(short_passphrase(&ss.key_source));
-            }
+        if ss.kind != StoreKind::Keyring
+            && let Some(key) = &ss.key
+            && key.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS
+        {
+            self.ui.warn(short_passphrase(&ss.key_source));
         }
         Ok(Arc::from(secrets::open(&ss)?))
     }

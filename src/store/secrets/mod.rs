@@ -234,7 +234,7 @@ enum Held {
     },
     /// The database store's row, locked in an open transaction (rolled back if dropped
     /// before the write).
-    Row(database::RowLock),
+    Row(Box<database::RowLock>),
 }
 
 impl Reservation {
@@ -243,7 +243,7 @@ impl Reservation {
     }
 
     pub(crate) fn row(lock: database::RowLock) -> Reservation {
-        Reservation { held: Held::Row(lock) }
+        Reservation { held: Held::Row(Box::new(lock)) }
     }
 
     pub(crate) fn holds_file_lock(&self) -> bool {
