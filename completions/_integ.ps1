@@ -48,6 +48,7 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             [CompletionResult]::new('alerts', 'alerts', [CompletionResultType]::ParameterValue, 'Send a test alert, or list open and recent alerts (Slack, e-mail)')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Read and change settings')
             [CompletionResult]::new('db', 'db', [CompletionResultType]::ParameterValue, 'Copy the database into PostgreSQL, or create integ''s schema there')
+            [CompletionResult]::new('secrets', 'secrets', [CompletionResultType]::ParameterValue, 'Copy every secret integ keeps into another secret store')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -739,6 +740,48 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
         'integ;db;help;help' {
             break
         }
+        'integ;secrets' {
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout (errors too)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy every token set and stored secret from the current secret store into another')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'integ;secrets;copy' {
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The store to copy into')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON on stdout (errors too)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'integ;secrets;help' {
+            [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy every token set and stored secret from the current secret store into another')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'integ;secrets;help;copy' {
+            break
+        }
+        'integ;secrets;help;help' {
+            break
+        }
         'integ;completions' {
             [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours (NO_COLOR is honoured by auto)')
@@ -784,6 +827,7 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             [CompletionResult]::new('alerts', 'alerts', [CompletionResultType]::ParameterValue, 'Send a test alert, or list open and recent alerts (Slack, e-mail)')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Read and change settings')
             [CompletionResult]::new('db', 'db', [CompletionResultType]::ParameterValue, 'Copy the database into PostgreSQL, or create integ''s schema there')
+            [CompletionResult]::new('secrets', 'secrets', [CompletionResultType]::ParameterValue, 'Copy every secret integ keeps into another secret store')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -907,6 +951,13 @@ Register-ArgumentCompleter -Native -CommandName 'integ' -ScriptBlock {
             break
         }
         'integ;help;db;migrate' {
+            break
+        }
+        'integ;help;secrets' {
+            [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy every token set and stored secret from the current secret store into another')
+            break
+        }
+        'integ;help;secrets;copy' {
             break
         }
         'integ;help;completions' {

@@ -67,6 +67,9 @@ _integ() {
             integ,schedule)
                 cmd="integ__subcmd__schedule"
                 ;;
+            integ,secrets)
+                cmd="integ__subcmd__secrets"
+                ;;
             integ,status)
                 cmd="integ__subcmd__status"
                 ;;
@@ -232,6 +235,9 @@ _integ() {
             integ__subcmd__help,schedule)
                 cmd="integ__subcmd__help__subcmd__schedule"
                 ;;
+            integ__subcmd__help,secrets)
+                cmd="integ__subcmd__help__subcmd__secrets"
+                ;;
             integ__subcmd__help,status)
                 cmd="integ__subcmd__help__subcmd__status"
                 ;;
@@ -292,6 +298,9 @@ _integ() {
             integ__subcmd__help__subcmd__push,remove)
                 cmd="integ__subcmd__help__subcmd__push__subcmd__remove"
                 ;;
+            integ__subcmd__help__subcmd__secrets,copy)
+                cmd="integ__subcmd__help__subcmd__secrets__subcmd__copy"
+                ;;
             integ__subcmd__jobs,help)
                 cmd="integ__subcmd__jobs__subcmd__help"
                 ;;
@@ -334,6 +343,18 @@ _integ() {
             integ__subcmd__push__subcmd__help,remove)
                 cmd="integ__subcmd__push__subcmd__help__subcmd__remove"
                 ;;
+            integ__subcmd__secrets,copy)
+                cmd="integ__subcmd__secrets__subcmd__copy"
+                ;;
+            integ__subcmd__secrets,help)
+                cmd="integ__subcmd__secrets__subcmd__help"
+                ;;
+            integ__subcmd__secrets__subcmd__help,copy)
+                cmd="integ__subcmd__secrets__subcmd__help__subcmd__copy"
+                ;;
+            integ__subcmd__secrets__subcmd__help,help)
+                cmd="integ__subcmd__secrets__subcmd__help__subcmd__help"
+                ;;
             *)
                 ;;
         esac
@@ -341,7 +362,7 @@ _integ() {
 
     case "${cmd}" in
         integ)
-            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config db completions man help"
+            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config db secrets completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1313,7 +1334,7 @@ _integ() {
             return 0
             ;;
         integ__subcmd__help)
-            opts="connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config db completions man help"
+            opts="connect disconnect refresh sync jobs calendars events push conflicts availability status schedule doctor alerts config db secrets completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1816,6 +1837,34 @@ _integ() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        integ__subcmd__help__subcmd__secrets)
+            opts="copy"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__help__subcmd__secrets__subcmd__copy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         integ__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -2239,6 +2288,96 @@ _integ() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__secrets)
+            opts="-q -v -h -V --json --quiet --verbose --log-file --color --help --version copy help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__secrets__subcmd__copy)
+            opts="-q -v -h -V --to --json --quiet --verbose --log-file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -W "keyring file database" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__secrets__subcmd__help)
+            opts="copy help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__secrets__subcmd__help__subcmd__copy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        integ__subcmd__secrets__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -45,6 +45,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand alerts 'Send a test alert, or list open and recent alerts (Slack, e-mail)'
             cand config 'Read and change settings'
             cand db 'Copy the database into PostgreSQL, or create integ''s schema there'
+            cand secrets 'Copy every secret integ keeps into another secret store'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff) to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -669,6 +670,43 @@ set edit:completion:arg-completer[integ] = {|@words|
         }
         &'integ;db;help;help'= {
         }
+        &'integ;secrets'= {
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand copy 'Copy every token set and stored secret from the current secret store into another'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'integ;secrets;copy'= {
+            cand --to 'The store to copy into'
+            cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
+            cand --color 'When to use colours (NO_COLOR is honoured by auto)'
+            cand --json 'Print machine-readable JSON on stdout (errors too)'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand --verbose 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG also works'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'integ;secrets;help'= {
+            cand copy 'Copy every token set and stored secret from the current secret store into another'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'integ;secrets;help;copy'= {
+        }
+        &'integ;secrets;help;help'= {
+        }
         &'integ;completions'= {
             cand --log-file 'Append logs (timestamped, at info level or as -v/RUST_LOG say) to this file'
             cand --color 'When to use colours (NO_COLOR is honoured by auto)'
@@ -712,6 +750,7 @@ set edit:completion:arg-completer[integ] = {|@words|
             cand alerts 'Send a test alert, or list open and recent alerts (Slack, e-mail)'
             cand config 'Read and change settings'
             cand db 'Copy the database into PostgreSQL, or create integ''s schema there'
+            cand secrets 'Copy every secret integ keeps into another secret store'
             cand completions 'Print shell completions'
             cand man 'Print the man page (roff) to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -801,6 +840,11 @@ set edit:completion:arg-completer[integ] = {|@words|
         &'integ;help;db;copy'= {
         }
         &'integ;help;db;migrate'= {
+        }
+        &'integ;help;secrets'= {
+            cand copy 'Copy every token set and stored secret from the current secret store into another'
+        }
+        &'integ;help;secrets;copy'= {
         }
         &'integ;help;completions'= {
         }

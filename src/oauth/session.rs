@@ -29,6 +29,10 @@ use crate::time::{Clock, timestamp};
 /// How long to wait for another process's refresh before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(60);
 
+/// How long to wait for the secret store's reservation (another process's write, or another
+/// machine's refresh of the same tokens with the database store) before a refresh.
+const STORE_WAIT: Duration = Duration::from_secs(10);
+
 /// How long to keep trying to save a rotated refresh token.
 const SAVE_RETRY_FOR: Duration = Duration::from_secs(60);
 
@@ -174,7 +178,7 @@ impl Session {
         // the runtime's thread, so a stop signal is still heard meanwhile.
         let store = Arc::clone(&self.store);
         let key = self.connection.secret_key();
-        let reserved = tokio::task::spawn_blocking(move || store.reserve(&key, LOCK_WAIT))
+        let reserved = tokio::task::spawn_blocking(move || store.reserve(&key, STORE_WAIT))
             .await
             .map_err(|e| Error::failure("the secret store's lock could not be waited for").cause(e))?;
         let reservation = reserved.map_err(|e| {
