@@ -169,7 +169,11 @@ impl Context {
                         secrets::KeyMaterial::Passphrase(p) => Some(p),
                     }
                 } else {
-                    let text = std::str::from_utf8(&bytes).map_err(|_| unreadable())?;
+                    let text = std::str::from_utf8(&bytes).map_err(|_| {
+                        Error::config(format!("the secret key file {file} does not hold text")).hint(
+                            "put the passphrase in it (a raw 32-byte key works only with secret_store = \"database\")",
+                        )
+                    })?;
                     Some(SecretString::from(text.trim_end_matches(['\n', '\r']).to_string()))
                 };
                 (passphrase, format!("key file {file}"))

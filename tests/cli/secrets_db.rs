@@ -247,3 +247,49 @@ fn database_store_without_a_database_is_a_usage_error() {
     assert!(out.stderr.contains("needs a PostgreSQL database"), "{}", out.stderr);
     assert!(out.stderr.contains("INTEG_DATABASE_URL"), "{}", out.stderr);
 }
+
+#[test]
+fn pg_a_refresh_waits_for_the_token_row_and_a_killed_one_changes_nothing() {
+    let Some(pg) = PgDb::new() else { return };
+    let fakes = fakes(5, &[]);
+    let key = format!("shared passphrase {}", rand_hex(8));
+    let mut a = machine(&pg, &fakes, &key);
+    let b = machine(&pg, &fakes, &key);
+    a.curl_browser();
+    a.run(&["connect", "jobber", "--timeout", "30"]).ok();
+    fakes.post("/_fake/stats/reset", serde_json::json!({}));
+    let rows = secrets_rows(&pg);
+
+    // Another machine is in the middle of a refresh: it holds the token row.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let holder = rt.block_on(async {
+        let mut config: tokio_postgres::Config = pg.url.parse().unwrap();
+        config.password(&pg.password);
+        let (client, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        client.batch_execute("BEGIN; SELECT key FROM integ_secrets FOR UPDATE").await.unwrap();
+        client
+    });
+
+    // A worker killed while it waits for the row leaves nothing behind.
+    let mut waiting = b.cmd(&["refresh", "--force"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    crate::common::kill(waiting.id());
+    let _ = waiting.wait();
+    // One that waits out the row lock gives up (exit 5) without spending the refresh token.
+    let started = std::time::Instant::now();
+    let busy = b.run(&["refresh", "--force"]).code(5);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(9), "{:?}", started.elapsed());
+    assert!(busy.stderr.contains("another process has held the secret jobber/"), "{}", busy.stderr);
+    assert!(busy.stderr.contains("not refreshed"), "{}", busy.stderr);
+    assert_eq!(refreshes(&fakes), 0);
+    assert_eq!(secrets_rows(&pg), rows);
+
+    // The other machine is done (here: gives up): the next refresh goes through.
+    rt.block_on(holder.batch_execute("ROLLBACK")).unwrap();
+    drop(holder);
+    b.run(&["refresh", "--force"]).ok();
+    assert_eq!(refreshes(&fakes), 1);
+    a.run(&["sync", "jobs"]).ok();
+    assert_eq!(a.run(&["status", "--json"]).ok().json()[0]["state"], "connected");
+}
