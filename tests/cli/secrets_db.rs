@@ -231,6 +231,15 @@ fn pg_secrets_copy_moves_a_file_store_into_the_database_once() {
     env.run(&["sync", "jobs"]).ok();
     assert_no_plaintext(&pg, &fakes);
 
+    // And back out of the database, into another machine's (empty) file store.
+    let key = env.vars["INTEG_SECRET_KEY"].clone();
+    let mut other = machine(&pg, &fakes, &key);
+    let out = other.run(&["secrets", "copy", "--to", "file"]).ok();
+    assert_eq!(out.stdout.lines().collect::<Vec<_>>(), names);
+    other.set("INTEG_SECRET_STORE", "file");
+    other.run(&["sync", "jobs"]).ok();
+    assert!(other.home().join("secrets.enc").exists());
+
     // A second copy would overwrite what is there now: refused.
     env.set("INTEG_SECRET_STORE", "file");
     let rows = pg.query("SELECT count(*) FROM integ_secrets");
