@@ -175,7 +175,17 @@ impl DatabaseStore {
         let stored = link.run(async {
             client.batch_execute("BEGIN").await?;
             client.execute("SELECT pg_advisory_xact_lock($1)", &[&SETUP_LOCK]).await?;
-            client.batch_execute(SETUP).await?;
+            // Only when missing: a role that may not create tables can still use them.
+            let exists = client
+                .query_one(
+                    "SELECT to_regclass('integ_secrets') IS NOT NULL AND to_regclass('integ_secrets_key') IS NOT NULL",
+                    &[],
+                )
+                .await?
+                .get::<_, bool>(0);
+            if !exists {
+                client.batch_execute(SETUP).await?;
+            }
             let row =
                 client.query_opt("SELECT salt, nonce, check_value FROM integ_secrets_key WHERE id = 1", &[]).await?;
             let row = row.map(|r| (r.get::<_, Vec<u8>>(0), r.get::<_, Vec<u8>>(1), r.get::<_, Vec<u8>>(2)));
