@@ -349,3 +349,50 @@ impl SecretStore for DatabaseStore {
         DatabaseStore::count(self).map(|n| Some(u64::try_from(n).unwrap_or(0)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::secrets::{KeyringBackend, StoreKind};
+
+    fn settings(key: Option<&str>, raw: Option<[u8; 32]>, url: Option<&str>) -> SecretSettings {
+        SecretSettings {
+            kind: StoreKind::Database,
+            keyring_backend: KeyringBackend::Default,
+            service: "integ-test".into(),
+            file_path: "/nonexistent/secrets.enc".into(),
+            lock_path: "/nonexistent/secrets.lock".into(),
+            key: key.map(SecretString::from),
+            key_source: "INTEG_SECRET_KEY".into(),
+            timeout: Duration::from_secs(1),
+            database: url.map(|u| DatabaseTarget {
+                url: PgUrl::parse(u).unwrap(),
+                password: Some(SecretString::from("env-password-xyz")),
+                raw_key: raw.map(zeroize::Zeroizing::new),
+                clock: Clock::fixed(jiff::Timestamp::UNIX_EPOCH),
+            }),
+        }
+    }
+
+    #[test]
+    fn opening_needs_a_database_and_a_key_and_connects_to_nothing() {
+        let url = "postgres://integ:url-password-xyz@127.0.0.1:1/integ";
+        assert!(matches!(DatabaseStore::open(&settings(Some("k"), None, None)), Err(SecretError::NoDatabase)));
+        assert!(matches!(DatabaseStore::open(&settings(None, None, Some(url))), Err(SecretError::NoKey)));
+        assert!(matches!(DatabaseStore::open(&settings(Some(""), None, Some(url))), Err(SecretError::NoKey)));
+        let store = DatabaseStore::open(&settings(None, Some([0xab; 32]), Some(url))).unwrap();
+        let shown =
+            format!("{store:?} {:?} {}", settings(Some("pass-xyz"), Some([0xab; 32]), Some(url)), store.describe());
+        for secret in ["url-password-xyz", "env-password-xyz", "pass-xyz", "abab", "171, 171"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        // Port 1 answers nothing: the first use says the database failed, nothing is written.
+        assert!(matches!(store.get("a"), Err(SecretError::Database(_))));
+    }
+
+    #[test]
+    fn names_are_bound_to_their_values() {
+        assert_ne!(aad("jobber/1/tokens"), aad("jobber/2/tokens"));
+        assert!(aad("x").starts_with(b"integ_secrets v1\0"));
+    }
+}
