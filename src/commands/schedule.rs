@@ -97,6 +97,16 @@ fn job(ctx: &mut Context, every: Duration) -> Result<Job> {
             env.push((var.to_string(), v.to_string()));
         }
     }
+    // The database the runs write to; its password never goes into a schedule.
+    if let Some(url) = ctx.database_url()? {
+        if url.password.is_some() {
+            return Err(Error::config("INTEG_DATABASE_URL holds a password, which a schedule must not contain")
+                .hint("remove it from the URL and keep it in the secret store: `integ config set database.password`"));
+        }
+        if let Some(v) = ctx.env.get("INTEG_DATABASE_URL") {
+            env.push(("INTEG_DATABASE_URL".to_string(), v.to_string()));
+        }
+    }
     match settings.secret_store() {
         StoreKind::File | StoreKind::Database => {
             if settings.get("secret_key_file").is_none() {
