@@ -214,6 +214,17 @@ fn pg_db_copy_of_a_synced_database_equals_it_row_for_row() {
     assert!(again.stderr.contains("is not empty"), "{}", again.stderr);
     assert!(again.stderr.contains("CREATE DATABASE"), "{}", again.stderr);
     assert_eq!(pg.query("SELECT count(*) FROM jobs"), before);
+    // The round trip: integ goes on in PostgreSQL where it stopped in SQLite. The copied
+    // cursors make both syncs incremental (nothing new), and new runs get new ids.
+    env.set("INTEG_DATABASE_URL", pg.url.clone());
+    let jobs = jobber::sync(&env, &[]).ok();
+    assert!(jobs.stderr.contains("0 inserted, 0 updated"), "{}", jobs.stderr);
+    let events = events_google::sync(&env, &[]).ok();
+    assert!(events.stderr.contains("0 inserted, 0 updated"), "{}", events.stderr);
+    assert_eq!(pg.query("SELECT count(*) FROM jobs"), before);
+    let runs =
+        pg.query("SELECT count(*) FROM sync_runs WHERE id > (SELECT max(id) FROM sync_runs) - 10 AND outcome = 'ok'");
+    assert_ne!(runs[0][0].as_deref(), Some("0"));
 }
 
 #[test]
