@@ -432,6 +432,24 @@ impl<'a> Conn<'a> {
         self.query_opt(sql, params, f)?.ok_or(DbError::NoRow)
     }
 
+    /// Run an INSERT of one row and return its `id_column` (the table's integer row id):
+    /// SQLite's last row id, PostgreSQL's `RETURNING`.
+    pub fn insert_id(&self, sql: &str, params: &[Param<'_>], id_column: &str) -> Result<i64, DbError> {
+        match self.0 {
+            ConnInner::Sqlite(c) => {
+                self.execute(sql, params)?;
+                Ok(c.last_insert_rowid())
+            }
+            ConnInner::Pg(link) => {
+                let rows = link.query(&format!("{sql} RETURNING {id_column}"), params)?;
+                match rows.first().and_then(|r| r.first()) {
+                    Some(Value::Int(id)) => Ok(*id),
+                    _ => Err(DbError::NoRow),
+                }
+            }
+        }
+    }
+
     /// Several statements without parameters.
     pub fn batch(&self, sql: &str) -> Result<(), DbError> {
         match self.0 {

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use crate::store::db::{Db, DbError};
-use crate::store::sql::{Conn, Param, params};
+use crate::store::sql::{Conn, Dialect, Param, params};
 
 /// A job row as written (plain values borrowed from the parsed answer).
 #[derive(Debug, Clone, Default)]
@@ -124,9 +124,7 @@ pub struct JobWriter<'t, 'a> {
 const BATCH_ROWS: usize = 32;
 
 /// The rows of one child table, buffered as values borrowed from the answer and written
-/// `BATCH_ROWS` at a time. A row whose key is already in the buffer (an answer that lists a
-/// line item twice) flushes the buffer first, so the later row wins as it would one by one
-/// (PostgreSQL refuses one statement that upserts a row twice).
+/// `BATCH_ROWS` at a time. The later of two rows with one key wins, as it would one by one.
 struct Batched<'t, 'a> {
     tx: &'t Conn<'t>,
     /// `INSERT INTO table (columns) VALUES`, without the tuples.
@@ -136,6 +134,9 @@ struct Batched<'t, 'a> {
     columns: usize,
     /// How many leading columns are the primary key.
     key: usize,
+    /// Whether a row whose key is already buffered must flush first: PostgreSQL refuses one
+    /// statement that upserts a row twice; SQLite applies the rows in order (the later wins).
+    dedupe: bool,
     full: String,
     values: Vec<Param<'a>>,
 }
@@ -154,6 +155,7 @@ impl<'t, 'a> Batched<'t, 'a> {
             tail,
             columns: names.len(),
             key,
+            dedupe: tx.dialect() == Dialect::Postgres,
             full,
             values: Vec::with_capacity(names.len() * BATCH_ROWS),
         }
@@ -178,7 +180,7 @@ impl<'t, 'a> Batched<'t, 'a> {
     fn push(&mut self, row: &[Param<'a>]) -> Result<(), DbError> {
         debug_assert_eq!(row.len(), self.columns);
         let key = &row[..self.key];
-        if self.values.chunks(self.columns).any(|r| &r[..self.key] == key) {
+        if self.dedupe && self.values.chunks(self.columns).any(|r| &r[..self.key] == key) {
             self.flush()?;
         }
         self.values.extend_from_slice(row);
@@ -260,8 +262,7 @@ const INSERT_JOB: &str =
     street1, street2, city, province, postal_code, country, web_url, raw_json, first_seen_at,
     last_seen_at, sweep)
  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-    ?21, ?22, ?23, ?24, ?25, ?25, ?26)
- RETURNING key";
+    ?21, ?22, ?23, ?24, ?25, ?25, ?26)";
 
 impl<'t, 'a> JobWriter<'t, 'a> {
     /// `sweep` > 0 records that this full sweep saw the jobs written.
@@ -339,7 +340,7 @@ impl<'t, 'a> JobWriter<'t, 'a> {
             }
             // The row went away since it was read (only a purge can do that): insert it anew.
         }
-        let key = self.tx.query_one(INSERT_JOB, &job_params(self.cid, j, self.now, self.sweep), |r| r.get(0))?;
+        let key = self.tx.insert_id(INSERT_JOB, &job_params(self.cid, j, self.now, self.sweep), "key")?;
         Ok((Written::Inserted, key))
     }
 
@@ -528,6 +529,32 @@ mod tests {
         })
         .expect("replace");
         assert_eq!(per_table(&db), (1, 0, 0));
+    }
+
+    #[test]
+    fn a_line_item_listed_twice_is_one_row_and_the_later_wins() {
+        let (_dir, mut db) = db();
+        let items = [
+            LineItemRow { id: "L1", name: Some("first"), ..LineItemRow::default() },
+            LineItemRow { id: "L2", ..LineItemRow::default() },
+            LineItemRow { id: "L1", name: Some("second"), ..LineItemRow::default() },
+        ];
+        db.write(|tx| {
+            let mut writer = JobWriter::new(tx, CID, "t1", 0)?;
+            let (_, key) = writer.job(&job("J1", 1, "v1"), None)?;
+            writer.details(key, true, &items, &[])?;
+            writer.finish()
+        })
+        .expect("write");
+        let names: Vec<(String, Option<String>)> = db
+            .sqlite()
+            .prepare("SELECT id, name FROM job_line_items ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(names, [("L1".to_string(), Some("second".to_string())), ("L2".to_string(), None)]);
     }
 
     #[test]
