@@ -72,6 +72,9 @@ pub struct TestEnv {
     pub vars: BTreeMap<String, String>,
     /// Where `INTEG_TEST_NOW` comes from (the fake's clock once [`Fakes::apply`] ran).
     pub clock: TestClock,
+    /// The test's own PostgreSQL database, when the suite runs on that backend
+    /// (`INTEG_TEST_BACKEND=postgres`; see [`crate::pgback`]).
+    pub pg: Option<crate::pgback::PgTestDb>,
 }
 
 impl TestEnv {
@@ -90,7 +93,12 @@ impl TestEnv {
                 vars.insert(k, v);
             }
         }
-        TestEnv { dir, vars, clock: TestClock::anchored() }
+        let pg = crate::pgback::postgres_backend().then(crate::pgback::PgTestDb::create);
+        if let Some(pg) = &pg {
+            vars.insert("INTEG_DATABASE_URL".into(), pg.integ_url());
+            vars.insert("INTEG_DATABASE_PASSWORD".into(), pg.password.clone());
+        }
+        TestEnv { dir, vars, clock: TestClock::anchored(), pg }
     }
 
     /// The test's "now", as integ's next run will see it.
@@ -342,9 +350,38 @@ pub fn free_port() -> u16 {
     panic!("no free loopback port between 20000 and 32000")
 }
 
-/// The test's database, opened directly (as a report would).
+/// The test's database, opened directly (as a report would). On the PostgreSQL backend, a
+/// SQLite file with integ's schema holding a faithful copy of the test's PostgreSQL database
+/// as it is now (a snapshot: what the test writes to it stays there; [`exec`] writes to the
+/// real database).
 pub fn db(env: &TestEnv) -> rusqlite::Connection {
-    rusqlite::Connection::open(env.home().join("integ.db")).unwrap()
+    match &env.pg {
+        Some(pg) => pg.snapshot(env.dir.path()),
+        None => rusqlite::Connection::open(env.home().join("integ.db")).unwrap(),
+    }
+}
+
+/// Run `sql` (one or more statements, no parameters, in the spelling both databases accept)
+/// against the test's database, whichever backend it is on.
+pub fn exec(env: &TestEnv, sql: &str) {
+    match &env.pg {
+        Some(pg) => pg.exec(sql),
+        None => db(env).execute_batch(sql).unwrap(),
+    }
+}
+
+/// A SQL string literal for `text`, for [`exec`].
+pub fn sql_text(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Whether this test runs on the PostgreSQL backend and checks what only the SQLite file has
+/// (then it says so on stderr and the caller returns).
+pub fn sqlite_only(env: &TestEnv, why: &str) -> bool {
+    if env.pg.is_some() {
+        eprintln!("skipping on PostgreSQL (INTEG_TEST_BACKEND=postgres): {why}");
+    }
+    env.pg.is_some()
 }
 
 /// Percent-encode everything but RFC 3986 unreserved characters (for ids in fake URLs).

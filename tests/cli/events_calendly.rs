@@ -432,9 +432,10 @@ fn a_personal_access_token_connection_syncs() {
     assert!(assert_matches_truth(&env, &fakes) > 20);
     let cals = env.run(&["calendars", "list", "--json"]).ok().json();
     assert_eq!(cals[0]["id"], user_uri(&fakes));
-    // The token never lands in the database.
+    // The token never lands in the database (on PostgreSQL: in a snapshot of every table).
     let token = minted["access_token"].as_str().unwrap();
-    let bytes = std::fs::read(env.home().join("integ.db")).unwrap();
+    let file = db(&env).path().expect("a database file").to_string();
+    let bytes = std::fs::read(file).unwrap();
     assert!(!bytes.windows(token.len()).any(|w| w == token.as_bytes()));
 }
 

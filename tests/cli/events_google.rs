@@ -7,7 +7,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::{Value, json};
 
-use crate::common::{Fakes, Run, TestEnv, connected, db, kill_when, pct_encode as enc, runs_with_outcome};
+use crate::common::{
+    Fakes, Run, TestEnv, connected, db, exec, kill_when, pct_encode as enc, runs_with_outcome, sql_text,
+};
 use crate::truth::{self, Window};
 
 /// A connected Google account against a fake seeded with `events` events, with a sync window
@@ -557,7 +559,7 @@ fn refused_page_token_gone_calendar_and_expired_access_token() {
     let stream = format!("events:{me}");
     let mut c = cursor(&conn, &me);
     c["page_token"] = json!("no-longer-valid");
-    conn.execute("UPDATE sync_state SET cursor = ?1 WHERE stream = ?2", (c.to_string(), &stream)).unwrap();
+    exec(&env, &format!("UPDATE sync_state SET cursor = {} WHERE stream = {}", sql_text(&c.to_string()), sql_text(&stream)));
     let run = sync(&env, &["-v"]).ok();
     assert!(run.stderr.contains("saved page token was refused"), "{}", run.stderr);
     assert_matches_truth(&env, &fakes);

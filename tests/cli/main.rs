@@ -15,6 +15,7 @@ mod hostile_output;
 mod interrupted;
 mod keyring;
 mod pg_workers;
+mod pgback;
 mod postgres;
 mod push;
 mod secrets_db;

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::common::{ANCHOR, EVENT_FIELDS, Fakes, TestEnv, db, pct_encode};
+use crate::common::{ANCHOR, EVENT_FIELDS, Fakes, TestEnv, db, exec, pct_encode};
 
 /// A calendar and the window its cursor says the client synced (RFC 3339 bounds).
 #[derive(Debug, Clone)]
@@ -138,14 +138,15 @@ fn a_changed_missing_or_extra_row_fails_the_comparison() {
     };
     let w = windows(&env);
     assert!(assert_matches_truth(&env, &fakes, "google", &w) > 10);
-    // Each change is committed (the comparison opens its own connection), checked, then undone.
+    // Each change is committed (the comparison opens its own connection), checked, then undone;
+    // on PostgreSQL in the test's database itself, which the comparison then snapshots.
     let fails = |change: &str, undo: &str| {
-        db(&env).execute_batch(change).unwrap();
+        exec(&env, change);
         let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             assert_matches_truth(&env, &fakes, "google", &w);
         }))
         .is_err();
-        db(&env).execute_batch(undo).unwrap();
+        exec(&env, undo);
         failed
     };
     let id: String = db(&env)
