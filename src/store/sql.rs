@@ -7,6 +7,8 @@
 //! SQLite's model (integer, real, text, blob, null): PostgreSQL's `BIGINT`/`INTEGER` arrive as
 //! integers, `BOOLEAN` as 0/1, `DOUBLE PRECISION` as reals, and a parameter is converted to the
 //! type PostgreSQL inferred for its place, so the same Rust value fits both.
+//! PostgreSQL infers a parameter's type from its first use, so an optional filter is written
+//! `(CAST(?1 AS TEXT) IS NULL OR col = ?1)`: a bare `?1 IS NULL` leaves it without a type.
 
 use crate::store::db::{DbError, classify};
 use crate::store::pg::link::PgLink;
