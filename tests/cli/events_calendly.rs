@@ -191,7 +191,7 @@ fn changes_cancellations_reschedules_and_deletions_then_a_rescan_equals_truth() 
     post(ctl(4), json!({"start": "2027-01-10T15:00:00Z"}));
     sync(&env, &[]).ok();
     assert_matches_truth(&env, &fakes);
-    assert_eq!(stored_event(&conn, &id(4)).1, None);
+    assert_eq!(stored_event(&db(&env), &id(4)).1, None);
 }
 
 #[test]
@@ -262,7 +262,7 @@ fn max_duration_pauses_and_the_next_runs_finish_the_same_scan() {
     }
     let mut runs = 1;
     loop {
-        assert_eq!(stored_event(&conn, &ahead).1, None, "nothing is marked before the scan completes");
+        assert_eq!(stored_event(&db(&env), &ahead).1, None, "nothing is marked before the scan completes");
         let run = sync(&env, &["--max-duration", "1s"]).ok();
         runs += 1;
         let c = cursor(&env, &fakes);
@@ -282,11 +282,12 @@ fn max_duration_pauses_and_the_next_runs_finish_the_same_scan() {
     assert!(runs >= 3, "{runs} runs");
     assert_eq!(cursor(&env, &fakes)["last_scan"]["started_at"], round["started_at"]);
     // The scan saw `behind` before it vanished, so only the next scan can tell.
+    let conn = db(&env);
     assert!(stored_event(&conn, &ahead).1.is_some(), "the event the scan did not find is marked deleted");
     assert_eq!(stored_event(&conn, &behind).1, None);
     fakes.post("/_fake/latency", json!({"ms": 0}));
     sync(&env, &[]).ok();
-    assert!(stored_event(&conn, &behind).1.is_some());
+    assert!(stored_event(&db(&env), &behind).1.is_some());
     assert_matches_truth(&env, &fakes);
 }
 

@@ -262,6 +262,7 @@ fn incremental_sync_applies_changes_inside_and_outside_the_window() {
     assert_eq!(s["endpoints"]["events.list"], s["endpoints"]["events.list (syncToken)"], "{s}");
     assert!(s["endpoints"]["calendarList.list"].is_null(), "{s}");
     assert!(!run.stderr.contains(" 0 deleted"), "{}", run.stderr);
+    let conn = db(&env);
     let deleted = |id: &str| one(&conn, "SELECT deleted_at FROM events WHERE id = ?1", id).is_some();
     assert!(deleted(&lunch), "moved out of the window");
     assert!(deleted(&overnight) && deleted(&bin));
@@ -331,6 +332,7 @@ fn expired_sync_tokens_wipe_and_resync() {
     let run = sync(&env, &["-v"]).ok();
     assert_eq!(run.stderr.matches("(HTTP 410)").count(), 2, "{}", run.stderr);
     assert_matches_truth(&env, &fakes);
+    let conn = db(&env);
     assert!(one(&conn, "SELECT id FROM events WHERE id = ?1", &site).is_none(), "the wipe forgot the deleted row");
     assert!(one(&conn, "SELECT id FROM events WHERE title = ?1", "After the resync").is_some());
     // The next run is incremental again.
@@ -381,8 +383,9 @@ fn killed_syncs_resume_without_loss() {
     let (env, fakes) = google(24000, 30, 365, &["--latency-ms", "150"]);
     select_all(&env);
     let me = primary(&fakes);
-    let conn = db(&env);
+    // A fresh look each time (on PostgreSQL `db` is a snapshot).
     let mid_round = || {
+        let conn = db(&env);
         let c: Option<String> = conn
             .query_row("SELECT cursor FROM sync_state WHERE stream = ?1", [format!("events:{me}")], |r| r.get(0))
             .optional()
@@ -402,7 +405,7 @@ fn killed_syncs_resume_without_loss() {
     assert!(mid_round(), "the first round was interrupted after a committed page");
     // Meanwhile an event already stored is deleted, another edited, one added: the resumed
     // round will not see the first two again.
-    let stored: Vec<String> = conn
+    let stored: Vec<String> = db(&env)
         .prepare("SELECT id FROM events WHERE calendar_id = ?1 AND series_id IS NULL LIMIT 2")
         .unwrap()
         .query_map([&me], |r| r.get(0))
@@ -452,6 +455,7 @@ fn full_rebuilds_with_the_current_window_and_marks_the_rest_deleted() {
     env.set("INTEG_EVENTS_PAST_DAYS", "30");
     let run = sync(&env, &["--full", "-v"]).ok();
     assert!(run.stderr.contains("full round"), "{}", run.stderr);
+    let conn = db(&env);
     let gone: i64 =
         conn.query_row("SELECT count(*) FROM events WHERE deleted_at IS NOT NULL", [], |r| r.get(0)).unwrap();
     assert!(gone >= old, "{gone} < {old}");
@@ -559,7 +563,10 @@ fn refused_page_token_gone_calendar_and_expired_access_token() {
     let stream = format!("events:{me}");
     let mut c = cursor(&conn, &me);
     c["page_token"] = json!("no-longer-valid");
-    exec(&env, &format!("UPDATE sync_state SET cursor = {} WHERE stream = {}", sql_text(&c.to_string()), sql_text(&stream)));
+    exec(
+        &env,
+        &format!("UPDATE sync_state SET cursor = {} WHERE stream = {}", sql_text(&c.to_string()), sql_text(&stream)),
+    );
     let run = sync(&env, &["-v"]).ok();
     assert!(run.stderr.contains("saved page token was refused"), "{}", run.stderr);
     assert_matches_truth(&env, &fakes);

@@ -315,7 +315,7 @@ fn incremental_then_sweep_finds_changes_and_deletions() {
     assert!(run.stderr.contains("5 deleted"), "{}", run.stderr);
     assert_matches_truth(&env, &fakes);
     let deleted: i64 =
-        conn.query_row("SELECT count(*) FROM jobs WHERE deleted_at IS NOT NULL", [], |r| r.get(0)).unwrap();
+        db(&env).query_row("SELECT count(*) FROM jobs WHERE deleted_at IS NOT NULL", [], |r| r.get(0)).unwrap();
     assert_eq!(deleted, 5);
 }
 
@@ -405,9 +405,10 @@ fn killed_syncs_resume_without_loss_or_duplicates() {
     let (env, fakes) =
         jobber(1500, &["--jobber-restore-rate", "200000", "--latency-ms", "20", "--jobber-request-limit", "1000000"]);
     let tokens_before = std::fs::read(env.home().join("secrets.enc")).unwrap().len();
-    let conn = db(&env);
+    // A fresh look each time (on PostgreSQL `db` is a snapshot).
     let mid_round = || {
-        conn.query_row("SELECT cursor FROM sync_state WHERE stream = 'jobs'", [], |r| r.get::<_, Option<String>>(0))
+        db(&env)
+            .query_row("SELECT cursor FROM sync_state WHERE stream = 'jobs'", [], |r| r.get::<_, Option<String>>(0))
             .ok()
             .flatten()
             .is_some_and(|c| c.contains("\"round\":{"))
