@@ -356,7 +356,11 @@ pub fn free_port() -> u16 {
 /// real database).
 pub fn db(env: &TestEnv) -> rusqlite::Connection {
     match &env.pg {
-        Some(pg) => pg.snapshot(env.dir.path()),
+        Some(pg) => {
+            let file = env.home().join("integ.db");
+            assert!(!file.exists(), "integ made {} although INTEG_DATABASE_URL names PostgreSQL", file.display());
+            pg.snapshot(env.dir.path())
+        }
         None => rusqlite::Connection::open(env.home().join("integ.db")).unwrap(),
     }
 }

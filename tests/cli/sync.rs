@@ -456,9 +456,6 @@ fn killed_syncs_resume_without_loss_or_duplicates() {
 #[test]
 fn second_run_for_the_same_account_exits_5() {
     let (env, _fakes) = jobber(20, &[]);
-    if crate::common::sqlite_only(&env, "holds the lock file; on PostgreSQL the lock is a session advisory lock") {
-        return;
-    }
     sync(&env, &[]).ok();
     let lock = crate::foundation::walk(&env.home().join("locks"))
         .into_iter()
