@@ -68,6 +68,11 @@ impl PgTestDb {
         });
     }
 
+    /// This database's URL (no password in it) and the password, for [`hold`].
+    pub fn url_and_password(&self) -> (String, String) {
+        (self.url(), self.password.clone())
+    }
+
     /// A SQLite file (in `dir`) with integ's own schema and a copy of every row of every table
     /// here: integers, reals, text, bytes and NULLs exactly as stored. A table or column on one
     /// side only fails the copy.
@@ -126,6 +131,16 @@ impl Drop for PgTestDb {
         })
         .join();
     }
+}
+
+/// Run `begin` in a session of its own on `url`, keep that session (and its transaction) open
+/// for `hold`, then run `end` in it: another writer holding locks.
+pub fn hold(url: &str, password: &str, begin: &str, hold: std::time::Duration, end: &str) {
+    block_on(url, password, |c| async move {
+        c.batch_execute(begin).await.unwrap_or_else(|e| panic!("{begin}: {e:?}"));
+        tokio::time::sleep(hold).await;
+        c.batch_execute(end).await.unwrap_or_else(|e| panic!("{end}: {e:?}"));
+    });
 }
 
 /// Copy every row of `table` from PostgreSQL into the same-named SQLite table, by column name.

@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{Fakes, TestEnv, free_port, make_executable, rand_hex};
+use crate::common::{Fakes, TestEnv, db, free_port, make_executable, rand_hex};
 use crate::foundation::{contains, walk};
 use crate::sync::{assert_matches_truth, jobber, sync};
 
@@ -72,7 +72,7 @@ fn max_duration_stops_cleanly_and_the_next_run_continues() {
     let (env, fakes) = jobber(400, &["--jobber-restore-rate", "1000000", "--latency-ms", "150"]);
     let run = sync(&env, &["--max-duration", "1s"]).ok();
     assert!(run.stderr.contains("--max-duration reached"), "{}", run.stderr);
-    let conn = rusqlite::Connection::open(env.home().join("integ.db")).unwrap();
+    let conn = db(&env);
     let partial: i64 =
         conn.query_row("SELECT count(*) FROM sync_runs WHERE outcome = 'partial'", [], |r| r.get(0)).unwrap();
     assert_eq!(partial, 1);
@@ -142,7 +142,20 @@ fn database_held_by_another_writer_waits_and_succeeds() {
     let (env, fakes) = jobber(50, &["--jobber-restore-rate", "1000000"]);
     sync(&env, &[]).ok();
     let db = env.home().join("integ.db");
+    // On PostgreSQL the other writer holds the row locks of every job (the sync's upserts of
+    // the edited jobs wait for them); on SQLite the database's write lock.
+    let pg = env.pg.as_ref().map(|pg| pg.url_and_password());
     let holder = std::thread::spawn(move || {
+        if let Some((url, password)) = pg {
+            crate::pgback::hold(
+                &url,
+                &password,
+                "BEGIN; UPDATE jobs SET title = title;",
+                Duration::from_secs(3),
+                "COMMIT",
+            );
+            return;
+        }
         let c = rusqlite::Connection::open(&db).unwrap();
         c.execute_batch("BEGIN IMMEDIATE; UPDATE jobs SET title = title;").unwrap();
         std::thread::sleep(Duration::from_secs(3));
@@ -199,6 +212,9 @@ fn full_disk_fails_cleanly_and_the_next_run_completes() {
         "1000000",
     ]);
     let mut env = TestEnv::new();
+    if crate::common::sqlite_only(&env, "fills the disk under the SQLite file; PostgreSQL's disk is the server's") {
+        return;
+    }
     fakes.apply(&mut env);
     env.curl_browser();
     let Some(disk) = SmallDisk::mount(&env.home(), "600k") else {
