@@ -524,8 +524,9 @@ fn killed_mid_push_then_a_clean_run(provider: &str) {
         fakes.post("/_fake/microsoft/write-options", json!({ "transaction_dedup": false }));
     }
     let rule = add_rule(&env, &["--to", provider, "--create", "Jobber visits"]);
-    // Slow answers, so the kill lands mid-push however loaded the machine is.
-    fakes.post("/_fake/latency", json!({ "ms": 150 }));
+    // Slow answers, so the kill lands mid-push however loaded the machine is (150 ms was not
+    // always enough with three passes of the suite: a push once ended between two polls).
+    fakes.post("/_fake/latency", json!({ "ms": 400 }));
     let cal = rule_calendar(&env, rule);
     let path = format!("/_fake/{provider}/written?calendar={}", pct_encode(&cal));
     let killed = kill_when(&env, &["sync", "push"], Duration::from_secs(60), || {
