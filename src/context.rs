@@ -73,7 +73,7 @@ impl Context {
         if self.db.is_none() {
             let db = match self.database_url()? {
                 Some(url) => {
-                    let password = if url.password.is_none() { self.database_password()? } else { None };
+                    let password = self.database_password_for(&url)?;
                     Db::open_pg(url, password, &self.clock.stamp())?
                 }
                 None => Db::open(&self.paths.db_file)?,
@@ -99,7 +99,7 @@ impl Context {
             return Ok(Some(link.clone()));
         }
         let Some(url) = self.database_url()? else { return Ok(None) };
-        let password = if url.password.is_none() { self.database_password()? } else { None };
+        let password = self.database_password_for(&url)?;
         let link = Arc::new(crate::store::pg::link::PgLink::connect(url, password)?);
         self.lock_session = Some(link.clone());
         Ok(Some(link))
@@ -256,6 +256,12 @@ impl Context {
         }
         let store = self.secrets()?;
         Ok(store.get("database/password")?)
+    }
+
+    /// The password to connect to `url` with: none when the URL carries one, else
+    /// [`Context::database_password`].
+    pub fn database_password_for(&mut self, url: &crate::store::pg::PgUrl) -> Result<Option<SecretString>> {
+        if url.password.is_some() { Ok(None) } else { self.database_password() }
     }
 
     /// A provider's OAuth application, from settings and (where it has one) its client secret.

@@ -29,7 +29,7 @@ async fn open(ctx: &mut Context, text: &str) -> Result<pg::Pg> {
             url.host
         ));
     }
-    let password = if url.password.is_none() { ctx.database_password()? } else { None };
+    let password = ctx.database_password_for(&url)?;
     Ok(pg::connect(url, password).await?)
 }
 
