@@ -413,15 +413,21 @@ impl<'a> Conn<'a> {
         params: &[Param<'_>],
         f: impl FnOnce(&Row<'_>) -> Result<T, DbError>,
     ) -> Result<Option<T>, DbError> {
-        let mut f = Some(f);
-        let mut out = None;
-        self.for_each(sql, params, |r| {
-            if let Some(f) = f.take() {
-                out = Some(f(r)?);
+        match self.0 {
+            // Only the first row is stepped to.
+            ConnInner::Sqlite(c) => {
+                let mut stmt = c.prepare_cached(sql).map_err(classify)?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(classify)?;
+                match rows.next().map_err(classify)? {
+                    Some(r) => f(&Row(RowInner::Sqlite(r))).map(Some),
+                    None => Ok(None),
+                }
             }
-            Ok(())
-        })?;
-        Ok(out)
+            ConnInner::Pg(link) => match link.query(sql, params)?.first() {
+                Some(values) => f(&Row(RowInner::Pg(values))).map(Some),
+                None => Ok(None),
+            },
+        }
     }
 
     /// The first row of a query that must return one.
