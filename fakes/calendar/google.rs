@@ -483,6 +483,22 @@ fn time_param(q: &Query, k: &str) -> Result<Option<i64>, Resp> {
 }
 
 impl GoogleCal {
+    /// The next injected fault (`/_fake/google/throttle`), if one is queued: a 500 backend
+    /// error, or a rate-limit answer with the queued status, counted as such.
+    pub(super) fn injected_fault(&mut self, stats: &mut Stats) -> Option<Resp> {
+        if self.throttle.is_empty() {
+            return None;
+        }
+        let code = self.throttle.remove(0);
+        if code != 500 {
+            stats.rate_limited += 1;
+        }
+        Some(match code {
+            500 => gerr(500, "global", Some("backendError"), "Backend Error"),
+            c => gerr(c, "usageLimits", Some("rateLimitExceeded"), "Rate Limit Exceeded"),
+        })
+    }
+
     pub fn new(seed: SeedCfg) -> GoogleCal {
         GoogleCal { seed, users: HashMap::new(), throttle: Vec::new(), paging: Paging::Mixed, restore_forbidden: false }
     }
@@ -522,15 +538,8 @@ impl GoogleCal {
                 "Request had insufficient authentication scopes.",
             );
         }
-        if !self.throttle.is_empty() {
-            let code = self.throttle.remove(0);
-            if code != 500 {
-                stats.rate_limited += 1;
-            }
-            return match code {
-                500 => gerr(500, "global", Some("backendError"), "Backend Error"),
-                c => gerr(c, "usageLimits", Some("rateLimitExceeded"), "Rate Limit Exceeded"),
-            };
+        if let Some(fault) = self.injected_fault(stats) {
+            return fault;
         }
         let q = Query::parse(&req.query);
         let me = primary_id(&g.user);

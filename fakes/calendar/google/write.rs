@@ -225,15 +225,8 @@ impl GoogleCal {
             _ => return gerr(405, "global", Some("httpMethodNotAllowed"), "Method not allowed."),
         };
         *stats.endpoints.entry(endpoint.into()).or_default() += 1;
-        if !self.throttle.is_empty() {
-            let code = self.throttle.remove(0);
-            if code != 500 {
-                stats.rate_limited += 1;
-            }
-            return match code {
-                500 => gerr(500, "global", Some("backendError"), "Backend Error"),
-                c => gerr(c, "usageLimits", Some("rateLimitExceeded"), "Rate Limit Exceeded"),
-            };
+        if let Some(fault) = self.injected_fault(stats) {
+            return fault;
         }
         let Some(body) = req.json_body() else {
             return gerr(400, "global", Some("parseError"), "Parse Error");
