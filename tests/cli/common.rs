@@ -481,7 +481,17 @@ pub fn kill(pid: u32) {
 /// A fresh environment wired to a new fake started with `fake_args`, adjusted by `setup`, and
 /// `provider` connected through the real browser flow (curl plays the browser).
 pub fn connected(provider: &str, fake_args: &[&str], setup: impl FnOnce(&mut TestEnv)) -> (TestEnv, Fakes) {
-    let fakes = Fakes::start(fake_args);
+    // A loopback redirect of its own for each provider whose redirect is a fixed port (the
+    // fakes' defaults, 47620 and 47621, would be shared by every test running at once).
+    let mut args: Vec<String> = fake_args.iter().map(|a| a.to_string()).collect();
+    for p in ["jobber", "calendly"] {
+        let flag = format!("--{p}-redirect-uri");
+        if !args.contains(&flag) {
+            args.extend([flag, format!("http://localhost:{}/callback/{p}", free_port())]);
+        }
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let fakes = Fakes::start(&args);
     let mut env = TestEnv::new();
     fakes.apply(&mut env);
     setup(&mut env);
