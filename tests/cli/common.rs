@@ -253,13 +253,24 @@ pub struct Fakes {
 }
 
 impl Fakes {
-    /// Start the fakes at [`ANCHOR`] (unless `extra` gives `--now`).
+    /// Start the fakes at [`ANCHOR`] (unless `extra` gives `--now`), with a loopback redirect of
+    /// their own for Jobber and Calendly (unless `extra` gives one): the fakes' fixed defaults,
+    /// 47620 and 47621, would be shared by every test running at once (seen: "port 47620 is
+    /// already in use" under the parallel suite).
     pub fn start(extra: &[&str]) -> Fakes {
         let now: &[&str] = if extra.contains(&"--now") { &[] } else { &["--now", ANCHOR] };
+        let mut redirects = Vec::new();
+        for p in ["jobber", "calendly"] {
+            let flag = format!("--{p}-redirect-uri");
+            if !extra.contains(&flag.as_str()) {
+                redirects.extend([flag, format!("http://localhost:{}/callback/{p}", free_port())]);
+            }
+        }
         let mut child = Command::new(&*FAKES)
             .arg("serve")
             .args(["--port", "0", "--exit-on-stdin-eof"])
             .args(now)
+            .args(&redirects)
             .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -481,17 +492,7 @@ pub fn kill(pid: u32) {
 /// A fresh environment wired to a new fake started with `fake_args`, adjusted by `setup`, and
 /// `provider` connected through the real browser flow (curl plays the browser).
 pub fn connected(provider: &str, fake_args: &[&str], setup: impl FnOnce(&mut TestEnv)) -> (TestEnv, Fakes) {
-    // A loopback redirect of its own for each provider whose redirect is a fixed port (the
-    // fakes' defaults, 47620 and 47621, would be shared by every test running at once).
-    let mut args: Vec<String> = fake_args.iter().map(|a| a.to_string()).collect();
-    for p in ["jobber", "calendly"] {
-        let flag = format!("--{p}-redirect-uri");
-        if !args.contains(&flag) {
-            args.extend([flag, format!("http://localhost:{}/callback/{p}", free_port())]);
-        }
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let fakes = Fakes::start(&args);
+    let fakes = Fakes::start(fake_args);
     let mut env = TestEnv::new();
     fakes.apply(&mut env);
     setup(&mut env);
