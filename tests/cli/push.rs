@@ -531,11 +531,23 @@ fn killed_mid_push_then_a_clean_run(provider: &str) {
         fakes.post("/_fake/latency", json!({ "ms": 400 }));
         let cal = rule_calendar(&env, rule);
         let path = format!("/_fake/{provider}/written?calendar={}", pct_encode(&cal));
+        // What the polls saw, to tell "the writes were never seen" from "the push was quick".
+        let polls = std::cell::RefCell::new((0u32, Value::Null));
         let killed = kill_when(&env, &["sync", "push"], Duration::from_secs(60), || {
-            fakes.get(&path)["count"].as_u64().unwrap_or(0) >= 3
+            let seen = fakes.get(&path);
+            let n = seen["count"].as_u64().unwrap_or(0);
+            let mut p = polls.borrow_mut();
+            p.0 += 1;
+            p.1 = json!({ "count": seen["count"], "error": seen["error"], "calendar": seen["calendar"] });
+            n >= 3
         });
         if !killed {
-            eprintln!("attempt {attempt}: the kill came after the push finished; starting over");
+            let (n, last) = polls.into_inner();
+            eprintln!(
+                "attempt {attempt}: the kill came after the push finished ({n} polls of {path}, the last saw {last}; \
+                 writes by the fake's stats: {}); starting over",
+                writes(&fakes, provider)
+            );
             continue;
         }
         fakes.post("/_fake/latency", json!({ "ms": 0 }));
