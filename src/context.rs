@@ -187,7 +187,7 @@ impl Context {
                 )
             })?;
             // Never from the secret store: that is this database.
-            let password = self.env.get("INTEG_DATABASE_PASSWORD").map(|v| SecretString::from(v.to_string()));
+            let password = self.database_password_outside_store(&url)?;
             Some(secrets::DatabaseTarget { url, password, raw_key, clock: self.clock })
         } else {
             None
@@ -244,24 +244,34 @@ impl Context {
         Ok(store.get(&client_secret_key(provider))?)
     }
 
-    /// The PostgreSQL password for a URL without one: the environment first, then the secret
-    /// store (`integ config set database.password`), except when the secret store is the
-    /// database itself: then only the environment (the connection says if one was needed).
-    pub fn database_password(&mut self) -> Result<Option<SecretString>> {
+    /// The password to connect to `url` with, when the URL carries none: INTEG_DATABASE_PASSWORD,
+    /// then the secret store (`integ config set database.password`) unless the secret store is
+    /// this database, then the password file (PGPASSFILE or ~/.pgpass, as psql reads it). None
+    /// found: the connection says if one was needed.
+    pub fn database_password_for(&mut self, url: &crate::store::pg::PgUrl) -> Result<Option<SecretString>> {
+        if url.password.is_none()
+            && self.env.get("INTEG_DATABASE_PASSWORD").is_none()
+            && self.settings()?.secret_store() != StoreKind::Database
+            && let Some(p) = self.secrets()?.get("database/password")?
+        {
+            return Ok(Some(p));
+        }
+        self.database_password_outside_store(url)
+    }
+
+    /// The password for `url` from INTEG_DATABASE_PASSWORD, else the password file: never the
+    /// secret store (what the `database` secret store itself connects with).
+    fn database_password_outside_store(&self, url: &crate::store::pg::PgUrl) -> Result<Option<SecretString>> {
+        if url.password.is_some() {
+            return Ok(None);
+        }
         if let Some(v) = self.env.get("INTEG_DATABASE_PASSWORD") {
             return Ok(Some(SecretString::from(v.to_string())));
         }
-        if self.settings()?.secret_store() == StoreKind::Database {
-            return Ok(None);
+        match crate::store::pg::passfile::path(&self.env) {
+            Some(path) => crate::store::pg::passfile::password(&path, url),
+            None => Ok(None),
         }
-        let store = self.secrets()?;
-        Ok(store.get("database/password")?)
-    }
-
-    /// The password to connect to `url` with: none when the URL carries one, else
-    /// [`Context::database_password`].
-    pub fn database_password_for(&mut self, url: &crate::store::pg::PgUrl) -> Result<Option<SecretString>> {
-        if url.password.is_some() { Ok(None) } else { self.database_password() }
     }
 
     /// A provider's OAuth application, from settings and (where it has one) its client secret.

@@ -100,11 +100,25 @@ fn job(ctx: &mut Context, every: Duration) -> Result<Job> {
     // The database the runs write to; its password never goes into a schedule.
     if let Some(url) = ctx.database_url()? {
         if url.password.is_some() {
-            return Err(Error::config("INTEG_DATABASE_URL holds a password, which a schedule must not contain")
-                .hint("remove it from the URL and keep it in the secret store: `integ config set database.password`"));
+            return Err(Error::config("INTEG_DATABASE_URL holds a password, which a schedule must not contain").hint(
+                "remove it from the URL and keep it in the secret store (`integ config set database.password`) \
+                 or in ~/.pgpass (host:port:database:user:password, chmod 600)",
+            ));
         }
-        if let Some(v) = ctx.env.get("INTEG_DATABASE_URL") {
-            env.push(("INTEG_DATABASE_URL".to_string(), v.to_string()));
+        for var in ["INTEG_DATABASE_URL", "PGPASSFILE"] {
+            if let Some(v) = ctx.env.get(var) {
+                env.push((var.to_string(), v.to_string()));
+            }
+        }
+        if ctx.env.get("INTEG_DATABASE_PASSWORD").is_some() {
+            let where_ = if settings.secret_store() == StoreKind::Database {
+                "in ~/.pgpass (host:port:database:user:password, chmod 600)"
+            } else {
+                "in the secret store (`integ config set database.password`) or in ~/.pgpass (chmod 600)"
+            };
+            ctx.ui.warn(format!(
+                "INTEG_DATABASE_PASSWORD is not passed to the schedule: keep the database password {where_}, where scheduled runs find it"
+            ));
         }
     }
     match settings.secret_store() {

@@ -289,6 +289,51 @@ fn pg_the_password_never_shows() {
     assert!(!files_contain(env3.dir.path(), pg.password.as_bytes()), "the password is in a file in plain text");
 }
 
+/// The password file, as psql reads it (PGPASSFILE, else ~/.pgpass): used when nothing else
+/// gives a password (and by the `database` secret store, which cannot hold its own password),
+/// refused while others can read it, never echoed.
+#[test]
+fn pg_the_password_file_is_read_as_psql_reads_it() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Some(pg) = PgDb::new() else { return };
+    let port = pg.url.rsplit_once(':').unwrap().1.split('/').next().unwrap().to_string();
+    let mut env = TestEnv::new();
+    env.unset("INTEG_DATABASE_PASSWORD");
+    // None anywhere: the failure says where integ looks.
+    let none = env.run(&["db", "migrate", "--url", &pg.url]).code(1);
+    assert!(none.stderr.contains("~/.pgpass") && none.stderr.contains("INTEG_DATABASE_PASSWORD"), "{}", none.stderr);
+    // ~/.pgpass (HOME is the test's folder): a comment, a line for another database, the match.
+    let pgpass = env.dir.path().join(".pgpass");
+    let text = format!(
+        "# integ's tests\n127.0.0.1:{port}:some_other_db:integ_test:not-this-one\n127.0.0.1:{port}:*:integ_test:{}\n",
+        pg.password
+    );
+    std::fs::write(&pgpass, text).unwrap();
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let open = env.run(&["db", "migrate", "--url", &pg.url]).code(2);
+    assert!(open.stderr.contains("open to other users") && open.stderr.contains("chmod 600"), "{}", open.stderr);
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let migrated = env.run(&["db", "migrate", "--url", &pg.url]).ok();
+    assert_eq!(pg.query("SELECT max(version) FROM integ_schema_versions")[0][0].as_deref(), Some("6"));
+    // Every command on INTEG_DATABASE_URL finds it too, the database secret store included.
+    env.set("INTEG_DATABASE_URL", pg.url.clone());
+    env.set("INTEG_SECRET_STORE", "database");
+    env.set("INTEG_SECRET_KEY", format!("key-{}", rand_hex(16)));
+    env.run_stdin(&["config", "set", "jobber.client_secret"], "a-client-secret-of-some-length\n").ok();
+    assert_eq!(pg.query("SELECT key FROM integ_secrets")[0][0].as_deref(), Some("jobber/client_secret"));
+    let status = env.run(&["status", "--json"]).ok();
+    // PGPASSFILE comes first: one with a wrong password is used, and fails.
+    let other = env.dir.path().join("other-pgpass");
+    std::fs::write(&other, format!("*:*:*:*:wrong-{}\n", rand_hex(8))).unwrap();
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o600)).unwrap();
+    env.set("PGPASSFILE", other.display().to_string());
+    let wrong = env.run(&["status"]).code(1);
+    assert!(wrong.stderr.contains("password authentication failed"), "{}", wrong.stderr);
+    for out in [&none, &open, &migrated, &status, &wrong] {
+        assert!(!out.stdout.contains(&pg.password) && !out.stderr.contains(&pg.password), "the password leaked");
+    }
+}
+
 #[test]
 fn pg_tls_verifies_the_certificate_and_the_name() {
     let Some(pg) = PgDb::new() else { return };

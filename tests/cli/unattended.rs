@@ -38,6 +38,34 @@ fn schedule_never_embeds_the_secret_key() {
     assert!(!run.stdout.contains(&key) && !run.stderr.contains(&key));
 }
 
+/// A schedule carries the database's URL and where its password file is, never a password:
+/// one in the URL is refused, one in INTEG_DATABASE_PASSWORD is left out with a warning that
+/// says where scheduled runs can find it.
+#[test]
+fn schedule_passes_the_database_on_but_never_its_password() {
+    let mut env = TestEnv::new();
+    let key_file = env.dir.path().join("key");
+    std::fs::write(&key_file, "a passphrase").unwrap();
+    env.unset("INTEG_SECRET_KEY");
+    env.set("INTEG_SECRET_KEY_FILE", key_file.display().to_string());
+    let password = format!("pw-{}", rand_hex(12));
+    env.set("INTEG_DATABASE_URL", format!("postgres://integ:{password}@127.0.0.1:5432/integ"));
+    let refused = env.run(&["schedule", "--cron"]).code(2);
+    assert!(refused.stderr.contains("holds a password") && refused.stderr.contains("~/.pgpass"), "{}", refused.stderr);
+    env.set("INTEG_DATABASE_URL", "postgres://integ@127.0.0.1:5432/integ");
+    env.set("INTEG_DATABASE_PASSWORD", password.clone());
+    let pgpass = env.dir.path().join("pgpass");
+    env.set("PGPASSFILE", pgpass.display().to_string());
+    let cron = env.run(&["schedule", "--cron"]).ok();
+    assert!(cron.stdout.contains("INTEG_DATABASE_URL=postgres://integ@127.0.0.1:5432/integ"), "{}", cron.stdout);
+    assert!(cron.stdout.contains(&format!("PGPASSFILE={}", pgpass.display())), "{}", cron.stdout);
+    assert!(cron.stderr.contains("INTEG_DATABASE_PASSWORD is not passed to the schedule"), "{}", cron.stderr);
+    assert!(!cron.stdout.contains("INTEG_DATABASE_PASSWORD"), "{}", cron.stdout);
+    for out in [&refused.stdout, &refused.stderr, &cron.stdout, &cron.stderr] {
+        assert!(!out.contains(&password), "the password leaked:\n{out}");
+    }
+}
+
 #[test]
 fn schedule_install_writes_the_crontab() {
     let mut env = TestEnv::new();

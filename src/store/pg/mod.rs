@@ -1,14 +1,16 @@
-//! PostgreSQL: connecting (verified TLS, the password kept secret), the schema's migrations,
-//! and copying a SQLite database into an empty PostgreSQL one (`integ db copy`).
+//! PostgreSQL: connecting (verified TLS, the password kept secret, from the URL, the
+//! environment, the secret store or the password file: [`passfile`]), the session every store
+//! call goes through ([`link`]), the schema's migrations, and copying a SQLite database into an
+//! empty PostgreSQL one (`integ db copy`).
 //!
-//! This is the first slice of running integ on PostgreSQL (issue 15): the same tables, columns,
-//! views and indexes as the SQLite schema, versioned with the same numbers and recorded in
-//! `integ_schema_versions`, applied in one transaction, and a schema newer than this build
-//! refused before anything is written. The sync does not write here yet; that needs the store
-//! behind one interface first.
+//! The same tables, columns, views and indexes as the SQLite schema, versioned with the same
+//! numbers and recorded in `integ_schema_versions`, applied in one transaction, and a schema
+//! newer than this build refused before anything is written. Statements are written once, for
+//! both backends, through `store::sql`.
 
 pub mod copy;
 pub mod link;
+pub mod passfile;
 pub mod tls;
 pub mod url;
 
@@ -55,6 +57,11 @@ impl From<PgError> for Error {
             PgError::Connect { tls: true, .. } => Error::failure(msg).hint(
                 "integ requires TLS with a valid certificate for this host; check the server's TLS setup, \
                  give its CA with sslrootcert=FILE, or add sslmode=disable to connect without TLS on purpose",
+            ),
+            PgError::Connect { ref detail, .. } if detail.contains("password") => Error::failure(msg).hint(
+                "integ takes the password from the URL, INTEG_DATABASE_PASSWORD, the secret store \
+                 (`integ config set database.password`) or the password file (PGPASSFILE, else ~/.pgpass: \
+                 host:port:database:user:password, chmod 600), in that order",
             ),
             PgError::Connect { .. } => {
                 Error::failure(msg).hint("check that the server runs and accepts this user and password")
