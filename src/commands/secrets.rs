@@ -59,38 +59,19 @@ fn copy(ctx: &mut Context, args: SecretsCopyArgs) -> Result<Done> {
     let source = ctx.secrets()?;
     let target: Arc<dyn SecretStore> = ctx.open_secret_store(target_kind)?;
 
-    // Refuse a target that already holds anything: copying over it could replace newer
-    // tokens with older ones.
-    let held = match target.count()? {
-        Some(0) => Vec::new(),
-        Some(n) => vec![format!("{n} secrets")],
-        None => {
-            let mut held = Vec::new();
-            for name in &names {
-                if target.get(name)?.is_some() {
-                    held.push(name.clone());
-                }
-            }
-            held
-        }
-    };
-    if !held.is_empty() {
-        return Err(Error::config(format!(
-            "the target secret store ({}) is not empty: it holds {}",
-            target.describe(),
-            held.join(", ")
-        ))
-        .hint("copy only into an empty store; nothing was copied"));
-    }
-
-    let mut copied = Vec::new();
+    // Only into an empty target (copying over it could replace newer tokens with older ones),
+    // and all or nothing, so a failed copy can simply be run again.
+    let mut entries = Vec::new();
     for name in &names {
         if let Some(value) = source.get(name)? {
-            target.set(name, &value)?;
-            copied.push(name.clone());
-            if !ctx.ui.json {
-                ctx.ui.line(name)?;
-            }
+            entries.push((name.clone(), value));
+        }
+    }
+    target.fill(&names, &entries)?;
+    let copied: Vec<String> = entries.into_iter().map(|(name, _)| name).collect();
+    if !ctx.ui.json {
+        for name in &copied {
+            ctx.ui.line(name)?;
         }
     }
     if ctx.ui.json {

@@ -246,6 +246,36 @@ fn pg_secrets_copy_moves_a_file_store_into_the_database_once() {
     let again = env.run(&["secrets", "copy", "--to", "database"]).code(2);
     assert!(again.stderr.contains("is not empty"), "{}", again.stderr);
     assert_eq!(pg.query("SELECT count(*) FROM integ_secrets"), rows);
+
+    // Another machine is filling the emptied table in a transaction of its own when the copy
+    // starts: the copy's emptiness check waits for it (check and writes are one transaction,
+    // the table locked), then finds the table full and writes nothing.
+    pg.query("DELETE FROM integ_secrets");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let other_machine = rt.block_on(async {
+        let mut config: tokio_postgres::Config = pg.url.parse().unwrap();
+        config.password(&pg.password);
+        let (client, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute(
+                "BEGIN; LOCK TABLE integ_secrets IN EXCLUSIVE MODE; \
+                 INSERT INTO integ_secrets (key, nonce, ciphertext, updated_at) \
+                 VALUES ('calendly/other/tokens', '\\x00', '\\x00', 'now')",
+            )
+            .await
+            .unwrap();
+        client
+    });
+    let racing =
+        env.cmd(&["secrets", "copy", "--to", "database"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    rt.block_on(other_machine.batch_execute("COMMIT")).unwrap();
+    let raced = racing.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&raced.stderr);
+    assert_eq!(raced.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is not empty") && stderr.contains("nothing was copied"), "{stderr}");
+    assert_eq!(pg.query("SELECT key FROM integ_secrets"), vec![vec![Some("calendly/other/tokens".to_string())]]);
 }
 
 #[test]

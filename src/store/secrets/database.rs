@@ -348,6 +348,46 @@ impl SecretStore for DatabaseStore {
     fn count(&self) -> Result<Option<u64>, SecretError> {
         DatabaseStore::count(self).map(|n| Some(u64::try_from(n).unwrap_or(0)))
     }
+
+    /// One transaction: the table locked against other writers, checked empty, every row
+    /// written, committed; any failure rolls it all back.
+    fn fill(&self, _names: &[String], entries: &[(String, SecretString)]) -> Result<(), SecretError> {
+        self.with(|link, cipher| {
+            let mut sealed = Vec::with_capacity(entries.len());
+            for (key, value) in entries {
+                let (nonce, text) = self.seal(cipher, key, value)?;
+                sealed.push((key.as_str(), nonce, text));
+            }
+            let now = self.target.clock.stamp();
+            let client = link.client();
+            let filled = link.run(async {
+                client.batch_execute("BEGIN; LOCK TABLE integ_secrets IN EXCLUSIVE MODE").await?;
+                let held: i64 = client.query_one("SELECT count(*) FROM integ_secrets", &[]).await?.get(0);
+                if held > 0 {
+                    client.batch_execute("ROLLBACK").await?;
+                    return Ok(held);
+                }
+                for (key, nonce, text) in &sealed {
+                    client
+                        .execute(
+                            "INSERT INTO integ_secrets (key, nonce, ciphertext, updated_at) VALUES ($1, $2, $3, $4)",
+                            &[key, nonce, text, &now],
+                        )
+                        .await?;
+                }
+                client.batch_execute("COMMIT").await?;
+                Ok::<_, tokio_postgres::Error>(0)
+            });
+            match filled {
+                Ok(0) => Ok(()),
+                Ok(held) => Err(SecretError::NotEmpty { store: self.describe(), held: format!("{held} secrets") }),
+                Err(e) => {
+                    let _ = link.batch("ROLLBACK");
+                    Err(db_error(crate::store::pg::query_error(link.url(), &e)))
+                }
+            }
+        })
+    }
 }
 
 #[cfg(test)]

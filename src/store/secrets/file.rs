@@ -244,6 +244,23 @@ impl SecretStore for FileStore {
         Ok(Some(self.load()?.map_or(0, |(_, entries)| entries.0.len() as u64)))
     }
 
+    /// Checked empty and written once, under the lock: the file has all of them or none.
+    fn fill(&self, _names: &[String], new: &[(String, SecretString)]) -> Result<(), SecretError> {
+        let held = self.update(|entries| {
+            if !entries.0.is_empty() {
+                return (entries.0.len(), false);
+            }
+            for (key, value) in new {
+                entries.0.insert(key.clone(), Zeroizing::new(value.expose_secret().to_owned()));
+            }
+            (0, !new.is_empty())
+        })?;
+        if held > 0 {
+            return Err(SecretError::NotEmpty { store: self.describe(), held: format!("{held} secrets") });
+        }
+        Ok(())
+    }
+
     fn reserve(&self, _key: &str, wait: std::time::Duration) -> Result<super::Reservation, SecretError> {
         match self.try_lock_for(wait)? {
             Some(lock) => Ok(super::Reservation::file(lock)),
@@ -356,6 +373,19 @@ mod tests {
 
     fn secret(s: &str) -> SecretString {
         SecretString::from(s)
+    }
+
+    #[test]
+    fn fill_writes_everything_into_an_empty_file_and_nothing_into_a_full_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path(), "a long passphrase for the test");
+        let new = vec![("a".to_string(), secret("1")), ("b".to_string(), secret("2"))];
+        s.fill(&[], &new).unwrap();
+        assert_eq!((get(&s, "a").as_deref(), get(&s, "b").as_deref()), (Some("1"), Some("2")));
+        let before = std::fs::read(dir.path().join("state").join("secrets.enc")).unwrap();
+        let again = vec![("a".to_string(), secret("older")), ("c".to_string(), secret("3"))];
+        assert!(matches!(s.fill(&[], &again), Err(SecretError::NotEmpty { .. })));
+        assert_eq!(std::fs::read(dir.path().join("state").join("secrets.enc")).unwrap(), before);
     }
 
     #[test]

@@ -139,6 +139,8 @@ pub enum SecretError {
     Database(String),
     #[error("another process has held the secret {key} for over {} s", .wait.as_secs())]
     Busy { key: String, wait: Duration },
+    #[error("the target secret store ({store}) is not empty: it holds {held}")]
+    NotEmpty { store: String, held: String },
 }
 
 impl From<SecretError> for crate::error::Error {
@@ -177,6 +179,9 @@ impl From<SecretError> for crate::error::Error {
             SecretError::Busy { .. } => {
                 Error::locked(e.to_string()).hint("another integ process is refreshing these tokens; run again later")
             }
+            SecretError::NotEmpty { .. } => Error::config(e.to_string()).hint(
+                "copy only into an empty store (copying over newer tokens could replace them with older ones); nothing was copied",
+            ),
         }
     }
 }
@@ -215,6 +220,34 @@ pub trait SecretStore: Send + Sync {
     /// non-empty target); `None` for a keyring, which cannot list its entries.
     fn count(&self) -> Result<Option<u64>, SecretError> {
         Ok(None)
+    }
+
+    /// Write `entries` into this store, which must hold none of integ's secrets (those of
+    /// `names`, for a store that cannot count): all of them, or none (`integ secrets copy`).
+    /// The file store writes the file once and the database store commits one transaction, both
+    /// checking emptiness inside; a keyring writes entry by entry, and on a failure deletes
+    /// what it wrote before returning the error.
+    fn fill(&self, names: &[String], entries: &[(String, SecretString)]) -> Result<(), SecretError> {
+        let held: Vec<String> = match self.count()? {
+            Some(0) => Vec::new(),
+            Some(n) => vec![format!("{n} secrets")],
+            None => names
+                .iter()
+                .filter_map(|n| self.get(n).transpose().map(|r| r.map(|_| n.clone())))
+                .collect::<Result<_, _>>()?,
+        };
+        if !held.is_empty() {
+            return Err(SecretError::NotEmpty { store: self.describe(), held: held.join(", ") });
+        }
+        for (i, (key, value)) in entries.iter().enumerate() {
+            if let Err(e) = self.set(key, value) {
+                for (written, _) in &entries[..i] {
+                    let _ = self.delete(written);
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -255,5 +288,69 @@ impl Reservation {
             Held::Row(lock) => Some(lock),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use secrecy::ExposeSecret as _;
+
+    use super::*;
+
+    /// A store that cannot count its entries (as a keyring) and refuses to write `fail_on`.
+    struct Flaky {
+        entries: Mutex<BTreeMap<String, String>>,
+        fail_on: &'static str,
+    }
+
+    impl SecretStore for Flaky {
+        fn describe(&self) -> String {
+            "flaky".into()
+        }
+        fn get(&self, key: &str) -> Result<Option<SecretString>, SecretError> {
+            Ok(self.entries.lock().unwrap().get(key).map(|v| SecretString::from(v.clone())))
+        }
+        fn set(&self, key: &str, value: &SecretString) -> Result<(), SecretError> {
+            if key == self.fail_on {
+                return Err(SecretError::Keyring("refused".into()));
+            }
+            self.entries.lock().unwrap().insert(key.into(), value.expose_secret().into());
+            Ok(())
+        }
+        fn delete(&self, key: &str) -> Result<bool, SecretError> {
+            Ok(self.entries.lock().unwrap().remove(key).is_some())
+        }
+    }
+
+    fn entries(keys: &[&str]) -> (Vec<String>, Vec<(String, SecretString)>) {
+        let names = keys.iter().map(|k| k.to_string()).collect();
+        (names, keys.iter().map(|k| (k.to_string(), SecretString::from(format!("value of {k}")))).collect())
+    }
+
+    #[test]
+    fn a_fill_that_fails_midway_leaves_nothing_behind() {
+        let store = Flaky { entries: Mutex::default(), fail_on: "c" };
+        let (names, new) = entries(&["a", "b", "c", "d"]);
+        assert!(matches!(store.fill(&names, &new), Err(SecretError::Keyring(_))));
+        assert!(store.entries.lock().unwrap().is_empty(), "{:?}", store.entries.lock().unwrap());
+    }
+
+    #[test]
+    fn a_fill_refuses_a_store_holding_one_of_the_names_and_writes_nothing() {
+        let store = Flaky { entries: Mutex::default(), fail_on: "" };
+        store.set("b", &SecretString::from("newer")).unwrap();
+        let (names, new) = entries(&["a", "b"]);
+        match store.fill(&names, &new) {
+            Err(SecretError::NotEmpty { held, .. }) => assert_eq!(held, "b"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(store.get("b").unwrap().unwrap().expose_secret(), "newer");
+        assert!(store.get("a").unwrap().is_none());
+        let empty = Flaky { entries: Mutex::default(), fail_on: "" };
+        empty.fill(&names, &new).unwrap();
+        assert_eq!(empty.get("a").unwrap().unwrap().expose_secret(), "value of a");
     }
 }
