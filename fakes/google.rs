@@ -6,11 +6,13 @@
 //! Paths under `/google`: `GET /o/oauth2/v2/auth`, `POST /token`, `POST /revoke`,
 //! `/api/...` (the API base).
 
+use std::collections::{HashMap, VecDeque};
+
 use serde_json::{Map, Value, json};
 
 use crate::core::{
     AtCheck, AuthCode, CodeError, Common, Consent, Env, PkceError, PkcePolicy, RtState, User, alnum, b64url, hex, jwt,
-    oauth_error, pkce_from_authorize, rand_bytes, split_scope, urlsafe, verify_pkce,
+    oauth_error, pkce_from_authorize, rand_bytes, split_scope, urlsafe, verify_pkce, window_hit,
 };
 use crate::http::{Req, Resp, append_query};
 use crate::redirect;
@@ -50,6 +52,10 @@ pub struct GoogleConfig {
     /// Consent screen in "Testing": refresh tokens expire after 7 days.
     pub testing_app: bool,
     pub pkce: PkcePolicy,
+    /// Calendar API requests one user may make in any [`GoogleConfig::quota_window`] seconds
+    /// (Google: 600 a minute per user per project, sliding); 0 for no limit.
+    pub user_quota: usize,
+    pub quota_window: f64,
 }
 
 pub struct Google {
@@ -59,6 +65,10 @@ pub struct Google {
     pub untick: Vec<String>,
     /// Calendar API v3 data (`calendar/v3/...`).
     pub cal: crate::calendar::google::GoogleCal,
+    /// Each user's recent Calendar API requests (the fake's clock), for the quota.
+    quota_times: HashMap<String, VecDeque<f64>>,
+    /// Which status the next over-quota answer has: Google sends 403 or 429 alike.
+    quota_flip: bool,
 }
 
 pub fn default_user() -> User {
@@ -89,7 +99,30 @@ fn api_error(code: u16, status: &str, message: &str, item: (&str, &str), extra: 
 impl Google {
     pub fn new(cfg: GoogleConfig) -> Google {
         let c = Common::new(default_user(), Some(&cfg.client_secret));
-        Google { cfg, c, untick: Vec::new(), cal: crate::calendar::google::GoogleCal::new(Default::default()) }
+        Google {
+            cfg,
+            c,
+            untick: Vec::new(),
+            cal: crate::calendar::google::GoogleCal::new(Default::default()),
+            quota_times: HashMap::new(),
+            quota_flip: false,
+        }
+    }
+
+    /// Google's per-user quota (quota guide: 600 requests a minute per user per project,
+    /// sliding): a Calendar API request over it is not carried out and gets 403 or 429
+    /// `rateLimitExceeded` (alternately: Google documents both), without `Retry-After`. Refused
+    /// requests are not counted against the window (whether Google counts them is undocumented).
+    fn over_quota(&mut self, env: &Env, user: &str) -> Option<Resp> {
+        if self.cfg.user_quota == 0 {
+            return None;
+        }
+        let times = self.quota_times.entry(user.to_string()).or_default();
+        window_hit(times, env.now, self.cfg.quota_window, self.cfg.user_quota).err()?;
+        self.c.stats.rate_limited += 1;
+        self.quota_flip = !self.quota_flip;
+        let code = if self.quota_flip { 403 } else { 429 };
+        Some(crate::calendar::google::gerr(code, "usageLimits", Some("rateLimitExceeded"), "Rate Limit Exceeded"))
     }
 
     pub fn handle(&mut self, env: &Env, req: &Req, rest: &str) -> Resp {
@@ -479,6 +512,9 @@ impl Google {
             );
         };
         if let Some(rest) = path.strip_prefix("calendar/v3/") {
+            if let Some(over) = self.over_quota(env, &g.user.id) {
+                return over;
+            }
             return self.cal.handle(&mut self.c.stats, env, req, rest, &g);
         }
         match (req.method.as_str(), path) {
@@ -544,7 +580,30 @@ mod tests {
             refresh_cap: 100,
             testing_app: false,
             pkce: PkcePolicy::Required,
+            user_quota: 600,
+            quota_window: 60.0,
         })
+    }
+
+    #[test]
+    fn the_per_user_quota_slides_and_answers_403_or_429_without_retry_after() {
+        let mut g = fake();
+        g.cfg.user_quota = 3;
+        for t in [0.0, 10.0, 20.0] {
+            assert!(g.over_quota(&env(t), "u1").is_none());
+        }
+        let statuses: Vec<u16> = [30.0, 40.0].iter().map(|t| g.over_quota(&env(*t), "u1").unwrap().status).collect();
+        assert_eq!(statuses, [403, 429]);
+        let over = g.over_quota(&env(59.9), "u1").unwrap();
+        assert!(String::from_utf8_lossy(&over.body).contains("rateLimitExceeded"));
+        assert!(!over.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("retry-after")));
+        // Another user has a window of their own; the first request leaves the window at 60 s.
+        assert!(g.over_quota(&env(40.0), "u2").is_none());
+        assert!(g.over_quota(&env(60.0), "u1").is_none());
+        assert!(g.over_quota(&env(60.5), "u1").is_some());
+        assert_eq!(g.c.stats.rate_limited, 4);
+        g.cfg.user_quota = 0;
+        assert!(g.over_quota(&env(60.5), "u1").is_none());
     }
 
     fn env(now: f64) -> Env {

@@ -158,6 +158,13 @@ struct ServeArgs {
     /// Consent screen in "Testing": refresh tokens expire after 7 days
     #[arg(long)]
     google_testing_app: bool,
+    /// Calendar API requests per user in any --google-quota-window-secs (Google: 600 a
+    /// minute, sliding); 0 for no limit
+    #[arg(long, default_value_t = 600)]
+    google_user_quota: usize,
+    /// The window of --google-user-quota, in seconds
+    #[arg(long, default_value_t = 60.0, value_parser = positive_secs)]
+    google_quota_window_secs: f64,
 
     #[arg(long, default_value = "f4ce0000-0000-4000-8000-00000000a11d")]
     microsoft_client_id: String,
@@ -304,6 +311,8 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
         refresh_cap: a.google_refresh_cap,
         testing_app: a.google_testing_app,
         pkce: a.pkce,
+        user_quota: a.google_user_quota,
+        quota_window: a.google_quota_window_secs,
     });
     let microsoft = microsoft::Microsoft::new(
         microsoft::MicrosoftConfig {
@@ -361,6 +370,14 @@ fn no_delay(listener: &std::net::TcpListener) {
 
 #[cfg(not(target_os = "linux"))]
 fn no_delay(_: &std::net::TcpListener) {}
+
+/// A window length in seconds: a finite number above 0 and at most a day.
+fn positive_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a number of seconds above 0 and at most 86400")),
+    }
+}
 
 fn serve(args: ServeArgs, verbose: bool) -> Result<(), String> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", args.port))

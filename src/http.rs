@@ -17,7 +17,7 @@
 //! its `Content-Length`; a too-large answer is an error that is not retried. [`Pages`] bounds
 //! every pagination loop.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -226,6 +226,38 @@ impl From<HttpError> for Error {
     }
 }
 
+/// At most `requests` tries in any `window` (sliding): a provider's per-user quota kept on
+/// this side, so the requests are spread instead of refused (Google: 600 a minute per user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub window: Duration,
+}
+
+/// The send times of the tries still inside a [`RateLimit`]'s window (tokio's clock, which is
+/// the monotonic clock outside tests).
+#[derive(Debug)]
+struct Pacer {
+    limit: RateLimit,
+    sent: Mutex<VecDeque<tokio::time::Instant>>,
+}
+
+impl Pacer {
+    /// Take a slot now (`None`), or say how long until the oldest try leaves the window.
+    fn take(&self, now: tokio::time::Instant) -> Option<Duration> {
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        while sent.front().is_some_and(|t| now.saturating_duration_since(*t) >= self.limit.window) {
+            sent.pop_front();
+        }
+        if sent.len() < self.limit.requests as usize {
+            sent.push_back(now);
+            return None;
+        }
+        let oldest = *sent.front()?;
+        Some(self.limit.window.saturating_sub(now.saturating_duration_since(oldest)).max(Duration::from_millis(1)))
+    }
+}
+
 /// The client plus the retry policy, budget and counters of one run.
 #[derive(Debug)]
 pub struct Http {
@@ -237,6 +269,8 @@ pub struct Http {
     deadline: Option<Instant>,
     /// Set when the deadline cut a wait short.
     out_of_time: AtomicBool,
+    /// Every try waits for a slot of this (one account's provider quota), when set.
+    pacer: Option<Pacer>,
 }
 
 impl Http {
@@ -248,7 +282,35 @@ impl Http {
             stats: Mutex::new(Stats::default()),
             deadline: None,
             out_of_time: AtomicBool::new(false),
+            pacer: None,
         }
+    }
+
+    /// Keep every try (retries included: the provider counts them) within `limit`.
+    pub fn with_rate_limit(mut self, limit: Option<RateLimit>) -> Http {
+        self.pacer = limit.map(|limit| Pacer { limit, sent: Mutex::new(VecDeque::new()) });
+        self
+    }
+
+    /// Wait for a slot of the rate limit, if there is one: never past the deadline.
+    async fn slot(&self, what: &str) -> Result<(), HttpError> {
+        let Some(pacer) = &self.pacer else { return Ok(()) };
+        while let Some(wait) = pacer.take(tokio::time::Instant::now()) {
+            if self.remaining().is_some_and(|left| wait >= left) {
+                return Err(self.out_of_time(
+                    what,
+                    format!(
+                        "{} requests per {} s are spent; the next would wait {} s",
+                        pacer.limit.requests,
+                        pacer.limit.window.as_secs(),
+                        wait.as_secs()
+                    ),
+                ));
+            }
+            self.note_wait(wait, false);
+            tokio::time::sleep(wait).await;
+        }
+        Ok(())
     }
 
     /// Stop waiting and asking at `deadline` (`--max-duration`).
@@ -352,6 +414,7 @@ impl Http {
         let mut attempt = 0u32;
         let mut throttles = 0u32;
         loop {
+            self.slot(what).await?;
             if let Ok(mut s) = self.stats.lock() {
                 s.requests += 1;
             }
@@ -581,6 +644,40 @@ mod tests {
         h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 01 Jan 3000 00:00:00 GMT"));
         h.insert(reqwest::header::DATE, HeaderValue::from_static("Wed, 21 Oct 2015 07:27:30 GMT"));
         assert!(retry_after(&h).is_some_and(|d| d <= Duration::from_secs(15 * 60)));
+    }
+
+    #[test]
+    fn the_pacer_keeps_a_sliding_window() {
+        let p = Pacer { limit: RateLimit { requests: 3, window: Duration::from_secs(10) }, sent: Mutex::default() };
+        let t0 = tokio::time::Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        assert_eq!((p.take(at(0)), p.take(at(1)), p.take(at(2))), (None, None, None));
+        // Full: the wait is until the oldest try is 10 s old.
+        assert_eq!(p.take(at(4)), Some(Duration::from_secs(6)));
+        assert_eq!(p.take(at(10)), None);
+        assert_eq!(p.take(at(10)), Some(Duration::from_secs(1)));
+        assert_eq!(p.take(at(11)), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn paced_tries_wait_for_a_slot_and_never_past_the_deadline() {
+        let limit = RateLimit { requests: 2, window: Duration::from_secs(60) };
+        let http = Http::new(reqwest::Client::new(), RetryPolicy::default(), 0).with_rate_limit(Some(limit));
+        let start = tokio::time::Instant::now();
+        for _ in 0..3 {
+            http.slot("a page").await.unwrap();
+        }
+        assert!(start.elapsed() >= Duration::from_secs(60), "{:?}", start.elapsed());
+        assert!(http.stats().waited_secs >= 59.0);
+        let http = Http::new(reqwest::Client::new(), RetryPolicy::default(), 0)
+            .with_rate_limit(Some(limit))
+            .with_deadline(Some(Instant::now() + Duration::from_secs(30)));
+        http.slot("a page").await.unwrap();
+        http.slot("a page").await.unwrap();
+        let e = http.slot("a page").await.unwrap_err();
+        assert!(matches!(e, HttpError::OutOfTime { .. }), "{e}");
+        assert!(e.to_string().contains("2 requests per 60 s"), "{e}");
+        assert!(http.ran_out_of_time());
     }
 
     #[test]

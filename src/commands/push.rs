@@ -70,8 +70,13 @@ impl Listing for Rules {
     }
 }
 
-fn http(ctx: &mut Context) -> Result<Http> {
-    Ok(Http::new(ctx.http_client()?, RetryPolicy::default(), 50))
+/// The client for writes to `provider`'s calendars, paced to Google's per-user quota there.
+fn http(ctx: &mut Context, provider: Provider) -> Result<Http> {
+    let rate = match provider {
+        Provider::Google => Some(ctx.settings()?.google_rate()?),
+        _ => None,
+    };
+    Ok(Http::new(ctx.http_client()?, RetryPolicy::default(), 50).with_rate_limit(rate))
 }
 
 async fn add(ctx: &mut Context, a: PushAddArgs) -> Result<Done> {
@@ -120,7 +125,7 @@ async fn add(ctx: &mut Context, a: PushAddArgs) -> Result<Done> {
                     (id, Some(name.to_string()))
                 }
                 None => {
-                    let http = http(ctx)?;
+                    let http = http(ctx, target.provider)?;
                     let mut session = ctx.session(target.clone())?;
                     let id = crate::sync::push::create_calendar(&mut session, ctx.db()?, &http, name).await?;
                     ctx.ui.info(format!("created the calendar '{name}' ({id}) in the {}", target.describe()));
@@ -234,7 +239,7 @@ async fn remove(ctx: &mut Context, a: PushRemoveArgs) -> Result<Done> {
             ))
             .hint(write_hint(target.provider, &target.label)));
         }
-        let http = http(ctx)?;
+        let http = http(ctx, target.provider)?;
         let now = ctx.clock.stamp();
         let mut session = ctx.session(target)?;
         let n = crate::sync::push::delete_events(&mut session, ctx.db()?, &http, &rule, &now).await?;

@@ -33,6 +33,27 @@ pub enum Check {
     Email,
     /// One or more e-mail addresses, separated by commas.
     EmailList,
+    /// A request rate, `N/Ss` or `N/Mm` (requests per window): see [`parse_rate`].
+    Rate,
+}
+
+/// Most requests a rate may allow per window.
+pub const MAX_RATE_REQUESTS: u32 = 100_000;
+/// Longest window of a rate, in seconds (an hour).
+pub const MAX_RATE_WINDOW_SECS: u32 = 3600;
+
+/// A rate such as `500/60s` or `500/1m`: (requests, window in seconds), each from 1 to its
+/// bound ([`MAX_RATE_REQUESTS`], [`MAX_RATE_WINDOW_SECS`]).
+pub fn parse_rate(value: &str) -> Option<(u32, u32)> {
+    let (n, window) = value.trim().split_once('/')?;
+    let n: u32 = n.trim().parse().ok().filter(|n| (1..=MAX_RATE_REQUESTS).contains(n))?;
+    let window = window.trim();
+    let secs = match (window.strip_suffix('s'), window.strip_suffix('m')) {
+        (Some(s), _) => s.parse::<u32>().ok()?,
+        (_, Some(m)) => m.parse::<u32>().ok()?.checked_mul(60)?,
+        _ => return None,
+    };
+    (1..=MAX_RATE_WINDOW_SECS).contains(&secs).then_some((n, secs))
 }
 
 /// One setting.
@@ -239,6 +260,13 @@ pub const KEYS: &[KeyDef] = &[
         "Google API base (calendar/v3, oauth2/v3/userinfo)",
     ),
     key(
+        "google.rate_limit",
+        Some("INTEG_GOOGLE_RATE_LIMIT"),
+        Some("500/60s"),
+        Check::Rate,
+        "at most this many Google Calendar requests per account in any such window (Google allows 600 a minute per user)",
+    ),
+    key(
         "google.scopes",
         Some("INTEG_GOOGLE_SCOPES"),
         Some("openid email https://www.googleapis.com/auth/calendar.readonly"),
@@ -431,6 +459,12 @@ pub fn check(def: &KeyDef, value: &str) -> std::result::Result<(), String> {
         Check::Date => jiff::civil::Date::strptime("%Y-%m-%d", value)
             .map(|_| ())
             .map_err(|_| format!("'{value}' is not a date like 2026-05-12")),
+        Check::Rate => parse_rate(value).map(|_| ()).ok_or_else(|| {
+            format!(
+                "'{value}' is not a rate like 500/60s or 500/1m (1 to {MAX_RATE_REQUESTS} requests per 1 s to {} min)",
+                MAX_RATE_WINDOW_SECS / 60
+            )
+        }),
         Check::Count(max) => match value.parse::<u32>() {
             Ok(n) if (1..=max).contains(&n) => Ok(()),
             _ => Err(format!("'{value}' is not a whole number from 1 to {max}")),
@@ -547,6 +581,16 @@ fn check_url(value: &str, redirect: bool) -> std::result::Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_take_seconds_or_minutes_within_bounds() {
+        assert_eq!(parse_rate("500/60s"), Some((500, 60)));
+        assert_eq!(parse_rate(" 500 / 1m "), Some((500, 60)));
+        assert_eq!(parse_rate("1/3600s"), Some((1, 3600)));
+        for bad in ["", "500", "500/60", "0/60s", "500/0s", "500/61m", "100001/1s", "-1/1s", "1/1h", "1/99999999999m"] {
+            assert_eq!(parse_rate(bad), None, "{bad}");
+        }
+    }
 
     proptest::proptest! {
         #[test]

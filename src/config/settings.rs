@@ -196,6 +196,8 @@ fn where_to_fix(def: &KeyDef, source: &Source) -> String {
 pub struct SyncSettings {
     pub jobber: JobberSettings,
     pub events: EventsSettings,
+    /// `google.rate_limit`: the pace of one Google account's requests.
+    pub google_rate: crate::http::RateLimit,
 }
 
 /// `jobber.*`: the Jobber streams.
@@ -228,7 +230,17 @@ impl Settings {
                 graphql_version: self.get("jobber.graphql_version").unwrap_or_default().to_string(),
             },
             events: EventsSettings { past_days: count("events.past_days")?, future_days: count("events.future_days")? },
+            google_rate: self.google_rate()?,
         })
+    }
+
+    /// `google.rate_limit` (validated when the settings were read; defaults in the key table).
+    pub fn google_rate(&self) -> Result<crate::http::RateLimit> {
+        let value = self.get("google.rate_limit").unwrap_or_default();
+        let (requests, secs) = super::keys::parse_rate(value).ok_or_else(|| {
+            Error::config(format!("google.rate_limit '{value}' is not a rate")).hint("for example 500/60s")
+        })?;
+        Ok(crate::http::RateLimit { requests, window: std::time::Duration::from_secs(u64::from(secs)) })
     }
 }
 

@@ -198,7 +198,9 @@ pub async fn sync_account(
         graphql_version: settings.jobber.graphql_version.clone(),
         deadline,
     };
-    let http = Http::new(http, RetryPolicy::default(), RETRY_BUDGET).with_deadline(deadline);
+    // Google counts requests per user: this account's streams share one pace.
+    let rate = (c.provider == Provider::Google).then_some(settings.google_rate);
+    let http = Http::new(http, RetryPolicy::default(), RETRY_BUDGET).with_deadline(deadline).with_rate_limit(rate);
     let api = match c.provider {
         Provider::Jobber => {
             let api_url = session.api_url()?;

@@ -712,3 +712,36 @@ fn microsoft_availability_reads_get_schedule() {
     assert!(out.stderr.contains("per person"), "{}", out.stderr);
     env.run(&["availability", "microsoft", "--from", &wednesday, "--to", &tuesday]).code(2);
 }
+
+/// Google's per-user quota (600 requests a minute; here the fake allows 20 in any 2 s, so the
+/// test is short). Paced by `google.rate_limit` below it, a push never meets the quota; paced
+/// above it, the fake refuses requests (403 and 429 `rateLimitExceeded`) and the push still
+/// completes, through backoff.
+#[test]
+fn google_pushes_are_paced_under_the_per_user_quota() {
+    let quota = ["--google-user-quota", "20", "--google-quota-window-secs", "2"];
+    let (mut env, fakes) = setup_with("google", 60, true, &quota);
+    env.set("INTEG_GOOGLE_RATE_LIMIT", "15/2s");
+    let rule = add_rule(&env, &["--to", "google", "--create", "Jobber visits"]);
+    fakes.post("/_fake/stats/reset", json!({}));
+    let started = std::time::Instant::now();
+    env.run(&["sync", "push"]).ok();
+    let n = assert_pushed(&env, &fakes, "google", rule, &[]);
+    let written = writes(&fakes, "google");
+    assert!(written > 30, "the push must outlast a window of the quota to test it ({written} writes)");
+    assert_eq!(stats(&fakes, "google")["rate_limited"], 0, "{n} visits");
+    // 15 per 2 s: the writes alone take at least (written / 15 - 1) windows.
+    assert!(started.elapsed().as_secs_f64() >= (written as f64 / 15.0 - 1.0) * 2.0, "{:?}", started.elapsed());
+
+    env.set("INTEG_GOOGLE_RATE_LIMIT", "1000/2s");
+    let again = add_rule(&env, &["--to", "google", "--create", "Jobber visits again"]);
+    fakes.post("/_fake/stats/reset", json!({}));
+    env.run(&["sync", "push"]).ok();
+    assert_pushed(&env, &fakes, "google", again, &[]);
+    assert!(stats(&fakes, "google")["rate_limited"].as_u64().unwrap() > 0, "the fake's quota was never met");
+
+    // A rate that is not one is refused before anything runs.
+    env.set("INTEG_GOOGLE_RATE_LIMIT", "fast");
+    let bad = env.run(&["sync", "push"]).code(2);
+    assert!(bad.stderr.contains("500/60s"), "{}", bad.stderr);
+}
