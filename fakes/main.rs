@@ -177,6 +177,13 @@ struct ServeArgs {
     /// Whether a refresh token still works after it was used once
     #[arg(long, value_enum, default_value_t = microsoft::OldRefresh::KeepOld)]
     microsoft_old_refresh: microsoft::OldRefresh,
+    /// Calendar requests per mailbox in any --microsoft-request-window-secs (Outlook: 10,000
+    /// per 10 minutes; throttled requests count too); 0 for no limit
+    #[arg(long, default_value_t = 10_000)]
+    microsoft_request_limit: usize,
+    /// The window of --microsoft-request-limit, in seconds
+    #[arg(long, default_value_t = 600.0, value_parser = positive_secs)]
+    microsoft_request_window_secs: f64,
 
     #[arg(long, default_value = "fake-calendly-client")]
     calendly_client_id: String,
@@ -340,6 +347,8 @@ fn build_state(a: &ServeArgs, base: String) -> Result<State, String> {
     let seed = |events| calendar::SeedCfg { events, seed: a.calendar_seed, shift_days };
     google.cal.seed = seed(a.google_seed_events);
     microsoft.cal.seed = seed(a.microsoft_seed_events);
+    microsoft.cal.request_limit = a.microsoft_request_limit;
+    microsoft.cal.request_window = a.microsoft_request_window_secs;
     calendly.cal.seed = seed(a.calendly_seed_events);
     // Seed the default users now, so the first API request does not pay for it.
     google.cal.store(&google.c.user.clone());

@@ -114,6 +114,12 @@ pub struct GraphCal {
     pub concurrency_limit: usize,
     pub concurrency_retry_after: String,
     pub inflight: InFlight,
+    /// Requests one mailbox may take in any `request_window` seconds (Outlook: 10,000 per 10
+    /// minutes per app per mailbox); 0 for no limit. Throttled requests count too.
+    pub request_limit: usize,
+    pub request_window: f64,
+    /// Each mailbox's recent requests (the fake's clock).
+    request_times: HashMap<String, std::collections::VecDeque<f64>>,
     /// A second create with the same `transactionId` answers 201 with the first event
     /// (observed); off, it makes a second event.
     pub transaction_dedup: bool,
@@ -512,6 +518,9 @@ impl GraphCal {
             concurrency_limit: 4,
             concurrency_retry_after: "1.5".into(),
             inflight: InFlight::default(),
+            request_limit: 10_000,
+            request_window: 600.0,
+            request_times: HashMap::new(),
             transaction_dedup: true,
         }
     }
@@ -529,6 +538,30 @@ impl GraphCal {
             || path.starts_with("me/calendarView")
             || path == "me/events"
             || path.starts_with("me/events/")
+    }
+
+    /// The mailbox's request limit: every request is counted, the refused ones too ("requests
+    /// made while throttled still count"); over the limit, 429 `TooManyRequests` with the
+    /// seconds until the oldest counted request leaves the window as `Retry-After`.
+    fn over_request_limit(&mut self, env: &Env, user: &str) -> Option<String> {
+        if self.request_limit == 0 {
+            return None;
+        }
+        let times = self.request_times.entry(user.to_string()).or_default();
+        while times.front().is_some_and(|t| env.now - t >= self.request_window) {
+            times.pop_front();
+        }
+        times.push_back(env.now);
+        if times.len() <= self.request_limit {
+            return None;
+        }
+        // Bounded: what a client keeps sending while refused is forgotten beyond twice the limit.
+        while times.len() > 2 * self.request_limit {
+            times.pop_front();
+        }
+        // Free again once enough counted requests have left that this one would be within it.
+        let oldest = times[times.len() - self.request_limit];
+        Some(format!("{}", (oldest + self.request_window - env.now).max(0.0).ceil().max(1.0) as u64))
     }
 
     pub fn handle(&mut self, c: &mut Common, env: &Env, req: &Req, path: &str, g: &Grant) -> Resp {
@@ -562,6 +595,11 @@ impl GraphCal {
         let granted = |s: &&str| g.scope.iter().any(|x| *x == format!("{GRAPH}{s}"));
         if !scopes.iter().any(granted) {
             return graph_error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.", now);
+        }
+        if let Some(retry_after) = self.over_request_limit(env, &g.user.id) {
+            c.stats.rate_limited += 1;
+            return graph_error(429, "TooManyRequests", "Please retry again later.", now)
+                .with_header("Retry-After", &retry_after);
         }
         // Mailbox concurrency: every in-flight request of this user's tokens.
         let busy: usize = self
@@ -820,5 +858,31 @@ impl Delta<'_> {
             resp = resp.with_header("Preference-Applied", &self.p.applied.join(", "));
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod request_limit_tests {
+    use super::*;
+
+    fn at(now: f64) -> Env {
+        Env { now, base: "http://127.0.0.1:1".into() }
+    }
+
+    #[test]
+    fn throttled_requests_count_and_retry_after_names_when_one_fits_again() {
+        let mut g = GraphCal::new(Default::default());
+        g.request_limit = 2;
+        g.request_window = 10.0;
+        assert_eq!(g.over_request_limit(&at(0.0), "u"), None);
+        assert_eq!(g.over_request_limit(&at(1.0), "u"), None);
+        // Third in the window: refused, and counted, so one fits again when the one at 1.0
+        // leaves (at 11), not the one at 0.0.
+        assert_eq!(g.over_request_limit(&at(2.0), "u").as_deref(), Some("9"));
+        // The refused one counts: at 10.5 the window still holds 1.0 and 2.0.
+        assert_eq!(g.over_request_limit(&at(10.5), "u").as_deref(), Some("2"));
+        assert_eq!(g.over_request_limit(&at(10.5), "other"), None);
+        g.request_limit = 0;
+        assert_eq!(g.over_request_limit(&at(10.5), "u"), None);
     }
 }

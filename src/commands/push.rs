@@ -70,12 +70,9 @@ impl Listing for Rules {
     }
 }
 
-/// The client for writes to `provider`'s calendars, paced to Google's per-user quota there.
+/// The client for writes to `provider`'s calendars, paced to its per-user quota.
 fn http(ctx: &mut Context, provider: Provider) -> Result<Http> {
-    let rate = match provider {
-        Provider::Google => Some(ctx.settings()?.google_rate()?),
-        _ => None,
-    };
+    let rate = ctx.settings()?.rate_limit(provider)?;
     Ok(Http::new(ctx.http_client()?, RetryPolicy::default(), 50).with_rate_limit(rate))
 }
 

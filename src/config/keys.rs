@@ -281,6 +281,13 @@ pub const KEYS: &[KeyDef] = &[
         "Microsoft Entra app (client) id, registered as 'Mobile and desktop applications'",
     ),
     key(
+        "microsoft.rate_limit",
+        Some("INTEG_MICROSOFT_RATE_LIMIT"),
+        Some("9000/10m"),
+        Check::Rate,
+        "at most this many Microsoft Graph calendar requests per mailbox in any such window (Outlook allows 10,000 per 10 minutes)",
+    ),
+    key(
         "microsoft.tenant_id",
         Some("MICROSOFT_TENANT_ID"),
         Some("common"),

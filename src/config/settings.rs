@@ -198,6 +198,8 @@ pub struct SyncSettings {
     pub events: EventsSettings,
     /// `google.rate_limit`: the pace of one Google account's requests.
     pub google_rate: crate::http::RateLimit,
+    /// `microsoft.rate_limit`: the pace of one mailbox's requests.
+    pub microsoft_rate: crate::http::RateLimit,
 }
 
 /// `jobber.*`: the Jobber streams.
@@ -230,17 +232,30 @@ impl Settings {
                 graphql_version: self.get("jobber.graphql_version").unwrap_or_default().to_string(),
             },
             events: EventsSettings { past_days: count("events.past_days")?, future_days: count("events.future_days")? },
-            google_rate: self.google_rate()?,
+            google_rate: self.rate("google.rate_limit")?,
+            microsoft_rate: self.rate("microsoft.rate_limit")?,
         })
     }
 
-    /// `google.rate_limit` (validated when the settings were read; defaults in the key table).
-    pub fn google_rate(&self) -> Result<crate::http::RateLimit> {
-        let value = self.get("google.rate_limit").unwrap_or_default();
-        let (requests, secs) = super::keys::parse_rate(value).ok_or_else(|| {
-            Error::config(format!("google.rate_limit '{value}' is not a rate")).hint("for example 500/60s")
-        })?;
+    /// A `*.rate_limit` setting (validated when the settings were read; defaults in the key
+    /// table).
+    fn rate(&self, key: &str) -> Result<crate::http::RateLimit> {
+        let value = self.get(key).unwrap_or_default();
+        let (requests, secs) = super::keys::parse_rate(value)
+            .ok_or_else(|| Error::config(format!("{key} '{value}' is not a rate")).hint("for example 500/60s"))?;
         Ok(crate::http::RateLimit { requests, window: std::time::Duration::from_secs(u64::from(secs)) })
+    }
+
+    /// The pace of one account's requests to `provider`, where the provider counts them per
+    /// user or mailbox (Google, Microsoft); `None` for the others (Jobber is paced by its cost
+    /// budget, Calendly by its rate-limit headers).
+    pub fn rate_limit(&self, provider: crate::provider::Provider) -> Result<Option<crate::http::RateLimit>> {
+        use crate::provider::Provider;
+        match provider {
+            Provider::Google => self.rate("google.rate_limit").map(Some),
+            Provider::Microsoft => self.rate("microsoft.rate_limit").map(Some),
+            Provider::Jobber | Provider::Calendly => Ok(None),
+        }
     }
 }
 

@@ -198,8 +198,12 @@ pub async fn sync_account(
         graphql_version: settings.jobber.graphql_version.clone(),
         deadline,
     };
-    // Google counts requests per user: this account's streams share one pace.
-    let rate = (c.provider == Provider::Google).then_some(settings.google_rate);
+    // Google counts requests per user, Outlook per mailbox: this account's streams share one pace.
+    let rate = match c.provider {
+        Provider::Google => Some(settings.google_rate),
+        Provider::Microsoft => Some(settings.microsoft_rate),
+        Provider::Jobber | Provider::Calendly => None,
+    };
     let http = Http::new(http, RetryPolicy::default(), RETRY_BUDGET).with_deadline(deadline).with_rate_limit(rate);
     let api = match c.provider {
         Provider::Jobber => {
