@@ -332,15 +332,7 @@ fn check_key_file(path: &Path) -> Result<()> {
     let Ok(meta) = std::fs::metadata(path) else {
         return Ok(());
     };
-    let mode = meta.mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(Error::config(format!(
-            "the secret key file {} is open to other users (mode {mode:o}); whoever can read it can decrypt every token",
-            path.display()
-        ))
-        .hint(format!("chmod 600 {}", path.display())));
-    }
-    Ok(())
+    crate::store::fs::refuse_open_to_others(path, meta.mode(), "the secret key file", "can decrypt every token")
 }
 
 /// The warning for a passphrase under [`MIN_PASSPHRASE_CHARS`].

@@ -43,6 +43,20 @@ pub fn check_private_file(file: &Path) -> Result<()> {
     check_private(file, "file", 0o600)
 }
 
+/// Refuse a secret-holding file (`what`, e.g. "the secret key file") whose `mode` lets other
+/// users read or change it, saying what reading it gives away (`exposes`) and the fix.
+pub fn refuse_open_to_others(path: &Path, mode: u32, what: &str, exposes: &str) -> Result<()> {
+    let mode = mode & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(Error::config(format!(
+            "{what} {} is open to other users (mode {mode:o}); whoever can read it {exposes}",
+            path.display()
+        ))
+        .hint(format!("chmod 600 {}", path.display())));
+    }
+    Ok(())
+}
+
 /// The effective user id, which is what owns the files integ creates.
 pub fn effective_uid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.

@@ -8,13 +8,19 @@ use crate::common::{Fakes, TestEnv, db, free_port, make_executable, rand_hex};
 use crate::foundation::{contains, walk};
 use crate::sync::{assert_matches_truth, jobber, sync};
 
-#[test]
-fn schedule_prints_cron_systemd_and_launchd() {
+/// A test environment whose secret-store passphrase is in a key file, as a schedule needs it.
+fn with_key_file() -> TestEnv {
     let mut env = TestEnv::new();
     let key_file = env.dir.path().join("key");
     std::fs::write(&key_file, "a passphrase").unwrap();
     env.unset("INTEG_SECRET_KEY");
     env.set("INTEG_SECRET_KEY_FILE", key_file.display().to_string());
+    env
+}
+
+#[test]
+fn schedule_prints_cron_systemd_and_launchd() {
+    let env = with_key_file();
     let home = env.home().display().to_string();
     let cron = env.run(&["schedule", "--cron", "--every", "15m"]).ok().stdout;
     assert!(cron.starts_with("*/15 * * * * "), "{cron}");
@@ -43,11 +49,7 @@ fn schedule_never_embeds_the_secret_key() {
 /// says where scheduled runs can find it.
 #[test]
 fn schedule_passes_the_database_on_but_never_its_password() {
-    let mut env = TestEnv::new();
-    let key_file = env.dir.path().join("key");
-    std::fs::write(&key_file, "a passphrase").unwrap();
-    env.unset("INTEG_SECRET_KEY");
-    env.set("INTEG_SECRET_KEY_FILE", key_file.display().to_string());
+    let mut env = with_key_file();
     let password = format!("pw-{}", rand_hex(12));
     env.set("INTEG_DATABASE_URL", format!("postgres://integ:{password}@127.0.0.1:5432/integ"));
     let refused = env.run(&["schedule", "--cron"]).code(2);
@@ -68,11 +70,7 @@ fn schedule_passes_the_database_on_but_never_its_password() {
 
 #[test]
 fn schedule_install_writes_the_crontab() {
-    let mut env = TestEnv::new();
-    let key_file = env.dir.path().join("key");
-    std::fs::write(&key_file, "a passphrase").unwrap();
-    env.unset("INTEG_SECRET_KEY");
-    env.set("INTEG_SECRET_KEY_FILE", key_file.display().to_string());
+    let mut env = with_key_file();
     // A stand-in crontab keeps the table in a file.
     let bin = env.dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();

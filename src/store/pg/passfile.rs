@@ -63,14 +63,7 @@ pub fn password(path: &Path, url: &PgUrl) -> Result<Option<SecretString>> {
         .hint("keep only the lines for the databases you use (hostname:port:database:username:password)"));
     }
     let Some(found) = lookup(&String::from_utf8_lossy(&text), url) else { return Ok(None) };
-    let mode = meta.mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(Error::config(format!(
-            "the PostgreSQL password file {} is open to other users (mode {mode:o}); whoever can read it can use the database",
-            path.display()
-        ))
-        .hint(format!("chmod 600 {}", path.display())));
-    }
+    crate::store::fs::refuse_open_to_others(path, meta.mode(), "the PostgreSQL password file", "can use the database")?;
     Ok(Some(found))
 }
 
