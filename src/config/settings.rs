@@ -202,6 +202,20 @@ pub struct SyncSettings {
     pub microsoft_rate: crate::http::RateLimit,
 }
 
+impl SyncSettings {
+    /// The pace of one account's requests to `provider`, where the provider counts them per
+    /// user or mailbox (Google, Microsoft); `None` for the others (Jobber is paced by its cost
+    /// budget, Calendly by its rate-limit headers).
+    pub fn rate_limit(&self, provider: crate::provider::Provider) -> Option<crate::http::RateLimit> {
+        use crate::provider::Provider;
+        match provider {
+            Provider::Google => Some(self.google_rate),
+            Provider::Microsoft => Some(self.microsoft_rate),
+            Provider::Jobber | Provider::Calendly => None,
+        }
+    }
+}
+
 /// `jobber.*`: the Jobber streams.
 #[derive(Debug, Clone)]
 pub struct JobberSettings {
@@ -246,16 +260,9 @@ impl Settings {
         Ok(crate::http::RateLimit { requests, window: std::time::Duration::from_secs(u64::from(secs)) })
     }
 
-    /// The pace of one account's requests to `provider`, where the provider counts them per
-    /// user or mailbox (Google, Microsoft); `None` for the others (Jobber is paced by its cost
-    /// budget, Calendly by its rate-limit headers).
+    /// [`SyncSettings::rate_limit`], for a command outside the sync (`integ push`).
     pub fn rate_limit(&self, provider: crate::provider::Provider) -> Result<Option<crate::http::RateLimit>> {
-        use crate::provider::Provider;
-        match provider {
-            Provider::Google => self.rate("google.rate_limit").map(Some),
-            Provider::Microsoft => self.rate("microsoft.rate_limit").map(Some),
-            Provider::Jobber | Provider::Calendly => Ok(None),
-        }
+        Ok(self.sync()?.rate_limit(provider))
     }
 }
 

@@ -199,12 +199,9 @@ pub async fn sync_account(
         deadline,
     };
     // Google counts requests per user, Outlook per mailbox: this account's streams share one pace.
-    let rate = match c.provider {
-        Provider::Google => Some(settings.google_rate),
-        Provider::Microsoft => Some(settings.microsoft_rate),
-        Provider::Jobber | Provider::Calendly => None,
-    };
-    let http = Http::new(http, RetryPolicy::default(), RETRY_BUDGET).with_deadline(deadline).with_rate_limit(rate);
+    let http = Http::new(http, RetryPolicy::default(), RETRY_BUDGET)
+        .with_deadline(deadline)
+        .with_rate_limit(settings.rate_limit(c.provider));
     let api = match c.provider {
         Provider::Jobber => {
             let api_url = session.api_url()?;

@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::url::PgUrl;
 use crate::config::Env;
@@ -52,7 +53,8 @@ pub fn password(path: &Path, url: &PgUrl) -> Result<Option<SecretString>> {
         return Err(Error::config(format!("the PostgreSQL password file {} is not a regular file", path.display()))
             .hint("point PGPASSFILE at a file (or remove what is at that path)"));
     }
-    let mut text = Vec::new();
+    // The file holds passwords: its bytes are wiped when dropped.
+    let mut text = Zeroizing::new(Vec::new());
     file.take(MAX_BYTES + 1).read_to_end(&mut text).map_err(unreadable)?;
     if text.len() as u64 > MAX_BYTES {
         return Err(Error::config(format!(
@@ -72,9 +74,15 @@ pub fn lookup(text: &str, url: &PgUrl) -> Option<SecretString> {
     let port = url.port.to_string();
     let want = [url.host.as_str(), port.as_str(), url.dbname.as_str(), url.user.as_str()];
     text.lines().filter(|l| !l.starts_with('#')).find_map(|line| {
-        let fields = split(line.strip_suffix('\r').unwrap_or(line))?;
+        let mut fields = split(line.strip_suffix('\r').unwrap_or(line))?;
         let matches = fields[..4].iter().zip(want).all(|(f, w)| f == "*" || f == w);
-        matches.then(|| SecretString::from(fields[4].clone()))
+        let mut password = std::mem::take(&mut fields[4]);
+        fields.iter_mut().for_each(Zeroize::zeroize);
+        if matches {
+            return Some(SecretString::from(password));
+        }
+        password.zeroize();
+        None
     })
 }
 
