@@ -445,7 +445,7 @@ fn worker(server: &tiny_http::Server, state: &Mutex<State>, inflight: &calendar:
         };
         let req = http::Req::read(&mut rq);
         // Graph's per-mailbox concurrency counts a request from arrival to answer (latency too).
-        let _busy = inflight.enter(&req);
+        let busy = inflight.enter(&req);
         let (resp, delivery) = {
             let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| st.serve(&req))).unwrap_or_else(|_| {
@@ -457,6 +457,11 @@ fn worker(server: &tiny_http::Server, state: &Mutex<State>, inflight: &calendar:
         if !delivery.delay.is_zero() {
             std::thread::sleep(delivery.delay);
         }
+        // The answer is on its way: the request no longer counts as in flight. Released before
+        // the send, since a client may send its next request the moment this answer arrives,
+        // before this thread gets past the send: counted then, it would be a fifth in flight
+        // that the client never had.
+        drop(busy);
         if let Some(mid_body) = delivery.reset {
             if verbose {
                 eprintln!("integ-fakes: {} {} -> reset", req.method, req.path);
