@@ -329,6 +329,15 @@ impl Fakes {
         self.call("GET", path, None)
     }
 
+    /// A GET that gives up after `limit` (`None` then): for polls that must not stall the
+    /// poller (seen: one poll of the fake answered only when a 16 s push had ended).
+    pub fn try_get(&self, path: &str, limit: Duration) -> Option<serde_json::Value> {
+        let url = format!("{}{path}", self.base_url);
+        let secs = format!("{:.3}", limit.as_secs_f64());
+        let out = Command::new("curl").args(["-sS", "--max-time", &secs, &url]).output().ok()?;
+        out.status.success().then(|| serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null))
+    }
+
     pub fn post(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
         self.call("POST", path, Some(&body))
     }

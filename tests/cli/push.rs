@@ -532,20 +532,27 @@ fn killed_mid_push_then_a_clean_run(provider: &str) {
         let cal = rule_calendar(&env, rule);
         let path = format!("/_fake/{provider}/written?calendar={}", pct_encode(&cal));
         // What the polls saw, to tell "the writes were never seen" from "the push was quick".
-        let polls = std::cell::RefCell::new((0u32, Value::Null));
+        let polls = std::cell::RefCell::new((Vec::new(), Value::Null));
         let killed = kill_when(&env, &["sync", "push"], Duration::from_secs(60), || {
-            let seen = fakes.get(&path);
+            let asked = std::time::Instant::now();
+            // A poll that does not answer soon is given up and asked again (seen: one poll
+            // answered only once the 16 s push had ended, so the kill never came).
+            let seen = fakes.try_get(&path, Duration::from_millis(500)).unwrap_or_else(|| {
+                eprintln!("a poll of {path} gave no answer within 500 ms; asking again");
+                Value::Null
+            });
             let n = seen["count"].as_u64().unwrap_or(0);
             let mut p = polls.borrow_mut();
-            p.0 += 1;
+            p.0.push((asked.elapsed().as_millis(), n));
             p.1 = json!({ "count": seen["count"], "error": seen["error"], "calendar": seen["calendar"] });
             n >= 3
         });
         if !killed {
-            let (n, last) = polls.into_inner();
+            let (took, last) = polls.into_inner();
             eprintln!(
-                "attempt {attempt}: the kill came after the push finished ({n} polls of {path}, the last saw {last}; \
-                 writes by the fake's stats: {}); starting over",
+                "attempt {attempt}: the kill came after the push finished ({} polls of {path}, (ms, count) each: \
+                 {took:?}; the last saw {last}; writes by the fake's stats: {}); starting over",
+                took.len(),
                 writes(&fakes, provider)
             );
             continue;
