@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{Fakes, TestEnv, free_port};
+use crate::common::{Fakes, TestEnv};
 use crate::sync::jobber;
 
 /// Point `env` at the fake Slack webhook (stored through `config set`, from stdin) and at the
@@ -280,8 +280,7 @@ fn the_daily_summary_is_sent_once_a_day() {
 
 #[test]
 fn status_alert_announces_what_is_open_to_a_channel_added_later() {
-    let redirect = format!("http://localhost:{}/callback/jobber", free_port());
-    let (mut env, fakes) = crate::common::connected("jobber", &["--jobber-redirect-uri", &redirect], |_| {});
+    let (mut env, fakes) = crate::common::connected("jobber", &[], |_| {});
     env.run(&["sync"]).ok();
     fakes.post("/_fake/jobber/disconnect", json!({}));
     // No channel yet: the condition is recorded, nothing is sent.

@@ -9,15 +9,14 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::common::{Fakes, Run, TestEnv, a_run_is_going, connected, db, free_port, kill_when, runs_with_outcome};
+use crate::common::{Fakes, Run, TestEnv, a_run_is_going, connected, db, kill_when, runs_with_outcome};
 use crate::truth::{self, Window};
 
 /// A Calendly account connected through the browser flow, against a fake seeded with `events`
 /// scheduled events. The API rate limit is raised unless `extra` sets it.
 fn calendly(events: usize, extra: &[&str]) -> (TestEnv, Fakes) {
-    let redirect = format!("http://localhost:{}/callback/calendly", free_port());
     let seed = events.to_string();
-    let mut args = vec!["--calendly-redirect-uri", redirect.as_str(), "--calendly-seed-events", seed.as_str()];
+    let mut args = vec!["--calendly-seed-events", seed.as_str()];
     args.extend_from_slice(&["--calendar-seed", "7"]);
     if !extra.contains(&"--calendly-api-rate-limit") {
         args.extend_from_slice(&["--calendly-api-rate-limit", "100000"]);

@@ -152,9 +152,7 @@ fn calendar_account(provider: &str, hostile: &Hostile) -> (TestEnv, Fakes) {
 }
 
 fn jobber_account(hostile: &Hostile) -> (TestEnv, Fakes) {
-    let redirect = format!("http://localhost:{}/callback/jobber", free_port());
-    let (mut env, fakes) =
-        connected("jobber", &["--jobber-redirect-uri", redirect.as_str(), "--jobber-seed-jobs", "3"], |_| {});
+    let (mut env, fakes) = connected("jobber", &["--jobber-seed-jobs", "3"], |_| {});
     env.set("INTEG_JOBBER_API_URL", format!("{}/api/graphql", hostile.url));
     (env, fakes)
 }

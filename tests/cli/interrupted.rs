@@ -7,13 +7,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::common::{Fakes, TestEnv, a_run_is_going, connected, db, finish_within, free_port, hold_lock, kill};
+use crate::common::{Fakes, TestEnv, a_run_is_going, connected, db, finish_within, hold_lock, kill};
 
 fn jobber(extra: &[&str]) -> (TestEnv, Fakes) {
-    let redirect = format!("http://localhost:{}/callback/jobber", free_port());
-    let mut args = vec!["--jobber-redirect-uri", redirect.as_str()];
-    args.extend_from_slice(extra);
-    connected("jobber", &args, |_| {})
+    connected("jobber", extra, |_| {})
 }
 
 fn signal(child: &Child, name: &str) {
@@ -106,9 +103,7 @@ fn a_secret_store_that_cannot_be_written_now_means_no_refresh_at_all() {
 
 #[test]
 fn a_throttled_token_endpoint_is_not_a_dead_grant() {
-    let redirect = format!("http://localhost:{}/callback/calendly", free_port());
-    let (env, _fakes) =
-        connected("calendly", &["--calendly-redirect-uri", &redirect, "--calendly-token-rate-limit", "2"], |_| {});
+    let (env, _fakes) = connected("calendly", &["--calendly-token-rate-limit", "2"], |_| {});
     env.run(&["refresh", "calendly", "--force"]).ok();
     // The third token request in a minute gets Calendly's 429.
     let run = env.run(&["refresh", "calendly", "--force"]).code(1);

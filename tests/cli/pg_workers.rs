@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use sha2::Digest;
 
-use crate::common::{Fakes, TestEnv, finish_within, free_port, kill};
+use crate::common::{Fakes, TestEnv, finish_within, kill};
 use crate::postgres::PgDb;
 
 const ACCOUNTS: usize = 16;
@@ -20,8 +20,7 @@ const WORKERS: usize = 8;
 /// Sixteen Jobber accounts (`acct-1` .. `acct-16`, `jobs` jobs each) connected in one home whose
 /// data lives in `pg`.
 fn sixteen(pg: &PgDb, jobs: usize) -> (TestEnv, Fakes) {
-    let redirect = format!("http://localhost:{}/callback/jobber", free_port());
-    let fakes = Fakes::start(&["--jobber-redirect-uri", &redirect, "--jobber-restore-rate", "1000000"]);
+    let fakes = Fakes::start(&["--jobber-restore-rate", "1000000"]);
     let mut env = TestEnv::new();
     fakes.apply(&mut env);
     pg.env_for(&mut env);
@@ -184,8 +183,7 @@ fn hold_advisory(pg: &PgDb, key: i64, hold: Duration) -> std::thread::JoinHandle
 #[test]
 fn pg_a_worker_finds_the_account_locked_by_another_machine() {
     let Some(pg) = PgDb::new() else { return };
-    let redirect = format!("http://localhost:{}/callback/jobber", free_port());
-    let fakes = Fakes::start(&["--jobber-redirect-uri", &redirect]);
+    let fakes = Fakes::start(&[]);
     let mut env = TestEnv::new();
     fakes.apply(&mut env);
     pg.env_for(&mut env);

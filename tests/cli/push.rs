@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{Fakes, TestEnv, anchor_at, anchor_date, connected, db, free_port, kill_when, pct_encode};
+use crate::common::{Fakes, TestEnv, anchor_at, anchor_date, connected, db, kill_when, pct_encode};
 
 const WRITES_GOOGLE: [&str; 4] = ["events.insert", "events.patch", "events.update", "events.delete"];
 const WRITES_GRAPH: [&str; 3] = ["events.create", "events.update", "events.delete"];
@@ -20,9 +20,8 @@ fn setup(provider: &str, jobs: usize, write: bool) -> (TestEnv, Fakes) {
 }
 
 fn setup_with(provider: &str, jobs: usize, write: bool, extra: &[&str]) -> (TestEnv, Fakes) {
-    let redirect = format!("http://localhost:{}/callback/jobber", free_port());
     let seed = jobs.to_string();
-    let mut args = vec!["--jobber-redirect-uri", redirect.as_str(), "--jobber-seed-jobs", seed.as_str()];
+    let mut args = vec!["--jobber-seed-jobs", seed.as_str()];
     args.extend_from_slice(extra);
     let (env, fakes) = connected("jobber", &args, |_| {});
     let mut connect = vec!["connect", provider, "--timeout", "30"];

@@ -5,14 +5,13 @@
 
 use std::process::Stdio;
 
-use crate::common::{Fakes, TestEnv, free_port, rand_hex};
+use crate::common::{Fakes, TestEnv, rand_hex};
 use crate::postgres::PgDb;
 
-/// Jobber fakes with `extra` flags (the redirect is the port the connect flow listens on).
+/// Jobber fakes seeded with `jobs` jobs, with `extra` flags.
 fn fakes(jobs: usize, extra: &[&str]) -> Fakes {
-    let redirect = format!("http://localhost:{}/callback/jobber", free_port());
     let seed = jobs.to_string();
-    let mut args = vec!["--jobber-redirect-uri", redirect.as_str(), "--jobber-seed-jobs", seed.as_str()];
+    let mut args = vec!["--jobber-seed-jobs", seed.as_str()];
     args.extend_from_slice(extra);
     Fakes::start(&args)
 }
@@ -26,6 +25,19 @@ fn machine(pg: &PgDb, fakes: &Fakes, key: &str) -> TestEnv {
     env.set("INTEG_SECRET_STORE", "database");
     env.set("INTEG_SECRET_KEY", key);
     env
+}
+
+/// Another machine's session on the test database (driven by `rt`), after it ran `sql`: a
+/// transaction it leaves open, so the test decides when it ends.
+fn other_session(rt: &tokio::runtime::Runtime, pg: &PgDb, sql: &str) -> tokio_postgres::Client {
+    rt.block_on(async {
+        let mut config: tokio_postgres::Config = pg.url.parse().unwrap();
+        config.password(&pg.password);
+        let (client, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        client.batch_execute(sql).await.unwrap();
+        client
+    })
 }
 
 fn refreshes(fakes: &Fakes) -> u64 {
@@ -252,21 +264,13 @@ fn pg_secrets_copy_moves_a_file_store_into_the_database_once() {
     // the table locked), then finds the table full and writes nothing.
     pg.query("DELETE FROM integ_secrets");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let other_machine = rt.block_on(async {
-        let mut config: tokio_postgres::Config = pg.url.parse().unwrap();
-        config.password(&pg.password);
-        let (client, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
-        tokio::spawn(conn);
-        client
-            .batch_execute(
-                "BEGIN; LOCK TABLE integ_secrets IN EXCLUSIVE MODE; \
-                 INSERT INTO integ_secrets (key, nonce, ciphertext, updated_at) \
-                 VALUES ('calendly/other/tokens', '\\x00', '\\x00', 'now')",
-            )
-            .await
-            .unwrap();
-        client
-    });
+    let other_machine = other_session(
+        &rt,
+        &pg,
+        "BEGIN; LOCK TABLE integ_secrets IN EXCLUSIVE MODE; \
+         INSERT INTO integ_secrets (key, nonce, ciphertext, updated_at) \
+         VALUES ('calendly/other/tokens', '\\x00', '\\x00', 'now')",
+    );
     let racing =
         env.cmd(&["secrets", "copy", "--to", "database"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
@@ -301,14 +305,7 @@ fn pg_a_refresh_waits_for_the_token_row_and_a_killed_one_changes_nothing() {
 
     // Another machine is in the middle of a refresh: it holds the token row.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let holder = rt.block_on(async {
-        let mut config: tokio_postgres::Config = pg.url.parse().unwrap();
-        config.password(&pg.password);
-        let (client, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
-        tokio::spawn(conn);
-        client.batch_execute("BEGIN; SELECT key FROM integ_secrets FOR UPDATE").await.unwrap();
-        client
-    });
+    let holder = other_session(&rt, &pg, "BEGIN; SELECT key FROM integ_secrets FOR UPDATE");
 
     // A worker killed while it waits for the row leaves nothing behind.
     let mut waiting = b.cmd(&["refresh", "--force"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();

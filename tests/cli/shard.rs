@@ -185,8 +185,7 @@ fn bad_shards_are_usage_errors_that_name_the_fix() {
 
 #[test]
 fn an_empty_shard_is_a_note_and_a_named_account_elsewhere_is_refused() {
-    let redirect = format!("http://localhost:{}/callback/jobber", free_port());
-    let fakes = Fakes::start(&["--jobber-redirect-uri", &redirect, "--jobber-seed-jobs", "2"]);
+    let fakes = Fakes::start(&["--jobber-seed-jobs", "2"]);
     let mut env = TestEnv::new();
     fakes.apply(&mut env);
     env.curl_browser();

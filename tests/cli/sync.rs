@@ -8,15 +8,12 @@ use std::time::Duration;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::common::{
-    Fakes, Run, TestEnv, connected, db, free_port, hold_lock, kill_when, pct_encode, runs_with_outcome,
-};
+use crate::common::{Fakes, Run, TestEnv, connected, db, hold_lock, kill_when, pct_encode, runs_with_outcome};
 
 /// A connected Jobber account against a fake seeded with `jobs` jobs.
 pub fn jobber(jobs: usize, extra: &[&str]) -> (TestEnv, Fakes) {
-    let redirect = format!("http://localhost:{}/callback/jobber", free_port());
     let seed = jobs.to_string();
-    let mut args = vec!["--jobber-redirect-uri", redirect.as_str(), "--jobber-seed-jobs", seed.as_str()];
+    let mut args = vec!["--jobber-seed-jobs", seed.as_str()];
     args.extend_from_slice(extra);
     connected("jobber", &args, |_| {})
 }
